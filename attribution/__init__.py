@@ -1,0 +1,47 @@
+"""Multi-touch attribution: event logs to journeys to exact, per-channel credit.
+
+The public surface (see the README and ``ARCHITECTURE.md``)::
+
+    import attribution as at
+    events   = at.read_events("events.parquet")          # validated, lazy
+    journeys = at.build_journeys(events, lookback_days=30)
+    paths    = journeys.to_paths()                      # or at.read_paths("paths.csv")
+    result   = at.attribute(journeys, model="linear")
+    result.channels, result.touchpoints
+    at.attribute_all(journeys)
+"""
+
+from attribution._api import attribute, attribute_all
+from attribution._errors import (
+    AttributionError,
+    EmptyInputError,
+    ModelError,
+    SchemaError,
+    ValidationError,
+)
+from attribution.io import read_events, read_spend, write_frame
+from attribution.journeys import NO_TOUCH, Journeys, PathTable, build_journeys, read_paths
+from attribution.models import MODELS, Attribution
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MODELS",
+    "NO_TOUCH",
+    "Attribution",
+    "AttributionError",
+    "EmptyInputError",
+    "Journeys",
+    "ModelError",
+    "PathTable",
+    "SchemaError",
+    "ValidationError",
+    "__version__",
+    "attribute",
+    "attribute_all",
+    "build_journeys",
+    "read_events",
+    "read_paths",
+    "read_spend",
+    "write_frame",
+]

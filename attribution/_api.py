@@ -1,0 +1,117 @@
+"""The user-facing entry points: :func:`attribute` and :func:`attribute_all`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from attribution._errors import ModelError
+from attribution.io import FrameLike, to_lazy
+from attribution.journeys import Journeys, PathTable, Sequences, build_journeys, read_paths
+from attribution.models import MODELS, Attribution, get_model
+from attribution.models._base import check_params
+
+__all__ = ["as_sequences", "attribute", "attribute_all"]
+
+_PEER_COLUMNS = {"path", "total_conversions"}
+
+
+def as_sequences(data: Journeys | PathTable | FrameLike) -> tuple[Sequences, str]:
+    """Kernel input from journeys, a path table, a peer-format path frame or an event log."""
+    if isinstance(data, Journeys):
+        return data.sequences(), "journeys"
+    if isinstance(data, PathTable):
+        return data.sequences(), "paths"
+    if isinstance(data, pl.DataFrame | pl.LazyFrame):
+        names = set(to_lazy(data).collect_schema().names())
+        if _PEER_COLUMNS <= names:
+            return read_paths(data).sequences(), "paths"
+    return build_journeys(data).sequences(), "journeys"
+
+
+def attribute(
+    data: Journeys | PathTable | FrameLike, model: str = "linear", **params: Any
+) -> Attribution:
+    """Assign conversions and revenue to channels (and touches) with one model.
+
+    Parameters
+    ----------
+    data
+        :class:`Journeys`, a :class:`PathTable`, a peer-format path frame (``path``,
+        ``total_conversions``, ...) or an event log (built into journeys with default options;
+        call :func:`build_journeys` yourself for lookback and other options).
+    model : str
+        One of :data:`attribution.MODELS`: ``first_touch``, ``last_touch``,
+        ``last_non_direct``, ``linear``, ``time_decay``, ``position_based`` (more as they are
+        added).
+    **params
+        The model's own parameters, e.g. ``half_life_days=3`` for ``time_decay``.
+
+    Returns
+    -------
+    Attribution
+        ``.channels`` (channel, conversions, revenue, share) and, for per-touch models,
+        ``.touchpoints`` (journey_id, position, channel, credit).
+
+    Examples
+    --------
+    >>> import attribution as at, polars as pl
+    >>> pt = at.read_paths(pl.DataFrame({"path": ["a > b", "b"], "total_conversions": [2, 1],
+    ...                                  "total_conversion_value": [10.0, 4.0]}))
+    >>> at.attribute(pt, "linear").channels.rows()
+    [('a', 1.0, 5.0, 0.3333333333333333), ('b', 2.0, 9.0, 0.6666666666666666)]
+    """
+    spec = get_model(model)
+    check_params(spec, params)
+    seq, source = as_sequences(data)
+    out = spec.kernel(seq, **params)
+    return Attribution(model, dict(params), seq, out, source=source)
+
+
+def attribute_all(
+    data: Journeys | PathTable | FrameLike,
+    models: Sequence[str] | None = None,
+    **params: Any,
+) -> pl.DataFrame:
+    """Run several models side by side: one row per (model, channel).
+
+    Parameters
+    ----------
+    data
+        As for :func:`attribute`; it is prepared once and shared by every model.
+    models : sequence of str, optional
+        Models to run; by default every registered model that the input supports
+        (``time_decay`` needs touch times, so on a path table it runs only when
+        ``half_life_steps`` is given).
+    **params
+        Parameters, each passed to the models that take it; one no model takes is an error.
+
+    Returns
+    -------
+    DataFrame
+        ``model, channel, conversions, revenue, share``.
+    """
+    seq, source = as_sequences(data)
+    names = list(models) if models is not None else list(MODELS)
+    taken: set[str] = set()
+    frames = []
+    for name in names:
+        spec = get_model(name)
+        own = {k: v for k, v in params.items() if k in spec.parameters()}
+        taken |= set(own)
+        if (
+            models is None
+            and spec.needs_times
+            and seq.delta_days is None
+            and own.get("half_life_steps") is None
+        ):
+            continue
+        out = spec.kernel(seq, **own)
+        res = Attribution(name, own, seq, out, source=source)
+        frames.append(res.channels.select(pl.lit(name).alias("model"), pl.all()))
+    unknown = sorted(set(params) - taken)
+    if unknown:
+        raise ModelError(f"No model among {', '.join(names)} takes the parameter {unknown[0]!r}.")
+    return pl.concat(frames)

@@ -1,0 +1,71 @@
+"""The package's own error hierarchy.
+
+Every problem with a user's input raises a subclass of :class:`AttributionError`, itself a
+:class:`ValueError`, so ``except ValueError`` keeps working for callers that do not know us.
+Messages name the column, the rule, a few offending values or rows and how many there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "AttributionError",
+    "EmptyInputError",
+    "ModelError",
+    "SchemaError",
+    "ValidationError",
+]
+
+
+class AttributionError(ValueError):
+    """Base class of every error this package raises about its input."""
+
+
+class SchemaError(AttributionError):
+    """A column is missing or has a type that cannot be converted to the contract's type."""
+
+
+class ValidationError(AttributionError):
+    """Values break a rule of the data contract (nulls, negatives, unknown labels...)."""
+
+
+class EmptyInputError(ValidationError):
+    """The input has no rows (or no rows left after filtering)."""
+
+
+class ModelError(AttributionError):
+    """A model was asked for something it cannot do with the given input or parameters."""
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def describe_rows(
+    rows: Sequence[int],
+    *,
+    values: Sequence[Any] | None = None,
+    ids: Sequence[Any] | None = None,
+    id_name: str = "user_id",
+    limit: int = 5,
+) -> str:
+    """Describe up to ``limit`` offending rows as ``'x' at row 3 (user_id 7), ...``.
+
+    Row numbers count data rows from 0, as ``pl.DataFrame.with_row_index`` does.
+    """
+    parts = []
+    for i, row in enumerate(rows[:limit]):
+        text = f"row {row}"
+        if ids is not None:
+            text += f" ({id_name} {_fmt(ids[i])})"
+        if values is not None:
+            text = f"{_fmt(values[i])} at {text}"
+        parts.append(text)
+    more = len(rows) - limit
+    return ", ".join(parts) + (", ..." if more > 0 else "")

@@ -1,0 +1,177 @@
+"""The batch entry point: ``attribution run EVENTS --model NAME|all --out DIR``.
+
+Exit status: 0 on success, 2 on bad input (the error's message on stderr, no output written),
+1 on an unexpected failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from attribution._api import attribute_all
+from attribution._errors import AttributionError
+from attribution._progress import Progress
+from attribution.io import to_lazy
+from attribution.journeys import Journeys, PathTable, build_journeys, read_paths
+from attribution.models import MODELS
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="attribution",
+        description="Multi-touch attribution over event logs.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run",
+        help="attribute conversions and revenue to channels",
+        description=(
+            "Read an event log (or a peer path table with path/total_conversions columns), "
+            "build journeys, run one model or all, and write DIR/channels.parquet and .csv "
+            "(plus DIR/paths.* with the unique paths)."
+        ),
+    )
+    run.add_argument("events", help="event log: .parquet, .csv, .ndjson or a Parquet directory")
+    run.add_argument(
+        "--model",
+        default="all",
+        help=f"model name or 'all' (default); one of: {', '.join(MODELS)}",
+    )
+    run.add_argument("--out", required=True, help="output directory")
+    j = run.add_argument_group("journey options")
+    j.add_argument("--lookback-days", type=float, default=None)
+    j.add_argument("--max-touches", type=int, default=None)
+    j.add_argument("--collapse-repeats", action="store_true")
+    j.add_argument(
+        "--non-converting",
+        choices=["after_last", "never_converted", "drop"],
+        default="after_last",
+    )
+    c = run.add_argument_group("columns")
+    c.add_argument("--user-col", default="user_id")
+    c.add_argument("--time-col", default="timestamp")
+    c.add_argument("--channel-col", default="channel")
+    c.add_argument("--event-col", default="event")
+    c.add_argument("--revenue-col", default="revenue")
+    c.add_argument("--conversion-flag-col", default=None)
+    c.add_argument("--time-zone", default="UTC", help="zone of naive timestamps")
+    m = run.add_argument_group("model options")
+    m.add_argument("--half-life-days", type=float, default=None, help="time_decay half-life")
+    m.add_argument("--direct-channels", default=None, help="comma-separated, for last_non_direct")
+    m.add_argument("--position-weights", default=None, help="u, j, inverse_j or 'f,m,l'")
+    run.add_argument("--quiet", action="store_true", help="no progress and no table")
+    return p
+
+
+def _model_params(args: argparse.Namespace) -> dict[str, object]:
+    params: dict[str, object] = {}
+    if args.half_life_days is not None:
+        params["half_life_days"] = args.half_life_days
+    if args.direct_channels is not None:
+        params["direct_channels"] = tuple(c.strip() for c in args.direct_channels.split(","))
+    if args.position_weights is not None:
+        w = args.position_weights
+        params["weights"] = tuple(float(x) for x in w.split(",")) if "," in w else w
+    return params
+
+
+def _load(args: argparse.Namespace, prog: Progress) -> Journeys | PathTable:
+    lf = to_lazy(args.events, what="event log")
+    names = set(lf.collect_schema().names())
+    if {"path", "total_conversions"} <= names:
+        with prog.step("reading path table"):
+            return read_paths(lf)
+    return build_journeys(
+        lf,
+        lookback_days=args.lookback_days,
+        max_touches=args.max_touches,
+        collapse_repeats=args.collapse_repeats,
+        non_converting=args.non_converting,
+        user_col=args.user_col,
+        time_col=args.time_col,
+        channel_col=args.channel_col,
+        event_col=args.event_col,
+        revenue_col=args.revenue_col,
+        conversion_flag_col=args.conversion_flag_col,
+        time_zone=args.time_zone,
+        progress=prog.enabled,
+    )
+
+
+def _side_by_side(table: pl.DataFrame) -> pl.DataFrame:
+    wide = table.pivot(on="model", index="channel", values="conversions", aggregate_function=None)
+    return wide.sort("channel")
+
+
+def _write_outputs(out: Path, frames: dict[str, pl.DataFrame]) -> None:
+    """Write every frame as Parquet and CSV into a temporary directory, then move into place."""
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".attribution-", dir=out))
+    try:
+        for name, df in frames.items():
+            df.write_parquet(staging / f"{name}.parquet")
+            df.write_csv(staging / f"{name}.csv")
+        for f in sorted(staging.iterdir()):
+            f.replace(out / f.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    prog = Progress(enabled=not args.quiet)
+    t0 = time.perf_counter()
+    if not args.quiet:
+        print(f"attribution run {args.events}", file=sys.stderr)
+    data = _load(args, prog)
+    params = _model_params(args)
+    models = None if args.model == "all" else [args.model]
+    if models is not None and models[0] not in MODELS:
+        raise AttributionError(
+            f"Unknown model {args.model!r}; expected 'all' or one of: {', '.join(MODELS)}."
+        )
+    with prog.step("compressing paths"):
+        paths = data if isinstance(data, PathTable) else data.to_paths()
+    with prog.step(f"attributing ({args.model})"):
+        table = attribute_all(data, models=models, **params)
+    channels = table if args.model == "all" else table.drop("model")
+    with prog.step(f"writing {args.out}"):
+        _write_outputs(
+            Path(args.out), {"channels": channels, "paths": paths.to_frame(peer_names=True)}
+        )
+    if not args.quiet:
+        with pl.Config(tbl_rows=60, tbl_cols=20, tbl_width_chars=200, float_precision=1):
+            print("conversions credited per channel and model:")
+            print(_side_by_side(table))
+        total = time.perf_counter() - t0
+        print(
+            f"wrote {args.out}/channels.parquet, channels.csv, paths.parquet, paths.csv "
+            f"in {total:.2f} s",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+    except (AttributionError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 1  # pragma: no cover
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,346 @@
+"""Readers for event logs, path tables and spend, and atomic writers for outputs."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from attribution._errors import EmptyInputError, SchemaError, ValidationError, describe_rows
+from attribution.schema import EventColumns, normalise_events, validate_events
+
+__all__ = [
+    "FrameLike",
+    "atomic_path",
+    "read_events",
+    "read_spend",
+    "to_lazy",
+    "write_frame",
+]
+
+#: Anything the readers accept: a path (Parquet, CSV, NDJSON, or a directory of Parquet files),
+#: a Polars DataFrame or LazyFrame, or a pandas DataFrame.
+FrameLike = Any
+
+_PARQUET = {".parquet", ".pq"}
+_CSV = {".csv", ".tsv", ".txt"}
+_NDJSON = {".ndjson", ".jsonl", ".json"}
+
+
+def to_lazy(source: FrameLike, *, what: str = "input") -> pl.LazyFrame:
+    """Turn any accepted input into a LazyFrame without reading more than the schema.
+
+    Parameters
+    ----------
+    source
+        A path (``.parquet``/``.pq``, ``.csv``/``.tsv``, ``.ndjson``/``.jsonl``, or a directory
+        of Parquet files), a Polars ``DataFrame``/``LazyFrame`` or a pandas ``DataFrame``.
+    what
+        Name of the input, used in error messages.
+    """
+    if isinstance(source, pl.LazyFrame):
+        return source
+    if isinstance(source, pl.DataFrame):
+        return source.lazy()
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"The {what} file {str(path)!r} does not exist.")
+        if path.is_dir():
+            files = sorted(path.rglob("*.parquet"))
+            if not files:
+                raise EmptyInputError(f"The {what} directory {str(path)!r} has no .parquet files.")
+            return pl.scan_parquet(files)
+        suffix = path.suffix.lower()
+        if path.stat().st_size == 0:
+            raise EmptyInputError(f"The {what} file {str(path)!r} is empty (0 bytes).")
+        if suffix in _PARQUET:
+            return pl.scan_parquet(path)
+        if suffix in _CSV:
+            sep = "\t" if suffix == ".tsv" else ","
+            return pl.scan_csv(path, separator=sep, infer_schema_length=10_000)
+        if suffix in _NDJSON:
+            return pl.scan_ndjson(path, infer_schema_length=10_000)
+        raise SchemaError(
+            f"Cannot read {str(path)!r}: unknown file type {suffix!r}; expected one of "
+            f"{sorted(_PARQUET | _CSV | _NDJSON)} or a directory of Parquet files."
+        )
+    module = type(source).__module__
+    if module.startswith("pandas"):
+        return pl.from_pandas(source).lazy()
+    if module.startswith("pyspark"):
+        raise SchemaError(
+            "Spark DataFrames are not supported yet; collect a sample with .toPandas() or write "
+            "the log to Parquet and pass the directory."
+        )
+    raise SchemaError(
+        f"Cannot read the {what} from a {type(source).__name__}; expected a file path, a "
+        "Polars or pandas DataFrame, or a Polars LazyFrame."
+    )
+
+
+def read_events(
+    source: FrameLike,
+    *,
+    user_col: str = "user_id",
+    time_col: str = "timestamp",
+    channel_col: str = "channel",
+    event_col: str | None = "event",
+    revenue_col: str | None = "revenue",
+    conversion_flag_col: str | None = None,
+    touch_events: str | Sequence[str] = ("touch",),
+    conversion_events: str | Sequence[str] = ("conversion",),
+    time_zone: str = "UTC",
+    epoch_unit: str = "s",
+    conversions: FrameLike | None = None,
+    conversion_user_col: str | None = None,
+    conversion_time_col: str | None = None,
+    validate: bool = True,
+) -> pl.LazyFrame:
+    """Read an event log, map it onto the contract's columns and validate it.
+
+    Parameters
+    ----------
+    source
+        Parquet, CSV or NDJSON path, a directory of Parquet files, or a Polars/pandas frame.
+    user_col, time_col, channel_col : str
+        The user's names for the user id, timestamp and channel columns.
+    event_col : str or None
+        Column holding the event type (``touch``, ``conversion`` or a CRM stage).
+    revenue_col : str or None
+        Column holding conversion value; missing or ``None`` means every conversion is worth 0.
+    conversion_flag_col : str or None
+        Instead of ``event_col``: a 0/1 column on session rows; a flagged row is a touch *and* a
+        conversion at the same time (the session that buys counts toward the purchase).
+    touch_events, conversion_events : str or sequence of str
+        Values of ``event_col`` meaning a touch or a conversion (e.g. ``"purchase"``).
+    time_zone : str
+        Zone of naive timestamps; everything is converted to UTC.
+    epoch_unit : {"s", "ms", "us"}
+        Unit of numeric (epoch) timestamps.
+    conversions
+        Optional separate conversions table (e.g. orders beside sessions). When given, every
+        row of ``source`` is a touch (``event_col`` is not used) and every row of
+        ``conversions`` is a conversion, read with ``conversion_user_col`` /
+        ``conversion_time_col`` (default: the same names as the touches) and ``revenue_col``.
+    conversion_user_col, conversion_time_col : str, optional
+        Column names in ``conversions``.
+    validate : bool
+        Check every value rule now (one aggregate pass over the data). With ``False`` only the
+        schema is checked; :func:`attribution.build_journeys` validates when it reads.
+
+    Returns
+    -------
+    LazyFrame
+        Columns ``user_id, timestamp, channel, event, revenue`` (+ ``campaign``, ``cost`` when
+        present), described in :mod:`attribution.schema`. Nothing has been collected.
+
+    Raises
+    ------
+    SchemaError
+        A column is missing or of an unusable type.
+    ValidationError
+        A value rule is broken (null ids or timestamps, negative revenue, unknown event,
+        touch without channel); :class:`EmptyInputError` for an empty log.
+
+    Examples
+    --------
+    >>> import polars as pl, attribution as at
+    >>> raw = pl.DataFrame({"uid": [1, 1], "ts": ["2024-01-01T10:00:00Z", "2024-01-02"],
+    ...                     "src": ["email", None], "kind": ["touch", "conversion"],
+    ...                     "value": [None, 30.0]})
+    >>> ev = at.read_events(raw, user_col="uid", time_col="ts", channel_col="src",
+    ...                     event_col="kind", revenue_col="value").collect()
+    >>> ev.columns
+    ['user_id', 'timestamp', 'channel', 'event', 'revenue']
+    >>> ev["revenue"].to_list()
+    [0.0, 30.0]
+    """
+    if conversions is not None:
+        return _read_two_tables(
+            source,
+            conversions,
+            EventColumns(
+                user=user_col,
+                time=time_col,
+                channel=channel_col,
+                event="__event",
+                revenue=None,
+                time_zone=time_zone,
+                epoch_unit=epoch_unit,
+            ),
+            EventColumns(
+                user=conversion_user_col or user_col,
+                time=conversion_time_col or time_col,
+                channel="__channel",
+                event="__event",
+                revenue=revenue_col,
+                time_zone=time_zone,
+                epoch_unit=epoch_unit,
+            ),
+            validate=validate,
+        )
+    cols = EventColumns(
+        user=user_col,
+        time=time_col,
+        channel=channel_col,
+        event=None if conversion_flag_col is not None else event_col,
+        revenue=revenue_col,
+        conversion_flag=conversion_flag_col,
+        touch_events=_as_tuple(touch_events),
+        conversion_events=_as_tuple(conversion_events),
+        time_zone=time_zone,
+        epoch_unit=epoch_unit,
+    )
+    return _read_events(source, cols, validate=validate)
+
+
+def _as_tuple(values: str | Sequence[str]) -> tuple[str, ...]:
+    return (values,) if isinstance(values, str) else tuple(values)
+
+
+def _read_events(source: FrameLike, cols: EventColumns, *, validate: bool) -> pl.LazyFrame:
+    lf = to_lazy(source, what="event log")
+    source_time = lf.collect_schema().get(cols.time)
+    normal = normalise_events(lf, cols)
+    if validate:
+        validate_events(normal, cols, source_time=source_time)
+    return normal.drop("__row").with_columns(pl.col("revenue").fill_null(0.0))
+
+
+def _read_two_tables(
+    touches: FrameLike,
+    conversions: FrameLike,
+    touch_cols: EventColumns,
+    conv_cols: EventColumns,
+    *,
+    validate: bool,
+) -> pl.LazyFrame:
+    """Touches and conversions from two tables, each normalised and validated on its own."""
+    t = to_lazy(touches, what="touch table").with_columns(pl.lit("touch").alias("__event"))
+    c = to_lazy(conversions, what="conversions table").with_columns(
+        pl.lit("conversion").alias("__event"), pl.lit(None, pl.String).alias("__channel")
+    )
+    parts = []
+    for lf, cols in ((t, touch_cols), (c, conv_cols)):
+        frame = _read_events(lf, cols, validate=validate)
+        parts.append(frame.select("user_id", "timestamp", "channel", "event", "revenue"))
+    t_user = parts[0].collect_schema()["user_id"]
+    c_user = parts[1].collect_schema()["user_id"]
+    if t_user != c_user:
+        raise SchemaError(
+            f"User ids are {t_user} in the touch table ({touch_cols.user!r}) but {c_user} in the "
+            f"conversions table ({conv_cols.user!r}); they must have the same type to be matched."
+        )
+    return pl.concat(parts, how="vertical")
+
+
+def read_spend(
+    source: FrameLike,
+    *,
+    date_col: str = "date",
+    channel_col: str = "channel",
+    spend_col: str = "spend",
+    campaign_col: str | None = None,
+) -> pl.DataFrame:
+    """Read a spend table (one row per period and channel, optionally campaign).
+
+    Returns
+    -------
+    DataFrame
+        ``date`` (Date, null when the table has no date column), ``channel``, ``spend``
+        (Float64 ≥ 0) and ``campaign`` when ``campaign_col`` is given.
+
+    Raises
+    ------
+    SchemaError, ValidationError
+        Missing columns, non-numeric spend, null channels or negative / non-finite spend.
+    """
+    lf = to_lazy(source, what="spend table")
+    schema = lf.collect_schema()
+    needed = [channel_col, spend_col] + ([campaign_col] if campaign_col else [])
+    missing = [c for c in needed if c not in schema]
+    if missing:
+        raise SchemaError(
+            f"Column {missing[0]!r} is missing from the spend table; found columns: "
+            f"{', '.join(repr(c) for c in schema.names())}."
+        )
+    if not schema[spend_col].is_numeric():
+        raise SchemaError(
+            f"Column {spend_col!r} has type {schema[spend_col]}; expected a number (spend ≥ 0)."
+        )
+    exprs = [
+        (pl.col(date_col).cast(pl.Date) if date_col in schema else pl.lit(None, pl.Date)).alias(
+            "date"
+        ),
+        pl.col(channel_col).cast(pl.String).alias("channel"),
+        pl.col(spend_col).cast(pl.Float64).alias("spend"),
+    ]
+    if campaign_col:
+        exprs.append(pl.col(campaign_col).cast(pl.String).alias("campaign"))
+    df = lf.select(exprs).collect().with_row_index("__row")
+    if df.height == 0:
+        raise EmptyInputError("The spend table is empty (0 rows).")
+    for rule, bad, text in (
+        ("null", df["channel"].is_null(), f"Column {channel_col!r} has {{n}} nulls"),
+        (
+            "finite",
+            ~df["spend"].is_finite() | df["spend"].is_null(),
+            f"Column {spend_col!r} has {{n}} null, NaN or infinite values",
+        ),
+        ("negative", df["spend"] < 0, f"Column {spend_col!r} has {{n}} negative values"),
+    ):
+        bad = bad.fill_null(False)
+        if bad.any():
+            rows = df.filter(bad)
+            desc = describe_rows(
+                rows["__row"].to_list(),
+                values=rows["spend"].to_list() if rule != "null" else None,
+            )
+            rule_text = (
+                "spend must be a finite number ≥ 0"
+                if rule != "null"
+                else "every row needs a channel"
+            )
+            raise ValidationError(f"{text.format(n=int(bad.sum()))} ({desc}); {rule_text}.")
+    return df.drop("__row")
+
+
+@contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; move it into place only on success.
+
+    Readers never see a half-written file: on any exception the temporary file is removed
+    and ``target`` is left as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_frame(df: pl.DataFrame, target: str | os.PathLike[str]) -> Path:
+    """Write ``df`` atomically as Parquet or CSV, chosen by the target's suffix."""
+    target = Path(target)
+    writers: dict[str, Callable[[Path], None]] = {
+        ".parquet": lambda p: df.write_parquet(p),
+        ".csv": lambda p: df.write_csv(p),
+    }
+    suffix = target.suffix.lower()
+    if suffix not in writers:
+        raise SchemaError(f"Cannot write {str(target)!r}: expected a .parquet or .csv suffix.")
+    with atomic_path(target) as tmp:
+        writers[suffix](tmp)
+    return target

@@ -1,0 +1,951 @@
+"""Journeys and path tables: the compact form every model works on.
+
+The event log is sorted **once**, by a single packed 64-bit key (user code, time, touch before
+conversion) when the ranges allow it, otherwise by two keys. After that, everything is NumPy over
+whole columns: journeys are offsets (``indptr``) into one array of integer channel codes, in the
+style of statsforecast's ``GroupedArray``. No Python loop runs per journey or per event.
+
+Journey rules (each an option where users differ; see :func:`build_journeys`):
+
+- a conversion closes a journey; the user's next touch starts a new one, so a user who converts
+  three times has three converting journeys;
+- a touch with the same timestamp as a conversion belongs to the journey that conversion closes;
+- touches after a user's last conversion form one non-converting journey;
+- a lookback window keeps only touches within ``lookback_days`` before the conversion (before the
+  last touch, for a non-converting journey); earlier touches are dropped, not moved;
+- optional collapsing of consecutive repeats of a channel, and a cap on the number of touches
+  (the last ``max_touches`` are kept).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from attribution._errors import EmptyInputError, SchemaError, ValidationError, describe_rows
+from attribution._progress import Progress
+from attribution.io import FrameLike, to_lazy
+from attribution.schema import CRM_STAGES, EventColumns, normalise_events, validate_events
+
+__all__ = [
+    "NO_TOUCH",
+    "Journeys",
+    "PathTable",
+    "build_journeys",
+    "read_paths",
+]
+
+#: Channel name under which conversions with no touch in their window are reported.
+NO_TOUCH = "(no touch)"
+
+_US_PER_DAY = 86_400_000_000
+NonConverting = Literal["after_last", "never_converted", "drop"]
+
+
+@dataclass(frozen=True, eq=False)
+class Sequences:
+    """Kernel input shared by every model: sequences of channel codes with outcomes.
+
+    A row is a journey (counts 0/1) or a unique path (counts are totals). Models are pure
+    functions of this object. Derived per-touch arrays are computed once and cached.
+
+    Attributes
+    ----------
+    channels : tuple of str
+        Channel names; code ``i`` is ``channels[i]``. Sorted.
+    indptr : ndarray of int64, shape (n_rows + 1,)
+        Row ``r`` holds ``codes[indptr[r]:indptr[r + 1]]``.
+    codes : ndarray of int32
+        Channel code of every touch, in time order within a row.
+    conversions, value, nulls : ndarray of float64, shape (n_rows,)
+        Conversions, conversion value and non-conversions of each row.
+    touch_time : ndarray of int64 or None
+        Touch timestamps (µs since the epoch, UTC); ``None`` for path tables.
+    ref_time : ndarray of int64 or None
+        Each row's conversion time (its last touch when it did not convert).
+    """
+
+    channels: tuple[str, ...]
+    indptr: np.ndarray
+    codes: np.ndarray
+    conversions: np.ndarray
+    value: np.ndarray
+    nulls: np.ndarray
+    touch_time: np.ndarray | None = None
+    ref_time: np.ndarray | None = None
+    row_ids: np.ndarray | None = None
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows (journeys or paths)."""
+        return len(self.indptr) - 1
+
+    @cached_property
+    def lengths(self) -> np.ndarray:
+        """Number of touches of each row."""
+        return np.diff(self.indptr)
+
+    @cached_property
+    def row_of_touch(self) -> np.ndarray:
+        """Row index of every touch (``repeat(arange(n_rows), lengths)``)."""
+        return np.repeat(np.arange(self.n_rows, dtype=np.int64), self.lengths)
+
+    @cached_property
+    def position(self) -> np.ndarray:
+        """0-based position of every touch within its row."""
+        return np.arange(len(self.codes), dtype=np.int64) - self.indptr[self.row_of_touch]
+
+    @cached_property
+    def converting(self) -> Sequences:
+        """The rows with conversions > 0 (``row_ids`` maps them back); ``self`` if all are."""
+        keep = self.conversions > 0
+        if keep.all():
+            return self
+        rows = np.flatnonzero(keep)
+        lengths = self.lengths[rows]
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        take = np.repeat(self.indptr[rows] - indptr[:-1], lengths) + np.arange(indptr[-1])
+        return Sequences(
+            self.channels,
+            indptr,
+            self.codes[take],
+            self.conversions[rows],
+            self.value[rows],
+            self.nulls[rows],
+            None if self.touch_time is None else self.touch_time[take],
+            None if self.ref_time is None else self.ref_time[rows],
+            rows if self.row_ids is None else self.row_ids[rows],
+        )
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Row id of each row in the original journeys or path table."""
+        return np.arange(self.n_rows) if self.row_ids is None else self.row_ids
+
+    @cached_property
+    def delta_days(self) -> np.ndarray | None:
+        """Days from each touch to its row's conversion; ``None`` without touch times."""
+        if self.touch_time is None or self.ref_time is None:
+            return None
+        return (self.ref_time[self.row_of_touch] - self.touch_time) / _US_PER_DAY
+
+
+def _path_strings(
+    channels: Sequence[str], indptr: np.ndarray, codes: np.ndarray, sep: str
+) -> pl.Series:
+    """Join each row's channel names with ``sep`` (vectorised through Polars)."""
+    n = len(indptr) - 1
+    lengths = np.diff(indptr)
+    names = pl.Series("c", list(channels), dtype=pl.String)
+    touches = pl.DataFrame(
+        {
+            "row": np.repeat(np.arange(n, dtype=np.int64), lengths),
+            "c": names.gather(codes) if len(codes) else pl.Series("c", [], dtype=pl.String),
+        }
+    )
+    joined = touches.group_by("row", maintain_order=True).agg(pl.col("c").str.join(sep))
+    full = pl.DataFrame({"row": np.arange(n, dtype=np.int64)}).join(joined, on="row", how="left")
+    return full["c"].fill_null("")
+
+
+def _list_column(
+    channels: Sequence[str], indptr: np.ndarray, codes: np.ndarray, name: str
+) -> pl.Series:
+    names = pl.Series(name, list(channels), dtype=pl.String)
+    flat = names.gather(codes) if len(codes) else pl.Series(name, [], dtype=pl.String)
+    offsets = pl.Series(indptr.astype(np.int64))
+    return _lists_from_offsets(flat, offsets, name)
+
+
+def _lists_from_offsets(flat: pl.Series, offsets: pl.Series, name: str) -> pl.Series:
+    n = len(offsets) - 1
+    lengths = np.diff(offsets.to_numpy())
+    row = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    grouped = (
+        pl.DataFrame({"row": row, name: flat})
+        .group_by("row", maintain_order=True)
+        .agg(pl.col(name))
+    )
+    full = pl.DataFrame({"row": np.arange(n, dtype=np.int64)}).join(grouped, on="row", how="left")
+    return full[name].fill_null(pl.lit([], dtype=pl.List(flat.dtype))).alias(name)
+
+
+@dataclass(frozen=True, eq=False)
+class PathTable:
+    """Unique paths with their conversions, conversion value and non-conversions.
+
+    The compressed form of journeys (and the peers' input format). Build it with
+    :meth:`Journeys.to_paths` or :func:`read_paths`.
+
+    Attributes
+    ----------
+    channels : tuple of str
+        Channel names, sorted; codes index into it.
+    indptr, codes : ndarray
+        Path ``p`` is ``codes[indptr[p]:indptr[p + 1]]``.
+    conversions, value, nulls : ndarray of float64
+        Per path: total conversions, total conversion value and total non-conversions.
+    """
+
+    channels: tuple[str, ...]
+    indptr: np.ndarray
+    codes: np.ndarray
+    conversions: np.ndarray
+    value: np.ndarray
+    nulls: np.ndarray
+
+    @property
+    def n_paths(self) -> int:
+        """Number of unique paths."""
+        return len(self.indptr) - 1
+
+    @property
+    def total_conversions(self) -> float:
+        """Sum of conversions over all paths."""
+        return float(self.conversions.sum())
+
+    def sequences(self) -> Sequences:
+        """Kernel input (no touch times: models that need them refuse path tables)."""
+        return self._sequences
+
+    @cached_property
+    def _sequences(self) -> Sequences:
+        return Sequences(
+            self.channels, self.indptr, self.codes, self.conversions, self.value, self.nulls
+        )
+
+    def to_frame(self, *, sep: str = " > ", peer_names: bool = False) -> pl.DataFrame:
+        """Return the table as a frame: ``path, conversions, value, nulls``.
+
+        Parameters
+        ----------
+        sep : str
+            Separator between channels in ``path``.
+        peer_names : bool
+            Name the columns as ChannelAttribution does (``path, total_conversions,
+            total_conversion_value, total_null``).
+        """
+        names = (
+            ("total_conversions", "total_conversion_value", "total_null")
+            if peer_names
+            else ("conversions", "value", "nulls")
+        )
+        return pl.DataFrame(
+            {
+                "path": _path_strings(self.channels, self.indptr, self.codes, sep),
+                names[0]: self.conversions,
+                names[1]: self.value,
+                names[2]: self.nulls,
+            }
+        )
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """Same as :meth:`to_frame` with defaults."""
+        return self.to_frame()
+
+    def __repr__(self) -> str:
+        return (
+            f"PathTable({self.n_paths} paths, {len(self.channels)} channels, "
+            f"{self.total_conversions:g} conversions, {self.nulls.sum():g} nulls)"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Journeys:
+    """Journeys, one per conversion plus non-converting tails, in compact form.
+
+    Attributes
+    ----------
+    channels : tuple of str
+        Channel names, sorted; ``codes`` index into it.
+    indptr : ndarray of int64, shape (n_journeys + 1,)
+        Journey ``j`` owns touches ``indptr[j]:indptr[j + 1]``.
+    codes : ndarray of int32
+        Channel code of every touch, time-ordered within a journey.
+    touch_time : ndarray of int64
+        Touch timestamps, microseconds since the Unix epoch (UTC).
+    user_id : Series
+        User of each journey.
+    converted : ndarray of bool
+        Whether the journey ends in a conversion.
+    conversion_time : ndarray of int64
+        Conversion timestamp (µs, UTC); for a non-converting journey, its last touch.
+    revenue : ndarray of float64
+        Conversion value (0 for non-converting journeys).
+    options : dict
+        The options the journeys were built with.
+    """
+
+    channels: tuple[str, ...]
+    indptr: np.ndarray
+    codes: np.ndarray
+    touch_time: np.ndarray
+    user_id: pl.Series
+    converted: np.ndarray
+    conversion_time: np.ndarray
+    revenue: np.ndarray
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_journeys(self) -> int:
+        """Number of journeys."""
+        return len(self.indptr) - 1
+
+    @property
+    def n_touches(self) -> int:
+        """Number of touches over all journeys."""
+        return len(self.codes)
+
+    @property
+    def n_conversions(self) -> int:
+        """Number of converting journeys."""
+        return int(self.converted.sum())
+
+    def sequences(self) -> Sequences:
+        """Kernel input: each journey a row with 0/1 conversion counts (cached)."""
+        return self._sequences
+
+    @cached_property
+    def _sequences(self) -> Sequences:
+        conv = self.converted.astype(np.float64)
+        return Sequences(
+            self.channels,
+            self.indptr,
+            self.codes,
+            conv,
+            np.where(self.converted, self.revenue, 0.0),
+            1.0 - conv,
+            self.touch_time,
+            self.conversion_time,
+        )
+
+    def to_paths(self) -> PathTable:
+        """Compress to unique paths with conversions, value and nulls.
+
+        Paths are grouped exactly: by a 128-bit polynomial hash and the length, then every
+        journey is compared touch by touch with its group's representative (a collision, never
+        seen in practice, falls back to exact grouping on list columns). Sorted by conversions,
+        then nulls (both descending), then by path.
+        """
+        return _compress(self.sequences())
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """One row per journey.
+
+        Columns: ``journey_id`` (UInt32/64), ``user_id``, ``path`` (list of channel names),
+        ``touch_times`` (list of datetimes, UTC), ``n_touches``, ``converted``,
+        ``conversion_time`` (null when not converted), ``revenue``.
+        """
+        utc = pl.Datetime("us", "UTC")
+        times = pl.Series("t", self.touch_time).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+        conv_time = pl.Series("conversion_time", self.conversion_time)
+        conv_time = conv_time.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+        return pl.DataFrame(
+            {
+                "journey_id": np.arange(self.n_journeys, dtype=np.int64),
+                "user_id": self.user_id,
+                "path": _list_column(self.channels, self.indptr, self.codes, "path"),
+                "touch_times": _lists_from_offsets(
+                    times, pl.Series(self.indptr), "touch_times"
+                ).cast(pl.List(utc)),
+                "n_touches": np.diff(self.indptr),
+                "converted": self.converted,
+                "conversion_time": pl.Series(conv_time).set(pl.Series(~self.converted), None),
+                "revenue": self.revenue,
+            }
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Journeys({self.n_journeys} journeys, {self.n_conversions} converting, "
+            f"{self.n_touches} touches, {len(self.channels)} channels)"
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# building journeys
+
+
+def build_journeys(
+    events: FrameLike,
+    *,
+    lookback_days: float | None = None,
+    max_touches: int | None = None,
+    collapse_repeats: bool = False,
+    non_converting: NonConverting = "after_last",
+    user_col: str = "user_id",
+    time_col: str = "timestamp",
+    channel_col: str = "channel",
+    event_col: str | None = "event",
+    revenue_col: str | None = "revenue",
+    conversion_flag_col: str | None = None,
+    touch_events: str | Sequence[str] = ("touch",),
+    conversion_events: str | Sequence[str] = ("conversion",),
+    time_zone: str = "UTC",
+    epoch_unit: str = "s",
+    progress: bool = False,
+) -> Journeys:
+    """Group an event log into journeys: per user, ordered touches up to each conversion.
+
+    Parameters
+    ----------
+    events
+        Output of :func:`attribution.read_events`, or anything it accepts (path or frame);
+        the column parameters are passed on to it.
+    lookback_days : float, optional
+        Keep only touches at most this many days before the conversion (for a non-converting
+        journey: before its last touch). ``None`` keeps every touch.
+    max_touches : int, optional
+        Keep only the last ``max_touches`` touches of each journey (after the lookback and
+        collapsing).
+    collapse_repeats : bool
+        Merge consecutive touches of the same channel into one (fractribution's ``exposure``
+        transform). Off by default, as the peers count every touch.
+    non_converting : {"after_last", "never_converted", "drop"}
+        Which non-converting journeys to keep: the touches after each user's last conversion
+        (default), only those of users who never converted (fractribution, Snowplow), or none.
+    user_col, time_col, channel_col, event_col, revenue_col, conversion_flag_col, \
+touch_events, conversion_events, time_zone, epoch_unit
+        Passed to :func:`attribution.read_events`.
+    progress : bool
+        Print each step and its duration on stderr.
+
+    Returns
+    -------
+    Journeys
+        Converting journeys with no touch left in the window are kept (zero touches); models
+        report their conversions under the channel ``"(no touch)"``.
+
+    Examples
+    --------
+    >>> import polars as pl, attribution as at
+    >>> ev = pl.DataFrame({
+    ...     "user_id": [1, 1, 1, 1, 1],
+    ...     "timestamp": ["2024-01-01", "2024-01-02", "2024-01-02", "2024-01-05", "2024-01-06"],
+    ...     "channel": ["seo", "email", None, "ads", "ads"],
+    ...     "event": ["touch", "touch", "conversion", "touch", "touch"],
+    ...     "revenue": [0.0, 0.0, 50.0, 0.0, 0.0]})
+    >>> j = at.build_journeys(ev)
+    >>> j.frame.select("path", "converted", "revenue").rows()
+    [(['seo', 'email'], True, 50.0), (['ads', 'ads'], False, 0.0)]
+    """
+    if lookback_days is not None and not lookback_days > 0:
+        raise ValidationError(f"lookback_days must be > 0 or None; got {lookback_days!r}.")
+    if max_touches is not None and (int(max_touches) != max_touches or max_touches < 1):
+        raise ValidationError(
+            f"max_touches must be a whole number ≥ 1 or None; got {max_touches!r}."
+        )
+    if non_converting not in ("after_last", "never_converted", "drop"):
+        raise ValidationError(
+            "non_converting must be 'after_last', 'never_converted' or 'drop'; "
+            f"got {non_converting!r}."
+        )
+    prog = Progress(enabled=progress)
+    cols = EventColumns(
+        user=user_col,
+        time=time_col,
+        channel=channel_col,
+        event=None if conversion_flag_col is not None else event_col,
+        revenue=revenue_col,
+        conversion_flag=conversion_flag_col,
+        touch_events=(touch_events,) if isinstance(touch_events, str) else tuple(touch_events),
+        conversion_events=(
+            (conversion_events,) if isinstance(conversion_events, str) else tuple(conversion_events)
+        ),
+        time_zone=time_zone,
+        epoch_unit=epoch_unit,
+    )
+    with prog.step("reading events"):
+        lf = to_lazy(events, what="event log")
+        source_time = lf.collect_schema().get(cols.time)
+        normal = normalise_events(lf, cols)
+        df = _collect_for_journeys(normal)
+    with prog.step(f"validating {df.height:,} events"):
+        _quick_validate(df, normal, cols, source_time)
+        if (df["kind"] == _KIND_OTHER).any():
+            df = df.filter(pl.col("kind") != _KIND_OTHER)
+        if df.height == 0:
+            raise EmptyInputError(
+                "The event log has no touch or conversion rows (only CRM stages); journeys "
+                "need touches."
+            )
+    with prog.step("sorting"):
+        flat = _sort_events(df)
+        del df
+    with prog.step("building journeys"):
+        journeys = _journeys_from_sorted(
+            flat,
+            lookback_days=lookback_days,
+            max_touches=max_touches,
+            collapse_repeats=collapse_repeats,
+            non_converting=non_converting,
+        )
+    return journeys
+
+
+_KIND_TOUCH, _KIND_CONV, _KIND_OTHER, _KIND_BAD = 0, 1, 2, 3
+
+
+def _collect_for_journeys(normal: pl.LazyFrame) -> pl.DataFrame:
+    """One read of the log: ids, epoch micros, event kind, categorical channel, revenue."""
+    ev = pl.col("event")
+    kind = (
+        pl.when(ev == "touch")
+        .then(_KIND_TOUCH)
+        .when(ev == "conversion")
+        .then(_KIND_CONV)
+        .when(ev.is_in(list(CRM_STAGES)))
+        .then(_KIND_OTHER)
+        .otherwise(_KIND_BAD)
+        .cast(pl.Int8)
+    )
+    user = pl.col("user_id")
+    schema = normal.collect_schema()
+    if not schema["user_id"].is_integer():
+        user = user.cast(pl.Categorical)
+    return normal.select(
+        user.alias("user"),
+        pl.col("timestamp").dt.epoch("us").alias("ts"),
+        kind.alias("kind"),
+        pl.when(ev == "touch").then(pl.col("channel")).cast(pl.Categorical).alias("chan"),
+        pl.col("revenue"),
+    ).collect()
+
+
+def _quick_validate(
+    df: pl.DataFrame, normal: pl.LazyFrame, cols: EventColumns, source_time: Any
+) -> None:
+    """Count rule violations on the collected columns; on any, let the full check explain."""
+    rev = df["revenue"]
+    bad = (
+        df["user"].null_count()
+        + df["ts"].null_count()
+        + int((df["kind"] == _KIND_BAD).sum())
+        + int((rev < 0).sum())
+        + int((~rev.is_finite()).sum())
+        + int(((df["kind"] == _KIND_TOUCH) & df["chan"].is_null()).sum())
+    )
+    if df.height == 0 or bad:
+        validate_events(normal, cols, source_time=source_time)
+        if df.height == 0:  # pragma: no cover - validate_events raised already
+            raise EmptyInputError("The event log is empty (0 rows).")
+        raise ValidationError(
+            "The event log breaks a rule of the data contract."
+        )  # pragma: no cover
+
+
+@dataclass
+class _Flat:
+    """Events sorted by (user, time, touch before conversion), as flat arrays."""
+
+    channels: tuple[str, ...]
+    user: np.ndarray  # user code per event (sorted order)
+    time: np.ndarray  # µs since the epoch
+    conv: np.ndarray  # bool
+    code: np.ndarray  # channel code (touches)
+    conv_revenue: np.ndarray  # revenue of each conversion, in sorted order
+    user_ids: pl.Series  # user id of each user code
+
+
+def _dense_lookup(cat: pl.Series) -> tuple[list[str], np.ndarray]:
+    """For a Categorical series: sorted names and a table physical code -> dense code."""
+    uniq = cat.drop_nulls().unique()
+    names = uniq.cast(pl.String).to_numpy()
+    phys = uniq.to_physical().to_numpy().astype(np.int64)
+    order = np.argsort(names, kind="stable")
+    lookup = np.zeros(int(phys.max()) + 1 if len(phys) else 1, dtype=np.int64)
+    lookup[phys[order]] = np.arange(len(order))
+    return [str(x) for x in names[order]], lookup
+
+
+def _bits(n: int) -> int:
+    """Bits needed to store the values 0..n-1."""
+    return max(int(n - 1).bit_length(), 1)
+
+
+def _sort_events(df: pl.DataFrame) -> _Flat:
+    """Sort once by a packed int64 key: user code | time (+ conversion bit) | channel code.
+
+    Fields are powers of two wide so that decoding is shifts and masks. Time is stored in the
+    coarsest unit (s, ms or µs) that keeps every timestamp exact, or as a dense rank of the
+    distinct times when the fields would not fit in 62 bits.
+    """
+    names, chan_lookup = _dense_lookup(df["chan"])
+    if NO_TOUCH in names:
+        raise ValidationError(
+            f"Channel name {NO_TOUCH!r} is reserved for conversions without touches; rename it."
+        )
+    ts, user = pl.col("ts"), pl.col("user")
+    int_user = df["user"].dtype.is_integer()
+    stats = df.select(
+        tmin=ts.min(),
+        tmax=ts.max(),
+        not_s=(ts % 1_000_000 != 0).any(),
+        not_ms=(ts % 1_000 != 0).any(),
+        umin=user.min() if int_user else pl.lit(0),
+        umax=user.max() if int_user else pl.lit(0),
+    ).row(0, named=True)
+    tmin = int(stats["tmin"])
+    unit = 1 if stats["not_ms"] else (1_000 if stats["not_s"] else 1_000_000)
+    if int_user and int(stats["umax"]) - int(stats["umin"]) < 2**40:
+        umin = int(stats["umin"])
+        n_users = int(stats["umax"]) - umin + 1
+        ucode = user.cast(pl.Int64) - umin
+        user_ids = pl.Series("user_id", np.arange(n_users, dtype=np.int64) + umin)
+    elif int_user:
+        uniq = np.unique(df["user"].to_numpy())
+        n_users = len(uniq)
+        ucode = pl.lit(np.searchsorted(uniq, df["user"].to_numpy()).astype(np.int64))
+        user_ids = pl.Series("user_id", uniq)
+    else:
+        user_names, user_lookup = _dense_lookup(df["user"])
+        n_users = len(user_names)
+        ucode = pl.lit(user_lookup[df["user"].to_physical().to_numpy()])
+        user_ids = pl.Series("user_id", user_names, dtype=pl.String)
+    conv = (pl.col("kind") == _KIND_CONV).cast(pl.Int64)
+    t_units = (ts - tmin) // unit
+    uniq_t: np.ndarray | None = None
+    b_c = _bits(len(names))
+    b_t = _bits((int(stats["tmax"]) - tmin) // unit + 1) + 1
+    b_u = _bits(n_users)
+    if b_u + b_t + b_c > 62:
+        uniq_t, inverse = np.unique(df["ts"].to_numpy(), return_inverse=True)
+        t_units = pl.lit(inverse.astype(np.int64))
+        unit, tmin = 1, 0
+        b_t = _bits(len(uniq_t)) + 1
+    if b_u + b_t + b_c > 62:  # pragma: no cover - beyond 2**62 users x times x channels
+        raise ValidationError(
+            f"Too many distinct users ({n_users:,}) and timestamps for one in-memory sort."
+        )
+    phys = df["chan"].to_physical().fill_null(0).to_numpy()
+    code = pl.lit(chan_lookup[phys]) * (1 - conv)
+    key_expr = (ucode * 2 ** (b_t + b_c)) + ((t_units * 2 + conv) * 2**b_c) + code
+    both = df.select(
+        key_expr.alias("key"),
+        conv.cast(pl.Boolean).alias("conv"),
+        pl.col("revenue"),
+    )
+    del df
+    conv_mask = both["conv"].to_numpy()
+    # conversions sorted by the same key (ties by revenue) come out in the big sort's order
+    conv_pairs = both.filter(pl.col("conv")).sort(["key", "revenue"])
+    conv_rev = conv_pairs["revenue"].to_numpy()
+    del conv_mask
+    key = both["key"].sort().to_numpy()
+    del both
+    code_s = (key & (2**b_c - 1)).astype(np.int32)
+    tt = (key >> b_c) & (2**b_t - 1)
+    user_s = key >> (b_c + b_t)
+    del key
+    conv_s = (tt & 1).astype(bool)
+    t_s = tt >> 1
+    time = uniq_t[t_s] if uniq_t is not None else t_s * unit + tmin
+    return _Flat(
+        channels=tuple(names),
+        user=user_s,
+        time=time,
+        conv=conv_s,
+        code=code_s,
+        conv_revenue=conv_rev,
+        user_ids=user_ids,
+    )
+
+
+def _journeys_from_sorted(
+    flat: _Flat,
+    *,
+    lookback_days: float | None,
+    max_touches: int | None,
+    collapse_repeats: bool,
+    non_converting: NonConverting,
+) -> Journeys:
+    uc, ts, conv = flat.user, flat.time, flat.conv
+    n = len(uc)
+    start = np.ones(n, dtype=bool)
+    start[1:] = (uc[1:] != uc[:-1]) | conv[:-1]
+    jid = np.cumsum(start) - 1
+    nj = int(jid[-1]) + 1
+    juser = uc[start]
+
+    conv_j = jid[conv]
+    converted = np.zeros(nj, dtype=bool)
+    converted[conv_j] = True
+    revenue = np.zeros(nj, dtype=np.float64)
+    revenue[conv_j] = flat.conv_revenue
+    ref_time = np.empty(nj, dtype=np.int64)
+
+    touch = ~conv
+    tj = jid[touch]
+    tts = ts[touch]
+    tcode = flat.code[touch]
+    del jid, start
+    # reference time: conversion time, or the last touch of a non-converting journey
+    if len(tj):
+        last = np.ones(len(tj), dtype=bool)
+        last[:-1] = tj[1:] != tj[:-1]
+        ref_time[tj[last]] = tts[last]
+    ref_time[conv_j] = ts[conv]
+
+    keep_j = np.ones(nj, dtype=bool)
+    if non_converting == "drop":
+        keep_j = converted.copy()
+    elif non_converting == "never_converted":
+        same_user_as_prev = np.zeros(nj, dtype=bool)
+        same_user_as_prev[1:] = juser[1:] == juser[:-1]
+        keep_j = converted | ~same_user_as_prev
+
+    keep_t = keep_j[tj]
+    if lookback_days is not None:
+        window = round(lookback_days * _US_PER_DAY)
+        keep_t &= (ref_time[tj] - tts) <= window
+    if not keep_t.all():
+        tj, tts, tcode = tj[keep_t], tts[keep_t], tcode[keep_t]
+    if collapse_repeats and len(tj):
+        repeat = np.zeros(len(tj), dtype=bool)
+        repeat[1:] = (tj[1:] == tj[:-1]) & (tcode[1:] == tcode[:-1])
+        tj, tts, tcode = tj[~repeat], tts[~repeat], tcode[~repeat]
+    counts = np.bincount(tj, minlength=nj)
+    if max_touches is not None and len(tj):
+        ends = np.cumsum(counts)
+        from_end = ends[tj] - 1 - np.arange(len(tj))
+        cap = from_end < max_touches
+        tj, tts, tcode = tj[cap], tts[cap], tcode[cap]
+        counts = np.minimum(counts, max_touches)
+
+    keep_j &= converted | (counts > 0)
+    if keep_j.all():
+        nj_new = nj
+    else:
+        nj_new = int(keep_j.sum())
+        counts = counts[keep_j]
+    if nj_new == 0:
+        raise EmptyInputError("No journeys are left after applying the journey options.")
+    indptr = np.zeros(nj_new + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return Journeys(
+        channels=flat.channels,
+        indptr=indptr,
+        codes=tcode.astype(np.int32, copy=False),
+        touch_time=tts,
+        user_id=flat.user_ids.gather(juser[keep_j]).alias("user_id"),
+        converted=converted[keep_j],
+        conversion_time=ref_time[keep_j],
+        revenue=revenue[keep_j],
+        options={
+            "lookback_days": lookback_days,
+            "max_touches": max_touches,
+            "collapse_repeats": collapse_repeats,
+            "non_converting": non_converting,
+        },
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# path tables
+
+_P1 = np.uint64(0x9E3779B97F4A7C15)
+_P2 = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def _hash_rows(seq: Sequences) -> np.ndarray:
+    """Hash each row's codes to 64 bits (polynomial hash mixed with the length)."""
+    lengths = seq.lengths
+    maxlen = int(lengths.max()) if len(lengths) else 0
+    with np.errstate(over="ignore"):
+        powers = np.cumprod(np.full(maxlen + 1, _P1, dtype=np.uint64))
+        terms = (seq.codes.astype(np.uint64) + np.uint64(1)) * powers[seq.position]
+        h = np.zeros(seq.n_rows, dtype=np.uint64)
+        _sum_u64(h, seq.indptr, terms)
+        h ^= lengths.astype(np.uint64) * _P2
+        h ^= h >> np.uint64(31)
+        h *= _P2
+    return h
+
+
+def _sum_u64(out: np.ndarray, indptr: np.ndarray, values: np.ndarray) -> None:
+    """Per-row wrap-around sums of uint64 values (``np.add.reduceat`` without empty-row traps)."""
+    nonempty = indptr[1:] > indptr[:-1]
+    if not nonempty.any():
+        return
+    starts = indptr[:-1][nonempty]
+    with np.errstate(over="ignore"):
+        out[nonempty] = np.add.reduceat(values, starts)
+
+
+def _compress(seq: Sequences) -> PathTable:
+    """Merge identical rows, summing their counts (exact: hashes are verified)."""
+    lengths = seq.lengths
+    h = _hash_rows(seq)
+    uniq_h, first, group = np.unique(h, return_index=True, return_inverse=True)
+    rep = first.astype(np.int64)
+    n_groups = len(uniq_h)
+    # exact check: same length and every touch equal to the representative's touch
+    rep_row = rep[group]
+    same = np.array_equal(lengths, lengths[rep_row]) and np.array_equal(
+        seq.codes, seq.codes[seq.indptr[rep_row][seq.row_of_touch] + seq.position]
+    )
+    if not same:  # pragma: no cover - a 64-bit hash collision
+        group, rep, n_groups = _exact_groups(seq)
+    conversions = np.bincount(group, weights=seq.conversions, minlength=n_groups)
+    value = np.bincount(group, weights=seq.value, minlength=n_groups)
+    nulls = np.bincount(group, weights=seq.nulls, minlength=n_groups)
+    # most conversions first, then most nulls, then shortest; ties by hash (deterministic)
+    order = np.lexsort((uniq_h if same else rep, lengths[rep], -nulls, -conversions))
+    rep = rep[order]
+    base = PathTable(seq.channels, seq.indptr, seq.codes, seq.conversions, seq.value, seq.nulls)
+    table = _take_paths(base, rep)
+    return PathTable(
+        seq.channels,
+        table.indptr,
+        table.codes,
+        conversions[order],
+        value[order],
+        nulls[order],
+    )
+
+
+def _exact_groups(seq: Sequences) -> tuple[np.ndarray, np.ndarray, int]:  # pragma: no cover
+    lists = _lists_from_offsets(pl.Series(seq.codes), pl.Series(seq.indptr), "p")
+    group = pl.DataFrame({"p": lists}).select(pl.col("p").rank("dense") - 1).to_series()
+    g = group.to_numpy().astype(np.int64)
+    n_groups = int(g.max()) + 1
+    rep = np.full(n_groups, -1, dtype=np.int64)
+    rep[g[::-1]] = np.arange(len(g) - 1, -1, -1)
+    return g, rep, n_groups
+
+
+def _take_paths(table: PathTable, order: np.ndarray) -> PathTable:
+    lengths = np.diff(table.indptr)[order]
+    indptr = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    take = np.repeat(table.indptr[:-1][order], lengths) + (
+        np.arange(indptr[-1]) - np.repeat(indptr[:-1], lengths)
+    )
+    return PathTable(
+        table.channels,
+        indptr,
+        table.codes[take],
+        table.conversions[order],
+        table.value[order],
+        table.nulls[order],
+    )
+
+
+def read_paths(
+    source: FrameLike,
+    *,
+    path_col: str = "path",
+    conversions_col: str = "total_conversions",
+    value_col: str | None = "total_conversion_value",
+    null_col: str | None = "total_null",
+    sep: str = ">",
+) -> PathTable:
+    """Read a path table in the peers' format (``a > b > c`` with counts).
+
+    Parameters
+    ----------
+    source
+        CSV/Parquet/NDJSON path or a frame.
+    path_col : str
+        Column of paths: channel names separated by ``sep`` (surrounding spaces are stripped).
+    conversions_col : str
+        Conversions of each path.
+    value_col, null_col : str or None
+        Conversion value and non-conversions of each path; missing or ``None`` means 0.
+    sep : str
+        Channel separator.
+
+    Returns
+    -------
+    PathTable
+        Duplicate paths in the input are merged (their counts summed).
+
+    Raises
+    ------
+    SchemaError, ValidationError
+        Missing or non-numeric columns, null or empty paths, negative or non-finite counts.
+
+    Examples
+    --------
+    >>> import polars as pl, attribution as at
+    >>> pt = at.read_paths(pl.DataFrame({"path": ["a > b", "b"], "total_conversions": [2, 1],
+    ...                                  "total_conversion_value": [20.0, 5.0],
+    ...                                  "total_null": [1, 4]}))
+    >>> pt.to_frame().rows()
+    [('a > b', 2.0, 20.0, 1.0), ('b', 1.0, 5.0, 4.0)]
+    """
+    lf = to_lazy(source, what="path table")
+    schema = lf.collect_schema()
+    for name in (path_col, conversions_col):
+        if name not in schema:
+            raise SchemaError(
+                f"Column {name!r} is missing from the path table; found columns: "
+                f"{', '.join(repr(c) for c in schema.names())}. Pass path_col=/conversions_col=."
+            )
+    numeric: dict[str, str | None] = {
+        "conversions": conversions_col,
+        "value": value_col if value_col in schema else None,
+        "nulls": null_col if null_col in schema else None,
+    }
+    exprs = [pl.col(path_col).cast(pl.String).alias("path")]
+    for out, src in numeric.items():
+        if src is None:
+            exprs.append(pl.lit(0.0).alias(out))
+            continue
+        if not (schema[src].is_numeric() or schema[src] == pl.Null):
+            raise SchemaError(f"Column {src!r} has type {schema[src]}; expected numbers.")
+        exprs.append(pl.col(src).cast(pl.Float64).fill_null(0.0).alias(out))
+    df = lf.select(exprs).collect().with_row_index("__row")
+    if df.height == 0:
+        raise EmptyInputError("The path table is empty (0 rows).")
+    bad_path = df["path"].is_null() | (df["path"].str.strip_chars() == "")
+    if bad_path.any():
+        rows = df.filter(bad_path)["__row"].to_list()
+        raise ValidationError(
+            f"Column {path_col!r} has {int(bad_path.sum())} null or empty paths "
+            f"({describe_rows(rows)}); every path needs at least one channel."
+        )
+    for out, src in numeric.items():
+        if src is None:
+            continue
+        col = df[out]
+        bad = ~col.is_finite() | (col < 0)
+        if bad.any():
+            sub = df.filter(bad)
+            raise ValidationError(
+                f"Column {src!r} has {int(bad.sum())} negative or non-finite values "
+                f"({describe_rows(sub['__row'].to_list(), values=sub[out].to_list())}); "
+                "counts and values must be finite and ≥ 0."
+            )
+    parts = df["path"].str.split(sep).list.eval(pl.element().str.strip_chars())
+    empty_part = parts.list.eval(pl.element() == "").list.any()
+    if empty_part.any():
+        sub = df.filter(empty_part)
+        raise ValidationError(
+            f"Column {path_col!r} has {int(empty_part.sum())} paths with an empty channel name "
+            f"({describe_rows(sub['__row'].to_list(), values=sub['path'].to_list())}); "
+            f"channels are separated by {sep!r}."
+        )
+    flat = parts.explode()
+    names = flat.unique().sort()
+    codes = flat.cast(pl.Enum(names.to_list())).to_physical().cast(pl.Int32).to_numpy()
+    lengths = parts.list.len().to_numpy().astype(np.int64)
+    indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    seq = Sequences(
+        tuple(names.to_list()),
+        indptr,
+        codes,
+        df["conversions"].to_numpy(),
+        df["value"].to_numpy(),
+        df["nulls"].to_numpy(),
+    )
+    return _compress(seq)

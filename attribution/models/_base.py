@@ -1,0 +1,228 @@
+"""The attribution result, the model registry and helpers shared by model kernels."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from attribution._errors import ModelError
+from attribution.journeys import NO_TOUCH, Sequences
+
+__all__ = [
+    "MODELS",
+    "Attribution",
+    "ModelSpec",
+    "channel_frame",
+    "get_model",
+    "register_model",
+    "row_sums",
+]
+
+#: Columns of :attr:`Attribution.channels`, in order.
+CHANNEL_COLUMNS = ("channel", "conversions", "revenue", "share")
+#: Columns of :attr:`Attribution.touchpoints`, in order.
+TOUCHPOINT_COLUMNS = ("journey_id", "position", "channel", "credit")
+
+
+@dataclass(frozen=True)
+class KernelOutput:
+    """What a model kernel returns.
+
+    Attributes
+    ----------
+    conversions, revenue : ndarray of float64, shape (n_channels,)
+        Credited conversions and revenue per channel code.
+    touch_credit : ndarray of float64 or None
+        Share of its row's conversion given to each touch of ``touch_seq`` (sums to 1 per row
+        with touches); ``None`` when the model credits channels, not touches.
+    touch_seq : Sequences or None
+        The rows ``touch_credit`` refers to (usually the converting rows only).
+    tables : dict of DataFrame
+        Extra outputs (e.g. removal effects, transition matrix).
+    """
+
+    conversions: np.ndarray
+    revenue: np.ndarray
+    touch_credit: np.ndarray | None = None
+    touch_seq: Sequences | None = None
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model: its kernel and what it needs."""
+
+    name: str
+    kernel: Callable[..., KernelOutput]
+    needs_times: bool = False
+    description: str = ""
+
+    def parameters(self) -> list[str]:
+        """Keyword parameters of the kernel (besides the sequences)."""
+        sig = inspect.signature(self.kernel)
+        return [p for p in list(sig.parameters)[1:]]
+
+
+#: Registry of models by name.
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register_model(
+    name: str, *, needs_times: bool = False
+) -> Callable[[Callable[..., KernelOutput]], Callable[..., KernelOutput]]:
+    """Register a kernel ``f(seq: Sequences, **params) -> KernelOutput`` under ``name``."""
+
+    def deco(fn: Callable[..., KernelOutput]) -> Callable[..., KernelOutput]:
+        doc = (fn.__doc__ or "").strip().splitlines()
+        MODELS[name] = ModelSpec(name, fn, needs_times, doc[0] if doc else "")
+        return fn
+
+    return deco
+
+
+def get_model(name: str) -> ModelSpec:
+    """Look a model up by name, with a clear error listing the known ones."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        known = ", ".join(sorted(MODELS))
+        raise ModelError(f"Unknown model {name!r}; expected one of: {known}.") from None
+
+
+def row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Sum ``values`` within each row given by ``indptr`` (empty rows sum to 0)."""
+    n = len(indptr) - 1
+    out = np.zeros(n, dtype=np.float64)
+    nonempty = indptr[1:] > indptr[:-1]
+    if nonempty.any():
+        out[nonempty] = np.add.reduceat(values, indptr[:-1][nonempty])
+    return out
+
+
+def credit_from_touches(seq: Sequences, touch_credit: np.ndarray) -> KernelOutput:
+    """Channel totals from per-touch credit shares (each row's shares sum to 1).
+
+    ``seq`` is the set of rows the shares refer to, normally ``Sequences.converting``.
+    """
+    row = seq.row_of_touch
+    k = len(seq.channels)
+    conv = np.bincount(seq.codes, weights=touch_credit * seq.conversions[row], minlength=k)
+    rev = np.bincount(seq.codes, weights=touch_credit * seq.value[row], minlength=k)
+    return KernelOutput(conv, rev, touch_credit, seq)
+
+
+def channel_frame(seq: Sequences, conversions: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:
+    """Per-channel frame ``channel, conversions, revenue, share`` sorted by channel.
+
+    Conversions of rows without any touch are reported under ``"(no touch)"`` so that credited
+    conversions always equal the total.
+    """
+    empty = seq.lengths == 0
+    names = list(seq.channels)
+    conv = np.asarray(conversions, dtype=np.float64)
+    rev = np.asarray(revenue, dtype=np.float64)
+    none_conv = float(seq.conversions[empty].sum())
+    if none_conv > 0:
+        names.append(NO_TOUCH)
+        conv = np.append(conv, none_conv)
+        rev = np.append(rev, float(seq.value[empty].sum()))
+    total = float(seq.conversions.sum())
+    share = conv / total if total > 0 else np.zeros_like(conv)
+    return pl.DataFrame(
+        {"channel": names, "conversions": conv, "revenue": rev, "share": share},
+        schema={
+            "channel": pl.String,
+            "conversions": pl.Float64,
+            "revenue": pl.Float64,
+            "share": pl.Float64,
+        },
+    )
+
+
+class Attribution:
+    """The result of one attribution model.
+
+    Attributes
+    ----------
+    model : str
+        Model name.
+    params : dict
+        Parameters the model ran with.
+    channels : DataFrame
+        ``channel`` (str), ``conversions`` (credited conversions), ``revenue`` (credited
+        revenue), ``share`` (conversions / total conversions). One row per channel that occurs,
+        sorted by name, plus ``"(no touch)"`` for conversions without touches.
+    tables : dict of DataFrame
+        Model-specific outputs (e.g. Markov removal effects).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        params: dict[str, Any],
+        seq: Sequences,
+        out: KernelOutput,
+        *,
+        source: str,
+    ) -> None:
+        self.model = model
+        self.params = params
+        self.source = source
+        self.channels = channel_frame(seq, out.conversions, out.revenue)
+        self.tables = dict(out.tables)
+        self._touch_seq = out.touch_seq
+        self._touch_credit = out.touch_credit
+
+    @property
+    def touchpoints(self) -> pl.DataFrame:
+        """Per-touch credit of converting rows.
+
+        Columns: ``journey_id`` (the journey, or the path index for a path table),
+        ``position`` (1 = first touch), ``channel``, ``credit`` (share of that row's conversion;
+        each converting row's credits sum to 1).
+
+        Raises
+        ------
+        ModelError
+            The model credits channels as a whole, not touches.
+        """
+        if self._touch_credit is None or self._touch_seq is None:
+            raise ModelError(
+                f"Model {self.model!r} assigns credit to channels, not to single touches; "
+                "use .channels."
+            )
+        seq = self._touch_seq
+        row = seq.row_of_touch
+        keep = seq.conversions[row] > 0
+        names = pl.Series("channel", list(seq.channels), dtype=pl.String)
+        return pl.DataFrame(
+            {
+                "journey_id": seq.ids[row[keep]],
+                "position": seq.position[keep] + 1,
+                "channel": names.gather(seq.codes[keep]),
+                "credit": self._touch_credit[keep],
+            }
+        )
+
+    def __repr__(self) -> str:
+        total = float(self.channels["conversions"].sum())
+        return (
+            f"Attribution(model={self.model!r}, {self.channels.height} channels, "
+            f"{total:g} conversions)"
+        )
+
+
+def check_params(spec: ModelSpec, params: dict[str, Any]) -> None:
+    """Refuse parameters a model does not take, naming the ones it does."""
+    allowed = set(spec.parameters())
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ModelError(
+            f"Model {spec.name!r} takes no parameter {unknown[0]!r}; its parameters are: "
+            f"{', '.join(sorted(allowed)) or 'none'}."
+        )

@@ -1,0 +1,373 @@
+"""The data contract: canonical columns, type normalisation and value validation.
+
+Canonical event columns (the output of :func:`attribution.read_events`):
+
+========== ========================= ===============================================
+column     dtype                     meaning
+========== ========================= ===============================================
+user_id    Int64 or String           the person, cookie or account
+timestamp  Datetime("us", "UTC")     when the event happened (time zones normalised)
+channel    String                    channel of a touch (may be null on other rows)
+event      String                    ``touch``, ``conversion`` or a CRM stage name
+revenue    Float64                   value of a conversion (0.0 on other rows)
+campaign   String (optional)         campaign name, kept when present
+cost       Float64 (optional)        cost of the touch, kept when present
+========== ========================= ===============================================
+
+Validation follows STYLE.md §6: the schema is checked without reading data
+(``collect_schema``), then a single aggregate pass counts every value rule's violations; only
+when one fails is a second, small query run to quote offending rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from attribution._errors import EmptyInputError, SchemaError, ValidationError, describe_rows
+
+__all__ = [
+    "CRM_STAGES",
+    "EVENT_COLUMNS",
+    "EventColumns",
+    "normalise_events",
+    "validate_events",
+]
+
+#: Lifecycle stages of the CRM contract, in funnel order.
+CRM_STAGES: tuple[str, ...] = (
+    "subscriber",
+    "lead",
+    "mql",
+    "sql",
+    "opportunity",
+    "customer",
+    "evangelist",
+)
+
+#: Canonical event column names, in output order.
+EVENT_COLUMNS: tuple[str, ...] = ("user_id", "timestamp", "channel", "event", "revenue")
+
+_OPTIONAL = ("campaign", "cost")
+_TZ_SUFFIX = r"\d\d:\d\d(:\d\d)?(\.\d+)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$"
+_ROW = "__row"
+_EPOCH_UNITS = {"s": 1_000_000, "ms": 1_000, "us": 1}
+
+
+@dataclass(frozen=True)
+class EventColumns:
+    """Where each contract column lives in the user's data, and how to read it.
+
+    Parameters
+    ----------
+    user, time, channel : str
+        Names of the user id, timestamp and channel columns.
+    event : str or None
+        Name of the event-type column. ``None`` when conversions are flagged instead
+        (see ``conversion_flag``).
+    revenue : str or None
+        Name of the revenue column; ``None`` gives every conversion a value of 0.
+    conversion_flag : str or None
+        A 0/1 or boolean column marking rows that are *both* a touch and a conversion
+        (session logs such as DP6's ``is_conversion``). Each flagged row becomes a touch
+        and a conversion at the same timestamp, so the converting session is the last touch
+        of its journey.
+    touch_events, conversion_events : sequence of str
+        Values of ``event`` that count as a touch or a conversion; they are renamed to
+        ``touch`` and ``conversion``. CRM stage names are also accepted and kept as they are.
+    time_zone : str
+        Zone in which naive timestamps are read before being converted to UTC.
+    epoch_unit : {"s", "ms", "us"}
+        Unit of numeric timestamps.
+    """
+
+    user: str = "user_id"
+    time: str = "timestamp"
+    channel: str = "channel"
+    event: str | None = "event"
+    revenue: str | None = "revenue"
+    conversion_flag: str | None = None
+    touch_events: tuple[str, ...] = ("touch",)
+    conversion_events: tuple[str, ...] = ("conversion",)
+    time_zone: str = "UTC"
+    epoch_unit: str = "s"
+
+    def required(self) -> list[str]:
+        """Columns that must exist in the source."""
+        cols = [self.user, self.time, self.channel]
+        if self.conversion_flag is not None:
+            cols.append(self.conversion_flag)
+        elif self.event is not None:
+            cols.append(self.event)
+        else:
+            raise SchemaError(
+                "Either an event column (event_col) or a conversion flag column "
+                "(conversion_flag_col) is needed to tell touches from conversions."
+            )
+        return cols
+
+
+def _check_columns(schema: pl.Schema, needed: Sequence[str], what: str) -> None:
+    missing = [c for c in needed if c not in schema]
+    if missing:
+        names = ", ".join(repr(c) for c in missing)
+        found = ", ".join(repr(c) for c in schema.names())
+        noun = "Column" if len(missing) == 1 else "Columns"
+        verb = "is" if len(missing) == 1 else "are"
+        raise SchemaError(
+            f"{noun} {names} {verb} missing from the {what}; found columns: {found or 'none'}. "
+            "Pass the right name with the matching *_col parameter."
+        )
+
+
+def _is_text(dtype: pl.DataType) -> bool:
+    return dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum | pl.Categorical)
+
+
+def _timestamp_expr(name: str, dtype: pl.DataType, cols: EventColumns) -> pl.Expr:
+    col = pl.col(name)
+    utc = pl.Datetime("us", "UTC")
+    if isinstance(dtype, pl.Datetime):
+        col = col.cast(pl.Datetime("us", dtype.time_zone))
+        if dtype.time_zone is None:
+            col = col.dt.replace_time_zone(cols.time_zone, ambiguous="earliest")
+        return col.dt.convert_time_zone("UTC")
+    if dtype == pl.Date:
+        return col.cast(pl.Datetime("us")).dt.replace_time_zone(cols.time_zone).cast(utc)
+    if dtype.is_numeric():
+        if cols.epoch_unit not in _EPOCH_UNITS:
+            raise SchemaError(
+                f"epoch_unit must be one of {sorted(_EPOCH_UNITS)}; got {cols.epoch_unit!r}."
+            )
+        micros = (col.cast(pl.Float64) * _EPOCH_UNITS[cols.epoch_unit]).round(0).cast(pl.Int64)
+        return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    if _is_text(dtype):
+        text = col.cast(pl.String).str.strip_chars()
+        has_tz = text.str.contains(_TZ_SUFFIX)
+        aware = (
+            pl.when(has_tz)
+            .then(text)
+            .str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+        )
+        naive = (
+            pl.when(~has_tz)
+            .then(text)
+            .str.to_datetime(time_unit="us", strict=False)
+            .dt.replace_time_zone(cols.time_zone, ambiguous="earliest", non_existent="null")
+            .dt.convert_time_zone("UTC")
+        )
+        return pl.coalesce(aware, naive)
+    raise SchemaError(
+        f"Column {name!r} has type {dtype}; expected a datetime, a date, an ISO-8601 string "
+        f"or epoch {cols.epoch_unit} (a number)."
+    )
+
+
+def normalise_events(lf: pl.LazyFrame, cols: EventColumns) -> pl.LazyFrame:
+    """Map a user's event frame onto the canonical columns, without reading any data.
+
+    Raises
+    ------
+    SchemaError
+        A required column is missing or has a type that cannot become the contract's type.
+    """
+    schema = lf.collect_schema()
+    _check_columns(schema, cols.required(), "event log")
+
+    user_t = schema[cols.user]
+    if user_t.is_integer():
+        user = pl.col(cols.user).cast(pl.Int64)
+    elif _is_text(user_t):
+        user = pl.col(cols.user).cast(pl.String)
+    else:
+        raise SchemaError(
+            f"Column {cols.user!r} has type {user_t}; expected user ids as integers or strings."
+        )
+
+    chan_t = schema[cols.channel]
+    if not (_is_text(chan_t) or chan_t == pl.Null):
+        raise SchemaError(f"Column {cols.channel!r} has type {chan_t}; expected channel names.")
+
+    if cols.revenue is not None and cols.revenue in schema:
+        rev_t = schema[cols.revenue]
+        if not (rev_t.is_numeric() or rev_t == pl.Null):
+            raise SchemaError(
+                f"Column {cols.revenue!r} has type {rev_t}; expected a number (revenue ≥ 0)."
+            )
+        revenue = pl.col(cols.revenue).cast(pl.Float64)
+    else:
+        revenue = pl.lit(None, dtype=pl.Float64)
+
+    exprs = [
+        pl.col(_ROW),
+        user.alias("user_id"),
+        _timestamp_expr(cols.time, schema[cols.time], cols).alias("timestamp"),
+        pl.col(cols.channel).cast(pl.String).alias("channel"),
+    ]
+    if cols.conversion_flag is not None:
+        flag_t = schema[cols.conversion_flag]
+        if not (flag_t == pl.Boolean or flag_t.is_integer()):
+            raise SchemaError(
+                f"Column {cols.conversion_flag!r} has type {flag_t}; expected 0/1 or booleans "
+                "marking converting rows."
+            )
+        flag = pl.col(cols.conversion_flag).cast(pl.Int8)
+        exprs += [flag.alias("__flag"), revenue.alias("revenue")]
+    else:
+        assert cols.event is not None
+        ev_t = schema[cols.event]
+        if not _is_text(ev_t):
+            raise SchemaError(
+                f"Column {cols.event!r} has type {ev_t}; expected event names such as "
+                "'touch' and 'conversion'."
+            )
+        ev = pl.col(cols.event).cast(pl.String)
+        ev = (
+            pl.when(ev.is_in(list(cols.touch_events)))
+            .then(pl.lit("touch"))
+            .when(ev.is_in(list(cols.conversion_events)))
+            .then(pl.lit("conversion"))
+            .otherwise(ev)
+        )
+        exprs += [ev.alias("event"), revenue.alias("revenue")]
+    for name in _OPTIONAL:
+        if name in schema:
+            if name == "cost":
+                exprs.append(pl.col(name).cast(pl.Float64).alias(name))
+            else:
+                exprs.append(pl.col(name).cast(pl.String).alias(name))
+
+    out = lf.with_row_index(_ROW).select(exprs)
+    if cols.conversion_flag is not None:
+        touches = out.drop("__flag").with_columns(
+            pl.lit("touch").alias("event"), pl.lit(0.0).alias("revenue")
+        )
+        convs = out.filter(pl.col("__flag") > 0).drop("__flag")
+        convs = convs.with_columns(
+            pl.lit("conversion").alias("event"), pl.col("revenue").fill_null(0.0)
+        )
+        cols_out = touches.collect_schema().names()
+        out = pl.concat([touches, convs.select(cols_out)], how="vertical")
+    return out
+
+
+def _examples(
+    lf: pl.LazyFrame, bad: pl.Expr, value: str | None, limit: int = 5
+) -> tuple[list[int], list[object] | None, list[object]]:
+    sel = [pl.col(_ROW), pl.col("user_id")]
+    if value is not None:
+        sel.append(pl.col(value).alias("__value"))
+    rows = lf.filter(bad).select(sel).head(limit).collect()
+    vals = rows["__value"].to_list() if value is not None else None
+    return rows[_ROW].to_list(), vals, rows["user_id"].to_list()
+
+
+def validate_events(
+    lf: pl.LazyFrame, cols: EventColumns, *, source_time: pl.DataType | None = None
+) -> None:
+    """Check every value rule of the contract in one aggregate pass.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Output of :func:`normalise_events` (still carrying the row index).
+    cols : EventColumns
+        Column mapping, used to name the user's own columns in messages.
+    source_time : DataType, optional
+        Type of the user's timestamp column, to tell unparseable strings from nulls.
+
+    Raises
+    ------
+    EmptyInputError
+        The log has no rows.
+    ValidationError
+        A rule is broken; the message names the column, the rule, up to five rows and the count.
+    """
+    time_src = cols.time
+    checks: dict[str, pl.Expr] = {
+        "rows": pl.len(),
+        "user_null": pl.col("user_id").is_null().sum(),
+        "time_null": pl.col("timestamp").is_null().sum(),
+        "rev_neg": (pl.col("revenue") < 0).sum(),
+        "rev_nan": (~pl.col("revenue").is_finite()).sum(),
+        "chan_null": ((pl.col("event") == "touch") & pl.col("channel").is_null()).sum(),
+        "bad_event": (~pl.col("event").is_in(["touch", "conversion", *CRM_STAGES])).sum(),
+        "event_null": pl.col("event").is_null().sum(),
+        "conversions": (pl.col("event") == "conversion").sum(),
+    }
+    counts = lf.select(**checks).collect().row(0, named=True)
+
+    if counts["rows"] == 0:
+        raise EmptyInputError(
+            "The event log is empty (0 rows); expected at least one touch or conversion."
+        )
+    if counts["user_null"]:
+        rows, _, _ = _examples(lf, pl.col("user_id").is_null(), None)
+        raise ValidationError(
+            f"Column {cols.user!r} has {counts['user_null']} nulls "
+            f"({describe_rows(rows)}); user ids must be non-null."
+        )
+    if counts["time_null"]:
+        is_text = source_time is not None and _is_text(source_time)
+        rule = (
+            "timestamps must be non-null ISO-8601 datetimes"
+            if is_text
+            else "timestamps must be non-null"
+        )
+        rows, _, ids = _examples(lf, pl.col("timestamp").is_null(), None)
+        noun = "null or unparseable values" if is_text else "nulls"
+        raise ValidationError(
+            f"Column {time_src!r} has {counts['time_null']} {noun} "
+            f"({describe_rows(rows, ids=ids)}); {rule}."
+        )
+    if counts["event_null"] and cols.event is not None and cols.conversion_flag is None:
+        rows, _, ids = _examples(lf, pl.col("event").is_null(), None)
+        raise ValidationError(
+            f"Column {cols.event!r} has {counts['event_null']} nulls "
+            f"({describe_rows(rows, ids=ids)}); every row needs an event type."
+        )
+    if counts["bad_event"] - counts["event_null"] > 0:
+        bad = lf.filter(
+            pl.col("event").is_not_null()
+            & ~pl.col("event").is_in(["touch", "conversion", *CRM_STAGES])
+        )
+        top = (
+            bad.group_by("event")
+            .agg(pl.len().alias("n"), pl.col(_ROW).min().alias("first_row"))
+            .sort(["n", "event"], descending=[True, False])
+            .head(5)
+            .collect()
+        )
+        listed = ", ".join(
+            f"{v!r} ×{n} (first at row {r})"
+            for v, n, r in zip(top["event"], top["n"], top["first_row"], strict=True)
+        )
+        accepted = ", ".join(repr(v) for v in (*cols.touch_events, *cols.conversion_events))
+        raise ValidationError(
+            f"Column {cols.event!r} has {counts['bad_event'] - counts['event_null']} rows with "
+            f"unknown event values ({listed}); expected {accepted} or a CRM stage "
+            f"({', '.join(CRM_STAGES)}). Map other names with touch_events= or "
+            "conversion_events=."
+        )
+    rev = cols.revenue or "revenue"
+    if counts["rev_nan"]:
+        rows, vals, ids = _examples(lf, ~pl.col("revenue").is_finite(), "revenue")
+        raise ValidationError(
+            f"Column {rev!r} has {counts['rev_nan']} values that are NaN or infinite "
+            f"({describe_rows(rows, values=vals, ids=ids)}); revenue must be a finite number ≥ 0."
+        )
+    if counts["rev_neg"]:
+        rows, vals, ids = _examples(lf, pl.col("revenue") < 0, "revenue")
+        raise ValidationError(
+            f"Column {rev!r} has {counts['rev_neg']} negative values "
+            f"({describe_rows(rows, values=vals, ids=ids)}); revenue must be ≥ 0."
+        )
+    if counts["chan_null"]:
+        no_channel = (pl.col("event") == "touch") & pl.col("channel").is_null()
+        rows, _, ids = _examples(lf, no_channel, None)
+        raise ValidationError(
+            f"Column {cols.channel!r} has {counts['chan_null']} nulls on touch rows "
+            f"({describe_rows(rows, ids=ids)}); every touch needs a channel."
+        )
