@@ -10,6 +10,8 @@ Journey rules (each an option where users differ; see :func:`build_journeys`):
 - a conversion closes a journey; the user's next touch starts a new one, so a user who converts
   three times has three converting journeys;
 - a touch with the same timestamp as a conversion belongs to the journey that conversion closes;
+- touches of one user at the very same instant are ordered by channel name (and simultaneous
+  conversions by revenue), so the result never depends on the order of the input rows;
 - touches after a user's last conversion form one non-converting journey;
 - a lookback window keeps only touches within ``lookback_days`` before the conversion (before the
   last touch, for a non-converting journey); earlier touches are dropped, not moved;

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+DATA = Path(__file__).parent / "data"
+REFERENCE = Path(__file__).parent / "reference"
+SAMPLE = Path(__file__).parents[1] / "attribution" / "datasets" / "data" / "sample_events.csv"
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261123)
+
+
+def random_events(
+    rng: np.random.Generator,
+    n: int,
+    *,
+    n_users: int = 5,
+    channels: str = "abcd",
+    p_conv: float = 0.15,
+    max_seconds: int = 40 * 86_400,
+    ties: bool = True,
+) -> pl.DataFrame:
+    """A small random event log in contract columns, unsorted.
+
+    With ``ties`` timestamps are whole hours, so a user often has several events at the same
+    time; without, every timestamp in the log is distinct.
+    """
+    conv = rng.random(n) < p_conv
+    if ties:
+        seconds = rng.integers(0, max_seconds // 3600, n) * 3600
+    else:
+        seconds = rng.choice(max_seconds, size=n, replace=False)
+    return pl.DataFrame(
+        {
+            "user_id": rng.integers(0, n_users, n),
+            "timestamp": pl.Series(seconds * 1_000_000)
+            .cast(pl.Datetime("us"))
+            .dt.replace_time_zone("UTC"),
+            "channel": [
+                None if c else channels[i]
+                for c, i in zip(conv, rng.integers(0, len(channels), n), strict=True)
+            ],
+            "event": np.where(conv, "conversion", "touch"),
+            "revenue": np.where(conv, rng.integers(1, 100, n).astype(float), 0.0),
+        }
+    )

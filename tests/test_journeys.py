@@ -1,0 +1,333 @@
+"""Journeys and path tables, against a brute-force builder written here in plain Python."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import attribution as at
+from tests.conftest import DATA, random_events
+
+US_PER_DAY = 86_400_000_000
+
+
+def brute_force_journeys(
+    events: pl.DataFrame,
+    *,
+    lookback_days: float | None = None,
+    max_touches: int | None = None,
+    collapse_repeats: bool = False,
+    non_converting: str = "after_last",
+) -> list[tuple]:
+    """The journey rules of ARCHITECTURE.md, one user and one event at a time.
+
+    Ties in time: touches before conversions, then touches by channel name, conversions by
+    revenue (the documented deterministic order).
+    """
+    by_user: dict = defaultdict(list)
+    for row in events.iter_rows(named=True):
+        if row["event"] not in ("touch", "conversion"):
+            continue
+        by_user[row["user_id"]].append(row)
+    out = []
+    for user in sorted(by_user):
+        rows = sorted(
+            by_user[user],
+            key=lambda r: (
+                r["timestamp"],
+                r["event"] == "conversion",
+                r["channel"] or "",
+                r["revenue"],
+            ),
+        )
+        pending: list[tuple] = []
+        converted_any = False
+
+        def finish(touches, ref, converted, revenue, user=user):
+            if lookback_days is not None:
+                window = timedelta(days=lookback_days)
+                touches = [t for t in touches if ref - t[0] <= window]
+            path = [c for _, c in touches]
+            if collapse_repeats:
+                path = [c for i, c in enumerate(path) if i == 0 or path[i - 1] != c]
+            if max_touches is not None:
+                path = path[-max_touches:]
+            return (user, tuple(path), converted, revenue, ref if converted else None)
+
+        for r in rows:
+            if r["event"] == "touch":
+                pending.append((r["timestamp"], r["channel"]))
+            else:
+                out.append(finish(pending, r["timestamp"], True, r["revenue"]))
+                pending = []
+                converted_any = True
+        if pending:
+            keep = non_converting == "after_last" or (
+                non_converting == "never_converted" and not converted_any
+            )
+            if keep:
+                out.append(finish(pending, pending[-1][0], False, 0.0))
+    return out
+
+
+def as_tuples(j: at.Journeys) -> list[tuple]:
+    f = j.frame
+    return [
+        (u, tuple(p), c, r, t)
+        for u, p, c, r, t in zip(
+            f["user_id"], f["path"], f["converted"], f["revenue"], f["conversion_time"], strict=True
+        )
+    ]
+
+
+OPTIONS = [
+    {},
+    {"lookback_days": 3},
+    {"lookback_days": 0.5, "collapse_repeats": True},
+    {"max_touches": 2},
+    {"collapse_repeats": True, "max_touches": 3, "lookback_days": 10},
+    {"non_converting": "never_converted"},
+    {"non_converting": "drop", "lookback_days": 7},
+]
+
+
+@pytest.mark.parametrize("options", OPTIONS)
+def test_journeys_match_brute_force(rng, options):
+    events = random_events(rng, 400, n_users=12)
+    got = as_tuples(at.build_journeys(events, **options))
+    assert got == brute_force_journeys(events, **options)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 60),
+    lookback=st.sampled_from([None, 0.2, 2.0]),
+    collapse=st.booleans(),
+    cap=st.sampled_from([None, 1, 2]),
+    nonconv=st.sampled_from(["after_last", "never_converted", "drop"]),
+)
+def test_journeys_property_brute_force(seed, n, lookback, collapse, cap, nonconv):
+    events = random_events(np.random.default_rng(seed), n, n_users=3, channels="ab")
+    opts = dict(
+        lookback_days=lookback, collapse_repeats=collapse, max_touches=cap, non_converting=nonconv
+    )
+    expected = brute_force_journeys(events, **opts)
+    if not expected:
+        with pytest.raises(at.EmptyInputError):
+            at.build_journeys(events, **opts)
+        return
+    assert as_tuples(at.build_journeys(events, **opts)) == expected
+
+
+def _ts(s: str) -> datetime:
+    return datetime.fromisoformat(s).replace(tzinfo=timezone.utc)
+
+
+def test_same_timestamp_touch_belongs_to_the_conversion():
+    ev = pl.DataFrame(
+        {
+            "user_id": [1, 1, 1],
+            "timestamp": [
+                _ts("2024-01-01 10:00"),
+                _ts("2024-01-02 10:00"),
+                _ts("2024-01-02 10:00"),
+            ],
+            "channel": ["a", None, "b"],
+            "event": ["touch", "conversion", "touch"],
+            "revenue": [0.0, 5.0, 0.0],
+        }
+    )
+    j = at.build_journeys(ev)
+    assert j.frame["path"].to_list() == [["a", "b"]]
+    assert j.n_conversions == 1
+
+
+def test_three_conversions_give_three_journeys_and_a_tail():
+    ev = pl.DataFrame(
+        {
+            "user_id": ["u"] * 7,
+            "timestamp": [_ts(f"2024-01-0{d} 00:00") for d in range(1, 8)],
+            "channel": ["a", None, None, "b", None, "c", "d"],
+            "event": ["touch", "conversion", "conversion", "touch", "conversion", "touch", "touch"],
+            "revenue": [0.0, 1.0, 2.0, 0.0, 3.0, 0.0, 0.0],
+        }
+    )
+    f = at.build_journeys(ev).frame
+    assert f["path"].to_list() == [["a"], [], ["b"], ["c", "d"]]
+    assert f["converted"].to_list() == [True, True, True, False]
+    assert f["revenue"].to_list() == [1.0, 2.0, 3.0, 0.0]
+    # a conversion with no touch is reported under "(no touch)" by every model
+    res = at.attribute(at.build_journeys(ev), "linear").channels
+    assert res.filter(pl.col("channel") == at.NO_TOUCH)["conversions"].item() == 1.0
+    assert res["conversions"].sum() == 3.0
+
+
+def test_lookback_drops_old_touches_rather_than_moving_them():
+    ev = pl.DataFrame(
+        {
+            "user_id": [1, 1, 1, 1],
+            "timestamp": [
+                _ts("2023-12-31 23:59"),  # 30 days and 1 minute before the conversion
+                _ts("2024-01-01 00:00"),  # exactly 30 days before: inside the window
+                _ts("2024-01-20 00:00"),
+                _ts("2024-01-31 00:00"),
+            ],
+            "channel": ["old", "edge", "new", None],
+            "event": ["touch", "touch", "touch", "conversion"],
+            "revenue": [0.0, 0.0, 0.0, 9.0],
+        }
+    )
+    j = at.build_journeys(ev, lookback_days=30)
+    assert j.frame["path"].to_list() == [["edge", "new"]]
+    assert j.n_journeys == 1  # "old" is dropped, not moved to a journey of its own
+    assert at.build_journeys(ev, lookback_days=31).frame["path"].to_list() == [
+        ["old", "edge", "new"]
+    ]
+    assert at.build_journeys(ev, lookback_days=29).frame["path"].to_list() == [["new"]]
+
+
+def test_dp6_multi_conversion_users_split_one_journey_per_conversion():
+    raw = pl.read_csv(DATA / "dp6_sessions" / "test_dataset_multiple_conversions.csv")
+    j = at.build_journeys(
+        raw,
+        user_col="user_pseudo_id",
+        time_col="event_time",
+        channel_col="source_medium",
+        conversion_flag_col="is_conversion_purchase",
+        revenue_col=None,
+    )
+    f = j.frame.with_columns(pl.col("path").list.join(" > "))
+    conv_rows = raw.filter(pl.col("is_conversion_purchase") == 1)
+    assert j.n_conversions == conv_rows.height == 5
+    per_user = f.filter("converted").group_by("user_id").len().sort("user_id")
+    expected = conv_rows.group_by("user_pseudo_id").len().sort("user_pseudo_id")
+    assert per_user["len"].to_list() == expected["len"].to_list()
+    d = f.filter(pl.col("user_id") == "D")
+    # D converts at sessions 12 and 16: the converting session is the last touch of each
+    assert d["path"].to_list() == ["seo > direct > direct", "direct > direct > seo > direct"]
+    # B never converts: one non-converting journey
+    assert f.filter(pl.col("user_id") == "B")["converted"].to_list() == [False]
+
+
+def test_string_and_integer_user_ids_give_the_same_journeys(rng):
+    ev = random_events(rng, 300, n_users=9)
+    a = at.build_journeys(ev)
+    b = at.build_journeys(ev.with_columns(pl.format("user-{}", "user_id").alias("user_id")))
+    assert a.frame["path"].to_list() == b.frame["path"].to_list()
+    assert b.frame["user_id"].to_list() == [f"user-{u}" for u in a.frame["user_id"]]
+
+
+def test_microsecond_timestamps_and_huge_user_ids_take_the_fallback_paths(rng):
+    ev = random_events(rng, 300, n_users=7)
+    ev = ev.with_columns(
+        (pl.col("timestamp") + pl.duration(microseconds=pl.int_range(pl.len()) % 997)),
+        (pl.col("user_id") * 10**15),
+    )
+    assert as_tuples(at.build_journeys(ev, lookback_days=2)) == brute_force_journeys(
+        ev, lookback_days=2
+    )
+
+
+def test_shuffling_rows_changes_nothing(rng):
+    ev = random_events(rng, 500, n_users=20)
+    a = at.build_journeys(ev, lookback_days=5)
+    b = at.build_journeys(ev.sample(fraction=1.0, shuffle=True, seed=1), lookback_days=5)
+    assert as_tuples(a) == as_tuples(b)
+
+
+def test_path_table_matches_group_by_on_path_lists(rng):
+    ev = random_events(rng, 2000, n_users=300, channels="abc")
+    j = at.build_journeys(ev)
+    pt = j.to_paths()
+    ref = (
+        j.frame.group_by(pl.col("path").list.join(" > "))
+        .agg(
+            pl.col("converted").cast(pl.Float64).sum().alias("conversions"),
+            pl.col("revenue").sum().alias("value"),
+            (~pl.col("converted")).cast(pl.Float64).sum().alias("nulls"),
+        )
+        .sort("path")
+    )
+    got = pt.to_frame().sort("path")
+    assert got["path"].to_list() == ref["path"].to_list()
+    np.testing.assert_allclose(got["conversions"], ref["conversions"])
+    np.testing.assert_allclose(got["value"], ref["value"])
+    np.testing.assert_allclose(got["nulls"], ref["nulls"])
+    # sorted by conversions, then nulls, descending
+    conv = pt.conversions
+    assert np.all(np.diff(conv) <= 0)
+
+
+def test_read_paths_merges_duplicates_and_round_trips():
+    raw = pl.read_csv(DATA / "channelattribution_paths" / "paths.csv")
+    pt = at.read_paths(raw)
+    assert pt.n_paths == raw["path"].n_unique()
+    assert pt.total_conversions == pytest.approx(raw["total_conversions"].sum())
+    assert pt.nulls.sum() == pytest.approx(raw["total_null"].sum())
+    assert pt.value.sum() == pytest.approx(raw["total_conversion_value"].sum())
+    again = at.read_paths(pt.to_frame(peer_names=True))
+    assert again.to_frame().equals(pt.to_frame())
+
+
+def test_journeys_frame_columns_and_types(rng):
+    f = at.build_journeys(random_events(rng, 100)).frame
+    assert f.columns == [
+        "journey_id",
+        "user_id",
+        "path",
+        "touch_times",
+        "n_touches",
+        "converted",
+        "conversion_time",
+        "revenue",
+    ]
+    assert f.schema["touch_times"] == pl.List(pl.Datetime("us", "UTC"))
+    assert (f["path"].list.len() == f["n_touches"]).all()
+    assert f.filter(~pl.col("converted"))["conversion_time"].null_count() == (~f["converted"]).sum()
+
+
+def test_crm_stage_rows_are_ignored_by_journeys():
+    ev = pl.DataFrame(
+        {
+            "user_id": [1, 1, 1],
+            "timestamp": [_ts("2024-01-01"), _ts("2024-01-02"), _ts("2024-01-03")],
+            "channel": ["a", None, None],
+            "event": ["touch", "mql", "conversion"],
+            "revenue": [0.0, 0.0, 3.0],
+        }
+    )
+    assert at.build_journeys(ev).frame["path"].to_list() == [["a"]]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lookback_days": 0}, "lookback_days must be > 0"),
+        ({"max_touches": 0}, "max_touches must be a whole number"),
+        ({"non_converting": "sometimes"}, "non_converting must be"),
+    ],
+)
+def test_bad_journey_options_are_named(rng, kwargs, match):
+    with pytest.raises(at.ValidationError, match=match):
+        at.build_journeys(random_events(rng, 20), **kwargs)
+
+
+def test_reserved_channel_name_is_refused():
+    ev = pl.DataFrame(
+        {
+            "user_id": [1],
+            "timestamp": [_ts("2024-01-01")],
+            "channel": [at.NO_TOUCH],
+            "event": ["touch"],
+            "revenue": [0.0],
+        }
+    )
+    with pytest.raises(at.ValidationError, match="reserved"):
+        at.build_journeys(ev)
