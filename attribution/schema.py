@@ -224,13 +224,14 @@ def normalise_events(lf: pl.LazyFrame, cols: EventColumns) -> pl.LazyFrame:
                 "'touch' and 'conversion'."
             )
         ev = pl.col(cols.event).cast(pl.String)
-        ev = (
-            pl.when(ev.is_in(list(cols.touch_events)))
-            .then(pl.lit("touch"))
-            .when(ev.is_in(list(cols.conversion_events)))
-            .then(pl.lit("conversion"))
-            .otherwise(ev)
-        )
+        if cols.touch_events != ("touch",) or cols.conversion_events != ("conversion",):
+            ev = (
+                pl.when(ev.is_in(list(cols.touch_events)))
+                .then(pl.lit("touch"))
+                .when(ev.is_in(list(cols.conversion_events)))
+                .then(pl.lit("conversion"))
+                .otherwise(ev)
+            )
         exprs += [ev.alias("event"), revenue.alias("revenue")]
     for name in _OPTIONAL:
         if name in schema:

@@ -1,0 +1,84 @@
+"""read -> journeys -> every heuristic, on unsorted generated logs; path-table kernels.
+
+Run the full suite with ``make bench`` (sizes 1e5, 1e6, 1e7); ``make test`` runs it once at
+1e5 with timing disabled, as a smoke test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import attribution as at
+from benchmarks.baselines import window_journeys, window_linear
+from benchmarks.conftest import event_log
+
+HEURISTICS = [
+    "first_touch",
+    "last_touch",
+    "last_non_direct",
+    "linear",
+    "time_decay",
+    "position_based",
+]
+
+
+def _rounds(n_events: int) -> int:
+    return 3 if n_events >= 5_000_000 else 5
+
+
+def test_events_to_all_heuristics(benchmark, n_events):
+    """Parquet (unsorted) -> journeys -> the six heuristics: the headline figure."""
+    path = event_log(n_events)
+
+    def run():
+        j = at.build_journeys(path)
+        return j, [at.attribute(j, m).channels for m in HEURISTICS]
+
+    j, results = benchmark.pedantic(run, rounds=_rounds(n_events), iterations=1)
+    for res in results:
+        assert res["conversions"].sum() == pytest.approx(j.n_conversions)
+
+
+def test_build_journeys(benchmark, n_events):
+    path = event_log(n_events)
+    j = benchmark.pedantic(at.build_journeys, args=(path,), rounds=_rounds(n_events))
+    assert j.n_touches > 0
+
+
+def test_polars_window_baseline(benchmark, n_events):
+    """The straightforward Polars version (baseline for ratios); checked equal to ours."""
+    path = event_log(n_events)
+
+    def run():
+        return window_linear(window_journeys(path))
+
+    base = benchmark.pedantic(run, rounds=_rounds(n_events), iterations=1)
+    ours = at.attribute(at.build_journeys(path), "linear").channels
+    ours = ours.filter(ours["channel"] != at.NO_TOUCH).sort("channel")
+    np.testing.assert_allclose(base["conversions"], ours["conversions"], rtol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def big_path_table() -> at.PathTable:
+    """The path table of the largest configured log (about 400k paths at 1e7 events)."""
+    from benchmarks.conftest import bench_sizes
+
+    return at.build_journeys(event_log(max(bench_sizes()))).to_paths()
+
+
+def test_compress_to_paths(benchmark, n_events):
+    j = at.build_journeys(event_log(n_events))
+    pt = benchmark.pedantic(j.to_paths, rounds=_rounds(n_events))
+    assert pt.total_conversions == j.n_conversions
+
+
+def test_all_heuristics_on_path_table(benchmark, big_path_table):
+    """Six heuristics on the path table (time decay by steps, as paths carry no times)."""
+
+    def run():
+        return at.attribute_all(big_path_table, half_life_steps=2.0)
+
+    table = benchmark.pedantic(run, rounds=10, warmup_rounds=1)
+    benchmark.extra_info["n_paths"] = big_path_table.n_paths
+    assert table["model"].n_unique() == 6
