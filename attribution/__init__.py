@@ -11,6 +11,7 @@ The public surface (see the README and ``ARCHITECTURE.md``)::
     at.attribute_all(journeys)
 """
 
+from attribution import datasets
 from attribution._api import attribute, attribute_all
 from attribution._errors import (
     AttributionError,
@@ -40,6 +41,7 @@ __all__ = [
     "attribute",
     "attribute_all",
     "build_journeys",
+    "datasets",
     "read_events",
     "read_paths",
     "read_spend",

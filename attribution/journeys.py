@@ -331,10 +331,10 @@ class Journeys:
     def to_paths(self) -> PathTable:
         """Compress to unique paths with conversions, value and nulls.
 
-        Paths are grouped exactly: by a 128-bit polynomial hash and the length, then every
-        journey is compared touch by touch with its group's representative (a collision, never
-        seen in practice, falls back to exact grouping on list columns). Sorted by conversions,
-        then nulls (both descending), then by path.
+        Paths are grouped exactly: by a 64-bit polynomial hash mixed with the length, then
+        every journey is compared touch by touch with its group's representative (a collision
+        falls back to exact grouping on list columns). Sorted by conversions, then nulls (both
+        descending), then by length; remaining ties in a fixed, content-based order.
         """
         return _compress(self.sequences())
 
@@ -342,7 +342,7 @@ class Journeys:
     def frame(self) -> pl.DataFrame:
         """One row per journey.
 
-        Columns: ``journey_id`` (UInt32/64), ``user_id``, ``path`` (list of channel names),
+        Columns: ``journey_id`` (Int64), ``user_id``, ``path`` (list of channel names),
         ``touch_times`` (list of datetimes, UTC), ``n_touches``, ``converted``,
         ``conversion_time`` (null when not converted), ``revenue``.
         """
