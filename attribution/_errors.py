@@ -40,6 +40,8 @@ class ModelError(AttributionError):
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, float):
@@ -54,10 +56,12 @@ def describe_rows(
     ids: Sequence[Any] | None = None,
     id_name: str = "user_id",
     limit: int = 5,
+    total: int | None = None,
 ) -> str:
     """Describe up to ``limit`` offending rows as ``'x' at row 3 (user_id 7), ...``.
 
-    Row numbers count data rows from 0, as ``pl.DataFrame.with_row_index`` does.
+    Row numbers count data rows from 0, as ``pl.DataFrame.with_row_index`` does. ``total`` is
+    the number of offending rows when more exist than were passed in.
     """
     parts = []
     for i, row in enumerate(rows[:limit]):
@@ -67,5 +71,5 @@ def describe_rows(
         if values is not None:
             text = f"{_fmt(values[i])} at {text}"
         parts.append(text)
-    more = len(rows) - limit
+    more = (total if total is not None else len(rows)) - min(len(rows), limit)
     return ", ".join(parts) + (", ..." if more > 0 else "")

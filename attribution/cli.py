@@ -81,7 +81,16 @@ def _model_params(args: argparse.Namespace) -> dict[str, object]:
         params["direct_channels"] = tuple(c.strip() for c in args.direct_channels.split(","))
     if args.position_weights is not None:
         w = args.position_weights
-        params["weights"] = tuple(float(x) for x in w.split(",")) if "," in w else w
+        if "," in w:
+            try:
+                params["weights"] = tuple(float(x) for x in w.split(","))
+            except ValueError:
+                raise AttributionError(
+                    f"--position-weights {w!r}: expected u, j, inverse_j or three numbers "
+                    "'first,middle,last'."
+                ) from None
+        else:
+            params["weights"] = w
     return params
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from attribution._errors import EmptyInputError, SchemaError, ValidationError, describe_rows
-from attribution.schema import EventColumns, normalise_events, validate_events
+from attribution.schema import EventColumns, normalise_events, numeric_expr, validate_events
 
 __all__ = [
     "FrameLike",
@@ -204,13 +204,29 @@ def _as_tuple(values: str | Sequence[str]) -> tuple[str, ...]:
     return (values,) if isinstance(values, str) else tuple(values)
 
 
-def _read_events(source: FrameLike, cols: EventColumns, *, validate: bool) -> pl.LazyFrame:
-    lf = to_lazy(source, what="event log")
+def is_empty(lf: pl.LazyFrame) -> bool:
+    """Whether a frame has no rows (reads at most one row)."""
+    return lf.head(1).collect().height == 0
+
+
+def _read_events(
+    source: FrameLike, cols: EventColumns, *, validate: bool, what: str = "event log"
+) -> pl.LazyFrame:
+    lf = to_lazy(source, what=what)
     source_time = lf.collect_schema().get(cols.time)
-    normal = normalise_events(lf, cols)
+    try:
+        normal = normalise_events(lf, cols, what=what)
+    except SchemaError as exc:
+        # a header-only CSV types every column as text: say it is empty, not mistyped
+        if "missing" not in str(exc) and is_empty(lf):
+            raise EmptyInputError(f"The {what} is empty (0 rows).") from None
+        raise
     if validate:
+        if what != "event log" and is_empty(lf):
+            raise EmptyInputError(f"The {what} is empty (0 rows).")
         validate_events(normal, cols, source_time=source_time)
-    return normal.drop("__row").with_columns(pl.col("revenue").fill_null(0.0))
+    internal = [c for c in normal.collect_schema().names() if c.startswith("__")]
+    return normal.drop(internal).with_columns(pl.col("revenue").fill_null(0.0))
 
 
 def _read_two_tables(
@@ -227,8 +243,8 @@ def _read_two_tables(
         pl.lit("conversion").alias("__event"), pl.lit(None, pl.String).alias("__channel")
     )
     parts = []
-    for lf, cols in ((t, touch_cols), (c, conv_cols)):
-        frame = _read_events(lf, cols, validate=validate)
+    for lf, cols, what in ((t, touch_cols, "touch table"), (c, conv_cols, "conversions table")):
+        frame = _read_events(lf, cols, validate=validate, what=what)
         parts.append(frame.select("user_id", "timestamp", "channel", "event", "revenue"))
     t_user = parts[0].collect_schema()["user_id"]
     c_user = parts[1].collect_schema()["user_id"]
@@ -270,16 +286,12 @@ def read_spend(
             f"Column {missing[0]!r} is missing from the spend table; found columns: "
             f"{', '.join(repr(c) for c in schema.names())}."
         )
-    if not schema[spend_col].is_numeric():
-        raise SchemaError(
-            f"Column {spend_col!r} has type {schema[spend_col]}; expected a number (spend ≥ 0)."
-        )
+    if is_empty(lf):
+        raise EmptyInputError("The spend table is empty (0 rows).")
     exprs = [
-        (pl.col(date_col).cast(pl.Date) if date_col in schema else pl.lit(None, pl.Date)).alias(
-            "date"
-        ),
+        _date_expr(lf, date_col, schema).alias("date"),
         pl.col(channel_col).cast(pl.String).alias("channel"),
-        pl.col(spend_col).cast(pl.Float64).alias("spend"),
+        numeric_expr(lf, spend_col, schema[spend_col], "spend ≥ 0").alias("spend"),
     ]
     if campaign_col:
         exprs.append(pl.col(campaign_col).cast(pl.String).alias("campaign"))
@@ -309,6 +321,31 @@ def read_spend(
             )
             raise ValidationError(f"{text.format(n=int(bad.sum()))} ({desc}); {rule_text}.")
     return df.drop("__row")
+
+
+def _date_expr(lf: pl.LazyFrame, name: str, schema: pl.Schema) -> pl.Expr:
+    """Build a Date expression from a date, datetime or ISO text column (text is checked)."""
+    if name not in schema:
+        return pl.lit(None, pl.Date)
+    dtype = schema[name]
+    col = pl.col(name)
+    if dtype == pl.Date:
+        return col
+    if isinstance(dtype, pl.Datetime):
+        return col.dt.date()
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Categorical | pl.Enum):
+        text = col.cast(pl.String).str.strip_chars()
+        parsed = text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+        bad = lf.with_row_index("__row").filter(text.is_not_null() & parsed.is_null())
+        sample = bad.select("__row", text.alias("v"), pl.len().alias("n")).head(6).collect()
+        if sample.height:
+            raise ValidationError(
+                f"Column {name!r} has {sample['n'][0]} values that are not ISO dates "
+                f"({describe_rows(sample['__row'].to_list(), values=sample['v'].to_list())}); "
+                "expected YYYY-MM-DD."
+            )
+        return parsed
+    raise SchemaError(f"Column {name!r} has type {dtype}; expected dates (YYYY-MM-DD).")
 
 
 @contextmanager

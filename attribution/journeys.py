@@ -31,8 +31,14 @@ import polars as pl
 
 from attribution._errors import EmptyInputError, SchemaError, ValidationError, describe_rows
 from attribution._progress import Progress
-from attribution.io import FrameLike, to_lazy
-from attribution.schema import CRM_STAGES, EventColumns, normalise_events, validate_events
+from attribution.io import FrameLike, is_empty, to_lazy
+from attribution.schema import (
+    CRM_STAGES,
+    EventColumns,
+    normalise_events,
+    numeric_expr,
+    validate_events,
+)
 
 __all__ = [
     "NO_TOUCH",
@@ -897,14 +903,15 @@ def read_paths(
         "value": value_col if value_col in schema else None,
         "nulls": null_col if null_col in schema else None,
     }
+    if is_empty(lf):
+        raise EmptyInputError("The path table is empty (0 rows).")
     exprs = [pl.col(path_col).cast(pl.String).alias("path")]
     for out, src in numeric.items():
         if src is None:
             exprs.append(pl.lit(0.0).alias(out))
             continue
-        if not (schema[src].is_numeric() or schema[src] == pl.Null):
-            raise SchemaError(f"Column {src!r} has type {schema[src]}; expected numbers.")
-        exprs.append(pl.col(src).cast(pl.Float64).fill_null(0.0).alias(out))
+        num = numeric_expr(lf, src, schema[src], "counts and values ≥ 0")
+        exprs.append(num.fill_null(0.0).alias(out))
     df = lf.select(exprs).collect().with_row_index("__row")
     if df.height == 0:
         raise EmptyInputError("The path table is empty (0 rows).")

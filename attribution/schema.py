@@ -53,6 +53,7 @@ EVENT_COLUMNS: tuple[str, ...] = ("user_id", "timestamp", "channel", "event", "r
 _OPTIONAL = ("campaign", "cost")
 _TZ_SUFFIX = r"\d\d:\d\d(:\d\d)?(\.\d+)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$"
 _ROW = "__row"
+_RAW_TIME = "__raw_time"
 _EPOCH_UNITS = {"s": 1_000_000, "ms": 1_000, "us": 1}
 
 
@@ -113,7 +114,7 @@ def _check_columns(schema: pl.Schema, needed: Sequence[str], what: str) -> None:
     missing = [c for c in needed if c not in schema]
     if missing:
         names = ", ".join(repr(c) for c in missing)
-        found = ", ".join(repr(c) for c in schema.names())
+        found = ", ".join(repr(c) for c in schema.names() if not c.startswith("__"))
         noun = "Column" if len(missing) == 1 else "Columns"
         verb = "is" if len(missing) == 1 else "are"
         raise SchemaError(
@@ -126,16 +127,37 @@ def _is_text(dtype: pl.DataType) -> bool:
     return dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum | pl.Categorical)
 
 
+def check_time_zone(tz: str) -> None:
+    """Refuse a time zone name that is not in the IANA database."""
+    try:
+        pl.Series([0], dtype=pl.Datetime("us")).dt.replace_time_zone(tz)
+    except Exception:  # polars raises ComputeError, older versions others
+        raise SchemaError(
+            f"time_zone {tz!r} is not a known IANA time zone (e.g. 'UTC', 'Europe/Paris')."
+        ) from None
+
+
+def _localise(col: pl.Expr, tz: str) -> pl.Expr:
+    """Naive local times to UTC; times in a DST gap become null (reported by validation)."""
+    return col.dt.replace_time_zone(
+        tz, ambiguous="earliest", non_existent="null"
+    ).dt.convert_time_zone("UTC")
+
+
 def _timestamp_expr(name: str, dtype: pl.DataType, cols: EventColumns) -> pl.Expr:
     col = pl.col(name)
-    utc = pl.Datetime("us", "UTC")
     if isinstance(dtype, pl.Datetime):
         col = col.cast(pl.Datetime("us", dtype.time_zone))
         if dtype.time_zone is None:
-            col = col.dt.replace_time_zone(cols.time_zone, ambiguous="earliest")
+            return _localise(col, cols.time_zone)
         return col.dt.convert_time_zone("UTC")
     if dtype == pl.Date:
-        return col.cast(pl.Datetime("us")).dt.replace_time_zone(cols.time_zone).cast(utc)
+        # a date is its first instant: midnight, or 01:00 where midnight falls in a DST gap
+        midnight = col.cast(pl.Datetime("us"))
+        return pl.coalesce(
+            _localise(midnight, cols.time_zone),
+            _localise(midnight + pl.duration(hours=1), cols.time_zone),
+        )
     if dtype.is_numeric():
         if cols.epoch_unit not in _EPOCH_UNITS:
             raise SchemaError(
@@ -151,22 +173,52 @@ def _timestamp_expr(name: str, dtype: pl.DataType, cols: EventColumns) -> pl.Exp
             .then(text)
             .str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
         )
-        naive = (
-            pl.when(~has_tz)
-            .then(text)
-            .str.to_datetime(time_unit="us", strict=False)
-            .dt.replace_time_zone(cols.time_zone, ambiguous="earliest", non_existent="null")
-            .dt.convert_time_zone("UTC")
-        )
-        return pl.coalesce(aware, naive)
+        naive = pl.when(~has_tz).then(text).str.to_datetime(time_unit="us", strict=False)
+        return pl.coalesce(aware, _localise(naive, cols.time_zone))
     raise SchemaError(
         f"Column {name!r} has type {dtype}; expected a datetime, a date, an ISO-8601 string "
         f"or epoch {cols.epoch_unit} (a number)."
     )
 
 
-def normalise_events(lf: pl.LazyFrame, cols: EventColumns) -> pl.LazyFrame:
-    """Map a user's event frame onto the canonical columns, without reading any data.
+def numeric_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType, rule: str) -> pl.Expr:
+    """Build a Float64 expression for a numeric column, accepting numbers written as text.
+
+    CSV readers type an all-empty column, or one with a stray word, as text. Text is parsed
+    here; values that are not numbers raise a :class:`ValidationError` naming them (this reads
+    that one column).
+    """
+    col = pl.col(name)
+    if dtype.is_numeric() or dtype == pl.Null:
+        return col.cast(pl.Float64)
+    if not _is_text(dtype):
+        raise SchemaError(f"Column {name!r} has type {dtype}; expected a number ({rule}).")
+    text = col.cast(pl.String).str.strip_chars()
+    parsed = pl.when(text != "").then(text).cast(pl.Float64, strict=False)
+    bad = text.is_not_null() & (text != "") & parsed.is_null()
+    sample = (
+        lf.with_row_index(_ROW)
+        .filter(bad)
+        .select(pl.col(_ROW), text.alias("v"), pl.len().alias("n"))
+        .head(6)
+        .collect()
+    )
+    if sample.height:
+        raise ValidationError(
+            f"Column {name!r} has {sample['n'][0]} values that are not numbers "
+            f"({describe_rows(sample[_ROW].to_list(), values=sample['v'].to_list())}); "
+            f"expected {rule}."
+        )
+    return parsed
+
+
+def normalise_events(
+    lf: pl.LazyFrame, cols: EventColumns, *, what: str = "event log"
+) -> pl.LazyFrame:
+    """Map a user's event frame onto the canonical columns.
+
+    Reads no data, except one column when numbers arrive as text (see :func:`numeric_expr`)
+    or when a conversion flag column has to be checked for nulls.
 
     Raises
     ------
@@ -174,7 +226,8 @@ def normalise_events(lf: pl.LazyFrame, cols: EventColumns) -> pl.LazyFrame:
         A required column is missing or has a type that cannot become the contract's type.
     """
     schema = lf.collect_schema()
-    _check_columns(schema, cols.required(), "event log")
+    _check_columns(schema, cols.required(), what)
+    check_time_zone(cols.time_zone)
 
     user_t = schema[cols.user]
     if user_t.is_integer():
@@ -191,27 +244,32 @@ def normalise_events(lf: pl.LazyFrame, cols: EventColumns) -> pl.LazyFrame:
         raise SchemaError(f"Column {cols.channel!r} has type {chan_t}; expected channel names.")
 
     if cols.revenue is not None and cols.revenue in schema:
-        rev_t = schema[cols.revenue]
-        if not (rev_t.is_numeric() or rev_t == pl.Null):
-            raise SchemaError(
-                f"Column {cols.revenue!r} has type {rev_t}; expected a number (revenue ≥ 0)."
-            )
-        revenue = pl.col(cols.revenue).cast(pl.Float64)
+        revenue = numeric_expr(lf, cols.revenue, schema[cols.revenue], "revenue ≥ 0")
     else:
         revenue = pl.lit(None, dtype=pl.Float64)
 
+    time_t = schema[cols.time]
     exprs = [
         pl.col(_ROW),
         user.alias("user_id"),
-        _timestamp_expr(cols.time, schema[cols.time], cols).alias("timestamp"),
+        _timestamp_expr(cols.time, time_t, cols).alias("timestamp"),
         pl.col(cols.channel).cast(pl.String).alias("channel"),
     ]
+    if _is_text(time_t):
+        exprs.append(pl.col(cols.time).alias(_RAW_TIME))
     if cols.conversion_flag is not None:
         flag_t = schema[cols.conversion_flag]
         if not (flag_t == pl.Boolean or flag_t.is_integer()):
             raise SchemaError(
                 f"Column {cols.conversion_flag!r} has type {flag_t}; expected 0/1 or booleans "
                 "marking converting rows."
+            )
+        nulls = lf.with_row_index(_ROW).filter(pl.col(cols.conversion_flag).is_null())
+        sample = nulls.select(pl.col(_ROW), pl.len().alias("n")).head(6).collect()
+        if sample.height:
+            raise ValidationError(
+                f"Column {cols.conversion_flag!r} has {sample['n'][0]} nulls "
+                f"({describe_rows(sample[_ROW].to_list())}); expected 0/1 on every row."
             )
         flag = pl.col(cols.conversion_flag).cast(pl.Int8)
         exprs += [flag.alias("__flag"), revenue.alias("revenue")]
@@ -233,12 +291,14 @@ def normalise_events(lf: pl.LazyFrame, cols: EventColumns) -> pl.LazyFrame:
                 .otherwise(ev)
             )
         exprs += [ev.alias("event"), revenue.alias("revenue")]
+    optional = []
     for name in _OPTIONAL:
         if name in schema:
             if name == "cost":
-                exprs.append(pl.col(name).cast(pl.Float64).alias(name))
+                optional.append(numeric_expr(lf, name, schema[name], "cost ≥ 0").alias(name))
             else:
-                exprs.append(pl.col(name).cast(pl.String).alias(name))
+                optional.append(pl.col(name).cast(pl.String).alias(name))
+    exprs += optional
 
     out = lf.with_row_index(_ROW).select(exprs)
     if cols.conversion_flag is not None:
@@ -251,7 +311,10 @@ def normalise_events(lf: pl.LazyFrame, cols: EventColumns) -> pl.LazyFrame:
         )
         cols_out = touches.collect_schema().names()
         out = pl.concat([touches, convs.select(cols_out)], how="vertical")
-    return out
+    order = [_ROW, *EVENT_COLUMNS, *(o.meta.output_name() for o in optional)]
+    if _is_text(time_t):
+        order.append(_RAW_TIME)
+    return out.select(order)
 
 
 def _examples(
@@ -259,8 +322,9 @@ def _examples(
 ) -> tuple[list[int], list[object] | None, list[object]]:
     sel = [pl.col(_ROW), pl.col("user_id")]
     if value is not None:
-        sel.append(pl.col(value).alias("__value"))
-    rows = lf.filter(bad).select(sel).head(limit).collect()
+        sel.append(pl.col(value).cast(pl.String) if value == _RAW_TIME else pl.col(value))
+        sel[-1] = sel[-1].alias("__value")
+    rows = lf.filter(bad).select(sel).head(limit + 1).collect()
     vals = rows["__value"].to_list() if value is not None else None
     return rows[_ROW].to_list(), vals, rows["user_id"].to_list()
 
@@ -312,16 +376,23 @@ def validate_events(
         )
     if counts["time_null"]:
         is_text = source_time is not None and _is_text(source_time)
-        rule = (
-            "timestamps must be non-null ISO-8601 datetimes"
-            if is_text
-            else "timestamps must be non-null"
+        naive = (isinstance(source_time, pl.Datetime) and source_time.time_zone is None) or (
+            source_time == pl.Date
         )
-        rows, _, ids = _examples(lf, pl.col("timestamp").is_null(), None)
-        noun = "null or unparseable values" if is_text else "nulls"
+        if is_text:
+            noun, rule = "null or unparseable values", "timestamps must be ISO-8601 datetimes"
+        elif naive and cols.time_zone != "UTC":
+            noun = "nulls or local times that do not exist in " + repr(cols.time_zone)
+            rule = "timestamps must be non-null (a daylight-saving gap skips some local times)"
+        else:
+            noun, rule = "nulls", "timestamps must be non-null"
+        has_raw = _RAW_TIME in lf.collect_schema().names()
+        rows, vals, ids = _examples(
+            lf, pl.col("timestamp").is_null(), _RAW_TIME if has_raw else None
+        )
         raise ValidationError(
             f"Column {time_src!r} has {counts['time_null']} {noun} "
-            f"({describe_rows(rows, ids=ids)}); {rule}."
+            f"({describe_rows(rows, values=vals, ids=ids)}); {rule}."
         )
     if counts["event_null"] and cols.event is not None and cols.conversion_flag is None:
         rows, _, ids = _examples(lf, pl.col("event").is_null(), None)

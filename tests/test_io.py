@@ -1,0 +1,1305 @@
+"""Reading and validating event logs, spend and path tables; atomic writers.
+
+Reference values are written out by hand or computed with Python's ``datetime`` and
+``zoneinfo``, never copied from the library's output.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+import attribution as at
+from attribution import AttributionError, EmptyInputError, SchemaError, ValidationError
+from attribution.io import atomic_path, to_lazy, write_frame
+
+UTC = timezone.utc
+DATA = Path(__file__).parent / "data"
+SAMPLE_SPEND = Path(at.__file__).parent / "datasets" / "data" / "sample_spend.csv"
+CANONICAL = ["user_id", "timestamp", "channel", "event", "revenue"]
+CANONICAL_SCHEMA = pl.Schema(
+    {
+        "user_id": pl.Int64(),
+        "timestamp": pl.Datetime("us", "UTC"),
+        "channel": pl.String(),
+        "event": pl.String(),
+        "revenue": pl.Float64(),
+    }
+)
+
+
+def _utc(*args: int, tz: str | None = None, fold: int = 0) -> datetime:
+    """A wall-clock time in ``tz`` (UTC when None), converted to UTC by zoneinfo."""
+    zone = ZoneInfo(tz) if tz else UTC
+    return datetime(*args, tzinfo=zone, fold=fold).astimezone(UTC)  # type: ignore[misc]
+
+
+def _quoted_rows(message: str) -> list[str]:
+    """The ``row N`` examples a message quotes."""
+    return re.findall(r"\brow \d+", message)
+
+
+# ----------------------------------------------------------------------------------------------
+# one small log, in every input kind
+
+RAW = {
+    "user_id": [1, 1, 1, 2, 2, 3],
+    "timestamp": [
+        "2024-01-01T10:00:00Z",
+        "2024-01-02T09:30:00Z",
+        "2024-01-02T12:00:00Z",
+        "2024-01-03T00:00:00Z",
+        "2024-01-05T08:15:30Z",
+        "2024-01-06T23:59:59Z",
+    ],
+    "channel": ["email", "seo", None, "ads", None, "email"],
+    "event": ["touch", "touch", "conversion", "touch", "conversion", "touch"],
+    "revenue": [None, 0.0, 30.5, 0.0, 12.0, None],
+}
+
+
+def _raw() -> pl.DataFrame:
+    return pl.DataFrame(RAW, schema_overrides={"revenue": pl.Float64})
+
+
+def _expected() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "user_id": [1, 1, 1, 2, 2, 3],
+            "timestamp": [
+                datetime(2024, 1, 1, 10, 0, tzinfo=UTC),
+                datetime(2024, 1, 2, 9, 30, tzinfo=UTC),
+                datetime(2024, 1, 2, 12, 0, tzinfo=UTC),
+                datetime(2024, 1, 3, 0, 0, tzinfo=UTC),
+                datetime(2024, 1, 5, 8, 15, 30, tzinfo=UTC),
+                datetime(2024, 1, 6, 23, 59, 59, tzinfo=UTC),
+            ],
+            "channel": ["email", "seo", None, "ads", None, "email"],
+            "event": ["touch", "touch", "conversion", "touch", "conversion", "touch"],
+            "revenue": [0.0, 0.0, 30.5, 0.0, 12.0, 0.0],
+        },
+        schema=CANONICAL_SCHEMA,
+    )
+
+
+def _as_parquet(raw: pl.DataFrame, tmp: Path) -> object:
+    raw.write_parquet(tmp / "events.parquet")
+    return tmp / "events.parquet"
+
+
+def _as_pq_suffix(raw: pl.DataFrame, tmp: Path) -> object:
+    raw.write_parquet(tmp / "events.pq")
+    return str(tmp / "events.pq")
+
+
+def _as_csv(raw: pl.DataFrame, tmp: Path) -> object:
+    raw.write_csv(tmp / "events.csv")
+    return tmp / "events.csv"
+
+
+def _as_tsv(raw: pl.DataFrame, tmp: Path) -> object:
+    raw.write_csv(tmp / "events.tsv", separator="\t")
+    return tmp / "events.tsv"
+
+
+def _as_ndjson(raw: pl.DataFrame, tmp: Path) -> object:
+    raw.write_ndjson(tmp / "events.ndjson")
+    return tmp / "events.ndjson"
+
+
+def _as_jsonl(raw: pl.DataFrame, tmp: Path) -> object:
+    raw.write_ndjson(tmp / "events.jsonl")
+    return tmp / "events.jsonl"
+
+
+def _as_parquet_dir(raw: pl.DataFrame, tmp: Path) -> object:
+    folder = tmp / "events"
+    (folder / "day=2").mkdir(parents=True)
+    raw.slice(0, 2).write_parquet(folder / "part-0.parquet")
+    raw.slice(2, 3).write_parquet(folder / "part-1.parquet")
+    raw.slice(5).write_parquet(folder / "part-2.parquet")
+    (folder / "_SUCCESS").write_text("")  # not a Parquet file: ignored
+    return folder
+
+
+def _as_polars(raw: pl.DataFrame, tmp: Path) -> object:
+    return raw
+
+
+def _as_lazy(raw: pl.DataFrame, tmp: Path) -> object:
+    return raw.lazy()
+
+
+def _as_pandas(raw: pl.DataFrame, tmp: Path) -> object:
+    return raw.to_pandas()
+
+
+def _as_pandas_datetimes(raw: pl.DataFrame, tmp: Path) -> object:
+    frame = raw.to_pandas()
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).dt.tz_convert("Asia/Tokyo")
+    return frame
+
+
+def _as_polars_datetimes(raw: pl.DataFrame, tmp: Path) -> object:
+    return raw.with_columns(
+        pl.col("timestamp").str.to_datetime(time_unit="ns", time_zone="UTC")
+    ).with_columns(pl.col("timestamp").dt.convert_time_zone("America/Los_Angeles"))
+
+
+INPUT_KINDS = {
+    "parquet": _as_parquet,
+    "pq": _as_pq_suffix,
+    "csv": _as_csv,
+    "tsv": _as_tsv,
+    "ndjson": _as_ndjson,
+    "jsonl": _as_jsonl,
+    "parquet_dir": _as_parquet_dir,
+    "polars": _as_polars,
+    "lazy": _as_lazy,
+    "pandas": _as_pandas,
+    "pandas_tz_datetimes": _as_pandas_datetimes,
+    "polars_ns_datetimes": _as_polars_datetimes,
+}
+
+
+@pytest.mark.parametrize("kind", list(INPUT_KINDS))
+def test_every_input_kind_gives_the_same_canonical_frame(kind: str, tmp_path: Path) -> None:
+    source = INPUT_KINDS[kind](_raw(), tmp_path)
+    out = at.read_events(source)
+    assert isinstance(out, pl.LazyFrame)
+    assert_frame_equal(out.collect(), _expected())
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv", "ndjson", "polars", "pandas"])
+def test_to_lazy_reads_nothing_but_keeps_every_column(kind: str, tmp_path: Path) -> None:
+    source = INPUT_KINDS[kind](_raw(), tmp_path)
+    lf = to_lazy(source)
+    assert isinstance(lf, pl.LazyFrame)
+    assert lf.collect_schema().names() == list(RAW)
+    assert lf.collect().height == len(RAW["user_id"])
+
+
+def test_validate_false_gives_the_same_frame_without_checking() -> None:
+    assert_frame_equal(at.read_events(_raw(), validate=False).collect(), _expected())
+    bad = _raw().with_columns(revenue=pl.lit(-1.0))
+    lazy = at.read_events(bad, validate=False)  # no value rule is checked yet
+    assert lazy.collect()["revenue"].to_list() == [-1.0] * 6
+
+
+def test_string_user_ids_stay_strings(tmp_path: Path) -> None:
+    raw = _raw().with_columns(pl.format("u{}", "user_id").alias("user_id"))
+    raw.write_csv(tmp_path / "e.csv")
+    for source in (raw, tmp_path / "e.csv", raw.to_pandas()):
+        out = at.read_events(source).collect()
+        assert out.schema["user_id"] == pl.String
+        assert out["user_id"].to_list() == ["u1", "u1", "u1", "u2", "u2", "u3"]
+
+
+def test_integer_user_ids_of_any_width_become_int64() -> None:
+    for dtype in (pl.Int32, pl.UInt16, pl.UInt64):
+        out = at.read_events(_raw().with_columns(pl.col("user_id").cast(dtype))).collect()
+        assert_frame_equal(out, _expected())
+
+
+def test_categorical_and_enum_text_columns_are_read_as_strings() -> None:
+    raw = _raw().with_columns(
+        pl.col("channel").cast(pl.Categorical),
+        pl.col("event").cast(pl.Enum(["touch", "conversion"])),
+    )
+    assert_frame_equal(at.read_events(raw).collect(), _expected())
+
+
+def test_optional_campaign_and_cost_are_kept() -> None:
+    raw = _raw().with_columns(
+        campaign=pl.Series(["c1", "c2", None, "c3", None, "c1"]),
+        cost=pl.Series([1, 2, None, 0, None, 3], dtype=pl.Int32),
+    )
+    out = at.read_events(raw).collect()
+    assert out.columns == [*CANONICAL, "campaign", "cost"]
+    assert out.schema["cost"] == pl.Float64
+    assert out["campaign"].to_list() == ["c1", "c2", None, "c3", None, "c1"]
+    assert out["cost"].to_list() == [1.0, 2.0, None, 0.0, None, 3.0]
+
+
+def test_missing_revenue_column_gives_zero_revenue() -> None:
+    out = at.read_events(_raw().drop("revenue")).collect()
+    assert out["revenue"].to_list() == [0.0] * 6
+    out = at.read_events(_raw(), revenue_col=None).collect()
+    assert out["revenue"].to_list() == [0.0] * 6
+
+
+def test_csv_with_an_all_empty_revenue_column_reads_as_zero(tmp_path: Path) -> None:
+    path = tmp_path / "touches.csv"
+    path.write_text(
+        "user_id,timestamp,channel,event,revenue\n"
+        "1,2024-01-01T00:00:00Z,a,touch,\n"
+        "1,2024-01-02T00:00:00Z,b,touch,\n"
+    )
+    assert at.read_events(path).collect()["revenue"].to_list() == [0.0, 0.0]
+
+
+# ----------------------------------------------------------------------------------------------
+# column names and event mapping
+
+
+def test_column_name_parameters_map_onto_the_contract(tmp_path: Path) -> None:
+    names = {
+        "user_id": "uid",
+        "timestamp": "ts",
+        "channel": "src",
+        "event": "kind",
+        "revenue": "value",
+    }
+    raw = _raw().rename(names)
+    raw.write_parquet(tmp_path / "renamed.parquet")
+    kwargs = {
+        "user_col": "uid",
+        "time_col": "ts",
+        "channel_col": "src",
+        "event_col": "kind",
+        "revenue_col": "value",
+    }
+    for source in (raw, tmp_path / "renamed.parquet", raw.to_pandas()):
+        assert_frame_equal(at.read_events(source, **kwargs).collect(), _expected())
+    # the defaults do not find the renamed columns
+    with pytest.raises(SchemaError, match="'user_id'"):
+        at.read_events(raw)
+
+
+def test_a_column_named_like_a_default_is_ignored_when_another_is_mapped() -> None:
+    raw = _raw().with_columns(pl.col("channel").alias("source"), pl.lit("ignored").alias("channel"))
+    out = at.read_events(raw, channel_col="source").collect()
+    assert out["channel"].to_list() == RAW["channel"]
+
+
+def test_touch_and_conversion_events_map_other_names() -> None:
+    raw = _raw().with_columns(
+        event=pl.Series(["view", "click", "purchase", "view", "order", "click"])
+    )
+    out = at.read_events(
+        raw, touch_events=["view", "click"], conversion_events=["purchase", "order"]
+    ).collect()
+    assert_frame_equal(out, _expected())
+
+
+def test_a_single_string_is_one_event_name() -> None:
+    raw = _raw().with_columns(
+        event=pl.Series(["touch", "touch", "purchase", "touch", "purchase", "touch"])
+    )
+    out = at.read_events(raw, conversion_events="purchase").collect()
+    assert_frame_equal(out, _expected())
+    # "purchase" is one name, not the letters p, u, r...
+    with pytest.raises(ValidationError, match=r"'purchase' ×2"):
+        at.read_events(raw, conversion_events="conversion")
+
+
+def test_crm_stage_names_are_kept_as_they_are() -> None:
+    raw = _raw().with_columns(
+        event=pl.Series(["touch", "lead", "conversion", "mql", "customer", "touch"])
+    )
+    out = at.read_events(raw).collect()
+    assert out["event"].to_list() == ["touch", "lead", "conversion", "mql", "customer", "touch"]
+
+
+def _sessions() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "visitor": ["A", "A", "A", "B", "C"],
+            "started": [
+                "2024-05-01 10:00:00",
+                "2024-05-02 11:00:00",
+                "2024-05-03 12:00:00",
+                "2024-05-01 09:00:00",
+                "2024-05-04 18:30:00",
+            ],
+            "source_medium": ["seo", "email", "ads", "direct", "seo"],
+            "is_conversion": [0, 1, 0, 1, 0],
+            "amount": [None, 40.0, None, 15.5, None],
+        }
+    )
+
+
+_FLAG_KW = {
+    "user_col": "visitor",
+    "time_col": "started",
+    "channel_col": "source_medium",
+    "revenue_col": "amount",
+    "conversion_flag_col": "is_conversion",
+}
+
+
+def test_a_flagged_row_is_a_touch_and_a_conversion_at_the_same_time() -> None:
+    out = at.read_events(_sessions(), **_FLAG_KW).collect()
+    may2 = datetime(2024, 5, 2, 11, tzinfo=UTC)
+    may1 = datetime(2024, 5, 1, 9, tzinfo=UTC)
+    expected = pl.DataFrame(
+        {
+            "user_id": ["A", "A", "A", "B", "C", "A", "B"],
+            "timestamp": [
+                datetime(2024, 5, 1, 10, tzinfo=UTC),
+                may2,
+                datetime(2024, 5, 3, 12, tzinfo=UTC),
+                may1,
+                datetime(2024, 5, 4, 18, 30, tzinfo=UTC),
+                may2,
+                may1,
+            ],
+            "channel": ["seo", "email", "ads", "direct", "seo", "email", "direct"],
+            "event": ["touch"] * 5 + ["conversion"] * 2,
+            "revenue": [0.0] * 5 + [40.0, 15.5],
+        },
+        schema={**CANONICAL_SCHEMA, "user_id": pl.String()},
+    )
+    sort = ["user_id", "timestamp", "event"]
+    assert_frame_equal(out.select(CANONICAL).sort(sort), expected.sort(sort))
+
+
+def test_boolean_conversion_flags_work_like_zero_one() -> None:
+    ints = at.read_events(_sessions(), **_FLAG_KW).collect()
+    bools = _sessions().with_columns(pl.col("is_conversion").cast(pl.Boolean))
+    out = at.read_events(bools, **_FLAG_KW).collect()
+    sort = ["user_id", "timestamp", "event"]
+    assert_frame_equal(out.select(CANONICAL).sort(sort), ints.select(CANONICAL).sort(sort))
+
+
+def test_the_flagged_session_is_the_last_touch_of_its_journey() -> None:
+    journeys = at.build_journeys(_sessions(), **_FLAG_KW).frame.sort("user_id", "journey_id")
+    rows = journeys.select("user_id", "path", "converted", "revenue").rows()
+    assert rows == [
+        ("A", ["seo", "email"], True, 40.0),
+        ("A", ["ads"], False, 0.0),
+        ("B", ["direct"], True, 15.5),
+        ("C", ["seo"], False, 0.0),
+    ]
+
+
+def test_flag_mode_keeps_the_canonical_column_order() -> None:
+    out = at.read_events(_sessions(), **_FLAG_KW)
+    assert out.collect_schema().names() == CANONICAL
+
+
+def test_flag_column_of_text_is_a_schema_error() -> None:
+    raw = _sessions().with_columns(pl.col("is_conversion").cast(pl.String))
+    with pytest.raises(SchemaError, match=r"Column 'is_conversion' has type String; expected 0/1"):
+        at.read_events(raw, **_FLAG_KW)
+
+
+def test_dp6_session_log_in_flag_mode() -> None:
+    path = DATA / "dp6_sessions" / "test_dataset.csv"
+    raw = pl.read_csv(path)
+    n_flagged = int(raw["is_conversion"].sum())
+    out = at.read_events(
+        path,
+        user_col="user_pseudo_id",
+        time_col="event_time",
+        channel_col="source_medium",
+        conversion_flag_col="is_conversion",
+    ).collect()
+    assert out.height == raw.height + n_flagged
+    assert int((out["event"] == "conversion").sum()) == n_flagged
+    assert int((out["event"] == "touch").sum()) == raw.height
+
+
+def _orders() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "customer": ["A", "B", "A"],
+            "ordered_at": [
+                "2024-05-02T11:30:00Z",
+                "2024-05-01T09:00:00Z",
+                "2024-05-06T08:00:00+02:00",
+            ],
+            "amount": [40.0, None, 7.25],
+        }
+    )
+
+
+def test_conversions_from_a_separate_table() -> None:
+    sessions = _sessions().drop("is_conversion", "amount")
+    out = at.read_events(
+        sessions,
+        user_col="visitor",
+        time_col="started",
+        channel_col="source_medium",
+        revenue_col="amount",
+        conversions=_orders(),
+        conversion_user_col="customer",
+        conversion_time_col="ordered_at",
+    ).collect()
+    expected = pl.DataFrame(
+        {
+            "user_id": ["A", "A", "A", "B", "C", "A", "B", "A"],
+            "timestamp": [
+                datetime(2024, 5, 1, 10, tzinfo=UTC),
+                datetime(2024, 5, 2, 11, tzinfo=UTC),
+                datetime(2024, 5, 3, 12, tzinfo=UTC),
+                datetime(2024, 5, 1, 9, tzinfo=UTC),
+                datetime(2024, 5, 4, 18, 30, tzinfo=UTC),
+                datetime(2024, 5, 2, 11, 30, tzinfo=UTC),
+                datetime(2024, 5, 1, 9, tzinfo=UTC),
+                datetime(2024, 5, 6, 6, tzinfo=UTC),
+            ],
+            "channel": ["seo", "email", "ads", "direct", "seo", None, None, None],
+            "event": ["touch"] * 5 + ["conversion"] * 3,
+            "revenue": [0.0] * 5 + [40.0, 0.0, 7.25],
+        },
+        schema={**CANONICAL_SCHEMA, "user_id": pl.String()},
+    )
+    assert_frame_equal(out, expected)
+
+
+def test_conversion_columns_default_to_the_touch_names() -> None:
+    sessions = _sessions().drop("is_conversion", "amount")
+    orders = _orders().rename({"customer": "visitor", "ordered_at": "started"})
+    out = at.read_events(
+        sessions,
+        user_col="visitor",
+        time_col="started",
+        channel_col="source_medium",
+        revenue_col="amount",
+        conversions=orders,
+    ).collect()
+    assert out.filter(pl.col("event") == "conversion")["revenue"].to_list() == [40.0, 0.0, 7.25]
+
+
+def test_separate_tables_validate_the_conversions_with_their_own_names() -> None:
+    sessions = _sessions().drop("is_conversion", "amount")
+    kw = {
+        "user_col": "visitor",
+        "time_col": "started",
+        "channel_col": "source_medium",
+        "revenue_col": "amount",
+        "conversion_user_col": "customer",
+        "conversion_time_col": "ordered_at",
+    }
+    bad = _orders().with_columns(amount=pl.Series([40.0, -3.0, 1.0]))
+    with pytest.raises(
+        ValidationError, match=r"Column 'amount' has 1 negative values \(-3 at row 1"
+    ):
+        at.read_events(sessions, conversions=bad, **kw)
+    ints = _orders().with_columns(customer=pl.Series([1, 2, 1]))
+    with pytest.raises(SchemaError, match=r"String in the touch table.*Int64 in the conversions"):
+        at.read_events(sessions, conversions=ints, **kw)
+
+
+def test_missing_column_in_two_table_mode_names_the_table() -> None:
+    sessions = _sessions().drop("is_conversion", "amount")
+    kw = {"user_col": "visitor", "channel_col": "source_medium", "conversion_user_col": "customer"}
+    # the conversions table has no 'started' (conversion_time_col defaults to time_col)
+    with pytest.raises(
+        SchemaError, match=r"'started' is missing from the conversions table"
+    ) as info:
+        at.read_events(sessions, time_col="started", conversions=_orders(), **kw)
+    assert "__" not in str(info.value)
+    # the touch table has no 'ordered_at'
+    with pytest.raises(SchemaError, match=r"'ordered_at' is missing from the touch table") as info:
+        at.read_events(
+            sessions, time_col="ordered_at", conversions=_orders().drop("ordered_at"), **kw
+        )
+    assert "__" not in str(info.value)
+
+
+def test_snowplow_sessions_and_conversions() -> None:
+    sessions = DATA / "snowplow_fractribution" / "sessions.csv"
+    conversions = DATA / "snowplow_fractribution" / "conversions.csv"
+    out = at.read_events(
+        sessions,
+        user_col="customer_id",
+        time_col="visit_start_tstamp",
+        conversions=conversions,
+        conversion_time_col="conversion_tstamp",
+    ).collect()
+    n_sessions = pl.read_csv(sessions).height
+    conv = pl.read_csv(conversions)
+    assert out.height == n_sessions + conv.height
+    assert int((out["event"] == "touch").sum()) == n_sessions
+    assert math.isclose(out["revenue"].sum(), conv["revenue"].sum())
+
+
+# ----------------------------------------------------------------------------------------------
+# timestamps
+
+
+def _one_time(values: list[object] | pl.Series, **kwargs: object) -> list[datetime]:
+    series = values if isinstance(values, pl.Series) else pl.Series("timestamp", values)
+    n = len(series)
+    raw = pl.DataFrame(
+        {
+            "user_id": list(range(n)),
+            "timestamp": series,
+            "channel": ["a"] * n,
+            "event": ["touch"] * n,
+        }
+    )
+    out = at.read_events(raw, **kwargs).collect()  # type: ignore[arg-type]
+    assert out.schema["timestamp"] == pl.Datetime("us", "UTC")
+    return out["timestamp"].to_list()
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata"])
+def test_naive_datetimes_are_read_in_time_zone_then_converted(tz: str) -> None:
+    winter, summer = datetime(2024, 1, 15, 9, 30), datetime(2024, 7, 15, 9, 30, 0, 250_000)
+    got = _one_time([winter, summer], time_zone=tz)
+    assert got == [_utc(2024, 1, 15, 9, 30, tz=tz), _utc(2024, 7, 15, 9, 30, 0, 250_000, tz=tz)]
+
+
+def test_naive_datetimes_in_new_york_by_hand() -> None:
+    got = _one_time(
+        [datetime(2024, 1, 15, 9, 30), datetime(2024, 7, 15, 9, 30)], time_zone="America/New_York"
+    )
+    # EST is UTC-5 in January, EDT is UTC-4 in July
+    assert got == [
+        datetime(2024, 1, 15, 14, 30, tzinfo=UTC),
+        datetime(2024, 7, 15, 13, 30, tzinfo=UTC),
+    ]
+
+
+@pytest.mark.parametrize("unit", ["ms", "us", "ns"])
+def test_aware_datetimes_are_converted_and_time_zone_is_ignored(unit: str) -> None:
+    tokyo = (
+        pl.Series("timestamp", [datetime(2024, 3, 1, 9, 0), datetime(2024, 3, 1, 23, 45, 1)])
+        .cast(pl.Datetime(unit))
+        .dt.replace_time_zone("Asia/Tokyo")
+    )
+    got = _one_time(tokyo, time_zone="America/New_York")
+    assert got == [
+        datetime(2024, 3, 1, 0, 0, tzinfo=UTC),
+        datetime(2024, 3, 1, 14, 45, 1, tzinfo=UTC),
+    ]
+
+
+ISO_CASES = [
+    ("2024-03-10T12:00:00Z", "UTC", datetime(2024, 3, 10, 12, 0, tzinfo=UTC)),
+    ("2024-03-10T12:00:00Z", "Asia/Tokyo", datetime(2024, 3, 10, 12, 0, tzinfo=UTC)),
+    ("2024-03-10T12:00:00+02:00", "UTC", datetime(2024, 3, 10, 10, 0, tzinfo=UTC)),
+    ("2024-03-10T12:00:00+02:00", "America/New_York", datetime(2024, 3, 10, 10, 0, tzinfo=UTC)),
+    ("2024-03-10T12:00:00-05:30", "UTC", datetime(2024, 3, 10, 17, 30, tzinfo=UTC)),
+    ("2024-03-10T12:00:00.123456Z", "UTC", datetime(2024, 3, 10, 12, 0, 0, 123_456, tzinfo=UTC)),
+    ("2024-03-10T12:00:00.5+01:00", "UTC", datetime(2024, 3, 10, 11, 0, 0, 500_000, tzinfo=UTC)),
+    ("2024-03-10 12:00:00", "UTC", datetime(2024, 3, 10, 12, 0, tzinfo=UTC)),
+    ("2024-03-10T12:00:00", "Europe/Paris", _utc(2024, 3, 10, 12, 0, tz="Europe/Paris")),
+    ("2024-07-10 12:00:00", "Europe/Paris", _utc(2024, 7, 10, 12, 0, tz="Europe/Paris")),
+    (
+        "2024-03-10 12:00:00.75",
+        "Asia/Kolkata",
+        _utc(2024, 3, 10, 12, 0, 0, 750_000, tz="Asia/Kolkata"),
+    ),
+    ("2024-03-10", "UTC", datetime(2024, 3, 10, 0, 0, tzinfo=UTC)),
+    ("2024-03-10", "America/Los_Angeles", _utc(2024, 3, 10, 0, 0, tz="America/Los_Angeles")),
+    (" 2024-03-10T12:00:00Z ", "UTC", datetime(2024, 3, 10, 12, 0, tzinfo=UTC)),
+    # ambiguous wall time (clocks go back): the earlier instant, still on summer time
+    ("2024-10-27 02:30:00", "Europe/Paris", _utc(2024, 10, 27, 2, 30, tz="Europe/Paris", fold=0)),
+]
+
+
+@pytest.mark.parametrize(("text", "tz", "expected"), ISO_CASES)
+def test_iso_strings(text: str, tz: str, expected: datetime) -> None:
+    assert _one_time([text], time_zone=tz) == [expected]
+
+
+def test_iso_strings_of_mixed_shapes_in_one_column() -> None:
+    texts = [case[0] for case in ISO_CASES if case[1] == "UTC"]
+    expected = [case[2] for case in ISO_CASES if case[1] == "UTC"]
+    assert _one_time(texts) == expected
+    assert _one_time(list(reversed(texts))) == list(reversed(expected))
+
+
+def test_by_hand_values_of_a_few_offsets() -> None:
+    # written out without zoneinfo: Paris is UTC+1 in winter, UTC+2 in summer
+    got = _one_time(
+        ["2024-01-10 12:00:00", "2024-07-10 12:00:00", "2024-07-10"], time_zone="Europe/Paris"
+    )
+    assert got == [
+        datetime(2024, 1, 10, 11, tzinfo=UTC),
+        datetime(2024, 7, 10, 10, tzinfo=UTC),
+        datetime(2024, 7, 9, 22, tzinfo=UTC),
+    ]
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def test_epoch_seconds() -> None:
+    got = _one_time([0, 1_700_000_000, 1_709_251_200], time_zone="Asia/Tokyo")
+    assert got == [
+        EPOCH,
+        EPOCH + timedelta(seconds=1_700_000_000),
+        datetime(2024, 3, 1, tzinfo=UTC),
+    ]
+    assert _one_time([1_700_000_000.25]) == [EPOCH + timedelta(seconds=1_700_000_000.25)]
+
+
+def test_epoch_milliseconds_and_microseconds() -> None:
+    ms = _one_time([1_709_251_200_123, 1_000], epoch_unit="ms")
+    assert ms == [datetime(2024, 3, 1, 0, 0, 0, 123_000, tzinfo=UTC), EPOCH + timedelta(seconds=1)]
+    us = _one_time([1_709_251_200_123_456], epoch_unit="us")
+    assert us == [datetime(2024, 3, 1, 0, 0, 0, 123_456, tzinfo=UTC)]
+
+
+def test_epoch_seconds_from_csv(tmp_path: Path) -> None:
+    path = tmp_path / "epoch.csv"
+    path.write_text("user_id,timestamp,channel,event\n1,1709251200,a,touch\n2,1709254800,b,touch\n")
+    out = at.read_events(path).collect()
+    assert out["timestamp"].to_list() == [
+        datetime(2024, 3, 1, 0, tzinfo=UTC),
+        datetime(2024, 3, 1, 1, tzinfo=UTC),
+    ]
+
+
+def test_unknown_epoch_unit_is_a_schema_error() -> None:
+    with pytest.raises(
+        SchemaError, match=r"epoch_unit must be one of \['ms', 's', 'us'\]; got 'ns'"
+    ):
+        _one_time([1_700_000_000], epoch_unit="ns")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=-(10**9), max_value=4 * 10**9))
+def test_epoch_seconds_property(seconds: int) -> None:
+    assert _one_time([seconds]) == [EPOCH + timedelta(seconds=seconds)]
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Tokyo"])
+def test_dates_are_midnight_in_time_zone(tz: str) -> None:
+    got = _one_time([date(2024, 1, 1), date(2024, 7, 1)], time_zone=tz)
+    assert got == [_utc(2024, 1, 1, 0, 0, tz=tz), _utc(2024, 7, 1, 0, 0, tz=tz)]
+
+
+def test_dates_in_new_york_by_hand() -> None:
+    got = _one_time([date(2024, 7, 1)], time_zone="America/New_York")
+    assert got == [datetime(2024, 7, 1, 4, 0, tzinfo=UTC)]
+
+
+def test_a_date_whose_midnight_is_skipped_by_dst() -> None:
+    # the local day starts at 01:00 -03:00, which is 04:00 UTC
+    got = _one_time([date(2024, 9, 8)], time_zone="America/Santiago")
+    assert got == [datetime(2024, 9, 8, 4, 0, tzinfo=UTC)]
+
+
+def test_a_naive_datetime_in_a_dst_gap() -> None:
+    try:
+        got = _one_time([datetime(2024, 3, 31, 2, 30)], time_zone="Europe/Paris")
+    except AttributionError as exc:  # a clear error is one acceptable outcome
+        assert "'timestamp'" in str(exc)
+    else:  # reading it as zoneinfo does is the other
+        assert got == [_utc(2024, 3, 31, 2, 30, tz="Europe/Paris")]
+
+
+def test_a_naive_string_in_a_dst_gap_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match=r"Column 'timestamp' has 1 null or unparseable"):
+        _one_time(["2024-01-01 00:00:00", "2024-03-31 02:30:00"], time_zone="Europe/Paris")
+
+
+def test_unknown_time_zone_is_our_error() -> None:
+    with pytest.raises(AttributionError, match="Mars/Olympus"):
+        _one_time(["2024-01-01 10:00:00"], time_zone="Mars/Olympus")
+
+
+# ----------------------------------------------------------------------------------------------
+# bad events: one error type, message pinned
+
+
+def test_error_classes_form_one_hierarchy_under_value_error() -> None:
+    for cls in (SchemaError, ValidationError, EmptyInputError, at.ModelError):
+        assert issubclass(cls, AttributionError)
+        assert issubclass(cls, ValueError)
+    assert issubclass(EmptyInputError, ValidationError)
+    assert not issubclass(SchemaError, ValidationError)
+
+
+def test_missing_column_names_it_and_lists_the_found_columns() -> None:
+    msg = (
+        r"Column 'channel' is missing from the event log; found columns: 'user_id', "
+        r"'timestamp', 'event', 'revenue'\. Pass the right name"
+    )
+    with pytest.raises(SchemaError, match=msg):
+        at.read_events(_raw().drop("channel"))
+
+
+def test_several_missing_columns_are_all_named() -> None:
+    with pytest.raises(
+        SchemaError, match=r"Columns 'ts', 'kind' are missing .* found columns: 'user_id'"
+    ):
+        at.read_events(_raw(), time_col="ts", event_col="kind")
+
+
+def test_missing_column_in_a_file(tmp_path: Path) -> None:
+    _raw().drop("event").write_csv(tmp_path / "e.csv")
+    with pytest.raises(SchemaError, match=r"Column 'event' is missing .* 'channel', 'revenue'"):
+        at.read_events(tmp_path / "e.csv")
+
+
+def test_missing_flag_column() -> None:
+    with pytest.raises(SchemaError, match=r"Column 'converted' is missing"):
+        at.read_events(_raw(), conversion_flag_col="converted")
+
+
+def test_neither_event_nor_flag_column() -> None:
+    with pytest.raises(SchemaError, match=r"event_col.*conversion_flag_col"):
+        at.read_events(_raw(), event_col=None)
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "pattern"),
+    [
+        (
+            "user_id",
+            [1.0, 1.0, 1.0, 2.0, 2.0, 3.0],
+            r"Column 'user_id' has type Float64; expected user ids",
+        ),
+        ("user_id", [True] * 6, r"Column 'user_id' has type Boolean"),
+        (
+            "revenue",
+            [True, False, True, False, False, True],
+            r"Column 'revenue' has type Boolean; expected a number",
+        ),
+        ("timestamp", [True] * 6, r"Column 'timestamp' has type Boolean; expected a datetime"),
+        (
+            "channel",
+            [1, 2, None, 3, None, 1],
+            r"Column 'channel' has type Int64; expected channel names",
+        ),
+        ("event", [0, 0, 1, 0, 1, 0], r"Column 'event' has type Int64; expected event names"),
+    ],
+)
+def test_wrong_types_are_schema_errors(column: str, values: list[object], pattern: str) -> None:
+    with pytest.raises(SchemaError, match=pattern):
+        at.read_events(_raw().with_columns(pl.Series(column, values)))
+
+
+def test_non_numeric_revenue_in_a_csv(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "user_id,timestamp,channel,event,revenue\n"
+        "1,2024-01-01,a,touch,0\n"
+        "1,2024-01-02,,conversion,12 EUR\n"
+    )
+    with pytest.raises(
+        ValidationError,
+        match=r"Column 'revenue' has 1 values that are not numbers \('12 EUR' at row 1\); "
+        r"expected revenue ≥ 0\.",
+    ):
+        at.read_events(path)
+
+
+def test_numbers_written_as_text_are_read_as_numbers() -> None:
+    text = _raw().with_columns(pl.col("revenue").cast(pl.String))
+    assert_frame_equal(at.read_events(text).collect(), at.read_events(_raw()).collect())
+
+
+def _wide(n: int = 200) -> pl.DataFrame:
+    """A valid log of ``n`` rows: touches, with a conversion every tenth row."""
+    conv = [i % 10 == 9 for i in range(n)]
+    return pl.DataFrame(
+        {
+            "user_id": [100 + i // 4 for i in range(n)],
+            "timestamp": [datetime(2024, 1, 1) + timedelta(hours=i) for i in range(n)],
+            "channel": [None if c else "abc"[i % 3] for i, c in enumerate(conv)],
+            "event": ["conversion" if c else "touch" for c in conv],
+            "revenue": [10.0 if c else 0.0 for c in conv],
+        }
+    )
+
+
+def _set(df: pl.DataFrame, column: str, rows: list[int], value: object) -> pl.DataFrame:
+    values = df[column].to_list()
+    for r in rows:
+        values[r] = value
+    return df.with_columns(pl.Series(column, values, dtype=df.schema[column]))
+
+
+BAD_ROWS = [3, 17, 18, 60, 61, 120, 199]  # seven rows, more than the five quoted
+
+
+def test_the_wide_fixture_is_valid() -> None:
+    assert at.read_events(_wide()).collect().height == 200
+
+
+def test_null_user_ids_give_the_count_and_the_rows() -> None:
+    bad = _set(_wide().with_columns(pl.col("user_id").cast(pl.Int64)), "user_id", BAD_ROWS, None)
+    msg = (
+        r"Column 'user_id' has 7 nulls \(row 3, row 17, row 18, row 60, row 61(, \.\.\.)?\); "
+        r"user ids must be non-null\."
+    )
+    with pytest.raises(ValidationError, match=msg) as info:
+        at.read_events(bad)
+    assert len(_quoted_rows(str(info.value))) == 5
+
+
+def test_event_messages_mark_that_more_rows_exist() -> None:
+    bad = _set(_wide().with_columns(pl.col("user_id").cast(pl.Int64)), "user_id", BAD_ROWS, None)
+    with pytest.raises(ValidationError, match=r"row 61, \.\.\.\)"):
+        at.read_events(bad)
+
+
+def test_null_user_ids_with_the_user_s_column_name() -> None:
+    bad = _set(_wide(), "user_id", [5], None).rename({"user_id": "customer"})
+    with pytest.raises(ValidationError, match=r"Column 'customer' has 1 nulls \(row 5\)"):
+        at.read_events(bad, user_col="customer")
+
+
+def test_null_timestamps_name_the_users() -> None:
+    bad = _set(_wide(), "timestamp", BAD_ROWS, None)
+    msg = (
+        r"Column 'timestamp' has 7 nulls \(row 3 \(user_id 100\), row 17 \(user_id 104\), "
+        r"row 18 \(user_id 104\), row 60 \(user_id 115\), row 61 \(user_id 115\)(, \.\.\.)?\); "
+        r"timestamps must be non-null\."
+    )
+    with pytest.raises(ValidationError, match=msg) as info:
+        at.read_events(bad)
+    assert len(_quoted_rows(str(info.value))) == 5
+
+
+def test_unparseable_timestamp_strings() -> None:
+    raw = _raw().with_columns(
+        user_id=pl.Series(["u1", "u1", "u1", "u2", "u2", "u3"]),
+        timestamp=pl.Series(
+            ["2024-01-01", "yesterday", "2024-01-02", "2024-13-45", None, "2024-01-03"]
+        ),
+    )
+    msg = (
+        r"Column 'timestamp' has 3 null or unparseable values \('yesterday' at row 1 "
+        r"\(user_id 'u1'\), '2024-13-45' at row 3 \(user_id 'u2'\), null at row 4 "
+        r"\(user_id 'u2'\)\); timestamps must be ISO-8601 datetimes\."
+    )
+    with pytest.raises(ValidationError, match=msg):
+        at.read_events(raw)
+
+
+def test_negative_revenue_gives_value_row_user_and_count() -> None:
+    wide = _wide()
+    bad = wide.with_columns(
+        pl.Series(
+            "revenue", [-float(i) if i in BAD_ROWS else r for i, r in enumerate(wide["revenue"])]
+        )
+    )
+    msg = (
+        r"Column 'revenue' has 7 negative values \(-3 at row 3 \(user_id 100\), "
+        r"-17 at row 17 \(user_id 104\), -18 at row 18 \(user_id 104\), "
+        r"-60 at row 60 \(user_id 115\), -61 at row 61 \(user_id 115\)(, \.\.\.)?\); "
+        r"revenue must be ≥ 0\."
+    )
+    with pytest.raises(ValidationError, match=msg) as info:
+        at.read_events(bad)
+    assert len(_quoted_rows(str(info.value))) == 5
+
+
+def test_one_negative_revenue_quotes_no_ellipsis() -> None:
+    bad = _set(_wide(), "revenue", [9], -2.5).rename({"revenue": "value"})
+    with pytest.raises(
+        ValidationError,
+        match=r"^Column 'value' has 1 negative values \(-2\.5 at row 9 \(user_id 102\)\); revenue",
+    ):
+        at.read_events(bad, revenue_col="value")
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(math.nan, "nan"), (math.inf, "inf"), (-math.inf, "-inf")]
+)
+def test_nan_and_infinite_revenue(value: float, shown: str) -> None:
+    bad = _set(_wide(), "revenue", [19, 29], value)
+    msg = (
+        rf"Column 'revenue' has 2 values that are NaN or infinite \({shown} at row 19 "
+        rf"\(user_id 104\), {shown} at row 29 \(user_id 107\)\); revenue must be a finite number"
+    )
+    with pytest.raises(ValidationError, match=msg):
+        at.read_events(bad)
+
+
+def test_unknown_event_values_are_named_with_their_counts() -> None:
+    values = _wide()["event"].to_list()
+    for r in (4, 5, 6):
+        values[r] = "purchase"
+    values[50] = "click"
+    raw = _wide().with_columns(pl.Series("event", values))
+    msg = (
+        r"Column 'event' has 4 rows with unknown event values \('purchase' ×3 \(first at row 4\), "
+        r"'click' ×1 \(first at row 50\)\); expected 'touch', 'conversion' or a CRM stage .*"
+        r"touch_events= or conversion_events="
+    )
+    with pytest.raises(ValidationError, match=msg):
+        at.read_events(raw)
+
+
+def test_many_unknown_event_values_quote_at_most_five() -> None:
+    values = _wide()["event"].to_list()
+    for i, r in enumerate(BAD_ROWS):
+        values[r] = f"odd{i}"
+    values[100] = "odd0"
+    raw = _wide().with_columns(pl.Series("event", values))
+    with pytest.raises(
+        ValidationError, match=r"has 8 rows with unknown event values \('odd0' ×2"
+    ) as info:
+        at.read_events(raw)
+    assert len(re.findall(r"'odd\d' ×", str(info.value))) == 5
+
+
+def test_null_events() -> None:
+    bad = _set(_wide(), "event", [2, 7], None)
+    msg = (
+        r"Column 'event' has 2 nulls \(row 2 \(user_id 100\), row 7 \(user_id 101\)\); "
+        r"every row needs an event type\."
+    )
+    with pytest.raises(ValidationError, match=msg):
+        at.read_events(bad)
+
+
+def test_touch_without_channel() -> None:
+    rows = [3, 17, 18, 60, 61, 120, 198, 199]  # 199 is a conversion: no channel needed
+    bad = _set(_wide(), "channel", rows, None)
+    msg = (
+        r"Column 'channel' has 7 nulls on touch rows \(row 3 \(user_id 100\), row 17 "
+        r"\(user_id 104\), .*row 61 \(user_id 115\)(, \.\.\.)?\); every touch needs a channel\."
+    )
+    with pytest.raises(ValidationError, match=msg) as info:
+        at.read_events(bad)
+    assert len(_quoted_rows(str(info.value))) == 5
+
+
+def test_a_conversion_without_channel_is_fine() -> None:
+    out = at.read_events(_wide()).collect()
+    assert out.filter(pl.col("event") == "conversion")["channel"].null_count() == 20
+
+
+def test_the_true_count_is_reported_beyond_the_quoted_rows() -> None:
+    n = 5000
+    rows = list(range(7, n, 13))
+    bad = _set(_wide(n), "revenue", rows, -1.0)
+    with pytest.raises(ValidationError, match=rf"has {len(rows)} negative values") as info:
+        at.read_events(bad)
+    assert len(_quoted_rows(str(info.value))) == 5
+
+
+def test_the_same_rules_run_in_build_journeys() -> None:
+    bad = _set(_wide(), "revenue", [9, 19], -5.0)
+    with pytest.raises(
+        ValidationError, match=r"Column 'revenue' has 2 negative values \(-5 at row 9"
+    ):
+        at.build_journeys(bad)
+
+
+# ----------------------------------------------------------------------------------------------
+# empty input
+
+
+def test_empty_frame() -> None:
+    with pytest.raises(EmptyInputError, match=r"The event log is empty \(0 rows\)"):
+        at.read_events(_raw().clear())
+
+
+def test_empty_parquet_file_and_directory(tmp_path: Path) -> None:
+    _raw().clear().write_parquet(tmp_path / "none.parquet")
+    with pytest.raises(EmptyInputError, match=r"The event log is empty \(0 rows\)"):
+        at.read_events(tmp_path / "none.parquet")
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(EmptyInputError, match=r"directory '.*dir' has no \.parquet files"):
+        at.read_events(tmp_path / "dir")
+
+
+@pytest.mark.parametrize("name", ["e.csv", "e.parquet", "e.ndjson"])
+def test_zero_byte_files(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_bytes(b"")
+    with pytest.raises(
+        EmptyInputError, match=rf"The event log file '.*{name}' is empty \(0 bytes\)"
+    ):
+        at.read_events(tmp_path / name)
+
+
+def test_csv_with_header_only_and_no_revenue(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text("user_id,timestamp,channel,event\n")
+    with pytest.raises(EmptyInputError, match=r"The event log is empty \(0 rows\)"):
+        at.read_events(path)
+
+
+@pytest.mark.parametrize(
+    ("header", "reader"),
+    [
+        pytest.param(
+            "user_id,timestamp,channel,event,revenue\n",
+            at.read_events,
+            id="events",
+        ),
+        pytest.param(
+            "date,channel,spend\n",
+            at.read_spend,
+            id="spend",
+        ),
+        pytest.param(
+            "path,total_conversions,total_conversion_value,total_null\n",
+            at.read_paths,
+            id="paths",
+        ),
+    ],
+)
+def test_csv_with_header_only(tmp_path: Path, header: str, reader: object) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text(header)
+    with pytest.raises(EmptyInputError, match=r"empty \(0 rows\)"):
+        reader(path)  # type: ignore[operator]
+
+
+def test_nonexistent_file_and_unknown_suffix(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"The event log file '.*nope\.csv' does not exist"):
+        at.read_events(tmp_path / "nope.csv")
+    (tmp_path / "e.xlsx").write_bytes(b"PK")
+    with pytest.raises(SchemaError, match=r"unknown file type '\.xlsx'"):
+        at.read_events(tmp_path / "e.xlsx")
+    with pytest.raises(SchemaError, match=r"Cannot read the event log from a list"):
+        at.read_events([1, 2, 3])
+
+
+# ----------------------------------------------------------------------------------------------
+# spend
+
+
+def _spend() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "day": [date(2024, 1, d) for d in range(1, 11)],
+            "source": list("abcdeabcde"),
+            "cost": [10.0, 0.0, 5, 5, 5, 1, 2, 3, 4, 5],
+        }
+    )
+
+
+def test_read_spend_maps_columns() -> None:
+    out = at.read_spend(_spend(), date_col="day", channel_col="source", spend_col="cost")
+    expected = _spend().rename({"day": "date", "source": "channel", "cost": "spend"})
+    assert_frame_equal(out, expected)
+
+
+def test_read_spend_without_date_column() -> None:
+    out = at.read_spend(_spend().drop("day"), channel_col="source", spend_col="cost")
+    assert out.columns == ["date", "channel", "spend"]
+    assert out["date"].null_count() == 10
+
+
+def test_read_spend_reads_the_bundled_sample_csv() -> None:
+    out = at.read_spend(SAMPLE_SPEND)
+    raw = pl.read_csv(SAMPLE_SPEND)
+    assert out.schema["date"] == pl.Date
+    assert out.height == raw.height
+    assert math.isclose(out["spend"].sum(), raw["spend"].sum())
+    assert out["date"].min() == date.fromisoformat(raw["date"].min())
+
+
+def test_read_spend_missing_column() -> None:
+    with pytest.raises(
+        SchemaError,
+        match=r"Column 'spend' is missing from the spend table; "
+        r"found columns: 'day', 'source', 'cost'",
+    ):
+        at.read_spend(_spend(), date_col="day", channel_col="source")
+
+
+def test_read_spend_negative_spend_count_and_examples() -> None:
+    raw = _spend().with_columns(cost=pl.Series([-1.0, 2, -3, -4, -5, 6, -7, -8, -9, 0]))
+    msg = (
+        r"Column 'cost' has 7 negative values \(-1 at row 0, -3 at row 2, -4 at row 3, "
+        r"-5 at row 4, -7 at row 6, \.\.\.\); spend must be a finite number ≥ 0\."
+    )
+    with pytest.raises(ValidationError, match=msg) as info:
+        at.read_spend(raw, date_col="day", channel_col="source", spend_col="cost")
+    assert len(_quoted_rows(str(info.value))) == 5
+
+
+def test_read_spend_null_channel() -> None:
+    raw = _spend().with_columns(
+        source=pl.Series(["a", None, "c", None, "e", "a", "b", "c", "d", None])
+    )
+    with pytest.raises(
+        ValidationError,
+        match=r"Column 'source' has 3 nulls \(row 1, row 3, row 9\); every row needs a channel\.",
+    ):
+        at.read_spend(raw, date_col="day", channel_col="source", spend_col="cost")
+
+
+def test_read_spend_nan_and_non_numeric() -> None:
+    raw = _spend().with_columns(cost=pl.Series([1.0, math.nan] + [1.0] * 8))
+    with pytest.raises(
+        ValidationError, match=r"Column 'cost' has 1 null, NaN or infinite values \(nan at row 1\)"
+    ):
+        at.read_spend(raw, date_col="day", channel_col="source", spend_col="cost")
+    text = _spend().with_columns(pl.col("cost").cast(pl.String))
+    as_text = at.read_spend(text, date_col="day", channel_col="source", spend_col="cost")
+    as_num = at.read_spend(_spend(), date_col="day", channel_col="source", spend_col="cost")
+    assert_frame_equal(as_text, as_num)
+    junk = text.with_columns(
+        pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("n/a")).otherwise("cost").alias("cost")
+    )
+    with pytest.raises(
+        ValidationError, match=r"Column 'cost' has 1 values that are not numbers \('n/a' at row 2\)"
+    ):
+        at.read_spend(junk, date_col="day", channel_col="source", spend_col="cost")
+
+
+def test_read_spend_empty() -> None:
+    with pytest.raises(EmptyInputError, match=r"The spend table is empty"):
+        at.read_spend(_spend().clear(), date_col="day", channel_col="source", spend_col="cost")
+
+
+# ----------------------------------------------------------------------------------------------
+# path tables
+
+
+def test_read_paths_merges_duplicates_and_strips_spaces() -> None:
+    raw = pl.DataFrame(
+        {
+            "path": ["a > b", "a>b", "b", " a  >  b "],
+            "total_conversions": [1, 2, 3, 0],
+            "total_conversion_value": [1.0, 2.0, 3.0, 0.0],
+            "total_null": [0, 1, 2, 3],
+        }
+    )
+    out = at.read_paths(raw).to_frame().sort("path")
+    assert out.rows() == [("a > b", 3.0, 3.0, 4.0), ("b", 3.0, 3.0, 2.0)]
+
+
+def test_read_paths_of_the_peer_csv() -> None:
+    path = DATA / "channelattribution_paths" / "paths.csv"
+    raw = pl.read_csv(path)
+    table = at.read_paths(path)
+    assert math.isclose(table.total_conversions, raw["total_conversions"].sum())
+    assert math.isclose(float(table.nulls.sum()), raw["total_null"].sum())
+
+
+def test_read_paths_missing_column() -> None:
+    raw = pl.DataFrame({"journey": ["a > b"], "total_conversions": [1]})
+    with pytest.raises(
+        SchemaError,
+        match=r"Column 'path' is missing from the path table; "
+        r"found columns: 'journey', 'total_conversions'",
+    ):
+        at.read_paths(raw)
+
+
+def test_read_paths_empty_paths() -> None:
+    raw = pl.DataFrame({"path": ["a", "", "b", "   ", None], "total_conversions": [1, 1, 1, 1, 1]})
+    with pytest.raises(
+        ValidationError,
+        match=r"Column 'path' has 3 null or empty paths \(row 1, row 3, row 4\); every path needs",
+    ):
+        at.read_paths(raw)
+
+
+@pytest.mark.parametrize("column", ["total_conversions", "total_conversion_value", "total_null"])
+def test_read_paths_negative_counts(column: str) -> None:
+    raw = pl.DataFrame(
+        {
+            "path": [f"c{i}" for i in range(9)],
+            "total_conversions": [1.0] * 9,
+            "total_conversion_value": [1.0] * 9,
+            "total_null": [1.0] * 9,
+        }
+    ).with_columns(pl.Series(column, [1.0, -1, -2, 1, -3, -4, -5, -6, 1]))
+    msg = (
+        rf"Column '{column}' has 6 negative or non-finite values \(-1 at row 1, -2 at row 2, "
+        r"-3 at row 4, -4 at row 5, -5 at row 6, \.\.\.\); counts and values must be finite"
+    )
+    with pytest.raises(ValidationError, match=msg):
+        at.read_paths(raw)
+
+
+@pytest.mark.parametrize("path", ["a >  > b", "a > b >", "> a"])
+def test_read_paths_empty_channel_name(path: str) -> None:
+    raw = pl.DataFrame({"path": ["x > y", path], "total_conversions": [1, 1]})
+    with pytest.raises(
+        ValidationError,
+        match=r"Column 'path' has 1 paths with an empty channel name "
+        rf"\('{re.escape(path)}' at row 1\)",
+    ):
+        at.read_paths(raw)
+
+
+def test_read_paths_non_numeric_counts() -> None:
+    raw = pl.DataFrame({"path": ["a", "b"], "total_conversions": ["1", "one"]})
+    with pytest.raises(
+        ValidationError,
+        match=r"Column 'total_conversions' has 1 values that are not numbers \('one' at row 1\)",
+    ):
+        at.read_paths(raw)
+    ok = at.read_paths(pl.DataFrame({"path": ["a"], "total_conversions": ["2"]}))
+    assert ok.total_conversions == 2.0
+
+
+def test_read_paths_empty() -> None:
+    with pytest.raises(EmptyInputError, match=r"The path table is empty"):
+        at.read_paths(
+            pl.DataFrame(
+                {"path": [], "total_conversions": []},
+                schema={"path": pl.String, "total_conversions": pl.Int64},
+            )
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# atomic writers
+
+
+def test_atomic_path_leaves_the_target_untouched_on_error(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("old contents\n")
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic_path(target) as tmp:
+            assert tmp.parent == tmp_path
+            assert tmp != target
+            tmp.write_text("half written")
+            raise RuntimeError("boom")
+    assert target.read_text() == "old contents\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_atomic_path_does_not_create_the_target_on_error(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "new.parquet"
+    with pytest.raises(KeyError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"partial")
+            raise KeyError("x")
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []
+
+
+def test_atomic_path_moves_into_place_on_success(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with atomic_path(target) as tmp:
+        tmp.write_text("new")
+        assert target.read_text() == "old"  # not replaced before the block ends
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_write_frame_round_trips(tmp_path: Path, suffix: str) -> None:
+    df = pl.DataFrame({"channel": ["a", "b"], "credit": [0.25, 0.75]})
+    target = write_frame(df, tmp_path / f"out{suffix}")
+    back = pl.read_parquet(target) if suffix == ".parquet" else pl.read_csv(target)
+    assert_frame_equal(back, df)
+    assert [p.name for p in tmp_path.iterdir()] == [f"out{suffix}"]
+
+
+def test_write_frame_failure_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_bytes(b"channel,credit\nold,1.0\n")
+    unwritable = pl.DataFrame({"x": pl.Series([object(), object()], dtype=pl.Object)})
+    with pytest.raises(Exception):  # noqa: B017 - whatever the writer raises
+        write_frame(unwritable, target)
+    assert target.read_bytes() == b"channel,credit\nold,1.0\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_write_frame_unknown_suffix(tmp_path: Path) -> None:
+    with pytest.raises(SchemaError, match=r"expected a \.parquet or \.csv suffix"):
+        write_frame(pl.DataFrame({"a": [1]}), tmp_path / "out.xlsx")
+    assert list(tmp_path.iterdir()) == []
