@@ -94,33 +94,44 @@ class MarkovChain:
         return frame.sort("_r", "_c").drop("_r", "_c")
 
 
-def _state_keys(seq: Sequences, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Key of every step of every row (k-grams), and the number of steps per row.
+def _gram_keys(seq: Sequences, order: int) -> np.ndarray:
+    """Key of the state starting at every step, steps in row order.
 
-    Returns (keys, steps per row, first code position of each step).
+    A step starts at every touch with at least ``order`` touches left in its row (a full
+    k-gram), and at the first touch of a row shorter than ``order`` (one state of all its
+    channels). Keys are base-(n_channels + 1) numbers of the gram's codes + 1.
     """
     lengths = seq.lengths
-    steps = np.where(lengths >= order, lengths - order + 1, np.minimum(lengths, 1))
-    n_steps = int(steps.sum())
-    row = np.repeat(np.arange(seq.n_rows), steps)
-    offset = np.zeros(seq.n_rows + 1, dtype=np.int64)
-    np.cumsum(steps, out=offset[1:])
-    j = np.arange(n_steps) - offset[row]
-    start = seq.indptr[row] + j
-    gram_len = np.minimum(lengths[row], order)
+    codes = seq.codes.astype(np.int64) + 1
+    if order == 1:
+        return codes
     base = len(seq.channels) + 1
-    if base**order >= 2**62:
+    if float(base) ** order >= 2**62:
         raise ModelError(
             f"Markov order {order} with {len(seq.channels)} channels has too many possible "
             "states to encode; lower the order or group channels."
         )
-    keys = np.zeros(n_steps, dtype=np.int64)
-    for t in range(order):
-        inside = t < gram_len
-        idx = np.where(inside, start + t, 0)
-        digit = np.where(inside, seq.codes[idx].astype(np.int64) + 1, 0) if n_steps else idx
-        keys += digit * base**t
-    return keys, steps, start
+    row = seq.row_of_touch
+    remaining = lengths[row] - seq.position
+    is_step = (remaining >= order) | ((lengths[row] < order) & (seq.position == 0))
+    keys = codes.copy()
+    for t in range(1, order):
+        shifted = np.zeros_like(codes)
+        shifted[:-t] = codes[t:]
+        keys += np.where(remaining > t, shifted, 0) * base**t
+    return keys[is_step]
+
+
+def _dense_ids(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique keys and each key's index among them (lookup table when keys are small)."""
+    if len(keys) and int(keys.max()) < 2**24:
+        present = np.zeros(int(keys.max()) + 1, dtype=bool)
+        present[keys] = True
+        uniq = np.flatnonzero(present)
+        lookup = np.cumsum(present) - 1
+        return uniq, lookup[keys]
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    return uniq, inverse
 
 
 def _decode(key: int, base: int) -> tuple[int, ...]:
@@ -129,6 +140,17 @@ def _decode(key: int, base: int) -> tuple[int, ...]:
         key, d = divmod(key, base)
         codes.append(d - 1)
     return tuple(codes)
+
+
+def _count_matrix(frm: np.ndarray, to: np.ndarray, w: np.ndarray, size: int) -> sp.csr_matrix:
+    """Sum weights per (from, to) pair into a CSR matrix without a COO sort."""
+    flat = frm * size + to
+    if size * size <= 4_000_000:
+        dense = np.bincount(flat, weights=w, minlength=size * size)
+        return sp.csr_matrix(dense.reshape(size, size))
+    uniq, inverse = np.unique(flat, return_inverse=True)
+    summed = np.bincount(inverse, weights=w)
+    return sp.csr_matrix((summed, (uniq // size, uniq % size)), shape=(size, size))
 
 
 def fit_chain(seq: Sequences, order: int = 1) -> MarkovChain:
@@ -146,44 +168,47 @@ def fit_chain(seq: Sequences, order: int = 1) -> MarkovChain:
     if int(order) != order or order < 1:
         raise ModelError(f"Markov order must be a whole number ≥ 1; got {order!r}.")
     order = int(order)
-    touched = seq.lengths > 0
-    keys, steps, _ = _state_keys(seq, order)
-    uniq, state = np.unique(keys, return_inverse=True)
+    keys = _gram_keys(seq, order)
+    uniq, state = _dense_ids(keys)
     n_states = len(uniq)
     state = state.astype(np.int64) + 1  # 0 is start
-    conv_col, null_col = n_states + 1, n_states + 2
-    weight = (seq.conversions + seq.nulls)[touched]
-    rows = np.flatnonzero(touched)
-    first = np.zeros(seq.n_rows + 1, dtype=np.int64)
-    np.cumsum(steps, out=first[1:])
-    first_step = first[:-1][rows]
-    last_step = first[1:][rows] - 1
-    # within-row transitions: step i -> step i + 1 when both belong to the same row
-    step_row = np.repeat(np.arange(seq.n_rows), steps)
-    same = step_row[1:] == step_row[:-1]
-    w_all = (seq.conversions + seq.nulls)[step_row]
-    frm = np.concatenate(
-        [
-            np.zeros(len(rows), dtype=np.int64),
-            state[:-1][same],
-            state[last_step],
-            state[last_step],
-        ]
-    )
-    to = np.concatenate(
-        [
-            state[first_step],
-            state[1:][same],
-            np.full(len(rows), conv_col),
-            np.full(len(rows), null_col),
-        ]
-    )
-    w = np.concatenate([weight, w_all[:-1][same], seq.conversions[rows], seq.nulls[rows]])
-    keep = w > 0
     size = n_states + 3
-    counts = sp.coo_matrix((w[keep], (frm[keep], to[keep])), shape=(size, size)).tocsr()
-    counts.sum_duplicates()
-    conv_value = np.bincount(state[last_step], weights=seq.value[rows], minlength=n_states + 1)
+    lengths = seq.lengths
+    steps = np.where(lengths >= order, lengths - order + 1, np.minimum(lengths, 1))
+    offsets = np.zeros(seq.n_rows + 1, dtype=np.int64)
+    np.cumsum(steps, out=offsets[1:])
+    rows = np.flatnonzero(steps > 0)
+    first = offsets[:-1][rows]
+    last = offsets[1:][rows] - 1
+    weight = seq.conversions + seq.nulls
+    # consecutive steps; a pair that crosses into the next row's first step weighs 0
+    pair_w = np.repeat(weight, steps)[1:]
+    pair_w[first[1:] - 1] = 0.0
+    pairs = state[:-1] * size + state[1:]
+    if size * size <= 4_000_000:
+        flat = np.bincount(pairs, weights=pair_w, minlength=size * size).reshape(size, size)
+        flat[0] += np.bincount(state[first], weights=weight[rows], minlength=size)
+        flat[:, n_states + 1] += np.bincount(
+            state[last], weights=seq.conversions[rows], minlength=size
+        )
+        flat[:, n_states + 2] += np.bincount(state[last], weights=seq.nulls[rows], minlength=size)
+        counts = sp.csr_matrix(flat)
+    else:
+        frm = np.concatenate(
+            [np.zeros(len(rows), dtype=np.int64), state[:-1], state[last], state[last]]
+        )
+        to = np.concatenate(
+            [
+                state[first],
+                state[1:],
+                np.full(len(rows), n_states + 1),
+                np.full(len(rows), n_states + 2),
+            ]
+        )
+        w = np.concatenate([weight[rows], pair_w, seq.conversions[rows], seq.nulls[rows]])
+        counts = _count_matrix(frm, to, w, size)
+    counts.eliminate_zeros()
+    conv_value = np.bincount(state[last], weights=seq.value[rows], minlength=n_states + 1)
     base = len(seq.channels) + 1
     states = [_decode(int(k), base) for k in uniq]
     return MarkovChain(order, seq.channels, states, counts, conv_value[: n_states + 1])
