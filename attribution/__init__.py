@@ -12,7 +12,7 @@ The public surface (see the README and ``ARCHITECTURE.md``)::
 """
 
 from attribution import datasets
-from attribution._api import attribute, attribute_all
+from attribution._api import attribute, attribute_all, choose_order
 from attribution._errors import (
     AttributionError,
     EmptyInputError,
@@ -23,6 +23,7 @@ from attribution._errors import (
 from attribution.io import read_events, read_spend, write_frame
 from attribution.journeys import NO_TOUCH, Journeys, PathTable, build_journeys, read_paths
 from attribution.models import MODELS, Attribution
+from attribution.uncertainty import bootstrap
 
 __version__ = "0.1.0"
 
@@ -40,7 +41,9 @@ __all__ = [
     "__version__",
     "attribute",
     "attribute_all",
+    "bootstrap",
     "build_journeys",
+    "choose_order",
     "datasets",
     "read_events",
     "read_paths",

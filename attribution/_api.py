@@ -13,7 +13,7 @@ from attribution.journeys import Journeys, PathTable, Sequences, build_journeys,
 from attribution.models import MODELS, Attribution, get_model
 from attribution.models._base import check_params
 
-__all__ = ["as_sequences", "attribute", "attribute_all"]
+__all__ = ["as_sequences", "attribute", "attribute_all", "choose_order"]
 
 _PEER_COLUMNS = {"path", "total_conversions"}
 
@@ -115,3 +115,21 @@ def attribute_all(
     if unknown:
         raise ModelError(f"No model among {', '.join(names)} takes the parameter {unknown[0]!r}.")
     return pl.concat(frames)
+
+
+def choose_order(
+    data: Journeys | PathTable | FrameLike,
+    max_order: int = 4,
+    folds: int = 5,
+    seed: int = 0,
+    smoothing: float = 1.0,
+) -> pl.DataFrame:
+    """Recommend a Markov order by cross-validated prediction of conversions.
+
+    See :func:`attribution.models.markov.choose_order` for the criterion. Returns a frame with
+    ``order, log_loss, auc, n_states, recommended``.
+    """
+    from attribution.models.markov import choose_order as _choose
+
+    seq, _ = as_sequences(data)
+    return _choose(seq, max_order=max_order, folds=folds, seed=seed, smoothing=smoothing)

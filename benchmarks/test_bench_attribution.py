@@ -77,7 +77,7 @@ def test_all_heuristics_on_path_table(benchmark, big_path_table):
     """Six heuristics on the path table (time decay by steps, as paths carry no times)."""
 
     def run():
-        return at.attribute_all(big_path_table, half_life_steps=2.0)
+        return at.attribute_all(big_path_table, models=HEURISTICS, half_life_steps=2.0)
 
     table = benchmark.pedantic(run, rounds=10, warmup_rounds=1)
     benchmark.extra_info["n_paths"] = big_path_table.n_paths

@@ -169,14 +169,14 @@ def test_time_decay_on_path_table_needs_steps():
         at.attribute(pt, "time_decay")
     res = at.attribute(pt, "time_decay", half_life_steps=1).channels
     assert res["conversions"].to_list() == pytest.approx([1.0, 2.0, 4.0])
-    assert set(at.attribute_all(pt)["model"]) == set(HEURISTICS) - {"time_decay"}
+    assert set(at.attribute_all(pt)["model"]) == set(at.MODELS) - {"time_decay"}
 
 
 def test_attribute_all_is_one_row_per_model_and_channel(rng):
     j = at.build_journeys(random_events(rng, 500, n_users=40))
     table = at.attribute_all(j)
     assert table.columns == ["model", "channel", "conversions", "revenue", "share"]
-    assert table["model"].unique().sort().to_list() == sorted(HEURISTICS)
+    assert table["model"].unique().sort().to_list() == sorted(at.MODELS)
     for _, part in table.group_by("model"):
         assert part["conversions"].sum() == pytest.approx(j.n_conversions)
         assert part["share"].sum() == pytest.approx(1.0)

@@ -334,3 +334,118 @@ def markov(
             "chain": summary,
         },
     )
+
+
+def _last_gram_keys(seq: Sequences, j: int) -> np.ndarray:
+    """Key of each row's last ``j`` channels (all of them when the row is shorter)."""
+    base = len(seq.channels) + 1
+    end = seq.indptr[1:]
+    keys = np.zeros(seq.n_rows, dtype=np.int64)
+    for t in range(j):
+        pos = end - 1 - t
+        inside = pos >= seq.indptr[:-1]
+        digit = np.where(inside, seq.codes[np.maximum(pos, 0)].astype(np.int64) + 1, 0)
+        keys += digit * base**t
+    return keys
+
+
+def _split_counts(counts: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Split integer counts into ``folds`` parts uniformly at random (multinomial)."""
+    out = np.zeros((folds, len(counts)), dtype=np.int64)
+    left = counts.astype(np.int64)
+    for f in range(folds - 1):
+        out[f] = rng.binomial(left, 1.0 / (folds - f))
+        left = left - out[f]
+    out[folds - 1] = left
+    return out
+
+
+def _weighted_auc(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
+    """ROC AUC with case weights; tied scores count one half."""
+    order = np.argsort(score, kind="stable")
+    s, p, n = score[order], pos[order], neg[order]
+    _, start = np.unique(s, return_index=True)
+    p_g = np.add.reduceat(p, start) if len(start) else p
+    n_g = np.add.reduceat(n, start) if len(start) else n
+    neg_below = np.cumsum(n_g) - n_g
+    total = p.sum() * n.sum()
+    return float((p_g * (neg_below + 0.5 * n_g)).sum() / total) if total > 0 else float("nan")
+
+
+def choose_order(
+    data: Sequences,
+    max_order: int = 4,
+    folds: int = 5,
+    seed: int = 0,
+    smoothing: float = 1.0,
+) -> pl.DataFrame:
+    """Recommend a Markov order by cross-validated prediction of conversions.
+
+    Journeys are split at random into ``folds`` parts (each row's conversion and null counts
+    are split multinomially, so a path table works as well as journeys). For each order ``k``
+    and fold, the chain is estimated on the other folds and each held-out journey gets the
+    model's probability that a journey ending in its last state converts,
+    ``P(→ conversion | last state)``. States unseen in training back off to lower orders:
+    ``p_k = (c_k + smoothing · p_{k−1}) / (c_k + n_k + smoothing)`` with ``c, n`` the
+    conversions and nulls absorbed from the state, down to the overall rate. Scores are the
+    held-out log loss per journey (lower is better) and ROC AUC, as ChannelAttribution's
+    ``choose_order`` uses; the recommended order has the lowest mean log loss.
+
+    Parameters
+    ----------
+    data : Sequences
+        Kernel input with integer conversion and null counts (``journeys.sequences()`` or
+        ``paths.sequences()``); see :func:`attribution.choose_order` for the frame front end.
+    max_order : int
+        Largest order tried.
+    folds : int
+        Number of cross-validation folds (≥ 2).
+    seed : int
+        Seed of the fold split.
+    smoothing : float
+        Pseudo-count of the back-off to the lower order.
+
+    Returns
+    -------
+    DataFrame
+        ``order, log_loss, auc, n_states, recommended`` (one row per order).
+    """
+    if folds < 2 or max_order < 1:
+        raise ModelError(
+            f"choose_order needs folds ≥ 2 and max_order ≥ 1; got {folds} and {max_order}."
+        )
+    seq = data
+    touched = seq.lengths > 0
+    conv, null = seq.conversions, seq.nulls
+    if not (np.allclose(conv, np.round(conv)) and np.allclose(null, np.round(null))):
+        raise ModelError(
+            "choose_order splits journeys into folds, so counts must be whole numbers."
+        )
+    rng = np.random.default_rng(seed)
+    conv_f = _split_counts(np.round(conv).astype(np.int64) * touched, folds, rng)
+    null_f = _split_counts(np.round(null).astype(np.int64) * touched, folds, rng)
+    keys = [_last_gram_keys(seq, j) for j in range(1, max_order + 1)]
+    rows = []
+    for k in range(1, max_order + 1):
+        losses, aucs = [], []
+        for f in range(folds):
+            c_train = conv_f.sum(axis=0) - conv_f[f]
+            n_train = null_f.sum(axis=0) - null_f[f]
+            total = c_train.sum() + n_train.sum()
+            p = np.full(seq.n_rows, c_train.sum() / total if total else 0.5)
+            for j in range(1, k + 1):
+                uniq, inv = np.unique(keys[j - 1], return_inverse=True)
+                c = np.bincount(inv, weights=c_train, minlength=len(uniq))[inv]
+                n = np.bincount(inv, weights=n_train, minlength=len(uniq))[inv]
+                p = (c + smoothing * p) / (c + n + smoothing)
+            p = np.clip(p, 1e-12, 1 - 1e-12)
+            c_test, n_test = conv_f[f], null_f[f]
+            weight = (c_test + n_test).sum()
+            losses.append(-(c_test * np.log(p) + n_test * np.log1p(-p)).sum() / weight)
+            aucs.append(_weighted_auc(p, c_test.astype(float), n_test.astype(float)))
+        rows.append(
+            (k, float(np.mean(losses)), float(np.nanmean(aucs)), fit_chain(seq, k).n_states)
+        )
+    frame = pl.DataFrame(rows, schema=["order", "log_loss", "auc", "n_states"], orient="row")
+    best = int(frame.sort(["log_loss", "order"])["order"][0])
+    return frame.with_columns((pl.col("order") == best).alias("recommended"))
