@@ -82,3 +82,30 @@ def test_all_heuristics_on_path_table(benchmark, big_path_table):
     table = benchmark.pedantic(run, rounds=10, warmup_rounds=1)
     benchmark.extra_info["n_paths"] = big_path_table.n_paths
     assert table["model"].n_unique() == 6
+
+
+@pytest.mark.parametrize("order", [1, 3])
+def test_markov_exact_on_path_table(benchmark, big_path_table, order):
+    """Exact removal effects (sparse LU) on the path table of the largest log."""
+    res = benchmark.pedantic(
+        at.attribute, args=(big_path_table, "markov"), kwargs={"order": order}, rounds=5
+    )
+    benchmark.extra_info["n_paths"] = big_path_table.n_paths
+    benchmark.extra_info["n_states"] = res.tables["chain"]["n_states"].item()
+    assert res.channels["conversions"].sum() == pytest.approx(big_path_table.total_conversions)
+
+
+@pytest.mark.parametrize("model", ["markov", "linear"])
+def test_bootstrap_replicates(benchmark, big_path_table, model):
+    """Bootstrap replicates (exact multinomial resampling of journeys) on the path table."""
+    from benchmarks.conftest import bench_sizes
+
+    n_boot = 1000 if max(bench_sizes()) >= 1_000_000 else 50
+    res = benchmark.pedantic(
+        at.bootstrap,
+        args=(big_path_table, model),
+        kwargs={"n_boot": n_boot, "seed": 0},
+        rounds=1,
+    )
+    benchmark.extra_info["n_boot"] = n_boot
+    assert res.channels["conversions_hi"].is_not_null().all()
