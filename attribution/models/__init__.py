@@ -3,7 +3,16 @@
 Importing this package registers every model in :data:`MODELS`.
 """
 
-from attribution.models import heuristic, markov
+from attribution.models import heuristic, markov, shapley
 from attribution.models._base import MODELS, Attribution, KernelOutput, ModelSpec, get_model
 
-__all__ = ["MODELS", "Attribution", "KernelOutput", "ModelSpec", "get_model", "heuristic", "markov"]
+__all__ = [
+    "MODELS",
+    "Attribution",
+    "KernelOutput",
+    "ModelSpec",
+    "get_model",
+    "heuristic",
+    "markov",
+    "shapley",
+]
