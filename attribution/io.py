@@ -185,23 +185,19 @@ def read_events(
             ),
             validate=validate,
         )
-    cols = EventColumns(
-        user=user_col,
-        time=time_col,
-        channel=channel_col,
-        event=None if conversion_flag_col is not None else event_col,
-        revenue=revenue_col,
-        conversion_flag=conversion_flag_col,
-        touch_events=_as_tuple(touch_events),
-        conversion_events=_as_tuple(conversion_events),
+    cols = EventColumns.from_params(
+        user_col=user_col,
+        time_col=time_col,
+        channel_col=channel_col,
+        event_col=event_col,
+        revenue_col=revenue_col,
+        conversion_flag_col=conversion_flag_col,
+        touch_events=touch_events,
+        conversion_events=conversion_events,
         time_zone=time_zone,
         epoch_unit=epoch_unit,
     )
     return _read_events(source, cols, validate=validate)
-
-
-def _as_tuple(values: str | Sequence[str]) -> tuple[str, ...]:
-    return (values,) if isinstance(values, str) else tuple(values)
 
 
 def is_empty(lf: pl.LazyFrame) -> bool:

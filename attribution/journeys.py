@@ -457,17 +457,15 @@ touch_events, conversion_events, time_zone, epoch_unit
             f"got {non_converting!r}."
         )
     prog = Progress(enabled=progress)
-    cols = EventColumns(
-        user=user_col,
-        time=time_col,
-        channel=channel_col,
-        event=None if conversion_flag_col is not None else event_col,
-        revenue=revenue_col,
-        conversion_flag=conversion_flag_col,
-        touch_events=(touch_events,) if isinstance(touch_events, str) else tuple(touch_events),
-        conversion_events=(
-            (conversion_events,) if isinstance(conversion_events, str) else tuple(conversion_events)
-        ),
+    cols = EventColumns.from_params(
+        user_col=user_col,
+        time_col=time_col,
+        channel_col=channel_col,
+        event_col=event_col,
+        revenue_col=revenue_col,
+        conversion_flag_col=conversion_flag_col,
+        touch_events=touch_events,
+        conversion_events=conversion_events,
         time_zone=time_zone,
         epoch_unit=epoch_unit,
     )

@@ -95,6 +95,39 @@ class EventColumns:
     time_zone: str = "UTC"
     epoch_unit: str = "s"
 
+    @classmethod
+    def from_params(
+        cls,
+        *,
+        user_col: str,
+        time_col: str,
+        channel_col: str,
+        event_col: str | None,
+        revenue_col: str | None,
+        conversion_flag_col: str | None,
+        touch_events: str | Sequence[str],
+        conversion_events: str | Sequence[str],
+        time_zone: str,
+        epoch_unit: str,
+    ) -> EventColumns:
+        """Build the mapping from the readers' keyword parameters (strings become tuples)."""
+
+        def as_tuple(v: str | Sequence[str]) -> tuple[str, ...]:
+            return (v,) if isinstance(v, str) else tuple(v)
+
+        return cls(
+            user=user_col,
+            time=time_col,
+            channel=channel_col,
+            event=None if conversion_flag_col is not None else event_col,
+            revenue=revenue_col,
+            conversion_flag=conversion_flag_col,
+            touch_events=as_tuple(touch_events),
+            conversion_events=as_tuple(conversion_events),
+            time_zone=time_zone,
+            epoch_unit=epoch_unit,
+        )
+
     def required(self) -> list[str]:
         """Columns that must exist in the source."""
         cols = [self.user, self.time, self.channel]

@@ -32,15 +32,6 @@ from attribution.models._base import KernelOutput, check_params
 
 __all__ = ["bootstrap", "resample_counts"]
 
-#: Models whose per-row shares of credit do not depend on the counts.
-LINEAR_MODELS = {
-    "first_touch",
-    "last_touch",
-    "last_non_direct",
-    "linear",
-    "time_decay",
-    "position_based",
-}
 _MAX_DENSE_STATES = 64
 
 
@@ -105,22 +96,23 @@ class _MarkovBatch:
     """
 
     def __init__(self, seq: Sequences, order: int) -> None:
-        from attribution.models.markov import _decode, _dense_ids, _gram_keys
+        from attribution.models.markov import _decode, _layout
 
-        keys = _gram_keys(seq, order)
-        uniq, state = _dense_ids(keys)
-        s = len(uniq)
+        lay = _layout(seq, order)
+        s = lay.n_states
         self.ok = s + 1 <= _MAX_DENSE_STATES
         if not self.ok:
             return
-        state = state.astype(np.int64) + 1
+        uniq, state, steps, rows, first, last = (
+            lay.uniq,
+            lay.state,
+            lay.steps,
+            lay.rows,
+            lay.first,
+            lay.last,
+        )
         size = s + 3
         lengths = seq.lengths
-        steps = np.where(lengths >= order, lengths - order + 1, np.minimum(lengths, 1))
-        offsets = np.zeros(seq.n_rows + 1, dtype=np.int64)
-        np.cumsum(steps, out=offsets[1:])
-        rows = np.flatnonzero(steps > 0)
-        first, last = offsets[:-1][rows], offsets[1:][rows] - 1
         step_row = np.repeat(np.arange(seq.n_rows), steps)
         same = np.ones(max(len(step_row) - 1, 0), dtype=bool)
         same[first[1:] - 1] = False
@@ -190,7 +182,7 @@ def _evaluator(
     seq: Sequences, model: str, params: dict[str, Any], value_per_conv: np.ndarray
 ) -> tuple[Evaluator, bool]:
     """Build ``f(conv_b, null_b) -> (conversions, revenue)``; say whether it needs nulls."""
-    if model in LINEAR_MODELS:
+    if MODELS[model].counts_linear:
         shares_t = _shares_matrix(seq, model, params).T.tocsc()
 
         def linear(conv_b: np.ndarray, null_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -61,6 +61,8 @@ class ModelSpec:
     kernel: Callable[..., KernelOutput]
     needs_times: bool = False
     description: str = ""
+    #: Each row's shares of credit do not depend on the counts (bootstrap fast path).
+    counts_linear: bool = False
 
     def parameters(self) -> list[str]:
         """Keyword parameters of the kernel (besides the sequences)."""
@@ -73,13 +75,17 @@ MODELS: dict[str, ModelSpec] = {}
 
 
 def register_model(
-    name: str, *, needs_times: bool = False
+    name: str, *, needs_times: bool = False, counts_linear: bool = False
 ) -> Callable[[Callable[..., KernelOutput]], Callable[..., KernelOutput]]:
-    """Register a kernel ``f(seq: Sequences, **params) -> KernelOutput`` under ``name``."""
+    """Register a kernel ``f(seq: Sequences, **params) -> KernelOutput`` under ``name``.
+
+    ``counts_linear`` declares that each row's shares of credit depend only on the row's
+    touches, not on any counts, so channel totals are linear in the counts.
+    """
 
     def deco(fn: Callable[..., KernelOutput]) -> Callable[..., KernelOutput]:
         doc = (fn.__doc__ or "").strip().splitlines()
-        MODELS[name] = ModelSpec(name, fn, needs_times, doc[0] if doc else "")
+        MODELS[name] = ModelSpec(name, fn, needs_times, doc[0] if doc else "", counts_linear)
         return fn
 
     return deco

@@ -52,7 +52,7 @@ def _last_mask(seq: Sequences) -> np.ndarray:
     return mask
 
 
-@register_model("first_touch")
+@register_model("first_touch", counts_linear=True)
 def first_touch(seq: Sequences) -> KernelOutput:
     """First touch: all credit to the first touch of each journey.
 
@@ -67,7 +67,7 @@ def first_touch(seq: Sequences) -> KernelOutput:
     return credit_from_touches(seq, _first_mask(seq))
 
 
-@register_model("last_touch")
+@register_model("last_touch", counts_linear=True)
 def last_touch(seq: Sequences) -> KernelOutput:
     """Last touch: all credit to the last touch before the conversion.
 
@@ -82,7 +82,7 @@ def last_touch(seq: Sequences) -> KernelOutput:
     return credit_from_touches(seq, _last_mask(seq))
 
 
-@register_model("last_non_direct")
+@register_model("last_non_direct", counts_linear=True)
 def last_non_direct(
     seq: Sequences, direct_channels: Sequence[str] = DIRECT_CHANNELS
 ) -> KernelOutput:
@@ -117,7 +117,7 @@ def last_non_direct(
     return credit_from_touches(seq, credit)
 
 
-@register_model("linear")
+@register_model("linear", counts_linear=True)
 def linear(seq: Sequences) -> KernelOutput:
     """Linear: equal credit to every touch of the journey (repeats count).
 
@@ -134,7 +134,7 @@ def linear(seq: Sequences) -> KernelOutput:
     return credit_from_touches(seq, 1.0 / lengths[row])
 
 
-@register_model("time_decay", needs_times=True)
+@register_model("time_decay", needs_times=True, counts_linear=True)
 def time_decay(
     seq: Sequences, half_life_days: float = 7.0, half_life_steps: float | None = None
 ) -> KernelOutput:
@@ -178,7 +178,7 @@ def time_decay(
     return credit_from_touches(seq, w / totals[seq.row_of_touch])
 
 
-@register_model("position_based")
+@register_model("position_based", counts_linear=True)
 def position_based(seq: Sequences, weights: str | Sequence[float] = "u") -> KernelOutput:
     """Position-based (U-shaped by default): first / middle / last weights 40 / 20 / 40.
 

@@ -153,6 +153,34 @@ def _count_matrix(frm: np.ndarray, to: np.ndarray, w: np.ndarray, size: int) -> 
     return sp.csr_matrix((summed, (uniq // size, uniq % size)), shape=(size, size))
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Where each row's states sit: steps in row order, with their state ids (1-based)."""
+
+    uniq: np.ndarray  # state keys, sorted; state i + 1 has key uniq[i]
+    state: np.ndarray  # state id of every step
+    steps: np.ndarray  # steps per row
+    rows: np.ndarray  # rows with at least one step
+    first: np.ndarray  # first step of each of those rows
+    last: np.ndarray  # last step of each of those rows
+
+    @property
+    def n_states(self) -> int:
+        return len(self.uniq)
+
+
+def _layout(seq: Sequences, order: int) -> _Layout:
+    uniq, state = _dense_ids(_gram_keys(seq, order))
+    lengths = seq.lengths
+    steps = np.where(lengths >= order, lengths - order + 1, np.minimum(lengths, 1))
+    offsets = np.zeros(seq.n_rows + 1, dtype=np.int64)
+    np.cumsum(steps, out=offsets[1:])
+    rows = np.flatnonzero(steps > 0)
+    return _Layout(
+        uniq, state.astype(np.int64) + 1, steps, rows, offsets[:-1][rows], offsets[1:][rows] - 1
+    )
+
+
 def fit_chain(seq: Sequences, order: int = 1) -> MarkovChain:
     """Estimate the absorbing chain of ``order`` from rows with at least one touch.
 
@@ -167,19 +195,17 @@ def fit_chain(seq: Sequences, order: int = 1) -> MarkovChain:
     """
     if int(order) != order or order < 1:
         raise ModelError(f"Markov order must be a whole number ≥ 1; got {order!r}.")
-    order = int(order)
-    keys = _gram_keys(seq, order)
-    uniq, state = _dense_ids(keys)
-    n_states = len(uniq)
-    state = state.astype(np.int64) + 1  # 0 is start
-    size = n_states + 3
-    lengths = seq.lengths
-    steps = np.where(lengths >= order, lengths - order + 1, np.minimum(lengths, 1))
-    offsets = np.zeros(seq.n_rows + 1, dtype=np.int64)
-    np.cumsum(steps, out=offsets[1:])
-    rows = np.flatnonzero(steps > 0)
-    first = offsets[:-1][rows]
-    last = offsets[1:][rows] - 1
+    lay = _layout(seq, int(order))
+    uniq, state, steps, rows, first, last = (
+        lay.uniq,
+        lay.state,
+        lay.steps,
+        lay.rows,
+        lay.first,
+        lay.last,
+    )
+    n_states = lay.n_states
+    size = n_states + 3  # 0 is start, then the states, conversion and null
     weight = seq.conversions + seq.nulls
     # consecutive steps; a pair that crosses into the next row's first step weighs 0
     pair_w = np.repeat(weight, steps)[1:]
