@@ -91,13 +91,13 @@ def test_notebook_runs(path: Path, kernel_env: None) -> None:
         if out.get("output_type") == "error"
     ]
     assert not errors, errors
-    if path.name == "quickstart.ipynb":
-        images = [
-            out
-            for cell in nb.cells
-            if cell.cell_type == "code"
-            for out in cell.get("outputs", [])
-            if out.get("output_type") in {"display_data", "execute_result"}
-            and "image/png" in out.get("data", {})
-        ]
-        assert images, "the quickstart rendered no chart (no image/png output)"
+    # every notebook here shows charts: losing them is a failure too
+    images = [
+        out
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") in {"display_data", "execute_result"}
+        and "image/png" in out.get("data", {})
+    ]
+    assert images, f"{path.name} rendered no chart (no image/png output)"
