@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/attribution run attribution/datasets/data/sample_events.csv --model all --out out
+	$(BIN)/attribution run attribution/datasets/data/sample_events.csv --model all --out out \
+		--lookback-days 30 --spend attribution/datasets/data/sample_spend.csv
 
 lint: $(STAMP)
 	$(BIN)/ruff check attribution forecasting tests benchmarks

@@ -23,6 +23,7 @@ from attribution._errors import (
 from attribution.io import read_events, read_spend, write_frame
 from attribution.journeys import NO_TOUCH, Journeys, PathTable, build_journeys, read_paths
 from attribution.models import MODELS, Attribution
+from attribution.roi import roi
 from attribution.uncertainty import bootstrap
 
 __version__ = "0.1.0"
@@ -48,5 +49,6 @@ __all__ = [
     "read_events",
     "read_paths",
     "read_spend",
+    "roi",
     "write_frame",
 ]

@@ -22,6 +22,7 @@ from attribution._progress import Progress
 from attribution.io import to_lazy
 from attribution.journeys import Journeys, PathTable, build_journeys, read_paths
 from attribution.models import MODELS
+from attribution.roi import roi
 
 __all__ = ["main"]
 
@@ -48,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
         help=f"model name or 'all' (default); one of: {', '.join(MODELS)}",
     )
     run.add_argument("--out", required=True, help="output directory")
+    run.add_argument(
+        "--spend",
+        default=None,
+        help="spend table (date, channel, spend): also write DIR/roi.parquet and .csv",
+    )
     j = run.add_argument_group("journey options")
     j.add_argument("--lookback-days", type=float, default=None)
     j.add_argument("--max-touches", type=int, default=None)
@@ -153,20 +159,26 @@ def _run(args: argparse.Namespace) -> int:
     with prog.step(f"attributing ({args.model})"):
         table = attribute_all(data, models=models, **params)
     channels = table if args.model == "all" else table.drop("model")
+    frames = {"channels": channels, "paths": paths.to_frame(peer_names=True)}
+    if args.spend is not None:
+        with prog.step("joining spend"):
+            frames["roi"] = roi(channels, args.spend)
     with prog.step(f"writing {args.out}"):
-        _write_outputs(
-            Path(args.out), {"channels": channels, "paths": paths.to_frame(peer_names=True)}
-        )
+        _write_outputs(Path(args.out), frames)
     if not args.quiet:
         with pl.Config(tbl_rows=60, tbl_cols=20, tbl_width_chars=200, float_precision=1):
             print("conversions credited per channel and model:")
             print(_side_by_side(table))
+            if "roi" in frames and "model" in frames["roi"].columns:
+                print("ROAS (revenue / spend) per channel and model:")
+                print(
+                    frames["roi"]
+                    .pivot(on="model", index="channel", values="roas", aggregate_function=None)
+                    .sort("channel")
+                )
         total = time.perf_counter() - t0
-        print(
-            f"wrote {args.out}/channels.parquet, channels.csv, paths.parquet, paths.csv "
-            f"in {total:.2f} s",
-            file=sys.stderr,
-        )
+        names = ", ".join(f"{n}.parquet/.csv" for n in frames)
+        print(f"wrote {names} to {args.out} in {total:.2f} s", file=sys.stderr)
     return 0
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -507,3 +508,31 @@ def test_non_numeric_position_weights_exit_2(
     assert code == 2
     assert "position" in stderr
     assert not out.exists()
+
+
+def test_spend_writes_roi_equal_to_the_library(tmp_path: Path) -> None:
+    spend = SAMPLE.parent / "sample_spend.csv"
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "run",
+                str(SAMPLE),
+                "--model",
+                "linear",
+                "--out",
+                str(out),
+                "--spend",
+                str(spend),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    got = pl.read_parquet(out / "roi.parquet")
+    expected = at.roi(at.attribute(at.build_journeys(SAMPLE), "linear"), spend)
+    assert_frame_equal(got, expected)
+    # spend per channel is the sum of the spend table, read independently
+    raw = pl.read_csv(spend).group_by("channel").agg(pl.col("spend").sum())
+    joined = got.join(raw, on="channel", suffix="_raw")
+    np.testing.assert_allclose(joined["spend"], joined["spend_raw"])
