@@ -200,3 +200,24 @@ def test_choose_order_prefers_order_one_without_higher_order_signal(ca_paths):
     table = at.choose_order(ca_paths, max_order=3, folds=3, seed=1)
     assert table.filter("recommended")["order"].item() == 1
     assert table["n_states"].to_list() == sorted(table["n_states"].to_list())
+
+
+def test_fast_multinomial_is_exactly_multinomial_in_its_moments():
+    """Poisson draws plus a fix-up: sums are always N; mean N p and covariance N(diag p - pp')."""
+    counts = np.array([5, 0, 10, 1, 84, 200, 70])
+    sampler = U._Multinomial(counts)
+    rng = np.random.default_rng(42)
+    draws = np.stack([sampler.draw(rng) for _ in range(40_000)])
+    n = counts.sum()
+    p = counts / n
+    assert (draws.sum(axis=1) == n).all()
+    assert (draws[:, 1] == 0).all()
+    np.testing.assert_allclose(draws.mean(axis=0), counts, atol=0.15)
+    cov = np.cov(draws.T)
+    np.testing.assert_allclose(cov, n * (np.diag(p) - np.outer(p, p)), atol=2.5)
+    # large counts (above the table) use numpy's Poisson and are fixed up the same way
+    big = np.array([3, 500, 12000])
+    b = np.stack([U._Multinomial(big).draw(rng) for _ in range(3000)])
+    assert (b.sum(axis=1) == big.sum()).all()
+    se = np.sqrt(big * (1 - big / big.sum()) / len(b))
+    assert (np.abs(b.mean(axis=0) - big) < 4 * se).all()
