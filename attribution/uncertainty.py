@@ -153,14 +153,8 @@ class _MarkovBatch:
         self.ok = s + 1 <= _MAX_DENSE_STATES
         if not self.ok:
             return
-        uniq, state, steps, rows, first, last = (
-            lay.uniq,
-            lay.state,
-            lay.steps,
-            lay.rows,
-            lay.first,
-            lay.last,
-        )
+        uniq, state, steps, rows = lay.uniq, lay.state, lay.steps, lay.rows
+        first, last = lay.first, lay.last
         size = s + 3
         lengths = seq.lengths
         step_row = np.repeat(np.arange(seq.n_rows), steps)

@@ -9,6 +9,25 @@ import pytest
 DATA = Path(__file__).parent / "data"
 REFERENCE = Path(__file__).parent / "reference"
 SAMPLE = Path(__file__).parents[1] / "attribution" / "datasets" / "data" / "sample_events.csv"
+SNOWPLOW = DATA / "snowplow_fractribution"
+
+
+def snowplow_journeys(**options):
+    """Snowplow fractribution's journeys: sessions + conversions, its package's rules.
+
+    30-day lookback; non-converting paths only from customers who never converted (their
+    sessions in the 30 days up to their last session). ``options`` go to build_journeys.
+    """
+    import attribution as at
+
+    events = at.read_events(
+        SNOWPLOW / "sessions.csv",
+        user_col="customer_id",
+        time_col="visit_start_tstamp",
+        conversions=SNOWPLOW / "conversions.csv",
+        conversion_time_col="conversion_tstamp",
+    )
+    return at.build_journeys(events, lookback_days=30, non_converting="never_converted", **options)
 
 
 @pytest.fixture

@@ -4,35 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import pytest
 
 import attribution as at
-from tests.conftest import DATA
+from tests.conftest import DATA, snowplow_journeys
 
 SNOW = DATA / "snowplow_fractribution"
 
 
-@pytest.fixture(scope="module")
-def snowplow_events() -> pl.LazyFrame:
-    return at.read_events(
-        SNOW / "sessions.csv",
-        user_col="customer_id",
-        time_col="visit_start_tstamp",
-        conversions=SNOW / "conversions.csv",
-        conversion_time_col="conversion_tstamp",
-    )
-
-
-def _journeys(events: pl.LazyFrame, **kw) -> at.Journeys:
-    # the package's rules: 30-day lookback; non-converting paths only from customers who
-    # never converted (their sessions in the 30 days up to their last session)
-    return at.build_journeys(events, lookback_days=30, non_converting="never_converted", **kw)
-
-
-def test_snowplow_paths_to_conversion(snowplow_events):
+def test_snowplow_paths_to_conversion():
     expected = pl.read_csv(SNOW / "paths_to_conversion_expected.csv").sort("customer_id")
-    raw = _journeys(snowplow_events).frame.filter("converted").sort("user_id")
-    collapsed = _journeys(snowplow_events, collapse_repeats=True).frame.filter("converted")
+    raw = snowplow_journeys().frame.filter("converted").sort("user_id")
+    collapsed = snowplow_journeys(collapse_repeats=True).frame.filter("converted")
     collapsed = collapsed.sort("user_id")
     assert raw["user_id"].to_list() == expected["customer_id"].to_list()
     assert raw["path"].list.join(" > ").to_list() == expected["path"].to_list()
@@ -42,26 +24,26 @@ def test_snowplow_paths_to_conversion(snowplow_events):
     assert got_times == expected["conversion_tstamp"].to_list()
 
 
-def test_snowplow_paths_to_non_conversion(snowplow_events):
+def test_snowplow_paths_to_non_conversion():
     expected = pl.read_csv(SNOW / "paths_to_non_conversion_expected.csv").sort("customer_id")
-    got = _journeys(snowplow_events).frame.filter(~pl.col("converted")).sort("user_id")
+    got = snowplow_journeys().frame.filter(~pl.col("converted")).sort("user_id")
     assert got["user_id"].to_list() == expected["customer_id"].to_list()
     assert got["path"].list.join(" > ").to_list() == expected["path"].to_list()
 
 
-def test_snowplow_path_summary_with_repeats_collapsed(snowplow_events):
+def test_snowplow_path_summary_with_repeats_collapsed():
     expected = pl.read_csv(SNOW / "path_summary_expected.csv").sort("transformed_path")
-    got = _journeys(snowplow_events, collapse_repeats=True).to_paths().to_frame().sort("path")
+    got = snowplow_journeys(collapse_repeats=True).to_paths().to_frame().sort("path")
     assert got["path"].to_list() == expected["transformed_path"].to_list()
     np.testing.assert_allclose(got["conversions"], expected["conversions"])
     np.testing.assert_allclose(got["nulls"], expected["non_conversions"])
     np.testing.assert_allclose(got["value"], expected["revenue"].fill_null(0.0))
 
 
-def test_snowplow_last_touch_report_rows(snowplow_events):
+def test_snowplow_last_touch_report_rows():
     report = pl.read_csv(SNOW / "report_table_expected.csv")
     expected = report.filter(pl.col("ATTRIBUTION_TYPE") == "last_touch").sort("CHANNEL")
-    got = at.attribute(_journeys(snowplow_events), "last_touch").channels
+    got = at.attribute(snowplow_journeys(), "last_touch").channels
     # the report lists every channel with spend; channels never touched get 0
     got = (
         expected.select(pl.col("CHANNEL").alias("channel"))

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 import attribution as at
-from tests.conftest import DATA
+from tests.conftest import DATA, snowplow_journeys
 
 SNOW = DATA / "snowplow_fractribution"
 
@@ -96,16 +96,7 @@ def test_roi_refuses_a_frame_that_is_not_an_attribution():
 )
 def test_snowplow_report_table_roas(attribution_type, model, params):
     """The ROAS column of fractribution's report table, from sessions to spend."""
-    events = at.read_events(
-        SNOW / "sessions.csv",
-        user_col="customer_id",
-        time_col="visit_start_tstamp",
-        conversions=SNOW / "conversions.csv",
-        conversion_time_col="conversion_tstamp",
-    )
-    journeys = at.build_journeys(
-        events, lookback_days=30, non_converting="never_converted", collapse_repeats=True
-    )
+    journeys = snowplow_journeys(collapse_repeats=True)
     out = at.roi(at.attribute(journeys, model, **params), SNOW / "spend.csv").sort("channel")
     expected = (
         pl.read_csv(SNOW / "report_table_expected.csv")

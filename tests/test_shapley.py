@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import attribution as at
 from attribution.models import shapley as shapley_module
-from tests.conftest import DATA, random_events
+from tests.conftest import DATA, random_events, snowplow_journeys
 
 GAMES = ["conversion_rate", "simplified", "conversions"]
 SNOW = DATA / "snowplow_fractribution"
@@ -436,16 +436,7 @@ def test_simplified_hash_collisions_fall_back_to_exact_matching(rng, monkeypatch
 
 def test_simplified_reproduces_snowplow_fractribution_report():
     """Snowplow dbt-fractribution's integration test: the `shapley` rows of its report."""
-    events = at.read_events(
-        SNOW / "sessions.csv",
-        user_col="customer_id",
-        time_col="visit_start_tstamp",
-        conversions=SNOW / "conversions.csv",
-        conversion_time_col="conversion_tstamp",
-    )
-    j = at.build_journeys(
-        events, lookback_days=30, non_converting="never_converted", collapse_repeats=True
-    )
+    j = snowplow_journeys(collapse_repeats=True)
     report = pl.read_csv(SNOW / "report_table_expected.csv")
     expected = report.filter(pl.col("ATTRIBUTION_TYPE") == "shapley").sort("CHANNEL")
     got = at.attribute(j, "shapley", game="simplified").channels

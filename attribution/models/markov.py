@@ -196,14 +196,8 @@ def fit_chain(seq: Sequences, order: int = 1) -> MarkovChain:
     if int(order) != order or order < 1:
         raise ModelError(f"Markov order must be a whole number ≥ 1; got {order!r}.")
     lay = _layout(seq, int(order))
-    uniq, state, steps, rows, first, last = (
-        lay.uniq,
-        lay.state,
-        lay.steps,
-        lay.rows,
-        lay.first,
-        lay.last,
-    )
+    uniq, state, steps, rows = lay.uniq, lay.state, lay.steps, lay.rows
+    first, last = lay.first, lay.last
     n_states = lay.n_states
     size = n_states + 3  # 0 is start, then the states, conversion and null
     weight = seq.conversions + seq.nulls
