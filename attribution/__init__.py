@@ -11,7 +11,7 @@ The public surface (see the README and ``ARCHITECTURE.md``)::
     at.attribute_all(journeys)
 """
 
-from attribution import datasets
+from attribution import datasets, kpis
 from attribution._api import attribute, attribute_all, choose_order
 from attribution._errors import (
     AttributionError,
@@ -46,6 +46,7 @@ __all__ = [
     "build_journeys",
     "choose_order",
     "datasets",
+    "kpis",
     "read_events",
     "read_paths",
     "read_spend",

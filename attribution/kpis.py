@@ -1,0 +1,350 @@
+"""Acquisition costs and customer value: CAC (with conversion lag), CPL, CLV.
+
+Every function takes frames and returns a frame with documented columns; ratios whose
+denominator is 0 are null, never infinite.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from attribution._errors import SchemaError, ValidationError
+from attribution.io import FrameLike, to_lazy
+from attribution.journeys import Journeys
+
+__all__ = ["cac", "clv", "conversion_lag", "cost_per", "cost_per_opportunity", "cpl"]
+
+Freq = Literal["1d", "1w", "1mo", "1q", "1y"]
+_PERIOD_DAYS = {"1d": 1.0, "1w": 7.0, "1mo": 365.25 / 12, "1q": 365.25 / 4, "1y": 365.25}
+
+
+def _columns(lf: pl.LazyFrame, needed: list[str], what: str) -> None:
+    names = lf.collect_schema().names()
+    missing = [c for c in needed if c not in names]
+    if missing:
+        raise SchemaError(
+            f"Column {missing[0]!r} is missing from the {what}; found columns: "
+            f"{', '.join(repr(c) for c in names)}."
+        )
+
+
+def _periods(lf: pl.LazyFrame, col: str, freq: Freq, what: str) -> pl.LazyFrame:
+    """One column ``period``: the start date of each row's period (dates parsed from text)."""
+    if freq not in _PERIOD_DAYS:
+        raise ValidationError(f"freq must be one of {sorted(_PERIOD_DAYS)}; got {freq!r}.")
+    dtype = lf.collect_schema()[col]
+    c = pl.col(col)
+    if dtype == pl.String:
+        t = c.str.to_datetime(strict=False, time_unit="us")
+    elif isinstance(dtype, pl.Datetime):
+        t = c
+    elif dtype == pl.Date:
+        t = c.cast(pl.Datetime("us"))
+    else:
+        raise SchemaError(f"Column {col!r} of the {what} has type {dtype}; expected dates.")
+    out = lf.select(t.dt.truncate(freq).cast(pl.Date).alias("period"), c.alias("__raw"))
+    bad = out.filter(pl.col("period").is_null()).select("__raw").head(3).collect()
+    if bad.height:
+        raise ValidationError(
+            f"Column {col!r} of the {what} has values that are not dates "
+            f"({', '.join(repr(v) for v in bad['__raw'].to_list())}); expected ISO dates."
+        )
+    return out.drop("__raw")
+
+
+def conversion_lag(journeys: Journeys, *, stat: Literal["median", "mean"] = "median") -> float:
+    """Measure days from first touch to conversion over converting journeys with touches.
+
+    Examples
+    --------
+    >>> import attribution as at, polars as pl
+    >>> ev = pl.DataFrame({"user_id": [1, 1, 2, 2], "channel": ["a", None, "b", None],
+    ...     "event": ["touch", "conversion"] * 2, "revenue": [0.0, 1.0, 0.0, 1.0],
+    ...     "timestamp": ["2024-01-01", "2024-01-11", "2024-01-01", "2024-01-31"]})
+    >>> conversion_lag(at.build_journeys(ev))
+    20.0
+    """
+    lengths = np.diff(journeys.indptr)
+    keep = journeys.converted & (lengths > 0)
+    if not keep.any():
+        raise ValidationError("conversion_lag needs converting journeys with at least one touch.")
+    first = journeys.touch_time[journeys.indptr[:-1][keep]]
+    days = (journeys.conversion_time[keep] - first) / 86_400_000_000
+    return float(np.median(days) if stat == "median" else np.mean(days))
+
+
+def cost_per(
+    spend: FrameLike,
+    outcomes: FrameLike,
+    *,
+    freq: Freq = "1mo",
+    lag: int | float = 0,
+    lag_unit: Literal["periods", "days"] = "periods",
+    extra_costs: FrameLike | None = None,
+    spend_date_col: str = "date",
+    spend_col: str = "spend",
+    outcome_time_col: str = "timestamp",
+    name: str = "cost_per_outcome",
+) -> pl.DataFrame:
+    """Compute cost per outcome per period, counting outcomes ``lag`` periods after the spend.
+
+    Spend of period ``P`` is divided by the outcomes (new customers, leads, opportunities)
+    that happen in period ``P + lag``: with a 90-day average time to convert, February's
+    spend is divided by May's customers (``freq="1mo", lag=3``, or ``lag=90,
+    lag_unit="days"``, rounded to whole periods).
+
+    Parameters
+    ----------
+    spend
+        Frame or path with a date column and a spend column (any other columns, such as
+        channel, are summed over).
+    outcomes
+        One row per outcome with its time (e.g. each new customer's acquisition time).
+    freq : {"1d", "1w", "1mo", "1q", "1y"}
+        Period length.
+    lag : int or float
+        Shift between spend and outcomes, in periods or days (``lag_unit``).
+    extra_costs
+        Optional second cost table with the same columns (e.g. sales costs for CAC).
+    spend_date_col, spend_col, outcome_time_col : str
+        Column names.
+    name : str
+        Name of the ratio column.
+
+    Returns
+    -------
+    DataFrame
+        ``period`` (start date of the spend period), ``spend``, ``outcomes`` (counted in the
+        lagged period), ``outcome_period``, ``lag_periods`` and ``name`` (spend / outcomes,
+        null when there are none). One row per period with spend.
+    """
+    periods = round(lag / _PERIOD_DAYS[freq]) if lag_unit == "days" else int(lag)
+    costs = []
+    for table, what in ((spend, "spend table"), (extra_costs, "extra cost table")):
+        if table is None:
+            continue
+        lf = to_lazy(table, what=what)
+        _columns(lf, [spend_date_col, spend_col], what)
+        costs.append(
+            pl.concat(
+                [
+                    _periods(lf, spend_date_col, freq, what),
+                    lf.select(pl.col(spend_col).cast(pl.Float64).alias("spend")),
+                ],
+                how="horizontal",
+            )
+        )
+    cost = pl.concat(costs).group_by("period").agg(pl.col("spend").sum())
+    out_lf = to_lazy(outcomes, what="outcome table")
+    _columns(out_lf, [outcome_time_col], "outcome table")
+    counts = (
+        _periods(out_lf, outcome_time_col, freq, "outcome table")
+        .group_by("period")
+        .agg(pl.len().cast(pl.Int64).alias("outcomes"))
+    )
+    return _finish(cost, counts, periods, freq, name)
+
+
+def _finish(
+    cost: pl.LazyFrame, counts: pl.LazyFrame, periods: int, freq: Freq, name: str
+) -> pl.DataFrame:
+    step = {"1d": "1d", "1w": "1w", "1mo": "1mo", "1q": "3mo", "1y": "1y"}[freq]
+    unit = step[-2:] if step.endswith("mo") else step[-1]
+    count = int(step[: -len(unit)])
+    offset = f"{periods * count}{unit}"
+    joined = (
+        cost.with_columns(pl.col("period").dt.offset_by(offset).alias("outcome_period"))
+        .join(counts.rename({"period": "outcome_period"}), on="outcome_period", how="left")
+        .with_columns(pl.col("outcomes").fill_null(0), pl.lit(periods).alias("lag_periods"))
+        .with_columns(
+            pl.when(pl.col("outcomes") > 0)
+            .then(pl.col("spend") / pl.col("outcomes"))
+            .otherwise(None)
+            .alias(name)
+        )
+    )
+    return (
+        joined.select("period", "spend", "outcomes", "outcome_period", "lag_periods", name)
+        .sort("period")
+        .collect()
+    )
+
+
+def cac(
+    spend: FrameLike,
+    customers: FrameLike,
+    *,
+    freq: Freq = "1mo",
+    lag: int | float = 0,
+    lag_unit: Literal["periods", "days"] = "periods",
+    sales_costs: FrameLike | None = None,
+    spend_date_col: str = "date",
+    spend_col: str = "spend",
+    customer_time_col: str = "timestamp",
+) -> pl.DataFrame:
+    """Compute customer acquisition cost, (marketing + sales costs) / new customers, per period.
+
+    See :func:`cost_per` for the lag (e.g. ``lag=conversion_lag(journeys), lag_unit="days"``
+    matches spend with the customers it plausibly acquired). Column ``cac``.
+
+    Examples
+    --------
+    The seed example: 5,000 € and 50 new customers give a CAC of 100 €.
+
+    >>> import polars as pl
+    >>> spend = pl.DataFrame({"date": ["2024-02-01"], "spend": [5000.0]})
+    >>> customers = pl.DataFrame({"timestamp": ["2024-02-10"] * 50})
+    >>> cac(spend, customers)["cac"].to_list()
+    [100.0]
+    """
+    return cost_per(
+        spend,
+        customers,
+        freq=freq,
+        lag=lag,
+        lag_unit=lag_unit,
+        extra_costs=sales_costs,
+        spend_date_col=spend_date_col,
+        spend_col=spend_col,
+        outcome_time_col=customer_time_col,
+        name="cac",
+    )
+
+
+def cpl(
+    spend: FrameLike,
+    leads: FrameLike,
+    *,
+    freq: Freq = "1mo",
+    lag: int | float = 0,
+    spend_date_col: str = "date",
+    spend_col: str = "spend",
+    lead_time_col: str = "timestamp",
+) -> pl.DataFrame:
+    """Compute cost per lead, spend / new leads, per period (column ``cpl``).
+
+    Examples
+    --------
+    The seed example: 1,000 € and 50 leads give 20 €.
+
+    >>> import polars as pl
+    >>> cpl(pl.DataFrame({"date": ["2024-03-01"], "spend": [1000.0]}),
+    ...     pl.DataFrame({"timestamp": ["2024-03-05"] * 50}))["cpl"].to_list()
+    [20.0]
+    """
+    return cost_per(
+        spend,
+        leads,
+        freq=freq,
+        lag=lag,
+        spend_date_col=spend_date_col,
+        spend_col=spend_col,
+        outcome_time_col=lead_time_col,
+        name="cpl",
+    )
+
+
+def cost_per_opportunity(
+    spend: FrameLike,
+    opportunities: FrameLike,
+    *,
+    freq: Freq = "1mo",
+    lag: int | float = 0,
+    spend_date_col: str = "date",
+    spend_col: str = "spend",
+    opportunity_time_col: str = "timestamp",
+) -> pl.DataFrame:
+    """Compute cost per opportunity, spend / new opportunities, per period."""
+    return cost_per(
+        spend,
+        opportunities,
+        freq=freq,
+        lag=lag,
+        spend_date_col=spend_date_col,
+        spend_col=spend_col,
+        outcome_time_col=opportunity_time_col,
+        name="cost_per_opportunity",
+    )
+
+
+def clv(
+    transactions: FrameLike,
+    *,
+    lifespan_years: float,
+    customer_col: str = "user_id",
+    time_col: str = "timestamp",
+    amount_col: str = "revenue",
+    by: str | None = None,
+) -> pl.DataFrame:
+    """Compute customer lifetime value by the seed formula: value × frequency × lifespan.
+
+    ``average purchase value`` = amount / purchases; ``purchase frequency`` = purchases per
+    customer per year over the observed span of the log (first to last transaction, at least
+    one year is assumed when the log is shorter, so a single year of data is read as a yearly
+    rate); ``lifespan_years`` is given (e.g. 1 / yearly churn).
+
+    Parameters
+    ----------
+    transactions
+        One row per purchase: customer, time and amount.
+    lifespan_years : float
+        Expected customer lifespan in years (> 0).
+    customer_col, time_col, amount_col : str
+        Column names.
+    by : str, optional
+        A grouping column (acquisition channel, cohort): one row per group.
+
+    Returns
+    -------
+    DataFrame
+        ``[by,] customers, purchases, average_purchase_value, purchase_frequency``
+        (per customer per year), ``lifespan_years``, ``clv``.
+
+    Examples
+    --------
+    The seed example: 100 € a year for 5 years is worth 500 €.
+
+    >>> import polars as pl
+    >>> tx = pl.DataFrame({"user_id": [1, 2], "timestamp": ["2024-01-01", "2024-06-01"],
+    ...                    "revenue": [100.0, 100.0]})
+    >>> clv(tx, lifespan_years=5)["clv"].to_list()
+    [500.0]
+    """
+    if not lifespan_years > 0:
+        raise ValidationError(f"lifespan_years must be > 0; got {lifespan_years!r}.")
+    lf = to_lazy(transactions, what="transaction log")
+    _columns(lf, [customer_col, time_col, amount_col, *([by] if by else [])], "transaction log")
+    ts = pl.col(time_col)
+    text = lf.collect_schema()[time_col] in (pl.String,)
+    lf = lf.with_columns((ts.str.to_datetime(strict=False) if text else ts).alias("__t"))
+    span = lf.select(
+        ((pl.col("__t").max() - pl.col("__t").min()).dt.total_days() / 365.25).alias("y")
+    ).collect()["y"][0]
+    years = max(float(span or 0.0), 1.0)
+    keys = [by] if by else []
+    agg = [
+        pl.col(customer_col).n_unique().alias("customers"),
+        pl.len().cast(pl.Int64).alias("purchases"),
+        pl.col(amount_col).cast(pl.Float64).sum().alias("__amount"),
+    ]
+    grouped = lf.group_by(keys).agg(agg) if keys else lf.select(agg)
+    return (
+        grouped.with_columns(
+            (pl.col("__amount") / pl.col("purchases")).alias("average_purchase_value"),
+            (pl.col("purchases") / pl.col("customers") / years).alias("purchase_frequency"),
+            pl.lit(float(lifespan_years)).alias("lifespan_years"),
+        )
+        .with_columns(
+            (
+                pl.col("average_purchase_value")
+                * pl.col("purchase_frequency")
+                * pl.col("lifespan_years")
+            ).alias("clv")
+        )
+        .drop("__amount")
+        .sort(keys or "customers")
+        .collect()
+    )

@@ -1,0 +1,144 @@
+"""Acquisition costs and CLV: the seed worked examples and lag behaviour."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import polars as pl
+import pytest
+
+import attribution as at
+from attribution.kpis import cac, clv, conversion_lag, cost_per_opportunity, cpl
+
+
+def test_cpl_matches_seed_example():
+    """1,000 EUR spent, 50 leads -> 20 EUR."""
+    out = cpl(
+        pl.DataFrame({"date": ["2024-03-01", "2024-03-20"], "spend": [400.0, 600.0]}),
+        pl.DataFrame({"timestamp": ["2024-03-02"] * 50}),
+    )
+    assert out["cpl"].to_list() == [20.0]
+
+
+def test_cac_matches_seed_example_with_sales_costs():
+    """5,000 EUR of costs, 50 new customers -> 100 EUR; sales costs count as acquisition costs."""
+    marketing = pl.DataFrame({"date": ["2024-02-01"], "spend": [3000.0]})
+    sales = pl.DataFrame({"date": ["2024-02-15"], "spend": [2000.0]})
+    customers = pl.DataFrame({"timestamp": ["2024-02-20"] * 50})
+    assert cac(marketing, customers, sales_costs=sales)["cac"].to_list() == [100.0]
+    assert cac(marketing, customers)["cac"].to_list() == [60.0]
+
+
+def test_cac_with_conversion_lag_divides_february_spend_by_may_customers():
+    """Seed: a 90-day time to convert matches February's spend with May's customers."""
+    spend = pl.DataFrame(
+        {"date": ["2024-02-01", "2024-03-01", "2024-05-01"], "spend": [9000.0, 500.0, 100.0]}
+    )
+    customers = pl.DataFrame(
+        {"timestamp": ["2024-02-10"] * 10 + ["2024-05-05"] * 30 + ["2024-06-30"] * 5}
+    )
+    plain = cac(spend, customers).filter(pl.col("period") == pl.date(2024, 2, 1))
+    lagged = cac(spend, customers, lag=90, lag_unit="days")
+    feb = lagged.filter(pl.col("period") == pl.date(2024, 2, 1))
+    assert plain["cac"].item() == 900.0  # 9,000 / February's 10
+    assert feb["cac"].item() == 300.0  # 9,000 / May's 30
+    assert str(feb["outcome_period"].item()) == "2024-05-01"
+    assert lagged["lag_periods"].unique().to_list() == [3]
+    # March spend meets June's 5 customers; May's spend meets August's none: undefined
+    assert lagged.filter(pl.col("period") == pl.date(2024, 3, 1))["cac"].item() == 100.0
+    assert lagged.filter(pl.col("period") == pl.date(2024, 5, 1))["cac"].item() is None
+    assert cac(spend, customers, lag=3).equals(lagged)
+
+
+def test_lag_measured_from_journeys():
+    ev = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2, 2, 3, 3],
+            "channel": ["a", None, "b", None, "c", None],
+            "event": ["touch", "conversion"] * 3,
+            "revenue": [0.0, 1.0] * 3,
+            "timestamp": [
+                datetime(2024, 1, 1, tzinfo=timezone.utc),
+                datetime(2024, 3, 1, tzinfo=timezone.utc),  # 60 days
+                datetime(2024, 1, 1, tzinfo=timezone.utc),
+                datetime(2024, 3, 31, tzinfo=timezone.utc),  # 90 days
+                datetime(2024, 1, 1, tzinfo=timezone.utc),
+                datetime(2024, 7, 19, tzinfo=timezone.utc),  # 200 days
+            ],
+        }
+    )
+    j = at.build_journeys(ev)
+    assert conversion_lag(j) == 90.0
+    assert conversion_lag(j, stat="mean") == pytest.approx((60 + 90 + 200) / 3)
+
+
+def test_cost_per_opportunity_and_weekly_periods():
+    spend = pl.DataFrame({"date": ["2024-01-01", "2024-01-08"], "spend": [70.0, 140.0]})
+    opps = pl.DataFrame({"timestamp": ["2024-01-03", "2024-01-04", "2024-01-09"]})
+    out = cost_per_opportunity(spend, opps, freq="1w")
+    assert out["cost_per_opportunity"].to_list() == [35.0, 140.0]
+
+
+def test_clv_matches_seed_example_and_groups():
+    """100 EUR a year for 5 years -> 500 EUR (average value x yearly frequency x lifespan)."""
+    tx = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2, 2, 3, 3],
+            "timestamp": ["2022-01-01", "2023-01-01", "2022-03-01", "2023-12-31"] * 1
+            + ["2022-06-01", "2023-06-01"],
+            "revenue": [100.0, 100.0, 50.0, 150.0, 80.0, 120.0],
+            "channel": ["seo", "seo", "ads", "ads", "ads", "ads"],
+        }
+    )
+    out = clv(tx, lifespan_years=5)
+    # 6 purchases, 600 EUR: value 100; 2 purchases per customer over the 2-year span: 1/yr
+    assert out["average_purchase_value"].item() == 100.0
+    assert out["purchase_frequency"].item() == pytest.approx(2 / (tx_span_years(tx)))
+    assert out["clv"].item() == pytest.approx(100 * 2 / tx_span_years(tx) * 5)
+    by = clv(tx, lifespan_years=5, by="channel")
+    assert by["channel"].to_list() == ["ads", "seo"]
+    assert by["customers"].to_list() == [2, 1]
+
+
+def tx_span_years(tx: pl.DataFrame) -> float:
+    t = tx["timestamp"].str.to_date()
+    return max((t.max() - t.min()).days / 365.25, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda: cac(
+                pl.DataFrame({"day": ["2024-01-01"], "spend": [1.0]}),
+                pl.DataFrame({"timestamp": ["2024-01-01"]}),
+            ),
+            "Column 'date' is missing from the spend table",
+        ),
+        (
+            lambda: cac(
+                pl.DataFrame({"date": ["soon"], "spend": [1.0]}),
+                pl.DataFrame({"timestamp": ["2024-01-01"]}),
+            ),
+            "values that are not dates \\('soon'\\)",
+        ),
+        (
+            lambda: cac(
+                pl.DataFrame({"date": ["2024-01-01"], "spend": [1.0]}),
+                pl.DataFrame({"timestamp": ["2024-01-01"]}),
+                freq="1h",
+            ),
+            "freq must be one of",
+        ),
+        (
+            lambda: clv(
+                pl.DataFrame({"user_id": [1], "timestamp": ["2024-01-01"], "revenue": [1.0]}),
+                lifespan_years=0,
+            ),
+            "lifespan_years must be > 0",
+        ),
+    ],
+)
+def test_bad_inputs_are_named(call, match):
+    with pytest.raises(at.AttributionError, match=match):
+        call()
