@@ -14,6 +14,7 @@ import polars as pl
 from attribution._errors import SchemaError, ValidationError
 from attribution.io import FrameLike, to_lazy
 from attribution.journeys import Journeys
+from attribution.schema import check_columns
 
 __all__ = ["cac", "clv", "conversion_lag", "cost_per", "cost_per_opportunity", "cpl"]
 
@@ -22,13 +23,7 @@ _PERIOD_DAYS = {"1d": 1.0, "1w": 7.0, "1mo": 365.25 / 12, "1q": 365.25 / 4, "1y"
 
 
 def _columns(lf: pl.LazyFrame, needed: list[str], what: str) -> None:
-    names = lf.collect_schema().names()
-    missing = [c for c in needed if c not in names]
-    if missing:
-        raise SchemaError(
-            f"Column {missing[0]!r} is missing from the {what}; found columns: "
-            f"{', '.join(repr(c) for c in names)}."
-        )
+    check_columns(lf.collect_schema(), needed, what)
 
 
 def _periods(lf: pl.LazyFrame, col: str, freq: Freq, what: str) -> pl.LazyFrame:

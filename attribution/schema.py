@@ -32,6 +32,7 @@ __all__ = [
     "CRM_STAGES",
     "EVENT_COLUMNS",
     "EventColumns",
+    "check_columns",
     "normalise_events",
     "validate_events",
 ]
@@ -143,7 +144,8 @@ class EventColumns:
         return cols
 
 
-def _check_columns(schema: pl.Schema, needed: Sequence[str], what: str) -> None:
+def check_columns(schema: pl.Schema, needed: Sequence[str], what: str) -> None:
+    """Raise a SchemaError naming missing columns and listing the ones found."""
     missing = [c for c in needed if c not in schema]
     if missing:
         names = ", ".join(repr(c) for c in missing)
@@ -259,7 +261,7 @@ def normalise_events(
         A required column is missing or has a type that cannot become the contract's type.
     """
     schema = lf.collect_schema()
-    _check_columns(schema, cols.required(), what)
+    check_columns(schema, cols.required(), what)
     check_time_zone(cols.time_zone)
 
     user_t = schema[cols.user]

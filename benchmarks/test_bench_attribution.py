@@ -13,14 +13,8 @@ import attribution as at
 from benchmarks.baselines import window_journeys, window_linear
 from benchmarks.conftest import event_log
 
-HEURISTICS = [
-    "first_touch",
-    "last_touch",
-    "last_non_direct",
-    "linear",
-    "time_decay",
-    "position_based",
-]
+#: the rule-based models: their per-row shares do not depend on counts
+HEURISTICS = [name for name, spec in at.MODELS.items() if spec.counts_linear]
 
 
 def _rounds(n_events: int) -> int:
