@@ -139,14 +139,10 @@ def channel_frame(seq: Sequences, conversions: np.ndarray, revenue: np.ndarray) 
         rev = np.append(rev, float(seq.value[empty].sum()))
     total = float(seq.conversions.sum())
     share = conv / total if total > 0 else np.zeros_like(conv)
+    types = (pl.String, pl.Float64, pl.Float64, pl.Float64)
     return pl.DataFrame(
-        {"channel": names, "conversions": conv, "revenue": rev, "share": share},
-        schema={
-            "channel": pl.String,
-            "conversions": pl.Float64,
-            "revenue": pl.Float64,
-            "share": pl.Float64,
-        },
+        dict(zip(CHANNEL_COLUMNS, (names, conv, rev, share), strict=True)),
+        schema=dict(zip(CHANNEL_COLUMNS, types, strict=True)),
     )
 
 
@@ -206,14 +202,13 @@ class Attribution:
         row = seq.row_of_touch
         keep = seq.conversions[row] > 0
         names = pl.Series("channel", list(seq.channels), dtype=pl.String)
-        return pl.DataFrame(
-            {
-                "journey_id": seq.ids[row[keep]],
-                "position": seq.position[keep] + 1,
-                "channel": names.gather(seq.codes[keep]),
-                "credit": self._touch_credit[keep],
-            }
+        values = (
+            seq.ids[row[keep]],
+            seq.position[keep] + 1,
+            names.gather(seq.codes[keep]),
+            self._touch_credit[keep],
         )
+        return pl.DataFrame(dict(zip(TOUCHPOINT_COLUMNS, values, strict=True)))
 
     def __repr__(self) -> str:
         total = float(self.channels["conversions"].sum())
