@@ -2,28 +2,35 @@
 
 Journeys are resampled with replacement: each replicate draws ``N`` journeys (``N`` = the
 number of journeys) from the empirical distribution of (path, outcome) cells, i.e. the cells'
-counts are ``Multinomial(N, counts / N)`` (drawn exactly, by Poisson draws and a fix-up: see
+counts are ``Multinomial(N, counts / N)`` (drawn exactly, by Poisson draws and a top-up: see
 :class:`_Multinomial`); each resampled conversion keeps its path's mean value. The model is
 re-run on every replicate and percentile intervals are reported.
 
-Work is vectorised over replicates where the model allows:
+Work is vectorised over replicates where the model allows, in blocks of replicates that run
+on all cores (``n_jobs``; each block has its own random stream, so results do not depend on
+the number of threads):
 
 - heuristic models (and any model whose per-row shares do not depend on the counts) are linear
-  in the counts: a replicate's channel totals are one sparse product;
+  in the counts: a block's channel totals are one sparse product with the block of draws;
 - Markov chains with few states (order 1, or small order-k chains) are linear in the counts up
-  to the solve: transition counts of all replicates come from one sparse product, and every
-  replicate's removal systems are solved together as a batch of small dense systems;
+  to the solve: a block's transition counts are one sparse product, and the removal systems of
+  all its replicates are solved together as a batch of small dense systems;
 - other models (Shapley, large chains) are re-run per replicate.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
+from scipy.special import gammaln
 
 from attribution._errors import ModelError
 from attribution._progress import Progress
@@ -34,58 +41,142 @@ from attribution.models._base import KernelOutput, check_params
 __all__ = ["bootstrap", "resample_counts"]
 
 _MAX_DENSE_STATES = 64
+_BLOCK_CELLS = 12_000_000  # cells x replicates drawn at once (about 100 MB of float64)
+_LUT_SIZE = 1 << 16  # slices of [0, 1) in the Poisson lookup table
+
+
+def _poisson_cdf(lam: float) -> np.ndarray:
+    """CDF of Poisson(``lam``) up to where the tail is below the resolution of a double."""
+    j = np.arange(int(lam + 12 * np.sqrt(lam) + 30))
+    if lam <= 0:
+        return np.ones(1)
+    logpmf = j * np.log(lam) - lam - gammaln(j + 1)
+    return np.minimum(np.cumsum(np.exp(logpmf)), 1.0)
+
+
+@lru_cache(maxsize=256)
+def _poisson_lut(lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """CDF and lookup table: ``x`` for each 16-bit slice of [0, 1), 255 where undecided."""
+    cdf = _poisson_cdf(lam)
+    below = np.searchsorted(cdf, np.arange(_LUT_SIZE + 1) / _LUT_SIZE, side="left")
+    # 255 marks a slice that holds a CDF value (or a count above 254): decided by the search
+    lut = np.where(below[1:] > below[:-1], 255, np.minimum(below[:-1], 255)).astype(np.uint8)
+    return cdf, lut
+
+
+def _poisson_into(out: np.ndarray, rng: np.random.Generator, lam: np.ndarray) -> None:
+    """Fill ``out[:, b]`` with Poisson(``lam[b]``) draws, by inverting the CDF exactly.
+
+    ``x = #{j : F(j) < u}`` for a uniform ``u``. For large blocks each draw first takes 16
+    random bits, the slice ``[i, i + 1) / 65536`` of [0, 1) that ``u`` falls in; a lookup
+    table gives ``x`` at once for the slices that hold no CDF value. For the few that do, the
+    rest of ``u`` is drawn fresh (the bits below the slice are independent of it) as a double,
+    and ``x`` comes from a binary search in the full CDF table, which runs until the remaining
+    tail is below the resolution of a double. Four draws share one 64-bit word; rows go in
+    cache-sized chunks. Small blocks search the CDF with plain doubles.
+    """
+    n, b = out.shape
+    if n == 0 or b == 0:
+        return
+    if n * b < 8 * _LUT_SIZE:
+        u = rng.random((n, b))
+        for col in range(b):
+            out[:, col] = np.searchsorted(_poisson_cdf(float(lam[col])), u[:, col], side="left")
+        return
+    tables = [_poisson_lut(float(v)) for v in lam]
+    cdfs = [t[0] for t in tables]
+    same = bool((lam == lam[0]).all())
+    table = tables[0][1] if same else np.concatenate([t[1] for t in tables])
+    offset = None if same else np.arange(b, dtype=np.int32) * _LUT_SIZE
+    step = max(4, ((1 << 16) // b) // 4 * 4)
+    for lo in range(0, n, step):
+        m = min(step, n - lo)
+        words = rng.bit_generator.random_raw(-(-m * b // 4))
+        v = words.view(np.uint16)[: m * b].reshape(m, b)
+        x8 = table.take(v) if offset is None else table.take(v.astype(np.int32) + offset)
+        chunk = out[lo : lo + m]
+        chunk[:] = x8
+        rows, cols = np.nonzero(x8 == 255)
+        if len(rows):
+            u = (v[rows, cols] + rng.random(len(rows))) / _LUT_SIZE
+            for col in np.unique(cols):
+                sel = cols == col
+                chunk[rows[sel], col] = np.searchsorted(cdfs[col], u[sel], side="left")
 
 
 class _Multinomial:
-    """Exact ``Multinomial(N, c / N)`` draws for integer counts ``c`` (``N = Σ c``).
+    """Exact ``Multinomial(n_b, c / C)`` draws for integer counts ``c`` (``C = Σ c``).
 
-    Draws ``X_i ~ Poisson(c_i)`` independently (inverse CDF tables for small counts), so that
-    given ``S = Σ X`` the draw is ``Multinomial(S, c / N)``; then removes ``S − N`` of the S
-    drawn items uniformly at random, or adds ``N − S`` categorical draws. Either way the result
-    is exactly ``Multinomial(N, c / N)``, at a fraction of the cost of per-cell binomials.
+    For a block of replicates with totals ``n_b``, draws ``X_ib ~ Poisson(c_i μ_b / C)``
+    independently with ``μ_b = n_b − 6 √n_b − 10`` (below ``n_b``), so that given
+    ``S_b = Σ_i X_ib ≤ n_b`` the column is ``Multinomial(S_b, c / C)``; then adds
+    ``n_b − S_b`` categorical draws with ``p = c / C``. The result is exactly
+    ``Multinomial(n_b, c / C)`` whatever ``S_b`` was; a column with ``S_b > n_b``
+    (probability below 1e-9) is drawn again. Poisson draws of small counts are by CDF
+    inversion, vectorised over the cells of equal count.
+
+    Draws are returned as a ``(cells, replicates)`` block over the non-zero cells only, in the
+    order :attr:`cells` (original cell indices), ready for a sparse product.
     """
 
-    _TABLE_MAX = 64
+    _TABLE_MAX = 8
 
     def __init__(self, counts: np.ndarray) -> None:
-        self.counts = counts.astype(np.int64)
-        self.total = int(self.counts.sum())
-        self.cum = np.cumsum(self.counts)
-        nz = np.flatnonzero(self.counts)
-        order = nz[np.argsort(self.counts[nz], kind="stable")]
-        self.order = order
-        values = self.counts[order]
-        self.groups: list[tuple[int, int, np.ndarray | None, int]] = []
-        for lam in np.unique(values):
-            lo, hi = np.searchsorted(values, [lam, lam + 1])
-            table = None
-            if lam <= self._TABLE_MAX:
-                k = np.arange(int(lam * 4 + 40))
-                pmf = np.exp(k * np.log(lam) - lam - np.cumsum(np.log(np.maximum(k, 1))))
-                table = np.cumsum(pmf)[:-1]
-            self.groups.append((int(lo), int(hi), table, int(lam)))
+        counts = np.asarray(counts).astype(np.int64)
+        self.n_cells = len(counts)
+        nz = np.flatnonzero(counts)
+        self.cells = nz[np.argsort(counts[nz], kind="stable")]
+        c = counts[self.cells]
+        self.c = c
+        self.total = int(c.sum())
+        self.cum = np.cumsum(c)
+        values, starts = np.unique(c, return_index=True)
+        ends = np.append(starts[1:], len(c))
+        small = values <= self._TABLE_MAX
+        self.groups = [
+            (int(k), int(lo), int(hi))
+            for k, lo, hi in zip(values[small], starts[small], ends[small], strict=True)
+        ]
+        self.big_from = int(starts[~small][0]) if (~small).any() else len(c)
 
-    def draw(self, rng: np.random.Generator) -> np.ndarray:
-        x = np.zeros(len(self.counts), dtype=np.int64)
-        if self.total == 0:
-            return x
-        u = rng.random(len(self.order))
-        drawn = np.empty(len(self.order), dtype=np.int64)
-        for lo, hi, table, lam in self.groups:
-            if table is not None:
-                drawn[lo:hi] = np.searchsorted(table, u[lo:hi], side="right")
-            else:
-                drawn[lo:hi] = rng.poisson(lam, hi - lo)
-        x[self.order] = drawn
-        s = int(x.sum())
-        if s > self.total:  # drop s - N of the drawn items, uniformly
-            pos = rng.choice(s, size=s - self.total, replace=False)
-            cells = np.searchsorted(np.cumsum(x), pos, side="right")
-            x -= np.bincount(cells, minlength=len(x))
-        elif s < self.total:  # add N - s categorical draws with p = c / N
-            pos = rng.integers(0, self.total, size=self.total - s)
-            x += np.bincount(np.searchsorted(self.cum, pos, side="right"), minlength=len(x))
+    def _poisson(self, rng: np.random.Generator, f: np.ndarray) -> np.ndarray:
+        x = np.empty((len(self.c), len(f)))
+        for k, lo, hi in self.groups:
+            _poisson_into(x[lo:hi], rng, k * f)
+        if self.big_from < len(self.c):
+            lam = self.c[self.big_from :, None] * f[None, :]
+            x[self.big_from :] = rng.poisson(lam)
         return x
+
+    def draw(self, rng: np.random.Generator, totals: np.ndarray) -> np.ndarray:
+        """Draw a ``(len(cells), len(totals))`` block whose column ``b`` sums to ``totals[b]``."""
+        totals = np.asarray(totals, dtype=np.int64)
+        if self.total == 0:
+            if (totals > 0).any():
+                raise ModelError("cannot resample from cells that are all zero.")
+            return np.zeros((0, len(totals)))
+        mu = np.maximum(totals - 6 * np.sqrt(totals) - 10, 0.0)
+        x = self._poisson(rng, mu / self.total)
+        s = x.sum(axis=0)
+        while (over := np.flatnonzero(s > totals)).size:  # pragma: no cover - p < 1e-9
+            x[:, over] = self._poisson(rng, mu[over] / self.total)
+            s[over] = x[:, over].sum(axis=0)
+        add = (totals - s).astype(np.int64)
+        if add.sum():
+            pos = rng.integers(0, self.total, size=int(add.sum()))
+            rows = np.searchsorted(self.cum, pos, side="right")
+            flat = rows * len(totals) + np.repeat(np.arange(len(totals)), add)
+            np.add.at(x.reshape(-1), flat, 1.0)
+        return x
+
+    def draw_full(
+        self, rng: np.random.Generator, n_boot: int, total: int | None = None
+    ) -> np.ndarray:
+        """``(n_boot, n_cells)`` integer draws over all cells (zeros included)."""
+        totals = np.full(n_boot, self.total if total is None else total)
+        out = np.zeros((n_boot, self.n_cells), dtype=np.int64)
+        out[:, self.cells] = self.draw(rng, totals).T.astype(np.int64)
+        return out
 
 
 def resample_counts(
@@ -104,17 +195,16 @@ def resample_counts(
     """
     conv = np.round(conversions).astype(np.int64)
     null = np.round(nulls).astype(np.int64)
-    total = int(conv.sum() + null.sum())
+    n = len(conv)
     if not with_nulls:
-        out = np.zeros((n_boot, len(conv)), dtype=np.int64)
-        nz = np.flatnonzero(conv)
-        if total > 0 and len(nz):
-            n_conv = rng.binomial(total, conv.sum() / total, size=n_boot)
-            out[:, nz] = rng.multinomial(n_conv, conv[nz] / conv.sum())
+        total = int(conv.sum() + null.sum())
+        sampler = _Multinomial(conv)
+        totals = rng.binomial(total, conv.sum() / total, size=n_boot) if total else np.zeros(n_boot)
+        out = np.zeros((n_boot, n), dtype=np.int64)
+        out[:, sampler.cells] = sampler.draw(rng, totals).T.astype(np.int64)
         return out, np.zeros_like(out)
-    sampler = _Multinomial(np.concatenate([conv, null]))
-    draws = np.stack([sampler.draw(rng) for _ in range(n_boot)])
-    return draws[:, : len(conv)], draws[:, len(conv) :]
+    draws = _Multinomial(np.concatenate([conv, null])).draw_full(rng, n_boot)
+    return draws[:, :n], draws[:, n:]
 
 
 def _shares_matrix(seq: Sequences, model: str, params: dict[str, Any]) -> sp.csr_matrix:
@@ -141,8 +231,9 @@ def _shares_matrix(seq: Sequences, model: str, params: dict[str, Any]) -> sp.csr
 class _MarkovBatch:
     """Every replicate of a small Markov chain at once.
 
-    Transition counts are linear in the row counts; the removal systems of all replicates are
-    solved as one batch of small dense systems.
+    Transition counts are linear in the cell counts (one sparse product per block of
+    replicates); the removal systems of all replicates are solved as one batch of small dense
+    systems.
     """
 
     def __init__(self, seq: Sequences, order: int) -> None:
@@ -156,45 +247,58 @@ class _MarkovBatch:
         uniq, state, steps, rows = lay.uniq, lay.state, lay.steps, lay.rows
         first, last = lay.first, lay.last
         size = s + 3
-        lengths = seq.lengths
         step_row = np.repeat(np.arange(seq.n_rows), steps)
         same = np.ones(max(len(step_row) - 1, 0), dtype=bool)
         same[first[1:] - 1] = False
-        # incidence (transition cells x rows) of the weight (conv + null) and of the ending
-        self.a_w = sp.csc_matrix(
-            (
-                np.ones(len(rows) + int(same.sum())),
-                (
-                    np.concatenate([state[first], state[:-1][same] * size + state[1:][same]]),
-                    np.concatenate([rows, step_row[1:][same]]),
-                ),
-            ),
-            shape=(size * size, seq.n_rows),
+        # transitions (flat index from * size + to) of every row, start -> first state included
+        self.trans = (
+            np.concatenate([state[first], state[:-1][same] * size + state[1:][same]]),
+            np.concatenate([rows, step_row[1:][same]]),
         )
-        self.a_end = sp.csc_matrix(
-            (np.ones(len(rows)), (state[last], rows)), shape=(size, seq.n_rows)
-        )
-        self.s, self.size, self.touched = s, size, lengths > 0
+        self.rows, self.last_state = rows, state[last]
+        self.s, self.size, self.touched = s, size, seq.lengths > 0
         k = len(seq.channels)
         contains = np.zeros((k, s + 1), dtype=bool)
         for i, key in enumerate(uniq, start=1):
             contains[list(set(_decode(int(key), k + 1))), i] = True
         self.masks = np.vstack([np.zeros((1, s + 1), dtype=bool), contains])
 
-    def __call__(
-        self, conv_b: np.ndarray, null_b: np.ndarray, value_per_conv: np.ndarray
-    ) -> np.ndarray:
+    def cell_matrix(self, value_per_conv: np.ndarray, extra: sp.csr_matrix) -> sp.csc_matrix:
+        """Build the outputs × cells matrix (conversion cells, then null cells) of one product.
+
+        Outputs: the ``size²`` transition counts (ending in conversion or null included), the
+        value of conversions by last state, then the rows of ``extra`` (over conversion cells).
+        """
+        size, n = self.size, len(self.touched)
+        d = size * size + size
+        t_out, t_row = self.trans
+        end_conv = self.last_state * size + self.s + 1
+        conv_block = sp.csc_matrix(
+            (
+                np.concatenate([np.ones(len(t_out) + len(self.rows)), value_per_conv[self.rows]]),
+                (
+                    np.concatenate([t_out, end_conv, size * size + self.last_state]),
+                    np.concatenate([t_row, self.rows, self.rows]),
+                ),
+            ),
+            shape=(d, n),
+        )
+        null_block = sp.csc_matrix(
+            (
+                np.ones(len(t_out) + len(self.rows)),
+                (np.concatenate([t_out, end_conv + 1]), np.concatenate([t_row, self.rows])),
+            ),
+            shape=(d, n),
+        )
+        zeros = sp.csc_matrix((extra.shape[0], n))
+        return sp.vstack(
+            [sp.hstack([conv_block, null_block]), sp.hstack([extra, zeros])], format="csc"
+        )
+
+    def solve(self, counts: np.ndarray, value_b: np.ndarray) -> np.ndarray:
         """Shares of conversions (``[..., 0]``) and of value (``[..., 1]``) per replicate."""
-        s, size, masks = self.s, self.size, self.masks
+        s, masks = self.s, self.masks
         n = s + 1
-        # (rows x replicates), contiguous: column-major incidence reads whole rows at a time
-        conv_f = np.ascontiguousarray(conv_b.T, dtype=np.float64)
-        null_f = np.ascontiguousarray(null_b.T, dtype=np.float64)
-        val_f = conv_f * value_per_conv[:, None]
-        counts = np.asarray(self.a_w @ (conv_f + null_f)).T.reshape(-1, size, size).copy()
-        counts[:, :, s + 1] += np.asarray(self.a_end @ conv_f).T
-        counts[:, :, s + 2] += np.asarray(self.a_end @ null_f).T
-        value_b = np.asarray(self.a_end @ val_f).T
         eye = np.eye(n)
         keep = ~masks
         n_sys = len(masks)
@@ -219,44 +323,85 @@ class _MarkovBatch:
         return np.divide(re, sums[:, None, :], out=np.zeros_like(re), where=sums[:, None, :] > 0)
 
 
-Evaluator = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+Finish = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-def _evaluator(
-    seq: Sequences, model: str, params: dict[str, Any], value_per_conv: np.ndarray
-) -> tuple[Evaluator, bool]:
-    """Build ``f(conv_b, null_b) -> (conversions, revenue)``; say whether it needs nulls."""
+@dataclass
+class _Plan:
+    """How replicates are evaluated.
+
+    ``matrix`` (outputs × cells) maps a block of draws (cells × replicates) to the outputs
+    that ``finish`` turns into per-channel conversions and revenue (replicates × columns);
+    without a matrix, ``finish`` gets the draws themselves (replicates × cells). Cells are the
+    conversion cells of every row, then (``with_nulls``) the null cells.
+    """
+
+    with_nulls: bool
+    matrix: sp.csc_matrix | None
+    finish: Finish
+
+    def evaluate(self, conv_b: np.ndarray, null_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-channel results of replicates given as ``(replicates, rows)`` count arrays."""
+        draws = np.hstack([conv_b, null_b]) if self.with_nulls else conv_b
+        if self.matrix is None:
+            return self.finish(draws)
+        return self.finish(self.matrix @ np.ascontiguousarray(draws.T, dtype=np.float64))
+
+
+def _plan(
+    seq: Sequences,
+    model: str,
+    params: dict[str, Any],
+    value_per_conv: np.ndarray,
+    *,
+    no_touch: bool = False,
+) -> _Plan:
+    """Choose the fastest exact evaluation of ``model`` on resampled counts."""
+    n = seq.n_rows
+    empty = (seq.lengths == 0).astype(np.float64)
+    # conversions and value of the "(no touch)" rows, as two more outputs over conversion cells
+    extra = sp.csr_matrix(np.vstack([empty, empty * value_per_conv]) if no_touch else (0, n))
+
+    def with_no_touch(conv: np.ndarray, rev: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        if not no_touch:
+            return conv, rev
+        return np.hstack([conv, y[-2][:, None]]), np.hstack([rev, y[-1][:, None]])
+
     if MODELS[model].counts_linear:
-        shares_t = _shares_matrix(seq, model, params).T.tocsc()
+        shares_t = _shares_matrix(seq, model, params).T.tocsr()
+        k = shares_t.shape[0]
+        matrix = sp.vstack([shares_t, shares_t @ sp.diags(value_per_conv), extra], format="csc")
 
-        def linear(conv_b: np.ndarray, null_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            conv_f = np.ascontiguousarray(conv_b.T, dtype=np.float64)
-            return (
-                np.asarray(shares_t @ conv_f).T,
-                np.asarray(shares_t @ (conv_f * value_per_conv[:, None])).T,
-            )
+        def linear(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return with_no_touch(y[:k].T, y[k : 2 * k].T, y)
 
-        return linear, False
+        return _Plan(False, matrix, linear)
     if model == "markov":
         batch = _MarkovBatch(seq, int(params.get("order", 1)))
         if batch.ok:
             by_value = params.get("revenue", "conversions") == "value"
-            touched = batch.touched
+            touched = batch.touched.astype(np.float64)
+            totals = sp.csr_matrix(np.vstack([touched, touched * value_per_conv]))
+            matrix = batch.cell_matrix(value_per_conv, sp.vstack([totals, extra], format="csr"))
+            size2, size = batch.size * batch.size, batch.size
 
-            def chain(conv_b: np.ndarray, null_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                share: np.ndarray = batch(conv_b, null_b, value_per_conv)
-                total_conv = conv_b[:, touched].sum(axis=1)
-                total_val = conv_b[:, touched] @ value_per_conv[touched]
+            def chain(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                counts = y[:size2].T.reshape(-1, size, size)
+                share = batch.solve(counts, y[size2 : size2 + size].T)
+                total_conv, total_val = y[size2 + size], y[size2 + size + 1]
                 rev_share = share[:, :, 1] if by_value else share[:, :, 0]
-                return share[:, :, 0] * total_conv[:, None], rev_share * total_val[:, None]
+                conv = share[:, :, 0] * total_conv[:, None]
+                return with_no_touch(conv, rev_share * total_val[:, None], y)
 
-            return chain, True
+            return _Plan(True, matrix, chain)
     kernel = MODELS[model].kernel
+    empty_b = empty.astype(bool)
 
-    def rerun(conv_b: np.ndarray, null_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        conv_out = np.zeros((len(conv_b), len(seq.channels)))
+    def rerun(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        conv_b, null_b = draws[:, :n], draws[:, n:]
+        conv_out = np.zeros((len(draws), len(seq.channels)))
         rev_out = np.zeros_like(conv_out)
-        for b in range(len(conv_b)):
+        for b in range(len(draws)):
             c = conv_b[b].astype(np.float64)
             rep = Sequences(
                 seq.channels,
@@ -270,9 +415,22 @@ def _evaluator(
             )
             out: KernelOutput = kernel(rep, **params)
             conv_out[b], rev_out[b] = out.conversions, out.revenue
-        return conv_out, rev_out
+        if not no_touch:
+            return conv_out, rev_out
+        c_empty = conv_b[:, empty_b].sum(axis=1, keepdims=True)
+        v_empty = (conv_b * value_per_conv)[:, empty_b].sum(axis=1, keepdims=True)
+        return np.hstack([conv_out, c_empty]), np.hstack([rev_out, v_empty])
 
-    return rerun, True
+    return _Plan(True, None, rerun)
+
+
+def _n_jobs(n_jobs: int | None) -> int:
+    cores = os.cpu_count() or 1
+    if n_jobs is None or n_jobs == -1:
+        return cores
+    if n_jobs < 1:
+        raise ModelError(f"n_jobs must be a positive number of threads or -1; got {n_jobs!r}.")
+    return int(n_jobs)
 
 
 def bootstrap(
@@ -283,6 +441,7 @@ def bootstrap(
     level: float = 0.95,
     seed: int = 0,
     progress: bool = False,
+    n_jobs: int | None = -1,
     **params: Any,
 ) -> Attribution:
     """Attribute with ``model`` and add bootstrap percentile intervals per channel.
@@ -303,6 +462,9 @@ def bootstrap(
         Seed of the resampling; the same seed gives the same intervals.
     progress : bool
         Print progress on stderr.
+    n_jobs : int or None
+        Threads that evaluate blocks of replicates (-1 or None: one per core). Each block has
+        its own random stream derived from ``seed``, so the result does not depend on it.
 
     Returns
     -------
@@ -339,29 +501,42 @@ def bootstrap(
     point = spec.kernel(seq, **params)
     result = Attribution(model, dict(params), seq, point, source=source)
     prog = Progress(enabled=progress)
-    rng = np.random.default_rng(seed)
     value_per_conv = np.divide(
         seq.value, seq.conversions, out=np.zeros_like(seq.value), where=seq.conversions > 0
     )
-    empty = seq.lengths == 0
     no_touch = result.channels.height > len(seq.channels)
     names = result.channels["channel"].to_list()
-    evaluate, with_nulls = _evaluator(seq, model, params, value_per_conv)
-    # replicates in chunks so that the draws stay around 20M cells in memory
-    chunk = int(max(1, min(n_boot, 20_000_000 // max(2 * seq.n_rows, 1))))
-    conv_parts, rev_parts = [], []
+    plan = _plan(seq, model, params, value_per_conv, no_touch=no_touch)
+    conv_i = np.round(seq.conversions).astype(np.int64)
+    null_i = np.round(seq.nulls).astype(np.int64)
+    n_journeys = int(conv_i.sum() + null_i.sum())
+    sampler = _Multinomial(np.concatenate([conv_i, null_i]) if plan.with_nulls else conv_i)
+    matrix = None if plan.matrix is None else plan.matrix[:, sampler.cells].tocsc()
+    p_conv = conv_i.sum() / n_journeys if n_journeys else 0.0
+    size = int(max(1, min(n_boot, _BLOCK_CELLS // max(len(sampler.cells), 1))))
+    if matrix is None:
+        size = min(size, 8)
+    starts = list(range(0, n_boot, size))
+    streams = np.random.SeedSequence(seed).spawn(len(starts))
+
+    def block(i: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(streams[i])
+        m = min(size, n_boot - starts[i])
+        if plan.with_nulls:
+            totals = np.full(m, n_journeys)
+        else:
+            totals = rng.binomial(n_journeys, p_conv, size=m)
+        x = sampler.draw(rng, totals)
+        if matrix is not None:
+            return plan.finish(np.asarray(matrix @ x))
+        full = np.zeros((m, sampler.n_cells))
+        full[:, sampler.cells] = x.T
+        return plan.finish(full)
+
     with prog.step(f"{n_boot} replicates of {model} ({seq.n_rows:,} rows)"):
-        for start in range(0, n_boot, chunk):
-            size = min(chunk, n_boot - start)
-            conv_b, null_b = resample_counts(
-                seq.conversions, seq.nulls, size, rng, with_nulls=with_nulls
-            )
-            c, r = evaluate(conv_b, null_b)
-            if no_touch:  # "(no touch)" row: its own resampled totals
-                c = np.hstack([c, conv_b[:, empty].sum(axis=1, keepdims=True)])
-                r = np.hstack([r, (conv_b * value_per_conv)[:, empty].sum(axis=1, keepdims=True)])
-            conv_parts.append(c)
-            rev_parts.append(r)
+        with ThreadPoolExecutor(max_workers=_n_jobs(n_jobs)) as pool:
+            parts = list(pool.map(block, range(len(starts))))
+    conv_parts, rev_parts = [p[0] for p in parts], [p[1] for p in parts]
     conv_rep, rev_rep = np.vstack(conv_parts), np.vstack(rev_parts)
     alpha = (1 - level) / 2
     q = [alpha, 1 - alpha]

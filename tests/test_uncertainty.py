@@ -55,8 +55,7 @@ def test_vectorised_replicates_equal_rerunning_the_model(ca_paths, model):
     vpc = np.divide(
         seq.value, seq.conversions, out=np.zeros_like(seq.value), where=seq.conversions > 0
     )
-    fast, _ = U._evaluator(seq, model, {}, vpc)
-    conv, rev = fast(conv_b, null_b)
+    conv, rev = U._plan(seq, model, {}, vpc).evaluate(conv_b, null_b)
     for b in range(4):
         c = conv_b[b].astype(float)
         rep = Sequences(seq.channels, seq.indptr, seq.codes, c, c * vpc, null_b[b].astype(float))
@@ -207,7 +206,7 @@ def test_fast_multinomial_is_exactly_multinomial_in_its_moments():
     counts = np.array([5, 0, 10, 1, 84, 200, 70])
     sampler = U._Multinomial(counts)
     rng = np.random.default_rng(42)
-    draws = np.stack([sampler.draw(rng) for _ in range(40_000)])
+    draws = sampler.draw_full(rng, 40_000)
     n = counts.sum()
     p = counts / n
     assert (draws.sum(axis=1) == n).all()
@@ -217,7 +216,51 @@ def test_fast_multinomial_is_exactly_multinomial_in_its_moments():
     np.testing.assert_allclose(cov, n * (np.diag(p) - np.outer(p, p)), atol=2.5)
     # large counts (above the table) use numpy's Poisson and are fixed up the same way
     big = np.array([3, 500, 12000])
-    b = np.stack([U._Multinomial(big).draw(rng) for _ in range(3000)])
+    b = U._Multinomial(big).draw_full(rng, 3000)
     assert (b.sum(axis=1) == big.sum()).all()
     se = np.sqrt(big * (1 - big / big.sum()) / len(b))
     assert (np.abs(b.mean(axis=0) - big) < 4 * se).all()
+
+
+@pytest.mark.parametrize("totals_kind", ["fixed", "varying"])
+def test_fast_multinomial_matches_the_exact_joint_law(totals_kind):
+    """Chi-square of the joint law of two cells against scipy's multinomial pmf.
+
+    N = 75 makes the Poisson part active (mean 75 - 6 sqrt(75) - 10 > 0) for count-1, small
+    and large (> table) cells, and the top-up adds the rest.
+    """
+    from scipy import stats
+
+    counts = np.array([1, 2, 0, 3, 9, 60])
+    n = int(counts.sum())
+    sampler = U._Multinomial(counts)
+    rng = np.random.default_rng(2024)
+    reps = 200_000
+    totals = np.full(reps, n) if totals_kind == "fixed" else rng.binomial(90, 0.8, size=reps)
+    x = np.zeros((reps, len(counts)), dtype=np.int64)
+    x[:, sampler.cells] = sampler.draw(rng, totals).T.astype(np.int64)
+    assert (x.sum(axis=1) == totals).all() and (x[:, 2] == 0).all()
+    p = counts / n
+    # cells 0 (count 1) and 4 (count 9): joint pmf given each replicate's total
+    observed: dict[tuple[int, int], int] = {}
+    for key in zip(x[:, 0].tolist(), x[:, 4].tolist(), strict=True):
+        observed[key] = observed.get(key, 0) + 1
+    grid = [(a, b) for a in range(8) for b in range(40)]
+    expected = np.zeros(len(grid))
+    for t, m in zip(*np.unique(totals, return_counts=True), strict=True):
+        law = stats.multinomial(int(t), [p[0], p[4], 1 - p[0] - p[4]])
+        expected += m * np.array([law.pmf([a, b, t - a - b]) if a + b <= t else 0 for a, b in grid])
+    obs = np.array([observed.get(k, 0) for k in grid], dtype=float)
+    keep = expected > 5
+    chi2 = (((obs - expected) ** 2 / expected)[keep]).sum()
+    rest_obs, rest_exp = reps - obs[keep].sum(), reps - expected[keep].sum()
+    chi2 += (rest_obs - rest_exp) ** 2 / max(rest_exp, 1e-9)
+    assert stats.chi2.sf(chi2, keep.sum()) > 1e-4
+
+
+def test_bootstrap_does_not_depend_on_the_number_of_threads(ca_paths):
+    one = at.bootstrap(ca_paths, "markov", n_boot=40, seed=5, n_jobs=1)
+    two = at.bootstrap(ca_paths, "markov", n_boot=40, seed=5, n_jobs=2)
+    assert one.tables["bootstrap"].equals(two.tables["bootstrap"])
+    with pytest.raises(at.ModelError, match="n_jobs must be a positive number"):
+        at.bootstrap(ca_paths, "linear", n_boot=4, n_jobs=0)

@@ -206,7 +206,8 @@ def fit_chain(seq: Sequences, order: int = 1) -> MarkovChain:
     pair_w[first[1:] - 1] = 0.0
     pairs = state[:-1] * size + state[1:]
     if size * size <= 4_000_000:
-        flat = np.bincount(pairs, weights=pair_w, minlength=size * size).reshape(size, size)
+        flat = np.bincount(pairs, weights=pair_w, minlength=size * size).astype(np.float64)
+        flat = flat.reshape(size, size)
         flat[0] += np.bincount(state[first], weights=weight[rows], minlength=size)
         flat[:, n_states + 1] += np.bincount(
             state[last], weights=seq.conversions[rows], minlength=size
