@@ -9,9 +9,12 @@ The public surface (see the README and ``ARCHITECTURE.md``)::
     result   = at.attribute(journeys, model="linear")
     result.channels, result.touchpoints
     at.attribute_all(journeys)
+    at.roi(result, spend)                               # money: also at.kpis (CAC, CPL, CLV)
+    at.funnel, at.reports, at.metrics                   # funnel/SLA, closed-loop, KPI catalogue
+    at.report.build_report(events, spend=spend).write("out/")   # HTML report with charts
 """
 
-from attribution import datasets, kpis
+from attribution import datasets, funnel, kpis, metrics, report, reports
 from attribution._api import attribute, attribute_all, choose_order
 from attribution._errors import (
     AttributionError,
@@ -46,10 +49,14 @@ __all__ = [
     "build_journeys",
     "choose_order",
     "datasets",
+    "funnel",
     "kpis",
+    "metrics",
     "read_events",
     "read_paths",
     "read_spend",
+    "report",
+    "reports",
     "roi",
     "write_frame",
 ]

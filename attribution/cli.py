@@ -1,4 +1,7 @@
-"""The batch entry point: ``attribution run EVENTS --model NAME|all --out DIR``.
+"""The batch entry points: ``attribution run`` and ``attribution report``.
+
+``attribution run EVENTS --model NAME|all --out DIR`` writes the credit tables;
+``attribution report EVENTS --out DIR [--spend FILE] [--crm FILE] ...`` writes the HTML report.
 
 Exit status: 0 on success, 2 on bad input (the error's message on stderr, no output written),
 1 on an unexpected failure.
@@ -54,7 +57,16 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="spend table (date, channel, spend): also write DIR/roi.parquet and .csv",
     )
-    j = run.add_argument_group("journey options")
+    _add_journey_options(run)
+    _add_column_options(run)
+    _add_model_options(run)
+    run.add_argument("--quiet", action="store_true", help="no progress and no table")
+    _add_report_parser(sub)
+    return p
+
+
+def _add_journey_options(parser: argparse.ArgumentParser) -> None:
+    j = parser.add_argument_group("journey options")
     j.add_argument("--lookback-days", type=float, default=None)
     j.add_argument("--max-touches", type=int, default=None)
     j.add_argument("--collapse-repeats", action="store_true")
@@ -63,7 +75,10 @@ def _parser() -> argparse.ArgumentParser:
         choices=["after_last", "never_converted", "drop"],
         default="after_last",
     )
-    c = run.add_argument_group("columns")
+
+
+def _add_column_options(parser: argparse.ArgumentParser) -> None:
+    c = parser.add_argument_group("columns")
     c.add_argument("--user-col", default="user_id")
     c.add_argument("--time-col", default="timestamp")
     c.add_argument("--channel-col", default="channel")
@@ -71,12 +86,63 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--revenue-col", default="revenue")
     c.add_argument("--conversion-flag-col", default=None)
     c.add_argument("--time-zone", default="UTC", help="zone of naive timestamps")
-    m = run.add_argument_group("model options")
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    m = parser.add_argument_group("model options")
     m.add_argument("--half-life-days", type=float, default=None, help="time_decay half-life")
     m.add_argument("--direct-channels", default=None, help="comma-separated, for last_non_direct")
     m.add_argument("--position-weights", default=None, help="u, j, inverse_j or 'f,m,l'")
-    run.add_argument("--quiet", action="store_true", help="no progress and no table")
-    return p
+
+
+def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rep = sub.add_parser(
+        "report",
+        help="write a self-contained HTML report with charts, plus its tables",
+        description=(
+            "Read an event log (or a peer path table), build journeys, run the models and "
+            "write DIR/report.html (one self-contained page of charts and tables) and every "
+            "table as DIR/<name>.parquet and .csv. Sections whose input is not given (spend, "
+            "CRM, activities) are skipped with a note."
+        ),
+    )
+    rep.add_argument("events", help="event log: .parquet, .csv, .ndjson or a Parquet directory")
+    rep.add_argument("--out", required=True, help="output directory")
+    rep.add_argument(
+        "--model",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help=f"models to run (default: all the input supports); from: {', '.join(MODELS)}",
+    )
+    inputs = rep.add_argument_group("report inputs")
+    inputs.add_argument("--spend", default=None, help="spend table (date, channel, spend)")
+    inputs.add_argument(
+        "--crm", default=None, help="CRM lifecycle table (user_id, timestamp, stage)"
+    )
+    inputs.add_argument(
+        "--activities", default=None, help="sales activities (user_id, timestamp, activity)"
+    )
+    inputs.add_argument(
+        "--targets",
+        default=None,
+        help="targets table (period, metric, target) with metric conversions or revenue",
+    )
+    inputs.add_argument(
+        "--mql-commitment", type=float, default=None, help="MQLs marketing commits to per period"
+    )
+    inputs.add_argument(
+        "--freq",
+        choices=["1d", "1w", "1mo", "1q", "1y"],
+        default="1mo",
+        help="period of the trends, funnel and SLA sections (default 1mo)",
+    )
+    inputs.add_argument("--title", default="Attribution report", help="page title")
+    inputs.add_argument("--headline-model", default=None, help="model of the single-model charts")
+    _add_journey_options(rep)
+    _add_column_options(rep)
+    _add_model_options(rep)
+    rep.add_argument("--quiet", action="store_true", help="no progress")
 
 
 def _model_params(args: argparse.Namespace) -> dict[str, object]:
@@ -182,12 +248,67 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from attribution.report import build_report, read_targets
+
+    prog = Progress(enabled=not args.quiet)
+    t0 = time.perf_counter()
+    if not args.quiet:
+        print(f"attribution report {args.events}", file=sys.stderr)
+    for what, given in (
+        ("spend table", args.spend),
+        ("CRM table", args.crm),
+        ("activities table", args.activities),
+        ("targets table", args.targets),
+    ):
+        if given is not None and not Path(given).exists():  # fail before the slow part
+            raise FileNotFoundError(f"The {what} file {given!r} does not exist.")
+    for name in args.model or []:
+        if name not in MODELS:
+            raise AttributionError(
+                f"Unknown model {name!r}; expected one or more of: {', '.join(MODELS)}."
+            )
+    targets = None
+    if args.targets is not None:
+        with prog.step("reading targets"):
+            targets = read_targets(args.targets, freq=args.freq)
+    data = _load(args, prog)
+    report = build_report(
+        data,
+        spend=args.spend,
+        crm=args.crm,
+        activities=args.activities,
+        targets=targets,
+        models=args.model,
+        freq=args.freq,
+        mql_commitment=args.mql_commitment,
+        title=args.title,
+        headline_model=args.headline_model,
+        model_params=_model_params(args),
+        progress=not args.quiet,
+    )
+    with prog.step(f"writing {args.out}"):
+        report.write(Path(args.out))
+    if not args.quiet:
+        total = time.perf_counter() - t0
+        names = ", ".join(report.tables)
+        print(
+            f"wrote report.html and {names} (.parquet/.csv) to {args.out} in {total:.2f} s",
+            file=sys.stderr,
+        )
+        for key, why in report.notes.items():
+            print(f"  section {key} skipped: {why}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "report":
+            return _report(args)
     except (AttributionError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
