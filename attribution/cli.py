@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_model_options(run)
     run.add_argument("--quiet", action="store_true", help="no progress and no table")
     _add_report_parser(sub)
+    from forecasting import cli as forecast_cli
+
+    forecast_cli.add_parser(sub)
     return p
 
 
@@ -309,6 +312,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "forecast":
+            from forecasting import cli as forecast_cli
+
+            return forecast_cli.run(args)
     except (AttributionError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

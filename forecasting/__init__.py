@@ -1,8 +1,49 @@
 """Forecasting and growth figures built on attribution output.
 
-For now: :func:`cagr`. Forecasts, backtests and budget scenarios follow (see the issues).
+Series from attribution results (:func:`series_from_attribution`) or any dated frame
+(:func:`to_series`), forecasts with intervals for many series at once (:func:`forecast`),
+rolling-origin backtests and accuracy metrics (:func:`backtest`, :func:`evaluate`), and
+growth figures (:func:`cagr`, :func:`cagr_series`, :func:`cagr_forecast`, :func:`yoy`,
+:func:`pop`, :func:`target_progress`) and budget scenarios (:func:`fit_response_curves`,
+:func:`optimize_budget`).
 """
 
-from forecasting.growth import cagr
+from forecasting.backtest import backtest, evaluate
+from forecasting.budget import (
+    BudgetPlan,
+    ResponseCurves,
+    fit_response_curves,
+    geometric_adstock,
+    optimize_budget,
+    response,
+    response_marginal,
+)
+from forecasting.growth import cagr, cagr_forecast, cagr_series, pop, target_progress, yoy
+from forecasting.models import AUTO_CANDIDATES, MODEL_NAMES, forecast, select_arima, select_ets
+from forecasting.series import season_length, series_from_attribution, to_series
 
-__all__ = ["cagr"]
+__all__ = [
+    "AUTO_CANDIDATES",
+    "MODEL_NAMES",
+    "BudgetPlan",
+    "ResponseCurves",
+    "backtest",
+    "cagr",
+    "cagr_forecast",
+    "cagr_series",
+    "evaluate",
+    "fit_response_curves",
+    "forecast",
+    "geometric_adstock",
+    "optimize_budget",
+    "pop",
+    "response",
+    "response_marginal",
+    "season_length",
+    "select_arima",
+    "select_ets",
+    "series_from_attribution",
+    "target_progress",
+    "to_series",
+    "yoy",
+]

@@ -536,3 +536,28 @@ def test_spend_writes_roi_equal_to_the_library(tmp_path: Path) -> None:
     raw = pl.read_csv(spend).group_by("channel").agg(pl.col("spend").sum())
     joined = got.join(raw, on="channel", suffix="_raw")
     np.testing.assert_allclose(joined["spend"], joined["spend_raw"])
+
+
+def test_forecast_subcommand_matches_the_library(tmp_path: Path) -> None:
+    """`attribution forecast` writes what forecasting.forecast returns for the same series."""
+    import forecasting as fc
+
+    months = pl.date_range(pl.date(2021, 1, 1), pl.date(2023, 12, 1), "1mo", eager=True)
+    t = np.arange(len(months))
+    series = pl.DataFrame(
+        {
+            "series_id": ["a"] * len(t) + ["b"] * len(t),
+            "date": pl.concat([months, months]),
+            "value": np.concatenate([100 + 2.0 * t, 50 + 10 * np.sin(2 * np.pi * t / 12)]),
+        }
+    )
+    src = tmp_path / "series.csv"
+    series.write_csv(src)
+    out = tmp_path / "out"
+    args = ["forecast", str(src), "--out", str(out), "--h", "4", "--no-plot", "--quiet"]
+    assert main(args) == 0
+    got = pl.read_parquet(out / "forecast.parquet")
+    want = fc.forecast(series, h=4)
+    assert got.height == want.height == 8
+    np.testing.assert_allclose(got.sort("series_id", "date")["mean"], want["mean"], rtol=1e-9)
+    assert main(["forecast", str(tmp_path / "missing.csv"), "--out", str(out)]) == 2

@@ -1,0 +1,331 @@
+"""Dated series in the long format: from any dated frame, or from an attribution result.
+
+The long format follows statsforecast: one row per series and period, with columns
+``series_id`` (String), ``date`` (Date) and ``value`` (Float64); every column name is a
+parameter. Periods with no rows are **filled explicitly** (0 by default: no conversions that
+month), so a series has one row per period from its start to its end.
+
+Periods are given as Polars durations: ``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"`` (three months),
+``"1y"``, or multiples such as ``"2w"``. A date belongs to the period that starts at
+``date.truncate(freq)`` (weeks start on Monday, months on the 1st).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from attribution._errors import EmptyInputError, ModelError, SchemaError, ValidationError
+from attribution.io import FrameLike, to_lazy
+from attribution.journeys import NO_TOUCH, Journeys
+from attribution.schema import check_columns
+
+__all__ = ["season_length", "series_from_attribution", "to_series"]
+
+_FREQ = re.compile(r"^(\d+)(d|w|mo|q|y)$")
+#: Usual seasonal period of each base frequency (days of a week, months of a year...).
+_SEASON = {"1d": 7, "1w": 52, "1mo": 12, "1q": 4, "1y": 1}
+
+
+def _parse_freq(freq: str) -> tuple[int, str]:
+    """``"3mo"`` -> ``(3, "mo")``; a quarter is three months."""
+    match = _FREQ.match(str(freq))
+    if match is None:
+        raise ValidationError(
+            f"freq {freq!r} is not a period; expected a count and a unit such as '1d', '1w', "
+            "'1mo', '1q' or '1y'."
+        )
+    count, unit = int(match.group(1)), match.group(2)
+    if count < 1:
+        raise ValidationError(f"freq {freq!r} must count at least one period.")
+    if unit == "q":
+        return 3 * count, "mo"
+    return count, unit
+
+
+def _polars_freq(freq: str) -> str:
+    count, unit = _parse_freq(freq)
+    return f"{count}{unit}"
+
+
+def season_length(freq: str) -> int:
+    """Usual seasonal period of a frequency: 7 for days, 52 weeks, 12 months, 4 quarters.
+
+    Parameters
+    ----------
+    freq : str
+        A period such as ``"1mo"``; multiples other than these have no season (1).
+
+    Examples
+    --------
+    >>> season_length("1mo"), season_length("1q"), season_length("2w")
+    (12, 4, 1)
+    """
+    _parse_freq(freq)
+    return _SEASON.get(str(freq), 1)
+
+
+def _date_expr(col: str, dtype: pl.DataType, what: str) -> pl.Expr:
+    c = pl.col(col)
+    if dtype == pl.Date:
+        return c
+    if isinstance(dtype, pl.Datetime):
+        return c.dt.replace_time_zone(None).cast(pl.Date) if dtype.time_zone else c.cast(pl.Date)
+    if dtype == pl.String:
+        return c.str.to_datetime(strict=False, time_unit="us").cast(pl.Date)
+    raise SchemaError(f"Column {col!r} of the {what} has type {dtype}; expected dates.")
+
+
+def _shift_dates(dates: pl.Series, steps: np.ndarray, freq: str) -> pl.Series:
+    """``dates[i]`` moved by ``steps[i]`` periods (vectorised; month ends stay month ends)."""
+    count, unit = _parse_freq(freq)
+    frame = pl.DataFrame({"d": dates, "k": pl.Series(steps * count, dtype=pl.Int64)})
+    offset = pl.format("{}" + unit, pl.col("k"))
+    return frame.select(pl.col("d").dt.offset_by(offset))["d"]
+
+
+def to_series(
+    frame: FrameLike,
+    *,
+    freq: str = "1mo",
+    id_col: str | None = "series_id",
+    time_col: str = "date",
+    value_col: str = "value",
+    fill: float | None = 0.0,
+    span: Literal["global", "series"] = "global",
+    start: str | None = None,
+    end: str | None = None,
+) -> pl.DataFrame:
+    """Aggregate any dated frame into long series, one row per series and period.
+
+    Values are summed within each period; periods without rows get ``fill``.
+
+    Parameters
+    ----------
+    frame
+        A Polars or pandas frame, or a file path, with a time column (Date, Datetime or ISO
+        text), a numeric value column and optionally a series id column.
+    freq : str
+        Period: ``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"`` or a multiple (``"2w"``).
+    id_col : str or None
+        Column naming the series; ``None`` makes one series called ``"total"``.
+    time_col, value_col : str
+        Time and value columns. The output uses the same three names.
+    fill : float or None
+        Value of periods without any row (``None`` leaves them null).
+    span : {"global", "series"}
+        ``"global"``: every series covers the same periods, from the earliest to the latest
+        period in the frame (a channel with no sales in January gets a 0 there);
+        ``"series"``: each series from its own first to its own last period.
+    start, end : str, optional
+        ISO dates widening (or cutting) the range; they are truncated to their period.
+
+    Returns
+    -------
+    DataFrame
+        ``id_col`` (String), ``time_col`` (Date, start of the period), ``value_col``
+        (Float64); sorted by series and date, with no missing period.
+
+    Raises
+    ------
+    SchemaError
+        A column is missing or is not a date / number.
+    ValidationError
+        Null or unparsable dates, a bad ``freq``; :class:`EmptyInputError` for no rows.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> sales = pl.DataFrame({"shop": ["a", "a", "b"], "date": ["2024-01-05", "2024-03-09",
+    ...                       "2024-01-20"], "value": [10.0, 5.0, 2.0]})
+    >>> to_series(sales, id_col="shop").rows()  # doctest: +NORMALIZE_WHITESPACE
+    [('a', datetime.date(2024, 1, 1), 10.0), ('a', datetime.date(2024, 2, 1), 0.0),
+     ('a', datetime.date(2024, 3, 1), 5.0), ('b', datetime.date(2024, 1, 1), 2.0),
+     ('b', datetime.date(2024, 2, 1), 0.0), ('b', datetime.date(2024, 3, 1), 0.0)]
+    """
+    pfreq = _polars_freq(freq)
+    if span not in ("global", "series"):
+        raise ValidationError(f"span must be 'global' or 'series'; got {span!r}.")
+    lf = to_lazy(frame, what="series frame")
+    schema = lf.collect_schema()
+    check_columns(schema, [c for c in (id_col, time_col, value_col) if c], "series frame")
+    if not (schema[value_col].is_numeric() or schema[value_col] == pl.Null):
+        raise SchemaError(
+            f"Column {value_col!r} of the series frame has type {schema[value_col]}; "
+            "expected numbers."
+        )
+    ident = pl.col(id_col).cast(pl.String) if id_col else pl.lit("total")
+    df = (
+        lf.select(
+            ident.alias("__id"),
+            _date_expr(time_col, schema[time_col], "series frame").alias("__date"),
+            pl.col(time_col).cast(pl.String).alias("__raw"),
+            pl.col(value_col).cast(pl.Float64).alias("__value"),
+        )
+        .with_row_index("__row")
+        .collect()
+    )
+    if df.height == 0:
+        raise EmptyInputError("The series frame is empty (0 rows).")
+    bad = df.filter(pl.col("__date").is_null())
+    if bad.height:
+        sample = ", ".join(
+            f"{v!r} at row {r}" for v, r in zip(bad["__raw"][:5], bad["__row"][:5], strict=True)
+        )
+        raise ValidationError(
+            f"Column {time_col!r} has {bad.height} null or unparsable dates ({sample}); every "
+            "row needs an ISO date."
+        )
+    if id_col and df["__id"].null_count():
+        rows = df.filter(pl.col("__id").is_null())["__row"].head(5).to_list()
+        raise ValidationError(
+            f"Column {id_col!r} has {df['__id'].null_count()} nulls (rows {rows}); every row "
+            "needs a series id."
+        )
+    df = df.with_columns(pl.col("__date").dt.truncate(pfreq))
+    agg = df.group_by("__id", "__date").agg(pl.col("__value").sum())
+    bounds = agg.group_by("__id").agg(
+        pl.col("__date").min().alias("lo"), pl.col("__date").max().alias("hi")
+    )
+    if span == "global":
+        bounds = bounds.with_columns(pl.col("lo").min().alias("lo"), pl.col("hi").max().alias("hi"))
+    for value, name in ((start, "lo"), (end, "hi")):
+        if value is not None:
+            when = pl.lit(str(value)).str.to_date(strict=False).dt.truncate(pfreq)
+            if bounds.select(when.is_null()).item():
+                raise ValidationError(f"start/end {value!r} is not an ISO date (YYYY-MM-DD).")
+            bounds = bounds.with_columns(when.alias(name))
+    grid = (
+        bounds.filter(pl.col("lo") <= pl.col("hi"))
+        .select("__id", pl.date_ranges("lo", "hi", pfreq).alias("__date"))
+        .explode("__date")
+    )
+    out = grid.join(agg, on=["__id", "__date"], how="left")
+    if fill is not None:
+        out = out.with_columns(pl.col("__value").fill_null(float(fill)))
+    out = out.sort("__id", "__date").rename(
+        {"__id": id_col or "series_id", "__date": time_col, "__value": value_col}
+    )
+    return out
+
+
+def series_from_attribution(
+    result: object,
+    journeys: Journeys,
+    *,
+    freq: str = "1mo",
+    what: Literal["revenue", "conversions"] = "revenue",
+    by: Literal["channel", "total", "both"] = "channel",
+    id_col: str = "series_id",
+    time_col: str = "date",
+    value_col: str = "value",
+    fill: float | None = 0.0,
+    start: str | None = None,
+    end: str | None = None,
+) -> pl.DataFrame:
+    """Revenue or conversions credited per channel (and/or in total) per period.
+
+    Each touch's credit (``result.touchpoints``) is dated at its journey's conversion time
+    (``journeys.conversion_time``, UTC) and valued at ``credit x journey revenue`` for
+    ``what="revenue"`` or ``credit`` for ``"conversions"`` (as the models compute channel
+    revenue). Converting journeys without touches count under ``"(no touch)"``, so the total
+    series sums to the journeys' revenue (or conversions) in each period. Every series covers
+    the same periods (from the first to the last conversion month, widened by ``start`` and
+    ``end``), with empty periods filled by ``fill``.
+
+    Parameters
+    ----------
+    result : Attribution
+        Output of :func:`attribution.attribute` on these journeys, from a model that credits
+        touches (``first_touch``, ``last_touch``, ``linear``, ``time_decay``...).
+    journeys : Journeys
+        The journeys the result was computed from (they carry the conversion times).
+    freq : str
+        Period: ``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"`` or a multiple.
+    what : {"revenue", "conversions"}
+        Credited revenue or credited (fractional) conversions.
+    by : {"channel", "total", "both"}
+        One series per channel, one ``"total"`` series, or both.
+    id_col, time_col, value_col : str
+        Names of the output columns.
+    fill : float or None
+        Value of periods without conversions.
+    start, end : str, optional
+        ISO dates widening the range of periods.
+
+    Returns
+    -------
+    DataFrame
+        ``id_col`` (channel name or ``"total"``), ``time_col`` (Date, period start),
+        ``value_col`` (Float64); sorted by series and date.
+
+    Raises
+    ------
+    ModelError
+        The result comes from a path table (no dates) or from a model without per-touch
+        credit (``markov``, ``shapley``), or the journeys do not match it.
+
+    Examples
+    --------
+    >>> import attribution as at, polars as pl
+    >>> ev = pl.DataFrame({"user_id": [1, 1, 2, 2], "channel": ["a", None, "b", None],
+    ...     "event": ["touch", "conversion"] * 2, "revenue": [0.0, 10.0, 0.0, 4.0],
+    ...     "timestamp": ["2024-01-03", "2024-01-09", "2024-02-01", "2024-03-02"]})
+    >>> j = at.build_journeys(ev)
+    >>> s = series_from_attribution(at.attribute(j, "linear"), j, by="total")
+    >>> s["value"].to_list()
+    [10.0, 0.0, 4.0]
+    """
+    if what not in ("revenue", "conversions"):
+        raise ValidationError(f"what must be 'revenue' or 'conversions'; got {what!r}.")
+    if by not in ("channel", "total", "both"):
+        raise ValidationError(f"by must be 'channel', 'total' or 'both'; got {by!r}.")
+    if not isinstance(journeys, Journeys):
+        raise ModelError(
+            "series_from_attribution needs the Journeys the result was computed from "
+            f"(conversion times); got a {type(journeys).__name__}."
+        )
+    if getattr(result, "source", "journeys") != "journeys":
+        raise ModelError(
+            "This attribution result was computed from a path table, which has no dates; "
+            "attribute the journeys to build dated series."
+        )
+    touch = result.touchpoints  # type: ignore[attr-defined]
+    jid = touch["journey_id"].to_numpy().astype(np.int64)
+    if len(jid) and (jid.max() >= journeys.n_journeys or not journeys.converted[jid].all()):
+        raise ModelError(
+            "The attribution result does not match these journeys (journey ids out of range or "
+            "not converting); pass the journeys the result was computed from."
+        )
+    credit = touch["credit"].to_numpy()
+    empty = np.flatnonzero(journeys.converted & (np.diff(journeys.indptr) == 0))
+    jids = np.concatenate([jid, empty])
+    weight = np.concatenate([credit, np.ones(len(empty))])
+    if what == "revenue":
+        weight = weight * journeys.revenue[jids]
+    channel = pl.concat(
+        [touch["channel"], pl.Series("channel", [NO_TOUCH] * len(empty), dtype=pl.String)]
+    )
+    times = pl.Series("t", journeys.conversion_time[jids]).cast(pl.Datetime("us", "UTC"))
+    long = pl.DataFrame({"channel": channel, "t": times, "v": weight})
+    if long.height == 0:
+        raise EmptyInputError("The journeys have no conversions, so there is nothing to date.")
+    parts = []
+    if by in ("channel", "both"):
+        parts.append(long)
+    if by in ("total", "both"):
+        parts.append(long.with_columns(pl.lit("total").alias("channel")))
+    return to_series(
+        pl.concat(parts),
+        freq=freq,
+        id_col="channel",
+        time_col="t",
+        value_col="v",
+        fill=fill,
+        span="global",
+        start=start,
+        end=end,
+    ).rename({"channel": id_col, "t": time_col, "v": value_col})

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+
+import forecasting as fc
+from attribution import ValidationError
+from forecasting import cli
+from tests.conftest import SAMPLE
+
+
+def frame(values: dict[str, np.ndarray]) -> pl.DataFrame:
+    parts = []
+    for sid, v in values.items():
+        d = pl.date_range(date(2021, 1, 1), date(2100, 1, 1), "1mo", eager=True)[: len(v)]
+        parts.append(pl.DataFrame({"series_id": [sid] * len(v), "date": d, "value": v}))
+    return pl.concat(parts)
+
+
+def test_windows_are_refits_on_truncated_series(rng):
+    """The docstring example: n=36, h=12, 3 windows, step 1 -> fits on 22, 23, 24 points."""
+    y = 50 + rng.normal(0, 1, 36).cumsum()
+    s = frame({"a": y})
+    cv = fc.backtest(s, h=12, models=["drift", "theta"], n_windows=3, step=1)
+    cutoffs = sorted(cv["cutoff"].unique().to_list())
+    assert cutoffs == [date(2022, 10, 1), date(2022, 11, 1), date(2022, 12, 1)]
+    for k, cut in enumerate((22, 23, 24)):
+        ref = fc.forecast(s.head(cut), h=12, models=["drift", "theta"])
+        got = cv.filter(pl.col("cutoff") == cutoffs[k]).sort("model", "date")
+        assert got["date"].to_list() == ref["date"].to_list()
+        np.testing.assert_allclose(got["mean"], ref["mean"], rtol=1e-12)
+        np.testing.assert_allclose(got["hi-95"], ref["hi-95"], rtol=1e-12)
+        np.testing.assert_allclose(
+            got.filter(pl.col("model") == "drift")["actual"], y[cut : cut + 12]
+        )
+        train = y[:cut]
+        assert got["scale"][0] == pytest.approx(np.mean(np.abs(train[12:] - train[:-12])))
+    assert cv["horizon"].to_list()[:12] == list(range(1, 13))
+
+
+def test_evaluate_matches_brute_force(rng):
+    n = 60
+    cv = pl.DataFrame(
+        {
+            "model": rng.choice(["x", "y"], n).tolist(),
+            "horizon": rng.integers(1, 4, n),
+            "actual": np.where(rng.random(n) < 0.2, 0.0, rng.normal(10, 3, n)),
+            "mean": np.where(rng.random(n) < 0.1, 0.0, rng.normal(10, 3, n)),
+            "scale": np.where(rng.random(n) < 0.1, 0.0, rng.uniform(1, 2, n)),
+        }
+    ).with_columns((pl.col("mean") - 2).alias("lo-80"), (pl.col("mean") + 2).alias("hi-80"))
+    got = fc.evaluate(cv, by="model")
+    for row in got.iter_rows(named=True):
+        g = cv.filter(pl.col("model") == row["model"])
+        a, f, sc = g["actual"].to_numpy(), g["mean"].to_numpy(), g["scale"].to_numpy()
+        e = np.abs(a - f)
+        assert row["mae"] == pytest.approx(e.mean())
+        assert row["rmse"] == pytest.approx(np.sqrt((e**2).mean()))
+        assert row["mape"] == pytest.approx(
+            np.mean([x / abs(y) for x, y in zip(e, a, strict=True) if y != 0])
+        )
+        d = np.abs(a) + np.abs(f)
+        assert row["smape"] == pytest.approx(
+            np.mean([2 * x / y for x, y in zip(e, d, strict=True) if y != 0])
+        )
+        assert row["mase"] == pytest.approx(
+            np.mean([x / s for x, s in zip(e, sc, strict=True) if s > 0])
+        )
+        assert row["coverage-80"] == pytest.approx(np.mean(np.abs(a - f) <= 2))
+    # all actuals zero: MAPE has no usable point -> null, not inf
+    zero = cv.with_columns(pl.lit(0.0).alias("actual"))
+    assert fc.evaluate(zero, by="model")["mape"].null_count() == 2
+
+
+def test_auto_best_picks_the_exact_candidate():
+    """On a straight line the drift method has zero backtest error, naive does not."""
+    y = 10 + 3 * np.arange(30.0)
+    out = fc.forecast(
+        frame({"a": y}),
+        h=5,
+        models=["auto", "drift"],
+        candidates=["naive", "drift"],
+        combine="best",
+        transform="none",
+    )
+    auto = out.filter(pl.col("model") == "auto")["mean"].to_numpy()
+    np.testing.assert_allclose(auto, 10 + 3 * np.arange(30.0, 35.0))
+    weighted = fc.forecast(
+        frame({"a": y}), h=5, models="auto", candidates=["naive", "drift"], transform="none"
+    )
+    np.testing.assert_allclose(weighted["mean"], auto)
+
+
+def test_backtest_too_short_names_the_series():
+    with pytest.raises(
+        ValidationError, match=r"1 series are too short: b \(20 points\).*at least 30"
+    ):
+        fc.backtest(frame({"a": np.ones(40), "b": np.ones(20)}), h=12, n_windows=3, step=7)
+
+
+# --------------------------------------------------------------------------------------------
+# command line
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="attribution")
+    cli.add_parser(p.add_subparsers(dest="command", required=True))
+    return p
+
+
+def test_cli_forecasts_a_series_file(tmp_path, rng):
+    src = tmp_path / "s.csv"
+    frame({"a": 100 + rng.normal(0, 1, 30), "b": 50 + rng.normal(0, 1, 30)}).write_csv(src)
+    args = _parser().parse_args(
+        [
+            "forecast",
+            str(src),
+            "--h",
+            "4",
+            "--out",
+            str(tmp_path / "o"),
+            "--models",
+            "seasonal_naive,theta",
+            "--quiet",
+        ]
+    )
+    assert args.func(args) == 0
+    out = pl.read_parquet(tmp_path / "o" / "forecast.parquet")
+    assert out.columns[:4] == ["series_id", "date", "model", "mean"]
+    assert out.height == 2 * 2 * 4
+    assert pl.read_csv(tmp_path / "o" / "forecast.csv").height == out.height
+    assert (tmp_path / "o" / "forecast.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_cli_forecasts_an_event_log(tmp_path):
+    args = _parser().parse_args(
+        [
+            "forecast",
+            str(SAMPLE),
+            "--h",
+            "3",
+            "--out",
+            str(tmp_path),
+            "--by",
+            "total",
+            "--freq",
+            "1w",
+            "--no-plot",
+            "--quiet",
+        ]
+    )
+    assert cli.run(args) == 0
+    out = pl.read_parquet(tmp_path / "forecast.parquet")
+    assert out["series_id"].unique().to_list() == ["total"]
+    assert not (tmp_path / "forecast.png").exists()
+
+
+def test_cli_bad_input_exits_2_with_message(tmp_path, capsys):
+    src = tmp_path / "s.csv"
+    frame({"a": np.ones(3)}).write_csv(src)
+    args = _parser().parse_args(["forecast", str(src), "--out", str(tmp_path / "o")])
+    assert cli.run(args) == 2
+    assert "too short" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
