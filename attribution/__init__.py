@@ -14,7 +14,7 @@ The public surface (see the README and ``ARCHITECTURE.md``)::
     at.report.build_report(events, spend=spend).write("out/")   # HTML report with charts
 """
 
-from attribution import datasets, funnel, kpis, metrics, report, reports
+from attribution import clv_models, datasets, funnel, kpis, metrics, report, reports
 from attribution._api import attribute, attribute_all, choose_order
 from attribution._errors import (
     AttributionError,
@@ -48,6 +48,7 @@ __all__ = [
     "bootstrap",
     "build_journeys",
     "choose_order",
+    "clv_models",
     "datasets",
     "funnel",
     "kpis",
