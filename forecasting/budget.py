@@ -30,7 +30,8 @@ The best split of a total budget maximises ``Σ f_i(x_i)`` subject to ``Σ x_i =
 ``lower_i ≤ x_i ≤ upper_i``. For concave curves the optimum equalises marginal returns across
 channels not held at a bound (the Karush-Kuhn-Tucker conditions), which water-filling finds
 exactly: bisection on the common marginal return ``μ`` with ``x_i(μ) = clip(f_i'⁻¹(μ), lower_i,
-upper_i)``. S-shaped curves fall back to SLSQP from several starts.
+upper_i)``. S-shaped curves fall back to SLSQP from several starts, one of them the global
+optimum of the problem on a grid of 400 budget steps (dynamic programming).
 """
 
 from __future__ import annotations
@@ -218,7 +219,10 @@ def _slsqp(
     hi: np.ndarray,
     starts: Sequence[np.ndarray],
 ) -> np.ndarray:
-    """Best of SLSQP runs (on spend scaled by the total) from the given feasible starts."""
+    """Best of SLSQP runs (on spend scaled by the total) from the given feasible starts.
+
+    A start that SLSQP only made worse is kept itself.
+    """
     scale = max(total, 1e-12)
     hi_f = np.minimum(np.where(np.isfinite(hi), hi, total), total)
     bounds = list(zip(lo / scale, hi_f / scale, strict=True))
@@ -250,12 +254,46 @@ def _slsqp(
                 method="SLSQP",
                 options={"maxiter": 300, "ftol": 1e-13},
             )
-        x = _fix_total(np.clip(res.x * scale, lo, hi_f), total, lo, hi_f)
-        val = float(response(curve, params, x).sum())
-        if val > best_val:
-            best, best_val = x, val
+        polished = _fix_total(np.clip(res.x * scale, lo, hi_f), total, lo, hi_f)
+        for x in (polished, x0):  # SLSQP can end worse than it started; keep the start then
+            val = float(response(curve, params, x).sum())
+            if val > best_val and abs(x.sum() - total) <= 1e-9 * max(total, 1.0):
+                best, best_val = x, val
     assert best is not None
     return best
+
+
+def _grid_start(
+    curve: Curve, params: np.ndarray, total: float, lo: np.ndarray, hi: np.ndarray, steps: int = 400
+) -> np.ndarray:
+    """Best split on a grid of ``steps`` equal parts of the budget above the lower bounds.
+
+    Exact dynamic programming over the separable sum, so it finds the grid's global optimum
+    even for S-shaped curves, where local searches stop at the first hump they meet; SLSQP then
+    polishes it. Grid points above a channel's upper bound are not allowed.
+    """
+    free = total - float(lo.sum())
+    h = free / steps
+    levels = lo[:, None] + h * np.arange(steps + 1)[None, :]  # (n, steps + 1)
+    value = response(curve, params[:, None, :], levels)
+    value = np.where(levels <= hi[:, None] * (1 + 1e-12) + 1e-300, value, -np.inf)
+    k = np.arange(steps + 1)
+    j_of = k[:, None] - k[None, :]  # units left for the earlier channels
+    best = value[0].copy()
+    choice = []
+    for i in range(1, len(lo)):
+        cand = np.where(j_of >= 0, best[np.clip(j_of, 0, steps)] + value[i][None, :], -np.inf)
+        pick = np.argmax(cand, axis=1)
+        choice.append(pick)
+        best = cand[k, pick]
+    units = np.zeros(len(lo), dtype=np.int64)
+    left = steps
+    for i in range(len(lo) - 1, 0, -1):
+        units[i] = choice[i - 1][left]
+        left -= units[i]
+    units[0] = left
+    x = np.minimum(lo + h * units, np.where(np.isfinite(hi), hi, total))
+    return _fix_total(x, total, lo, np.where(np.isfinite(hi), hi, total))
 
 
 def _feasible_start(
@@ -800,6 +838,7 @@ def optimize_budget(
         n = len(ch)
         starts = [_feasible_start(budget, lo, hi_f, w) for w in (cur, np.ones(n), p[:, 0])]
         starts += [_feasible_start(budget, lo, hi_f, np.eye(n)[i]) for i in range(n)]
+        starts.append(_grid_start(curves.curve, p, budget, lo, hi_f))
         x = _slsqp(curves.curve, p, budget, lo, hi_f, starts)
     return _plan(curves, cur, x, lo, hi, used, level, n_samples, seed)
 

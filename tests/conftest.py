@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import settings
+
+# CI runs property tests on a fixed set of examples (HYPOTHESIS_PROFILE=ci, set by .ci/run), so
+# a green commit stays green; locally they explore new examples on every run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = Path(__file__).parent / "reference"
