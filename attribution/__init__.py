@@ -14,7 +14,17 @@ The public surface (see the README and ``ARCHITECTURE.md``)::
     at.report.build_report(events, spend=spend).write("out/")   # HTML report with charts
 """
 
-from attribution import clv_models, datasets, funnel, kpis, metrics, report, reports
+from attribution import (
+    calibration,
+    clv_models,
+    datasets,
+    evaluate,
+    funnel,
+    kpis,
+    metrics,
+    report,
+    reports,
+)
 from attribution._api import attribute, attribute_all, choose_order
 from attribution._errors import (
     AttributionError,
@@ -23,6 +33,7 @@ from attribution._errors import (
     SchemaError,
     ValidationError,
 )
+from attribution.calibration import calibrate, compare_lift_tests, holdout_lift
 from attribution.io import read_events, read_spend, write_frame
 from attribution.journeys import NO_TOUCH, Journeys, PathTable, build_journeys, read_paths
 from attribution.models import MODELS, Attribution
@@ -47,10 +58,15 @@ __all__ = [
     "attribute_all",
     "bootstrap",
     "build_journeys",
+    "calibrate",
+    "calibration",
     "choose_order",
     "clv_models",
+    "compare_lift_tests",
     "datasets",
+    "evaluate",
     "funnel",
+    "holdout_lift",
     "kpis",
     "metrics",
     "read_events",

@@ -34,7 +34,7 @@ from scipy.special import gammaln
 
 from attribution._errors import ModelError
 from attribution._progress import Progress
-from attribution.journeys import Journeys, PathTable, Sequences, _compress
+from attribution.journeys import NO_TOUCH, Journeys, PathTable, Sequences, _compress
 from attribution.models import MODELS, Attribution, get_model
 from attribution.models._base import KernelOutput, check_params
 
@@ -401,6 +401,8 @@ def _plan(
         conv_b, null_b = draws[:, :n], draws[:, n:]
         conv_out = np.zeros((len(draws), len(seq.channels)))
         rev_out = np.zeros_like(conv_out)
+        extra_c: list[list[float]] = []
+        extra_r: list[list[float]] = []
         for b in range(len(draws)):
             c = conv_b[b].astype(np.float64)
             rep = Sequences(
@@ -415,11 +417,16 @@ def _plan(
             )
             out: KernelOutput = kernel(rep, **params)
             conv_out[b], rev_out[b] = out.conversions, out.revenue
-        if not no_touch:
-            return conv_out, rev_out
-        c_empty = conv_b[:, empty_b].sum(axis=1, keepdims=True)
-        v_empty = (conv_b * value_per_conv)[:, empty_b].sum(axis=1, keepdims=True)
-        return np.hstack([conv_out, c_empty]), np.hstack([rev_out, v_empty])
+            extra_c.append([row[1] for row in out.extra_rows])
+            extra_r.append([row[2] for row in out.extra_rows])
+        if no_touch:  # "(no touch)" comes before a model's extra rows, as in .channels
+            c_empty = conv_b[:, empty_b].sum(axis=1, keepdims=True)
+            v_empty = (conv_b * value_per_conv)[:, empty_b].sum(axis=1, keepdims=True)
+            conv_out, rev_out = np.hstack([conv_out, c_empty]), np.hstack([rev_out, v_empty])
+        return (
+            np.hstack([conv_out, np.array(extra_c).reshape(len(draws), -1)]),
+            np.hstack([rev_out, np.array(extra_r).reshape(len(draws), -1)]),
+        )
 
     return _Plan(True, None, rerun)
 
@@ -504,7 +511,7 @@ def bootstrap(
     value_per_conv = np.divide(
         seq.value, seq.conversions, out=np.zeros_like(seq.value), where=seq.conversions > 0
     )
-    no_touch = result.channels.height > len(seq.channels)
+    no_touch = NO_TOUCH in result.channels["channel"].to_list()[len(seq.channels) :]
     names = result.channels["channel"].to_list()
     plan = _plan(seq, model, params, value_per_conv, no_touch=no_touch)
     conv_i = np.round(seq.conversions).astype(np.int64)

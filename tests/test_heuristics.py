@@ -169,7 +169,8 @@ def test_time_decay_on_path_table_needs_steps():
         at.attribute(pt, "time_decay")
     res = at.attribute(pt, "time_decay", half_life_steps=1).channels
     assert res["conversions"].to_list() == pytest.approx([1.0, 2.0, 4.0])
-    assert set(at.attribute_all(pt)["model"]) == set(at.MODELS) - {"time_decay"}
+    # by default: every model the input supports (data_driven needs times and nulls)
+    assert set(at.attribute_all(pt)["model"]) == set(at.MODELS) - {"time_decay", "data_driven"}
 
 
 def test_attribute_all_is_one_row_per_model_and_channel(rng):

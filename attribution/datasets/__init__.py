@@ -21,15 +21,19 @@ from attribution.datasets._simulate import (
     simulate,
     simulate_events,
 )
+from attribution.datasets.scenarios import SCENARIOS, Scenario, scenario
 
 __all__ = [
     "DEFAULT_CHANNELS",
+    "SCENARIOS",
     "ChannelSpec",
+    "Scenario",
     "Simulation",
     "load_sample",
     "load_sample_spend",
     "load_sample_truth",
     "sample_path",
+    "scenario",
     "simulate",
     "simulate_events",
 ]

@@ -216,15 +216,25 @@ def _order_values(
 
 
 def _probability(
-    base: FloatArray, counts: IntArray, effects: FloatArray, keep: BoolArray
+    base: FloatArray,
+    counts: IntArray,
+    effects: FloatArray,
+    keep: BoolArray,
+    pairs: Sequence[tuple[int, int, float]] = (),
 ) -> FloatArray:
     """Conversion probability per occasion and user when only the channels in ``keep`` act.
 
-    ``1 - (1 - base) * prod_c (1 - effect_c) ** counts_c``, multiplied in channel order.
+    ``1 - (1 - base) * prod_c (1 - effect_c) ** counts_c``, multiplied in channel order, then
+    by ``1 - gamma`` for every interaction ``(a, b, gamma)`` in ``pairs`` whose two channels
+    both act and both touched the user on that occasion.
     """
     survive = np.broadcast_to(1.0 - base, counts.shape[:2]).copy()
     for c in np.flatnonzero(keep & (effects > 0.0)):
         survive *= (1.0 - effects[c]) ** counts[:, :, c]
+    for a, b, gamma in pairs:
+        if keep[a] and keep[b] and gamma > 0.0:
+            both = (counts[:, :, a] > 0) & (counts[:, :, b] > 0)
+            survive *= np.where(both, 1.0 - gamma, 1.0)
     return 1.0 - survive
 
 
@@ -234,13 +244,14 @@ def _converted(
     uniform: FloatArray,
     effects: FloatArray,
     keep: BoolArray,
+    pairs: Sequence[tuple[int, int, float]] = (),
 ) -> BoolArray:
     """Which occasions convert when only the channels in ``keep`` act (shape ``(K, N)``).
 
     Occasion ``k`` converts when its uniform draw is below its probability and occasion
     ``k - 1`` converted.
     """
-    converts = uniform < _probability(base, counts, effects, keep)
+    converts = uniform < _probability(base, counts, effects, keep, pairs)
     return np.logical_and.accumulate(converts, axis=0)
 
 
@@ -296,6 +307,7 @@ def simulate(
     revenue_sigma: float = 0.6,
     intent_scale: float = 1.0,
     post_purchase_rate: float = 0.1,
+    interactions: Sequence[tuple[str, str, float]] = (),
 ) -> Simulation:
     """Simulate an event log whose causal attribution is known exactly.
 
@@ -330,6 +342,12 @@ def simulate(
         Standard deviation of intent on the logit scale of the baseline probability.
     post_purchase_rate : float, default 0.1
         Share of final purchases followed by a post-purchase tail of touches.
+    interactions : sequence of (str, str, float), default ()
+        Synergies between channels: for ``(a, b, gamma)``, an occasion on which both ``a`` and
+        ``b`` touched the user has its probability of *not* converting multiplied by a further
+        ``1 - gamma`` (``gamma`` in ``[0, 1)``). Removing either channel removes the synergy,
+        and the truth accounts for it. The default (none) draws exactly what earlier versions
+        drew.
 
     Returns
     -------
@@ -366,6 +384,23 @@ def simulate(
         raise ValueError(f"post_purchase_rate={post_purchase_rate}; it must be in [0, 1].")
     if not (intent_scale >= 0.0 and math.isfinite(intent_scale)):
         raise ValueError(f"intent_scale={intent_scale}; it must be >= 0.")
+    names_set = {c.name for c in specs}
+    pairs: list[tuple[int, int, float]] = []
+    for item in interactions:
+        if len(item) != 3:
+            raise ValueError(
+                f"interactions must be (channel, channel, gamma) triples; got {item!r}."
+            )
+        a_name, b_name, gamma = item
+        missing = [x for x in (a_name, b_name) if x not in names_set]
+        if missing:
+            raise ValueError(f"interactions name unknown channels {missing}.")
+        if a_name == b_name:
+            raise ValueError(f"An interaction needs two different channels; got {a_name!r} twice.")
+        if not (0.0 <= float(gamma) < 1.0):
+            raise ValueError(f"Interaction {item!r} has gamma {gamma}; it must be in [0, 1).")
+        index = {c.name: i for i, c in enumerate(specs)}
+        pairs.append((index[a_name], index[b_name], float(gamma)))
     origin = _parse_start(start)
     params: dict[str, Any] = {
         "n_users": n_users,
@@ -380,6 +415,8 @@ def simulate(
         "intent_scale": intent_scale,
         "post_purchase_rate": post_purchase_rate,
     }
+    if pairs:
+        params["interactions"] = tuple(tuple(item) for item in interactions)
 
     n, k_occ, n_ch = n_users, conversions_per_user, len(specs)
     names = [c.name for c in specs]
@@ -400,7 +437,7 @@ def simulate(
 
     # Counterfactual replays with the same draws.
     everything = np.ones(n_ch, dtype=bool)
-    converted = _converted(base, counts, uniform, effects, everything)
+    converted = _converted(base, counts, uniform, effects, everything, pairs)
     total = int(converted.sum())
     total_revenue = float(order_value[converted].sum())
     incremental = np.zeros(n_ch, dtype=np.int64)
@@ -408,11 +445,11 @@ def simulate(
     for c in range(n_ch):
         keep = everything.copy()
         keep[c] = False
-        without = _converted(base, counts, uniform, effects, keep)
+        without = _converted(base, counts, uniform, effects, keep, pairs)
         incremental[c] = total - int(without.sum())
         incremental_revenue[c] = total_revenue - float(order_value[without].sum())
     baseline = float(_converted(base, counts, uniform, effects, ~everything).sum())
-    probability = _probability(base, counts, effects, everything)
+    probability = _probability(base, counts, effects, everything, pairs)
 
     # Which occasions appear in the log: the first, and each one after a purchase.
     realised = np.ones((k_occ, n), dtype=bool)

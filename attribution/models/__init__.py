@@ -3,7 +3,13 @@
 Importing this package registers every model in :data:`MODELS`.
 """
 
+# isort: off
+# registration order is the order of MODELS and of attribute_all's rows: rules, then the
+# path-based data-driven models, then the fitted conversion model
 from attribution.models import heuristic, markov, shapley
+from attribution.models import data_driven
+
+# isort: on
 from attribution.models._base import MODELS, Attribution, KernelOutput, ModelSpec, get_model
 
 __all__ = [
@@ -11,6 +17,7 @@ __all__ = [
     "Attribution",
     "KernelOutput",
     "ModelSpec",
+    "data_driven",
     "get_model",
     "heuristic",
     "markov",

@@ -44,6 +44,10 @@ class KernelOutput:
         The rows ``touch_credit`` refers to (usually the converting rows only).
     tables : dict of DataFrame
         Extra outputs (e.g. removal effects, transition matrix).
+    extra_rows : tuple of (name, conversions, revenue)
+        Conversions the model credits to no channel, reported as extra rows of
+        :attr:`Attribution.channels` after the channels (e.g. ``"(baseline)"`` of
+        ``data_driven``), so that the rows always sum to the total.
     """
 
     conversions: np.ndarray
@@ -51,6 +55,7 @@ class KernelOutput:
     touch_credit: np.ndarray | None = None
     touch_seq: Sequences | None = None
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    extra_rows: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,11 +127,17 @@ def credit_from_touches(seq: Sequences, touch_credit: np.ndarray) -> KernelOutpu
     return KernelOutput(conv, rev, touch_credit, seq)
 
 
-def channel_frame(seq: Sequences, conversions: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:
+def channel_frame(
+    seq: Sequences,
+    conversions: np.ndarray,
+    revenue: np.ndarray,
+    extra_rows: tuple[tuple[str, float, float], ...] = (),
+) -> pl.DataFrame:
     """Per-channel frame ``channel, conversions, revenue, share`` sorted by channel.
 
-    Conversions of rows without any touch are reported under ``"(no touch)"`` so that credited
-    conversions always equal the total.
+    Conversions of rows without any touch are reported under ``"(no touch)"``, and a model's
+    ``extra_rows`` (such as ``"(baseline)"``) after it, so that credited conversions always
+    equal the total.
     """
     empty = seq.lengths == 0
     names = list(seq.channels)
@@ -137,6 +148,10 @@ def channel_frame(seq: Sequences, conversions: np.ndarray, revenue: np.ndarray) 
         names.append(NO_TOUCH)
         conv = np.append(conv, none_conv)
         rev = np.append(rev, float(seq.value[empty].sum()))
+    for name, c, r in extra_rows:
+        names.append(name)
+        conv = np.append(conv, float(c))
+        rev = np.append(rev, float(r))
     total = float(seq.conversions.sum())
     share = conv / total if total > 0 else np.zeros_like(conv)
     types = (pl.String, pl.Float64, pl.Float64, pl.Float64)
@@ -158,7 +173,8 @@ class Attribution:
     channels : DataFrame
         ``channel`` (str), ``conversions`` (credited conversions), ``revenue`` (credited
         revenue), ``share`` (conversions / total conversions). One row per channel that occurs,
-        sorted by name, plus ``"(no touch)"`` for conversions without touches.
+        sorted by name, plus ``"(no touch)"`` for conversions without touches and, for
+        ``data_driven``, ``"(baseline)"`` for the conversions expected without marketing.
     tables : dict of DataFrame
         Model-specific outputs (e.g. Markov removal effects).
     """
@@ -175,7 +191,7 @@ class Attribution:
         self.model = model
         self.params = params
         self.source = source
-        self.channels = channel_frame(seq, out.conversions, out.revenue)
+        self.channels = channel_frame(seq, out.conversions, out.revenue, out.extra_rows)
         self.tables = dict(out.tables)
         self._touch_seq = out.touch_seq
         self._touch_credit = out.touch_credit

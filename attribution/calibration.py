@@ -1,0 +1,411 @@
+"""Lift-test calibration: hold attribution against incrementality experiments.
+
+Path-based and observational models credit what is *correlated* with conversion; a randomised
+experiment measures what a channel *causes*. This module
+
+- analyses a user-level holdout experiment (treated and control users and their conversions)
+  into a lift and incremental conversions with a confidence interval (:func:`holdout_lift`);
+- reports how far a model's credit is from the experiments (:func:`compare_lift_tests`);
+- offers a calibrated attribution that honours the experiments and keeps the model's
+  proportions for the other channels (:func:`calibrate`).
+
+Lift tests are a frame with one row per channel (and optionally per period): ``channel``,
+``incremental_conversions`` (the experiment's estimate for the whole population and window the
+attribution covers) and a confidence interval ``lower``, ``upper``. Several periods of one
+channel are summed (their intervals combined as independent normal errors), so the periods
+together must cover the attribution's window; attribute each period separately otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from attribution._errors import ModelError, ValidationError
+from attribution.io import FrameLike, to_lazy
+from attribution.journeys import NO_TOUCH
+from attribution.models import Attribution
+from attribution.models.data_driven import BASELINE
+from attribution.schema import check_columns
+
+__all__ = ["calibrate", "compare_lift_tests", "holdout_lift"]
+
+Remainder = Literal["auto", "scaled", "proportional", "baseline"]
+
+
+def holdout_lift(
+    experiments: FrameLike,
+    *,
+    level: float = 0.95,
+    treated_users_col: str = "treated_users",
+    treated_conversions_col: str = "treated_conversions",
+    control_users_col: str = "control_users",
+    control_conversions_col: str = "control_conversions",
+) -> pl.DataFrame:
+    """Analyse user-level holdout experiments into lift with confidence intervals.
+
+    Per row: conversion rates ``r_t = treated_conversions / treated_users`` and ``r_c``;
+    incremental conversions among the treated ``treated_users × (r_t − r_c)`` with a Wald
+    interval from the variance of the difference of two proportions; relative lift
+    ``r_t / r_c − 1`` with an interval from the log of the rate ratio (delta method).
+
+    Parameters
+    ----------
+    experiments : frame
+        One row per experiment (other columns, e.g. ``channel`` and ``period``, are kept).
+    level : float
+        Confidence level of the intervals.
+    treated_users_col, treated_conversions_col, control_users_col, control_conversions_col : str
+        Column names.
+
+    Returns
+    -------
+    DataFrame
+        The input's columns plus ``treated_rate``, ``control_rate``, ``lift``, ``lift_lower``,
+        ``lift_upper``, ``incremental_conversions``, ``lower``, ``upper`` and ``p_value``
+        (two-sided z-test of equal rates). Ratios with a zero denominator are null.
+
+    Raises
+    ------
+    SchemaError
+        A column is missing.
+    ValidationError
+        Users ≤ 0, conversions < 0 or more conversions than users.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> exp = pl.DataFrame({"channel": ["Email"], "treated_users": [10_000],
+    ...                     "treated_conversions": [600], "control_users": [10_000],
+    ...                     "control_conversions": [500]})
+    >>> row = holdout_lift(exp).row(0, named=True)
+    >>> round(row["lift"], 3), round(row["incremental_conversions"], 6)
+    (0.2, 100.0)
+    """
+    if not 0 < level < 1:
+        raise ValidationError(f"level must be between 0 and 1; got {level!r}.")
+    cols = [treated_users_col, treated_conversions_col, control_users_col, control_conversions_col]
+    lf = to_lazy(experiments, what="experiments")
+    check_columns(lf.collect_schema(), cols, "experiments")
+    df = lf.collect()
+    nt, xt, nc, xc = (df[c].cast(pl.Float64).to_numpy() for c in cols)
+    for name, users in ((treated_users_col, nt), (control_users_col, nc)):
+        bad = ~(users > 0)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise ValidationError(
+                f"Column {name!r} has {int(bad.sum())} values ≤ 0 or null (rows "
+                f"{rows[:5].tolist()}); each arm needs users."
+            )
+    for name, users, conv in (
+        (treated_conversions_col, nt, xt),
+        (control_conversions_col, nc, xc),
+    ):
+        bad = ~((conv >= 0) & (conv <= users))
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise ValidationError(
+                f"Column {name!r} has {int(bad.sum())} values below 0 or above the arm's users "
+                f"(rows {rows[:5].tolist()}); conversions must be between 0 and the users."
+            )
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    rt, rc = xt / nt, xc / nc
+    var = rt * (1 - rt) / nt + rc * (1 - rc) / nc
+    diff = rt - rc
+    inc = nt * diff
+    half = z * np.sqrt(var) * nt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = (xt > 0) & (xc > 0)
+        lift = np.where(rc > 0, rt / rc - 1, np.nan)
+        se_log = np.sqrt(
+            np.where(ok, (1 - rt) / np.maximum(xt, 1) + (1 - rc) / np.maximum(xc, 1), np.nan)
+        )
+        log_ratio = np.where(ok, np.log(np.where(ok, rt / np.where(rc > 0, rc, 1), 1.0)), np.nan)
+        pooled = (xt + xc) / (nt + nc)
+        se0 = np.sqrt(pooled * (1 - pooled) * (1 / nt + 1 / nc))
+        p_value = np.where(
+            se0 > 0, 2 * stats.norm.sf(np.abs(diff) / np.where(se0 > 0, se0, 1)), np.nan
+        )
+    lo = np.where(ok, np.exp(log_ratio - z * se_log) - 1, np.nan)
+    hi = np.where(ok, np.exp(log_ratio + z * se_log) - 1, np.nan)
+
+    def col(name: str, values: np.ndarray) -> pl.Series:
+        return pl.Series(name, values, dtype=pl.Float64).fill_nan(None)
+
+    return df.with_columns(
+        col("treated_rate", rt),
+        col("control_rate", rc),
+        col("lift", lift),
+        col("lift_lower", lo),
+        col("lift_upper", hi),
+        col("incremental_conversions", inc),
+        col("lower", inc - half),
+        col("upper", inc + half),
+        col("p_value", p_value),
+    )
+
+
+def _tests_by_channel(
+    tests: FrameLike, channel_col: str, estimate_col: str, lower_col: str, upper_col: str
+) -> pl.DataFrame:
+    lf = to_lazy(tests, what="lift tests")
+    check_columns(
+        lf.collect_schema(), [channel_col, estimate_col, lower_col, upper_col], "lift tests"
+    )
+    df = lf.select(
+        pl.col(channel_col).cast(pl.String).alias("channel"),
+        pl.col(estimate_col).cast(pl.Float64).alias("test"),
+        pl.col(lower_col).cast(pl.Float64).alias("lower"),
+        pl.col(upper_col).cast(pl.Float64).alias("upper"),
+    ).collect()
+    if df.height == 0:
+        raise ValidationError("The lift tests frame is empty (0 rows).")
+    bad = (
+        df["test"].is_null()
+        | df["lower"].is_null()
+        | df["upper"].is_null()
+        | (df["lower"] > df["test"])
+        | (df["test"] > df["upper"])
+    )
+    if bad.any():
+        rows = df.with_row_index("row").filter(bad)
+        raise ValidationError(
+            f"Lift tests have {int(bad.sum())} rows with a null estimate or bound, or with "
+            f"{lower_col!r} ≤ {estimate_col!r} ≤ {upper_col!r} broken (rows "
+            f"{rows['row'].head(5).to_list()}, channels {rows['channel'].head(5).to_list()})."
+        )
+    # periods: sum estimates, combine half-widths as independent normal errors
+    return (
+        df.with_columns(
+            lo_w=(pl.col("test") - pl.col("lower")) ** 2,
+            hi_w=(pl.col("upper") - pl.col("test")) ** 2,
+        )
+        .group_by("channel", maintain_order=True)
+        .agg(
+            pl.col("test").sum(),
+            pl.len().alias("periods"),
+            pl.col("lo_w").sum().sqrt().alias("lo_w"),
+            pl.col("hi_w").sum().sqrt().alias("hi_w"),
+        )
+        .select(
+            "channel",
+            "periods",
+            "test",
+            lower=pl.col("test") - pl.col("lo_w"),
+            upper=pl.col("test") + pl.col("hi_w"),
+        )
+    )
+
+
+def _credit_frame(result: Attribution | pl.DataFrame) -> pl.DataFrame:
+    """``channel, conversions, revenue`` with one ``"(baseline)"`` row (no touch + model's)."""
+    if isinstance(result, Attribution):
+        ch = result.channels.select("channel", "conversions", "revenue")
+    else:
+        check_columns(result.collect_schema(), ["channel", "conversions"], "attribution")
+        ch = result.select(
+            "channel",
+            "conversions",
+            pl.col("revenue") if "revenue" in result.columns else pl.lit(0.0).alias("revenue"),
+        )
+    is_base = pl.col("channel").is_in([NO_TOUCH, BASELINE])
+    base = ch.filter(is_base).select(
+        pl.lit(BASELINE).alias("channel"),
+        pl.col("conversions").sum().cast(pl.Float64),
+        pl.col("revenue").sum().cast(pl.Float64),
+    )
+    return pl.concat(
+        [ch.filter(~is_base).with_columns(pl.col("conversions", "revenue").cast(pl.Float64)), base]
+    )
+
+
+def compare_lift_tests(
+    result: Attribution | pl.DataFrame,
+    tests: FrameLike,
+    *,
+    channel_col: str = "channel",
+    estimate_col: str = "incremental_conversions",
+    lower_col: str = "lower",
+    upper_col: str = "upper",
+) -> pl.DataFrame:
+    """How far a model's credit is from incrementality experiments.
+
+    Parameters
+    ----------
+    result : Attribution or DataFrame
+        A model's result (or its ``channels`` frame: ``channel, conversions``).
+    tests : frame
+        Lift tests (module docstring); periods of a channel are summed.
+    channel_col, estimate_col, lower_col, upper_col : str
+        Column names of ``tests``.
+
+    Returns
+    -------
+    DataFrame
+        One row per tested channel: ``channel, periods, credit, test, lower, upper,
+        difference`` (credit − test), ``ratio`` (credit / test; null when the test is 0) and
+        ``within_interval``.
+
+    Raises
+    ------
+    ModelError
+        A tested channel does not occur in the result.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> credit = pl.DataFrame({"channel": ["a", "b"], "conversions": [60.0, 40.0]})
+    >>> tests = pl.DataFrame({"channel": ["a"], "incremental_conversions": [30.0],
+    ...                       "lower": [20.0], "upper": [40.0]})
+    >>> compare_lift_tests(credit, tests).select("channel", "difference", "ratio").rows()
+    [('a', 30.0, 2.0)]
+    """
+    credit = _credit_frame(result)
+    t = _tests_by_channel(tests, channel_col, estimate_col, lower_col, upper_col)
+    missing = sorted(set(t["channel"]) - set(credit["channel"]))
+    if missing:
+        raise ModelError(
+            f"Lift tests name {len(missing)} channels the attribution does not have: {missing[:5]}."
+        )
+    return t.join(credit.select("channel", credit="conversions"), on="channel").select(
+        "channel",
+        "periods",
+        "credit",
+        "test",
+        "lower",
+        "upper",
+        difference=pl.col("credit") - pl.col("test"),
+        ratio=pl.when(pl.col("test") != 0).then(pl.col("credit") / pl.col("test")),
+        within_interval=(pl.col("credit") >= pl.col("lower"))
+        & (pl.col("credit") <= pl.col("upper")),
+    )
+
+
+def calibrate(
+    result: Attribution | pl.DataFrame,
+    tests: FrameLike,
+    *,
+    remainder: Remainder = "auto",
+    channel_col: str = "channel",
+    estimate_col: str = "incremental_conversions",
+    lower_col: str = "lower",
+    upper_col: str = "upper",
+) -> pl.DataFrame:
+    """Calibrate an attribution: tested channels get the experiments' estimates.
+
+    Each tested channel is credited the experiment's incremental conversions (its revenue
+    scaled by the model's revenue per credited conversion of that channel). The conversions
+    that remain, ``N − Σ tests``, go to the untested channels and the baseline (conversions
+    without touches plus, for ``data_driven``, the model's baseline):
+
+    - ``remainder="auto"`` (default): ``"baseline"`` for a result with its own baseline
+      (``data_driven``: its credit of the other channels is already an incrementality
+      estimate), ``"scaled"`` otherwise (path-based credit carries the baseline inside the
+      channels, which the experiments reveal);
+    - ``remainder="scaled"``: the experiments say how far the model's credit is off
+      in level; the untested channels' credit is multiplied by the pooled ratio
+      ``Σ tests / Σ model credit of the tested channels`` (so they keep the model's
+      proportions to each other), capped at what remains, and the baseline takes the rest. A
+      path-based model, which gives the baseline conversions to channels, is scaled down;
+    - ``remainder="proportional"``: in proportion to the model's credit, so the untested
+      channels keep their proportions to each other *and* to the baseline;
+    - ``remainder="baseline"``: untested channels keep the model's credit, and the baseline takes
+      the difference (for a model whose credit of untested channels you trust in level).
+
+    Parameters
+    ----------
+    result : Attribution or DataFrame
+        A model's result or its ``channels`` frame.
+    tests : frame
+        Lift tests (module docstring).
+    remainder : {"proportional", "baseline"}
+        Where the conversions not fixed by tests go.
+    channel_col, estimate_col, lower_col, upper_col : str
+        Column names of ``tests``.
+
+    Returns
+    -------
+    DataFrame
+        ``channel, conversions, revenue, share, model_conversions, calibrated`` (bool: set by a
+        test), one row per channel plus ``"(baseline)"``; ``conversions`` sums to the model's
+        total.
+
+    Raises
+    ------
+    ModelError
+        Tests name unknown channels, or the tests add up to more than all conversions.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> credit = pl.DataFrame({"channel": ["a", "b", "c"], "conversions": [60.0, 30.0, 10.0]})
+    >>> tests = pl.DataFrame({"channel": ["a"], "incremental_conversions": [20.0],
+    ...                       "lower": [10.0], "upper": [30.0]})
+    >>> calibrate(credit, tests)["conversions"].round(6).to_list()  # a, b, c, (baseline)
+    [20.0, 10.0, 3.333333, 66.666667]
+    >>> calibrate(credit, tests, remainder="proportional")["conversions"].to_list()
+    [20.0, 60.0, 20.0, 0.0]
+    """
+    if remainder not in ("auto", "scaled", "proportional", "baseline"):
+        raise ModelError(
+            f"remainder must be 'auto', 'scaled', 'proportional' or 'baseline'; got {remainder!r}."
+        )
+    if remainder == "auto":
+        own_baseline = isinstance(result, Attribution) and "baseline" in result.tables
+        remainder = "baseline" if own_baseline else "scaled"
+    credit = _credit_frame(result)
+    t = _tests_by_channel(tests, channel_col, estimate_col, lower_col, upper_col)
+    missing = sorted(set(t["channel"]) - set(credit["channel"]))
+    if missing:
+        raise ModelError(
+            f"Lift tests name {len(missing)} channels the attribution does not have: {missing[:5]}."
+        )
+    total = float(credit["conversions"].sum())
+    fixed = float(t["test"].clip(lower_bound=0.0).sum())
+    if fixed > total + 1e-9:
+        raise ModelError(
+            f"The lift tests add up to {fixed:g} incremental conversions, more than the "
+            f"{total:g} conversions attributed."
+        )
+    df = credit.join(t.select("channel", "test"), on="channel", how="left")
+    tested = df["test"].is_not_null()
+    model_conv = df["conversions"].to_numpy()
+    model_rev = df["revenue"].to_numpy()
+    conv = model_conv.copy()
+    test_vals = df["test"].fill_null(0.0).clip(lower_bound=0.0).to_numpy()
+    is_base = (df["channel"] == BASELINE).to_numpy()
+    t_mask = tested.to_numpy()
+    conv[t_mask] = test_vals[t_mask]
+    rest = total - fixed
+    others = ~t_mask
+    if remainder == "scaled":
+        credited = model_conv[t_mask & ~is_base].sum()
+        factor = fixed / credited if credited > 0 else 1.0
+        untested = others & ~is_base
+        conv[untested] = model_conv[untested] * factor
+        if conv[untested].sum() > rest:  # cannot exceed what is left: share it out
+            conv[untested] *= rest / conv[untested].sum()
+        conv[is_base] = rest - conv[untested].sum()
+    elif remainder == "proportional":
+        weight = model_conv[others].sum()
+        conv[others] = (
+            model_conv[others] * rest / weight if weight > 0 else rest / max(others.sum(), 1)
+        )
+    else:
+        conv[others & ~is_base] = model_conv[others & ~is_base]
+        conv[is_base] = max(rest - conv[others & ~is_base].sum(), 0.0)
+    per_conv = np.divide(model_rev, model_conv, out=np.zeros_like(model_rev), where=model_conv > 0)
+    rev = conv * per_conv
+    return pl.DataFrame(
+        {
+            "channel": df["channel"],
+            "conversions": conv,
+            "revenue": rev,
+            "share": conv / total if total > 0 else np.full(len(conv), np.nan),
+            "model_conversions": model_conv,
+            "calibrated": t_mask,
+        }
+    ).with_columns(pl.col("share").fill_nan(None))

@@ -1,0 +1,966 @@
+"""Data-driven attribution: a fitted conversion model and counterfactual credit.
+
+A conversion model is fitted on **all** journeys, converting and not: one row per journey (or
+per unique path, weighted by its conversions and non-conversions), features built per channel
+from the journey's touches, and a weighted logistic regression (scikit-learn) or, on request,
+monotone gradient boosting. Feature set and regularisation are chosen by cross-validated log
+loss over journeys. Each converting journey is then credited by the counterfactual contribution
+of its channels under the fitted model:
+
+- the worth of a set ``T`` of the journey's distinct channels is ``p(T)``, the predicted
+  conversion probability with only the touches of the channels in ``T`` kept (the other
+  channels' features set to zero, i.e. their touches removed);
+- ``method="shapley"`` (default) gives channel ``c`` its exact Shapley value ``φ_c`` in that
+  game, over all subsets of the journey's channels; ``method="removal"`` gives it
+  ``p(all) − p(all without c)``, rescaled so that the channels share ``p(all) − p(∅)``;
+- each conversion is split into ``φ_c / p(all)`` per channel and ``p(∅) / p(all)`` of
+  **baseline**: the chance that the conversion would have happened without any marketing. If
+  every journey's conversion is decided by one uniform draw compared with its probability (the
+  simulator of :mod:`attribution.datasets`), ``p(∅) / p(all)`` is exactly the probability that
+  the conversion survives removing all its touches, and ``(p(all) − p(all without c)) / p(all)``
+  the probability that it is lost without ``c``.
+
+So channel credits and the baseline sum to the conversions. ``Attribution.channels`` holds the
+channels' credit, ``"(no touch)"`` for conversions without any touch (baseline by definition)
+and a ``"(baseline)"`` row for the baseline of journeys with touches, so its rows sum to the
+total as for every model; ``Attribution.tables["baseline"]`` repeats the ``"(baseline)"`` row.
+Each touch of a channel gets an equal part of its channel's credit in the journey, so a
+journey's touch credits sum to ``1 − baseline share`` (not to 1 as for path-based models).
+
+Features (per channel ``c`` and journey; a channel's features are all 0 when it is absent):
+
+- ``count``: number of touches; ``log_count``: ``log1p`` of it;
+- ``decay``: ``Σ 2 ** (-Δt / half_life_days)`` over its touches, ``Δt`` the days from the touch
+  to the conversion (to the last touch for a non-converting journey);
+- ``recency``: ``2 ** (-Δt / half_life_days)`` of its most recent touch.
+
+Feature sets (``features=``): ``"counts"``, ``"log_counts"``, ``"counts+log_counts"`` and, when
+touch times are known, ``"decay"`` and ``"log_counts+recency"``; ``"auto"`` tries them all.
+
+Assumptions, stated because the credit depends on them:
+
+- *No unobserved confounding.* The model learns what predicts conversion. A channel that
+  reaches people who were about to buy anyway (retargeting, brand search) looks effective, and
+  no observational model can tell that apart from an effect. Lift tests can
+  (:mod:`attribution.calibration`).
+- *Touches do not lower the chance to convert*: coefficients are constrained to be ``≥ 0``
+  (a channel whose fitted coefficient is negative is refitted at zero), and boosting is fitted
+  with increasing monotone constraints, so every credit is ``≥ 0``.
+- *Journeys without touches are not modelled*: a log only shows non-buyers who were touched, so
+  rows without touches (all of them conversions) are left out of the fit and credited to
+  ``"(no touch)"``; ``p(∅)`` is the fitted model's value with every feature at zero.
+- *Exact Shapley up to* ``max_shapley_channels`` (12) distinct channels in a journey; longer
+  journeys (rare) are credited by the removal rule.
+
+References: Shao & Li (2011), "Data-driven multi-touch attribution models", KDD; Dalessandro,
+Perlich, Hook, Stitelman, Raeder & Provost (2012), "Causally motivated attribution for online
+advertising", ADKDD (Shapley credit over a fitted conversion model).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from attribution._errors import ModelError
+from attribution.journeys import Journeys, PathTable, Sequences
+from attribution.models._base import KernelOutput, credit_from_touches, register_model
+
+__all__ = [
+    "BASELINE",
+    "FEATURE_SETS",
+    "DataDrivenModel",
+    "data_driven",
+    "journey_features",
+    "shapley_weights",
+]
+
+#: Name of the baseline row in ``Attribution.tables["baseline"]``.
+BASELINE = "(baseline)"
+
+#: Feature sets by name: the per-channel features each is made of, and whether it needs times.
+FEATURE_SETS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "counts": (("count",), False),
+    "log_counts": (("log_count",), False),
+    "counts+log_counts": (("count", "log_count"), False),
+    "decay": (("decay",), True),
+    "log_counts+recency": (("log_count", "recency"), True),
+}
+
+Estimator = Literal["logistic", "noisy_or", "boosting", "auto"]
+_LINEAR = ("logistic", "noisy_or")
+Method = Literal["shapley", "removal"]
+
+_DEFAULT_ALPHAS = (1e-6, 1e-4, 1e-2)
+_CHUNK_CELLS = 4_000_000  # rows x subsets (x features) per block of counterfactuals
+
+
+# ----------------------------------------------------------------------------------------------
+# features
+
+
+def journey_features(
+    seq: Sequences, features: Sequence[str], *, half_life_days: float = 7.0
+) -> np.ndarray:
+    """Per-channel features of every row, one block of ``n_channels`` columns per feature.
+
+    Column ``f * n_channels + c`` is feature ``features[f]`` of channel ``c``; all of a
+    channel's columns are 0 when it has no touch in the row.
+
+    Parameters
+    ----------
+    seq : Sequences
+        Rows (journeys or paths) with channel codes and, for ``decay``/``recency``, times.
+    features : sequence of str
+        Among ``count``, ``log_count``, ``decay``, ``recency`` (see the module docstring).
+    half_life_days : float
+        Half-life of ``decay`` and ``recency``.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_rows, len(features) * n_channels)
+
+    Examples
+    --------
+    >>> import attribution as at, polars as pl
+    >>> pt = at.read_paths(pl.DataFrame({"path": ["a > b > a"], "total_conversions": [1]}))
+    >>> journey_features(pt.sequences(), ["count", "log_count"]).round(3).tolist()
+    [[2.0, 1.0, 1.099, 0.693]]
+    """
+    n, k = seq.n_rows, len(seq.channels)
+    flat = seq.row_of_touch * k + seq.codes
+    blocks = []
+    counts: np.ndarray | None = None
+    for name in features:
+        if name in ("count", "log_count"):
+            if counts is None:
+                counts = np.bincount(flat, minlength=n * k).astype(np.float64).reshape(n, k)
+            blocks.append(counts if name == "count" else np.log1p(counts))
+        elif name in ("decay", "recency"):
+            if seq.delta_days is None:
+                raise ModelError(
+                    f"Feature {name!r} needs touch times, and a path table has none; use "
+                    "features without times ('counts', 'log_counts', 'counts+log_counts')."
+                )
+            w = np.exp2(-np.maximum(seq.delta_days, 0.0) / half_life_days)
+            if name == "decay":
+                block = np.bincount(flat, weights=w, minlength=n * k)
+            else:
+                block = np.zeros(n * k, dtype=np.float64)
+                np.maximum.at(block, flat, w)
+            blocks.append(block.reshape(n, k))
+        else:
+            raise ModelError(
+                f"Unknown feature {name!r}; expected 'count', 'log_count', 'decay' or 'recency'."
+            )
+    return np.hstack(blocks) if blocks else np.zeros((n, 0))
+
+
+def _group_rows(
+    x: np.ndarray, pos: np.ndarray, neg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge identical feature rows, summing their positive and negative weights."""
+    if len(x) == 0:
+        return x, pos, neg
+    frame = pl.DataFrame(x, schema=[f"f{i}" for i in range(x.shape[1])], orient="row")
+    frame = frame.with_columns(_pos=pl.Series(pos), _neg=pl.Series(neg))
+    keys = [f"f{i}" for i in range(x.shape[1])]
+    grouped = frame.group_by(keys).agg(pl.col("_pos").sum(), pl.col("_neg").sum()).sort(keys)
+    return (
+        grouped.select(keys).to_numpy().astype(np.float64),
+        grouped["_pos"].to_numpy(),
+        grouped["_neg"].to_numpy(),
+    )
+
+
+def _stack(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rows with both outcomes as two weighted samples (y = 1 with ``pos``, y = 0 with ``neg``)."""
+    has_pos, has_neg = pos > 0, neg > 0
+    xs = np.vstack([x[has_pos], x[has_neg]])
+    y = np.concatenate([np.ones(int(has_pos.sum())), np.zeros(int(has_neg.sum()))])
+    w = np.concatenate([pos[has_pos], neg[has_neg]])
+    return xs, y, w
+
+
+# ----------------------------------------------------------------------------------------------
+# estimators
+
+
+def _one_blas_thread() -> Any:
+    """Run BLAS on one thread.
+
+    The matrices here are thin (few columns), and threads only contend (a 40k x 17 Gram matrix
+    is 25x slower with threads on a busy 2-core machine).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _link_loss(eta: np.ndarray, y: np.ndarray, link: str) -> np.ndarray:
+    """Per-sample negative log-likelihood at linear predictor ``eta``."""
+    if link == "logistic":
+        return np.logaddexp(0.0, eta) - y * eta
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # p = 1 - exp(-eta): y = 1 costs -log(1 - e^-eta), y = 0 costs eta; eta must be > 0
+        pos_cost = -np.log(-np.expm1(-np.maximum(eta, 0.0)))
+    return np.where(eta > 0, np.where(y > 0, pos_cost, eta), np.inf)
+
+
+def _link_derivatives(eta: np.ndarray, y: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray]:
+    """First and second derivatives of :func:`_link_loss` in ``eta``."""
+    if link == "logistic":
+        mu = _sigmoid(eta)
+        return mu - y, mu * (1 - mu)
+    em1 = np.expm1(np.maximum(eta, 1e-300))  # e^eta - 1 > 0
+    d1 = np.where(y > 0, -1.0 / em1, 1.0)
+    d2 = np.where(y > 0, (em1 + 1.0) / (em1 * em1), 0.0)
+    return d1, d2
+
+
+def _newton_glm(x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float, link: str) -> np.ndarray:
+    """Minimise ``Σ w loss(η, y) / Σ w + alpha / 2 * ||β||²`` over ``η = b + x β``.
+
+    ``link`` is ``"logistic"`` (``p = 1 / (1 + e^-η)``) or ``"noisy_or"`` (``p = 1 − e^-η``,
+    ``η > 0``). Newton's method with backtracking (both losses are convex in ``η``); returns
+    ``[b, β...]``. The intercept is not penalised.
+    """
+    n, p = x.shape
+    xt = np.hstack([np.ones((n, 1)), x])
+    wn = w / w.sum()
+    pen = np.full(p + 1, alpha)
+    pen[0] = 0.0
+    theta = np.zeros(p + 1)
+    rate = float(np.clip((wn * y).sum(), 1e-9, 1 - 1e-9))
+    theta[0] = np.log(rate / (1 - rate)) if link == "logistic" else -np.log1p(-rate)
+
+    def objective(t: np.ndarray) -> float:
+        return float((wn * _link_loss(xt @ t, y, link)).sum() + 0.5 * (pen * t * t).sum())
+
+    f = objective(theta)
+    for _ in range(200):
+        d1, d2 = _link_derivatives(xt @ theta, y, link)
+        grad = xt.T @ (wn * d1) + pen * theta
+        hess = (xt * (wn * d2)[:, None]).T @ xt + np.diag(pen)
+        hess[np.diag_indices_from(hess)] += 1e-12
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:  # pragma: no cover - singular despite the ridge
+            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
+        t = 1.0
+        while True:
+            cand = theta - t * step
+            f_new = objective(cand)
+            if f_new <= f + 1e-4 * t * float(grad @ -step) or t < 1e-10:
+                break
+            t *= 0.5
+        if not np.isfinite(f_new):  # pragma: no cover - no finite step
+            break
+        theta, f_old, f = cand, f, f_new
+        if float(np.abs(t * step).max()) < 1e-9 or f_old - f < 1e-13 * max(abs(f), 1.0):
+            break
+    return theta
+
+
+def _fit_linear(
+    x: np.ndarray, pos: np.ndarray, neg: np.ndarray, alpha: float, link: str
+) -> tuple[float, np.ndarray]:
+    """Weighted L2-penalised GLM with non-negative coefficients.
+
+    Columns whose coefficient comes out negative are dropped (held at 0) and the rest refitted,
+    until every coefficient is ``≥ 0`` (an active-set loop; touches cannot lower the chance
+    to convert).
+    """
+    p = x.shape[1]
+    coef = np.zeros(p)
+    active = x.max(axis=0, initial=0.0) > 0
+    xs, y, w = _stack(x, pos, neg)
+    intercept = 0.0
+    for _ in range(p + 1):
+        idx = np.flatnonzero(active)
+        theta = _newton_glm(xs[:, idx], y, w, alpha, link)
+        intercept, beta = float(theta[0]), theta[1:]
+        coef[:] = 0.0
+        coef[idx] = beta
+        if (beta >= 0).all():
+            break
+        active[idx[beta < 0]] = False
+    return intercept, coef
+
+
+def _log_loss(prob: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
+    eps = 1e-12
+    p = np.clip(prob, eps, 1 - eps)
+    loss = -(pos * np.log(p) + neg * np.log1p(-p)).sum()
+    return float(loss / max(pos.sum() + neg.sum(), eps))
+
+
+def _auc(prob: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float | None:
+    """Weighted ROC AUC (ties count one half); ``None`` without both outcomes."""
+    if pos.sum() <= 0 or neg.sum() <= 0:
+        return None
+    order = np.argsort(prob, kind="stable")
+    p, wp, wn = prob[order], pos[order], neg[order]
+    # group ties
+    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+    gp = np.add.reduceat(wp, starts)
+    gn = np.add.reduceat(wn, starts)
+    neg_below = np.cumsum(gn) - gn
+    return float((gp * (neg_below + 0.5 * gn)).sum() / (gp.sum() * gn.sum()))
+
+
+# ----------------------------------------------------------------------------------------------
+# Shapley weights and counterfactual credit
+
+
+def shapley_weights(m: int) -> np.ndarray:
+    """Matrix ``W`` with ``φ = v @ W`` for a game ``v`` on the ``2**m`` subsets of ``m`` players.
+
+    ``W[s, j] = |s - 1|! (m - |s|)! / m!`` when player ``j`` is in subset ``s`` (bit ``j`` of
+    ``s``) and ``-|s|! (m - |s| - 1)! / m!`` otherwise: the Shapley value as a weighted sum of
+    marginal contributions ``v(s ∪ j) − v(s)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = np.array([0.0, 1.0, 2.0, 6.0])  # v({0}) = 1, v({1}) = 2, v({0, 1}) = 6
+    >>> (v @ shapley_weights(2)).tolist()
+    [2.5, 3.5]
+    """
+    from math import factorial
+
+    subsets = np.arange(1 << m)
+    bits = (subsets[:, None] >> np.arange(m)[None, :]) & 1
+    size = bits.sum(axis=1)
+    fact = np.array([factorial(i) for i in range(m + 1)], dtype=np.float64)
+    with_j = fact[np.maximum(size - 1, 0)] * fact[m - size] / fact[m]
+    without_j = fact[size] * fact[np.maximum(m - size - 1, 0)] / fact[m]
+    return np.where(bits == 1, with_j[:, None], -without_j[:, None])
+
+
+def _present_channels(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: number of distinct channels, and their codes left-aligned (padded with -1)."""
+    present = counts > 0
+    m = present.sum(axis=1)
+    width = int(m.max()) if len(m) else 0
+    # stable sort puts present channels first, in code order
+    order = np.argsort(~present, axis=1, kind="stable")[:, :width]
+    codes = np.where(np.arange(width)[None, :] < m[:, None], order, -1)
+    return m, codes
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """A fitted conversion model: predicts from features, exposes per-channel blocks."""
+
+    kind: str
+    features: tuple[str, ...]
+    n_channels: int
+    intercept: float = 0.0
+    coef: np.ndarray | None = None
+    booster: Any = None
+
+    def probability(self, eta: np.ndarray) -> np.ndarray:
+        """Conversion probability at linear predictor ``eta`` (linear models)."""
+        if self.kind == "logistic":
+            return _sigmoid(eta)
+        return -np.expm1(-np.maximum(eta, 0.0))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if self.kind in _LINEAR:
+            assert self.coef is not None
+            return self.probability(self.intercept + x @ self.coef)
+        return np.asarray(self.booster.predict_proba(x)[:, 1], dtype=np.float64)
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """Per row and channel: its part of the linear predictor (linear models only)."""
+        assert self.coef is not None
+        k = self.n_channels
+        f = len(self.features)
+        return (x * self.coef[None, :]).reshape(len(x), f, k).sum(axis=1)
+
+
+def _row_games(
+    model: _Fitted, x: np.ndarray, codes: np.ndarray, m: int, subsets: np.ndarray
+) -> np.ndarray:
+    """``p(T)`` for each row (all with ``m`` channels) and each subset in ``subsets``."""
+    k = model.n_channels
+    if model.kind in _LINEAR:
+        contrib = model.contributions(x)  # (n, K)
+        a = np.take_along_axis(contrib, codes[:, :m], axis=1)  # (n, m)
+        bits = ((subsets[:, None] >> np.arange(m)[None, :]) & 1).astype(np.float64)
+        return model.probability(model.intercept + a @ bits.T)
+    # generic: zero the columns of the channels left out, predict every (row, subset)
+    n, p = x.shape
+    f = len(model.features)
+    pos_of = np.full((n, k), m, dtype=np.int64)  # channel -> its bit in the row (m = absent)
+    np.put_along_axis(pos_of, codes[:, :m], np.broadcast_to(np.arange(m), (n, m)), axis=1)
+    col_bit = np.tile(pos_of, (1, f))  # (n, p)
+    keep = (subsets[None, :, None] >> col_bit[:, None, :]) & 1  # (n, S, p); bit m is 0
+    xs = (x[:, None, :] * keep).reshape(-1, p)
+    return model.predict(xs).reshape(n, len(subsets))
+
+
+def _credit_rows(
+    model: _Fitted,
+    x: np.ndarray,
+    counts: np.ndarray,
+    method: Method,
+    max_channels: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per converting row: channel credit shares (n, K), baseline share, p(all).
+
+    Shares of a row (channels + baseline) sum to 1.
+    """
+    n, k = counts.shape
+    share = np.zeros((n, k))
+    baseline = np.ones(n)
+    p_all = np.zeros(n)
+    m_row, codes = _present_channels(counts)
+    p_feat = max(x.shape[1], 1)
+    for m in np.unique(m_row):
+        m = int(m)
+        rows = np.flatnonzero(m_row == m)
+        if m == 0:
+            p_all[rows] = model.predict(x[rows])
+            continue
+        exact = method == "shapley" and m <= max_channels
+        if exact:
+            subsets = np.arange(1 << m)
+            weights = shapley_weights(m)
+        else:  # empty set, each "all but one", all
+            full = (1 << m) - 1
+            subsets = np.array([0, *(full ^ (1 << j) for j in range(m)), full])
+        per_row = len(subsets) * (1 if model.kind in _LINEAR else p_feat)
+        step = max(1, _CHUNK_CELLS // per_row)
+        for lo in range(0, len(rows), step):
+            r = rows[lo : lo + step]
+            c = codes[r, :m]
+            v = _row_games(model, x[r], c, m, subsets)
+            p0, p1 = v[:, 0], v[:, -1]
+            if exact:
+                phi = v @ weights
+            else:
+                phi = p1[:, None] - v[:, 1:-1]
+                total = phi.sum(axis=1, keepdims=True)
+                gap = (p1 - p0)[:, None]
+                phi = np.divide(
+                    phi * gap, total, out=np.zeros_like(phi), where=total > 0
+                ) + np.where(total > 0, 0.0, gap / m)
+            phi = np.maximum(phi, 0.0)  # monotone models give >= 0; clear rounding noise
+            denom = np.maximum(p1, 1e-300)
+            s = phi / denom[:, None]
+            b = np.clip(1.0 - s.sum(axis=1), 0.0, 1.0)
+            block = np.zeros((len(r), k))
+            np.put_along_axis(block, c, s, axis=1)
+            share[r] = block
+            baseline[r] = b
+            p_all[r] = p1
+    return share, baseline, p_all
+
+
+# ----------------------------------------------------------------------------------------------
+# the estimator
+
+
+class DataDrivenModel:
+    """Fitted conversion model with counterfactual (Shapley or removal) credit.
+
+    Parameters
+    ----------
+    features : str or sequence of str
+        A name of :data:`FEATURE_SETS`, several of them, or ``"auto"`` (every set the input
+        supports); the set with the best cross-validated log loss is used.
+    estimator : {"logistic", "boosting", "auto"}
+        Weighted L2 logistic regression with non-negative coefficients, scikit-learn's
+        ``HistGradientBoostingClassifier`` with increasing monotone constraints, or whichever
+        of the two predicts better out of fold.
+    alphas : sequence of float
+        L2 penalties tried for the logistic regression (per journey: the objective is mean log
+        loss plus ``alpha / 2 * ||coef||²``).
+    folds : int
+        Cross-validation folds, over journeys (rows).
+    cv_rows : int
+        At most this many rows (randomly drawn) are used for cross-validation; the chosen model
+        is then refitted on every row.
+    half_life_days : float
+        Half-life of the ``decay`` and ``recency`` features.
+    method : {"shapley", "removal"}
+        Counterfactual credit rule (module docstring).
+    max_shapley_channels : int
+        Journeys with more distinct channels are credited by the removal rule.
+    seed : int
+        Seed of the fold assignment and subsampling.
+
+    Attributes
+    ----------
+    feature_set_ : str
+        The feature set chosen.
+    estimator_ : str
+        ``"logistic"`` or ``"boosting"``.
+    alpha_ : float or None
+        Chosen penalty (logistic).
+    intercept_ : float
+        Logistic intercept (``nan`` for boosting).
+    coef_ : DataFrame
+        ``feature, channel, coefficient`` (logistic; empty for boosting).
+    cv_results_ : DataFrame
+        ``estimator, feature_set, alpha, cv_log_loss, selected``: every candidate tried.
+    diagnostics_ : DataFrame
+        One row: ``n_rows`` fitted, ``n_unique_rows``, ``conversions``, ``non_conversions``,
+        ``log_loss``, ``auc`` (in sample), ``cv_log_loss`` of the chosen model,
+        ``null_log_loss`` (a constant rate) and ``baseline_probability`` (``p(∅)``).
+
+    Examples
+    --------
+    >>> from attribution.datasets import simulate
+    >>> import attribution as at
+    >>> journeys = at.build_journeys(simulate(3_000, seed=2).events)
+    >>> model = DataDrivenModel(features="log_counts").fit(journeys)
+    >>> model.coef_.columns
+    ['feature', 'channel', 'coefficient']
+    >>> bool((model.coef_["coefficient"] >= 0).all())
+    True
+    """
+
+    def __init__(
+        self,
+        features: str | Sequence[str] = "auto",
+        estimator: Estimator = "auto",
+        *,
+        alphas: Sequence[float] = _DEFAULT_ALPHAS,
+        folds: int = 3,
+        cv_rows: int = 50_000,
+        half_life_days: float = 7.0,
+        method: Method = "shapley",
+        max_shapley_channels: int = 12,
+        seed: int = 0,
+    ) -> None:
+        self.features = features
+        self.estimator = estimator
+        self.alphas = alphas
+        self.folds = folds
+        self.cv_rows = cv_rows
+        self.half_life_days = half_life_days
+        self.method = method
+        self.max_shapley_channels = max_shapley_channels
+        self.seed = seed
+
+    # -- fitting -------------------------------------------------------------------------------
+
+    def _check(self, seq: Sequences) -> list[str]:
+        if self.estimator not in ("logistic", "noisy_or", "boosting", "auto"):
+            raise ModelError(
+                "estimator must be 'logistic', 'noisy_or', 'boosting' or 'auto'; got "
+                f"{self.estimator!r}."
+            )
+        if self.method not in ("shapley", "removal"):
+            raise ModelError(f"method must be 'shapley' or 'removal'; got {self.method!r}.")
+        if not self.half_life_days > 0:
+            raise ModelError(f"half_life_days must be > 0; got {self.half_life_days!r}.")
+        if self.folds < 2:
+            raise ModelError(f"folds must be at least 2; got {self.folds!r}.")
+        if not 1 <= self.max_shapley_channels <= 20:
+            raise ModelError(
+                f"max_shapley_channels must be in 1..20; got {self.max_shapley_channels!r}."
+            )
+        if not self.alphas or any(not a > 0 for a in self.alphas):
+            raise ModelError(f"alphas must be positive numbers; got {list(self.alphas)!r}.")
+        has_times = seq.delta_days is not None
+        if isinstance(self.features, str):
+            names = (
+                [n for n, (_, t) in FEATURE_SETS.items() if has_times or not t]
+                if self.features == "auto"
+                else [self.features]
+            )
+        else:
+            names = list(self.features)
+        for name in names:
+            if name not in FEATURE_SETS:
+                raise ModelError(
+                    f"Unknown feature set {name!r}; expected 'auto' or one of "
+                    f"{', '.join(FEATURE_SETS)}."
+                )
+            if FEATURE_SETS[name][1] and not has_times:
+                raise ModelError(
+                    f"Feature set {name!r} needs touch times, and a path table has none; "
+                    "build journeys from events or use 'counts', 'log_counts' or "
+                    "'counts+log_counts'."
+                )
+        touched = seq.lengths > 0
+        pos = float(seq.conversions[touched].sum())
+        neg = float(seq.nulls[touched].sum())
+        if pos <= 0 or neg <= 0:
+            which = "converting" if pos <= 0 else "non-converting"
+            raise ModelError(
+                f"data_driven fits a conversion model and needs both converting and "
+                f"non-converting journeys with touches; there are no {which} ones "
+                f"({pos:g} conversions, {neg:g} non-conversions). Keep non-converting "
+                "journeys (build_journeys(non_converting='after_last'))."
+            )
+        return names
+
+    def fit(self, data: Journeys | PathTable | Sequences) -> DataDrivenModel:
+        """Fit the conversion model (feature set and penalty by cross-validation).
+
+        Parameters
+        ----------
+        data : Journeys, PathTable or Sequences
+            Journeys (with touch times), or a path table (time-free features only).
+
+        Returns
+        -------
+        DataDrivenModel
+            ``self``.
+        """
+        with _one_blas_thread():
+            return self._fit(data)
+
+    def _fit(self, data: Journeys | PathTable | Sequences) -> DataDrivenModel:
+        seq = data if isinstance(data, Sequences) else data.sequences()
+        names = self._check(seq)
+        touched = np.flatnonzero(seq.lengths > 0)
+        self.channels_ = seq.channels
+        rng = np.random.default_rng(self.seed)
+        cv_idx = touched
+        if len(cv_idx) > self.cv_rows:
+            cv_idx = np.sort(rng.choice(touched, size=self.cv_rows, replace=False))
+        fold = rng.integers(0, self.folds, size=len(cv_idx))
+        pos_all, neg_all = seq.conversions, seq.nulls
+        results: list[dict[str, Any]] = []
+        cache: dict[str, np.ndarray] = {}
+
+        def feats(name: str) -> np.ndarray:
+            if name not in cache:
+                cache[name] = journey_features(
+                    seq, FEATURE_SETS[name][0], half_life_days=self.half_life_days
+                )
+            return cache[name]
+
+        def cv_loss(x: np.ndarray, fit: Callable[..., _Fitted]) -> float:
+            pos, neg = pos_all[cv_idx], neg_all[cv_idx]
+            xs = x[cv_idx]
+            total = 0.0
+            for f in range(self.folds):
+                train, test = fold != f, fold == f
+                if pos[train].sum() <= 0 or neg[train].sum() <= 0:
+                    continue
+                model = fit(xs[train], pos[train], neg[train])
+                prob = model.predict(xs[test])
+                total += _log_loss(prob, pos[test], neg[test]) * (pos[test] + neg[test]).sum()
+            return total / max(float((pos + neg).sum()), 1e-300)
+
+        estimators = list(_LINEAR) if self.estimator == "auto" else [self.estimator]
+        mid_alpha = float(np.sort(np.asarray(self.alphas))[len(self.alphas) // 2])
+        best: tuple[float, str, str, float | None] | None = None
+        for kind in [e for e in estimators if e in _LINEAR]:
+            # feature set at a middle penalty, then the penalty for the chosen set
+            first: list[dict[str, Any]] = []
+            for name in names:
+                loss = cv_loss(feats(name), self._linear_fitter(kind, name, mid_alpha))
+                first.append(
+                    dict(estimator=kind, feature_set=name, alpha=mid_alpha, cv_log_loss=loss)
+                )
+            results.extend(first)
+            chosen: str = min(first, key=lambda r: float(r["cv_log_loss"]))["feature_set"]
+            cands = [r for r in first if r["feature_set"] == chosen]
+            for alpha in self.alphas:
+                if float(alpha) == mid_alpha:
+                    continue
+                loss = cv_loss(feats(chosen), self._linear_fitter(kind, chosen, float(alpha)))
+                row: dict[str, Any] = dict(
+                    estimator=kind, feature_set=chosen, alpha=float(alpha), cv_log_loss=loss
+                )
+                results.append(row)
+                cands.append(row)
+            top = min(cands, key=lambda r: float(r["cv_log_loss"]))
+            if best is None or float(top["cv_log_loss"]) < best[0]:
+                best = (float(top["cv_log_loss"]), kind, chosen, float(top["alpha"]))
+        if "boosting" in estimators:
+            for name in names:
+                loss = cv_loss(feats(name), self._boosting_fitter(name))
+                results.append(
+                    dict(estimator="boosting", feature_set=name, alpha=None, cv_log_loss=loss)
+                )
+                if best is None or loss < best[0]:
+                    best = (loss, "boosting", name, None)
+        assert best is not None
+        cv_best, kind, name, chosen_alpha = best
+        x = feats(name)[touched]
+        pos, neg = pos_all[touched], neg_all[touched]
+        if kind in _LINEAR:
+            assert chosen_alpha is not None
+            self.model_ = self._linear_fitter(kind, name, chosen_alpha)(x, pos, neg)
+        else:
+            self.model_ = self._boosting_fitter(name)(x, pos, neg)
+        self.feature_set_ = name
+        self.estimator_ = kind
+        self.alpha_ = chosen_alpha
+        self.intercept_ = self.model_.intercept if kind in _LINEAR else float("nan")
+        self.cv_results_ = pl.DataFrame(
+            results,
+            schema={
+                "estimator": pl.String,
+                "feature_set": pl.String,
+                "alpha": pl.Float64,
+                "cv_log_loss": pl.Float64,
+            },
+        ).with_columns(
+            selected=(pl.col("estimator") == kind)
+            & (pl.col("feature_set") == name)
+            & (
+                pl.col("alpha").is_null()
+                if chosen_alpha is None
+                else (pl.col("alpha") == chosen_alpha)
+            )
+        )
+        feats_names = FEATURE_SETS[name][0]
+        k = len(seq.channels)
+        if kind in _LINEAR:
+            assert self.model_.coef is not None
+            coef_vals = self.model_.coef
+        else:
+            coef_vals = np.zeros(0)
+        self.coef_ = pl.DataFrame(
+            {
+                "feature": [f for f in feats_names for _ in range(k)][: len(coef_vals)],
+                "channel": list(seq.channels) * len(feats_names) if len(coef_vals) else [],
+                "coefficient": coef_vals,
+            },
+            schema={"feature": pl.String, "channel": pl.String, "coefficient": pl.Float64},
+        )
+        prob = self.model_.predict(x)
+        rate = float(pos.sum() / (pos.sum() + neg.sum()))
+        p0 = float(self.model_.predict(np.zeros((1, x.shape[1])))[0])
+        self.diagnostics_ = pl.DataFrame(
+            {
+                "n_rows": [len(touched)],
+                "n_unique_rows": [self._n_unique_],
+                "conversions": [float(pos.sum())],
+                "non_conversions": [float(neg.sum())],
+                "log_loss": [_log_loss(prob, pos, neg)],
+                "auc": [_auc(prob, pos, neg)],
+                "cv_log_loss": [cv_best if np.isfinite(cv_best) else None],
+                "null_log_loss": [_log_loss(np.full(len(pos), rate), pos, neg)],
+                "baseline_probability": [p0],
+            },
+            schema_overrides={"auc": pl.Float64, "cv_log_loss": pl.Float64},
+        )
+        return self
+
+    _n_unique_: int = 0
+
+    def _linear_fitter(
+        self, kind: str, name: str, alpha: float
+    ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], _Fitted]:
+        discrete = not FEATURE_SETS[name][1]
+        k_feats = FEATURE_SETS[name][0]
+
+        def fit(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> _Fitted:
+            if discrete:
+                x, pos, neg = _group_rows(x, pos, neg)
+            self._n_unique_ = len(x)
+            b0, coef = _fit_linear(x, pos, neg, alpha, kind)
+            n_ch = x.shape[1] // len(k_feats)
+            return _Fitted(kind, k_feats, n_ch, b0, coef)
+
+        return fit
+
+    def _boosting_fitter(
+        self, name: str
+    ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], _Fitted]:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        discrete = not FEATURE_SETS[name][1]
+        k_feats = FEATURE_SETS[name][0]
+        seed = self.seed
+
+        def fit(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> _Fitted:
+            if discrete:
+                x, pos, neg = _group_rows(x, pos, neg)
+            self._n_unique_ = len(x)
+            xs, y, w = _stack(x, pos, neg)
+            booster = HistGradientBoostingClassifier(
+                max_iter=200,
+                learning_rate=0.1,
+                max_leaf_nodes=15,
+                min_samples_leaf=40,
+                l2_regularization=1.0,
+                monotonic_cst=[1] * x.shape[1],
+                early_stopping=True,
+                validation_fraction=0.15,
+                n_iter_no_change=10,
+                random_state=seed,
+            )
+            booster.fit(xs, y, sample_weight=w)
+            n_ch = x.shape[1] // len(k_feats)
+            return _Fitted("boosting", k_feats, n_ch, booster=booster)
+
+        return fit
+
+    # -- using it ------------------------------------------------------------------------------
+
+    def _fitted(self) -> _Fitted:
+        if not hasattr(self, "model_"):
+            raise ModelError("This DataDrivenModel is not fitted yet; call .fit(journeys) first.")
+        return self.model_
+
+    def _seq(self, data: Journeys | PathTable | Sequences) -> Sequences:
+        seq = data if isinstance(data, Sequences) else data.sequences()
+        if tuple(seq.channels) != tuple(self.channels_):
+            raise ModelError(
+                f"The data's channels {list(seq.channels)} differ from the ones the model was "
+                f"fitted on {list(self.channels_)}."
+            )
+        return seq
+
+    def predict_proba(self, data: Journeys | PathTable | Sequences) -> np.ndarray:
+        """Predicted conversion probability of every row (journey or path).
+
+        Returns
+        -------
+        ndarray of float64, shape (n_rows,)
+        """
+        model = self._fitted()
+        seq = self._seq(data)
+        x = journey_features(seq, model.features, half_life_days=self.half_life_days)
+        return model.predict(x)
+
+    def credit(self, data: Journeys | PathTable | Sequences) -> KernelOutput:
+        """Counterfactual credit of the converting rows (see the module docstring).
+
+        Returns
+        -------
+        KernelOutput
+            Channel conversions and revenue, per-touch credit of the converting rows, and the
+            tables ``baseline``, ``effects``, ``coefficients``, ``model_selection`` and
+            ``diagnostics``.
+        """
+        with _one_blas_thread():
+            return self._credit(data)
+
+    def _credit(self, data: Journeys | PathTable | Sequences) -> KernelOutput:
+        model = self._fitted()
+        seq = self._seq(data)
+        conv = seq.converting
+        k = len(seq.channels)
+        x = journey_features(conv, model.features, half_life_days=self.half_life_days)
+        counts = np.bincount(conv.row_of_touch * k + conv.codes, minlength=conv.n_rows * k).reshape(
+            conv.n_rows, k
+        )
+        share, base_share, p_all = _credit_rows(
+            model, x, counts, self.method, self.max_shapley_channels
+        )
+        touched = conv.lengths > 0
+        # each touch: an equal part of its channel's share in its row
+        row = conv.row_of_touch
+        per_touch = share[row, conv.codes] / counts[row, conv.codes]
+        out = credit_from_touches(conv, per_touch)
+        w_conv, w_val = conv.conversions[touched], conv.value[touched]
+        base_conv = float((base_share[touched] * w_conv).sum())
+        base_rev = float((base_share[touched] * w_val).sum())
+        total = float(seq.conversions.sum())
+        removal = self._removal(model, x[touched], counts[touched], p_all[touched])
+        tables = {
+            "baseline": pl.DataFrame(
+                {
+                    "channel": [BASELINE],
+                    "conversions": [base_conv],
+                    "revenue": [base_rev],
+                    "share": [base_conv / total if total > 0 else None],
+                },
+                schema_overrides={"share": pl.Float64},
+            ),
+            "effects": pl.DataFrame(
+                {
+                    "channel": list(seq.channels),
+                    "credited_conversions": out.conversions,
+                    "removal_conversions": w_conv @ removal if len(w_conv) else np.zeros(k),
+                    "journeys_with_channel": (counts > 0).T.astype(np.float64) @ conv.conversions,
+                }
+            ),
+            "coefficients": self.coef_,
+            "model_selection": self.cv_results_,
+            "diagnostics": self.diagnostics_,
+        }
+        return KernelOutput(
+            out.conversions,
+            out.revenue,
+            per_touch,
+            conv,
+            tables,
+            extra_rows=((BASELINE, base_conv, base_rev),),
+        )
+
+    def _removal(
+        self, model: _Fitted, x: np.ndarray, counts: np.ndarray, p_all: np.ndarray
+    ) -> np.ndarray:
+        """Per row and channel: ``(p(all) − p(all without c)) / p(all)``."""
+        n, k = counts.shape
+        out = np.zeros((n, k))
+        f = len(model.features)
+        for c in np.flatnonzero(counts.any(axis=0)):
+            rows = np.flatnonzero(counts[:, c] > 0)
+            xc = x[rows].copy()
+            xc[:, c + k * np.arange(f)] = 0.0
+            p_wo = model.predict(xc)
+            out[rows, c] = np.clip(1.0 - p_wo / np.maximum(p_all[rows], 1e-300), 0.0, 1.0)
+        return out
+
+
+@register_model("data_driven", needs_times=True)
+def data_driven(
+    seq: Sequences,
+    features: str | Sequence[str] = "auto",
+    estimator: Estimator = "auto",
+    method: Method = "shapley",
+    half_life_days: float = 7.0,
+    alphas: Sequence[float] = _DEFAULT_ALPHAS,
+    folds: int = 3,
+    cv_rows: int = 50_000,
+    max_shapley_channels: int = 12,
+    seed: int = 0,
+) -> KernelOutput:
+    """Data-driven: a fitted conversion model, credit by counterfactual Shapley values.
+
+    See :mod:`attribution.models.data_driven` and :class:`DataDrivenModel` for the parameters.
+    The baseline (conversions expected without any marketing) is the ``"(baseline)"`` row of
+    ``.channels`` (also ``tables["baseline"]``); ``tables["effects"]``, ``["coefficients"]``,
+    ``["model_selection"]`` and ``["diagnostics"]`` describe the fitted model. On a path table
+    (no times) only the time-free feature sets are tried.
+
+    Examples
+    --------
+    >>> import attribution as at
+    >>> from attribution.datasets import simulate
+    >>> journeys = at.build_journeys(simulate(3_000, seed=2).events)
+    >>> res = at.attribute(journeys, "data_driven")
+    >>> credited = res.channels["conversions"].sum()
+    >>> round(credited, 6) == journeys.n_conversions
+    True
+    """
+    if isinstance(features, str) and features == "auto" and seq.delta_days is None:
+        features = [n for n, (_, t) in FEATURE_SETS.items() if not t]
+    model = DataDrivenModel(
+        features,
+        estimator,
+        alphas=alphas,
+        folds=folds,
+        cv_rows=cv_rows,
+        half_life_days=half_life_days,
+        method=method,
+        max_shapley_channels=max_shapley_channels,
+        seed=seed,
+    ).fit(seq)
+    return model.credit(seq)

@@ -1,0 +1,153 @@
+"""Tests of lift-test calibration and holdout analysis."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+import attribution as at
+from attribution.calibration import calibrate, compare_lift_tests, holdout_lift
+
+CREDIT = pl.DataFrame(
+    {
+        "channel": ["a", "b", "c", at.NO_TOUCH],
+        "conversions": [50.0, 30.0, 15.0, 5.0],
+        "revenue": [500.0, 600.0, 150.0, 40.0],
+    }
+)
+TESTS = pl.DataFrame(
+    {"channel": ["a"], "incremental_conversions": [20.0], "lower": [10.0], "upper": [30.0]}
+)
+
+
+def test_holdout_lift_matches_statsmodels(rng) -> None:
+    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+    nt, nc = rng.integers(2_000, 20_000, 5), rng.integers(2_000, 20_000, 5)
+    xt, xc = rng.binomial(nt, 0.06), rng.binomial(nc, 0.05)
+    exp = pl.DataFrame(
+        {
+            "channel": list("vwxyz"),
+            "treated_users": nt,
+            "treated_conversions": xt,
+            "control_users": nc,
+            "control_conversions": xc,
+        }
+    )
+    out = holdout_lift(exp, level=0.9)
+    for i in range(5):
+        lo, hi = confint_proportions_2indep(
+            xt[i], nt[i], xc[i], nc[i], method="wald", compare="diff", alpha=0.1
+        )
+        row = out.row(i, named=True)
+        assert row["lower"] == pytest.approx(lo * nt[i], rel=1e-9)
+        assert row["upper"] == pytest.approx(hi * nt[i], rel=1e-9)
+        _, p = proportions_ztest([xt[i], xc[i]], [nt[i], nc[i]])
+        assert row["p_value"] == pytest.approx(p, rel=1e-9)
+        rlo, rhi = confint_proportions_2indep(
+            xt[i], nt[i], xc[i], nc[i], method="log", compare="ratio", alpha=0.1
+        )
+        assert row["lift_lower"] == pytest.approx(rlo - 1, rel=1e-9)
+        assert row["lift_upper"] == pytest.approx(rhi - 1, rel=1e-9)
+
+
+def test_holdout_zero_control_conversions_gives_null_lift() -> None:
+    exp = pl.DataFrame(
+        {
+            "treated_users": [100],
+            "treated_conversions": [5],
+            "control_users": [100],
+            "control_conversions": [0],
+        }
+    )
+    row = holdout_lift(exp).row(0, named=True)
+    assert row["lift"] is None and row["incremental_conversions"] == pytest.approx(5.0)
+
+
+def test_holdout_rejects_bad_counts() -> None:
+    exp = pl.DataFrame(
+        {
+            "treated_users": [100, 0],
+            "treated_conversions": [5, 0],
+            "control_users": [100, 10],
+            "control_conversions": [3, 1],
+        }
+    )
+    with pytest.raises(at.ValidationError, match=r"'treated_users' has 1 values ≤ 0.*\[1\]"):
+        holdout_lift(exp)
+    exp = exp.with_columns(
+        treated_users=pl.Series([100, 10]), control_conversions=pl.Series([3, 11])
+    )
+    with pytest.raises(at.ValidationError, match="'control_conversions' has 1 values"):
+        holdout_lift(exp)
+    with pytest.raises(at.SchemaError, match="'control_users' is missing"):
+        holdout_lift(exp.drop("control_users"))
+
+
+def test_compare_reports_difference_and_interval() -> None:
+    out = compare_lift_tests(CREDIT, TESTS).row(0, named=True)
+    assert out["credit"] == 50.0 and out["difference"] == 30.0 and out["ratio"] == 2.5
+    assert out["within_interval"] is False
+
+
+def test_periods_are_summed_with_combined_intervals() -> None:
+    tests = pl.DataFrame(
+        {
+            "channel": ["a", "a"],
+            "period": ["q1", "q2"],
+            "incremental_conversions": [10.0, 20.0],
+            "lower": [7.0, 16.0],
+            "upper": [13.0, 24.0],
+        }
+    )
+    out = compare_lift_tests(CREDIT, tests).row(0, named=True)
+    assert out["test"] == 30.0 and out["periods"] == 2
+    assert out["upper"] - out["test"] == pytest.approx(5.0)  # sqrt(3² + 4²)
+
+
+def test_calibrate_honours_tests_and_keeps_proportions() -> None:
+    for remainder in ("scaled", "proportional", "baseline"):
+        out = calibrate(CREDIT, TESTS, remainder=remainder)
+        assert out["conversions"].sum() == pytest.approx(100.0)
+        conv = dict(zip(out["channel"], out["conversions"], strict=True))
+        assert conv["a"] == 20.0
+        assert conv["b"] / conv["c"] == pytest.approx(2.0)  # model's proportion kept
+    scaled = dict(
+        calibrate(CREDIT, TESTS, remainder="scaled").select("channel", "conversions").iter_rows()
+    )
+    assert scaled["b"] == pytest.approx(30.0 * 20 / 50)  # pooled ratio of the tested channels
+    assert scaled["(baseline)"] == pytest.approx(100 - 20 - 12 - 6)
+    rev = calibrate(CREDIT, TESTS).filter(pl.col("channel") == "a")["revenue"][0]
+    assert rev == pytest.approx(200.0)  # 10 per conversion, as the model had it
+
+
+def test_calibrate_errors() -> None:
+    with pytest.raises(at.ModelError, match=r"does not have: \[.zz.\]"):
+        calibrate(CREDIT, TESTS.with_columns(channel=pl.lit("zz")))
+    with pytest.raises(at.ModelError, match="more than the 100 conversions"):
+        calibrate(
+            CREDIT, TESTS.with_columns(incremental_conversions=pl.lit(200.0), upper=pl.lit(300.0))
+        )
+    with pytest.raises(at.ValidationError, match="1 rows with a null estimate"):
+        calibrate(CREDIT, TESTS.with_columns(lower=pl.lit(25.0)))
+
+
+def test_calibrated_data_driven_on_simulation_honours_tests() -> None:
+    from attribution.datasets.scenarios import scenario
+    from attribution.evaluate import truth_credit
+
+    sim = scenario("intent_confounding", 4_000, seed=3)
+    j = at.build_journeys(sim.events, lookback_days=30)
+    res = at.attribute(j, "data_driven")
+    t = truth_credit(sim.truth, j.n_conversions, baseline_conversions=sim.baseline_conversions)
+    tests = t.filter(pl.col("channel").is_in(["Retargeting", "Paid Search"])).select(
+        "channel",
+        incremental_conversions="truth",
+        lower=pl.col("truth") - 1,
+        upper=pl.col("truth") + 1,
+    )
+    out = calibrate(res, tests)
+    assert out["conversions"].sum() == pytest.approx(j.n_conversions)
+    got = out.join(tests, on="channel")
+    np.testing.assert_allclose(got["conversions"], got["incremental_conversions"])

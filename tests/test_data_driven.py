@@ -1,0 +1,259 @@
+"""Tests of the data-driven model: fitted conversion model + counterfactual Shapley credit."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+import attribution as at
+from attribution.datasets.scenarios import scenario
+from attribution.evaluate import evaluate
+from attribution.journeys import Sequences
+from attribution.models.data_driven import (
+    DataDrivenModel,
+    _fit_linear,
+    journey_features,
+    shapley_weights,
+)
+
+
+@pytest.fixture(scope="module")
+def sim_journeys():
+    sim = scenario("no_confounding", 4_000, seed=5)
+    return sim, at.build_journeys(sim.events, lookback_days=30)
+
+
+def _brute_shapley(v: dict[frozenset, float], players: list[int]) -> dict[int, float]:
+    """Shapley values by averaging marginal contributions over every ordering."""
+    phi = dict.fromkeys(players, 0.0)
+    perms = list(itertools.permutations(players))
+    for order in perms:
+        seen: frozenset = frozenset()
+        for p in order:
+            phi[p] += v[seen | {p}] - v[seen]
+            seen = seen | {p}
+    return {p: x / len(perms) for p, x in phi.items()}
+
+
+def test_shapley_weights_match_permutation_average(rng) -> None:
+    m = 4
+    values = rng.random(1 << m)
+    values[0] = 0.3
+    v = {frozenset(j for j in range(m) if s >> j & 1): float(values[s]) for s in range(1 << m)}
+    expected = _brute_shapley(v, list(range(m)))
+    got = values @ shapley_weights(m)
+    np.testing.assert_allclose(got, [expected[j] for j in range(m)], rtol=0, atol=1e-12)
+
+
+def test_logistic_fit_matches_scikit_learn(rng) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    x = rng.poisson(1.0, size=(400, 3)).astype(float)
+    eta = -2.0 + x @ np.array([0.5, 0.2, 0.8])
+    pos = rng.binomial(5, 1 / (1 + np.exp(-eta))).astype(float)
+    neg = 5.0 - pos
+    alpha = 1e-3
+    b0, coef = _fit_linear(x, pos, neg, alpha, "logistic")
+    xs = np.vstack([x, x])
+    y = np.r_[np.ones(len(x)), np.zeros(len(x))]
+    w = np.r_[pos, neg]
+    keep = w > 0
+    ref = LogisticRegression(C=1 / (alpha * w.sum()), tol=1e-10, max_iter=10_000)
+    ref.fit(xs[keep], y[keep], sample_weight=w[keep])
+    assert b0 == pytest.approx(ref.intercept_[0], abs=1e-5)
+    np.testing.assert_allclose(coef, ref.coef_.ravel(), atol=1e-5)
+
+
+def test_noisy_or_fit_recovers_known_effects(rng) -> None:
+    # p = 1 - exp(-(0.03 + 0.05 x1 + 0.0 x2)); x2 has no effect
+    n = 200_000
+    x = rng.poisson(1.5, size=(n, 2)).astype(float)
+    p = -np.expm1(-(0.03 + 0.05 * x[:, 0]))
+    y = (rng.random(n) < p).astype(float)
+    b0, coef = _fit_linear(x, y, 1 - y, 1e-9, "noisy_or")
+    assert b0 == pytest.approx(0.03, abs=0.006)
+    assert coef[0] == pytest.approx(0.05, abs=0.006)
+    assert 0 <= coef[1] < 0.006
+
+
+def test_credit_plus_baseline_sums_to_conversions(sim_journeys) -> None:
+    _, journeys = sim_journeys
+    res = at.attribute(journeys, "data_driven")
+    ch = res.channels
+    base = res.tables["baseline"]
+    assert base["channel"].to_list() == ["(baseline)"]
+    assert ch.filter(pl.col("channel") == "(baseline)").equals(base)
+    total = ch["conversions"].sum()
+    assert total == pytest.approx(journeys.n_conversions, rel=1e-9)
+    assert (ch["conversions"] >= 0).all()
+    revenue = ch["revenue"].sum()
+    assert revenue == pytest.approx(journeys.revenue[journeys.converted].sum(), rel=1e-9)
+    # each converting journey: touch credits + its baseline share = 1, so touch credits <= 1
+    tp = res.touchpoints
+    per_journey = tp.group_by("journey_id").agg(pl.col("credit").sum())["credit"]
+    assert (per_journey <= 1 + 1e-9).all() and (per_journey >= 0).all()
+    assert per_journey.sum() == pytest.approx(
+        ch.filter(~pl.col("channel").is_in([at.NO_TOUCH, "(baseline)"]))["conversions"].sum(),
+        rel=1e-9,
+    )
+
+
+def test_exact_shapley_matches_brute_force_on_fitted_model(sim_journeys) -> None:
+    _, journeys = sim_journeys
+    for estimator in ("logistic", "noisy_or"):
+        model = DataDrivenModel(features="log_counts", estimator=estimator, alphas=[1e-4])
+        model.fit(journeys)
+        out = model.credit(journeys)
+        seq = out.touch_seq
+        assert seq is not None and out.touch_credit is not None
+        # pick the converting journey with the most distinct channels
+        k = len(seq.channels)
+        x_all = journey_features(seq, ["log_count"])
+        present = x_all > 0
+        r = int(np.argmax(present.sum(axis=1)))
+        players = list(np.flatnonzero(present[r]))
+        assert len(players) >= 3
+
+        def v(coalition: frozenset, r=r, model=model, x_all=x_all, k=k) -> float:
+            x = x_all[r].copy()
+            for c in range(k):
+                if c not in coalition:
+                    x[c] = 0.0
+            return float(model.model_.predict(x[None, :])[0])
+
+        games = {
+            frozenset(s): v(frozenset(s))
+            for n in range(len(players) + 1)
+            for s in itertools.combinations(players, n)
+        }
+        expected = _brute_shapley(games, players)
+        p_all = games[frozenset(players)]
+        lo, hi = seq.indptr[r], seq.indptr[r + 1]
+        got = np.bincount(seq.codes[lo:hi], weights=out.touch_credit[lo:hi], minlength=k)
+        for c in players:
+            assert got[c] == pytest.approx(max(expected[c], 0.0) / p_all, abs=1e-9), estimator
+
+
+def test_boosting_credit_is_complete() -> None:
+    sim = scenario("short_journeys", 2_000, seed=2)
+    journeys = at.build_journeys(sim.events)
+    res = at.attribute(journeys, "data_driven", estimator="boosting", features="counts")
+    total = res.channels["conversions"].sum()
+    assert total == pytest.approx(journeys.n_conversions)
+    assert (res.channels["conversions"] >= 0).all()
+    assert res.tables["model_selection"]["estimator"].to_list() == ["boosting"]
+
+
+def test_path_table_equals_journeys_with_time_free_features(sim_journeys) -> None:
+    _, journeys = sim_journeys
+    params = {"features": "log_counts", "estimator": "logistic"}
+    a = at.attribute(journeys, "data_driven", **params)
+    b = at.attribute(journeys.to_paths(), "data_driven", **params)
+    np.testing.assert_allclose(
+        a.channels["conversions"].to_numpy(),
+        b.channels["conversions"].to_numpy(),
+        rtol=1e-6,
+        atol=1e-9,
+    )
+    assert a.tables["baseline"]["conversions"][0] == pytest.approx(
+        b.tables["baseline"]["conversions"][0], rel=1e-7
+    )
+
+
+def test_removal_equals_shapley_for_one_channel_journeys() -> None:
+    pt = at.read_paths(
+        pl.DataFrame(
+            {
+                "path": ["a", "b", "a > a", "b > b > b"],
+                "total_conversions": [30, 10, 20, 12],
+                "total_null": [300, 400, 100, 150],
+            }
+        )
+    )
+    kw = {"features": "counts", "estimator": "logistic"}
+    s = at.attribute(pt, "data_driven", method="shapley", **kw).channels
+    r = at.attribute(pt, "data_driven", method="removal", **kw).channels
+    np.testing.assert_allclose(s["conversions"].to_numpy(), r["conversions"].to_numpy())
+
+
+def test_removal_rule_rescales_to_the_gap() -> None:
+    pt = at.read_paths(
+        pl.DataFrame(
+            {
+                "path": ["a > b", "a", "b", "c > a > b"],
+                "total_conversions": [40, 10, 10, 15],
+                "total_null": [100, 200, 200, 50],
+            }
+        )
+    )
+    res = at.attribute(pt, "data_driven", method="removal", features="counts")
+    total = res.channels["conversions"].sum()
+    assert total == pytest.approx(75.0)
+
+
+def test_fitted_model_is_inspectable(sim_journeys) -> None:
+    _, journeys = sim_journeys
+    model = DataDrivenModel().fit(journeys)
+    assert model.estimator_ in ("logistic", "noisy_or")
+    assert model.cv_results_["selected"].sum() == 1
+    assert set(model.cv_results_["feature_set"]) >= {"counts", "log_counts", "decay"}
+    diag = model.diagnostics_.row(0, named=True)
+    assert diag["cv_log_loss"] < diag["null_log_loss"]  # it predicts better than a constant
+    assert 0.5 < diag["auc"] <= 1
+    assert (model.coef_["coefficient"] >= 0).all()
+    p = model.predict_proba(journeys)
+    assert p.shape == (journeys.n_journeys,) and ((p > 0) & (p < 1)).all()
+
+
+def test_errors_are_clear(sim_journeys) -> None:
+    _, journeys = sim_journeys
+    only_conv = at.read_paths(pl.DataFrame({"path": ["a", "b > a"], "total_conversions": [3, 2]}))
+    with pytest.raises(at.ModelError, match="no non-converting ones"):
+        at.attribute(only_conv, "data_driven")
+    with pytest.raises(at.ModelError, match="Unknown feature set 'nope'"):
+        at.attribute(journeys, "data_driven", features="nope")
+    with pytest.raises(at.ModelError, match="'decay' needs touch times"):
+        at.attribute(journeys.to_paths(), "data_driven", features="decay")
+    with pytest.raises(at.ModelError, match="estimator must be"):
+        at.attribute(journeys, "data_driven", estimator="forest")
+    with pytest.raises(at.ModelError, match="not fitted yet"):
+        DataDrivenModel().predict_proba(journeys)
+
+
+def test_seq_weights_are_counts_not_flags() -> None:
+    """Doubling every count leaves shares unchanged (the model sees the same rates)."""
+    base = dict(
+        channels=("a", "b"),
+        indptr=np.array([0, 1, 2, 4, 5]),
+        codes=np.array([0, 1, 0, 1, 0], dtype=np.int32),
+        value=np.array([10.0, 5.0, 20.0, 0.0]),
+    )
+    one = Sequences(
+        conversions=np.array([3.0, 1.0, 4.0, 0.0]), nulls=np.array([30.0, 20.0, 10.0, 9.0]), **base
+    )
+    two = Sequences(
+        conversions=np.array([6.0, 2.0, 8.0, 0.0]), nulls=np.array([60.0, 40.0, 20.0, 18.0]), **base
+    )
+    kw = {"features": "counts", "estimator": "logistic", "alphas": [1e-9]}
+    a = DataDrivenModel(**kw).fit(one).credit(one)
+    b = DataDrivenModel(**kw).fit(two).credit(two)
+    np.testing.assert_allclose(2 * a.conversions, b.conversions, rtol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["no_confounding", "short_journeys"])
+def test_beats_path_models_without_confounding(name: str) -> None:
+    sim = scenario(name, 15_000, seed=11)
+    ev = evaluate(
+        sim.events, sim.truth, baseline_conversions=sim.baseline_conversions, lookback_days=30
+    )
+    s = ev.summary
+    dda = s.filter(pl.col("model") == "data_driven").row(0, named=True)
+    best_path = s.filter(pl.col("kind") == "path-based")["total_abs_error"].min()
+    assert dda["total_abs_error"] <= 0.5 * best_path
+    assert dda["no_effect_share"] <= 0.05
+    assert math.isfinite(dda["share_abs_error"])
