@@ -263,37 +263,41 @@ class _MarkovBatch:
             contains[list(set(_decode(int(key), k + 1))), i] = True
         self.masks = np.vstack([np.zeros((1, s + 1), dtype=bool), contains])
 
-    def cell_matrix(self, value_per_conv: np.ndarray, extra: sp.csr_matrix) -> sp.csc_matrix:
+    def cell_matrix(
+        self, value_per_conv: np.ndarray, extra: sp.csr_matrix, cells: np.ndarray | None = None
+    ) -> sp.csc_matrix:
         """Build the outputs × cells matrix (conversion cells, then null cells) of one product.
 
         Outputs: the ``size²`` transition counts (ending in conversion or null included), the
         value of conversions by last state, then the rows of ``extra`` (over conversion cells).
+        With ``cells``, only those columns, in that order (built directly, in one pass).
         """
         size, n = self.size, len(self.touched)
         d = size * size + size
         t_out, t_row = self.trans
         end_conv = self.last_state * size + self.s + 1
-        conv_block = sp.csc_matrix(
-            (
-                np.concatenate([np.ones(len(t_out) + len(self.rows)), value_per_conv[self.rows]]),
-                (
-                    np.concatenate([t_out, end_conv, size * size + self.last_state]),
-                    np.concatenate([t_row, self.rows, self.rows]),
-                ),
-            ),
-            shape=(d, n),
+        ex = extra.tocoo()
+        out = np.concatenate(
+            [t_out, end_conv, size * size + self.last_state, d + ex.row, t_out, end_conv + 1]
         )
-        null_block = sp.csc_matrix(
-            (
+        col = np.concatenate([t_row, self.rows, self.rows, ex.col, n + t_row, n + self.rows])
+        val = np.concatenate(
+            [
                 np.ones(len(t_out) + len(self.rows)),
-                (np.concatenate([t_out, end_conv + 1]), np.concatenate([t_row, self.rows])),
-            ),
-            shape=(d, n),
+                value_per_conv[self.rows],
+                ex.data,
+                np.ones(len(t_out) + len(self.rows)),
+            ]
         )
-        zeros = sp.csc_matrix((extra.shape[0], n))
-        return sp.vstack(
-            [sp.hstack([conv_block, null_block]), sp.hstack([extra, zeros])], format="csc"
-        )
+        width = 2 * n
+        if cells is not None:
+            where = np.full(2 * n, -1, dtype=np.int64)
+            where[cells] = np.arange(len(cells))
+            col = where[col]
+            keep = col >= 0
+            out, col, val, width = out[keep], col[keep], val[keep], len(cells)
+        shape = (d + extra.shape[0], width)
+        return sp.csc_matrix((val, (out, col)), shape=shape)
 
     def solve(self, counts: np.ndarray, value_b: np.ndarray) -> np.ndarray:
         """Shares of conversions (``[..., 0]``) and of value (``[..., 1]``) per replicate."""
@@ -330,22 +334,33 @@ Finish = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 class _Plan:
     """How replicates are evaluated.
 
-    ``matrix`` (outputs × cells) maps a block of draws (cells × replicates) to the outputs
-    that ``finish`` turns into per-channel conversions and revenue (replicates × columns);
+    ``build(cells)`` gives the matrix (outputs × cells) that maps a block of draws (cells ×
+    replicates) to the outputs that ``finish`` turns into per-channel conversions and revenue
+    (replicates × columns);
     without a matrix, ``finish`` gets the draws themselves (replicates × cells). Cells are the
     conversion cells of every row, then (``with_nulls``) the null cells.
     """
 
     with_nulls: bool
-    matrix: sp.csc_matrix | None
+    build: Callable[[np.ndarray | None], sp.csc_matrix] | None
     finish: Finish
+
+    @property
+    def matrix(self) -> sp.csc_matrix | None:
+        """The matrix over all cells (``None`` when replicates are re-run)."""
+        return None if self.build is None else self.build(None)
+
+    def matrix_for(self, cells: np.ndarray) -> sp.csc_matrix | None:
+        """Build the matrix restricted to ``cells``, in that order."""
+        return None if self.build is None else self.build(cells)
 
     def evaluate(self, conv_b: np.ndarray, null_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-channel results of replicates given as ``(replicates, rows)`` count arrays."""
         draws = np.hstack([conv_b, null_b]) if self.with_nulls else conv_b
-        if self.matrix is None:
+        matrix = self.matrix
+        if matrix is None:
             return self.finish(draws)
-        return self.finish(self.matrix @ np.ascontiguousarray(draws.T, dtype=np.float64))
+        return self.finish(matrix @ np.ascontiguousarray(draws.T, dtype=np.float64))
 
 
 def _plan(
@@ -372,17 +387,24 @@ def _plan(
         k = shares_t.shape[0]
         matrix = sp.vstack([shares_t, shares_t @ sp.diags(value_per_conv), extra], format="csc")
 
+        def linear_matrix(cells: np.ndarray | None) -> sp.csc_matrix:
+            return matrix if cells is None else matrix[:, cells].tocsc()
+
         def linear(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return with_no_touch(y[:k].T, y[k : 2 * k].T, y)
 
-        return _Plan(False, matrix, linear)
+        return _Plan(False, linear_matrix, linear)
     if model == "markov":
         batch = _MarkovBatch(seq, int(params.get("order", 1)))
         if batch.ok:
             by_value = params.get("revenue", "conversions") == "value"
             touched = batch.touched.astype(np.float64)
             totals = sp.csr_matrix(np.vstack([touched, touched * value_per_conv]))
-            matrix = batch.cell_matrix(value_per_conv, sp.vstack([totals, extra], format="csr"))
+            outputs = sp.vstack([totals, extra], format="csr")
+
+            def chain_matrix(cells: np.ndarray | None) -> sp.csc_matrix:
+                return batch.cell_matrix(value_per_conv, outputs, cells)
+
             size2, size = batch.size * batch.size, batch.size
 
             def chain(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -393,7 +415,7 @@ def _plan(
                 conv = share[:, :, 0] * total_conv[:, None]
                 return with_no_touch(conv, rev_share * total_val[:, None], y)
 
-            return _Plan(True, matrix, chain)
+            return _Plan(True, chain_matrix, chain)
     kernel = MODELS[model].kernel
     empty_b = empty.astype(bool)
 
@@ -518,7 +540,7 @@ def bootstrap(
     null_i = np.round(seq.nulls).astype(np.int64)
     n_journeys = int(conv_i.sum() + null_i.sum())
     sampler = _Multinomial(np.concatenate([conv_i, null_i]) if plan.with_nulls else conv_i)
-    matrix = None if plan.matrix is None else plan.matrix[:, sampler.cells].tocsc()
+    matrix = plan.matrix_for(sampler.cells)
     p_conv = conv_i.sum() / n_journeys if n_journeys else 0.0
     size = int(max(1, min(n_boot, _BLOCK_CELLS // max(len(sampler.cells), 1))))
     if matrix is None:
