@@ -188,7 +188,9 @@ def _designs(n: int, h: int, m: int) -> _Designs:
     trends: list[tuple[str, np.ndarray | None]] = [("none", None), ("linear", t)]
     for phi in _DAMPING:
         trends.append((f"damped{phi:g}", phi * (1 - phi ** (t + 1)) / (1 - phi)))
-    k_max = m // 2 if m > 1 else 0
+    # seasonal terms only from two full seasons on (as theta's test): fitted on part of a
+    # cycle, Fourier terms extrapolate wildly
+    k_max = m // 2 if m > 1 and n >= 2 * m else 0
     resid, ahead, lev, npar, names = [], [], [], [], []
     for label, trend in trends:
         for k in range(k_max + 1):
@@ -600,10 +602,22 @@ def _run_batch(y: np.ndarray, models: Sequence[str], opt: _Options) -> dict[str,
     return out
 
 
+def _trim_leading_zeros(v: np.ndarray, keep: int = 4) -> np.ndarray:
+    nz = np.flatnonzero(v != 0)
+    if len(nz) == 0:
+        return v
+    return v[min(int(nz[0]), max(len(v) - keep, 0)) :]
+
+
 def _run_chunk(
     chunk: list[np.ndarray], models: Sequence[str], opt: _Options
 ) -> dict[str, list[Result]]:
-    """Forecast a list of series (any lengths): grouped by length, each group vectorised."""
+    """Forecast a list of series (any lengths): grouped by length, each group vectorised.
+
+    Leading zeros (periods before a series' first non-zero value, e.g. a channel that started
+    later) are not fitted; at least 4 points are kept.
+    """
+    chunk = [_trim_leading_zeros(v) for v in chunk]
     lengths = np.array([len(v) for v in chunk])
     out: dict[str, list[Result]] = {name: [] for name in models}
     order = []
@@ -928,7 +942,9 @@ def forecast(
     transform : {"auto", "log1p", "none"}
         ``"auto"``: non-negative series are modelled on the log1p scale (``harmonic`` also
         weighs the raw scale in by AICc); ``"log1p"``: always (for non-negative series);
-        ``"none"``: the raw values.
+        ``"none"``: the raw values. Leading zeros of a series (the periods before its first
+        non-zero value, e.g. a channel that started later) are not fitted (at least 4 points
+        are kept): on a log scale a jump from 0 would read as explosive growth.
     candidates : sequence of str
         Models that ``auto`` combines (``ets`` and ``arima`` are allowed but slow: each is fit
         ``n_windows + 1`` times per series).

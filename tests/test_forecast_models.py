@@ -278,3 +278,24 @@ def test_bad_input_raises_named_errors():
         )
     with pytest.raises(ValidationError, match=r"1 series are too short: b \(3 points\)"):
         fc.forecast(frame({"a": np.ones(10), "b": np.ones(3)}), h=2)
+
+
+def test_short_series_get_no_seasonal_terms_and_stay_bounded():
+    """Fewer than two seasons: Fourier terms fitted on part of a cycle extrapolate wildly."""
+    from forecasting import models as fm
+
+    assert all(name.endswith("+K0") for name in fm._designs(11, 4, 52).names)
+    assert any(name.endswith("+K1") for name in fm._designs(104, 4, 52).names)
+    rng = np.random.default_rng(5)
+    weeks = pl.date_range(pl.date(2024, 1, 1), pl.date(2024, 3, 25), "1w", eager=True)
+    y = rng.gamma(2.0, 200.0, size=(6, len(weeks)))
+    y[:, :3] = 0.0  # channels that start late, as in attribution series
+    series = pl.DataFrame(
+        {
+            "series_id": np.repeat([f"s{i}" for i in range(6)], len(weeks)),
+            "date": pl.concat([weeks] * 6),
+            "value": y.ravel(),
+        }
+    )
+    out = fc.forecast(series, h=4)
+    assert out["hi-95"].max() < 20 * y.max()
