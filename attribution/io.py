@@ -75,8 +75,9 @@ def to_lazy(source: FrameLike, *, what: str = "input") -> pl.LazyFrame:
         return pl.from_pandas(source).lazy()
     if module.startswith("pyspark"):
         raise SchemaError(
-            "Spark DataFrames are not supported yet; collect a sample with .toPandas() or write "
-            "the log to Parquet and pass the directory."
+            "A Spark DataFrame cannot be read into memory here; pass it to "
+            "attribution.attribute(sdf, ...) or attribution.spark.build_paths_spark(sdf, ...), "
+            "which build the path table on the cluster (pip install '.[spark]')."
         )
     raise SchemaError(
         f"Cannot read the {what} from a {type(source).__name__}; expected a file path, a "

@@ -601,7 +601,9 @@ def _sort_events(df: pl.DataFrame) -> _Flat:
     ).row(0, named=True)
     tmin = int(stats["tmin"])
     unit = 1 if stats["not_ms"] else (1_000 if stats["not_s"] else 1_000_000)
-    if int_user and int(stats["umax"]) - int(stats["umin"]) < 2**40:
+    span = int(stats["umax"]) - int(stats["umin"]) + 1 if int_user else 0
+    # dense id range: codes are id - min; sparse ids (a range far above the rows) are ranked
+    if int_user and span < 2**40 and span <= 4 * df.height + 1024:
         umin = int(stats["umin"])
         n_users = int(stats["umax"]) - umin + 1
         ucode = user.cast(pl.Int64) - umin
@@ -637,7 +639,7 @@ def _sort_events(df: pl.DataFrame) -> _Flat:
     both = df.select(
         key_expr.alias("key"),
         conv.cast(pl.Boolean).alias("conv"),
-        pl.col("revenue"),
+        pl.col("revenue").fill_null(0.0),  # a conversion without revenue is worth 0, not NaN
     )
     del df
     conv_mask = both["conv"].to_numpy()

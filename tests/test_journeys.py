@@ -331,3 +331,40 @@ def test_reserved_channel_name_is_refused():
     )
     with pytest.raises(at.ValidationError, match="reserved"):
         at.build_journeys(ev)
+
+
+def test_conversion_without_revenue_is_worth_zero_not_nan():
+    ev = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2],
+            "timestamp": ["2024-01-01", "2024-01-02", "2024-01-01"],
+            "channel": ["a", None, "b"],
+            "event": ["touch", "conversion", "touch"],
+            "revenue": [0.0, None, 0.0],
+        }
+    )
+    for frame in (ev, ev.drop("revenue")):
+        j = at.build_journeys(frame)
+        assert j.revenue.tolist() == [0.0, 0.0]
+        assert at.attribute(j, "linear").channels["revenue"].to_list() == [0.0, 0.0]
+
+
+def test_sparse_integer_ids_are_ranked_not_spanned():
+    """Ids spread over 1e8 give the same journeys as the same users numbered 1..n."""
+    rng = np.random.default_rng(3)
+    ids = rng.choice(10**8, size=50, replace=False)  # a dense range would be 100M codes
+    users = np.repeat(ids, 3)
+    ev = pl.DataFrame(
+        {
+            "user_id": users,
+            "timestamp": np.tile([0, 3600, 7200], 50) + 1_700_000_000,
+            "channel": rng.choice(["a", "b"], 150),
+            "event": np.tile(["touch", "touch", "conversion"], 50),
+            "revenue": np.tile([0.0, 0.0, 5.0], 50),
+        }
+    )
+    dense = ev.with_columns(pl.col("user_id").rank("dense").cast(pl.Int64))
+    a, b = at.build_journeys(ev), at.build_journeys(dense)
+    np.testing.assert_array_equal(a.codes, b.codes)
+    np.testing.assert_array_equal(a.indptr, b.indptr)
+    assert sorted(a.user_id.to_list()) == sorted(ids.tolist())
