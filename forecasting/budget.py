@@ -221,41 +221,50 @@ def _slsqp(
 ) -> np.ndarray:
     """Best of SLSQP runs (on spend scaled by the total) from the given feasible starts.
 
-    A start that SLSQP only made worse is kept itself.
+    Channels whose bounds pin them (lower = upper) are left out of the search, since an
+    infinite marginal return at a pinned zero would wreck the problem's scaling; a start that
+    SLSQP only made worse is kept itself.
     """
     scale = max(total, 1e-12)
     hi_f = np.minimum(np.where(np.isfinite(hi), hi, total), total)
-    bounds = list(zip(lo / scale, hi_f / scale, strict=True))
-
+    free = hi_f > lo + 1e-15 * scale
+    pinned = float(lo[~free].sum())
     fscale = float(np.sum(params[:, 0])) or 1.0  # revenue in units of total saturation
-
-    def neg(z: np.ndarray) -> float:
-        return -float(response(curve, params, z * scale).sum()) / fscale
-
-    def grad(z: np.ndarray) -> np.ndarray:
-        g = response_marginal(curve, params, np.maximum(z * scale, 1e-12 * scale))
-        return np.asarray(-np.minimum(g, 1e12) * scale / fscale)
-
-    cons = {
-        "type": "eq",
-        "fun": lambda z: np.array([z.sum() - total / scale]),
-        "jac": lambda z: np.ones((1, z.size)),
-    }
     best, best_val = None, -np.inf
     for x0 in starts:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = optimize.minimize(
-                neg,
-                x0 / scale,
-                jac=grad,
-                bounds=bounds,
-                constraints=[cons],
-                method="SLSQP",
-                options={"maxiter": 300, "ftol": 1e-13},
-            )
-        polished = _fix_total(np.clip(res.x * scale, lo, hi_f), total, lo, hi_f)
-        for x in (polished, x0):  # SLSQP can end worse than it started; keep the start then
+        candidates = [x0]
+        if free.any():
+            sub = params[free]
+            bounds = list(zip(lo[free] / scale, hi_f[free] / scale, strict=True))
+            left = (total - pinned) / scale
+
+            def neg(z: np.ndarray, sub: np.ndarray = sub) -> float:
+                return -float(response(curve, sub, z * scale).sum()) / fscale
+
+            def grad(z: np.ndarray, sub: np.ndarray = sub) -> np.ndarray:
+                g = response_marginal(curve, sub, np.maximum(z * scale, 1e-12 * scale))
+                return np.asarray(-np.minimum(g, 1e12) * scale / fscale)
+
+            cons = {
+                "type": "eq",
+                "fun": lambda z, left=left: np.array([z.sum() - left]),
+                "jac": lambda z: np.ones((1, z.size)),
+            }
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = optimize.minimize(
+                    neg,
+                    x0[free] / scale,
+                    jac=grad,
+                    bounds=bounds,
+                    constraints=[cons],
+                    method="SLSQP",
+                    options={"maxiter": 300, "ftol": 1e-13},
+                )
+            polished = lo.copy()
+            polished[free] = res.x * scale
+            candidates.insert(0, _fix_total(np.clip(polished, lo, hi_f), total, lo, hi_f))
+        for x in candidates:  # SLSQP can end worse than it started; keep the start then
             val = float(response(curve, params, x).sum())
             if val > best_val and abs(x.sum() - total) <= 1e-9 * max(total, 1.0):
                 best, best_val = x, val
@@ -836,7 +845,9 @@ def optimize_budget(
     else:
         used = "slsqp"
         n = len(ch)
-        starts = [_feasible_start(budget, lo, hi_f, w) for w in (cur, np.ones(n), p[:, 0])]
+        room = np.where(np.isfinite(hi_f), hi_f, budget) - lo
+        weights = (cur, np.ones(n), p[:, 0], room)
+        starts = [_feasible_start(budget, lo, hi_f, w) for w in weights]
         starts += [_feasible_start(budget, lo, hi_f, np.eye(n)[i]) for i in range(n)]
         starts.append(_grid_start(curves.curve, p, budget, lo, hi_f))
         x = _slsqp(curves.curve, p, budget, lo, hi_f, starts)

@@ -5,7 +5,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 
@@ -101,6 +101,24 @@ def scenarios(draw):
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
+@example(  # pinned channels with an infinite marginal at 0 once stalled SLSQP
+    (
+        "hill",
+        [(10.0, 1.0, 0.375), (10.0, 1.0, 0.375), (10.0, 1.0, 1.0), (333.0, 6.0, 2.0)],
+        1.0,
+        np.zeros(4),
+        np.array([0.0, 0.05, 0.0, np.inf]),
+    )
+)
+@example(
+    (
+        "hill",
+        [(10.0, 1.0, 2.0), (10.0, 1.0, 0.5), (10.0, 1.0, 1.0)],
+        1.0,
+        np.zeros(3),
+        np.array([2 / 3, 0.0, 2 / 3]),
+    )
+)
 def test_reallocation_respects_bounds_and_total_or_refuses(case):
     curve, rows, total, lo, hi = case
     names = [f"c{i}" for i in range(len(rows))]
