@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -32,6 +32,34 @@ bench: $(STAMP)
 	BENCH_SIZES=$${BENCH_SIZES:-1e5,1e6,1e7} $(BIN)/python -m pytest benchmarks --benchmark-enable \
 		--benchmark-only --benchmark-columns=median,min,max,rounds \
 		--benchmark-json=benchmarks/results/latest.json
+
+# The CI tier: quick benchmarks at 1e5 and 1e6 events, each median divided by a reference
+# workload timed in the same run, compared with benchmarks/baseline_quick.json (2x margin).
+QUICK_BENCH = BENCH_SIZES=1e5,1e6 $(BIN)/python -m pytest benchmarks -m quick -p no:cacheprovider \
+	--benchmark-enable --benchmark-only --benchmark-columns=median,min,rounds \
+	--benchmark-json=benchmarks/results/quick.json
+
+.PHONY: bench-quick bench-baseline bench-peers bench-scale
+
+bench-quick: $(STAMP)
+	$(QUICK_BENCH)
+	$(BIN)/python -m benchmarks.guard benchmarks/results/quick.json
+
+bench-baseline: $(STAMP)
+	$(QUICK_BENCH)
+	$(BIN)/python -m benchmarks.guard benchmarks/results/quick.json --update
+
+# ChannelAttribution, marketing-attribution-models and mta beside this project on the same
+# generated data; the peers live in scratch venvs under /tmp (never project dependencies).
+PEER_SIZES ?= 1e5,1e6,1e7
+bench-peers: $(STAMP)
+	$(BIN)/python -m benchmarks.peers.run --sizes $(PEER_SIZES)
+
+# 100M events (about 26M users) as Parquet parts, bucketed journeys + Markov order 1 under
+# /usr/bin/time -v, checked against a split by hand; writes benchmarks/results/scale.json.
+SCALE_EVENTS ?= 1e8
+bench-scale: $(STAMP)
+	$(BIN)/python -m benchmarks.scale --events $(SCALE_EVENTS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .benchmarks

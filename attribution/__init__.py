@@ -15,6 +15,7 @@ The public surface (see the README and ``ARCHITECTURE.md``)::
 """
 
 from attribution import (
+    bucketed,
     calibration,
     clv_models,
     datasets,
@@ -24,6 +25,7 @@ from attribution import (
     metrics,
     report,
     reports,
+    spark,
 )
 from attribution._api import attribute, attribute_all, choose_order
 from attribution._errors import (
@@ -57,6 +59,7 @@ __all__ = [
     "attribute",
     "attribute_all",
     "bootstrap",
+    "bucketed",
     "build_journeys",
     "calibrate",
     "calibration",
@@ -75,5 +78,6 @@ __all__ = [
     "report",
     "reports",
     "roi",
+    "spark",
     "write_frame",
 ]

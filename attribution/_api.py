@@ -12,6 +12,7 @@ from attribution.io import FrameLike, to_lazy
 from attribution.journeys import Journeys, PathTable, Sequences, build_journeys, read_paths
 from attribution.models import MODELS, Attribution, get_model
 from attribution.models._base import check_params
+from attribution.spark import is_spark_frame
 
 __all__ = ["as_sequences", "attribute", "attribute_all", "choose_order"]
 
@@ -19,7 +20,15 @@ _PEER_COLUMNS = {"path", "total_conversions"}
 
 
 def as_sequences(data: Journeys | PathTable | FrameLike) -> tuple[Sequences, str]:
-    """Kernel input from journeys, a path table, a peer-format path frame or an event log."""
+    """Kernel input from journeys, a path table, a peer-format path frame or an event log.
+
+    A PySpark DataFrame event log is built into a path table on the cluster
+    (:func:`attribution.spark.build_paths_spark`; pyspark is imported only then).
+    """
+    if is_spark_frame(data):
+        from attribution.spark import build_paths_spark
+
+        return build_paths_spark(data).sequences(), "paths"
     if isinstance(data, Journeys):
         return data.sequences(), "journeys"
     if isinstance(data, PathTable):

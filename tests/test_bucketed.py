@@ -1,0 +1,168 @@
+"""Out-of-core journeys by user buckets: equal to the in-memory path (issue 6.1)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+import attribution as at
+from attribution._errors import EmptyInputError, ValidationError
+from attribution.bucketed import (
+    BYTES_PER_EVENT,
+    attribute_bucketed,
+    build_paths_bucketed,
+    merge_paths,
+    plan_buckets,
+)
+from tests.conftest import random_events
+
+OPTIONS = [
+    {},
+    {"lookback_days": 3},
+    {"collapse_repeats": True, "max_touches": 2},
+    {"non_converting": "never_converted", "lookback_days": 10},
+    {"non_converting": "drop"},
+]
+
+
+def assert_same_table(got: at.PathTable, want: at.PathTable) -> None:
+    assert got.channels == want.channels
+    np.testing.assert_array_equal(got.indptr, want.indptr)
+    np.testing.assert_array_equal(got.codes, want.codes)
+    np.testing.assert_array_equal(got.conversions, want.conversions)
+    np.testing.assert_array_equal(got.nulls, want.nulls)
+    np.testing.assert_allclose(got.value, want.value, rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def log_dir(tmp_path_factory):
+    """About 60k simulated events written as four Parquet files of mixed users."""
+    ev = at.datasets.simulate_events(60_000, seed=5, n_channels=7)
+    out = tmp_path_factory.mktemp("events")
+    part = pl.int_range(pl.len()) % 4
+    for i in range(4):
+        ev.filter(part == i).write_parquet(out / f"part-{i}.parquet")
+    return out, ev
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "defaults")
+def test_merging_a_split_by_hand_gives_the_in_memory_table(rng, options):
+    ev = random_events(rng, 900, n_users=60, channels="abcdefghijklmnop")
+    # split users by hand into groups of uneven sizes; small groups lack some channels
+    group = np.repeat(np.arange(5), [1, 2, 5, 12, 40])
+    rng.shuffle(group)
+    parts = [
+        ev.filter(pl.col("user_id").is_in(np.flatnonzero(group == g).tolist())) for g in range(5)
+    ]
+    tables = [at.build_journeys(p, **options).to_paths() for p in parts if p.height]
+    assert len({t.channels for t in tables}) > 1
+    assert_same_table(merge_paths(tables), at.build_journeys(ev, **options).to_paths())
+
+
+def test_merge_is_a_sum_of_counts_in_the_peer_format():
+    a = at.read_paths(
+        pl.DataFrame({"path": ["x > y", "z"], "total_conversions": [2, 1], "total_null": [1, 0]})
+    )
+    b = at.read_paths(
+        pl.DataFrame(
+            {"path": ["z", "x > y", "w"], "total_conversions": [0, 1, 1], "total_null": [3, 0, 0]}
+        )
+    )
+    got = merge_paths([a, b]).to_frame().rows()
+    assert got == [("x > y", 3.0, 0.0, 1.0), ("z", 1.0, 0.0, 3.0), ("w", 1.0, 0.0, 0.0)]
+    with pytest.raises(EmptyInputError, match="at least one path table"):
+        merge_paths([])
+
+
+@pytest.mark.parametrize("options", OPTIONS[:4], ids=lambda o: ",".join(o) or "defaults")
+def test_bucketed_directory_equals_in_memory(log_dir, options):
+    path, ev = log_dir
+    want = at.build_journeys(ev, **options).to_paths()
+    assert_same_table(build_paths_bucketed(path, n_buckets=3, **options), want)
+
+
+def test_every_model_gives_the_in_memory_credit(log_dir):
+    path, ev = log_dir
+    journeys = at.build_journeys(ev, lookback_days=20)
+    cases = [(name, {}) for name in at.MODELS]
+    cases += [("markov", {"order": 2}), ("time_decay", {"half_life_steps": 2.0})]
+    for name, params in cases:
+        got = attribute_bucketed(path, name, n_buckets=4, lookback_days=20, **params).channels
+        want = at.attribute(journeys, name, **params).channels
+        assert got["channel"].to_list() == want["channel"].to_list(), name
+        for col in ("conversions", "revenue", "share"):
+            np.testing.assert_allclose(got[col], want[col], rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+def test_memory_limit_sets_the_bucket_count(log_dir):
+    path, ev = log_dir
+    # closed form: events x bytes per event over the limit less the reserve
+    limit = 700 * 2**20
+    expected = math.ceil(ev.height * BYTES_PER_EVENT / (limit - 600 * 2**20))
+    assert plan_buckets(path, memory_limit=limit) == expected
+    assert plan_buckets(path, memory_limit="700MiB") == expected
+    assert plan_buckets(path, memory_limit="64GB") == 1
+
+
+def test_more_buckets_than_users_skips_empty_ones_and_reports_progress(capsys):
+    ev = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2],
+            "timestamp": ["2024-01-01", "2024-01-02", "2024-01-01"],
+            "channel": ["a", None, "b"],
+            "event": ["touch", "conversion", "touch"],
+            "revenue": [0.0, 5.0, 0.0],
+        }
+    )
+    got = build_paths_bucketed(ev, n_buckets=7, progress=True)
+    assert_same_table(got, at.build_journeys(ev).to_paths())
+    err = capsys.readouterr().err
+    assert [f"bucket {b}/7" in err for b in range(1, 8)] == [True] * 7
+    assert err.count("journeys") == 2
+
+
+def test_bad_rows_are_reported_with_rows_of_the_whole_log(rng):
+    ev = random_events(rng, 200, n_users=30)
+    ev = ev.with_columns(
+        pl.when(pl.int_range(pl.len()).is_in([17, 150]))
+        .then(None)
+        .otherwise("timestamp")
+        .alias("timestamp")
+    )
+    with pytest.raises(ValidationError) as whole:
+        at.build_journeys(ev)
+    assert "row 17" in str(whole.value)
+    with pytest.raises(ValidationError, match="row 17") as bucketed:
+        build_paths_bucketed(ev, n_buckets=4)
+    assert str(bucketed.value) == str(whole.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_buckets": 0}, r"n_buckets must be a whole number ≥ 1; got 0"),
+        ({"memory_limit": "lots"}, r"memory_limit must be a number of bytes .* got 'lots'"),
+        ({"memory_limit": "4 parsecs"}, r"got '4 parsecs'"),
+    ],
+)
+def test_bad_bucket_options_are_named(kwargs, match):
+    ev = pl.DataFrame({"user_id": [1]})
+    with pytest.raises(ValidationError, match=match):
+        plan_buckets(ev, **kwargs)
+
+
+def test_no_journeys_anywhere_is_an_empty_input_error():
+    ev = pl.DataFrame(
+        {
+            "user_id": [1, 2],
+            "timestamp": ["2024-01-01", "2024-01-02"],
+            "channel": ["a", "b"],
+            "event": ["touch", "touch"],
+            "revenue": [0.0, 0.0],
+        }
+    )
+    with pytest.raises(EmptyInputError, match="No journeys in any bucket"):
+        build_paths_bucketed(ev, n_buckets=2, non_converting="drop")
