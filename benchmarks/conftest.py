@@ -37,3 +37,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "n_events" in metafunc.fixturenames:
         sizes = bench_sizes()
         metafunc.parametrize("n_events", sizes, ids=[f"{n:.0e}" for n in sizes])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "quick: the CI benchmark tier compared with baseline_quick.json (guard.py)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Time the guard's reference workload first and last (see guard.py)."""
+    first = [i for i in items if i.name == "test_reference_workload[start]"]
+    last = [i for i in items if i.name == "test_reference_workload[end]"]
+    rest = [i for i in items if i not in first and i not in last]
+    items[:] = first + rest + last

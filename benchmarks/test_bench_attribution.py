@@ -21,6 +21,7 @@ def _rounds(n_events: int) -> int:
     return 3 if n_events >= 5_000_000 else 5
 
 
+@pytest.mark.quick
 def test_events_to_all_heuristics(benchmark, n_events):
     """Parquet (unsorted) -> journeys -> the six heuristics: the headline figure."""
     path = event_log(n_events)
@@ -34,6 +35,7 @@ def test_events_to_all_heuristics(benchmark, n_events):
         assert res["conversions"].sum() == pytest.approx(j.n_conversions)
 
 
+@pytest.mark.quick
 def test_build_journeys(benchmark, n_events):
     path = event_log(n_events)
     j = benchmark.pedantic(at.build_journeys, args=(path,), rounds=_rounds(n_events))
@@ -61,12 +63,14 @@ def big_path_table() -> at.PathTable:
     return at.build_journeys(event_log(max(bench_sizes()))).to_paths()
 
 
+@pytest.mark.quick
 def test_compress_to_paths(benchmark, n_events):
     j = at.build_journeys(event_log(n_events))
     pt = benchmark.pedantic(j.to_paths, rounds=_rounds(n_events))
     assert pt.total_conversions == j.n_conversions
 
 
+@pytest.mark.quick
 def test_all_heuristics_on_path_table(benchmark, big_path_table):
     """Six heuristics on the path table (time decay by steps, as paths carry no times)."""
 
@@ -78,6 +82,7 @@ def test_all_heuristics_on_path_table(benchmark, big_path_table):
     assert table["model"].n_unique() == 6
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("order", [1, 3])
 def test_markov_exact_on_path_table(benchmark, big_path_table, order):
     """Exact removal effects (sparse LU) on the path table of the largest log."""

@@ -48,6 +48,7 @@ def paths_20_channels() -> at.PathTable:
     return _compress(seq)
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("game", GAMES)
 def test_shapley_on_path_table(benchmark, big_path_table, game):
     res = benchmark.pedantic(

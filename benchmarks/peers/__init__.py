@@ -1,0 +1,1 @@
+"""Side-by-side timings against the peer packages (``make bench-peers``)."""
