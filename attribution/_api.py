@@ -56,7 +56,9 @@ def attribute(
         ``last_non_direct``, ``linear``, ``time_decay``, ``position_based`` (more as they are
         added).
     **params
-        The model's own parameters, e.g. ``half_life_days=3`` for ``time_decay``.
+        The model's own parameters, e.g. ``half_life_days=3`` for ``time_decay``. For a Spark
+        DataFrame, also the journey options and column names of
+        :func:`attribution.spark.attribute_spark`, which builds the path table on the cluster.
 
     Returns
     -------
@@ -72,6 +74,10 @@ def attribute(
     >>> at.attribute(pt, "linear").channels.rows()
     [('a', 1.0, 5.0, 0.3333333333333333), ('b', 2.0, 9.0, 0.6666666666666666)]
     """
+    if is_spark_frame(data):  # paths built on the cluster; time_decay by days summed there
+        from attribution.spark import attribute_spark
+
+        return attribute_spark(data, model, **params)
     spec = get_model(model)
     check_params(spec, params)
     seq, source = as_sequences(data)

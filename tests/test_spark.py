@@ -104,6 +104,11 @@ def test_every_model_gives_the_polars_credit_on_the_spark_path_table(spark, samp
     assert_same_credit(
         got.channels, at.attribute(journeys, "time_decay", half_life_days=3.0).channels
     )
+    # ... also through the plain entry point, with journey options
+    got = at.attribute(sdf, "time_decay", lookback_days=30, half_life_days=3.0)
+    assert_same_credit(
+        got.channels, at.attribute(journeys, "time_decay", half_life_days=3.0).channels
+    )
     # the plain entry point accepts the Spark frame (default journey options)
     assert_same_credit(
         at.attribute(sdf, "markov", order=2).channels,
