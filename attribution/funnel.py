@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -47,10 +47,13 @@ from attribution.journeys import build_journeys
 from attribution.models import Attribution
 from attribution.schema import (
     CRM_STAGES,
+    FREQ_STEP,
     EventColumns,
+    Freq,
     _is_text,
     _timestamp_expr,
     check_columns,
+    check_freq,
     check_time_zone,
     numeric_expr,
 )
@@ -80,9 +83,6 @@ CRM_COLUMNS: tuple[str, ...] = ("user_id", "timestamp", "stage", "source", "amou
 #: Canonical columns of :func:`read_activities`, in order.
 ACTIVITY_COLUMNS: tuple[str, ...] = ("user_id", "timestamp", "activity")
 
-Freq = Literal["1d", "1w", "1mo", "1q", "1y"]
-_FREQS: tuple[str, ...] = ("1d", "1w", "1mo", "1q", "1y")
-_RANGE_STEP = {"1d": "1d", "1w": "1w", "1mo": "1mo", "1q": "3mo", "1y": "1y"}
 _RANK = {s: i for i, s in enumerate(CRM_STAGES)}
 _ROW = "__row"
 _RAW = "__raw_time"
@@ -460,18 +460,13 @@ def _stage_rank(stage: str, name: str = "stage") -> int:
     return _RANK[stage]
 
 
-def _check_freq(freq: str | None) -> None:
-    if freq is not None and freq not in _FREQS:
-        raise ValidationError(f"freq must be one of {', '.join(_FREQS)} or None; got {freq!r}.")
-
-
 def _period(col: str | pl.Expr, freq: str) -> pl.Expr:
     expr = pl.col(col) if isinstance(col, str) else col
     return expr.dt.truncate(freq).dt.date()
 
 
 def _period_grid(first: dt.date, last: dt.date, freq: str) -> pl.Series:
-    return pl.date_range(first, last, _RANGE_STEP[freq], eager=True).alias("period")
+    return pl.date_range(first, last, FREQ_STEP[freq], eager=True).alias("period")
 
 
 def _pass_and_reach(df: pl.DataFrame, start: int, end: int | None) -> pl.DataFrame:
@@ -522,7 +517,7 @@ def _cohort_rate(
     freq: str | None,
     names: tuple[str, str, str],
 ) -> pl.DataFrame:
-    _check_freq(freq)
+    check_freq(freq, optional=True)
     reach = _pass_and_reach(_load(crm), start, end)
     keys = []
     if freq is not None:
@@ -571,7 +566,7 @@ def funnel(crm: FrameLike, *, freq: Freq = "1mo") -> pl.DataFrame:
     >>> f.filter(pl.col("contacts") > 0).rows()
     [(datetime.date(2024, 1, 1), 'lead', 2), (datetime.date(2024, 2, 1), 'mql', 1)]
     """
-    _check_freq(freq)
+    check_freq(freq, optional=True)
     df = _load(crm)
     entries = df.filter(pl.col("prev").is_null() | (pl.col("prev") != pl.col("rank")))
     counts = (
@@ -822,7 +817,7 @@ def sales_cycle(
             f"start must come before end in the funnel ({' -> '.join(CRM_STAGES)}); "
             f"got start={start!r}, end={end!r}."
         )
-    _check_freq(freq)
+    check_freq(freq, optional=True)
     r = _pass_and_reach(_load(crm), s, e)
     contacts = r.select(
         "user_id", "start_time", "end_time", _days("start_time", "end_time").alias("days")
@@ -987,7 +982,7 @@ def opportunity_win_rate(
     >>> opportunity_win_rate(crm).row(0)
     (3, 1, 1, 1, 0.5)
     """
-    _check_freq(freq)
+    check_freq(freq, optional=True)
     if stale_after_days is not None and not stale_after_days > 0:
         raise ValidationError(f"stale_after_days must be > 0 or None; got {stale_after_days!r}.")
     df = _load(crm)
@@ -1063,7 +1058,7 @@ def sourcing(crm: FrameLike, *, freq: Freq | None = None) -> pl.DataFrame:
     >>> sourcing(crm).select("source", "leads", "customers", "revenue").rows()
     [('marketing', 2, 1, 90.0), ('sales', 1, 0, 0.0)]
     """
-    _check_freq(freq)
+    check_freq(freq, optional=True)
     df = _load(crm)
     src = (
         df.filter(pl.col("source").is_not_null())
@@ -1279,7 +1274,7 @@ def sla_attainment(
     >>> sla.select("team", "metric", "actual", "target", "attained").rows()
     [('marketing', 'mqls_delivered', 2.0, 3.0, False), ('sales', 'sql_followed_up_within_24h', 1.0, 1.0, True)]
     """  # noqa: E501
-    _check_freq(freq)
+    check_freq(freq, optional=True)
     windows = [follow_up] if isinstance(follow_up, str | dt.timedelta) else list(follow_up)
     parsed = [_duration(w) for w in windows]
     labels = [label for label, _ in parsed]

@@ -14,11 +14,10 @@ import polars as pl
 from attribution._errors import SchemaError, ValidationError
 from attribution.io import FrameLike, to_lazy
 from attribution.journeys import Journeys
-from attribution.schema import check_columns
+from attribution.schema import Freq, check_columns, check_freq
 
 __all__ = ["cac", "clv", "conversion_lag", "cost_per", "cost_per_opportunity", "cpl"]
 
-Freq = Literal["1d", "1w", "1mo", "1q", "1y"]
 _PERIOD_DAYS = {"1d": 1.0, "1w": 7.0, "1mo": 365.25 / 12, "1q": 365.25 / 4, "1y": 365.25}
 
 
@@ -28,8 +27,7 @@ def _columns(lf: pl.LazyFrame, needed: list[str], what: str) -> None:
 
 def _periods(lf: pl.LazyFrame, col: str, freq: Freq, what: str) -> pl.LazyFrame:
     """One column ``period``: the start date of each row's period (dates parsed from text)."""
-    if freq not in _PERIOD_DAYS:
-        raise ValidationError(f"freq must be one of {sorted(_PERIOD_DAYS)}; got {freq!r}.")
+    check_freq(freq)
     dtype = lf.collect_schema()[col]
     c = pl.col(col)
     if dtype == pl.String:

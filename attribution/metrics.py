@@ -42,7 +42,7 @@ import polars as pl
 
 from attribution._errors import EmptyInputError, SchemaError, ValidationError, describe_rows
 from attribution.io import FrameLike, to_lazy
-from attribution.schema import check_columns, numeric_expr
+from attribution.schema import FREQ_STEP, Freq, check_columns, check_freq, numeric_expr
 
 __all__ = [
     "bounce_rate",
@@ -57,9 +57,7 @@ __all__ = [
     "retention",
 ]
 
-Freq = Literal["1d", "1w", "1mo", "1q", "1y"]
 By = str | Sequence[str] | None
-_STEP = {"1d": "1d", "1w": "1w", "1mo": "1mo", "1q": "3mo", "1y": "1y"}
 _ROW = "__row"
 
 
@@ -116,8 +114,7 @@ def _prepare(
     lf = to_lazy(data, what=what)
     keys = _by(by)
     schema = lf.collect_schema()
-    if freq is not None and freq not in _STEP:
-        raise ValidationError(f"freq must be one of {sorted(_STEP)}; got {freq!r}.")
+    check_freq(freq, optional=True)
     check_columns(schema, [*needed, *keys, *([time_col] if freq else [])], what)
     if "period" in keys:
         raise SchemaError("'period' is the name of the output period column; rename it in by=.")
@@ -691,8 +688,7 @@ def _retention_dates(
     lf, keys = _prepare(
         data, what=what, needed=[start_col, end_col], by=keys, freq=None, time_col=start_col
     )
-    if freq not in _STEP:
-        raise ValidationError(f"freq must be one of {sorted(_STEP)}; got {freq!r}.")
+    check_freq(freq)
     schema = lf.collect_schema()
     start = _time_expr(schema, start_col, what)
     end = _time_expr(schema, end_col, what)
@@ -729,7 +725,7 @@ def _retention_dates(
     first = frame["__ps"].min()
     last = pl.concat([frame["__ps"], frame["__pe"].drop_nulls()]).max()
     periods = pl.select(
-        pl.date_range(first, last, interval=_STEP[freq])  # type: ignore[arg-type]
+        pl.date_range(first, last, interval=FREQ_STEP[freq])  # type: ignore[arg-type]
     ).to_series()
     grid = periods.to_physical().to_numpy().astype(np.int64)
     n_per = len(grid)

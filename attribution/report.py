@@ -53,8 +53,7 @@ from attribution._errors import EmptyInputError, ValidationError, describe_rows
 from attribution._progress import Progress
 from attribution.io import FrameLike, atomic_path, to_lazy, write_frame
 from attribution.journeys import Journeys, PathTable
-from attribution.kpis import Freq
-from attribution.schema import CRM_STAGES, check_columns
+from attribution.schema import CRM_STAGES, Freq, check_columns, check_freq
 
 __all__ = [
     "SECTIONS",
@@ -72,7 +71,6 @@ __all__ = [
 #: Metrics the trends section follows (and that targets may name).
 TREND_METRICS: tuple[str, ...] = ("conversions", "revenue")
 
-_FREQS = ("1d", "1w", "1mo", "1q", "1y")
 _FREQ_NAMES = {"1d": "day", "1w": "week", "1mo": "month", "1q": "quarter", "1y": "year"}
 _PERCENT_COLUMNS = frozenset({"share", "rate", "conversion_rate", "delta_pct", "roi"})
 _MAX_HTML_ROWS = 500
@@ -181,11 +179,6 @@ class Chart:
 # targets and trends
 
 
-def _check_freq(freq: str) -> None:
-    if freq not in _FREQS:
-        raise ValidationError(f"freq must be one of {', '.join(_FREQS)}; got {freq!r}.")
-
-
 def _as_date(col: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
     if dtype == pl.Date:
         return col
@@ -241,7 +234,7 @@ def read_targets(
     >>> read_targets(t).rows()
     [(datetime.date(2024, 1, 1), 'revenue', 5000.0), (None, 'conversions', 40.0)]
     """
-    _check_freq(freq)
+    check_freq(freq)
     if isinstance(source, Mapping):
         metrics = [str(k) for k in source]
         frame = pl.DataFrame(
@@ -363,7 +356,7 @@ def trends(
     >>> tr.filter(pl.col("metric") == "revenue").select("actual", "basis", "delta").rows()
     [(10.0, 'target', -10.0), (30.0, 'target', 10.0)]
     """
-    _check_freq(freq)
+    check_freq(freq)
     conv = journeys.converted
     if not conv.any():
         raise EmptyInputError("The journeys have no conversions; trends need at least one.")
@@ -592,7 +585,7 @@ def build_report(
     from attribution.journeys import build_journeys
     from attribution.roi import roi
 
-    _check_freq(freq)
+    check_freq(freq)
     prog = Progress(enabled=progress)
     if isinstance(events, Journeys | PathTable):
         if lookback_days is not None:

@@ -26,7 +26,7 @@ import polars as pl
 from attribution._errors import EmptyInputError, ModelError, SchemaError, ValidationError
 from attribution.io import FrameLike
 from attribution.journeys import NO_TOUCH, Journeys, PathTable, Sequences, _compress
-from attribution.schema import check_columns
+from attribution.schema import FREQ_STEP, Freq, check_columns, check_freq
 
 __all__ = [
     "DEFAULT_DAY_BINS",
@@ -44,8 +44,6 @@ __all__ = [
 #: [61, 91), [91, ∞)``.
 DEFAULT_DAY_BINS: tuple[float, ...] = (0, 1, 2, 4, 8, 15, 31, 61, 91)
 
-Freq = Literal["1d", "1w", "1mo", "1q", "1y"]
-_STEP = {"1d": "1d", "1w": "1w", "1mo": "1mo", "1q": "3mo", "1y": "1y"}
 _US_PER_DAY = 86_400_000_000
 
 
@@ -492,9 +490,8 @@ def time_to_convert_summary(
 
 
 def _check_freq(freq: str) -> str:
-    if freq not in _STEP:
-        raise ValidationError(f"freq must be one of {sorted(_STEP)}; got {freq!r}.")
-    return _STEP[freq]
+    check_freq(freq)
+    return FREQ_STEP[freq]
 
 
 def _take_journeys(j: Journeys, rows: np.ndarray) -> Journeys:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import polars as pl
 
@@ -31,11 +32,39 @@ from attribution._errors import EmptyInputError, SchemaError, ValidationError, d
 __all__ = [
     "CRM_STAGES",
     "EVENT_COLUMNS",
+    "FREQS",
+    "FREQ_STEP",
     "EventColumns",
+    "Freq",
     "check_columns",
+    "check_freq",
     "normalise_events",
     "validate_events",
 ]
+
+#: Period lengths of every per-period figure (Polars ``dt.truncate`` strings).
+Freq = Literal["1d", "1w", "1mo", "1q", "1y"]
+FREQS: tuple[str, ...] = ("1d", "1w", "1mo", "1q", "1y")
+#: One period as a calendar step for ``pl.date_range`` / ``dt.offset_by`` (a quarter is 3mo).
+FREQ_STEP: dict[str, str] = {"1d": "1d", "1w": "1w", "1mo": "1mo", "1q": "3mo", "1y": "1y"}
+
+
+def check_freq(freq: object, *, optional: bool = False) -> None:
+    """Raise a ValidationError unless ``freq`` is one of :data:`FREQS` (or None if optional).
+
+    Examples
+    --------
+    >>> check_freq("1mo")
+    >>> check_freq("monthly")
+    Traceback (most recent call last):
+    ...
+    attribution._errors.ValidationError: freq must be one of 1d, 1w, 1mo, 1q, 1y; got 'monthly'.
+    """
+    if (freq is None and optional) or freq in FREQS:
+        return
+    extra = " or None" if optional else ""
+    raise ValidationError(f"freq must be one of {', '.join(FREQS)}{extra}; got {freq!r}.")
+
 
 #: Lifecycle stages of the CRM contract, in funnel order.
 CRM_STAGES: tuple[str, ...] = (

@@ -28,7 +28,7 @@ import polars as pl
 
 from attribution._errors import SchemaError, ValidationError, describe_rows
 from attribution.io import FrameLike, to_lazy
-from attribution.schema import check_columns, numeric_expr
+from attribution.schema import FREQ_STEP, Freq, check_columns, check_freq, numeric_expr
 
 __all__ = [
     "cagr",
@@ -39,9 +39,7 @@ __all__ = [
     "yoy",
 ]
 
-Freq = Literal["1d", "1w", "1mo", "1q", "1y"]
 #: Calendar offset of one period, for ``dt.offset_by``.
-_STEP = {"1d": "1d", "1w": "1w", "1mo": "1mo", "1q": "3mo", "1y": "1y"}
 #: Fewest periods a full calendar year holds (365-day years, 52 weeks).
 _PER_YEAR = {"1d": 365, "1w": 52, "1mo": 12, "1q": 4, "1y": 1}
 _D = "__date"
@@ -201,8 +199,7 @@ def _infer_freq(lf: pl.LazyFrame, keys: list[str]) -> Freq:
 def _check_freq(freq: str | None, lf: pl.LazyFrame, keys: list[str]) -> Freq:
     if freq is None:
         return _infer_freq(lf, keys)
-    if freq not in _STEP:
-        raise ValidationError(f"freq must be one of {sorted(_STEP)} or None; got {freq!r}.")
+    check_freq(freq, optional=True)
     return freq  # type: ignore[return-value]
 
 
@@ -296,7 +293,7 @@ def cagr_series(
         )
     elif method == "annual":
         f = _check_freq(freq, lf, keys)
-        step = _STEP[f]
+        step = FREQ_STEP[f]
         years = (
             lf.with_columns(pl.col(_D).dt.year().alias("__year"))
             .group_by([*keys, "__year"])
@@ -815,7 +812,7 @@ def target_progress(
     )
     act = act.filter(pl.col(_V).is_not_null())
     f = _check_freq(freq, act, keys)
-    step = _STEP[f]
+    step = FREQ_STEP[f]
     g = float(target_growth)
     required = (1.0 + g) ** (1.0 / years) - 1.0
     base_lo = pl.lit(start_d).dt.offset_by("-1y")
