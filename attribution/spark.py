@@ -30,7 +30,7 @@ from attribution._errors import ModelError, SchemaError, ValidationError
 from attribution.journeys import NO_TOUCH, NonConverting, PathTable, Sequences, _compress
 from attribution.models import Attribution, KernelOutput, get_model
 from attribution.models._base import check_params
-from attribution.schema import _EPOCH_UNITS, _TZ_SUFFIX, CRM_STAGES
+from attribution.schema import _EPOCH_UNITS, _TZ_SUFFIX, CRM_STAGES, EventColumns
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column
@@ -65,10 +65,6 @@ def _import_spark() -> tuple[Any, Any, Any]:
             'Spark input needs pyspark: pip install "attribution-engine[spark]".'
         ) from exc
     return F, T, Window
-
-
-def _as_tuple(x: str | Sequence[str]) -> tuple[str, ...]:
-    return (x,) if isinstance(x, str) else tuple(x)
 
 
 def _try_cast(col: Column, to: str) -> Column:
@@ -109,22 +105,11 @@ def _time_micros(sdf: SparkDataFrame, name: str, time_zone: str, epoch_unit: str
     )
 
 
-def _canonical(
-    sdf: SparkDataFrame,
-    *,
-    user_col: str,
-    time_col: str,
-    channel_col: str,
-    event_col: str | None,
-    revenue_col: str | None,
-    conversion_flag_col: str | None,
-    touch_events: str | Sequence[str],
-    conversion_events: str | Sequence[str],
-    time_zone: str,
-    epoch_unit: str,
-) -> tuple[SparkDataFrame, list[str]]:
+def _canonical(sdf: SparkDataFrame, cols: EventColumns) -> tuple[SparkDataFrame, list[str]]:
     """Columns ``u, t, k, c, r`` (user, µs, kind, channel of touches, revenue) and channels."""
     F, T, _ = _import_spark()
+    user_col, time_col, channel_col = cols.user, cols.time, cols.channel
+    event_col, revenue_col, conversion_flag_col = cols.event, cols.revenue, cols.conversion_flag
     names = sdf.columns
     needed = [user_col, time_col, channel_col]
     needed.append(conversion_flag_col if conversion_flag_col is not None else str(event_col))
@@ -143,7 +128,7 @@ def _canonical(
     has_rev = revenue_col is not None and revenue_col in names
     if has_rev and not isinstance(sdf.schema[str(revenue_col)].dataType, T.NumericType):
         raise SchemaError(f"Column {revenue_col!r} must be numeric (revenue ≥ 0).")
-    t = _time_micros(sdf, time_col, time_zone, epoch_unit)
+    t = _time_micros(sdf, time_col, cols.time_zone, cols.epoch_unit)
     u = F.col(user_col).cast("long" if isinstance(user_t, T.IntegralType) else "string")
     chan = F.col(channel_col).cast("string")
     rev = F.col(str(revenue_col)).cast("double") if has_rev else F.lit(0.0)
@@ -157,7 +142,7 @@ def _canonical(
         ev = touches.unionByName(convs)
     else:
         e = F.col(str(event_col)).cast("string")
-        touch_set, conv_set = _as_tuple(touch_events), _as_tuple(conversion_events)
+        touch_set, conv_set = cols.touch_events, cols.conversion_events
         if touch_set != ("touch",) or conv_set != ("conversion",):
             e = (
                 F.when(e.isin(*touch_set), F.lit("touch"))
@@ -364,7 +349,7 @@ def _prepare(
         journey_options["max_touches"],
         journey_options["non_converting"],
     )
-    ev, channels = _canonical(sdf, **columns)
+    ev, channels = _canonical(sdf, EventColumns.from_params(**columns))
     journeys, touches = _journey_touches(ev, **journey_options)
     return journeys, touches, channels
 
