@@ -98,10 +98,10 @@ def attribute_all(
         As for :func:`attribute`; it is prepared once and shared by every model.
     models : sequence of str, optional
         Models to run; by default every registered model that the input supports
-        (``time_decay`` needs touch times, so on a path table it runs only when
-        ``half_life_steps`` is given; ``data_driven`` needs touch times and non-converting
-        journeys). Its ``"(baseline)"`` row, like ``"(no touch)"``, keeps each model's rows
-        summing to the total.
+        (models that need touch times skip a path table, ``time_decay`` unless
+        ``half_life_steps`` is given; ``data_driven`` also needs non-converting journeys).
+        The ``"(baseline)"`` row of ``data_driven``, like ``"(no touch)"``, keeps each model's
+        rows summing to the total.
     **params
         Parameters, each passed to the models that take it; one no model takes is an error.
 
@@ -125,8 +125,8 @@ def attribute_all(
             and own.get("half_life_steps") is None
         ):
             continue
-        if models is None and name == "data_driven" and not seq.nulls.any():
-            continue  # a conversion model needs journeys that did not convert
+        if models is None and spec.needs_nulls and not seq.nulls.any():
+            continue
         out = spec.kernel(seq, **own)
         res = Attribution(name, own, seq, out, source=source)
         frames.append(res.channels.select(pl.lit(name).alias("model"), pl.all()))

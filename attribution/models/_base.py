@@ -68,6 +68,8 @@ class ModelSpec:
     description: str = ""
     #: Each row's shares of credit do not depend on the counts (bootstrap fast path).
     counts_linear: bool = False
+    #: The model is fitted on non-converting journeys too (it cannot run without them).
+    needs_nulls: bool = False
 
     def parameters(self) -> list[str]:
         """Keyword parameters of the kernel (besides the sequences)."""
@@ -80,17 +82,20 @@ MODELS: dict[str, ModelSpec] = {}
 
 
 def register_model(
-    name: str, *, needs_times: bool = False, counts_linear: bool = False
+    name: str, *, needs_times: bool = False, counts_linear: bool = False, needs_nulls: bool = False
 ) -> Callable[[Callable[..., KernelOutput]], Callable[..., KernelOutput]]:
     """Register a kernel ``f(seq: Sequences, **params) -> KernelOutput`` under ``name``.
 
     ``counts_linear`` declares that each row's shares of credit depend only on the row's
-    touches, not on any counts, so channel totals are linear in the counts.
+    touches, not on any counts, so channel totals are linear in the counts; ``needs_nulls``
+    that the model cannot run without non-converting journeys.
     """
 
     def deco(fn: Callable[..., KernelOutput]) -> Callable[..., KernelOutput]:
         doc = (fn.__doc__ or "").strip().splitlines()
-        MODELS[name] = ModelSpec(name, fn, needs_times, doc[0] if doc else "", counts_linear)
+        MODELS[name] = ModelSpec(
+            name, fn, needs_times, doc[0] if doc else "", counts_linear, needs_nulls
+        )
         return fn
 
     return deco

@@ -919,7 +919,7 @@ class DataDrivenModel:
         return out
 
 
-@register_model("data_driven", needs_times=True)
+@register_model("data_driven", needs_times=True, needs_nulls=True)
 def data_driven(
     seq: Sequences,
     features: str | Sequence[str] = "auto",
