@@ -41,6 +41,7 @@ from typing import Any
 import polars as pl
 
 from attribution._errors import ModelError, ValidationError
+from attribution.calibration import _credit_frame
 from attribution.io import FrameLike, to_lazy
 from attribution.journeys import NO_TOUCH, Journeys, build_journeys
 from attribution.models import MODELS, Attribution
@@ -346,14 +347,8 @@ def evaluate(
     frames, rows = [], []
     for label, model, params in runs:
         res = attribute(journeys, model, **params)
-        credit = pl.concat(
-            [
-                res.channels.filter(~pl.col("channel").is_in([NO_TOUCH, BASELINE])).select(
-                    "channel", credit="conversions"
-                ),
-                pl.DataFrame({"channel": [BASELINE], "credit": [baseline_credit(res)]}),
-            ]
-        )
+        # channels, then "(no touch)" and any model baseline folded into one "(baseline)" row
+        credit = _credit_frame(res).select("channel", credit="conversions")
         frame, scores = score_credit(credit, t)
         frames.append(frame.select(pl.lit(label).alias("model"), pl.all()))
         kind = "data-driven" if model == "data_driven" else "path-based"
