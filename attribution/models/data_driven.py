@@ -37,6 +37,13 @@ Features (per channel ``c`` and journey; a channel's features are all 0 when it 
 Feature sets (``features=``): ``"counts"``, ``"log_counts"``, ``"counts+log_counts"`` and, when
 touch times are known, ``"decay"`` and ``"log_counts+recency"``; ``"auto"`` tries them all.
 
+Time model (``time_model=``): the above is the *journey* model. When touches stop at the
+conversion (converting journeys are the shorter ones, so a journey-level fit would see buyers
+with fewer touches), ``"auto"`` fits a discrete-time *hazard* instead: one row per day a journey
+was at risk (sampled), the ``decay`` exposure collected by that day as features, and each
+conversion credited by the Shapley values of its channels on the hazard at the conversion
+(:mod:`attribution.models._hazard`).
+
 Assumptions, stated because the credit depends on them:
 
 - *No unobserved confounding.* The model learns what predicts conversion. A channel that
@@ -70,6 +77,7 @@ import polars as pl
 from attribution._errors import ModelError
 from attribution.journeys import Journeys, PathTable, Sequences
 from attribution.models._base import KernelOutput, credit_from_touches, register_model
+from attribution.models._hazard import hazard_features, interval_samples, journey_spans
 
 __all__ = [
     "BASELINE",
@@ -93,6 +101,7 @@ FEATURE_SETS: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 
 Estimator = Literal["logistic", "noisy_or", "boosting", "auto"]
+TimeModel = Literal["auto", "journey", "hazard"]
 _LINEAR = ("logistic", "noisy_or")
 Method = Literal["shapley", "removal"]
 
@@ -495,7 +504,24 @@ class DataDrivenModel:
         At most this many rows (randomly drawn) are used for cross-validation; the chosen model
         is then refitted on every row.
     half_life_days : float
-        Half-life of the ``decay`` and ``recency`` features.
+        Half-life of the ``decay`` and ``recency`` features (journey model).
+    time_model : {"auto", "journey", "hazard"}
+        ``"journey"``: one row per journey (above). ``"hazard"``: a discrete-time hazard, one
+        row per day a journey was at risk (sampled), features the ``decay`` exposure collected
+        by that day (half-life ``half_life_days``), penalty from ``alphas`` by cross-validated
+        log loss; each conversion is credited by the Shapley value of its
+        channels on the hazard at the conversion (:mod:`attribution.models._hazard`).
+        ``"auto"`` (default) uses the hazard when converting journeys are *shorter* (median
+        days from first touch to end) than non-converting ones: the sign that touches stop at
+        the conversion rather than the conversion waiting for the journey's touches, which a
+        journey-level model would misread. Needs touch times; a path table is journey-level.
+    hazard_half_lives : sequence of float, optional
+        Half-lives (days) for the hazard model to choose from by cross-validated log loss
+        (default: ``half_life_days`` only). Measured on simulated logs, the best-predicting
+        half-life is often a short one that credits channels without effect (6 % of
+        conversions at 1 day against 0 % at 7 days), so a list is opt-in.
+    hazard_samples : int
+        Non-event days sampled per journey by the hazard model.
     method : {"shapley", "removal"}
         Counterfactual credit rule (module docstring).
     max_shapley_channels : int
@@ -507,8 +533,12 @@ class DataDrivenModel:
     ----------
     feature_set_ : str
         The feature set chosen.
+    time_model_ : str
+        ``"journey"`` or ``"hazard"``.
+    half_life_ : float
+        Half-life of the decayed features used (``half_life_days``, or the hazard's choice).
     estimator_ : str
-        ``"logistic"`` or ``"boosting"``.
+        ``"logistic"``, ``"noisy_or"``, ``"boosting"`` or ``"hazard"`` (a logistic hazard).
     alpha_ : float or None
         Chosen penalty (logistic).
     intercept_ : float
@@ -520,7 +550,10 @@ class DataDrivenModel:
     diagnostics_ : DataFrame
         One row: ``n_rows`` fitted, ``n_unique_rows``, ``conversions``, ``non_conversions``,
         ``log_loss``, ``auc`` (in sample), ``cv_log_loss`` of the chosen model,
-        ``null_log_loss`` (a constant rate) and ``baseline_probability`` (``p(∅)``).
+        ``null_log_loss`` (a constant rate), ``baseline_probability`` (``p(∅)``; per day for
+        the hazard), ``time_model``, and the median spans (days from first touch to end) of
+        converting and non-converting journeys (``span_converting_days``,
+        ``span_non_converting_days``; null without times).
 
     Examples
     --------
@@ -543,6 +576,9 @@ class DataDrivenModel:
         folds: int = 3,
         cv_rows: int = 50_000,
         half_life_days: float = 7.0,
+        time_model: TimeModel = "auto",
+        hazard_half_lives: Sequence[float] | None = None,
+        hazard_samples: int = 4,
         method: Method = "shapley",
         max_shapley_channels: int = 12,
         seed: int = 0,
@@ -553,6 +589,9 @@ class DataDrivenModel:
         self.folds = folds
         self.cv_rows = cv_rows
         self.half_life_days = half_life_days
+        self.time_model = time_model
+        self.hazard_half_lives = hazard_half_lives
+        self.hazard_samples = hazard_samples
         self.method = method
         self.max_shapley_channels = max_shapley_channels
         self.seed = seed
@@ -569,6 +608,20 @@ class DataDrivenModel:
             raise ModelError(f"method must be 'shapley' or 'removal'; got {self.method!r}.")
         if not self.half_life_days > 0:
             raise ModelError(f"half_life_days must be > 0; got {self.half_life_days!r}.")
+        if self.time_model not in ("auto", "journey", "hazard"):
+            raise ModelError(
+                f"time_model must be 'auto', 'journey' or 'hazard'; got {self.time_model!r}."
+            )
+        halves = self.hazard_half_lives
+        if halves is not None and (not halves or any(not h > 0 for h in halves)):
+            raise ModelError(f"hazard_half_lives must be positive numbers; got {halves!r}.")
+        if not (isinstance(self.hazard_samples, int) and self.hazard_samples >= 1):
+            raise ModelError(f"hazard_samples must be an integer ≥ 1; got {self.hazard_samples!r}.")
+        if self.time_model == "hazard" and seq.delta_days is None:
+            raise ModelError(
+                "time_model='hazard' needs touch times, and a path table has none; build "
+                "journeys from events or use time_model='journey'."
+            )
         if self.folds < 2:
             raise ModelError(f"folds must be at least 2; got {self.folds!r}.")
         if not 1 <= self.max_shapley_channels <= 20:
@@ -630,8 +683,18 @@ class DataDrivenModel:
     def _fit(self, data: Journeys | PathTable | Sequences) -> DataDrivenModel:
         seq = data if isinstance(data, Sequences) else data.sequences()
         names = self._check(seq)
-        touched = np.flatnonzero(seq.lengths > 0)
         self.channels_ = seq.channels
+        self.spans_ = journey_spans(seq) if seq.delta_days is not None else (None, None)
+        time_model = self.time_model
+        if time_model == "auto":
+            conv_span, null_span = self.spans_
+            shorter = conv_span is not None and null_span is not None and conv_span < null_span
+            time_model = "hazard" if shorter else "journey"
+        self.time_model_ = time_model
+        if time_model == "hazard":
+            return self._fit_hazard(seq)
+        self.half_life_ = float(self.half_life_days)
+        touched = np.flatnonzero(seq.lengths > 0)
         rng = np.random.default_rng(self.seed)
         cv_idx = touched
         if len(cv_idx) > self.cv_rows:
@@ -704,15 +767,94 @@ class DataDrivenModel:
             self.model_ = self._linear_fitter(kind, name, chosen_alpha)(x, pos, neg)
         else:
             self.model_ = self._boosting_fitter(name)(x, pos, neg)
+        for r in results:
+            r["half_life_days"] = self.half_life_ if FEATURE_SETS[r["feature_set"]][1] else None
+        return self._finish(kind, name, chosen_alpha, cv_best, results, x, pos, neg)
+
+    def _fit_hazard(self, seq: Sequences) -> DataDrivenModel:
+        """Fit the discrete-time hazard (``time_model="hazard"``); see the class docstring."""
+        touched = np.flatnonzero(seq.lengths > 0)
+        rng = np.random.default_rng(self.seed)
+        cv_idx = touched
+        if len(cv_idx) > self.cv_rows:
+            cv_idx = np.sort(rng.choice(touched, size=self.cv_rows, replace=False))
+        fold_of = np.full(seq.n_rows, -1, dtype=np.int64)
+        fold_of[cv_idx] = rng.integers(0, self.folds, size=len(cv_idx))
+        row, tau, pos, neg = interval_samples(seq, cv_idx, self.hazard_samples, rng)
+        fold = fold_of[row]
+        cache: dict[float, np.ndarray] = {}
+
+        def feats(h: float) -> np.ndarray:
+            if h not in cache:
+                cache[h] = hazard_features(seq, row, tau, h)
+            return cache[h]
+
+        def cv_loss(x: np.ndarray, alpha: float) -> float:
+            total = 0.0
+            for f in range(self.folds):
+                train, test = fold != f, fold == f
+                if pos[train].sum() <= 0 or neg[train].sum() <= 0 or not test.any():
+                    continue
+                b0, coef = _fit_linear(x[train], pos[train], neg[train], alpha, "logistic")
+                prob = _sigmoid(b0 + x[test] @ coef)
+                total += _log_loss(prob, pos[test], neg[test]) * (pos[test] + neg[test]).sum()
+            return total / max(float((pos + neg).sum()), 1e-300)
+
+        def row_of(h: float, alpha: float) -> dict[str, Any]:
+            loss = cv_loss(feats(h), alpha)
+            return dict(
+                estimator="hazard",
+                feature_set="decay",
+                half_life_days=float(h),
+                alpha=float(alpha),
+                cv_log_loss=loss,
+            )
+
+        # half-life at a middle penalty, then the penalty for the chosen half-life
+        mid_alpha = float(np.sort(np.asarray(self.alphas))[len(self.alphas) // 2])
+        halves = self.hazard_half_lives or (self.half_life_days,)
+        results = [row_of(float(h), mid_alpha) for h in halves]
+        h_best = float(min(results, key=lambda r: float(r["cv_log_loss"]))["half_life_days"])
+        results += [row_of(h_best, float(a)) for a in self.alphas if float(a) != mid_alpha]
+        cands = [r for r in results if r["half_life_days"] == h_best]
+        top = min(cands, key=lambda r: float(r["cv_log_loss"]))
+        alpha = float(top["alpha"])
+        self.half_life_ = h_best
+        cache.clear()
+        row, tau, pos, neg = interval_samples(seq, touched, self.hazard_samples, rng)
+        x = hazard_features(seq, row, tau, h_best)
+        b0, coef = _fit_linear(x, pos, neg, alpha, "logistic")
+        self.model_ = _Fitted("logistic", ("decay",), len(seq.channels), b0, coef)
+        self._n_unique_ = len(touched)
+        return self._finish(
+            "hazard", "decay", alpha, float(top["cv_log_loss"]), results, x, pos, neg
+        )
+
+    def _finish(
+        self,
+        kind: str,
+        name: str,
+        chosen_alpha: float | None,
+        cv_best: float,
+        results: list[dict[str, Any]],
+        x: np.ndarray,
+        pos: np.ndarray,
+        neg: np.ndarray,
+    ) -> DataDrivenModel:
+        """Set the fitted attributes from the chosen model and the rows it was fitted on."""
+        channels = list(self.channels_)
+        linear = self.model_.coef is not None
         self.feature_set_ = name
         self.estimator_ = kind
         self.alpha_ = chosen_alpha
-        self.intercept_ = self.model_.intercept if kind in _LINEAR else float("nan")
+        self.intercept_ = self.model_.intercept if linear else float("nan")
+        half_life = self.half_life_ if FEATURE_SETS[name][1] else None
         self.cv_results_ = pl.DataFrame(
             results,
             schema={
                 "estimator": pl.String,
                 "feature_set": pl.String,
+                "half_life_days": pl.Float64,
                 "alpha": pl.Float64,
                 "cv_log_loss": pl.Float64,
             },
@@ -724,10 +866,15 @@ class DataDrivenModel:
                 if chosen_alpha is None
                 else (pl.col("alpha") == chosen_alpha)
             )
+            & (
+                pl.col("half_life_days").is_null()
+                if half_life is None
+                else (pl.col("half_life_days") == half_life)
+            )
         )
         feats_names = FEATURE_SETS[name][0]
-        k = len(seq.channels)
-        if kind in _LINEAR:
+        k = len(channels)
+        if linear:
             assert self.model_.coef is not None
             coef_vals = self.model_.coef
         else:
@@ -735,7 +882,7 @@ class DataDrivenModel:
         self.coef_ = pl.DataFrame(
             {
                 "feature": [f for f in feats_names for _ in range(k)][: len(coef_vals)],
-                "channel": list(seq.channels) * len(feats_names) if len(coef_vals) else [],
+                "channel": channels * len(feats_names) if len(coef_vals) else [],
                 "coefficient": coef_vals,
             },
             schema={"feature": pl.String, "channel": pl.String, "coefficient": pl.Float64},
@@ -745,7 +892,7 @@ class DataDrivenModel:
         p0 = float(self.model_.predict(np.zeros((1, x.shape[1])))[0])
         self.diagnostics_ = pl.DataFrame(
             {
-                "n_rows": [len(touched)],
+                "n_rows": [len(x)],
                 "n_unique_rows": [self._n_unique_],
                 "conversions": [float(pos.sum())],
                 "non_conversions": [float(neg.sum())],
@@ -754,8 +901,16 @@ class DataDrivenModel:
                 "cv_log_loss": [cv_best if np.isfinite(cv_best) else None],
                 "null_log_loss": [_log_loss(np.full(len(pos), rate), pos, neg)],
                 "baseline_probability": [p0],
+                "time_model": [self.time_model_],
+                "span_converting_days": [self.spans_[0]],
+                "span_non_converting_days": [self.spans_[1]],
             },
-            schema_overrides={"auc": pl.Float64, "cv_log_loss": pl.Float64},
+            schema_overrides={
+                "auc": pl.Float64,
+                "cv_log_loss": pl.Float64,
+                "span_converting_days": pl.Float64,
+                "span_non_converting_days": pl.Float64,
+            },
         )
         return self
 
@@ -834,7 +989,7 @@ class DataDrivenModel:
         """
         model = self._fitted()
         seq = self._seq(data)
-        x = journey_features(seq, model.features, half_life_days=self.half_life_days)
+        x = journey_features(seq, model.features, half_life_days=self.half_life_)
         return model.predict(x)
 
     def credit(self, data: Journeys | PathTable | Sequences) -> KernelOutput:
@@ -855,7 +1010,7 @@ class DataDrivenModel:
         seq = self._seq(data)
         conv = seq.converting
         k = len(seq.channels)
-        x = journey_features(conv, model.features, half_life_days=self.half_life_days)
+        x = journey_features(conv, model.features, half_life_days=self.half_life_)
         counts = np.bincount(conv.row_of_touch * k + conv.codes, minlength=conv.n_rows * k).reshape(
             conv.n_rows, k
         )
@@ -926,6 +1081,9 @@ def data_driven(
     estimator: Estimator = "auto",
     method: Method = "shapley",
     half_life_days: float = 7.0,
+    time_model: TimeModel = "auto",
+    hazard_half_lives: Sequence[float] | None = None,
+    hazard_samples: int = 4,
     alphas: Sequence[float] = _DEFAULT_ALPHAS,
     folds: int = 3,
     cv_rows: int = 50_000,
@@ -959,6 +1117,9 @@ def data_driven(
         folds=folds,
         cv_rows=cv_rows,
         half_life_days=half_life_days,
+        time_model=time_model,
+        hazard_half_lives=hazard_half_lives,
+        hazard_samples=hazard_samples,
         method=method,
         max_shapley_channels=max_shapley_channels,
         seed=seed,
