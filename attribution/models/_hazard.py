@@ -30,7 +30,7 @@ import numpy as np
 
 from attribution.journeys import Sequences
 
-__all__ = ["hazard_features", "interval_samples", "journey_spans"]
+__all__ = ["at_risk_delta", "hazard_features", "interval_samples", "journey_spans"]
 
 _CHUNK_PAIRS = 4_000_000  # (sample, touch) pairs per block
 
@@ -51,9 +51,11 @@ def at_risk_delta(seq: Sequences) -> np.ndarray:
     return dd + extra[seq.row_of_touch]
 
 
-def _intervals(seq: Sequences) -> np.ndarray:
-    """``D`` per row: whole days from the first touch to the row's end, plus one (0 untouched)."""
-    dd = at_risk_delta(seq)
+def _intervals(seq: Sequences, dd: np.ndarray) -> np.ndarray:
+    """``D`` per row: whole days from the first touch to the row's end, plus one (0 untouched).
+
+    ``dd`` is :func:`at_risk_delta` of ``seq``.
+    """
     top = np.zeros(seq.n_rows, dtype=np.int64)
     if len(dd):
         np.maximum.at(top, seq.row_of_touch, np.floor(np.maximum(dd, 0.0)).astype(np.int64))
@@ -89,9 +91,16 @@ def journey_spans(seq: Sequences) -> tuple[float, float]:
 
 
 def interval_samples(
-    seq: Sequences, rows: np.ndarray, per_row: int, rng: np.random.Generator
+    seq: Sequences,
+    rows: np.ndarray,
+    per_row: int,
+    rng: np.random.Generator,
+    *,
+    delta: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Event intervals plus sampled non-event intervals of ``rows``.
+
+    ``delta`` is :func:`at_risk_delta` of ``seq`` when already computed.
 
     Returns
     -------
@@ -99,7 +108,7 @@ def interval_samples(
         Journey row, interval (days before the end), event weight and non-event weight of
         every sample; event samples come first.
     """
-    d = _intervals(seq)[rows]
+    d = _intervals(seq, at_risk_delta(seq) if delta is None else delta)[rows]
     conv = seq.conversions[rows]
     null = seq.nulls[rows]
     is_conv = conv > 0
@@ -122,9 +131,16 @@ def interval_samples(
 
 
 def hazard_features(
-    seq: Sequences, row: np.ndarray, tau: np.ndarray, half_life_days: float
+    seq: Sequences,
+    row: np.ndarray,
+    tau: np.ndarray,
+    half_life_days: float,
+    *,
+    delta: np.ndarray | None = None,
 ) -> np.ndarray:
     """Decayed exposure per channel of every (row, interval) sample.
+
+    ``delta`` is :func:`at_risk_delta` of ``seq`` when already computed.
 
     Returns
     -------
@@ -145,7 +161,7 @@ def hazard_features(
     k = len(seq.channels)
     n = len(row)
     out = np.zeros(n * k)
-    dd = at_risk_delta(seq)
+    dd = at_risk_delta(seq) if delta is None else delta
     lengths = seq.lengths[row]
     ends = np.cumsum(lengths)
     start = 0

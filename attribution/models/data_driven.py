@@ -77,7 +77,12 @@ import polars as pl
 from attribution._errors import ModelError
 from attribution.journeys import Journeys, PathTable, Sequences
 from attribution.models._base import KernelOutput, credit_from_touches, register_model
-from attribution.models._hazard import hazard_features, interval_samples, journey_spans
+from attribution.models._hazard import (
+    at_risk_delta,
+    hazard_features,
+    interval_samples,
+    journey_spans,
+)
 
 __all__ = [
     "BASELINE",
@@ -313,6 +318,25 @@ def _log_loss(prob: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
     p = np.clip(prob, eps, 1 - eps)
     loss = -(pos * np.log(p) + neg * np.log1p(-p)).sum()
     return float(loss / max(pos.sum() + neg.sum(), eps))
+
+
+def _cv_log_loss(
+    x: np.ndarray,
+    pos: np.ndarray,
+    neg: np.ndarray,
+    fold: np.ndarray,
+    folds: int,
+    fit: Callable[[np.ndarray, np.ndarray, np.ndarray], _Fitted],
+) -> float:
+    """Out-of-fold log loss per unit weight: ``fit`` on the other folds, score each fold."""
+    total = 0.0
+    for f in range(folds):
+        train, test = fold != f, fold == f
+        if pos[train].sum() <= 0 or neg[train].sum() <= 0 or not test.any():
+            continue
+        prob = fit(x[train], pos[train], neg[train]).predict(x[test])
+        total += _log_loss(prob, pos[test], neg[test]) * (pos[test] + neg[test]).sum()
+    return total / max(float((pos + neg).sum()), 1e-300)
 
 
 def _auc(prob: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float | None:
@@ -713,16 +737,7 @@ class DataDrivenModel:
 
         def cv_loss(x: np.ndarray, fit: Callable[..., _Fitted]) -> float:
             pos, neg = pos_all[cv_idx], neg_all[cv_idx]
-            xs = x[cv_idx]
-            total = 0.0
-            for f in range(self.folds):
-                train, test = fold != f, fold == f
-                if pos[train].sum() <= 0 or neg[train].sum() <= 0:
-                    continue
-                model = fit(xs[train], pos[train], neg[train])
-                prob = model.predict(xs[test])
-                total += _log_loss(prob, pos[test], neg[test]) * (pos[test] + neg[test]).sum()
-            return total / max(float((pos + neg).sum()), 1e-300)
+            return _cv_log_loss(x[cv_idx], pos, neg, fold, self.folds, fit)
 
         estimators = list(_LINEAR) if self.estimator == "auto" else [self.estimator]
         mid_alpha = float(np.sort(np.asarray(self.alphas))[len(self.alphas) // 2])
@@ -780,28 +795,19 @@ class DataDrivenModel:
             cv_idx = np.sort(rng.choice(touched, size=self.cv_rows, replace=False))
         fold_of = np.full(seq.n_rows, -1, dtype=np.int64)
         fold_of[cv_idx] = rng.integers(0, self.folds, size=len(cv_idx))
-        row, tau, pos, neg = interval_samples(seq, cv_idx, self.hazard_samples, rng)
+        delta = at_risk_delta(seq)  # shared by every sampling and feature pass below
+        row, tau, pos, neg = interval_samples(seq, cv_idx, self.hazard_samples, rng, delta=delta)
         fold = fold_of[row]
         cache: dict[float, np.ndarray] = {}
 
         def feats(h: float) -> np.ndarray:
             if h not in cache:
-                cache[h] = hazard_features(seq, row, tau, h)
+                cache[h] = hazard_features(seq, row, tau, h, delta=delta)
             return cache[h]
 
-        def cv_loss(x: np.ndarray, alpha: float) -> float:
-            total = 0.0
-            for f in range(self.folds):
-                train, test = fold != f, fold == f
-                if pos[train].sum() <= 0 or neg[train].sum() <= 0 or not test.any():
-                    continue
-                b0, coef = _fit_linear(x[train], pos[train], neg[train], alpha, "logistic")
-                prob = _sigmoid(b0 + x[test] @ coef)
-                total += _log_loss(prob, pos[test], neg[test]) * (pos[test] + neg[test]).sum()
-            return total / max(float((pos + neg).sum()), 1e-300)
-
         def row_of(h: float, alpha: float) -> dict[str, Any]:
-            loss = cv_loss(feats(h), alpha)
+            fit = self._linear_fitter("logistic", "decay", alpha)
+            loss = _cv_log_loss(feats(h), pos, neg, fold, self.folds, fit)
             return dict(
                 estimator="hazard",
                 feature_set="decay",
@@ -821,10 +827,9 @@ class DataDrivenModel:
         alpha = float(top["alpha"])
         self.half_life_ = h_best
         cache.clear()
-        row, tau, pos, neg = interval_samples(seq, touched, self.hazard_samples, rng)
-        x = hazard_features(seq, row, tau, h_best)
-        b0, coef = _fit_linear(x, pos, neg, alpha, "logistic")
-        self.model_ = _Fitted("logistic", ("decay",), len(seq.channels), b0, coef)
+        row, tau, pos, neg = interval_samples(seq, touched, self.hazard_samples, rng, delta=delta)
+        x = hazard_features(seq, row, tau, h_best, delta=delta)
+        self.model_ = self._linear_fitter("logistic", "decay", alpha)(x, pos, neg)
         self._n_unique_ = len(touched)
         return self._finish(
             "hazard", "decay", alpha, float(top["cv_log_loss"]), results, x, pos, neg
