@@ -31,9 +31,11 @@ from attribution.models import Attribution
 from attribution.models.data_driven import BASELINE
 from attribution.schema import check_columns
 
-__all__ = ["calibrate", "compare_lift_tests", "holdout_lift"]
+__all__ = ["calibrate", "compare_lift_tests", "holdout_lift", "level_factor"]
 
-Remainder = Literal["auto", "scaled", "proportional", "baseline"]
+Remainder = Literal["auto", "level", "scaled", "proportional", "baseline"]
+
+_Z95 = float(stats.norm.ppf(0.975))
 
 
 def holdout_lift(
@@ -222,6 +224,83 @@ def _credit_frame(result: Attribution | pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _model_lift(result: Attribution | pl.DataFrame, credit: pl.DataFrame) -> pl.DataFrame:
+    """``channel, model_lift``: what the model says removing the channel loses.
+
+    A result with an ``effects`` table (``data_driven``) has it as ``removal_conversions``:
+    the conversions its fitted model loses without the channel, the quantity a holdout
+    experiment measures. For other models the credit stands in.
+    """
+    effects = result.tables.get("effects") if isinstance(result, Attribution) else None
+    if effects is not None and "removal_conversions" in effects.columns:
+        return effects.select("channel", model_lift=pl.col("removal_conversions").cast(pl.Float64))
+    return credit.select("channel", model_lift="conversions")
+
+
+def level_factor(
+    test: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    model_lift: np.ndarray,
+    *,
+    spread: float = 0.35,
+    spread_weight: float = 2.0,
+) -> float:
+    """Return the common factor by which tests say a model's lifts are off, shrunk toward 1.
+
+    Each informative test ``i`` (``lower > 0`` and ``model_lift > 0``: a channel found to have
+    no effect says nothing about the others' level) gives a log ratio
+    ``l_i = log(test_i / model_lift_i)`` with sampling variance ``v_i`` from its interval
+    (read as 95 %, on the log scale). The log ratios are a common level ``μ`` plus each
+    channel's own error, of variance ``τ²``. ``τ²`` is estimated from the spread of the
+    ``l_i`` with a prior of ``spread²`` worth ``spread_weight`` tests (two tests cannot tell
+    their own spread), and the mean ``m`` of the ``l_i`` is shrunk toward 0 by the
+    positive-part James–Stein factor ``k = max(0, 1 − ((τ² + mean v) / n) / m²)``. The
+    factor is ``exp(k m)``: 1 when the tests disagree or are within their noise of the model,
+    the common ratio when many precise tests agree.
+
+    Parameters
+    ----------
+    test, lower, upper : ndarray
+        The experiments' incremental conversions and confidence bounds.
+    model_lift : ndarray
+        The model's incremental conversions of the same channels.
+    spread : float
+        Prior standard deviation of a channel's own log error around the common level.
+    spread_weight : float
+        How many tests the prior is worth.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> one = np.ones(2)
+    >>> round(level_factor(50 * one, 45 * one, 55 * one, 100 * one), 3)  # they agree: ~halve
+    0.531
+    >>> level_factor(np.array([50.0, 200.0]), np.array([45.0, 180.0]),
+    ...              np.array([55.0, 220.0]), 100 * one)  # they disagree: no level
+    1.0
+    """
+    test, lower, upper, lift = (
+        np.asarray(a, dtype=np.float64) for a in (test, lower, upper, model_lift)
+    )
+    use = (lower > 0) & (lift > 0) & (test > 0)
+    n = int(use.sum())
+    if n == 0:
+        return 1.0
+    logs = np.log(test[use] / lift[use])
+    var = ((np.log(upper[use]) - np.log(lower[use])) / (2 * _Z95)) ** 2
+    mean = float(logs.mean())
+    if mean == 0.0:
+        return 1.0
+    tau2 = (spread_weight * spread**2 + float(((logs - mean) ** 2).sum())) / (spread_weight + n - 1)
+    shrink = max(0.0, 1.0 - (tau2 + float(var.mean())) / n / mean**2)
+    return float(np.exp(shrink * mean))
+
+
 def compare_lift_tests(
     result: Attribution | pl.DataFrame,
     tests: FrameLike,
@@ -246,8 +325,13 @@ def compare_lift_tests(
     -------
     DataFrame
         One row per tested channel: ``channel, periods, credit, test, lower, upper,
-        difference`` (credit − test), ``ratio`` (credit / test; null when the test is 0) and
-        ``within_interval``.
+        difference`` (credit − test), ``ratio`` (credit / test; null when the test is 0),
+        ``model_lift`` and ``within_interval`` (``lower ≤ model_lift ≤ upper``).
+
+        ``model_lift`` is what the experiment measures as the model sees it: the conversions
+        lost without the channel. For ``data_driven`` that is its fitted model's removal
+        effect (``tables["effects"]``), which differs from its Shapley credit when effects
+        overlap or reinforce each other; for the other models it is the credit.
 
     Raises
     ------
@@ -270,17 +354,22 @@ def compare_lift_tests(
         raise ModelError(
             f"Lift tests name {len(missing)} channels the attribution does not have: {missing[:5]}."
         )
-    return t.join(credit.select("channel", credit="conversions"), on="channel").select(
-        "channel",
-        "periods",
-        "credit",
-        "test",
-        "lower",
-        "upper",
-        difference=pl.col("credit") - pl.col("test"),
-        ratio=pl.when(pl.col("test") != 0).then(pl.col("credit") / pl.col("test")),
-        within_interval=(pl.col("credit") >= pl.col("lower"))
-        & (pl.col("credit") <= pl.col("upper")),
+    return (
+        t.join(credit.select("channel", credit="conversions"), on="channel")
+        .join(_model_lift(result, credit), on="channel", how="left")
+        .select(
+            "channel",
+            "periods",
+            "credit",
+            "test",
+            "lower",
+            "upper",
+            difference=pl.col("credit") - pl.col("test"),
+            ratio=pl.when(pl.col("test") != 0).then(pl.col("credit") / pl.col("test")),
+            model_lift=pl.col("model_lift").fill_null(0.0),
+            within_interval=(pl.col("model_lift").fill_null(0.0) >= pl.col("lower"))
+            & (pl.col("model_lift").fill_null(0.0) <= pl.col("upper")),
+        )
     )
 
 
@@ -289,31 +378,41 @@ def calibrate(
     tests: FrameLike,
     *,
     remainder: Remainder = "auto",
+    spread: float = 0.35,
     channel_col: str = "channel",
     estimate_col: str = "incremental_conversions",
     lower_col: str = "lower",
     upper_col: str = "upper",
 ) -> pl.DataFrame:
-    """Calibrate an attribution: tested channels get the experiments' estimates.
+    """Calibrate an attribution: tested channels follow the experiments.
 
-    Each tested channel is credited the experiment's incremental conversions (its revenue
-    scaled by the model's revenue per credited conversion of that channel). The conversions
-    that remain, ``N − Σ tests``, go to the untested channels and the baseline (conversions
-    without touches plus, for ``data_driven``, the model's baseline):
+    Each tested channel is credited what the experiment says (its revenue scaled by the
+    model's revenue per credited conversion of that channel). The conversions that remain go
+    to the untested channels, in the model's proportions to each other, and to the baseline
+    (conversions without touches plus, for ``data_driven``, the model's baseline). How much
+    the untested channels get is the ``remainder`` rule:
 
-    - ``remainder="auto"`` (default): ``"baseline"`` for a result with its own baseline
-      (``data_driven``: its credit of the other channels is already an incrementality
-      estimate), ``"scaled"`` otherwise (path-based credit carries the baseline inside the
-      channels, which the experiments reveal);
-    - ``remainder="scaled"``: the experiments say how far the model's credit is off
-      in level; the untested channels' credit is multiplied by the pooled ratio
-      ``Σ tests / Σ model credit of the tested channels`` (so they keep the model's
-      proportions to each other), capped at what remains, and the baseline takes the rest. A
-      path-based model, which gives the baseline conversions to channels, is scaled down;
-    - ``remainder="proportional"``: in proportion to the model's credit, so the untested
-      channels keep their proportions to each other *and* to the baseline;
-    - ``remainder="baseline"``: untested channels keep the model's credit, and the baseline takes
-      the difference (for a model whose credit of untested channels you trust in level).
+    - ``remainder="level"`` (the default for ``data_driven``): an experiment measures the
+      conversions lost without a channel, and the model has its own figure for that
+      (:func:`compare_lift_tests`' ``model_lift``; for ``data_driven`` its removal effect,
+      which is not its Shapley credit when effects overlap). A tested channel's credit is
+      multiplied by ``test / model_lift``. The untested channels' credit is multiplied by the
+      factor the tests agree on, :func:`level_factor`: the mean log ratio, shrunk toward
+      1 by how far the tests disagree (prior spread ``spread``) and by their noise, so the
+      untested channels move only when the experiments agree that the model is off in level
+      by more than their noise (two tests that disagree leave them as they are);
+    - ``remainder="scaled"`` (the default otherwise): tested channels get the test; the
+      untested channels' credit is multiplied by the pooled ratio
+      ``Σ tests / Σ model credit of the tested channels``. A path-based model gives the
+      baseline conversions to channels, and the experiments show by how much;
+    - ``remainder="proportional"``: tested channels get the test; the rest is shared in
+      proportion to the model's credit, so the untested channels keep their proportions to
+      each other *and* to the baseline;
+    - ``remainder="baseline"``: tested channels get the test, untested channels keep the
+      model's credit, and the baseline takes the difference.
+
+    ``"level"`` and ``"scaled"`` cap the untested channels at what remains (sharing it out),
+    and the baseline takes the rest.
 
     Parameters
     ----------
@@ -321,8 +420,11 @@ def calibrate(
         A model's result or its ``channels`` frame.
     tests : frame
         Lift tests (module docstring).
-    remainder : {"proportional", "baseline"}
-        Where the conversions not fixed by tests go.
+    remainder : {"auto", "level", "scaled", "proportional", "baseline"}
+        Where the conversions not fixed by tests go; ``"auto"`` is ``"level"`` for a result
+        with a model lift of its own (``data_driven``), else ``"scaled"``.
+    spread : float
+        ``"level"``: prior standard deviation of a channel's own log error (:func:`level_factor`).
     channel_col, estimate_col, lower_col, upper_col : str
         Column names of ``tests``.
 
@@ -336,7 +438,8 @@ def calibrate(
     Raises
     ------
     ModelError
-        Tests name unknown channels, or the tests add up to more than all conversions.
+        Tests name unknown channels, or the tested channels' calibrated credit adds up to more
+        than all conversions.
 
     Examples
     --------
@@ -349,13 +452,20 @@ def calibrate(
     >>> calibrate(credit, tests, remainder="proportional")["conversions"].to_list()
     [20.0, 60.0, 20.0, 0.0]
     """
-    if remainder not in ("auto", "scaled", "proportional", "baseline"):
+    if remainder not in ("auto", "level", "scaled", "proportional", "baseline"):
         raise ModelError(
-            f"remainder must be 'auto', 'scaled', 'proportional' or 'baseline'; got {remainder!r}."
+            "remainder must be 'auto', 'level', 'scaled', 'proportional' or 'baseline'; got "
+            f"{remainder!r}."
         )
+    if not spread > 0:
+        raise ModelError(f"spread must be > 0; got {spread!r}.")
+    own_lift = (
+        isinstance(result, Attribution)
+        and "effects" in result.tables
+        and "removal_conversions" in result.tables["effects"].columns
+    )
     if remainder == "auto":
-        own_baseline = isinstance(result, Attribution) and "baseline" in result.tables
-        remainder = "baseline" if own_baseline else "scaled"
+        remainder = "level" if own_lift else "scaled"
     credit = _credit_frame(result)
     t = _tests_by_channel(tests, channel_col, estimate_col, lower_col, upper_col)
     missing = sorted(set(t["channel"]) - set(credit["channel"]))
@@ -363,28 +473,46 @@ def calibrate(
         raise ModelError(
             f"Lift tests name {len(missing)} channels the attribution does not have: {missing[:5]}."
         )
+    df = credit.join(t.select("channel", "test", "lower", "upper"), on="channel", how="left").join(
+        _model_lift(result, credit), on="channel", how="left"
+    )
     total = float(credit["conversions"].sum())
-    fixed = float(t["test"].clip(lower_bound=0.0).sum())
-    if fixed > total + 1e-9:
-        raise ModelError(
-            f"The lift tests add up to {fixed:g} incremental conversions, more than the "
-            f"{total:g} conversions attributed."
-        )
-    df = credit.join(t.select("channel", "test"), on="channel", how="left")
-    tested = df["test"].is_not_null()
+    t_mask = df["test"].is_not_null().to_numpy()
     model_conv = df["conversions"].to_numpy()
     model_rev = df["revenue"].to_numpy()
-    conv = model_conv.copy()
     test_vals = df["test"].fill_null(0.0).clip(lower_bound=0.0).to_numpy()
+    lift = df["model_lift"].fill_null(0.0).to_numpy()
     is_base = (df["channel"] == BASELINE).to_numpy()
-    t_mask = tested.to_numpy()
-    conv[t_mask] = test_vals[t_mask]
+    conv = model_conv.copy()
+    if remainder == "level":  # the test on the model's credit scale
+        conv[t_mask] = np.where(
+            lift[t_mask] > 0,
+            model_conv[t_mask] * test_vals[t_mask] / np.maximum(lift[t_mask], 1e-300),
+            test_vals[t_mask],
+        )
+    else:
+        conv[t_mask] = test_vals[t_mask]
+    fixed = float(conv[t_mask].sum())
+    if fixed > total + 1e-9:
+        raise ModelError(
+            f"The lift tests add up to {fixed:g} incremental conversions (on the model's credit "
+            f"scale), more than the {total:g} conversions attributed."
+        )
     rest = total - fixed
     others = ~t_mask
-    if remainder == "scaled":
-        credited = model_conv[t_mask & ~is_base].sum()
-        factor = fixed / credited if credited > 0 else 1.0
-        untested = others & ~is_base
+    untested = others & ~is_base
+    if remainder in ("level", "scaled"):
+        if remainder == "level":
+            factor = level_factor(
+                df["test"].to_numpy()[t_mask],
+                df["lower"].to_numpy()[t_mask],
+                df["upper"].to_numpy()[t_mask],
+                lift[t_mask],
+                spread=spread,
+            )
+        else:
+            credited = model_conv[t_mask & ~is_base].sum()
+            factor = fixed / credited if credited > 0 else 1.0
         conv[untested] = model_conv[untested] * factor
         if conv[untested].sum() > rest:  # cannot exceed what is left: share it out
             conv[untested] *= rest / conv[untested].sum()
@@ -395,8 +523,7 @@ def calibrate(
             model_conv[others] * rest / weight if weight > 0 else rest / max(others.sum(), 1)
         )
     else:
-        conv[others & ~is_base] = model_conv[others & ~is_base]
-        conv[is_base] = max(rest - conv[others & ~is_base].sum(), 0.0)
+        conv[is_base] = max(rest - conv[untested].sum(), 0.0)
     per_conv = np.divide(model_rev, model_conv, out=np.zeros_like(model_rev), where=model_conv > 0)
     rev = conv * per_conv
     return pl.DataFrame(

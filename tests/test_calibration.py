@@ -147,7 +147,94 @@ def test_calibrated_data_driven_on_simulation_honours_tests() -> None:
         lower=pl.col("truth") - 1,
         upper=pl.col("truth") + 1,
     )
-    out = calibrate(res, tests)
+    effects = res.tables["effects"].select("channel", "removal_conversions")
+    # the comparison holds the test against the model's removal effect, not its credit
+    cmp = compare_lift_tests(res, tests).join(effects, on="channel")
+    np.testing.assert_allclose(cmp["model_lift"], cmp["removal_conversions"])
+    out = calibrate(res, tests)  # "level": the test on the model's credit scale
     assert out["conversions"].sum() == pytest.approx(j.n_conversions)
-    got = out.join(tests, on="channel")
-    np.testing.assert_allclose(got["conversions"], got["incremental_conversions"])
+    got = (
+        out.join(tests, on="channel")
+        .join(effects, on="channel")
+        .join(res.channels.select("channel", credit="conversions"), on="channel")
+    )
+    expect = np.where(
+        got["removal_conversions"] > 0,
+        got["credit"] * got["incremental_conversions"] / got["removal_conversions"],
+        got["incremental_conversions"],
+    )
+    np.testing.assert_allclose(got["conversions"], expect)
+    raw = calibrate(res, tests, remainder="baseline").join(tests, on="channel")
+    np.testing.assert_allclose(raw["conversions"], raw["incremental_conversions"])
+
+
+def test_level_factor_closed_form_and_limits() -> None:
+    from attribution.calibration import level_factor
+
+    n, r, s, w = 3, 0.6, 0.35, 2.0
+    test = np.full(n, 60.0)
+    lower, upper = test * 0.9, test * 1.1
+    lift = np.full(n, 100.0)
+    # equal log ratios: tau² is the prior's, shrink = 1 − (tau² + v) / n / log(r)²
+    v = (np.log(1.1 / 0.9) / (2 * 1.959963984540054)) ** 2
+    tau2 = w * s * s / (w + n - 1)
+    k = 1 - (tau2 + v) / n / np.log(r) ** 2
+    assert level_factor(test, lower, upper, lift) == pytest.approx(np.exp(k * np.log(r)))
+    # many precise tests that agree: the common ratio
+    many = np.full(40, 60.0)
+    assert level_factor(many, many * 0.99, many * 1.01, np.full(40, 100.0)) == pytest.approx(
+        0.6, rel=0.01
+    )
+    # tests that agree with the model, or are not significantly positive: no level
+    assert level_factor(lift, lift * 0.9, lift * 1.1, lift) == 1.0
+    assert (
+        level_factor(
+            np.array([5.0, 0.0]),
+            np.array([-3.0, -2.0]),
+            np.array([13.0, 2.0]),
+            np.array([50.0, 40.0]),
+        )
+        == 1.0
+    )
+    # tests pointing opposite ways: no level; a tighter prior spread shrinks less
+    two = np.array([50.0, 150.0])
+    assert level_factor(two, two * 0.9, two * 1.1, np.full(2, 100.0)) == 1.0
+    agree = np.array([60.0, 70.0])
+    loose = level_factor(agree, agree * 0.9, agree * 1.1, np.full(2, 100.0), spread=0.5)
+    tight = level_factor(agree, agree * 0.9, agree * 1.1, np.full(2, 100.0), spread=0.1)
+    assert tight < loose < 1.0
+
+
+def _untested_errors(model: np.ndarray, truth: np.ndarray, rel: float) -> np.ndarray:
+    """Untested channels' error after / before calibration, for every pair of tested ones."""
+    names = [f"c{i}" for i in range(len(truth))]
+    credit = pl.DataFrame({"channel": [*names, at.NO_TOUCH], "conversions": [*model, 400.0]})
+    out = []
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            tests = pl.DataFrame(
+                {
+                    "channel": [names[a], names[b]],
+                    "incremental_conversions": truth[[a, b]],
+                    "lower": truth[[a, b]] * (1 - rel),
+                    "upper": truth[[a, b]] * (1 + rel),
+                }
+            )
+            cal = calibrate(credit, tests, remainder="level")["conversions"].to_numpy()[:-1]
+            rest = np.ones(len(names), dtype=bool)
+            rest[[a, b]] = False
+            before = np.abs(model - truth)[rest].sum()
+            out.append(np.abs(cal - truth)[rest].sum() / before)
+    return np.array(out)
+
+
+def test_level_calibration_fixes_a_common_level_and_leaves_noise_alone(rng) -> None:
+    truth = rng.uniform(50, 300, 8)
+    # a model 40 % too high on every channel (each also off by its own ~8 %)
+    high = truth * 1.4 * np.exp(rng.normal(0, 0.08, 8))
+    ratio = _untested_errors(high, truth, rel=0.1)
+    assert (ratio < 1).mean() >= 0.9 and np.median(ratio) < 0.6
+    # a model right in level, each channel off by its own ~20 %: the untested stay as they were
+    noisy = truth * np.exp(rng.normal(0, 0.2, 8))
+    ratio = _untested_errors(noisy, truth, rel=0.1)
+    assert (np.abs(ratio - 1) < 1e-12).mean() >= 0.5
