@@ -18,7 +18,7 @@ together must cover the attribution's window; attribute each period separately o
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import polars as pl
@@ -224,17 +224,22 @@ def _credit_frame(result: Attribution | pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _model_lift(result: Attribution | pl.DataFrame, credit: pl.DataFrame) -> pl.DataFrame:
-    """``channel, model_lift``: what the model says removing the channel loses.
+def _own_lift(result: Attribution | pl.DataFrame) -> pl.DataFrame | None:
+    """``channel, model_lift`` from a result's ``effects`` table, or ``None`` without one.
 
-    A result with an ``effects`` table (``data_driven``) has it as ``removal_conversions``:
-    the conversions its fitted model loses without the channel, the quantity a holdout
-    experiment measures. For other models the credit stands in.
+    ``data_driven`` has it as ``removal_conversions``: the conversions its fitted model loses
+    without the channel, the quantity a holdout experiment measures.
     """
     effects = result.tables.get("effects") if isinstance(result, Attribution) else None
-    if effects is not None and "removal_conversions" in effects.columns:
-        return effects.select("channel", model_lift=pl.col("removal_conversions").cast(pl.Float64))
-    return credit.select("channel", model_lift="conversions")
+    if effects is None or "removal_conversions" not in effects.columns:
+        return None
+    return effects.select("channel", model_lift=pl.col("removal_conversions").cast(pl.Float64))
+
+
+def _model_lift(result: Attribution | pl.DataFrame, credit: pl.DataFrame) -> pl.DataFrame:
+    """``channel, model_lift``: the model's own lift, or its credit for models without one."""
+    own = _own_lift(result)
+    return credit.select("channel", model_lift="conversions") if own is None else own
 
 
 def level_factor(
@@ -357,6 +362,7 @@ def compare_lift_tests(
     return (
         t.join(credit.select("channel", credit="conversions"), on="channel")
         .join(_model_lift(result, credit), on="channel", how="left")
+        .with_columns(pl.col("model_lift").fill_null(0.0))
         .select(
             "channel",
             "periods",
@@ -366,9 +372,9 @@ def compare_lift_tests(
             "upper",
             difference=pl.col("credit") - pl.col("test"),
             ratio=pl.when(pl.col("test") != 0).then(pl.col("credit") / pl.col("test")),
-            model_lift=pl.col("model_lift").fill_null(0.0),
-            within_interval=(pl.col("model_lift").fill_null(0.0) >= pl.col("lower"))
-            & (pl.col("model_lift").fill_null(0.0) <= pl.col("upper")),
+            model_lift=pl.col("model_lift"),
+            within_interval=(pl.col("model_lift") >= pl.col("lower"))
+            & (pl.col("model_lift") <= pl.col("upper")),
         )
     )
 
@@ -452,20 +458,15 @@ def calibrate(
     >>> calibrate(credit, tests, remainder="proportional")["conversions"].to_list()
     [20.0, 60.0, 20.0, 0.0]
     """
-    if remainder not in ("auto", "level", "scaled", "proportional", "baseline"):
+    if remainder not in get_args(Remainder):
         raise ModelError(
             "remainder must be 'auto', 'level', 'scaled', 'proportional' or 'baseline'; got "
             f"{remainder!r}."
         )
     if not spread > 0:
         raise ModelError(f"spread must be > 0; got {spread!r}.")
-    own_lift = (
-        isinstance(result, Attribution)
-        and "effects" in result.tables
-        and "removal_conversions" in result.tables["effects"].columns
-    )
     if remainder == "auto":
-        remainder = "level" if own_lift else "scaled"
+        remainder = "level" if _own_lift(result) is not None else "scaled"
     credit = _credit_frame(result)
     t = _tests_by_channel(tests, channel_col, estimate_col, lower_col, upper_col)
     missing = sorted(set(t["channel"]) - set(credit["channel"]))
@@ -504,7 +505,7 @@ def calibrate(
     if remainder in ("level", "scaled"):
         if remainder == "level":
             factor = level_factor(
-                df["test"].to_numpy()[t_mask],
+                test_vals[t_mask],
                 df["lower"].to_numpy()[t_mask],
                 df["upper"].to_numpy()[t_mask],
                 lift[t_mask],
