@@ -14,7 +14,9 @@ Every journey belongs to one user, so users can be split into buckets by a hash 
   sums are added up.
 
 Models that learn from all journeys at once (``data_driven``) run on the merged path table, as
-they would on ``journeys.to_paths()``.
+they would on ``journeys.to_paths()``: time-free features, and one model for new and returning
+customers' journeys (a path table does not know users; in memory that is
+``returning="pool"``).
 
 Results equal the in-memory ones: path tables exactly (same channels, paths, order, counts;
 conversion values up to the order of floating-point summation, ~1e-15 relative), model credit

@@ -76,6 +76,12 @@ class Sequences:
         Touch timestamps (µs since the epoch, UTC); ``None`` for path tables.
     ref_time : ndarray of int64 or None
         Each row's conversion time (its last touch when it did not convert).
+    row_ids : ndarray of int64 or None
+        For a subset of rows (:meth:`subset`): each row's index in the rows it was taken from.
+    returning : ndarray of bool or None
+        Whether the row follows an earlier conversion of the same user (a returning customer's
+        journey, including the non-converting tail after a user's last purchase); ``None`` when
+        unknown (path tables).
     """
 
     channels: tuple[str, ...]
@@ -87,6 +93,7 @@ class Sequences:
     touch_time: np.ndarray | None = None
     ref_time: np.ndarray | None = None
     row_ids: np.ndarray | None = None
+    returning: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -112,8 +119,13 @@ class Sequences:
     def converting(self) -> Sequences:
         """The rows with conversions > 0 (``row_ids`` maps them back); ``self`` if all are."""
         keep = self.conversions > 0
-        if keep.all():
-            return self
+        return self if keep.all() else self.subset(keep)
+
+    def subset(self, keep: np.ndarray) -> Sequences:
+        """Take the rows where ``keep`` (bool, one per row) is true, in order.
+
+        ``row_ids`` of the result maps them back to this object's original rows.
+        """
         rows = np.flatnonzero(keep)
         lengths = self.lengths[rows]
         indptr = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -129,6 +141,7 @@ class Sequences:
             None if self.touch_time is None else self.touch_time[take],
             None if self.ref_time is None else self.ref_time[rows],
             rows if self.row_ids is None else self.row_ids[rows],
+            None if self.returning is None else self.returning[rows],
         )
 
     @property
@@ -332,7 +345,28 @@ class Journeys:
             1.0 - conv,
             self.touch_time,
             self.conversion_time,
+            returning=self.returning,
         )
+
+    @cached_property
+    def returning(self) -> np.ndarray:
+        """Whether each journey follows an earlier conversion of the same user (bool).
+
+        A returning customer's journey: every converting journey after a user's first
+        conversion, and the non-converting tail after the last one.
+        """
+        order = (
+            pl.DataFrame({"u": self.user_id, "t": self.conversion_time})
+            .with_row_index("i")
+            .sort(["u", "t", "i"])
+        )
+        users = order["u"]
+        follows = np.zeros(self.n_journeys, dtype=bool)
+        if self.n_journeys > 1:
+            follows[1:] = (users[1:] == users[:-1]).to_numpy()
+        out = np.empty(self.n_journeys, dtype=bool)
+        out[order["i"].to_numpy()] = follows
+        return out
 
     def to_paths(self) -> PathTable:
         """Compress to unique paths with conversions, value and nulls.

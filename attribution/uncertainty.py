@@ -436,6 +436,7 @@ def _plan(
                 null_b[b].astype(np.float64),
                 seq.touch_time,
                 seq.ref_time,
+                returning=seq.returning,
             )
             out: KernelOutput = kernel(rep, **params)
             conv_out[b], rev_out[b] = out.conversions, out.revenue

@@ -149,9 +149,10 @@ def test_boosting_credit_is_complete() -> None:
 
 
 def test_path_table_equals_journeys_with_time_free_features(sim_journeys) -> None:
+    # a path table has no users, so it is pooled; pooled journeys must give the same answer
     _, journeys = sim_journeys
     params = {"features": "log_counts", "estimator": "logistic"}
-    a = at.attribute(journeys, "data_driven", **params)
+    a = at.attribute(journeys, "data_driven", returning="pool", **params)
     b = at.attribute(journeys.to_paths(), "data_driven", **params)
     np.testing.assert_allclose(
         a.channels["conversions"].to_numpy(),
@@ -257,3 +258,68 @@ def test_beats_path_models_without_confounding(name: str) -> None:
     assert dda["total_abs_error"] <= 0.5 * best_path
     assert dda["no_effect_share"] <= 0.05
     assert math.isfinite(dda["share_abs_error"])
+
+
+def test_post_purchase_tails_are_left_out_of_the_first_journey_model() -> None:
+    # one purchase per user: the returning journeys are the tails after it, all
+    # non-converting, so "separate" must equal a pooled fit on journeys without those tails
+    sim = scenario("no_confounding", 5_000, seed=3, post_purchase_rate=0.5)
+    tails = at.build_journeys(sim.events)
+    assert tails.returning.sum() > 100 and not tails.converted[tails.returning].any()
+    no_tails = at.build_journeys(sim.events, non_converting="never_converted")
+    a = at.attribute(tails, "data_driven")
+    b = at.attribute(no_tails, "data_driven", returning="pool")
+    np.testing.assert_allclose(
+        a.channels["conversions"].to_numpy(), b.channels["conversions"].to_numpy(), rtol=1e-9
+    )
+    assert a.tables["diagnostics"]["population"].to_list() == ["first"]
+    assert b.tables["diagnostics"]["population"].to_list() == ["all"]
+
+
+def test_returning_customers_get_their_own_model() -> None:
+    sim = scenario("no_confounding", 6_000, seed=4, conversions_per_user=3)
+    journeys = at.build_journeys(sim.events)
+    seq = journeys.sequences()
+    ret = journeys.returning
+    assert journeys.converted[ret].sum() >= 30
+    kw = {"features": "counts", "estimator": "noisy_or", "min_returning": 30}
+    model = DataDrivenModel(**kw).fit(journeys)
+    assert model.returning_model_ is not None
+    out = model.credit(journeys)
+    assert out.tables["diagnostics"]["population"].to_list() == ["first", "returning"]
+    assert set(out.tables["coefficients"]["population"]) == {"first", "returning"}
+    # each population's credit is what a model fitted on that population alone gives it
+    parts = [seq.subset(~ret), seq.subset(ret)]
+    alone = [DataDrivenModel(**kw, returning="pool").fit(p) for p in parts]
+    expected = sum(m.credit(p).conversions for m, p in zip(alone, parts, strict=True))
+    np.testing.assert_allclose(out.conversions, expected, rtol=1e-9)
+    assert out.extra_rows[0][1] == pytest.approx(
+        sum(m.credit(p).extra_rows[0][1] for m, p in zip(alone, parts, strict=True)), rel=1e-9
+    )
+    prob = model.predict_proba(journeys)
+    np.testing.assert_allclose(prob[ret], alone[1].predict_proba(parts[1]), rtol=1e-12)
+    np.testing.assert_allclose(prob[~ret], alone[0].predict_proba(parts[0]), rtol=1e-12)
+    # too few returning conversions for a model of their own: the first model credits them
+    few = DataDrivenModel(**{**kw, "min_returning": 10**6}).fit(journeys)
+    assert few.returning_model_ is None
+    np.testing.assert_allclose(
+        few.credit(journeys).conversions, alone[0].credit(seq).conversions, rtol=1e-9
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_separate_returning_model_is_closer_to_the_truth_with_tails(seed: int) -> None:
+    # half of the buyers are touched after their purchase: a pooled fit reads those tails
+    # as failed journeys (few touches, no purchase) and overstates every channel
+    sim = scenario("no_confounding", 20_000, seed=seed, post_purchase_rate=0.5)
+    models = {
+        "separate": ("data_driven", {}),
+        "pool": ("data_driven", {"returning": "pool"}),
+    }
+    ev = evaluate(
+        sim.events, sim.truth, baseline_conversions=sim.baseline_conversions, models=models
+    )
+    s = {r["model"]: r for r in ev.summary.iter_rows(named=True)}
+    assert s["separate"]["total_abs_error"] < 0.75 * s["pool"]["total_abs_error"]
+    assert s["separate"]["no_effect_share"] <= 0.05

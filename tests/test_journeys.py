@@ -123,7 +123,16 @@ def test_journeys_property_brute_force(seed, n, lookback, collapse, cap, nonconv
         with pytest.raises(at.EmptyInputError):
             at.build_journeys(events, **opts)
         return
-    assert as_tuples(at.build_journeys(events, **opts)) == expected
+    journeys = at.build_journeys(events, **opts)
+    assert as_tuples(journeys) == expected
+    # returning: the user converted in an earlier journey (brute force over the tuples)
+    converted_before: dict = {}
+    returning = []
+    for user, _, converted, _, _ in expected:
+        returning.append(converted_before.get(user, 0) > 0)
+        converted_before[user] = converted_before.get(user, 0) + int(converted)
+    assert journeys.returning.tolist() == returning
+    assert journeys.sequences().returning.tolist() == returning
 
 
 def _ts(s: str) -> datetime:

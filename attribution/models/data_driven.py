@@ -109,6 +109,7 @@ Estimator = Literal["logistic", "noisy_or", "boosting", "auto"]
 TimeModel = Literal["auto", "journey", "hazard"]
 _LINEAR = ("logistic", "noisy_or")
 Method = Literal["shapley", "removal"]
+Returning = Literal["separate", "pool"]
 
 _DEFAULT_ALPHAS = (1e-6, 1e-4, 1e-2)
 _CHUNK_CELLS = 4_000_000  # rows x subsets (x features) per block of counterfactuals
@@ -503,6 +504,12 @@ def _credit_rows(
     return share, baseline, p_all
 
 
+def _fittable(seq: Sequences, least: int) -> bool:
+    """Whether the rows with touches hold ``least`` conversions and non-conversions."""
+    touched = seq.lengths > 0
+    return bool(seq.conversions[touched].sum() >= least and seq.nulls[touched].sum() >= least)
+
+
 # ----------------------------------------------------------------------------------------------
 # the estimator
 
@@ -550,6 +557,17 @@ class DataDrivenModel:
         Counterfactual credit rule (module docstring).
     max_shapley_channels : int
         Journeys with more distinct channels are credited by the removal rule.
+    returning : {"separate", "pool"}
+        Journeys that follow an earlier conversion of the same user (returning customers,
+        and the non-converting tail after a user's last purchase; :attr:`Journeys.returning`).
+        ``"separate"`` (default) keeps them out of the model of first journeys: a tail after
+        a purchase is not a failed attempt to win a customer, and returning customers buy at
+        another base rate. They get their own model (chosen the same way) when they have at
+        least ``min_returning`` conversions and as many non-conversions; otherwise their
+        conversions are credited with the first-journey model. ``"pool"`` fits one model
+        on every journey. Path tables do not know users, so they are always pooled.
+    min_returning : int
+        Conversions (and non-conversions) returning journeys need for a model of their own.
     seed : int
         Seed of the fold assignment and subsampling.
 
@@ -571,9 +589,14 @@ class DataDrivenModel:
         ``feature, channel, coefficient`` (logistic; empty for boosting).
     cv_results_ : DataFrame
         ``estimator, feature_set, alpha, cv_log_loss, selected``: every candidate tried.
+    population_ : str
+        The journeys this model was fitted on: ``"all"`` (pooled), ``"first"`` (journeys
+        that are not a returning customer's) or ``"returning"``.
+    returning_model_ : DataDrivenModel or None
+        The returning customers' own model (``returning="separate"`` with enough of them).
     diagnostics_ : DataFrame
-        One row: ``n_rows`` fitted, ``n_unique_rows``, ``conversions``, ``non_conversions``,
-        ``log_loss``, ``auc`` (in sample), ``cv_log_loss`` of the chosen model,
+        One row: ``population``, ``n_rows`` fitted, ``n_unique_rows``, ``conversions``,
+        ``non_conversions``, ``log_loss``, ``auc`` (in sample), ``cv_log_loss`` of the chosen model,
         ``null_log_loss`` (a constant rate), ``baseline_probability`` (``p(∅)``; per day for
         the hazard), ``time_model``, and the median spans (days from first touch to end) of
         converting and non-converting journeys (``span_converting_days``,
@@ -586,7 +609,7 @@ class DataDrivenModel:
     >>> journeys = at.build_journeys(simulate(3_000, seed=2).events)
     >>> model = DataDrivenModel(features="log_counts").fit(journeys)
     >>> model.coef_.columns
-    ['feature', 'channel', 'coefficient']
+    ['population', 'feature', 'channel', 'coefficient']
     >>> bool((model.coef_["coefficient"] >= 0).all())
     True
     """
@@ -605,6 +628,8 @@ class DataDrivenModel:
         hazard_samples: int = 4,
         method: Method = "shapley",
         max_shapley_channels: int = 12,
+        returning: Returning = "separate",
+        min_returning: int = 100,
         seed: int = 0,
     ) -> None:
         self.features = features
@@ -618,6 +643,8 @@ class DataDrivenModel:
         self.hazard_samples = hazard_samples
         self.method = method
         self.max_shapley_channels = max_shapley_channels
+        self.returning = returning
+        self.min_returning = min_returning
         self.seed = seed
 
     # -- fitting -------------------------------------------------------------------------------
@@ -630,6 +657,10 @@ class DataDrivenModel:
             )
         if self.method not in ("shapley", "removal"):
             raise ModelError(f"method must be 'shapley' or 'removal'; got {self.method!r}.")
+        if self.returning not in ("separate", "pool"):
+            raise ModelError(f"returning must be 'separate' or 'pool'; got {self.returning!r}.")
+        if not (isinstance(self.min_returning, int) and self.min_returning >= 1):
+            raise ModelError(f"min_returning must be an integer ≥ 1; got {self.min_returning!r}.")
         if not self.half_life_days > 0:
             raise ModelError(f"half_life_days must be > 0; got {self.half_life_days!r}.")
         if self.time_model not in ("auto", "journey", "hazard"):
@@ -706,6 +737,45 @@ class DataDrivenModel:
 
     def _fit(self, data: Journeys | PathTable | Sequences) -> DataDrivenModel:
         seq = data if isinstance(data, Sequences) else data.sequences()
+        self.population_ = "all"
+        self.returning_model_: DataDrivenModel | None = None
+        flag = seq.returning
+        if self.returning == "separate" and flag is not None and flag.any():
+            first, again = seq.subset(~flag), seq.subset(flag)
+            if _fittable(first, 1):
+                self._check(seq)  # the same errors as a pooled fit for bad options
+                self.population_ = "first"
+                self._fit_one(first)
+                self.channels_ = seq.channels
+                if _fittable(again, self.min_returning):
+                    sub = DataDrivenModel(**{**self._params(), "returning": "pool"})
+                    sub.population_ = "returning"
+                    self.returning_model_ = sub._fit_one(again)
+                return self
+        return self._fit_one(seq)
+
+    def _params(self) -> dict[str, Any]:
+        return {
+            k: getattr(self, k)
+            for k in (
+                "features",
+                "estimator",
+                "alphas",
+                "folds",
+                "cv_rows",
+                "half_life_days",
+                "time_model",
+                "hazard_half_lives",
+                "hazard_samples",
+                "method",
+                "max_shapley_channels",
+                "returning",
+                "min_returning",
+                "seed",
+            )
+        }
+
+    def _fit_one(self, seq: Sequences) -> DataDrivenModel:
         names = self._check(seq)
         self.channels_ = seq.channels
         self.spans_ = journey_spans(seq) if seq.delta_days is not None else (None, None)
@@ -854,28 +924,33 @@ class DataDrivenModel:
         self.alpha_ = chosen_alpha
         self.intercept_ = self.model_.intercept if linear else float("nan")
         half_life = self.half_life_ if FEATURE_SETS[name][1] else None
-        self.cv_results_ = pl.DataFrame(
-            results,
-            schema={
-                "estimator": pl.String,
-                "feature_set": pl.String,
-                "half_life_days": pl.Float64,
-                "alpha": pl.Float64,
-                "cv_log_loss": pl.Float64,
-            },
-        ).with_columns(
-            selected=(pl.col("estimator") == kind)
-            & (pl.col("feature_set") == name)
-            & (
-                pl.col("alpha").is_null()
-                if chosen_alpha is None
-                else (pl.col("alpha") == chosen_alpha)
+        population = pl.lit(self.population_).alias("population")
+        self.cv_results_ = (
+            pl.DataFrame(
+                results,
+                schema={
+                    "estimator": pl.String,
+                    "feature_set": pl.String,
+                    "half_life_days": pl.Float64,
+                    "alpha": pl.Float64,
+                    "cv_log_loss": pl.Float64,
+                },
             )
-            & (
-                pl.col("half_life_days").is_null()
-                if half_life is None
-                else (pl.col("half_life_days") == half_life)
+            .with_columns(
+                selected=(pl.col("estimator") == kind)
+                & (pl.col("feature_set") == name)
+                & (
+                    pl.col("alpha").is_null()
+                    if chosen_alpha is None
+                    else (pl.col("alpha") == chosen_alpha)
+                )
+                & (
+                    pl.col("half_life_days").is_null()
+                    if half_life is None
+                    else (pl.col("half_life_days") == half_life)
+                )
             )
+            .select(population, pl.all())
         )
         feats_names = FEATURE_SETS[name][0]
         k = len(channels)
@@ -891,7 +966,7 @@ class DataDrivenModel:
                 "coefficient": coef_vals,
             },
             schema={"feature": pl.String, "channel": pl.String, "coefficient": pl.Float64},
-        )
+        ).select(population, pl.all())
         prob = self.model_.predict(x)
         rate = float(pos.sum() / (pos.sum() + neg.sum()))
         p0 = float(self.model_.predict(np.zeros((1, x.shape[1])))[0])
@@ -916,7 +991,7 @@ class DataDrivenModel:
                 "span_converting_days": pl.Float64,
                 "span_non_converting_days": pl.Float64,
             },
-        )
+        ).select(population, pl.all())
         return self
 
     _n_unique_: int = 0
@@ -992,10 +1067,27 @@ class DataDrivenModel:
         -------
         ndarray of float64, shape (n_rows,)
         """
-        model = self._fitted()
+        self._fitted()
         seq = self._seq(data)
-        x = journey_features(seq, model.features, half_life_days=self.half_life_)
-        return model.predict(x)
+        out = np.zeros(seq.n_rows)
+        for part, rows in self._parts(seq):
+            model = part._fitted()
+            x = journey_features(seq, model.features, half_life_days=part.half_life_)
+            out[rows] = model.predict(x[rows])
+        return out
+
+    def _parts(self, seq: Sequences) -> list[tuple[DataDrivenModel, np.ndarray]]:
+        """Pair each model with the rows it predicts.
+
+        The returning customers' own model, if any, takes the rows that follow an earlier
+        conversion; this model the rest.
+        """
+        self._fitted()
+        everything = np.arange(seq.n_rows)
+        sub = getattr(self, "returning_model_", None)
+        if sub is None or seq.returning is None or not seq.returning.any():
+            return [(self, everything)]
+        return [(self, everything[~seq.returning]), (sub, everything[seq.returning])]
 
     def credit(self, data: Journeys | PathTable | Sequences) -> KernelOutput:
         """Counterfactual credit of the converting rows (see the module docstring).
@@ -1011,17 +1103,24 @@ class DataDrivenModel:
             return self._credit(data)
 
     def _credit(self, data: Journeys | PathTable | Sequences) -> KernelOutput:
-        model = self._fitted()
+        self._fitted()
         seq = self._seq(data)
         conv = seq.converting
         k = len(seq.channels)
-        x = journey_features(conv, model.features, half_life_days=self.half_life_)
         counts = np.bincount(conv.row_of_touch * k + conv.codes, minlength=conv.n_rows * k).reshape(
             conv.n_rows, k
         )
-        share, base_share, p_all = _credit_rows(
-            model, x, counts, self.method, self.max_shapley_channels
-        )
+        share = np.zeros((conv.n_rows, k))
+        removal = np.zeros((conv.n_rows, k))
+        base_share = np.ones(conv.n_rows)
+        for part, rows in self._parts(conv):
+            model = part._fitted()
+            x = journey_features(conv, model.features, half_life_days=part.half_life_)[rows]
+            s, b, p_all = _credit_rows(
+                model, x, counts[rows], self.method, self.max_shapley_channels
+            )
+            share[rows], base_share[rows] = s, b
+            removal[rows] = self._removal(model, x, counts[rows], p_all)
         touched = conv.lengths > 0
         # each touch: an equal part of its channel's share in its row
         row = conv.row_of_touch
@@ -1031,7 +1130,8 @@ class DataDrivenModel:
         base_conv = float((base_share[touched] * w_conv).sum())
         base_rev = float((base_share[touched] * w_val).sum())
         total = float(seq.conversions.sum())
-        removal = self._removal(model, x[touched], counts[touched], p_all[touched])
+        removal = removal[touched]
+        models = [self] if self.returning_model_ is None else [self, self.returning_model_]
         tables = {
             "baseline": pl.DataFrame(
                 {
@@ -1050,9 +1150,9 @@ class DataDrivenModel:
                     "journeys_with_channel": (counts > 0).T.astype(np.float64) @ conv.conversions,
                 }
             ),
-            "coefficients": self.coef_,
-            "model_selection": self.cv_results_,
-            "diagnostics": self.diagnostics_,
+            "coefficients": pl.concat([m.coef_ for m in models]),
+            "model_selection": pl.concat([m.cv_results_ for m in models]),
+            "diagnostics": pl.concat([m.diagnostics_ for m in models]),
         }
         return KernelOutput(
             out.conversions,
@@ -1093,6 +1193,8 @@ def data_driven(
     folds: int = 3,
     cv_rows: int = 50_000,
     max_shapley_channels: int = 12,
+    returning: Returning = "separate",
+    min_returning: int = 100,
     seed: int = 0,
 ) -> KernelOutput:
     """Data-driven: a fitted conversion model, credit by counterfactual Shapley values.
@@ -1127,6 +1229,8 @@ def data_driven(
         hazard_samples=hazard_samples,
         method=method,
         max_shapley_channels=max_shapley_channels,
+        returning=returning,
+        min_returning=min_returning,
         seed=seed,
     ).fit(seq)
     return model.credit(seq)
