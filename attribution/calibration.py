@@ -248,21 +248,22 @@ def level_factor(
     upper: np.ndarray,
     model_lift: np.ndarray,
     *,
-    spread: float = 0.35,
-    spread_weight: float = 2.0,
+    spread: float = 0.5,
+    level_spread: float = 0.3,
 ) -> float:
     """Return the common factor by which tests say a model's lifts are off, shrunk toward 1.
 
     Each informative test ``i`` (``lower > 0`` and ``model_lift > 0``: a channel found to have
     no effect says nothing about the others' level) gives a log ratio
-    ``l_i = log(test_i / model_lift_i)`` with sampling variance ``v_i`` from its interval
-    (read as 95 %, on the log scale). The log ratios are a common level ``μ`` plus each
-    channel's own error, of variance ``τ²``. ``τ²`` is estimated from the spread of the
-    ``l_i`` with a prior of ``spread²`` worth ``spread_weight`` tests (two tests cannot tell
-    their own spread), and the mean ``m`` of the ``l_i`` is shrunk toward 0 by the
-    positive-part James–Stein factor ``k = max(0, 1 − ((τ² + mean v) / n) / m²)``. The
-    factor is ``exp(k m)``: 1 when the tests disagree or are within their noise of the model,
-    the common ratio when many precise tests agree.
+    ``l_i = log(test_i / model_lift_i) = μ + δ_i + ε_i``: a common level ``μ`` (prior
+    ``N(0, level_spread²)``), the channel's own error ``δ_i`` and the test's noise ``ε_i``
+    (variance ``v_i`` from its interval, read as 95 % on the log scale). Channel errors are
+    heavy-tailed: a channel that reaches people about to buy can be off many-fold while the
+    others are right, so ``δ_i + ε_i`` is taken as Cauchy with scale
+    ``sqrt(spread² + v_i)``. The factor is ``exp(E[μ | l])``, the posterior mean by
+    quadrature on a grid. So one test far off moves the level *less* than one moderately off
+    (it is more likely that channel's own error), tests that disagree cancel, and many
+    agreeing tests give their common ratio.
 
     Parameters
     ----------
@@ -271,9 +272,9 @@ def level_factor(
     model_lift : ndarray
         The model's incremental conversions of the same channels.
     spread : float
-        Prior standard deviation of a channel's own log error around the common level.
-    spread_weight : float
-        How many tests the prior is worth.
+        Scale of a channel's own log error around the common level (Cauchy).
+    level_spread : float
+        Prior standard deviation of the common log level.
 
     Returns
     -------
@@ -283,27 +284,26 @@ def level_factor(
     --------
     >>> import numpy as np
     >>> one = np.ones(2)
-    >>> round(level_factor(50 * one, 45 * one, 55 * one, 100 * one), 3)  # they agree: ~halve
-    0.531
-    >>> level_factor(np.array([50.0, 200.0]), np.array([45.0, 180.0]),
-    ...              np.array([55.0, 220.0]), 100 * one)  # they disagree: no level
+    >>> round(level_factor(60 * one, 54 * one, 66 * one, 100 * one), 3)  # agree: lower
+    0.797
+    >>> round(level_factor(np.array([50.0, 200.0]), np.array([45.0, 180.0]),
+    ...                    np.array([55.0, 220.0]), 100 * one), 9)  # disagree: no level
     1.0
     """
     test, lower, upper, lift = (
         np.asarray(a, dtype=np.float64) for a in (test, lower, upper, model_lift)
     )
     use = (lower > 0) & (lift > 0) & (test > 0)
-    n = int(use.sum())
-    if n == 0:
+    if not use.any():
         return 1.0
     logs = np.log(test[use] / lift[use])
     var = ((np.log(upper[use]) - np.log(lower[use])) / (2 * _Z95)) ** 2
-    mean = float(logs.mean())
-    if mean == 0.0:
-        return 1.0
-    tau2 = (spread_weight * spread**2 + float(((logs - mean) ** 2).sum())) / (spread_weight + n - 1)
-    shrink = max(0.0, 1.0 - (tau2 + float(var.mean())) / n / mean**2)
-    return float(np.exp(shrink * mean))
+    scale = np.sqrt(spread**2 + var)
+    grid = np.linspace(-12 * level_spread, 12 * level_spread, 4001)
+    z = (logs[None, :] - grid[:, None]) / scale[None, :]
+    log_post = -0.5 * (grid / level_spread) ** 2 - np.log1p(z * z).sum(axis=1)
+    weight = np.exp(log_post - log_post.max())
+    return float(np.exp(weight @ grid / weight.sum()))
 
 
 def compare_lift_tests(
@@ -384,7 +384,8 @@ def calibrate(
     tests: FrameLike,
     *,
     remainder: Remainder = "auto",
-    spread: float = 0.35,
+    spread: float = 0.5,
+    level_spread: float = 0.3,
     channel_col: str = "channel",
     estimate_col: str = "incremental_conversions",
     lower_col: str = "lower",
@@ -403,10 +404,11 @@ def calibrate(
       (:func:`compare_lift_tests`' ``model_lift``; for ``data_driven`` its removal effect,
       which is not its Shapley credit when effects overlap). A tested channel's credit is
       multiplied by ``test / model_lift``. The untested channels' credit is multiplied by the
-      factor the tests agree on, :func:`level_factor`: the mean log ratio, shrunk toward
-      1 by how far the tests disagree (prior spread ``spread``) and by their noise, so the
-      untested channels move only when the experiments agree that the model is off in level
-      by more than their noise (two tests that disagree leave them as they are);
+      factor the tests agree on, :func:`level_factor`: the posterior mean of a common level
+      under a prior centred on 1 (``level_spread``), each test's log ratio being that level
+      plus the channel's own, heavy-tailed error (``spread``) and the test's noise. The
+      untested channels move when the experiments agree that the model is off in level;
+      tests that disagree cancel, and one test far off is read as that channel's own error;
     - ``remainder="scaled"`` (the default otherwise): tested channels get the test; the
       untested channels' credit is multiplied by the pooled ratio
       ``Σ tests / Σ model credit of the tested channels``. A path-based model gives the
@@ -429,8 +431,9 @@ def calibrate(
     remainder : {"auto", "level", "scaled", "proportional", "baseline"}
         Where the conversions not fixed by tests go; ``"auto"`` is ``"level"`` for a result
         with a model lift of its own (``data_driven``), else ``"scaled"``.
-    spread : float
-        ``"level"``: prior standard deviation of a channel's own log error (:func:`level_factor`).
+    spread, level_spread : float
+        ``"level"``: scale of a channel's own log error and prior standard deviation of the
+        common log level (:func:`level_factor`).
     channel_col, estimate_col, lower_col, upper_col : str
         Column names of ``tests``.
 
@@ -463,8 +466,10 @@ def calibrate(
             "remainder must be 'auto', 'level', 'scaled', 'proportional' or 'baseline'; got "
             f"{remainder!r}."
         )
-    if not spread > 0:
-        raise ModelError(f"spread must be > 0; got {spread!r}.")
+    if not (spread > 0 and level_spread > 0):
+        raise ModelError(
+            f"spread and level_spread must be > 0; got {spread!r} and {level_spread!r}."
+        )
     if remainder == "auto":
         remainder = "level" if _own_lift(result) is not None else "scaled"
     credit = _credit_frame(result)
@@ -510,6 +515,7 @@ def calibrate(
                 df["upper"].to_numpy()[t_mask],
                 lift[t_mask],
                 spread=spread,
+                level_spread=level_spread,
             )
         else:
             credited = model_conv[t_mask & ~is_base].sum()
