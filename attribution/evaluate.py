@@ -362,7 +362,7 @@ def evaluate_scenarios(
     n_users: int = 20_000,
     seeds: Sequence[int] = (0,),
     models: ModelList | None = None,
-    lookback_days: float | None = 30.0,
+    lookback_days: float | None = None,
 ) -> pl.DataFrame:
     """Score models on the simulator settings of :data:`~attribution.datasets.scenarios.SCENARIOS`.
 
@@ -377,7 +377,10 @@ def evaluate_scenarios(
     models : sequence of str or mapping, optional
         As for :func:`evaluate`.
     lookback_days : float, optional
-        Lookback window of the journeys.
+        Lookback window of the journeys. ``None`` (default) keeps every touch: the
+        simulator's truth counts every touch a user had, and a window that drops touches which
+        caused conversions biases the models (with three times the touches, a 30-day window
+        made ``data_driven`` read 4,088 baseline conversions out of 8,098, against 899 true).
 
     Returns
     -------
