@@ -67,6 +67,7 @@ advertising", ADKDD (Shapley credit over a fitted conversion model).
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -504,10 +505,15 @@ def _credit_rows(
     return share, baseline, p_all
 
 
+def _touched_outcomes(seq: Sequences) -> tuple[float, float]:
+    """Conversions and non-conversions of the rows with touches (the rows a model fits)."""
+    touched = seq.lengths > 0
+    return float(seq.conversions[touched].sum()), float(seq.nulls[touched].sum())
+
+
 def _fittable(seq: Sequences, least: int) -> bool:
     """Whether the rows with touches hold ``least`` conversions and non-conversions."""
-    touched = seq.lengths > 0
-    return bool(seq.conversions[touched].sum() >= least and seq.nulls[touched].sum() >= least)
+    return min(_touched_outcomes(seq)) >= least
 
 
 # ----------------------------------------------------------------------------------------------
@@ -586,9 +592,10 @@ class DataDrivenModel:
     intercept_ : float
         Logistic intercept (``nan`` for boosting).
     coef_ : DataFrame
-        ``feature, channel, coefficient`` (logistic; empty for boosting).
+        ``population, feature, channel, coefficient`` (logistic; empty for boosting).
     cv_results_ : DataFrame
-        ``estimator, feature_set, alpha, cv_log_loss, selected``: every candidate tried.
+        ``population, estimator, feature_set, half_life_days, alpha, cv_log_loss,
+        selected``: every candidate tried.
     population_ : str
         The journeys this model was fitted on: ``"all"`` (pooled), ``"first"`` (journeys
         that are not a returning customer's) or ``"returning"``.
@@ -706,9 +713,7 @@ class DataDrivenModel:
                     "build journeys from events or use 'counts', 'log_counts' or "
                     "'counts+log_counts'."
                 )
-        touched = seq.lengths > 0
-        pos = float(seq.conversions[touched].sum())
-        neg = float(seq.nulls[touched].sum())
+        pos, neg = _touched_outcomes(seq)
         if pos <= 0 or neg <= 0:
             which = "converting" if pos <= 0 else "non-converting"
             raise ModelError(
@@ -738,15 +743,13 @@ class DataDrivenModel:
     def _fit(self, data: Journeys | PathTable | Sequences) -> DataDrivenModel:
         seq = data if isinstance(data, Sequences) else data.sequences()
         self.population_ = "all"
-        self.returning_model_: DataDrivenModel | None = None
+        self.returning_model_ = None
         flag = seq.returning
         if self.returning == "separate" and flag is not None and flag.any():
             first, again = seq.subset(~flag), seq.subset(flag)
-            if _fittable(first, 1):
-                self._check(seq)  # the same errors as a pooled fit for bad options
+            if _fittable(first, 1):  # then the pooled rows pass every check first passes
                 self.population_ = "first"
                 self._fit_one(first)
-                self.channels_ = seq.channels
                 if _fittable(again, self.min_returning):
                     sub = DataDrivenModel(**{**self._params(), "returning": "pool"})
                     sub.population_ = "returning"
@@ -755,25 +758,9 @@ class DataDrivenModel:
         return self._fit_one(seq)
 
     def _params(self) -> dict[str, Any]:
-        return {
-            k: getattr(self, k)
-            for k in (
-                "features",
-                "estimator",
-                "alphas",
-                "folds",
-                "cv_rows",
-                "half_life_days",
-                "time_model",
-                "hazard_half_lives",
-                "hazard_samples",
-                "method",
-                "max_shapley_channels",
-                "returning",
-                "min_returning",
-                "seed",
-            )
-        }
+        """Return the constructor's arguments as set on this object."""
+        names = inspect.signature(DataDrivenModel.__init__).parameters
+        return {k: getattr(self, k) for k in names if k != "self"}
 
     def _fit_one(self, seq: Sequences) -> DataDrivenModel:
         names = self._check(seq)
@@ -995,6 +982,8 @@ class DataDrivenModel:
         return self
 
     _n_unique_: int = 0
+    population_: str = "all"
+    returning_model_: DataDrivenModel | None = None
 
     def _linear_fitter(
         self, kind: str, name: str, alpha: float
@@ -1076,18 +1065,17 @@ class DataDrivenModel:
             out[rows] = model.predict(x[rows])
         return out
 
-    def _parts(self, seq: Sequences) -> list[tuple[DataDrivenModel, np.ndarray]]:
-        """Pair each model with the rows it predicts.
+    def _parts(self, seq: Sequences) -> list[tuple[DataDrivenModel, np.ndarray | slice]]:
+        """Pair each (fitted) model with the rows it predicts.
 
         The returning customers' own model, if any, takes the rows that follow an earlier
-        conversion; this model the rest.
+        conversion; this model the rest. One model takes every row as a slice, so that
+        indexing by it copies nothing.
         """
-        self._fitted()
-        everything = np.arange(seq.n_rows)
-        sub = getattr(self, "returning_model_", None)
+        sub = self.returning_model_
         if sub is None or seq.returning is None or not seq.returning.any():
-            return [(self, everything)]
-        return [(self, everything[~seq.returning]), (sub, everything[seq.returning])]
+            return [(self, slice(None))]
+        return [(self, ~seq.returning), (sub, seq.returning)]
 
     def credit(self, data: Journeys | PathTable | Sequences) -> KernelOutput:
         """Counterfactual credit of the converting rows (see the module docstring).
