@@ -15,7 +15,9 @@ from attribution.evaluate import evaluate
 from attribution.journeys import Sequences
 from attribution.models.data_driven import (
     DataDrivenModel,
+    _credit_rows,
     _fit_linear,
+    _Fitted,
     journey_features,
     shapley_weights,
 )
@@ -323,3 +325,91 @@ def test_separate_returning_model_is_closer_to_the_truth_with_tails(seed: int) -
     s = {r["model"]: r for r in ev.summary.iter_rows(named=True)}
     assert s["separate"]["total_abs_error"] < 0.75 * s["pool"]["total_abs_error"]
     assert s["separate"]["no_effect_share"] <= 0.05
+
+
+@pytest.mark.parametrize(("features", "kind"), [("counts", "noisy_or"), ("decay", "logistic")])
+def test_shapley_with_synergy_terms_matches_brute_force(rng, features: str, kind: str) -> None:
+    # a model with synergy terms, credited by _credit_rows, against the Shapley values of
+    # the game "predict with only these channels' features", by permutations
+    k, n = 5, 40
+    x = rng.exponential(1.0, size=(n, k)) * (rng.random((n, k)) < 0.7)
+    if features == "counts":
+        x = np.ceil(x)
+    pairs = np.array([[0, 1], [1, 3], [2, 4]])
+    model = _Fitted(
+        kind,
+        (features,),
+        k,
+        intercept=-2.0 if kind == "logistic" else 0.05,
+        coef=rng.uniform(0.0, 0.4, size=k),
+        pairs=pairs,
+        pair_coef=np.array([0.5, 0.2, 0.8]),
+    )
+    counts = (x > 0).astype(np.int64)
+    share, baseline, p_all = _credit_rows(model, x, counts, "shapley", 12)
+    exposure = -np.expm1(-x) if features == "decay" else (x > 0).astype(float)
+    for r in range(n):
+        players = list(np.flatnonzero(counts[r]))
+
+        def v(coalition: frozenset, r=r) -> float:
+            keep = np.array([c in coalition for c in range(k)])
+            xr = np.where(keep, x[r], 0.0)
+            eta = model.intercept + xr @ model.coef
+            eta += sum(
+                g * exposure[r, a] * exposure[r, b] * keep[a] * keep[b]
+                for (a, b), g in zip(pairs.tolist(), model.pair_coef, strict=True)
+            )
+            return float(1 / (1 + np.exp(-eta)) if kind == "logistic" else -np.expm1(-eta))
+
+        games = {
+            frozenset(s): v(frozenset(s))
+            for m in range(len(players) + 1)
+            for s in itertools.combinations(players, m)
+        }
+        expected = _brute_shapley(games, players)
+        full = games[frozenset(players)]
+        assert p_all[r] == pytest.approx(full, rel=1e-12)
+        assert baseline[r] == pytest.approx(games[frozenset()] / full, rel=1e-9)
+        for c in players:
+            assert share[r, c] == pytest.approx(expected[c] / full, abs=1e-12)
+
+
+def test_planted_synergies_are_found_and_kept_apart_from_main_effects() -> None:
+    # the simulator multiplies the chance of *not* converting by (1 - gamma) when both
+    # channels of a pair touched the user: a noisy-OR synergy of -log(1 - gamma)
+    sim = scenario("interactions", 20_000, seed=3)
+    journeys = at.build_journeys(sim.events)
+    model = DataDrivenModel(features="counts", estimator="noisy_or", alphas=[1e-4]).fit(journeys)
+    planted = {("Email", "Paid Search"): 0.06, ("Affiliate", "Social"): 0.08}
+    assert {frozenset(p) for p in model.pairs_} == {frozenset(p) for p in planted}
+    coef = dict(
+        model.coef_.filter(pl.col("feature") == "synergy")
+        .select("channel", "coefficient")
+        .iter_rows()
+    )
+    for (a, b), gamma in planted.items():
+        got = coef.get(f"{a} × {b}", coef.get(f"{b} × {a}"))
+        assert got == pytest.approx(-math.log1p(-gamma), rel=0.5)
+    none = DataDrivenModel(
+        features="counts", estimator="noisy_or", alphas=[1e-4], interactions="none"
+    ).fit(journeys)
+    assert none.pairs_ == [] and "synergy" not in none.coef_["feature"].to_list()
+    # the same log without synergies: no pair survives the out-of-fold test
+    plain = at.build_journeys(scenario("no_confounding", 20_000, seed=3).events)
+    assert DataDrivenModel(features="counts", estimator="noisy_or").fit(plain).pairs_ == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_synergy_terms_bring_credit_closer_to_the_truth(seed: int) -> None:
+    sim = scenario("interactions", 20_000, seed=seed)
+    models = {
+        "auto": ("data_driven", {}),
+        "none": ("data_driven", {"interactions": "none"}),
+    }
+    ev = evaluate(
+        sim.events, sim.truth, baseline_conversions=sim.baseline_conversions, models=models
+    )
+    s = {r["model"]: r for r in ev.summary.iter_rows(named=True)}
+    assert s["auto"]["total_abs_error"] < 0.8 * s["none"]["total_abs_error"]
+    assert s["auto"]["no_effect_share"] <= 0.05

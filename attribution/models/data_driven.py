@@ -37,6 +37,15 @@ Features (per channel ``c`` and journey; a channel's features are all 0 when it 
 Feature sets (``features=``): ``"counts"``, ``"log_counts"``, ``"counts+log_counts"`` and, when
 touch times are known, ``"decay"`` and ``"log_counts+recency"``; ``"auto"`` tries them all.
 
+Synergies (``interactions="auto"``): two channels may work better together than apart (search
+after a video ad). The linear models then get a term ``γ_ab · e_a · e_b`` for such a pair, ``e``
+the channel's exposure (presence of its touches; ``1 − e^(−decay)`` for ``decay``), with
+``γ ≥ 0``. Pairs are proposed by a score test against the model without synergies (statistic
+> 3, at most ``max_pairs``) and kept only when they improve the out-of-fold log loss by more
+than two standard errors. Removing a channel removes its synergies, so the Shapley values split
+each synergy between its two channels and the removal effects (what a lift test measures)
+include it whole.
+
 Time model (``time_model=``): the above is the *journey* model. When touches stop at the
 conversion (converting journeys are the shorter ones, so a journey-level fit would see buyers
 with fewer touches), ``"auto"`` fits a discrete-time *hazard* instead: one row per day a journey
@@ -69,7 +78,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -111,8 +120,13 @@ TimeModel = Literal["auto", "journey", "hazard"]
 _LINEAR = ("logistic", "noisy_or")
 Method = Literal["shapley", "removal"]
 Returning = Literal["separate", "pool"]
+Interactions = Literal["auto", "none"]
 
 _DEFAULT_ALPHAS = (1e-6, 1e-4, 1e-2)
+_PAIR_Z = 3.0  # score statistic a synergy pair needs to become a candidate
+_PAIR_LEAST = 20.0  # conversions and non-conversions a pair's channels need together
+_NO_PAIRS = np.zeros((0, 2), dtype=np.int64)
+_PAIR_SE = 2.0  # standard errors by which synergies must improve the out-of-fold log loss
 _CHUNK_CELLS = 4_000_000  # rows x subsets (x features) per block of counterfactuals
 
 
@@ -315,11 +329,33 @@ def _fit_linear(
     return intercept, coef
 
 
-def _log_loss(prob: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
+def _row_log_loss(prob: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """Per row: its weighted negative log-likelihood (0 where ``prob`` is nan)."""
     eps = 1e-12
-    p = np.clip(prob, eps, 1 - eps)
-    loss = -(pos * np.log(p) + neg * np.log1p(-p)).sum()
-    return float(loss / max(pos.sum() + neg.sum(), eps))
+    p = np.clip(np.nan_to_num(prob, nan=0.5), eps, 1 - eps)
+    return np.where(np.isnan(prob), 0.0, -(pos * np.log(p) + neg * np.log1p(-p)))
+
+
+def _log_loss(prob: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
+    return float(_row_log_loss(prob, pos, neg).sum() / max(pos.sum() + neg.sum(), 1e-12))
+
+
+def _cv_predict(
+    x: np.ndarray,
+    pos: np.ndarray,
+    neg: np.ndarray,
+    fold: np.ndarray,
+    folds: int,
+    fit: Callable[[np.ndarray, np.ndarray, np.ndarray], _Fitted],
+) -> np.ndarray:
+    """Out-of-fold probabilities: ``fit`` on the other folds, predict each fold (nan if not)."""
+    prob = np.full(len(x), np.nan)
+    for f in range(folds):
+        train, test = fold != f, fold == f
+        if pos[train].sum() <= 0 or neg[train].sum() <= 0 or not test.any():
+            continue
+        prob[test] = fit(x[train], pos[train], neg[train]).predict(x[test])
+    return prob
 
 
 def _cv_log_loss(
@@ -331,14 +367,8 @@ def _cv_log_loss(
     fit: Callable[[np.ndarray, np.ndarray, np.ndarray], _Fitted],
 ) -> float:
     """Out-of-fold log loss per unit weight: ``fit`` on the other folds, score each fold."""
-    total = 0.0
-    for f in range(folds):
-        train, test = fold != f, fold == f
-        if pos[train].sum() <= 0 or neg[train].sum() <= 0 or not test.any():
-            continue
-        prob = fit(x[train], pos[train], neg[train]).predict(x[test])
-        total += _log_loss(prob, pos[test], neg[test]) * (pos[test] + neg[test]).sum()
-    return total / max(float((pos + neg).sum()), 1e-300)
+    prob = _cv_predict(x, pos, neg, fold, folds, fit)
+    return float(_row_log_loss(prob, pos, neg).sum() / max(float((pos + neg).sum()), 1e-300))
 
 
 def _auc(prob: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float | None:
@@ -353,6 +383,59 @@ def _auc(prob: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float | None:
     gn = np.add.reduceat(wn, starts)
     neg_below = np.cumsum(gn) - gn
     return float((gp * (neg_below + 0.5 * gn)).sum() / (gp.sum() * gn.sum()))
+
+
+def _screen_pairs(
+    fitted: _Fitted,
+    x: np.ndarray,
+    pos: np.ndarray,
+    neg: np.ndarray,
+    *,
+    max_pairs: int,
+    z_min: float = _PAIR_Z,
+    least: float = _PAIR_LEAST,
+) -> np.ndarray:
+    """Channel pairs whose synergy term the data ask for, strongest first: ``(n, 2)`` codes.
+
+    A Rao score test of each candidate pair's coefficient at ``0``, against the fitted
+    model without synergies: the score ``U = Σ w (y − p) ∂η`` (the log-likelihood's slope in
+    the pair's coefficient) over its efficient information (the pair column's information
+    less what the fitted intercept and coefficients explain). Pairs with ``U / √V > z_min``
+    (synergy, not substitution: coefficients are non-negative) are kept, at most
+    ``max_pairs``. Candidates are pairs of channels that each have an effect of their own
+    (a positive coefficient: a synergy amplifies effects, and a channel without one is not
+    given credit through a partner) and that touch rows with at least ``least`` conversions
+    and ``least`` non-conversions together.
+    """
+    k = fitted.n_channels
+    assert fitted.coef is not None
+    acts = fitted.coef.reshape(len(fitted.features), k).max(axis=0) > 0
+    g = _pair_factor(x, fitted.features, k)
+    both_pos = (g > 0).T.astype(np.float64) @ ((g > 0) * pos[:, None])
+    both_neg = (g > 0).T.astype(np.float64) @ ((g > 0) * neg[:, None])
+    a, b = np.triu_indices(k, 1)
+    ok = (both_pos[a, b] >= least) & (both_neg[a, b] >= least) & acts[a] & acts[b]
+    if max_pairs < 1 or not ok.any():
+        return _NO_PAIRS
+    cand = np.column_stack([a[ok], b[ok]])
+    xs, y, w = _stack(x, pos, neg)
+    gs = _pair_factor(xs, fitted.features, k)
+    z = gs[:, cand[:, 0]] * gs[:, cand[:, 1]]
+    eta = fitted.intercept + xs @ fitted.coef
+    d1, d2 = _link_derivatives(eta, y, fitted.kind)
+    score = -(z.T @ (w * d1))
+    active = np.flatnonzero(fitted.coef > 0)
+    base = np.hstack([np.ones((len(xs), 1)), xs[:, active]])
+    wd2 = w * d2
+    i_bb = (base * wd2[:, None]).T @ base
+    i_zb = (z * wd2[:, None]).T @ base
+    i_zz = (z * z * wd2[:, None]).sum(axis=0)
+    explained = np.einsum("ij,ij->i", i_zb, np.linalg.lstsq(i_bb, i_zb.T, rcond=None)[0].T)
+    var = np.maximum(i_zz - explained, 0.0)
+    stat = np.divide(score, np.sqrt(var), out=np.zeros_like(score), where=var > 1e-12)
+    order = np.argsort(-stat, kind="stable")
+    keep = order[stat[order] > z_min][:max_pairs]
+    return cand[np.sort(keep)]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -395,9 +478,27 @@ def _present_channels(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return m, codes
 
 
+def _pair_factor(x: np.ndarray, features: Sequence[str], n_channels: int) -> np.ndarray:
+    """Per row and channel, the exposure a synergy term multiplies: shape ``(n, n_channels)``.
+
+    Read from the first feature block: ``1 − e^(−decay)`` (saturated exposure) for ``decay``,
+    else presence (``1`` when the channel touched the row). A synergy term of channels
+    ``a, b`` is ``g[:, a] * g[:, b]`` of this ``g``, 0 when either is absent.
+    """
+    first = x[:, :n_channels]
+    if features[0] == "decay":
+        return np.asarray(-np.expm1(-first))
+    return (first > 0).astype(np.float64)
+
+
 @dataclass(frozen=True)
 class _Fitted:
-    """A fitted conversion model: predicts from features, exposes per-channel blocks."""
+    """A fitted conversion model: predicts from features, exposes per-channel blocks.
+
+    Linear models may carry synergy terms: ``pairs`` (channel index pairs) with coefficients
+    ``pair_coef`` on ``g_a * g_b`` (:func:`_pair_factor`). They are computed from the
+    per-channel features, so zeroing a channel's features removes its synergies too.
+    """
 
     kind: str
     features: tuple[str, ...]
@@ -405,6 +506,8 @@ class _Fitted:
     intercept: float = 0.0
     coef: np.ndarray | None = None
     booster: Any = None
+    pairs: np.ndarray = field(default_factory=lambda: _NO_PAIRS)
+    pair_coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def probability(self, eta: np.ndarray) -> np.ndarray:
         """Conversion probability at linear predictor ``eta`` (linear models)."""
@@ -412,11 +515,26 @@ class _Fitted:
             return _sigmoid(eta)
         return -np.expm1(-np.maximum(eta, 0.0))
 
+    def pair_terms(self, x: np.ndarray) -> np.ndarray:
+        """Return the synergy columns of rows with per-channel features ``x``: ``(n, n_pairs)``."""
+        g = _pair_factor(x, self.features, self.n_channels)
+        return g[:, self.pairs[:, 0]] * g[:, self.pairs[:, 1]]
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         if self.kind in _LINEAR:
             assert self.coef is not None
-            return self.probability(self.intercept + x @ self.coef)
+            eta = self.intercept + x @ self.coef
+            if len(self.pairs):
+                eta = eta + self.pair_terms(x) @ self.pair_coef
+            return self.probability(eta)
         return np.asarray(self.booster.predict_proba(x)[:, 1], dtype=np.float64)
+
+    def pair_matrix(self) -> np.ndarray:
+        """Symmetric ``(n_channels, n_channels)`` matrix of synergy coefficients."""
+        k = self.n_channels
+        g = np.zeros((k, k))
+        g[self.pairs[:, 0], self.pairs[:, 1]] = self.pair_coef
+        return g + g.T
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Per row and channel: its part of the linear predictor (linear models only)."""
@@ -433,9 +551,16 @@ def _row_games(
     k = model.n_channels
     if model.kind in _LINEAR:
         contrib = model.contributions(x)  # (n, K)
-        a = np.take_along_axis(contrib, codes[:, :m], axis=1)  # (n, m)
+        c = codes[:, :m]
+        a = np.take_along_axis(contrib, c, axis=1)  # (n, m)
         bits = ((subsets[:, None] >> np.arange(m)[None, :]) & 1).astype(np.float64)
-        return model.probability(model.intercept + a @ bits.T)
+        eta = model.intercept + a @ bits.T
+        if len(model.pairs) and m > 1:
+            # synergy of the row's channels i, j: g_i g_j γ_ij; a subset gets ½ bᵀ G b
+            g = np.take_along_axis(_pair_factor(x, model.features, k), c, axis=1)
+            gm = model.pair_matrix()[c[:, :, None], c[:, None, :]] * g[:, :, None] * g[:, None, :]
+            eta = eta + 0.5 * ((gm @ bits.T) * bits.T[None, :, :]).sum(axis=1)
+        return model.probability(eta)
     # generic: zero the columns of the channels left out, predict every (row, subset)
     n, p = x.shape
     f = len(model.features)
@@ -477,7 +602,10 @@ def _credit_rows(
         else:  # empty set, each "all but one", all
             full = (1 << m) - 1
             subsets = np.array([0, *(full ^ (1 << j) for j in range(m)), full])
-        per_row = len(subsets) * (1 if model.kind in _LINEAR else p_feat)
+        if model.kind in _LINEAR:
+            per_row = len(subsets) * (m if len(model.pairs) else 1)
+        else:
+            per_row = len(subsets) * p_feat
         step = max(1, _CHUNK_CELLS // per_row)
         for lo in range(0, len(rows), step):
             r = rows[lo : lo + step]
@@ -574,6 +702,11 @@ class DataDrivenModel:
         on every journey. Path tables do not know users, so they are always pooled.
     min_returning : int
         Conversions (and non-conversions) returning journeys need for a model of their own.
+    interactions : {"auto", "none"}
+        ``"auto"`` (default) adds synergy terms for channel pairs the data ask for (module
+        docstring), linear models only; ``"none"`` keeps every channel's effect separate.
+    max_pairs : int
+        At most this many synergy pairs.
     seed : int
         Seed of the fold assignment and subsampling.
 
@@ -592,10 +725,13 @@ class DataDrivenModel:
     intercept_ : float
         Logistic intercept (``nan`` for boosting).
     coef_ : DataFrame
-        ``population, feature, channel, coefficient`` (logistic; empty for boosting).
+        ``population, feature, channel, coefficient`` (logistic; empty for boosting); a
+        synergy has ``feature="synergy"`` and ``channel="A × B"``.
+    pairs_ : list of (str, str)
+        The synergy pairs of the model.
     cv_results_ : DataFrame
-        ``population, estimator, feature_set, half_life_days, alpha, cv_log_loss,
-        selected``: every candidate tried.
+        ``population, estimator, feature_set, half_life_days, alpha, pairs, cv_log_loss,
+        selected``: every candidate tried (``pairs``: number of synergy terms).
     population_ : str
         The journeys this model was fitted on: ``"all"`` (pooled), ``"first"`` (journeys
         that are not a returning customer's) or ``"returning"``.
@@ -637,6 +773,8 @@ class DataDrivenModel:
         max_shapley_channels: int = 12,
         returning: Returning = "separate",
         min_returning: int = 100,
+        interactions: Interactions = "auto",
+        max_pairs: int = 10,
         seed: int = 0,
     ) -> None:
         self.features = features
@@ -652,6 +790,8 @@ class DataDrivenModel:
         self.max_shapley_channels = max_shapley_channels
         self.returning = returning
         self.min_returning = min_returning
+        self.interactions = interactions
+        self.max_pairs = max_pairs
         self.seed = seed
 
     # -- fitting -------------------------------------------------------------------------------
@@ -666,6 +806,10 @@ class DataDrivenModel:
             raise ModelError(f"method must be 'shapley' or 'removal'; got {self.method!r}.")
         if self.returning not in ("separate", "pool"):
             raise ModelError(f"returning must be 'separate' or 'pool'; got {self.returning!r}.")
+        if self.interactions not in ("auto", "none"):
+            raise ModelError(f"interactions must be 'auto' or 'none'; got {self.interactions!r}.")
+        if not (isinstance(self.max_pairs, int) and self.max_pairs >= 0):
+            raise ModelError(f"max_pairs must be an integer ≥ 0; got {self.max_pairs!r}.")
         if not (isinstance(self.min_returning, int) and self.min_returning >= 1):
             raise ModelError(f"min_returning must be an integer ≥ 1; got {self.min_returning!r}.")
         if not self.half_life_days > 0:
@@ -832,11 +976,23 @@ class DataDrivenModel:
                     best = (loss, "boosting", name, None)
         assert best is not None
         cv_best, kind, name, chosen_alpha = best
+        pairs = _NO_PAIRS
+        if kind in _LINEAR:
+            assert chosen_alpha is not None
+            pairs, cv_best = self._with_pairs(
+                kind,
+                name,
+                chosen_alpha,
+                (feats(name)[cv_idx], pos_all[cv_idx], neg_all[cv_idx], fold),
+                cv_best,
+                results,
+                {},
+            )
         x = feats(name)[touched]
         pos, neg = pos_all[touched], neg_all[touched]
         if kind in _LINEAR:
             assert chosen_alpha is not None
-            self.model_ = self._linear_fitter(kind, name, chosen_alpha)(x, pos, neg)
+            self.model_ = self._linear_fitter(kind, name, chosen_alpha, pairs)(x, pos, neg)
         else:
             self.model_ = self._boosting_fitter(name)(x, pos, neg)
         for r in results:
@@ -882,15 +1038,62 @@ class DataDrivenModel:
         cands = [r for r in results if r["half_life_days"] == h_best]
         top = min(cands, key=lambda r: float(r["cv_log_loss"]))
         alpha = float(top["alpha"])
+        pairs, cv_best = self._with_pairs(
+            "logistic",
+            "decay",
+            alpha,
+            (feats(h_best), pos, neg, fold),
+            float(top["cv_log_loss"]),
+            results,
+            {"estimator": "hazard", "half_life_days": h_best},
+        )
         self.half_life_ = h_best
         cache.clear()
         row, tau, pos, neg = interval_samples(seq, touched, self.hazard_samples, rng, delta=delta)
         x = hazard_features(seq, row, tau, h_best, delta=delta)
-        self.model_ = self._linear_fitter("logistic", "decay", alpha)(x, pos, neg)
+        self.model_ = self._linear_fitter("logistic", "decay", alpha, pairs)(x, pos, neg)
         self._n_unique_ = len(touched)
-        return self._finish(
-            "hazard", "decay", alpha, float(top["cv_log_loss"]), results, x, pos, neg
+        return self._finish("hazard", "decay", alpha, cv_best, results, x, pos, neg)
+
+    def _with_pairs(
+        self,
+        kind: str,
+        name: str,
+        alpha: float,
+        cv: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        cv_best: float,
+        results: list[dict[str, Any]],
+        extra: dict[str, Any],
+    ) -> tuple[np.ndarray, float]:
+        """Synergy pairs for the chosen linear model, and the cross-validated loss to beat.
+
+        The model chosen without synergies is fitted on the cross-validation rows ``cv``
+        (features, conversions, non-conversions, folds); :func:`_screen_pairs` proposes
+        pairs; they are kept when they lower the out-of-fold log loss by more than
+        ``_PAIR_SE`` (2) standard errors of the per-row difference, a margin that noise and
+        mild misfit of the main effects do not reach (a row of ``results`` either way).
+        """
+        if self.interactions != "auto" or self.max_pairs < 1:
+            return _NO_PAIRS, cv_best
+        x, pos, neg, fold = cv
+        fitted = self._linear_fitter(kind, name, alpha)(x, pos, neg)
+        pairs = _screen_pairs(fitted, x, pos, neg, max_pairs=self.max_pairs)
+        if not len(pairs):
+            return _NO_PAIRS, cv_best
+        base = _cv_predict(x, pos, neg, fold, self.folds, self._linear_fitter(kind, name, alpha))
+        fit = self._linear_fitter(kind, name, alpha, pairs)
+        prob = _cv_predict(x, pos, neg, fold, self.folds, fit)
+        weight = max(float((pos + neg).sum()), 1e-300)
+        gain = _row_log_loss(base, pos, neg) - _row_log_loss(prob, pos, neg)
+        loss = float(_row_log_loss(prob, pos, neg).sum() / weight)
+        se = float(np.sqrt(len(gain) * gain.var()) / weight)
+        results.append(
+            dict(estimator=kind, feature_set=name, alpha=alpha, cv_log_loss=loss, pairs=len(pairs))
+            | extra
         )
+        if gain.sum() / weight > _PAIR_SE * se:
+            return pairs, loss
+        return _NO_PAIRS, cv_best
 
     def _finish(
         self,
@@ -912,20 +1115,23 @@ class DataDrivenModel:
         self.intercept_ = self.model_.intercept if linear else float("nan")
         half_life = self.half_life_ if FEATURE_SETS[name][1] else None
         population = pl.lit(self.population_).alias("population")
+        pairs = self.model_.pairs
         self.cv_results_ = (
             pl.DataFrame(
-                results,
+                [{"pairs": 0} | r for r in results],
                 schema={
                     "estimator": pl.String,
                     "feature_set": pl.String,
                     "half_life_days": pl.Float64,
                     "alpha": pl.Float64,
+                    "pairs": pl.Int64,
                     "cv_log_loss": pl.Float64,
                 },
             )
             .with_columns(
                 selected=(pl.col("estimator") == kind)
                 & (pl.col("feature_set") == name)
+                & (pl.col("pairs") == len(pairs))
                 & (
                     pl.col("alpha").is_null()
                     if chosen_alpha is None
@@ -943,20 +1149,23 @@ class DataDrivenModel:
         k = len(channels)
         if linear:
             assert self.model_.coef is not None
-            coef_vals = self.model_.coef
+            coef_vals = np.concatenate([self.model_.coef, self.model_.pair_coef])
         else:
             coef_vals = np.zeros(0)
+        self.pairs_ = [(channels[a], channels[b]) for a, b in pairs.tolist()]
         self.coef_ = pl.DataFrame(
             {
-                "feature": [f for f in feats_names for _ in range(k)][: len(coef_vals)],
-                "channel": channels * len(feats_names) if len(coef_vals) else [],
+                "feature": [f for f in feats_names for _ in range(k)][: len(coef_vals)]
+                + ["synergy"] * len(pairs),
+                "channel": (channels * len(feats_names) if len(coef_vals) else [])
+                + [f"{a} × {b}" for a, b in self.pairs_],
                 "coefficient": coef_vals,
             },
             schema={"feature": pl.String, "channel": pl.String, "coefficient": pl.Float64},
         ).select(population, pl.all())
         prob = self.model_.predict(x)
         rate = float(pos.sum() / (pos.sum() + neg.sum()))
-        p0 = float(self.model_.predict(np.zeros((1, x.shape[1])))[0])
+        p0 = float(self.model_.predict(np.zeros((1, x.shape[1])))[0])  # no synergy at 0
         self.diagnostics_ = pl.DataFrame(
             {
                 "n_rows": [len(x)],
@@ -986,7 +1195,7 @@ class DataDrivenModel:
     returning_model_: DataDrivenModel | None = None
 
     def _linear_fitter(
-        self, kind: str, name: str, alpha: float
+        self, kind: str, name: str, alpha: float, pairs: np.ndarray = _NO_PAIRS
     ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], _Fitted]:
         discrete = not FEATURE_SETS[name][1]
         k_feats = FEATURE_SETS[name][0]
@@ -995,9 +1204,18 @@ class DataDrivenModel:
             if discrete:
                 x, pos, neg = _group_rows(x, pos, neg)
             self._n_unique_ = len(x)
-            b0, coef = _fit_linear(x, pos, neg, alpha, kind)
             n_ch = x.shape[1] // len(k_feats)
-            return _Fitted(kind, k_feats, n_ch, b0, coef)
+            if not len(pairs):
+                b0, coef = _fit_linear(x, pos, neg, alpha, kind)
+                return _Fitted(kind, k_feats, n_ch, b0, coef)
+            shape = _Fitted(kind, k_feats, n_ch, pairs=pairs)
+            design = np.hstack([x, shape.pair_terms(x)])
+            b0, coef = _fit_linear(design, pos, neg, alpha, kind)
+            p = x.shape[1]
+            kept = coef[p:] > 0  # a synergy fitted at 0 is no synergy
+            return _Fitted(
+                kind, k_feats, n_ch, b0, coef[:p], pairs=pairs[kept], pair_coef=coef[p:][kept]
+            )
 
         return fit
 
@@ -1183,6 +1401,8 @@ def data_driven(
     max_shapley_channels: int = 12,
     returning: Returning = "separate",
     min_returning: int = 100,
+    interactions: Interactions = "auto",
+    max_pairs: int = 10,
     seed: int = 0,
 ) -> KernelOutput:
     """Data-driven: a fitted conversion model, credit by counterfactual Shapley values.
@@ -1219,6 +1439,8 @@ def data_driven(
         max_shapley_channels=max_shapley_channels,
         returning=returning,
         min_returning=min_returning,
+        interactions=interactions,
+        max_pairs=max_pairs,
         seed=seed,
     ).fit(seq)
     return model.credit(seq)
