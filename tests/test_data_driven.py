@@ -382,6 +382,8 @@ def test_planted_synergies_are_found_and_kept_apart_from_main_effects() -> None:
     model = DataDrivenModel(features="counts", estimator="noisy_or", alphas=[1e-4]).fit(journeys)
     planted = {("Email", "Paid Search"): 0.06, ("Affiliate", "Social"): 0.08}
     assert {frozenset(p) for p in model.pairs_} == {frozenset(p) for p in planted}
+    chosen = model.cv_results_.filter(pl.col("selected"))
+    assert chosen.height == 1 and chosen["pairs"][0] == 2
     coef = dict(
         model.coef_.filter(pl.col("feature") == "synergy")
         .select("channel", "coefficient")
@@ -413,3 +415,51 @@ def test_synergy_terms_bring_credit_closer_to_the_truth(seed: int) -> None:
     s = {r["model"]: r for r in ev.summary.iter_rows(named=True)}
     assert s["auto"]["total_abs_error"] < 0.8 * s["none"]["total_abs_error"]
     assert s["auto"]["no_effect_share"] <= 0.05
+
+
+def _hazard_log(n: int, seed: int, gamma: float) -> pl.DataFrame:
+    """A log drawn from the hazard model itself: daily logistic hazard on decayed exposure
+    (half-life 7 days) of channels a, b, c, plus ``gamma`` times the saturated exposures of a
+    and b; touches stop at the conversion."""
+    rng = np.random.default_rng(seed)
+    days, k = 60, 3
+    beta, b0 = np.array([0.5, 0.4, 0.3]), -5.5
+    touch = rng.random((n, days, k)) < 0.08
+    exposure = np.zeros((n, k))
+    alive = np.ones(n, dtype=bool)
+    conv_day = np.full(n, -1)
+    for t in range(days):
+        exposure = exposure * 2 ** (-1 / 7) + touch[:, t, :]
+        sat = -np.expm1(-exposure)
+        eta = b0 + exposure @ beta + gamma * sat[:, 0] * sat[:, 1]
+        hit = alive & (rng.random(n) < 1 / (1 + np.exp(-eta)))
+        conv_day[hit] = t
+        alive &= ~hit
+    u, t, c = np.nonzero(touch)
+    keep = (conv_day[u] < 0) | (t <= conv_day[u])
+    u, t, c = u[keep], t[keep], c[keep]
+    buyers = np.flatnonzero(conv_day >= 0)
+    hours = np.r_[t * 24 + 1, conv_day[buyers] * 24 + 23].astype(np.int64)
+    return pl.DataFrame(
+        {
+            "user_id": np.r_[u, buyers],
+            "timestamp": pl.Series(hours * 3_600_000_000, dtype=pl.Int64).cast(
+                pl.Datetime("us", "UTC")
+            ),
+            "channel": [("a", "b", "c")[i] for i in c] + [None] * len(buyers),
+            "event": ["touch"] * len(u) + ["conversion"] * len(buyers),
+            "revenue": np.r_[np.zeros(len(u)), np.ones(len(buyers))],
+        }
+    )
+
+
+def test_hazard_model_finds_a_planted_synergy() -> None:
+    with_pair = at.build_journeys(_hazard_log(15_000, 1, gamma=1.5))
+    model = DataDrivenModel(time_model="hazard").fit(with_pair)
+    coef = dict(model.coef_.select("channel", "coefficient").iter_rows())
+    assert ("a", "b") in model.pairs_
+    assert coef["a × b"] == pytest.approx(1.5, rel=0.3)
+    assert all(coef[f"{x} × {y}"] < 0.25 * coef["a × b"] for x, y in model.pairs_ if y != "b")
+    assert [coef[c] for c in "abc"] == pytest.approx([0.5, 0.4, 0.3], abs=0.1)
+    plain = at.build_journeys(_hazard_log(15_000, 1, gamma=0.0))
+    assert DataDrivenModel(time_model="hazard").fit(plain).pairs_ == []

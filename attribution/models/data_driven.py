@@ -995,6 +995,7 @@ class DataDrivenModel:
             self.model_ = self._linear_fitter(kind, name, chosen_alpha, pairs)(x, pos, neg)
         else:
             self.model_ = self._boosting_fitter(name)(x, pos, neg)
+        self._pairs_tried_ = len(pairs)
         for r in results:
             r["half_life_days"] = self.half_life_ if FEATURE_SETS[r["feature_set"]][1] else None
         return self._finish(kind, name, chosen_alpha, cv_best, results, x, pos, neg)
@@ -1046,12 +1047,14 @@ class DataDrivenModel:
             float(top["cv_log_loss"]),
             results,
             {"estimator": "hazard", "half_life_days": h_best},
+            journeys=row,
         )
         self.half_life_ = h_best
         cache.clear()
         row, tau, pos, neg = interval_samples(seq, touched, self.hazard_samples, rng, delta=delta)
         x = hazard_features(seq, row, tau, h_best, delta=delta)
         self.model_ = self._linear_fitter("logistic", "decay", alpha, pairs)(x, pos, neg)
+        self._pairs_tried_ = len(pairs)
         self._n_unique_ = len(touched)
         return self._finish("hazard", "decay", alpha, cv_best, results, x, pos, neg)
 
@@ -1064,14 +1067,16 @@ class DataDrivenModel:
         cv_best: float,
         results: list[dict[str, Any]],
         extra: dict[str, Any],
+        journeys: np.ndarray | None = None,
     ) -> tuple[np.ndarray, float]:
         """Synergy pairs for the chosen linear model, and the cross-validated loss to beat.
 
         The model chosen without synergies is fitted on the cross-validation rows ``cv``
         (features, conversions, non-conversions, folds); :func:`_screen_pairs` proposes
         pairs; they are kept when they lower the out-of-fold log loss by more than
-        ``_PAIR_SE`` (2) standard errors of the per-row difference, a margin that noise and
-        mild misfit of the main effects do not reach (a row of ``results`` either way).
+        ``_PAIR_SE`` (2) standard errors of the difference per journey (``journeys``: the
+        journey of each row, for the hazard's day rows), a margin that noise and mild misfit
+        of the main effects do not reach (a row of ``results`` either way).
         """
         if self.interactions != "auto" or self.max_pairs < 1:
             return _NO_PAIRS, cv_best
@@ -1085,6 +1090,8 @@ class DataDrivenModel:
         prob = _cv_predict(x, pos, neg, fold, self.folds, fit)
         weight = max(float((pos + neg).sum()), 1e-300)
         gain = _row_log_loss(base, pos, neg) - _row_log_loss(prob, pos, neg)
+        if journeys is not None:  # a journey's days are one unit of the standard error
+            gain = np.bincount(np.unique(journeys, return_inverse=True)[1], weights=gain)
         loss = float(_row_log_loss(prob, pos, neg).sum() / weight)
         se = float(np.sqrt(len(gain) * gain.var()) / weight)
         results.append(
@@ -1131,7 +1138,7 @@ class DataDrivenModel:
             .with_columns(
                 selected=(pl.col("estimator") == kind)
                 & (pl.col("feature_set") == name)
-                & (pl.col("pairs") == len(pairs))
+                & (pl.col("pairs") == self._pairs_tried_)
                 & (
                     pl.col("alpha").is_null()
                     if chosen_alpha is None
@@ -1191,6 +1198,7 @@ class DataDrivenModel:
         return self
 
     _n_unique_: int = 0
+    _pairs_tried_: int = 0  # synergy pairs the chosen model was fitted with (some may be 0)
     population_: str = "all"
     returning_model_: DataDrivenModel | None = None
 
