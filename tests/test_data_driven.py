@@ -18,6 +18,7 @@ from attribution.models.data_driven import (
     _credit_rows,
     _fit_linear,
     _Fitted,
+    _screen_pairs,
     journey_features,
     shapley_weights,
 )
@@ -463,3 +464,16 @@ def test_hazard_model_finds_a_planted_synergy() -> None:
     assert [coef[c] for c in "abc"] == pytest.approx([0.5, 0.4, 0.3], abs=0.1)
     plain = at.build_journeys(_hazard_log(15_000, 1, gamma=0.0))
     assert DataDrivenModel(time_model="hazard").fit(plain).pairs_ == []
+
+
+def test_screen_finds_one_planted_pair_among_many_channels(rng) -> None:
+    # 40 channels (780 pairs, 300 scored): only channels 3 and 17 work better together
+    k, n = 40, 20_000
+    x = (rng.random((n, k)) < 0.15).astype(float)
+    eta = -3.0 + x @ np.full(k, 0.3) + 1.0 * x[:, 3] * x[:, 17]
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    fitted = _Fitted("logistic", ("count",), k, *_fit_linear(x, y, 1 - y, 1e-4, "logistic"))
+    assert _screen_pairs(fitted, x, y, 1 - y, max_pairs=10).tolist() == [[3, 17]]
+    y0 = (rng.random(n) < 1 / (1 + np.exp(-(-3.0 + x @ np.full(k, 0.3))))).astype(float)
+    plain = _Fitted("logistic", ("count",), k, *_fit_linear(x, y0, 1 - y0, 1e-4, "logistic"))
+    assert _screen_pairs(plain, x, y0, 1 - y0, max_pairs=10).tolist() == []

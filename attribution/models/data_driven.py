@@ -41,10 +41,10 @@ Synergies (``interactions="auto"``): two channels may work better together than 
 after a video ad). The linear models then get a term ``γ_ab · e_a · e_b`` for such a pair, ``e``
 the channel's exposure (presence of its touches; ``1 − e^(−decay)`` for ``decay``), with
 ``γ ≥ 0``. Pairs are proposed by a score test against the model without synergies (statistic
-> 3, at most ``max_pairs``) and kept only when they improve the out-of-fold log loss by more
-than two standard errors. Removing a channel removes its synergies, so the Shapley values split
-each synergy between its two channels and the removal effects (what a lift test measures)
-include it whole.
+above 3 and above the Bonferroni bound for the pairs scored, at most ``max_pairs``) and kept
+only when they improve the out-of-fold log loss by more than two standard errors. Removing a
+channel removes its synergies, so the Shapley values split each synergy between its two
+channels and the removal effects (what a lift test measures) include it whole.
 
 Time model (``time_model=``): the above is the *journey* model. When touches stop at the
 conversion (converting journeys are the shorter ones, so a journey-level fit would see buyers
@@ -125,6 +125,7 @@ Interactions = Literal["auto", "none"]
 _DEFAULT_ALPHAS = (1e-6, 1e-4, 1e-2)
 _PAIR_Z = 3.0  # score statistic a synergy pair needs to become a candidate
 _PAIR_LEAST = 20.0  # conversions and non-conversions a pair's channels need together
+_PAIR_CANDIDATES = 300  # pairs scored at most (a column each over the cross-validation rows)
 _NO_PAIRS = np.zeros((0, 2), dtype=np.int64)
 _PAIR_SE = 2.0  # standard errors by which synergies must improve the out-of-fold log loss
 _CHUNK_CELLS = 4_000_000  # rows x subsets (x features) per block of counterfactuals
@@ -395,17 +396,20 @@ def _screen_pairs(
     z_min: float = _PAIR_Z,
     least: float = _PAIR_LEAST,
 ) -> np.ndarray:
-    """Channel pairs whose synergy term the data ask for, strongest first: ``(n, 2)`` codes.
+    """Channel pairs whose synergy term the data ask for, in code order: ``(n, 2)`` codes.
 
     A Rao score test of each candidate pair's coefficient at ``0``, against the fitted
     model without synergies: the score ``U = Σ w (y − p) ∂η`` (the log-likelihood's slope in
     the pair's coefficient) over its efficient information (the pair column's information
-    less what the fitted intercept and coefficients explain). Pairs with ``U / √V > z_min``
-    (synergy, not substitution: coefficients are non-negative) are kept, at most
-    ``max_pairs``. Candidates are pairs of channels that each have an effect of their own
-    (a positive coefficient: a synergy amplifies effects, and a channel without one is not
-    given credit through a partner) and that touch rows with at least ``least`` conversions
-    and ``least`` non-conversions together.
+    less what the fitted intercept and coefficients explain). Pairs with ``U / √V`` above
+    ``z_min`` and above the Bonferroni bound for the number of pairs scored (one in twenty
+    screens of pairs without synergy proposes any) are kept, at most ``max_pairs``
+    (synergy, not substitution: coefficients are non-negative). Candidates are pairs of
+    channels that each have an effect of their own (a positive coefficient: a synergy
+    amplifies effects, and a channel without one is not given credit through a partner) and
+    that touch rows with at least ``least`` conversions and ``least`` non-conversions
+    together; with many channels, the ``_PAIR_CANDIDATES`` (300) pairs with the most
+    conversions together.
     """
     k = fitted.n_channels
     assert fitted.coef is not None
@@ -418,6 +422,9 @@ def _screen_pairs(
     if max_pairs < 1 or not ok.any():
         return _NO_PAIRS
     cand = np.column_stack([a[ok], b[ok]])
+    if len(cand) > _PAIR_CANDIDATES:  # many channels: the pairs with most conversions together
+        top = np.argsort(-both_pos[cand[:, 0], cand[:, 1]], kind="stable")[:_PAIR_CANDIDATES]
+        cand = cand[np.sort(top)]
     xs, y, w = _stack(x, pos, neg)
     gs = _pair_factor(xs, fitted.features, k)
     z = gs[:, cand[:, 0]] * gs[:, cand[:, 1]]
@@ -433,8 +440,12 @@ def _screen_pairs(
     explained = np.einsum("ij,ij->i", i_zb, np.linalg.lstsq(i_bb, i_zb.T, rcond=None)[0].T)
     var = np.maximum(i_zz - explained, 0.0)
     stat = np.divide(score, np.sqrt(var), out=np.zeros_like(score), where=var > 1e-12)
+    # z_min, or a Bonferroni bound when many pairs are scored (5 % chance of any by noise)
+    from scipy.special import ndtri
+
+    bound = max(z_min, float(ndtri(1.0 - 0.05 / len(cand))))
     order = np.argsort(-stat, kind="stable")
-    keep = order[stat[order] > z_min][:max_pairs]
+    keep = order[stat[order] > bound][:max_pairs]
     return cand[np.sort(keep)]
 
 
