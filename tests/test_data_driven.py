@@ -42,6 +42,14 @@ def _brute_shapley(v: dict[frozenset, float], players: list[int]) -> dict[int, f
     return {p: x / len(perms) for p, x in phi.items()}
 
 
+def _scores_by_model(sim, models: dict) -> dict[str, dict]:
+    """``evaluate``'s summary row of each model, by name, against the simulation's truth."""
+    ev = evaluate(
+        sim.events, sim.truth, baseline_conversions=sim.baseline_conversions, models=models
+    )
+    return {r["model"]: r for r in ev.summary.iter_rows(named=True)}
+
+
 def test_shapley_weights_match_permutation_average(rng) -> None:
     m = 4
     values = rng.random(1 << m)
@@ -320,10 +328,7 @@ def test_separate_returning_model_is_closer_to_the_truth_with_tails(seed: int) -
         "separate": ("data_driven", {}),
         "pool": ("data_driven", {"returning": "pool"}),
     }
-    ev = evaluate(
-        sim.events, sim.truth, baseline_conversions=sim.baseline_conversions, models=models
-    )
-    s = {r["model"]: r for r in ev.summary.iter_rows(named=True)}
+    s = _scores_by_model(sim, models)
     assert s["separate"]["total_abs_error"] < 0.75 * s["pool"]["total_abs_error"]
     assert s["separate"]["no_effect_share"] <= 0.05
 
@@ -410,10 +415,7 @@ def test_synergy_terms_bring_credit_closer_to_the_truth(seed: int) -> None:
         "auto": ("data_driven", {}),
         "none": ("data_driven", {"interactions": "none"}),
     }
-    ev = evaluate(
-        sim.events, sim.truth, baseline_conversions=sim.baseline_conversions, models=models
-    )
-    s = {r["model"]: r for r in ev.summary.iter_rows(named=True)}
+    s = _scores_by_model(sim, models)
     assert s["auto"]["total_abs_error"] < 0.8 * s["none"]["total_abs_error"]
     assert s["auto"]["no_effect_share"] <= 0.05
 

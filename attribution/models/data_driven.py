@@ -368,8 +368,7 @@ def _cv_log_loss(
     fit: Callable[[np.ndarray, np.ndarray, np.ndarray], _Fitted],
 ) -> float:
     """Out-of-fold log loss per unit weight: ``fit`` on the other folds, score each fold."""
-    prob = _cv_predict(x, pos, neg, fold, folds, fit)
-    return float(_row_log_loss(prob, pos, neg).sum() / max(float((pos + neg).sum()), 1e-300))
+    return _log_loss(_cv_predict(x, pos, neg, fold, folds, fit), pos, neg)
 
 
 def _auc(prob: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float | None:
@@ -426,7 +425,7 @@ def _screen_pairs(
         top = np.argsort(-both_pos[cand[:, 0], cand[:, 1]], kind="stable")[:_PAIR_CANDIDATES]
         cand = cand[np.sort(top)]
     xs, y, w = _stack(x, pos, neg)
-    gs = _pair_factor(xs, fitted.features, k)
+    gs = _stack(g, pos, neg)[0]  # the exposures of the same stacked rows
     z = gs[:, cand[:, 0]] * gs[:, cand[:, 1]]
     eta = fitted.intercept + xs @ fitted.coef
     d1, d2 = _link_derivatives(eta, y, fitted.kind)
@@ -1103,7 +1102,7 @@ class DataDrivenModel:
         gain = _row_log_loss(base, pos, neg) - _row_log_loss(prob, pos, neg)
         if journeys is not None:  # a journey's days are one unit of the standard error
             gain = np.bincount(np.unique(journeys, return_inverse=True)[1], weights=gain)
-        loss = float(_row_log_loss(prob, pos, neg).sum() / weight)
+        loss = _log_loss(prob, pos, neg)
         se = float(np.sqrt(len(gain) * gain.var()) / weight)
         results.append(
             dict(estimator=kind, feature_set=name, alpha=alpha, cv_log_loss=loss, pairs=len(pairs))
