@@ -1,6 +1,6 @@
 """Multi-touch attribution: event logs to journeys to exact, per-channel credit.
 
-The public surface (see the README and ``ARCHITECTURE.md``)::
+The public surface (see the documentation's user guide)::
 
     import attribution as at
     events   = at.read_events("events.parquet")          # validated, lazy
@@ -10,39 +10,66 @@ The public surface (see the README and ``ARCHITECTURE.md``)::
     result.channels, result.touchpoints
     at.attribute_all(journeys)
     at.roi(result, spend)                               # money: also at.kpis (CAC, CPL, CLV)
-    at.funnel, at.reports, at.metrics                   # funnel/SLA, closed-loop, KPI catalogue
-    at.report.build_report(events, spend=spend).write("out/")   # HTML report with charts
+
+Names load on first use (PEP 562), so ``import attribution`` is light and
+:mod:`forecasting` can use the base layer without loading the models.
 """
 
-from attribution import (
-    bucketed,
-    calibration,
-    clv_models,
-    datasets,
-    evaluate,
-    funnel,
-    kpis,
-    metrics,
-    report,
-    reports,
-    spark,
-)
-from attribution._api import attribute, attribute_all, choose_order
-from attribution._errors import (
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from attribution._base.errors import (
     AttributionError,
     EmptyInputError,
     ModelError,
     SchemaError,
     ValidationError,
 )
-from attribution.calibration import calibrate, compare_lift_tests, holdout_lift
-from attribution.io import read_events, read_spend, write_frame
-from attribution.journeys import NO_TOUCH, Journeys, PathTable, build_journeys, read_paths
-from attribution.models import MODELS, Attribution
-from attribution.roi import roi
-from attribution.uncertainty import bootstrap
 
 __version__ = "0.1.0"
+
+# public name -> module that defines it (a module name maps to itself)
+_NAMES: dict[str, str] = {
+    "MODELS": "attribution.models",
+    "NO_TOUCH": "attribution.journeys",
+    "Attribution": "attribution.models",
+    "JourneyOptions": "attribution.journeys",
+    "Journeys": "attribution.journeys",
+    "PathTable": "attribution.journeys",
+    "attribute": "attribution._api",
+    "attribute_all": "attribution._api",
+    "bootstrap": "attribution.uncertainty",
+    "build_journeys": "attribution.journeys",
+    "calibrate": "attribution.calibration",
+    "choose_order": "attribution._api",
+    "compare_lift_tests": "attribution.calibration",
+    "holdout_lift": "attribution.calibration",
+    "read_events": "attribution.io",
+    "read_paths": "attribution.journeys",
+    "read_spend": "attribution.io",
+    "roi": "attribution.kpis.roi",
+    "write_frame": "attribution._base.output",
+}
+_MODULES: tuple[str, ...] = (
+    "bucketed",
+    "calibration",
+    "clv_models",
+    "datasets",
+    "evaluate",
+    "funnel",
+    "io",
+    "journeys",
+    "kpis",
+    "metrics",
+    "models",
+    "report",
+    "reports",
+    "schema",
+    "spark",
+    "uncertainty",
+)
 
 __all__ = [
     "MODELS",
@@ -50,6 +77,7 @@ __all__ = [
     "Attribution",
     "AttributionError",
     "EmptyInputError",
+    "JourneyOptions",
     "Journeys",
     "ModelError",
     "PathTable",
@@ -70,14 +98,75 @@ __all__ = [
     "evaluate",
     "funnel",
     "holdout_lift",
+    "io",
+    "journeys",
     "kpis",
     "metrics",
+    "models",
     "read_events",
     "read_paths",
     "read_spend",
     "report",
     "reports",
     "roi",
+    "schema",
     "spark",
+    "uncertainty",
     "write_frame",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+    elif name in _MODULES:
+        value = importlib.import_module(f"attribution.{name}")
+    else:
+        raise AttributeError(f"module 'attribution' has no attribute {name!r}")
+    globals()[name] = value  # importing a submodule may have set the name to the module
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+# Old module paths whose name is also a function here (``attribution.roi``): load their
+# forwarding stubs now, so that a later ``import attribution.roi`` cannot replace ``at.roi``.
+importlib.import_module("attribution.roi")
+del globals()["roi"]
+
+if TYPE_CHECKING:  # the names as static analysis sees them
+    from attribution import (
+        bucketed,
+        calibration,
+        clv_models,
+        datasets,
+        evaluate,
+        funnel,
+        io,
+        journeys,
+        kpis,
+        metrics,
+        models,
+        report,
+        reports,
+        schema,
+        spark,
+        uncertainty,
+    )
+    from attribution._api import attribute, attribute_all, choose_order
+    from attribution._base.output import write_frame
+    from attribution.calibration import calibrate, compare_lift_tests, holdout_lift
+    from attribution.io import read_events, read_spend
+    from attribution.journeys import (
+        NO_TOUCH,
+        JourneyOptions,
+        Journeys,
+        PathTable,
+        build_journeys,
+        read_paths,
+    )
+    from attribution.kpis.roi import roi
+    from attribution.models import MODELS, Attribution
+    from attribution.uncertainty import bootstrap

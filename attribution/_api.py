@@ -7,11 +7,19 @@ from typing import Any
 
 import polars as pl
 
-from attribution._errors import ModelError
-from attribution.io import FrameLike, to_lazy
-from attribution.journeys import Journeys, PathTable, Sequences, build_journeys, read_paths
+from attribution._base.errors import ModelError
+from attribution._base.frames import FrameLike, to_lazy
+from attribution.journeys import (
+    JourneyOptions,
+    Journeys,
+    PathTable,
+    Sequences,
+    build_journeys,
+    read_paths,
+    split_journey_params,
+)
 from attribution.models import MODELS, Attribution, get_model
-from attribution.models._base import check_params
+from attribution.models.base import check_params
 from attribution.spark import is_spark_frame
 
 __all__ = ["as_sequences", "attribute", "attribute_all", "choose_order"]
@@ -19,29 +27,47 @@ __all__ = ["as_sequences", "attribute", "attribute_all", "choose_order"]
 _PEER_COLUMNS = {"path", "total_conversions"}
 
 
-def as_sequences(data: Journeys | PathTable | FrameLike) -> tuple[Sequences, str]:
+def as_sequences(
+    data: Journeys | PathTable | FrameLike,
+    options: JourneyOptions | None = None,
+    **journey_params: Any,
+) -> tuple[Sequences, str]:
     """Kernel input from journeys, a path table, a peer-format path frame or an event log.
 
-    A PySpark DataFrame event log is built into a path table on the cluster
-    (:func:`attribution.spark.build_paths_spark`; pyspark is imported only then).
+    An event log is built into journeys with ``options`` and ``journey_params`` (fields of
+    :class:`~attribution.JourneyOptions`); a PySpark DataFrame event log is built into a path
+    table on the cluster (:func:`attribution.spark.build_paths_spark`; pyspark is imported
+    only then). Journeys and path tables are built already: options are refused for them.
     """
     if is_spark_frame(data):
         from attribution.spark import build_paths_spark
 
-        return build_paths_spark(data).sequences(), "paths"
+        return build_paths_spark(data, options, **journey_params).sequences(), "paths"
+    built = isinstance(data, Journeys | PathTable)
+    peer = False
+    if not built and isinstance(data, pl.DataFrame | pl.LazyFrame):
+        peer = _PEER_COLUMNS <= set(to_lazy(data).collect_schema().names())
+    if (built or peer) and (options is not None or journey_params):
+        given = sorted(journey_params) or ["options"]
+        what = "a path table" if peer or isinstance(data, PathTable) else "journeys"
+        raise ModelError(
+            f"Journey options ({', '.join(given)}) apply when journeys are built from an event "
+            f"log; the input is {what}, built already (pass them to build_journeys)."
+        )
     if isinstance(data, Journeys):
         return data.sequences(), "journeys"
     if isinstance(data, PathTable):
         return data.sequences(), "paths"
-    if isinstance(data, pl.DataFrame | pl.LazyFrame):
-        names = set(to_lazy(data).collect_schema().names())
-        if _PEER_COLUMNS <= names:
-            return read_paths(data).sequences(), "paths"
-    return build_journeys(data).sequences(), "journeys"
+    if peer:
+        return read_paths(data).sequences(), "paths"
+    return build_journeys(data, options, **journey_params).sequences(), "journeys"
 
 
 def attribute(
-    data: Journeys | PathTable | FrameLike, model: str = "linear", **params: Any
+    data: Journeys | PathTable | FrameLike,
+    model: str = "linear",
+    options: JourneyOptions | None = None,
+    **params: Any,
 ) -> Attribution:
     """Assign conversions and revenue to channels (and touches) with one model.
 
@@ -49,16 +75,18 @@ def attribute(
     ----------
     data
         :class:`Journeys`, a :class:`PathTable`, a peer-format path frame (``path``,
-        ``total_conversions``, ...) or an event log (built into journeys with default options;
-        call :func:`build_journeys` yourself for lookback and other options).
+        ``total_conversions``, ...), an event log (built into journeys with ``options``) or a
+        PySpark DataFrame event log (paths built on the cluster).
     model : str
         One of :data:`attribution.MODELS`: ``first_touch``, ``last_touch``,
         ``last_non_direct``, ``linear``, ``time_decay``, ``position_based`` (more as they are
         added).
+    options : JourneyOptions, optional
+        How an event log becomes journeys (lookback, columns...); see
+        :class:`~attribution.JourneyOptions`.
     **params
-        The model's own parameters, e.g. ``half_life_days=3`` for ``time_decay``. For a Spark
-        DataFrame, also the journey options and column names of
-        :func:`attribution.spark.attribute_spark`, which builds the path table on the cluster.
+        The model's own parameters, e.g. ``half_life_days=3`` for ``time_decay``, and, for an
+        event log, any field of :class:`~attribution.JourneyOptions` (``lookback_days=30``).
 
     Returns
     -------
@@ -77,10 +105,11 @@ def attribute(
     if is_spark_frame(data):  # paths built on the cluster; time_decay by days summed there
         from attribution.spark import attribute_spark
 
-        return attribute_spark(data, model, **params)
+        return attribute_spark(data, model, options, **params)
+    journey_params, params = split_journey_params(params)
     spec = get_model(model)
     check_params(spec, params)
-    seq, source = as_sequences(data)
+    seq, source = as_sequences(data, options, **journey_params)
     out = spec.kernel(seq, **params)
     return Attribution(model, dict(params), seq, out, source=source)
 
@@ -88,6 +117,7 @@ def attribute(
 def attribute_all(
     data: Journeys | PathTable | FrameLike,
     models: Sequence[str] | None = None,
+    options: JourneyOptions | None = None,
     **params: Any,
 ) -> pl.DataFrame:
     """Run several models side by side: one row per (model, channel).
@@ -102,15 +132,19 @@ def attribute_all(
         ``half_life_steps`` is given; ``data_driven`` also needs non-converting journeys).
         The ``"(baseline)"`` row of ``data_driven``, like ``"(no touch)"``, keeps each model's
         rows summing to the total.
+    options : JourneyOptions, optional
+        As for :func:`attribute`.
     **params
-        Parameters, each passed to the models that take it; one no model takes is an error.
+        Parameters, each passed to the models that take it (one no model takes is an error),
+        and any field of :class:`~attribution.JourneyOptions`.
 
     Returns
     -------
     DataFrame
         ``model, channel, conversions, revenue, share``.
     """
-    seq, source = as_sequences(data)
+    journey_params, params = split_journey_params(params)
+    seq, source = as_sequences(data, options, **journey_params)
     names = list(models) if models is not None else list(MODELS)
     taken: set[str] = set()
     frames = []

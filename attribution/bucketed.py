@@ -29,24 +29,29 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
-from attribution._errors import EmptyInputError, ModelError, ValidationError
-from attribution._progress import Progress
-from attribution.io import FrameLike, to_lazy
+from attribution._base.errors import EmptyInputError, ModelError, ValidationError
+from attribution._base.frames import FrameLike, to_lazy
+from attribution._base.progress import Progress
 from attribution.journeys import (
+    JourneyOptions,
+    JourneyParams,
     Journeys,
-    NonConverting,
     PathTable,
     Sequences,
-    _compress,
     build_journeys,
+    compress,
+    split_journey_params,
 )
 from attribution.models import Attribution, KernelOutput, get_model
-from attribution.models._base import check_params
+from attribution.models.base import check_params
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "BYTES_PER_EVENT",
@@ -117,7 +122,7 @@ def merge_paths(tables: Sequence[PathTable]) -> PathTable:
         np.concatenate([t.value for t in tables]),
         np.concatenate([t.nulls for t in tables]),
     )
-    return _compress(seq)
+    return compress(seq)
 
 
 def _parse_bytes(limit: int | float | str) -> int:
@@ -195,26 +200,25 @@ def _bucket_frames(
 def _for_each_bucket(
     source: FrameLike,
     n_buckets: int,
-    journey_options: dict[str, Any],
-    columns: dict[str, Any],
+    opts: JourneyOptions,
     progress: bool,
     visit: Callable[[Journeys], None],
 ) -> int:
     """Build each bucket's journeys and pass them to ``visit``; returns non-empty buckets."""
     prog = Progress(enabled=progress)
-    bucket = _bucket_frames(source, columns["user_col"], n_buckets)
+    bucket = _bucket_frames(source, opts.user_col, n_buckets)
     built = 0
     for b in range(n_buckets):
         with prog.step(f"bucket {b + 1}/{n_buckets}"):
             try:
-                journeys = build_journeys(bucket(b), **journey_options, **columns)
+                journeys = build_journeys(bucket(b), opts)
             except EmptyInputError:
                 continue  # no users hashed here, or none left after the options
             except ValidationError:
                 # row numbers in the message count within the bucket: explain on the whole log
                 from attribution.io import read_events
 
-                read_events(source, validate=True, **columns)
+                read_events(source, validate=True, **opts.column_params())
                 raise
             visit(journeys)
             built += 1
@@ -230,40 +234,14 @@ def _for_each_bucket(
     return built
 
 
-def _journey_args(
-    lookback_days: float | None,
-    max_touches: int | None,
-    collapse_repeats: bool,
-    non_converting: NonConverting,
-) -> dict[str, Any]:
-    return {
-        "lookback_days": lookback_days,
-        "max_touches": max_touches,
-        "collapse_repeats": collapse_repeats,
-        "non_converting": non_converting,
-    }
-
-
 def build_paths_bucketed(
     source: FrameLike,
+    options: JourneyOptions | None = None,
     *,
     n_buckets: int | None = None,
     memory_limit: int | float | str | None = None,
-    lookback_days: float | None = None,
-    max_touches: int | None = None,
-    collapse_repeats: bool = False,
-    non_converting: NonConverting = "after_last",
-    user_col: str = "user_id",
-    time_col: str = "timestamp",
-    channel_col: str = "channel",
-    event_col: str | None = "event",
-    revenue_col: str | None = "revenue",
-    conversion_flag_col: str | None = None,
-    touch_events: str | Sequence[str] = ("touch",),
-    conversion_events: str | Sequence[str] = ("conversion",),
-    time_zone: str = "UTC",
-    epoch_unit: str = "s",
     progress: bool = False,
+    **params: Unpack[JourneyParams],
 ) -> PathTable:
     """Build the path table of an event log too large for memory, one user bucket at a time.
 
@@ -281,14 +259,13 @@ def build_paths_bucketed(
         Number of buckets; by default from ``memory_limit`` (see :func:`plan_buckets`).
     memory_limit : int, float or str, optional
         Peak memory to aim for (``"4GB"``...); default ``"2GB"``.
-    lookback_days, max_touches, collapse_repeats, non_converting
-        Journey options, as in :func:`attribution.build_journeys` (they are per user, so they
-        mean the same bucket by bucket).
-    user_col, time_col, channel_col, event_col, revenue_col, conversion_flag_col, \
-touch_events, conversion_events, time_zone, epoch_unit
-        Passed to :func:`attribution.read_events`.
+    options : JourneyOptions, optional
+        Journey rules and column names, as for :func:`attribution.build_journeys` (the rules
+        are per user, so they mean the same bucket by bucket).
     progress : bool
         Print one line per bucket (duration, journeys, conversions) on stderr.
+    **params
+        Any field of :class:`attribution.JourneyOptions`, replacing the one in ``options``.
 
     Returns
     -------
@@ -309,57 +286,25 @@ touch_events, conversion_events, time_zone, epoch_unit
     >>> build_paths_bucketed(ev, n_buckets=2).to_frame().rows()
     [('a', 1.0, 9.0, 1.0), ('b', 0.0, 0.0, 1.0)]
     """
-    columns = _columns(locals())
+    opts = JourneyOptions.of(options, **params)
     n = plan_buckets(source, memory_limit=memory_limit, n_buckets=n_buckets)
-    options = _journey_args(lookback_days, max_touches, collapse_repeats, non_converting)
     merged: list[PathTable] = []
 
     def visit(journeys: Journeys) -> None:
         table = journeys.to_paths()
         merged[:] = [merge_paths([*merged, table]) if merged else table]
 
-    _for_each_bucket(source, n, options, columns, progress, visit)
+    _for_each_bucket(source, n, opts, progress, visit)
     return merged[0]
-
-
-_COLUMN_PARAMS = (
-    "user_col",
-    "time_col",
-    "channel_col",
-    "event_col",
-    "revenue_col",
-    "conversion_flag_col",
-    "touch_events",
-    "conversion_events",
-    "time_zone",
-    "epoch_unit",
-)
-
-
-def _columns(scope: dict[str, Any]) -> dict[str, Any]:
-    return {k: scope[k] for k in _COLUMN_PARAMS}
 
 
 def attribute_bucketed(
     source: FrameLike,
     model: str = "linear",
+    options: JourneyOptions | None = None,
     *,
     n_buckets: int | None = None,
     memory_limit: int | float | str | None = None,
-    lookback_days: float | None = None,
-    max_touches: int | None = None,
-    collapse_repeats: bool = False,
-    non_converting: NonConverting = "after_last",
-    user_col: str = "user_id",
-    time_col: str = "timestamp",
-    channel_col: str = "channel",
-    event_col: str | None = "event",
-    revenue_col: str | None = "revenue",
-    conversion_flag_col: str | None = None,
-    touch_events: str | Sequence[str] = ("touch",),
-    conversion_events: str | Sequence[str] = ("conversion",),
-    time_zone: str = "UTC",
-    epoch_unit: str = "s",
     progress: bool = False,
     **params: Any,
 ) -> Attribution:
@@ -375,14 +320,13 @@ def attribute_bucketed(
 
     Parameters
     ----------
-    source, n_buckets, memory_limit, lookback_days, max_touches, collapse_repeats, \
-non_converting, user_col, time_col, channel_col, event_col, revenue_col, conversion_flag_col, \
-touch_events, conversion_events, time_zone, epoch_unit, progress
+    source, options, n_buckets, memory_limit, progress
         As for :func:`build_paths_bucketed`.
     model : str
         A name in :data:`attribution.MODELS`.
     **params
-        The model's own parameters (``order=2`` for ``markov``...).
+        The model's own parameters (``order=2`` for ``markov``...) and any field of
+        :class:`attribution.JourneyOptions`.
 
     Returns
     -------
@@ -403,20 +347,15 @@ touch_events, conversion_events, time_zone, epoch_unit, progress
     >>> attribute_bucketed(ev, "linear", n_buckets=2).channels.rows()
     [('a', 0.5, 5.0, 0.25), ('b', 1.5, 9.0, 0.75)]
     """
+    journey_params, params = split_journey_params(params)
+    opts = JourneyOptions.of(options, **journey_params)
     spec = get_model(model)
     check_params(spec, params)
-    columns = _columns(locals())
-    options = _journey_args(lookback_days, max_touches, collapse_repeats, non_converting)
     # additive models that need touch times: per-bucket credit, summed
     by_bucket = spec.needs_times and spec.counts_linear and params.get("half_life_steps") is None
     if not by_bucket:
         table = build_paths_bucketed(
-            source,
-            n_buckets=n_buckets,
-            memory_limit=memory_limit,
-            progress=progress,
-            **options,
-            **columns,
+            source, opts, n_buckets=n_buckets, memory_limit=memory_limit, progress=progress
         )
         seq = table.sequences()
         return Attribution(model, dict(params), seq, spec.kernel(seq, **params), source="paths")
@@ -431,7 +370,7 @@ touch_events, conversion_events, time_zone, epoch_unit, progress
         table = journeys.to_paths()
         tables[:] = [merge_paths([*tables, table]) if tables else table]
 
-    _for_each_bucket(source, n, options, columns, progress, visit)
+    _for_each_bucket(source, n, opts, progress, visit)
     merged = tables[0]
     k = len(merged.channels)
     conversions, revenue = np.zeros(k), np.zeros(k)

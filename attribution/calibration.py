@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from attribution._errors import ModelError, ValidationError
+from attribution._base.errors import ModelError, ValidationError
 from attribution.io import FrameLike, to_lazy
 from attribution.journeys import NO_TOUCH
 from attribution.models import Attribution

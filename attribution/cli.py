@@ -16,16 +16,17 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from attribution._api import attribute_all
-from attribution._errors import AttributionError
-from attribution._progress import Progress
+from attribution._base.errors import AttributionError
+from attribution._base.progress import Progress
 from attribution.io import to_lazy
-from attribution.journeys import Journeys, PathTable, build_journeys, read_paths
+from attribution.journeys import JourneyOptions, Journeys, PathTable, build_journeys, read_paths
+from attribution.kpis.roi import roi
 from attribution.models import MODELS
-from attribution.roi import roi
 
 __all__ = ["main"]
 
@@ -148,8 +149,8 @@ def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     rep.add_argument("--quiet", action="store_true", help="no progress")
 
 
-def _model_params(args: argparse.Namespace) -> dict[str, object]:
-    params: dict[str, object] = {}
+def _model_params(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {}
     if args.half_life_days is not None:
         params["half_life_days"] = args.half_life_days
     if args.direct_channels is not None:
@@ -175,8 +176,12 @@ def _load(args: argparse.Namespace, prog: Progress) -> Journeys | PathTable:
     if {"path", "total_conversions"} <= names:
         with prog.step("reading path table"):
             return read_paths(lf)
-    return build_journeys(
-        lf,
+    return build_journeys(lf, _journey_options(args), progress=prog.enabled)
+
+
+def _journey_options(args: argparse.Namespace) -> JourneyOptions:
+    """Build the journey rules and column names given on the command line."""
+    return JourneyOptions(
         lookback_days=args.lookback_days,
         max_touches=args.max_touches,
         collapse_repeats=args.collapse_repeats,
@@ -188,7 +193,6 @@ def _load(args: argparse.Namespace, prog: Progress) -> Journeys | PathTable:
         revenue_col=args.revenue_col,
         conversion_flag_col=args.conversion_flag_col,
         time_zone=args.time_zone,
-        progress=prog.enabled,
     )
 
 

@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 from scipy import optimize, special
 
-from attribution._errors import (
+from attribution._base.errors import (
     EmptyInputError,
     ModelError,
     SchemaError,

@@ -40,7 +40,7 @@ from typing import Any
 
 import polars as pl
 
-from attribution._errors import ModelError, ValidationError
+from attribution._base.errors import ModelError, ValidationError
 from attribution.calibration import _credit_frame
 from attribution.io import FrameLike, to_lazy
 from attribution.journeys import NO_TOUCH, Journeys, build_journeys

@@ -41,21 +41,18 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from attribution._api import attribute
-from attribution._errors import EmptyInputError, SchemaError, ValidationError, describe_rows
+from attribution._base.errors import EmptyInputError, SchemaError, ValidationError, describe_rows
+from attribution._base.frames import is_text, numeric_expr
+from attribution._base.periods import Period
+from attribution._base.time import check_time_zone, parse_times
 from attribution.io import FrameLike, is_empty, read_events, to_lazy
 from attribution.journeys import build_journeys
 from attribution.models import Attribution
 from attribution.schema import (
     CRM_STAGES,
-    FREQ_STEP,
-    EventColumns,
     Freq,
-    _is_text,
-    _timestamp_expr,
     check_columns,
     check_freq,
-    check_time_zone,
-    numeric_expr,
 )
 
 __all__ = [
@@ -100,7 +97,7 @@ def _user_expr(schema: pl.Schema, name: str) -> pl.Expr:
     dtype = schema[name]
     if dtype.is_integer():
         return pl.col(name).cast(pl.Int64)
-    if _is_text(dtype):
+    if is_text(dtype):
         return pl.col(name).cast(pl.String)
     raise SchemaError(
         f"Column {name!r} has type {dtype}; expected user ids as integers or strings."
@@ -110,7 +107,7 @@ def _user_expr(schema: pl.Schema, name: str) -> pl.Expr:
 def _label_expr(schema: pl.Schema, name: str, what: str) -> pl.Expr:
     """Text labels, stripped and lower-cased (an all-null column is accepted)."""
     dtype = schema[name]
-    if not (_is_text(dtype) or dtype == pl.Null):
+    if not (is_text(dtype) or dtype == pl.Null):
         raise SchemaError(f"Column {name!r} has type {dtype}; expected {what} as text.")
     return pl.col(name).cast(pl.String).str.strip_chars().str.to_lowercase()
 
@@ -161,7 +158,7 @@ def _normalise(
     label_col: str,
     label_what: str,
     time_zone: str,
-    epoch_unit: str,
+    epoch_unit: str | None,
 ) -> tuple[pl.LazyFrame, pl.Schema, list[pl.Expr], bool]:
     lf = to_lazy(source, what=what)
     schema = lf.collect_schema()
@@ -169,12 +166,13 @@ def _normalise(
     check_time_zone(time_zone)
     if is_empty(lf):
         raise EmptyInputError(f"The {what} is empty (0 rows).")
-    cols = EventColumns(user=user_col, time=time_col, time_zone=time_zone, epoch_unit=epoch_unit)
-    text_time = _is_text(schema[time_col])
+    text_time = is_text(schema[time_col])
     exprs = [
         pl.col(_ROW),
         _user_expr(schema, user_col).alias("user_id"),
-        _timestamp_expr(time_col, schema[time_col], cols).alias("timestamp"),
+        parse_times(lf, time_col, what=what, time_zone=time_zone, epoch_unit=epoch_unit).alias(
+            "timestamp"
+        ),
         _label_expr(schema, label_col, label_what).alias("__label"),
     ]
     if text_time:
@@ -192,7 +190,7 @@ def read_crm(
     amount_col: str | None = "amount",
     stage_map: Mapping[str, str] | None = None,
     time_zone: str = "UTC",
-    epoch_unit: str = "s",
+    epoch_unit: str | None = None,
 ) -> pl.LazyFrame:
     """Read a CRM lifecycle log (one row per stage change), map and validate its columns.
 
@@ -266,7 +264,7 @@ def _read_crm(
     amount_col: str | None = "amount",
     stage_map: Mapping[str, str] | None = None,
     time_zone: str = "UTC",
-    epoch_unit: str = "s",
+    epoch_unit: str | None = None,
     in_memory: bool = False,
 ) -> pl.LazyFrame:
     """Do the work of :func:`read_crm`; ``in_memory`` reads the data once, then validates."""
@@ -357,7 +355,7 @@ def read_activities(
     time_col: str = "timestamp",
     activity_col: str = "activity",
     time_zone: str = "UTC",
-    epoch_unit: str = "s",
+    epoch_unit: str | None = None,
 ) -> pl.LazyFrame:
     """Read a sales activity log (one row per call, email, meeting...) and validate it.
 
@@ -466,7 +464,7 @@ def _period(col: str | pl.Expr, freq: str) -> pl.Expr:
 
 
 def _period_grid(first: dt.date, last: dt.date, freq: str) -> pl.Series:
-    return pl.date_range(first, last, FREQ_STEP[freq], eager=True).alias("period")
+    return pl.date_range(first, last, Period.parse(freq).step, eager=True).alias("period")
 
 
 def _pass_and_reach(df: pl.DataFrame, start: int, end: int | None) -> pl.DataFrame:

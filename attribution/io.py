@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 import polars as pl
 
-from attribution._errors import EmptyInputError, SchemaError, ValidationError, describe_rows
-from attribution.schema import EventColumns, normalise_events, numeric_expr, validate_events
+from attribution._base.errors import EmptyInputError, SchemaError, ValidationError, describe_rows
+from attribution._base.frames import FrameLike, is_empty, numeric_expr, to_lazy
+from attribution._base.output import atomic_path, write_frame
+from attribution._base.time import EpochUnit, parse_dates
+from attribution.schema import EventColumns, mark_canonical, normalise_events, validate_events
 
 __all__ = [
     "FrameLike",
@@ -22,67 +20,6 @@ __all__ = [
     "to_lazy",
     "write_frame",
 ]
-
-#: Anything the readers accept: a path (Parquet, CSV, NDJSON, or a directory of Parquet files),
-#: a Polars DataFrame or LazyFrame, or a pandas DataFrame.
-FrameLike = Any
-
-_PARQUET = {".parquet", ".pq"}
-_CSV = {".csv", ".tsv", ".txt"}
-_NDJSON = {".ndjson", ".jsonl", ".json"}
-
-
-def to_lazy(source: FrameLike, *, what: str = "input") -> pl.LazyFrame:
-    """Turn any accepted input into a LazyFrame without reading more than the schema.
-
-    Parameters
-    ----------
-    source
-        A path (``.parquet``/``.pq``, ``.csv``/``.tsv``, ``.ndjson``/``.jsonl``, or a directory
-        of Parquet files), a Polars ``DataFrame``/``LazyFrame`` or a pandas ``DataFrame``.
-    what
-        Name of the input, used in error messages.
-    """
-    if isinstance(source, pl.LazyFrame):
-        return source
-    if isinstance(source, pl.DataFrame):
-        return source.lazy()
-    if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"The {what} file {str(path)!r} does not exist.")
-        if path.is_dir():
-            files = sorted(path.rglob("*.parquet"))
-            if not files:
-                raise EmptyInputError(f"The {what} directory {str(path)!r} has no .parquet files.")
-            return pl.scan_parquet(files)
-        suffix = path.suffix.lower()
-        if path.stat().st_size == 0:
-            raise EmptyInputError(f"The {what} file {str(path)!r} is empty (0 bytes).")
-        if suffix in _PARQUET:
-            return pl.scan_parquet(path)
-        if suffix in _CSV:
-            sep = "\t" if suffix == ".tsv" else ","
-            return pl.scan_csv(path, separator=sep, infer_schema_length=10_000)
-        if suffix in _NDJSON:
-            return pl.scan_ndjson(path, infer_schema_length=10_000)
-        raise SchemaError(
-            f"Cannot read {str(path)!r}: unknown file type {suffix!r}; expected one of "
-            f"{sorted(_PARQUET | _CSV | _NDJSON)} or a directory of Parquet files."
-        )
-    module = type(source).__module__
-    if module.startswith("pandas"):
-        return pl.from_pandas(source).lazy()
-    if module.startswith("pyspark"):
-        raise SchemaError(
-            "A Spark DataFrame cannot be read into memory here; pass it to "
-            "attribution.attribute(sdf, ...) or attribution.spark.build_paths_spark(sdf, ...), "
-            "which build the path table on the cluster (pip install '.[spark]')."
-        )
-    raise SchemaError(
-        f"Cannot read the {what} from a {type(source).__name__}; expected a file path, a "
-        "Polars or pandas DataFrame, or a Polars LazyFrame."
-    )
 
 
 def read_events(
@@ -97,7 +34,7 @@ def read_events(
     touch_events: str | Sequence[str] = ("touch",),
     conversion_events: str | Sequence[str] = ("conversion",),
     time_zone: str = "UTC",
-    epoch_unit: str = "s",
+    epoch_unit: EpochUnit | str | None = None,
     conversions: FrameLike | None = None,
     conversion_user_col: str | None = None,
     conversion_time_col: str | None = None,
@@ -122,8 +59,9 @@ def read_events(
         Values of ``event_col`` meaning a touch or a conversion (e.g. ``"purchase"``).
     time_zone : str
         Zone of naive timestamps; everything is converted to UTC.
-    epoch_unit : {"s", "ms", "us"}
-        Unit of numeric (epoch) timestamps.
+    epoch_unit : {"s", "ms", "us", "ns"}, optional
+        Unit of numeric (epoch) timestamps; by default detected from their magnitude (below
+        1e11 seconds, below 1e14 milliseconds, below 1e17 microseconds, else nanoseconds).
     conversions
         Optional separate conversions table (e.g. orders beside sessions). When given, every
         row of ``source`` is a touch (``event_col`` is not used) and every row of
@@ -201,11 +139,6 @@ def read_events(
     return _read_events(source, cols, validate=validate)
 
 
-def is_empty(lf: pl.LazyFrame) -> bool:
-    """Whether a frame has no rows (reads at most one row)."""
-    return lf.head(1).collect().height == 0
-
-
 def _read_events(
     source: FrameLike, cols: EventColumns, *, validate: bool, what: str = "event log"
 ) -> pl.LazyFrame:
@@ -223,7 +156,8 @@ def _read_events(
             raise EmptyInputError(f"The {what} is empty (0 rows).")
         validate_events(normal, cols, source_time=source_time)
     internal = [c for c in normal.collect_schema().names() if c.startswith("__")]
-    return normal.drop(internal).with_columns(pl.col("revenue").fill_null(0.0))
+    out = normal.drop(internal).with_columns(pl.col("revenue").fill_null(0.0))
+    return mark_canonical(out, validated=validate)
 
 
 def _read_two_tables(
@@ -250,7 +184,7 @@ def _read_two_tables(
             f"User ids are {t_user} in the touch table ({touch_cols.user!r}) but {c_user} in the "
             f"conversions table ({conv_cols.user!r}); they must have the same type to be matched."
         )
-    return pl.concat(parts, how="vertical")
+    return mark_canonical(pl.concat(parts, how="vertical"), validated=validate)
 
 
 def read_spend(
@@ -286,7 +220,11 @@ def read_spend(
     if is_empty(lf):
         raise EmptyInputError("The spend table is empty (0 rows).")
     exprs = [
-        _date_expr(lf, date_col, schema).alias("date"),
+        (
+            parse_dates(lf, date_col, what="spend table")
+            if date_col in schema
+            else pl.lit(None, pl.Date)
+        ).alias("date"),
         pl.col(channel_col).cast(pl.String).alias("channel"),
         numeric_expr(lf, spend_col, schema[spend_col], "spend ≥ 0").alias("spend"),
     ]
@@ -318,63 +256,3 @@ def read_spend(
             )
             raise ValidationError(f"{text.format(n=int(bad.sum()))} ({desc}); {rule_text}.")
     return df.drop("__row")
-
-
-def _date_expr(lf: pl.LazyFrame, name: str, schema: pl.Schema) -> pl.Expr:
-    """Build a Date expression from a date, datetime or ISO text column (text is checked)."""
-    if name not in schema:
-        return pl.lit(None, pl.Date)
-    dtype = schema[name]
-    col = pl.col(name)
-    if dtype == pl.Date:
-        return col
-    if isinstance(dtype, pl.Datetime):
-        return col.dt.date()
-    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Categorical | pl.Enum):
-        text = col.cast(pl.String).str.strip_chars()
-        parsed = text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
-        bad = lf.with_row_index("__row").filter(text.is_not_null() & parsed.is_null())
-        sample = bad.select("__row", text.alias("v"), pl.len().alias("n")).head(6).collect()
-        if sample.height:
-            raise ValidationError(
-                f"Column {name!r} has {sample['n'][0]} values that are not ISO dates "
-                f"({describe_rows(sample['__row'].to_list(), values=sample['v'].to_list())}); "
-                "expected YYYY-MM-DD."
-            )
-        return parsed
-    raise SchemaError(f"Column {name!r} has type {dtype}; expected dates (YYYY-MM-DD).")
-
-
-@contextmanager
-def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; move it into place only on success.
-
-    Readers never see a half-written file: on any exception the temporary file is removed
-    and ``target`` is left as it was.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, target)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
-
-
-def write_frame(df: pl.DataFrame, target: str | os.PathLike[str]) -> Path:
-    """Write ``df`` atomically as Parquet or CSV, chosen by the target's suffix."""
-    target = Path(target)
-    writers: dict[str, Callable[[Path], None]] = {
-        ".parquet": lambda p: df.write_parquet(p),
-        ".csv": lambda p: df.write_csv(p),
-    }
-    suffix = target.suffix.lower()
-    if suffix not in writers:
-        raise SchemaError(f"Cannot write {str(target)!r}: expected a .parquet or .csv suffix.")
-    with atomic_path(target) as tmp:
-        writers[suffix](tmp)
-    return target

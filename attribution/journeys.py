@@ -21,31 +21,41 @@ Journey rules (each an option where users differ; see :func:`build_journeys`):
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 import polars as pl
 
-from attribution._errors import EmptyInputError, SchemaError, ValidationError, describe_rows
-from attribution._progress import Progress
-from attribution.io import FrameLike, is_empty, to_lazy
+from attribution._base.errors import EmptyInputError, SchemaError, ValidationError, describe_rows
+from attribution._base.frames import ROW, FrameLike, is_empty, numeric_expr, to_lazy
+from attribution._base.progress import Progress
 from attribution.schema import (
     CRM_STAGES,
     EventColumns,
+    canonical_columns,
     normalise_events,
-    numeric_expr,
     validate_events,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
     "NO_TOUCH",
+    "JourneyOptions",
+    "JourneyParams",
     "Journeys",
     "PathTable",
+    "Sequences",
     "build_journeys",
+    "compress",
     "read_paths",
+    "split_journey_params",
 ]
 
 #: Channel name under which conversions with no touch in their window are reported.
@@ -53,6 +63,177 @@ NO_TOUCH = "(no touch)"
 
 _US_PER_DAY = 86_400_000_000
 NonConverting = Literal["after_last", "never_converted", "drop"]
+
+
+class JourneyParams(TypedDict, total=False):
+    """The keyword form of :class:`JourneyOptions` (every field is optional)."""
+
+    lookback_days: float | None
+    max_touches: int | None
+    collapse_repeats: bool
+    non_converting: NonConverting
+    user_col: str
+    time_col: str
+    channel_col: str
+    event_col: str | None
+    revenue_col: str | None
+    conversion_flag_col: str | None
+    touch_events: str | Sequence[str]
+    conversion_events: str | Sequence[str]
+    time_zone: str
+    epoch_unit: str | None
+
+
+@dataclass(frozen=True)
+class JourneyOptions:
+    """How an event log becomes journeys: one value, validated once.
+
+    Every function that builds journeys (:func:`build_journeys`, :func:`attribution.attribute`
+    on events, the bucketed and Spark builders, evaluation, stage attribution and the report)
+    takes ``options=JourneyOptions(...)`` or the same names as keywords.
+
+    Parameters
+    ----------
+    lookback_days : float, optional
+        Keep only touches at most this many days before the conversion (for a non-converting
+        journey: before its last touch). ``None`` keeps every touch.
+    max_touches : int, optional
+        Keep only the last ``max_touches`` touches of each journey (after the lookback and
+        collapsing).
+    collapse_repeats : bool
+        Merge consecutive touches of the same channel into one (fractribution's ``exposure``
+        transform). Off by default, as the peers count every touch.
+    non_converting : {"after_last", "never_converted", "drop"}
+        Which non-converting journeys to keep: the touches after each user's last conversion
+        (default), only those of users who never converted (fractribution, Snowplow), or none.
+    user_col, time_col, channel_col, event_col, revenue_col, conversion_flag_col, \
+touch_events, conversion_events, time_zone, epoch_unit
+        Where the contract's columns are and how to read them, as for
+        :func:`attribution.read_events`. They are not used for events that
+        :func:`attribution.read_events` returned (those are canonical already).
+
+    Examples
+    --------
+    >>> opts = JourneyOptions(lookback_days=30, user_col="uid")
+    >>> opts.journey_args()
+    {'lookback_days': 30, 'max_touches': None, 'collapse_repeats': False, \
+'non_converting': 'after_last'}
+    >>> JourneyOptions.of(opts, max_touches=5).max_touches
+    5
+    >>> JourneyOptions(lookback_days=float("inf"))
+    Traceback (most recent call last):
+    ...
+    attribution.ValidationError: lookback_days must be a finite number > 0, or None to keep ...
+    """
+
+    lookback_days: float | None = None
+    max_touches: int | None = None
+    collapse_repeats: bool = False
+    non_converting: NonConverting = "after_last"
+    user_col: str = "user_id"
+    time_col: str = "timestamp"
+    channel_col: str = "channel"
+    event_col: str | None = "event"
+    revenue_col: str | None = "revenue"
+    conversion_flag_col: str | None = None
+    touch_events: str | Sequence[str] = ("touch",)
+    conversion_events: str | Sequence[str] = ("conversion",)
+    time_zone: str = "UTC"
+    epoch_unit: str | None = None
+
+    def __post_init__(self) -> None:
+        lb = self.lookback_days
+        if lb is not None and (
+            isinstance(lb, bool)
+            or not isinstance(lb, int | float)
+            or not math.isfinite(lb)
+            or not lb > 0
+        ):
+            raise ValidationError(
+                "lookback_days must be a finite number > 0, or None to keep every touch; "
+                f"got {lb!r}."
+            )
+        mt = self.max_touches
+        if mt is not None and (
+            isinstance(mt, bool)
+            or not isinstance(mt, int | float)
+            or not math.isfinite(mt)
+            or int(mt) != mt
+            or mt < 1
+        ):
+            raise ValidationError(f"max_touches must be a whole number ≥ 1 or None; got {mt!r}.")
+        if mt is not None:
+            object.__setattr__(self, "max_touches", int(mt))
+        if not isinstance(self.collapse_repeats, bool):
+            raise ValidationError(
+                f"collapse_repeats must be True or False; got {self.collapse_repeats!r}."
+            )
+        if self.non_converting not in ("after_last", "never_converted", "drop"):
+            raise ValidationError(
+                "non_converting must be 'after_last', 'never_converted' or 'drop'; "
+                f"got {self.non_converting!r}."
+            )
+        for name in ("touch_events", "conversion_events"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, (value,) if isinstance(value, str) else tuple(value))
+
+    @classmethod
+    def of(
+        cls, options: JourneyOptions | None = None, /, **params: Unpack[JourneyParams]
+    ) -> JourneyOptions:
+        """``options`` (or the defaults) with ``params`` replaced; unknown names are refused."""
+        unknown = sorted(set(params) - set(JOURNEY_PARAMS))
+        if unknown:
+            raise ValidationError(
+                f"Unknown journey option {unknown[0]!r}; expected one of "
+                f"{', '.join(JOURNEY_PARAMS)}."
+            )
+        if options is not None and not isinstance(options, JourneyOptions):
+            raise ValidationError(
+                f"options must be a JourneyOptions; got a {type(options).__name__}."
+            )
+        base = options if options is not None else cls()
+        return dataclasses.replace(base, **params) if params else base
+
+    @property
+    def columns(self) -> EventColumns:
+        """The column mapping handed to the readers."""
+        return EventColumns.from_params(
+            user_col=self.user_col,
+            time_col=self.time_col,
+            channel_col=self.channel_col,
+            event_col=self.event_col,
+            revenue_col=self.revenue_col,
+            conversion_flag_col=self.conversion_flag_col,
+            touch_events=self.touch_events,
+            conversion_events=self.conversion_events,
+            time_zone=self.time_zone,
+            epoch_unit=self.epoch_unit,
+        )
+
+    def journey_args(self) -> dict[str, Any]:
+        """Return the four journey rules (lookback, max touches, collapsing, non-converting)."""
+        return {
+            "lookback_days": self.lookback_days,
+            "max_touches": self.max_touches,
+            "collapse_repeats": self.collapse_repeats,
+            "non_converting": self.non_converting,
+        }
+
+    def column_params(self) -> dict[str, Any]:
+        """Return the ten column parameters, as :func:`attribution.read_events` takes them."""
+        return {name: getattr(self, name) for name in JOURNEY_PARAMS[4:]}
+
+
+#: Names of the journey options, in :class:`JourneyOptions` field order.
+JOURNEY_PARAMS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(JourneyOptions))
+
+
+def split_journey_params(params: dict[str, Any]) -> tuple[JourneyParams, dict[str, Any]]:
+    """Split keyword parameters into journey options and the rest (a model's own)."""
+    journey = {k: v for k, v in params.items() if k in JOURNEY_PARAMS}
+    rest = {k: v for k, v in params.items() if k not in JOURNEY_PARAMS}
+    return journey, rest  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, eq=False)
@@ -376,7 +557,7 @@ class Journeys:
         falls back to exact grouping on list columns). Sorted by conversions, then nulls (both
         descending), then by length; remaining ties in a fixed, content-based order.
         """
-        return _compress(self.sequences())
+        return compress(self.sequences())
 
     @property
     def frame(self) -> pl.DataFrame:
@@ -418,47 +599,25 @@ class Journeys:
 
 def build_journeys(
     events: FrameLike,
+    options: JourneyOptions | None = None,
     *,
-    lookback_days: float | None = None,
-    max_touches: int | None = None,
-    collapse_repeats: bool = False,
-    non_converting: NonConverting = "after_last",
-    user_col: str = "user_id",
-    time_col: str = "timestamp",
-    channel_col: str = "channel",
-    event_col: str | None = "event",
-    revenue_col: str | None = "revenue",
-    conversion_flag_col: str | None = None,
-    touch_events: str | Sequence[str] = ("touch",),
-    conversion_events: str | Sequence[str] = ("conversion",),
-    time_zone: str = "UTC",
-    epoch_unit: str = "s",
     progress: bool = False,
+    **params: Unpack[JourneyParams],
 ) -> Journeys:
     """Group an event log into journeys: per user, ordered touches up to each conversion.
 
     Parameters
     ----------
     events
-        Output of :func:`attribution.read_events`, or anything it accepts (path or frame);
-        the column parameters are passed on to it.
-    lookback_days : float, optional
-        Keep only touches at most this many days before the conversion (for a non-converting
-        journey: before its last touch). ``None`` keeps every touch.
-    max_touches : int, optional
-        Keep only the last ``max_touches`` touches of each journey (after the lookback and
-        collapsing).
-    collapse_repeats : bool
-        Merge consecutive touches of the same channel into one (fractribution's ``exposure``
-        transform). Off by default, as the peers count every touch.
-    non_converting : {"after_last", "never_converted", "drop"}
-        Which non-converting journeys to keep: the touches after each user's last conversion
-        (default), only those of users who never converted (fractribution, Snowplow), or none.
-    user_col, time_col, channel_col, event_col, revenue_col, conversion_flag_col, \
-touch_events, conversion_events, time_zone, epoch_unit
-        Passed to :func:`attribution.read_events`.
+        Output of :func:`attribution.read_events` (used as it is: already normalised and
+        validated), or anything it accepts (path or frame), read with the column options.
+    options : JourneyOptions, optional
+        The journey rules and column names; see :class:`JourneyOptions`.
     progress : bool
         Print each step and its duration on stderr.
+    **params
+        Any field of :class:`JourneyOptions` (``lookback_days=30``, ``user_col="uid"``...),
+        replacing the one in ``options``.
 
     Returns
     -------
@@ -479,37 +638,18 @@ touch_events, conversion_events, time_zone, epoch_unit
     >>> j.frame.select("path", "converted", "revenue").rows()
     [(['seo', 'email'], True, 50.0), (['ads', 'ads'], False, 0.0)]
     """
-    if lookback_days is not None and not lookback_days > 0:
-        raise ValidationError(f"lookback_days must be > 0 or None; got {lookback_days!r}.")
-    if max_touches is not None and (int(max_touches) != max_touches or max_touches < 1):
-        raise ValidationError(
-            f"max_touches must be a whole number ≥ 1 or None; got {max_touches!r}."
-        )
-    if non_converting not in ("after_last", "never_converted", "drop"):
-        raise ValidationError(
-            "non_converting must be 'after_last', 'never_converted' or 'drop'; "
-            f"got {non_converting!r}."
-        )
+    opts = JourneyOptions.of(options, **params)
     prog = Progress(enabled=progress)
-    cols = EventColumns.from_params(
-        user_col=user_col,
-        time_col=time_col,
-        channel_col=channel_col,
-        event_col=event_col,
-        revenue_col=revenue_col,
-        conversion_flag_col=conversion_flag_col,
-        touch_events=touch_events,
-        conversion_events=conversion_events,
-        time_zone=time_zone,
-        epoch_unit=epoch_unit,
-    )
     with prog.step("reading events"):
-        lf = to_lazy(events, what="event log")
-        source_time = lf.collect_schema().get(cols.time)
-        normal = normalise_events(lf, cols)
+        if isinstance(events, pl.LazyFrame) and canonical_columns(events) is not None:
+            # from read_events: canonical already (row numbers count its rows)
+            cols, normal = EventColumns(), events.with_row_index(ROW)
+        else:
+            cols = opts.columns
+            normal = normalise_events(to_lazy(events, what="event log"), cols)
         df = _collect_for_journeys(normal)
     with prog.step(f"validating {df.height:,} events"):
-        _quick_validate(df, normal, cols, source_time)
+        _quick_validate(df, normal, cols)
         if (df["kind"] == _KIND_OTHER).any():
             df = df.filter(pl.col("kind") != _KIND_OTHER)
         if df.height == 0:
@@ -521,13 +661,7 @@ touch_events, conversion_events, time_zone, epoch_unit
         flat = _sort_events(df)
         del df
     with prog.step("building journeys"):
-        journeys = _journeys_from_sorted(
-            flat,
-            lookback_days=lookback_days,
-            max_touches=max_touches,
-            collapse_repeats=collapse_repeats,
-            non_converting=non_converting,
-        )
+        journeys = _journeys_from_sorted(flat, **opts.journey_args())
     return journeys
 
 
@@ -560,9 +694,7 @@ def _collect_for_journeys(normal: pl.LazyFrame) -> pl.DataFrame:
     ).collect()
 
 
-def _quick_validate(
-    df: pl.DataFrame, normal: pl.LazyFrame, cols: EventColumns, source_time: Any
-) -> None:
+def _quick_validate(df: pl.DataFrame, normal: pl.LazyFrame, cols: EventColumns) -> None:
     """Count rule violations on the collected columns; on any, let the full check explain."""
     rev = df["revenue"]
     bad = (
@@ -574,7 +706,7 @@ def _quick_validate(
         + int(((df["kind"] == _KIND_TOUCH) & df["chan"].is_null()).sum())
     )
     if df.height == 0 or bad:
-        validate_events(normal, cols, source_time=source_time)
+        validate_events(normal, cols)
         if df.height == 0:  # pragma: no cover - validate_events raised already
             raise EmptyInputError("The event log is empty (0 rows).")
         raise ValidationError(
@@ -822,7 +954,7 @@ def _sum_u64(out: np.ndarray, indptr: np.ndarray, values: np.ndarray) -> None:
         out[nonempty] = np.add.reduceat(values, starts)
 
 
-def _compress(seq: Sequences) -> PathTable:
+def compress(seq: Sequences) -> PathTable:
     """Merge identical rows, summing their counts (exact: hashes are verified)."""
     lengths = seq.lengths
     h = _hash_rows(seq)
@@ -991,4 +1123,4 @@ def read_paths(
         df["value"].to_numpy(),
         df["nulls"].to_numpy(),
     )
-    return _compress(seq)
+    return compress(seq)

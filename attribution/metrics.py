@@ -40,9 +40,10 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from attribution._errors import EmptyInputError, SchemaError, ValidationError, describe_rows
+from attribution._base.errors import EmptyInputError, SchemaError, ValidationError, describe_rows
+from attribution._base.periods import Period
 from attribution.io import FrameLike, to_lazy
-from attribution.schema import FREQ_STEP, Freq, check_columns, check_freq, numeric_expr
+from attribution.schema import Freq, check_columns, check_freq, numeric_expr
 
 __all__ = [
     "bounce_rate",
@@ -725,7 +726,7 @@ def _retention_dates(
     first = frame["__ps"].min()
     last = pl.concat([frame["__ps"], frame["__pe"].drop_nulls()]).max()
     periods = pl.select(
-        pl.date_range(first, last, interval=FREQ_STEP[freq])  # type: ignore[arg-type]
+        pl.date_range(first, last, interval=Period.parse(freq).step)  # type: ignore[arg-type]
     ).to_series()
     grid = periods.to_physical().to_numpy().astype(np.int64)
     n_per = len(grid)

@@ -49,8 +49,8 @@ import numpy as np
 import polars as pl
 
 from attribution import _svg
-from attribution._errors import EmptyInputError, ValidationError, describe_rows
-from attribution._progress import Progress
+from attribution._base.errors import EmptyInputError, ValidationError, describe_rows
+from attribution._base.progress import Progress
 from attribution.io import FrameLike, atomic_path, to_lazy, write_frame
 from attribution.journeys import Journeys, PathTable
 from attribution.schema import CRM_STAGES, Freq, check_columns, check_freq
@@ -583,7 +583,7 @@ def build_report(
     """
     from attribution._api import attribute_all
     from attribution.journeys import build_journeys
-    from attribution.roi import roi
+    from attribution.kpis.roi import roi
 
     check_freq(freq)
     prog = Progress(enabled=progress)

@@ -23,10 +23,11 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from attribution._errors import EmptyInputError, ModelError, SchemaError, ValidationError
+from attribution._base.errors import EmptyInputError, ModelError, SchemaError, ValidationError
+from attribution._base.periods import Period
 from attribution.io import FrameLike
-from attribution.journeys import NO_TOUCH, Journeys, PathTable, Sequences, _compress
-from attribution.schema import FREQ_STEP, Freq, check_columns, check_freq
+from attribution.journeys import NO_TOUCH, Journeys, PathTable, Sequences, compress
+from attribution.schema import Freq, check_columns, check_freq
 
 __all__ = [
     "DEFAULT_DAY_BINS",
@@ -168,7 +169,7 @@ def top_paths(
     seq = _sequences(data)
     if collapse_repeats:
         seq = _collapse(seq)
-    table = _compress(seq)
+    table = compress(seq)
     conv = table.conversions
     total = float(conv.sum())
     keep = conv > 0
@@ -491,7 +492,7 @@ def time_to_convert_summary(
 
 def _check_freq(freq: str) -> str:
     check_freq(freq)
-    return FREQ_STEP[freq]
+    return Period.parse(freq).step
 
 
 def _take_journeys(j: Journeys, rows: np.ndarray) -> Journeys:

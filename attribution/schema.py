@@ -21,13 +21,16 @@ when one fails is a second, small query run to quote offending rows.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import polars as pl
 
-from attribution._errors import EmptyInputError, SchemaError, ValidationError, describe_rows
+from attribution._base.errors import EmptyInputError, SchemaError, ValidationError, describe_rows
+from attribution._base.frames import ROW, check_columns, is_text, numeric_expr
+from attribution._base.periods import FREQS, Freq, Period, as_period
+from attribution._base.time import EpochUnit, check_time_zone, parse_times
 
 __all__ = [
     "CRM_STAGES",
@@ -36,34 +39,31 @@ __all__ = [
     "FREQ_STEP",
     "EventColumns",
     "Freq",
+    "canonical_columns",
     "check_columns",
     "check_freq",
+    "mark_canonical",
     "normalise_events",
     "validate_events",
 ]
 
-#: Period lengths of every per-period figure (Polars ``dt.truncate`` strings).
-Freq = Literal["1d", "1w", "1mo", "1q", "1y"]
-FREQS: tuple[str, ...] = ("1d", "1w", "1mo", "1q", "1y")
 #: One period as a calendar step for ``pl.date_range`` / ``dt.offset_by`` (a quarter is 3mo).
-FREQ_STEP: dict[str, str] = {"1d": "1d", "1w": "1w", "1mo": "1mo", "1q": "3mo", "1y": "1y"}
+FREQ_STEP: dict[str, str] = {f: Period.parse(f).step for f in FREQS}
 
 
 def check_freq(freq: object, *, optional: bool = False) -> None:
-    """Raise a ValidationError unless ``freq`` is one of :data:`FREQS` (or None if optional).
+    """Raise a ValidationError unless ``freq`` is a period (see :class:`Period`) or None.
 
     Examples
     --------
-    >>> check_freq("1mo")
-    >>> check_freq("monthly")
+    >>> check_freq("1mo"), check_freq("MS")
+    (None, None)
+    >>> check_freq("monthly-ish")
     Traceback (most recent call last):
     ...
-    attribution._errors.ValidationError: freq must be one of 1d, 1w, 1mo, 1q, 1y; got 'monthly'.
+    attribution.ValidationError: freq 'monthly-ish' is not a period; expected a count and ...
     """
-    if (freq is None and optional) or freq in FREQS:
-        return
-    extra = " or None" if optional else ""
-    raise ValidationError(f"freq must be one of {', '.join(FREQS)}{extra}; got {freq!r}.")
+    as_period(freq, optional=optional)  # type: ignore[arg-type]
 
 
 #: Lifecycle stages of the CRM contract, in funnel order.
@@ -81,10 +81,7 @@ CRM_STAGES: tuple[str, ...] = (
 EVENT_COLUMNS: tuple[str, ...] = ("user_id", "timestamp", "channel", "event", "revenue")
 
 _OPTIONAL = ("campaign", "cost")
-_TZ_SUFFIX = r"\d\d:\d\d(:\d\d)?(\.\d+)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$"
-_ROW = "__row"
-_RAW_TIME = "__raw_time"
-_EPOCH_UNITS = {"s": 1_000_000, "ms": 1_000, "us": 1}
+_ROW = ROW
 
 
 @dataclass(frozen=True)
@@ -110,8 +107,9 @@ class EventColumns:
         ``touch`` and ``conversion``. CRM stage names are also accepted and kept as they are.
     time_zone : str
         Zone in which naive timestamps are read before being converted to UTC.
-    epoch_unit : {"s", "ms", "us"}
-        Unit of numeric timestamps.
+    epoch_unit : {"s", "ms", "us", "ns"} or None
+        Unit of numeric timestamps; None detects it from their magnitude (see
+        :mod:`attribution._base.time`).
     """
 
     user: str = "user_id"
@@ -123,7 +121,7 @@ class EventColumns:
     touch_events: tuple[str, ...] = ("touch",)
     conversion_events: tuple[str, ...] = ("conversion",)
     time_zone: str = "UTC"
-    epoch_unit: str = "s"
+    epoch_unit: EpochUnit | str | None = None
 
     @classmethod
     def from_params(
@@ -138,7 +136,7 @@ class EventColumns:
         touch_events: str | Sequence[str],
         conversion_events: str | Sequence[str],
         time_zone: str,
-        epoch_unit: str,
+        epoch_unit: EpochUnit | str | None,
     ) -> EventColumns:
         """Build the mapping from the readers' keyword parameters (strings become tuples)."""
 
@@ -173,107 +171,24 @@ class EventColumns:
         return cols
 
 
-def check_columns(schema: pl.Schema, needed: Sequence[str], what: str) -> None:
-    """Raise a SchemaError naming missing columns and listing the ones found."""
-    missing = [c for c in needed if c not in schema]
-    if missing:
-        names = ", ".join(repr(c) for c in missing)
-        found = ", ".join(repr(c) for c in schema.names() if not c.startswith("__"))
-        noun = "Column" if len(missing) == 1 else "Columns"
-        verb = "is" if len(missing) == 1 else "are"
-        raise SchemaError(
-            f"{noun} {names} {verb} missing from the {what}; found columns: {found or 'none'}. "
-            "Pass the right name with the matching *_col parameter."
-        )
+# Event frames that read_events returned: normalised (and, unless asked not to, validated).
+# Keyed by id(); the weak reference tells a live frame from a new one that reused the id.
+_CANONICAL: dict[int, tuple[weakref.ref[pl.LazyFrame], bool]] = {}
 
 
-def _is_text(dtype: pl.DataType) -> bool:
-    return dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum | pl.Categorical)
+def mark_canonical(lf: pl.LazyFrame, *, validated: bool) -> pl.LazyFrame:
+    """Remember ``lf`` as canonical events, so that later steps do not read it again."""
+    key = id(lf)
+    _CANONICAL[key] = (weakref.ref(lf, lambda _: _CANONICAL.pop(key, None)), validated)
+    return lf
 
 
-def check_time_zone(tz: str) -> None:
-    """Refuse a time zone name that is not in the IANA database."""
-    try:
-        pl.Series([0], dtype=pl.Datetime("us")).dt.replace_time_zone(tz)
-    except Exception:  # polars raises ComputeError, older versions others
-        raise SchemaError(
-            f"time_zone {tz!r} is not a known IANA time zone (e.g. 'UTC', 'Europe/Paris')."
-        ) from None
-
-
-def _localise(col: pl.Expr, tz: str) -> pl.Expr:
-    """Naive local times to UTC; times in a DST gap become null (reported by validation)."""
-    return col.dt.replace_time_zone(
-        tz, ambiguous="earliest", non_existent="null"
-    ).dt.convert_time_zone("UTC")
-
-
-def _timestamp_expr(name: str, dtype: pl.DataType, cols: EventColumns) -> pl.Expr:
-    col = pl.col(name)
-    if isinstance(dtype, pl.Datetime):
-        col = col.cast(pl.Datetime("us", dtype.time_zone))
-        if dtype.time_zone is None:
-            return _localise(col, cols.time_zone)
-        return col.dt.convert_time_zone("UTC")
-    if dtype == pl.Date:
-        # a date is its first instant: midnight, or 01:00 where midnight falls in a DST gap
-        midnight = col.cast(pl.Datetime("us"))
-        return pl.coalesce(
-            _localise(midnight, cols.time_zone),
-            _localise(midnight + pl.duration(hours=1), cols.time_zone),
-        )
-    if dtype.is_numeric():
-        if cols.epoch_unit not in _EPOCH_UNITS:
-            raise SchemaError(
-                f"epoch_unit must be one of {sorted(_EPOCH_UNITS)}; got {cols.epoch_unit!r}."
-            )
-        micros = (col.cast(pl.Float64) * _EPOCH_UNITS[cols.epoch_unit]).round(0).cast(pl.Int64)
-        return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    if _is_text(dtype):
-        text = col.cast(pl.String).str.strip_chars()
-        has_tz = text.str.contains(_TZ_SUFFIX)
-        aware = (
-            pl.when(has_tz)
-            .then(text)
-            .str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
-        )
-        naive = pl.when(~has_tz).then(text).str.to_datetime(time_unit="us", strict=False)
-        return pl.coalesce(aware, _localise(naive, cols.time_zone))
-    raise SchemaError(
-        f"Column {name!r} has type {dtype}; expected a datetime, a date, an ISO-8601 string "
-        f"or epoch {cols.epoch_unit} (a number)."
-    )
-
-
-def numeric_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType, rule: str) -> pl.Expr:
-    """Build a Float64 expression for a numeric column, accepting numbers written as text.
-
-    CSV readers type an all-empty column, or one with a stray word, as text. Text is parsed
-    here; values that are not numbers raise a :class:`ValidationError` naming them (this reads
-    that one column).
-    """
-    col = pl.col(name)
-    if dtype.is_numeric() or dtype == pl.Null:
-        return col.cast(pl.Float64)
-    if not _is_text(dtype):
-        raise SchemaError(f"Column {name!r} has type {dtype}; expected a number ({rule}).")
-    text = col.cast(pl.String).str.strip_chars()
-    parsed = pl.when(text != "").then(text).cast(pl.Float64, strict=False)
-    bad = text.is_not_null() & (text != "") & parsed.is_null()
-    sample = (
-        lf.with_row_index(_ROW)
-        .filter(bad)
-        .select(pl.col(_ROW), text.alias("v"), pl.len().alias("n"))
-        .head(6)
-        .collect()
-    )
-    if sample.height:
-        raise ValidationError(
-            f"Column {name!r} has {sample['n'][0]} values that are not numbers "
-            f"({describe_rows(sample[_ROW].to_list(), values=sample['v'].to_list())}); "
-            f"expected {rule}."
-        )
-    return parsed
+def canonical_columns(lf: object) -> bool | None:
+    """Whether ``lf`` came from :func:`attribution.read_events` validated (None: it did not)."""
+    entry = _CANONICAL.get(id(lf))
+    if entry is None or entry[0]() is not lf:
+        return None
+    return entry[1]
 
 
 def normalise_events(
@@ -296,7 +211,7 @@ def normalise_events(
     user_t = schema[cols.user]
     if user_t.is_integer():
         user = pl.col(cols.user).cast(pl.Int64)
-    elif _is_text(user_t):
+    elif is_text(user_t):
         user = pl.col(cols.user).cast(pl.String)
     else:
         raise SchemaError(
@@ -304,7 +219,7 @@ def normalise_events(
         )
 
     chan_t = schema[cols.channel]
-    if not (_is_text(chan_t) or chan_t == pl.Null):
+    if not (is_text(chan_t) or chan_t == pl.Null):
         raise SchemaError(f"Column {cols.channel!r} has type {chan_t}; expected channel names.")
 
     if cols.revenue is not None and cols.revenue in schema:
@@ -312,15 +227,14 @@ def normalise_events(
     else:
         revenue = pl.lit(None, dtype=pl.Float64)
 
-    time_t = schema[cols.time]
     exprs = [
         pl.col(_ROW),
         user.alias("user_id"),
-        _timestamp_expr(cols.time, time_t, cols).alias("timestamp"),
+        parse_times(
+            lf, cols.time, what=what, time_zone=cols.time_zone, epoch_unit=cols.epoch_unit
+        ).alias("timestamp"),
         pl.col(cols.channel).cast(pl.String).alias("channel"),
     ]
-    if _is_text(time_t):
-        exprs.append(pl.col(cols.time).alias(_RAW_TIME))
     if cols.conversion_flag is not None:
         flag_t = schema[cols.conversion_flag]
         if not (flag_t == pl.Boolean or flag_t.is_integer()):
@@ -340,7 +254,7 @@ def normalise_events(
     else:
         assert cols.event is not None
         ev_t = schema[cols.event]
-        if not _is_text(ev_t):
+        if not is_text(ev_t):
             raise SchemaError(
                 f"Column {cols.event!r} has type {ev_t}; expected event names such as "
                 "'touch' and 'conversion'."
@@ -376,8 +290,6 @@ def normalise_events(
         cols_out = touches.collect_schema().names()
         out = pl.concat([touches, convs.select(cols_out)], how="vertical")
     order = [_ROW, *EVENT_COLUMNS, *(o.meta.output_name() for o in optional)]
-    if _is_text(time_t):
-        order.append(_RAW_TIME)
     return out.select(order)
 
 
@@ -386,7 +298,7 @@ def _examples(
 ) -> tuple[list[int], list[object] | None, list[object]]:
     sel = [pl.col(_ROW), pl.col("user_id")]
     if value is not None:
-        sel.append(pl.col(value).cast(pl.String) if value == _RAW_TIME else pl.col(value))
+        sel.append(pl.col(value))
         sel[-1] = sel[-1].alias("__value")
     rows = lf.filter(bad).select(sel).head(limit + 1).collect()
     vals = rows["__value"].to_list() if value is not None else None
@@ -405,7 +317,8 @@ def validate_events(
     cols : EventColumns
         Column mapping, used to name the user's own columns in messages.
     source_time : DataType, optional
-        Type of the user's timestamp column, to tell unparseable strings from nulls.
+        Unused: unreadable timestamps are refused when they are parsed
+        (:func:`attribution._base.time.parse_times`); kept for callers that pass it.
 
     Raises
     ------
@@ -439,24 +352,10 @@ def validate_events(
             f"({describe_rows(rows)}); user ids must be non-null."
         )
     if counts["time_null"]:
-        is_text = source_time is not None and _is_text(source_time)
-        naive = (isinstance(source_time, pl.Datetime) and source_time.time_zone is None) or (
-            source_time == pl.Date
-        )
-        if is_text:
-            noun, rule = "null or unparseable values", "timestamps must be ISO-8601 datetimes"
-        elif naive and cols.time_zone != "UTC":
-            noun = "nulls or local times that do not exist in " + repr(cols.time_zone)
-            rule = "timestamps must be non-null (a daylight-saving gap skips some local times)"
-        else:
-            noun, rule = "nulls", "timestamps must be non-null"
-        has_raw = _RAW_TIME in lf.collect_schema().names()
-        rows, vals, ids = _examples(
-            lf, pl.col("timestamp").is_null(), _RAW_TIME if has_raw else None
-        )
+        rows, _, ids = _examples(lf, pl.col("timestamp").is_null(), None)
         raise ValidationError(
-            f"Column {time_src!r} has {counts['time_null']} {noun} "
-            f"({describe_rows(rows, values=vals, ids=ids)}); {rule}."
+            f"Column {time_src!r} has {counts['time_null']} nulls "
+            f"({describe_rows(rows, ids=ids)}); timestamps must be non-null."
         )
     if counts["event_null"] and cols.event is not None and cols.conversion_flag is None:
         rows, _, ids = _examples(lf, pl.col("event").is_null(), None)

@@ -20,21 +20,30 @@ pyspark is imported only when one of these functions is called.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 import polars as pl
 
-from attribution._errors import ModelError, SchemaError, ValidationError
-from attribution.journeys import NO_TOUCH, NonConverting, PathTable, Sequences, _compress
+from attribution._base.errors import ModelError, SchemaError, ValidationError
+from attribution._base.time import EPOCH_UNITS, TZ_SUFFIX, detect_epoch_unit
+from attribution.journeys import (
+    NO_TOUCH,
+    JourneyOptions,
+    JourneyParams,
+    PathTable,
+    Sequences,
+    compress,
+    split_journey_params,
+)
 from attribution.models import Attribution, KernelOutput, get_model
-from attribution.models._base import check_params
-from attribution.schema import _EPOCH_UNITS, _TZ_SUFFIX, CRM_STAGES, EventColumns
+from attribution.models.base import check_params
+from attribution.schema import CRM_STAGES, EventColumns
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column
     from pyspark.sql import DataFrame as SparkDataFrame
+    from typing_extensions import Unpack
 
 __all__ = ["attribute_spark", "build_paths_spark", "is_spark_frame"]
 
@@ -72,7 +81,7 @@ def _try_cast(col: Column, to: str) -> Column:
     return col.try_cast(to) if hasattr(col, "try_cast") else col.cast(to)
 
 
-def _time_micros(sdf: SparkDataFrame, name: str, time_zone: str, epoch_unit: str) -> Column:
+def _time_micros(sdf: SparkDataFrame, name: str, time_zone: str, epoch_unit: str | None) -> Column:
     """Microseconds since the epoch (UTC) for any accepted timestamp column type."""
     F, T, _ = _import_spark()
     dtype = sdf.schema[name].dataType
@@ -89,16 +98,19 @@ def _time_micros(sdf: SparkDataFrame, name: str, time_zone: str, epoch_unit: str
     if isinstance(dtype, T.TimestampNTZType | T.DateType):
         return local(col.cast("timestamp_ntz"))
     if isinstance(dtype, T.NumericType):
-        if epoch_unit not in _EPOCH_UNITS:
+        if epoch_unit is None:  # detected from the largest magnitude, as in memory
+            row = sdf.select(F.max(F.abs(col.cast("double")))).first()
+            epoch_unit = detect_epoch_unit(float((row[0] if row is not None else None) or 0.0))
+        if epoch_unit not in EPOCH_UNITS:
             raise SchemaError(
-                f"epoch_unit must be one of {sorted(_EPOCH_UNITS)}; got {epoch_unit!r}."
+                f"epoch_unit must be one of {', '.join(EPOCH_UNITS)}; got {epoch_unit!r}."
             )
-        return F.round(col.cast("double") * _EPOCH_UNITS[epoch_unit]).cast("long")
+        return F.round(col.cast("double") * EPOCH_UNITS[epoch_unit]).cast("long")
     if isinstance(dtype, T.StringType):
         text = F.trim(col)
         aware = F.unix_micros(_try_cast(text, "timestamp"))
         naive = local(_try_cast(text, "timestamp_ntz"))
-        return F.when(text.rlike(_TZ_SUFFIX), aware).otherwise(naive)
+        return F.when(text.rlike(TZ_SUFFIX), aware).otherwise(naive)
     raise SchemaError(
         f"Column {name!r} has type {dtype.simpleString()}; expected a timestamp, a date, an "
         f"ISO-8601 string or epoch {epoch_unit} (a number)."
@@ -208,7 +220,7 @@ def _validate(
     aggs.append(F.sort_array(F.collect_set(F.col("c"))).alias("channels"))
     row = ev.agg(*aggs).collect()[0]
     if row["rows"] == 0:
-        from attribution._errors import EmptyInputError
+        from attribution._base.errors import EmptyInputError
 
         raise EmptyInputError("The event log is empty (0 rows).")
     for i, (cond, col, what, rule) in enumerate(rules):
@@ -225,22 +237,6 @@ def _validate(
             f"Channel name {NO_TOUCH!r} is reserved for conversions without touches; rename it."
         )
     return channels
-
-
-def _check_options(
-    lookback_days: float | None, max_touches: int | None, non_converting: str
-) -> None:
-    if lookback_days is not None and not lookback_days > 0:
-        raise ValidationError(f"lookback_days must be > 0 or None; got {lookback_days!r}.")
-    if max_touches is not None and (int(max_touches) != max_touches or max_touches < 1):
-        raise ValidationError(
-            f"max_touches must be a whole number ≥ 1 or None; got {max_touches!r}."
-        )
-    if non_converting not in ("after_last", "never_converted", "drop"):
-        raise ValidationError(
-            "non_converting must be 'after_last', 'never_converted' or 'drop'; "
-            f"got {non_converting!r}."
-        )
 
 
 def _journey_touches(
@@ -336,41 +332,23 @@ def _to_path_table(frame: pl.DataFrame, channels: list[str]) -> PathTable:
         frame["value"].cast(pl.Float64).to_numpy(),
         frame["nulls"].cast(pl.Float64).to_numpy(),
     )
-    return _compress(seq)
+    return compress(seq)
 
 
 def _prepare(
-    sdf: SparkDataFrame, journey_options: dict[str, Any], columns: dict[str, Any]
+    sdf: SparkDataFrame, opts: JourneyOptions
 ) -> tuple[SparkDataFrame, SparkDataFrame, list[str]]:
     if not is_spark_frame(sdf):
         raise SchemaError(f"Expected a PySpark DataFrame; got a {type(sdf).__name__}.")
-    _check_options(
-        journey_options["lookback_days"],
-        journey_options["max_touches"],
-        journey_options["non_converting"],
-    )
-    ev, channels = _canonical(sdf, EventColumns.from_params(**columns))
-    journeys, touches = _journey_touches(ev, **journey_options)
+    ev, channels = _canonical(sdf, opts.columns)
+    journeys, touches = _journey_touches(ev, **opts.journey_args())
     return journeys, touches, channels
 
 
 def build_paths_spark(
     sdf: SparkDataFrame,
-    *,
-    lookback_days: float | None = None,
-    max_touches: int | None = None,
-    collapse_repeats: bool = False,
-    non_converting: NonConverting = "after_last",
-    user_col: str = "user_id",
-    time_col: str = "timestamp",
-    channel_col: str = "channel",
-    event_col: str | None = "event",
-    revenue_col: str | None = "revenue",
-    conversion_flag_col: str | None = None,
-    touch_events: str | Sequence[str] = ("touch",),
-    conversion_events: str | Sequence[str] = ("conversion",),
-    time_zone: str = "UTC",
-    epoch_unit: str = "s",
+    options: JourneyOptions | None = None,
+    **params: Unpack[JourneyParams],
 ) -> PathTable:
     """Build the path table of a Spark event log on the cluster; only the paths come back.
 
@@ -380,11 +358,11 @@ def build_paths_spark(
         Event log with the columns named below (types: integer or string user ids; timestamp,
         timestamp_ntz, date, ISO string or epoch number times; string channels; numeric
         revenue, null meaning 0).
-    lookback_days, max_touches, collapse_repeats, non_converting
-        Journey options, as in :func:`attribution.build_journeys`.
-    user_col, time_col, channel_col, event_col, revenue_col, conversion_flag_col, \
-touch_events, conversion_events, time_zone, epoch_unit
-        As in :func:`attribution.read_events`. Naive times are read in ``time_zone``.
+    options : JourneyOptions, optional
+        Journey rules and column names, as for :func:`attribution.build_journeys`. Naive
+        times are read in ``time_zone``.
+    **params
+        Any field of :class:`attribution.JourneyOptions`, replacing the one in ``options``.
 
     Returns
     -------
@@ -408,31 +386,10 @@ touch_events, conversion_events, time_zone, epoch_unit
     >>> build_paths_spark(pl.DataFrame({"a": [1]}))
     Traceback (most recent call last):
     ...
-    attribution._errors.SchemaError: Expected a PySpark DataFrame; got a DataFrame.
+    attribution.SchemaError: Expected a PySpark DataFrame; got a DataFrame.
     """
-    columns = {k: v for k, v in locals().items() if k in _COLUMN_PARAMS}
-    options = {
-        "lookback_days": lookback_days,
-        "max_touches": max_touches,
-        "collapse_repeats": collapse_repeats,
-        "non_converting": non_converting,
-    }
-    journeys, touches, channels = _prepare(sdf, options, columns)
+    journeys, touches, channels = _prepare(sdf, JourneyOptions.of(options, **params))
     return _to_path_table(_collect(_paths_frame(journeys, touches)), channels)
-
-
-_COLUMN_PARAMS = (
-    "user_col",
-    "time_col",
-    "channel_col",
-    "event_col",
-    "revenue_col",
-    "conversion_flag_col",
-    "touch_events",
-    "conversion_events",
-    "time_zone",
-    "epoch_unit",
-)
 
 
 def _time_decay_sums(
@@ -456,21 +413,7 @@ def _time_decay_sums(
 def attribute_spark(
     sdf: SparkDataFrame,
     model: str = "linear",
-    *,
-    lookback_days: float | None = None,
-    max_touches: int | None = None,
-    collapse_repeats: bool = False,
-    non_converting: NonConverting = "after_last",
-    user_col: str = "user_id",
-    time_col: str = "timestamp",
-    channel_col: str = "channel",
-    event_col: str | None = "event",
-    revenue_col: str | None = "revenue",
-    conversion_flag_col: str | None = None,
-    touch_events: str | Sequence[str] = ("touch",),
-    conversion_events: str | Sequence[str] = ("conversion",),
-    time_zone: str = "UTC",
-    epoch_unit: str = "s",
+    options: JourneyOptions | None = None,
     **params: Any,
 ) -> Attribution:
     """Attribute a Spark event log: paths built on the cluster, the model run on the driver.
@@ -487,12 +430,10 @@ def attribute_spark(
         Event log.
     model : str
         A name in :data:`attribution.MODELS`.
-    lookback_days, max_touches, collapse_repeats, non_converting, user_col, time_col, \
-channel_col, event_col, revenue_col, conversion_flag_col, touch_events, conversion_events, \
-time_zone, epoch_unit
+    options : JourneyOptions, optional
         As for :func:`build_paths_spark`.
     **params
-        The model's own parameters.
+        The model's own parameters, and any field of :class:`attribution.JourneyOptions`.
 
     Returns
     -------
@@ -509,22 +450,17 @@ time_zone, epoch_unit
     >>> attribute_spark(pl.DataFrame({"a": [1]}), "no_such_model")
     Traceback (most recent call last):
     ...
-    attribution._errors.ModelError: Unknown model 'no_such_model'; expected one of: ...
+    attribution.ModelError: Unknown model 'no_such_model'; expected one of: ...
     """
+    journey_params, params = split_journey_params(params)
+    opts = JourneyOptions.of(options, **journey_params)
     spec = get_model(model)
     check_params(spec, params)
-    columns = {k: v for k, v in locals().items() if k in _COLUMN_PARAMS}
-    options = {
-        "lookback_days": lookback_days,
-        "max_touches": max_touches,
-        "collapse_repeats": collapse_repeats,
-        "non_converting": non_converting,
-    }
     by_days = model == "time_decay" and params.get("half_life_steps") is None
     half_life = float(params.get("half_life_days", 7.0))
     if by_days and not half_life > 0:
         raise ModelError(f"half_life_days must be > 0; got {half_life!r}.")
-    journeys, touches, channels = _prepare(sdf, options, columns)
+    journeys, touches, channels = _prepare(sdf, opts)
     table = _to_path_table(_collect(_paths_frame(journeys, touches)), channels)
     seq = table.sequences()
     if not by_days:

@@ -32,11 +32,11 @@ import polars as pl
 import scipy.sparse as sp
 from scipy.special import gammaln
 
-from attribution._errors import ModelError
-from attribution._progress import Progress
-from attribution.journeys import NO_TOUCH, Journeys, PathTable, Sequences, _compress
+from attribution._base.errors import ModelError
+from attribution._base.progress import Progress
+from attribution.journeys import NO_TOUCH, Journeys, PathTable, Sequences, compress
 from attribution.models import MODELS, Attribution, get_model
-from attribution.models._base import KernelOutput, check_params
+from attribution.models.base import KernelOutput, check_params
 
 __all__ = ["bootstrap", "resample_counts"]
 
@@ -527,7 +527,7 @@ def bootstrap(
     if not (np.allclose(conv, np.round(conv)) and np.allclose(null, np.round(null))):
         raise ModelError("bootstrap resamples journeys, so counts must be whole numbers.")
     if not spec.needs_times:
-        seq = _compress(seq).sequences()  # identical results, fewer rows to resample
+        seq = compress(seq).sequences()  # identical results, fewer rows to resample
     point = spec.kernel(seq, **params)
     result = Attribution(model, dict(params), seq, point, source=source)
     prog = Progress(enabled=progress)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import attribution as at
-from attribution.journeys import Sequences, _compress
+from attribution.journeys import Sequences, compress
 from benchmarks.conftest import bench_sizes, event_log
 
 GAMES = ["conversion_rate", "simplified", "conversions"]
@@ -45,7 +45,7 @@ def paths_20_channels() -> at.PathTable:
         value,
         trials - conversions,
     )
-    return _compress(seq)
+    return compress(seq)
 
 
 @pytest.mark.quick

@@ -13,9 +13,8 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from attribution._errors import SchemaError, ValidationError
-from attribution.io import FrameLike
-from attribution.schema import check_columns
+from attribution._base.errors import SchemaError, ValidationError
+from attribution._base.frames import FrameLike, check_columns
 from forecasting.models import (
     AUTO_CANDIDATES,
     Transform,

@@ -45,9 +45,8 @@ import numpy as np
 import polars as pl
 from scipy import optimize, signal
 
-from attribution._errors import EmptyInputError, ModelError, ValidationError, describe_rows
-from attribution.io import FrameLike, to_lazy
-from attribution.schema import check_columns, numeric_expr
+from attribution._base.errors import EmptyInputError, ModelError, ValidationError, describe_rows
+from attribution._base.frames import FrameLike, check_columns, numeric_expr, to_lazy
 from forecasting.growth import _date_expr
 
 __all__ = [

@@ -20,8 +20,9 @@ from typing import Any
 
 import polars as pl
 
-from attribution._errors import AttributionError
-from attribution.io import atomic_path, to_lazy, write_frame
+from attribution._base.errors import AttributionError
+from attribution._base.frames import to_lazy
+from attribution._base.output import atomic_path, write_frame
 
 __all__ = ["add_parser", "run"]
 

@@ -26,9 +26,9 @@ from typing import Literal
 
 import polars as pl
 
-from attribution._errors import SchemaError, ValidationError, describe_rows
-from attribution.io import FrameLike, to_lazy
-from attribution.schema import FREQ_STEP, Freq, check_columns, check_freq, numeric_expr
+from attribution._base.errors import SchemaError, ValidationError, describe_rows
+from attribution._base.frames import FrameLike, check_columns, numeric_expr, to_lazy
+from attribution._base.periods import Freq, Period, as_period
 
 __all__ = [
     "cagr",
@@ -196,10 +196,10 @@ def _infer_freq(lf: pl.LazyFrame, keys: list[str]) -> Freq:
     return "1y"
 
 
-def _check_freq(freq: str | None, lf: pl.LazyFrame, keys: list[str]) -> Freq:
+def _as_period(freq: str | None, lf: pl.LazyFrame, keys: list[str]) -> Freq:
     if freq is None:
         return _infer_freq(lf, keys)
-    check_freq(freq, optional=True)
+    as_period(freq, optional=True)
     return freq  # type: ignore[return-value]
 
 
@@ -292,8 +292,8 @@ def cagr_series(
             (decimal_year(pl.col("end_date")) - decimal_year(pl.col("start_date"))).alias("years")
         )
     elif method == "annual":
-        f = _check_freq(freq, lf, keys)
-        step = FREQ_STEP[f]
+        f = _as_period(freq, lf, keys)
+        step = Period.parse(f).step
         years = (
             lf.with_columns(pl.col(_D).dt.year().alias("__year"))
             .group_by([*keys, "__year"])
@@ -811,8 +811,8 @@ def target_progress(
         actual, what="actual series", keys=keys, date_col=date_col, values={value_col: _V}
     )
     act = act.filter(pl.col(_V).is_not_null())
-    f = _check_freq(freq, act, keys)
-    step = FREQ_STEP[f]
+    f = _as_period(freq, act, keys)
+    step = Period.parse(f).step
     g = float(target_growth)
     required = (1.0 + g) ** (1.0 / years) - 1.0
     base_lo = pl.lit(start_d).dt.offset_by("-1y")

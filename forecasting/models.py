@@ -65,9 +65,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from attribution._errors import EmptyInputError, ModelError, SchemaError, ValidationError
-from attribution.io import FrameLike, to_lazy
-from attribution.schema import check_columns
+from attribution._base.errors import EmptyInputError, ModelError, SchemaError, ValidationError
+from attribution._base.frames import FrameLike, check_columns, to_lazy
 from forecasting.series import _parse_freq, _shift_dates
 from forecasting.series import season_length as _season_of
 

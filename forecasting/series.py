@@ -13,15 +13,16 @@ Periods are given as Polars durations: ``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"`` (
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
 
-from attribution._errors import EmptyInputError, ModelError, SchemaError, ValidationError
-from attribution.io import FrameLike, to_lazy
-from attribution.journeys import NO_TOUCH, Journeys
-from attribution.schema import check_columns
+from attribution._base.errors import EmptyInputError, ModelError, SchemaError, ValidationError
+from attribution._base.frames import FrameLike, check_columns, to_lazy
+
+if TYPE_CHECKING:
+    from attribution.journeys import Journeys
 
 __all__ = ["season_length", "series_from_attribution", "to_series"]
 
@@ -283,6 +284,8 @@ def series_from_attribution(
         raise ValidationError(f"what must be 'revenue' or 'conversions'; got {what!r}.")
     if by not in ("channel", "total", "both"):
         raise ValidationError(f"by must be 'channel', 'total' or 'both'; got {by!r}.")
+    from attribution.journeys import NO_TOUCH, Journeys  # only when a result is turned into series
+
     if not isinstance(journeys, Journeys):
         raise ModelError(
             "series_from_attribution needs the Journeys the result was computed from "

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 import attribution as at
-from attribution._errors import EmptyInputError, ValidationError
+from attribution._base.errors import EmptyInputError, ValidationError
 from attribution.bucketed import (
     BYTES_PER_EVENT,
     attribute_bucketed,

@@ -29,7 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from attribution._errors import (
+from attribution._base.errors import (
     EmptyInputError,
     ModelError,
     SchemaError,

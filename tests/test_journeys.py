@@ -318,7 +318,7 @@ def test_crm_stage_rows_are_ignored_by_journeys():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"lookback_days": 0}, "lookback_days must be > 0"),
+        ({"lookback_days": 0}, "lookback_days must be a finite number > 0"),
         ({"max_touches": 0}, "max_touches must be a whole number"),
         ({"non_converting": "sometimes"}, "non_converting must be"),
     ],

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 import attribution as at
-from attribution._errors import SchemaError, ValidationError
+from attribution._base.errors import SchemaError, ValidationError
 from tests.conftest import DATA, SNOWPLOW, random_events, snowplow_journeys
 
 pytest.importorskip("pyspark")
@@ -195,5 +195,5 @@ def test_bad_input_names_the_column_and_count(spark, sample):
         build_paths_spark(to_spark(spark, neg))
     with pytest.raises(SchemaError, match=r"Column 'when' is missing"):
         build_paths_spark(to_spark(spark, sample.head(5)), time_col="when")
-    with pytest.raises(ValidationError, match=r"lookback_days must be > 0"):
+    with pytest.raises(ValidationError, match=r"lookback_days must be a finite number > 0"):
         build_paths_spark(to_spark(spark, sample.head(5)), lookback_days=0)

@@ -10,7 +10,7 @@ from attribution.models import heuristic, markov, shapley
 from attribution.models import data_driven
 
 # isort: on
-from attribution.models._base import MODELS, Attribution, KernelOutput, ModelSpec, get_model
+from attribution.models.base import MODELS, Attribution, KernelOutput, ModelSpec, get_model
 
 __all__ = [
     "MODELS",

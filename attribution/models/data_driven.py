@@ -84,15 +84,15 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from attribution._errors import ModelError
+from attribution._base.errors import ModelError
 from attribution.journeys import Journeys, PathTable, Sequences
-from attribution.models._base import KernelOutput, credit_from_touches, register_model
 from attribution.models._hazard import (
     at_risk_delta,
     hazard_features,
     interval_samples,
     journey_spans,
 )
+from attribution.models.base import KernelOutput, credit_from_touches, register_model
 
 __all__ = [
     "BASELINE",

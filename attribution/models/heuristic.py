@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from attribution._errors import ModelError
+from attribution._base.errors import ModelError
 from attribution.journeys import Sequences
-from attribution.models._base import KernelOutput, credit_from_touches, register_model, row_sums
+from attribution.models.base import KernelOutput, credit_from_touches, register_model, row_sums
 
 __all__ = [
     "DIRECT_CHANNELS",

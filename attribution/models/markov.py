@@ -30,9 +30,9 @@ import polars as pl
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from attribution._errors import ModelError
+from attribution._base.errors import ModelError
 from attribution.journeys import Sequences
-from attribution.models._base import KernelOutput, register_model
+from attribution.models.base import KernelOutput, register_model
 
 __all__ = ["MarkovChain", "fit_chain", "markov", "removal_effects"]
 

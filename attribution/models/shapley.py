@@ -25,9 +25,9 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from attribution._errors import ModelError
+from attribution._base.errors import ModelError
 from attribution.journeys import Sequences
-from attribution.models._base import KernelOutput, credit_from_touches, register_model, row_sums
+from attribution.models.base import KernelOutput, credit_from_touches, register_model, row_sums
 
 __all__ = ["GAMES", "shapley", "shapley_potential"]
 

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 import attribution as at
-from attribution.kpis import cac, clv, conversion_lag, cost_per_opportunity, cpl
+from attribution.kpis.acquisition import cac, clv, conversion_lag, cost_per_opportunity, cpl
 
 
 def test_cpl_matches_seed_example():
@@ -128,7 +128,7 @@ def tx_span_years(tx: pl.DataFrame) -> float:
                 pl.DataFrame({"timestamp": ["2024-01-01"]}),
                 freq="1h",
             ),
-            "freq must be one of",
+            "freq '1h' is shorter than a day",
         ),
         (
             lambda: clv(

@@ -1,4 +1,4 @@
-"""The package's own error hierarchy.
+"""The package's own error hierarchy (re-exported as ``attribution.AttributionError`` etc.).
 
 Every problem with a user's input raises a subclass of :class:`AttributionError`, itself a
 :class:`ValueError`, so ``except ValueError`` keeps working for callers that do not know us.
@@ -16,6 +16,7 @@ __all__ = [
     "ModelError",
     "SchemaError",
     "ValidationError",
+    "describe_rows",
 ]
 
 
@@ -37,6 +38,11 @@ class EmptyInputError(ValidationError):
 
 class ModelError(AttributionError):
     """A model was asked for something it cannot do with the given input or parameters."""
+
+
+# Users meet these classes as ``attribution.SchemaError`` and so on: tracebacks say so too.
+for _cls in (AttributionError, SchemaError, ValidationError, EmptyInputError, ModelError):
+    _cls.__module__ = "attribution"
 
 
 def _fmt(value: Any) -> str:

@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from attribution._errors import SchemaError, ValidationError
+from attribution._base.errors import SchemaError, ValidationError
 from attribution.io import FrameLike, to_lazy
 from attribution.journeys import Journeys
 from attribution.schema import Freq, check_columns, check_freq

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from attribution._errors import ModelError
+from attribution._base.errors import ModelError
 from attribution.journeys import NO_TOUCH, Sequences
 
 __all__ = [

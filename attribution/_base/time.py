@@ -1,0 +1,630 @@
+"""One reading of time for both packages: columns and single values to instants or dates.
+
+Every column that holds a time (event timestamps, spend dates, CRM stage changes, series
+dates, transaction dates) goes through :func:`parse_times` (instants) or :func:`parse_dates`
+(calendar dates), and every single value (``start=``, ``observation_end=``, a target's date)
+through :func:`parse_time` or :func:`parse_date`. So one input means one thing everywhere.
+
+What is accepted
+----------------
+========================== ============================================================
+source                     reading
+========================== ============================================================
+Datetime, aware            the instant it names
+Datetime, naive            wall-clock time in ``time_zone`` (default UTC)
+Date                       the first instant of that day in ``time_zone``
+ISO-8601 text              ``2024-01-31``, ``2024-01-31T10:00``, ``2024-01-31 10:00:00.25``,
+                           with ``Z``, ``UTC``, ``+01``, ``+0100`` or ``+01:00`` (then the
+                           instant it names) or without (wall-clock time in ``time_zone``);
+                           ``2024/01/31`` alike
+``YYYY-MM`` text           the first day of that month
+``YYYYMMDD`` text          that day (also ``YYYYMMDDTHHMMSS[Z]``)
+``DD/MM/YYYY`` text        read day-first or month-first only when the column decides it (a
+(also ``.`` or ``-``)      first field above 12 means day-first, a second one month-first);
+                           a column that reads both ways is refused: pass ``format=``
+integer ``YYYYMMDD``       that day, when every value is a valid date of years 1000-2999
+                           and no ``epoch_unit`` is given
+numbers                    epoch time in ``epoch_unit``; when it is not given, the unit is
+                           detected from the largest magnitude: below 1e11 seconds, below
+                           1e14 milliseconds, below 1e17 microseconds, else nanoseconds
+                           (milliseconds before 1973-03-03 would read as seconds: pass it)
+other text                 with ``format=`` (a strftime format), that format; else refused
+========================== ============================================================
+
+Time zones are handled one way: every instant is returned in UTC (``Datetime("us", "UTC")``),
+naive times are read in ``time_zone``, and the date of an instant is its calendar date in
+``time_zone``. Date-only text and naive times keep their own calendar date. A naive time that
+does not exist in ``time_zone`` (a daylight-saving gap) is refused by name; one that exists
+twice (the hour repeated in autumn) is read as the earlier.
+
+A value that is present but cannot be read never becomes a null: it raises
+:class:`~attribution.ValidationError` naming the column, up to five rows with their values and
+how many there are. Nulls (and empty text) stay null; whether they are allowed is the
+caller's rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import polars as pl
+
+from attribution._base.errors import SchemaError, ValidationError, describe_rows
+from attribution._base.frames import ROW, is_text
+
+__all__ = [
+    "EPOCH_UNITS",
+    "TZ_SUFFIX",
+    "EpochUnit",
+    "check_time_zone",
+    "detect_epoch_unit",
+    "parse_date",
+    "parse_dates",
+    "parse_time",
+    "parse_times",
+]
+
+EpochUnit = Literal["s", "ms", "us", "ns"]
+#: Epoch units and their length in microseconds.
+EPOCH_UNITS: dict[str, float] = {"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3}
+#: Upper bounds of the largest magnitude for each detected unit (year 5138 in each).
+_EPOCH_LIMITS = (("s", 1e11), ("ms", 1e14), ("us", 1e17))
+
+#: Text that ends in a UTC offset or zone letter (for engines that parse text themselves).
+TZ_SUFFIX = r"\d\d:\d\d(:\d\d)?([.,]\d+)?\s*(Z|z|UTC|GMT|[+-]\d\d(:?\d\d)?)$"
+_TZ = r"(?P<z>Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
+_CLOCK = r"(?:(?:[T ]|\s+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?P<f>[.,]\d{1,9})?)?)?"
+_YMD = rf"^(?P<y>\d{{4}})[-/](?P<mo>\d{{1,2}})[-/](?P<d>\d{{1,2}}){_CLOCK}\s*{_TZ}$"
+_YM = r"^(?P<y>\d{4})[-/](?P<mo>\d{1,2})$"
+_COMPACT = (
+    r"^(?P<y>\d{4})(?P<mo>\d{2})(?P<d>\d{2})"
+    r"(?:T(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?(?P<f>[.,]\d{1,9})?)?(?P<z>Z)?$"
+)
+_DMY = rf"^(?P<a>\d{{1,2}})[/.\-](?P<b>\d{{1,2}})[/.\-](?P<y>\d{{4}}){_CLOCK}\s*{_TZ}$"
+_NAIVE_FMT = "%Y-%m-%dT%H:%M:%S%.f"
+_AWARE_FMT = "%Y-%m-%dT%H:%M:%S%.f%:z"
+
+
+def check_time_zone(tz: str) -> None:
+    """Refuse a time zone name that is not in the IANA database."""
+    try:
+        pl.Series([0], dtype=pl.Datetime("us")).dt.replace_time_zone(tz)
+    except Exception:  # polars raises ComputeError, older versions others
+        raise SchemaError(
+            f"time_zone {tz!r} is not a known IANA time zone (e.g. 'UTC', 'Europe/Paris')."
+        ) from None
+
+
+def detect_epoch_unit(max_abs: float) -> EpochUnit:
+    """Epoch unit of numbers whose largest magnitude is ``max_abs``.
+
+    Examples
+    --------
+    >>> [detect_epoch_unit(x) for x in (1.7e9, 1.7e12, 1.7e15, 1.7e18)]
+    ['s', 'ms', 'us', 'ns']
+    """
+    for unit, limit in _EPOCH_LIMITS:
+        if max_abs < limit:
+            return unit  # type: ignore[return-value]
+    return "ns"
+
+
+# --------------------------------------------------------------------------------------------
+# text
+
+
+def _pad(e: pl.Expr, default: str = "00") -> pl.Expr:
+    return e.fill_null(default).str.zfill(2)
+
+
+def _offset(z: pl.Expr) -> pl.Expr:
+    """``Z``/``UTC``/``+01``/``+0100``/``+01:00`` as ``+HH:MM`` (null when absent)."""
+    digits = z.str.replace_all(":", "")
+    return (
+        pl.when(z.is_in(["Z", "z", "UTC", "GMT"]))
+        .then(pl.lit("+00:00"))
+        .when(z.is_not_null())
+        .then(
+            pl.format(
+                "{}:{}",
+                digits.str.slice(0, 3),
+                pl.when(digits.str.len_chars() > 3)
+                .then(digits.str.slice(3, 2))
+                .otherwise(pl.lit("00")),
+            )
+        )
+        .otherwise(None)
+    )
+
+
+@dataclass(frozen=True)
+class _Text:
+    """Canonical ``YYYY-MM-DDTHH:MM:SS[.f]`` wall time and ``+HH:MM`` offset of each value."""
+
+    wall: pl.Expr  # null where the value is no known shape
+    offset: pl.Expr  # null where naive
+    date_only: pl.Expr  # the value names a day (or month) without a time
+
+
+def _canonical(y: pl.Expr, mo: pl.Expr, d: pl.Expr, g: pl.Expr) -> pl.Expr:
+    frac = g.struct.field("f").str.replace(",", ".").fill_null("")
+    return pl.format(
+        "{}-{}-{}T{}:{}:{}{}",
+        y,
+        _pad(mo),
+        _pad(d),
+        _pad(g.struct.field("H")),
+        _pad(g.struct.field("M")),
+        _pad(g.struct.field("S")),
+        frac,
+    )
+
+
+def _text_parts(text: pl.Expr, dayfirst: bool | None) -> _Text:
+    ymd = text.str.extract_groups(_YMD)
+    ym = text.str.extract_groups(_YM)
+    cpt = text.str.extract_groups(_COMPACT)
+    dmy = text.str.extract_groups(_DMY)
+    is_ymd = ymd.struct.field("y").is_not_null()
+    is_ym = ym.struct.field("y").is_not_null()
+    is_cpt = cpt.struct.field("y").is_not_null()
+    is_dmy = dmy.struct.field("y").is_not_null()
+    a, b = dmy.struct.field("a"), dmy.struct.field("b")
+    day, month = (a, b) if dayfirst else (b, a)
+    no_clock = pl.lit(None, pl.String)
+    ym_wall = pl.format("{}-{}-01T00:00:00", ym.struct.field("y"), _pad(ym.struct.field("mo")))
+    wall: Any = (
+        pl.when(is_ymd)
+        .then(_canonical(ymd.struct.field("y"), ymd.struct.field("mo"), ymd.struct.field("d"), ymd))
+        .when(is_ym)
+        .then(ym_wall)
+        .when(is_cpt)
+        .then(_canonical(cpt.struct.field("y"), cpt.struct.field("mo"), cpt.struct.field("d"), cpt))
+    )
+    if dayfirst is not None:
+        wall = wall.when(is_dmy).then(_canonical(dmy.struct.field("y"), month, day, dmy))
+    wall = wall.otherwise(no_clock)
+    z = (
+        pl.when(is_ymd)
+        .then(ymd.struct.field("z"))
+        .when(is_cpt)
+        .then(cpt.struct.field("z"))
+        .when(is_dmy)
+        .then(dmy.struct.field("z"))
+        .otherwise(no_clock)
+    )
+    date_only = (
+        (is_ymd & ymd.struct.field("H").is_null())
+        | is_ym
+        | (is_cpt & cpt.struct.field("H").is_null())
+        | (is_dmy & dmy.struct.field("H").is_null())
+    )
+    return _Text(wall=wall, offset=_offset(z), date_only=date_only)
+
+
+def _localise(naive: pl.Expr, tz: str) -> pl.Expr:
+    """Naive wall-clock times in ``tz`` to UTC; times in a DST gap become null."""
+    return naive.dt.replace_time_zone(
+        tz, ambiguous="earliest", non_existent="null"
+    ).dt.convert_time_zone("UTC")
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A parsed column: the result and what tells a bad value from a missing one."""
+
+    value: pl.Expr  # Datetime("us", "UTC") or Date
+    raw: pl.Expr  # the source value, quoted in messages
+    present: pl.Expr  # the source holds a value (not null, not blank)
+    noun: str  # the offending values, after their count
+    rule: str  # what is expected
+    gap: pl.Expr | None = None  # naive times inside a DST gap (their own message)
+
+
+def _text_reading(
+    lf: pl.LazyFrame,
+    name: str,
+    what: str | None,
+    time_zone: str,
+    format: str | None,
+    dates: bool,
+) -> _Parsed:
+    text = pl.col(name).cast(pl.String).str.strip_chars()
+    present = text.is_not_null() & (text != "")
+    expected = "ISO-8601 dates or times (2024-01-31, 2024-01-31T10:00:00Z), YYYY-MM or YYYYMMDD"
+    if format is not None:
+        has_offset = "%z" in format or "%:z" in format or "%#z" in format
+        parsed = text.str.to_datetime(
+            format, time_unit="us", time_zone="UTC" if has_offset else None, strict=False
+        )
+        if has_offset:
+            value = parsed.dt.convert_time_zone(time_zone).dt.date() if dates else parsed
+            gap = None
+        else:
+            local = _localise(parsed, time_zone)
+            value = parsed.dt.date() if dates else local
+            gap = None if dates else parsed.is_not_null() & local.is_null()
+        return _Parsed(
+            value,
+            text,
+            present,
+            "values that do not match the format",
+            f"expected {format!r}",
+            gap,
+        )
+    dayfirst = _decide_dayfirst(lf, name, text, what)
+    parts = _text_parts(text, dayfirst)
+    naive = (
+        pl.when(parts.offset.is_null())
+        .then(parts.wall)
+        .otherwise(None)
+        .str.to_datetime(_NAIVE_FMT, time_unit="us", strict=False)
+    )
+    aware = (
+        pl.when(parts.offset.is_not_null())
+        .then(pl.concat_str(parts.wall, parts.offset))
+        .otherwise(None)
+        .str.to_datetime(_AWARE_FMT, time_unit="us", time_zone="UTC", strict=False)
+    )
+    if dates:
+        value = pl.coalesce(naive.dt.date(), aware.dt.convert_time_zone(time_zone).dt.date())
+        gap = None
+    else:
+        local = _localise(naive, time_zone)
+        value = pl.coalesce(aware, local)
+        gap = naive.is_not_null() & local.is_null()
+    noun = "values that are not dates or times"
+    return _Parsed(value, text, present, noun, f"expected {expected}", gap)
+
+
+def _decide_dayfirst(lf: pl.LazyFrame, name: str, text: pl.Expr, what: str | None) -> bool | None:
+    """Read day/month text one way for the whole column, or refuse it (reads the column)."""
+    dmy = text.str.extract_groups(_DMY)
+    a = dmy.struct.field("a").cast(pl.Int64)
+    b = dmy.struct.field("b").cast(pl.Int64)
+    stats = lf.select(
+        dmy.struct.field("y").is_not_null().sum().alias("n"),
+        a.max().alias("a"),
+        b.max().alias("b"),
+    ).collect()
+    n, max_a, max_b = stats.row(0)
+    if not n:
+        return None
+    if (max_a or 0) > 12 and (max_b or 0) <= 12:
+        return True
+    if (max_b or 0) > 12 and (max_a or 0) <= 12:
+        return False
+    of = f" of the {what}" if what else ""
+    sample = (
+        lf.with_row_index(ROW)
+        .filter(dmy.struct.field("y").is_not_null())
+        .select(ROW, text.alias("v"))
+        .head(5)
+        .collect()
+    )
+    rows = describe_rows(sample[ROW].to_list(), values=sample["v"].to_list(), total=n)
+    why = (
+        "some read only day-first and others only month-first"
+        if (max_a or 0) > 12
+        else "every value reads both as day/month and as month/day"
+    )
+    raise ValidationError(
+        f"Column {name!r}{of} has {n} dates written as day and month in an unknown order "
+        f"({rows}): {why}; pass format= (e.g. '%d/%m/%Y' or '%m/%d/%Y')."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# numbers
+
+
+def _number_reading(
+    lf: pl.LazyFrame,
+    name: str,
+    dtype: pl.DataType,
+    what: str | None,
+    epoch_unit: str | None,
+    dates: bool,
+    time_zone: str,
+) -> _Parsed:
+    col = pl.col(name)
+    if epoch_unit is not None and epoch_unit not in EPOCH_UNITS:
+        raise SchemaError(
+            f"epoch_unit must be one of {', '.join(EPOCH_UNITS)} (or None to detect it); "
+            f"got {epoch_unit!r}."
+        )
+    x = col.cast(pl.Float64)
+    finite = x.is_finite()
+    if dtype.is_integer():
+        day = col.cast(pl.Int64)
+        ymd = (
+            (day // 10_000).cast(pl.String)
+            + "-"
+            + ((day // 100) % 100).cast(pl.String).str.zfill(2)
+            + "-"
+            + (day % 100).cast(pl.String).str.zfill(2)
+        ).str.to_date("%Y-%m-%d", strict=False)
+        yyyymmdd = (day >= 10_000_101) & (day <= 29_991_231) & ymd.is_not_null()
+    else:
+        ymd, yyyymmdd = pl.lit(None, pl.Date), pl.lit(False)
+    stats = lf.select(
+        x.filter(finite).abs().max().alias("max"),
+        (col.is_not_null() & ~finite).sum().alias("bad"),
+        col.is_not_null().sum().alias("n"),
+        yyyymmdd.sum().alias("ymd"),
+    ).collect()
+    max_abs, n_bad, n, n_ymd = stats.row(0)
+    of = f" of the {what}" if what else ""
+    if n_bad:
+        sample = (
+            lf.with_row_index(ROW)
+            .filter(col.is_not_null() & ~finite)
+            .select(ROW, col.alias("v"))
+            .head(5)
+            .collect()
+        )
+        rows = describe_rows(sample[ROW].to_list(), values=sample["v"].to_list(), total=n_bad)
+        raise ValidationError(
+            f"Column {name!r}{of} has {n_bad} NaN or infinite values ({rows}); epoch times "
+            "must be finite numbers."
+        )
+    if epoch_unit is None and n and n_ymd == n:
+        value = ymd if dates else _localise(ymd.cast(pl.Datetime("us")), time_zone)
+        return _Parsed(value, col, col.is_not_null(), "", "")
+    unit = epoch_unit or detect_epoch_unit(float(max_abs or 0.0))
+    micros = x * EPOCH_UNITS[unit]
+    # year 1 to 9999 in microseconds; outside it a Datetime cannot hold the value
+    in_range = micros.abs() < 2.5e17
+    instant = (
+        pl.when(in_range)
+        .then(micros.round(0))
+        .otherwise(None)
+        .cast(pl.Int64)
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
+    )
+    value = instant.dt.convert_time_zone(time_zone).dt.date() if dates else instant
+    return _Parsed(
+        value,
+        col,
+        col.is_not_null(),
+        f"epoch values out of range (read as {unit})",
+        "epoch times must lie between the years 1 and 9999",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# columns
+
+
+def _reading(
+    lf: pl.LazyFrame,
+    name: str,
+    *,
+    what: str | None,
+    time_zone: str,
+    epoch_unit: str | None,
+    format: str | None,
+    dates: bool,
+) -> _Parsed:
+    check_time_zone(time_zone)
+    schema = lf.collect_schema()
+    if name not in schema:
+        of = f" from the {what}" if what else ""
+        raise SchemaError(f"Column {name!r} is missing{of}.")
+    dtype = schema[name]
+    col = pl.col(name)
+    if isinstance(dtype, pl.Datetime):
+        col = col.cast(pl.Datetime("us", dtype.time_zone))
+        if dtype.time_zone is None:
+            value = col.dt.date() if dates else _localise(col, time_zone)
+            gap = None if dates or time_zone == "UTC" else col.is_not_null() & value.is_null()
+        else:
+            inst = col.dt.convert_time_zone("UTC")
+            value = inst.dt.convert_time_zone(time_zone).dt.date() if dates else inst
+            gap = None
+        return _Parsed(value, col, col.is_not_null(), "", "", gap)
+    if dtype == pl.Date:
+        if dates:
+            return _Parsed(col, col, col.is_not_null(), "", "")
+        # a date is its first instant: midnight, or 01:00 where midnight falls in a DST gap
+        midnight = col.cast(pl.Datetime("us"))
+        value = pl.coalesce(
+            _localise(midnight, time_zone), _localise(midnight + pl.duration(hours=1), time_zone)
+        )
+        return _Parsed(value, col, col.is_not_null(), "", "")
+    if dtype == pl.Null:
+        value = pl.lit(None, pl.Date) if dates else pl.lit(None, pl.Datetime("us", "UTC"))
+        return _Parsed(value, col, pl.lit(False), "", "")
+    if is_text(dtype):
+        return _text_reading(lf, name, what, time_zone, format, dates)
+    if dtype.is_numeric():
+        return _number_reading(lf, name, dtype, what, epoch_unit, dates, time_zone)
+    of = f" of the {what}" if what else ""
+    raise SchemaError(
+        f"Column {name!r}{of} has type {dtype}; expected datetimes, dates, ISO-8601 text or "
+        "epoch numbers."
+    )
+
+
+def _check(lf: pl.LazyFrame, name: str, p: _Parsed, what: str | None, time_zone: str) -> None:
+    """Raise on values that are present but were not read (one pass; rows read only then)."""
+    if not p.noun and p.gap is None:
+        return
+    bad = p.present & p.value.is_null()
+    gap = p.gap if p.gap is not None else pl.lit(False)
+    counts = lf.select(bad.sum().alias("bad"), gap.sum().alias("gap")).collect()
+    n_bad, n_gap = counts.row(0)
+    if not n_bad:
+        return
+    of = f" of the {what}" if what else ""
+    if n_gap:
+        noun = f"local times that do not exist in {time_zone!r} (a daylight-saving gap)"
+        rule = "pass times with their UTC offset, or fix the clock change"
+        bad, n_bad = gap, n_gap
+    else:
+        noun, rule = p.noun, p.rule
+    sample = (
+        lf.with_row_index(ROW)
+        .filter(bad)
+        .select(ROW, p.raw.cast(pl.String).alias("v"))
+        .head(5)
+        .collect()
+    )
+    rows = describe_rows(sample[ROW].to_list(), values=sample["v"].to_list(), total=n_bad)
+    raise ValidationError(f"Column {name!r}{of} has {n_bad} {noun} ({rows}); {rule}.")
+
+
+def parse_times(
+    lf: pl.LazyFrame,
+    name: str,
+    *,
+    what: str | None = None,
+    time_zone: str = "UTC",
+    epoch_unit: EpochUnit | str | None = None,
+    format: str | None = None,
+) -> pl.Expr:
+    """Read column ``name`` of ``lf`` as instants, ``Datetime("us", "UTC")``: an expression.
+
+    Reads the column only where the type does not settle the reading (text, numbers); see the
+    module notes for the rules. Nulls stay null.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        The frame holding the column.
+    name : str
+        The column.
+    what : str, optional
+        The frame's name in messages ("event log", "spend table").
+    time_zone : str
+        IANA zone of naive times (and of dates' first instants).
+    epoch_unit : {"s", "ms", "us", "ns"}, optional
+        Unit of epoch numbers; detected from their magnitude when not given.
+    format : str, optional
+        A strftime format for text; then every value must match it.
+
+    Raises
+    ------
+    SchemaError
+        The column is missing, or of a type that holds no time.
+    ValidationError
+        Values are present but cannot be read; the message names rows and values.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"t": ["2024-01-31T10:00:00Z", "2024-01-31 11:00", "2024-02"]})
+    >>> t = lf.select(parse_times(lf, "t", time_zone="Europe/Paris")).collect()["t"]
+    >>> t.dt.to_string("%Y-%m-%d %H:%M").to_list()
+    ['2024-01-31 10:00', '2024-01-31 10:00', '2024-01-31 23:00']
+    """
+    p = _reading(
+        lf,
+        name,
+        what=what,
+        time_zone=time_zone,
+        epoch_unit=epoch_unit,
+        format=format,
+        dates=False,
+    )
+    _check(lf, name, p, what, time_zone)
+    return p.value.alias(name)
+
+
+def parse_dates(
+    lf: pl.LazyFrame,
+    name: str,
+    *,
+    what: str | None = None,
+    time_zone: str = "UTC",
+    epoch_unit: EpochUnit | str | None = None,
+    format: str | None = None,
+) -> pl.Expr:
+    """Read column ``name`` of ``lf`` as calendar dates (``Date``): an expression.
+
+    Dates and date-only text keep their day; naive times keep their wall-clock day; aware
+    times and epoch numbers take their day in ``time_zone``. Parameters and errors as
+    :func:`parse_times`.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"d": ["2024-01-31T23:30:00-02:00", "20240201", "2024-03"]})
+    >>> lf.select(parse_dates(lf, "d")).collect()["d"].to_list()
+    [datetime.date(2024, 2, 1), datetime.date(2024, 2, 1), datetime.date(2024, 3, 1)]
+    """
+    p = _reading(
+        lf,
+        name,
+        what=what,
+        time_zone=time_zone,
+        epoch_unit=epoch_unit,
+        format=format,
+        dates=True,
+    )
+    _check(lf, name, p, what, time_zone)
+    return p.value.alias(name)
+
+
+# --------------------------------------------------------------------------------------------
+# single values
+
+
+def _one(value: Any, name: str, dates: bool, time_zone: str, format: str | None) -> Any:
+    if isinstance(value, dt.datetime) and dates and value.tzinfo is None:
+        return value.date()
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime) and dates:
+        return value
+    if value is None or isinstance(value, bool):
+        raise ValidationError(f"{name} must be a date or time; got {value!r}.")
+    try:
+        series = pl.Series("value", [value])
+    except Exception:
+        raise ValidationError(
+            f"{name} must be a date, a datetime or ISO-8601 text; got {value!r}."
+        ) from None
+    lf = series.to_frame().lazy()
+    try:
+        parse = parse_dates if dates else parse_times
+        out = lf.select(parse(lf, "value", time_zone=time_zone, format=format)).collect()["value"][
+            0
+        ]
+    except (SchemaError, ValidationError) as exc:
+        reason = str(exc).split("; ", 1)[-1]
+        raise ValidationError(f"{name} must be a date or time; got {value!r}: {reason}") from None
+    if out is None:
+        raise ValidationError(f"{name} must be a date or time; got {value!r}.")
+    return out
+
+
+def parse_time(
+    value: Any, *, name: str = "value", time_zone: str = "UTC", format: str | None = None
+) -> dt.datetime:
+    """One value read as an instant (an aware ``datetime`` in UTC), by the column rules.
+
+    Examples
+    --------
+    >>> parse_time("2024-01-31T10:00+01:00", name="start")
+    datetime.datetime(2024, 1, 31, 9, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
+    >>> parse_time("01/02/2024", name="start")
+    Traceback (most recent call last):
+    ...
+    attribution.ValidationError: start must be a date or time; got '01/02/2024': pass format= ...
+    """
+    out: dt.datetime = _one(value, name, False, time_zone, format)
+    return out
+
+
+def parse_date(
+    value: Any, *, name: str = "value", time_zone: str = "UTC", format: str | None = None
+) -> dt.date:
+    """One value read as a calendar date, by the column rules.
+
+    Examples
+    --------
+    >>> parse_date("2024-03", name="start"), parse_date("20240131", name="start")
+    (datetime.date(2024, 3, 1), datetime.date(2024, 1, 31))
+    """
+    out: dt.date = _one(value, name, True, time_zone, format)
+    return out

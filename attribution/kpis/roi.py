@@ -1,0 +1,105 @@
+"""Money per channel: attributed conversions and revenue joined with spend."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from attribution._base.errors import SchemaError
+from attribution.io import FrameLike, read_spend
+from attribution.models import Attribution
+
+__all__ = ["roi"]
+
+
+def roi(
+    result: Attribution | pl.DataFrame,
+    spend: FrameLike,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    date_col: str = "date",
+    channel_col: str = "channel",
+    spend_col: str = "spend",
+) -> pl.DataFrame:
+    """Return on investment per channel (and per model) from attribution and spend.
+
+    Parameters
+    ----------
+    result : Attribution or DataFrame
+        One model's result, or the side-by-side table of :func:`attribution.attribute_all`
+        (then every model gets its own rows).
+    spend
+        Spend table (path or frame): one row per period and channel; see
+        :func:`attribution.read_spend`. Spend is summed per channel over ``[start, end]``.
+    start, end : date, optional
+        Inclusive date window of the spend (rows without a date are always kept).
+    date_col, channel_col, spend_col : str
+        Column names in ``spend``.
+
+    Returns
+    -------
+    DataFrame
+        ``[model,] channel, conversions, revenue, spend, roi, roas, cpa`` where
+        ``roi = (revenue − spend) / spend`` (4.0 is 400 %), ``roas = revenue / spend`` and
+        ``cpa = spend / conversions``. A channel on one side only appears with 0 on the other
+        (credited but never paid for, or paid for and never credited). Where the ratio is
+        undefined (zero spend, or zero conversions for CPA) the value is null, never inf.
+
+    Examples
+    --------
+    The seed examples: 1,000 € bringing 5,000 € is ROI 400 %; 2,000 € bringing 6,000 € is
+    200 % (ROAS 3:1).
+
+    >>> import polars as pl
+    >>> credit = pl.DataFrame({"channel": ["a", "b"], "conversions": [10.0, 12.0],
+    ...                        "revenue": [5000.0, 6000.0], "share": [0.45, 0.55]})
+    >>> spend = pl.DataFrame({"channel": ["a", "b"], "spend": [1000.0, 2000.0]})
+    >>> roi(credit, spend).select("channel", "roi", "roas", "cpa").rows()
+    [('a', 4.0, 5.0, 100.0), ('b', 2.0, 3.0, 166.66666666666666)]
+    """
+    credit = result.channels if isinstance(result, Attribution) else result
+    needed = {"channel", "conversions", "revenue"}
+    if not needed <= set(credit.columns):
+        raise SchemaError(
+            "roi needs an attribution result (channel, conversions, revenue); got columns "
+            f"{', '.join(repr(c) for c in credit.columns)}."
+        )
+    table = read_spend(spend, date_col=date_col, channel_col=channel_col, spend_col=spend_col)
+    if start is not None:
+        table = table.filter(pl.col("date").is_null() | (pl.col("date") >= start))
+    if end is not None:
+        table = table.filter(pl.col("date").is_null() | (pl.col("date") <= end))
+    per_channel = table.group_by("channel").agg(pl.col("spend").sum())
+    keys = ["model", "channel"] if "model" in credit.columns else ["channel"]
+    credit = credit.select(*keys, "conversions", "revenue")
+    if "model" in credit.columns:
+        models = credit.select("model").unique(maintain_order=True)
+        per_channel = models.join(per_channel, how="cross")
+    joined = credit.join(per_channel, on=keys, how="full", coalesce=True).with_columns(
+        pl.col("conversions").fill_null(0.0),
+        pl.col("revenue").fill_null(0.0),
+        pl.col("spend").fill_null(0.0),
+    )
+    undefined: Any = None
+    spend_pos = pl.col("spend") > 0
+    return joined.select(
+        *keys,
+        "conversions",
+        "revenue",
+        "spend",
+        pl.when(spend_pos)
+        .then((pl.col("revenue") - pl.col("spend")) / pl.col("spend"))
+        .otherwise(undefined)
+        .alias("roi"),
+        pl.when(spend_pos)
+        .then(pl.col("revenue") / pl.col("spend"))
+        .otherwise(undefined)
+        .alias("roas"),
+        pl.when(pl.col("conversions") > 0)
+        .then(pl.col("spend") / pl.col("conversions"))
+        .otherwise(undefined)
+        .alias("cpa"),
+    ).sort(keys)
