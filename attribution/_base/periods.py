@@ -236,10 +236,10 @@ def regular_breaks(
 def infer_freq(dates: pl.Series, ids: pl.Series | None = None) -> Period:
     """Infer the period between consecutive dates (of each series when ``ids`` is given).
 
-    The most common step wins, so a few missing periods do not change the answer (they are
-    for :func:`regular_breaks` to report). Day steps are checked first (1 day, whole weeks,
-    n days); otherwise steps of whole calendar months (also on month ends) give months,
-    quarters or years.
+    The most common step wins when it makes up more than half of the steps, so a few missing
+    periods do not change the answer (they are for :func:`regular_breaks` to report). Day
+    steps are checked first (1 day, whole weeks, n days); otherwise steps of whole calendar
+    months (also on month ends) give months, quarters or years.
 
     Examples
     --------
@@ -247,7 +247,7 @@ def infer_freq(dates: pl.Series, ids: pl.Series | None = None) -> Period:
     >>> ends = pl.Series([dt.date(2023, 2, 28), dt.date(2023, 3, 31), dt.date(2023, 4, 30)])
     >>> infer_freq(ends)
     Period(n=1, unit='mo')
-    >>> infer_freq(pl.Series([dt.date(2024, 1, 1), dt.date(2024, 1, 8), dt.date(2024, 1, 22)]))
+    >>> infer_freq(pl.Series([dt.date(2024, 1, d) for d in (1, 8, 15, 29)]))
     Period(n=1, unit='w')
     """
     if isinstance(dates.dtype, pl.Datetime):
@@ -280,12 +280,12 @@ def infer_freq(dates: pl.Series, ids: pl.Series | None = None) -> Period:
     days = diffs["days"].to_numpy()
     step = _mode(days)
     share = float(np.mean(days == step))
-    if step < 28 and share >= 0.5:
+    if step < 28 and share > 0.5:
         return Period(step // 7, "w") if step % 7 == 0 else Period(step, "d")
     calendar = (pl.col("dday") == 0) | pl.col("end")
     months = diffs.filter(calendar & (pl.col("months") > 0))["months"].to_numpy()
-    if len(months) and len(months) >= 0.5 * len(days):
-        m = _mode(months)
+    m = _mode(months) if len(months) else 0
+    if m and np.sum(months == m) > 0.5 * len(days):
         if m % 12 == 0:
             return Period(m // 12, "y")
         if m % 3 == 0:
