@@ -319,8 +319,17 @@ def test_crm_stage_rows_are_ignored_by_journeys():
     ("kwargs", "match"),
     [
         ({"lookback_days": 0}, "lookback_days must be a finite number > 0"),
+        ({"lookback_days": float("inf")}, "lookback_days must be a finite number > 0"),
+        ({"lookback_days": float("nan")}, "lookback_days must be a finite number > 0"),
+        ({"lookback_days": True}, "lookback_days must be a finite number > 0"),
+        ({"lookback_days": "30"}, "lookback_days must be a finite number > 0"),
         ({"max_touches": 0}, "max_touches must be a whole number"),
+        ({"max_touches": 2.5}, "max_touches must be a whole number"),
+        ({"max_touches": True}, "max_touches must be a whole number"),
+        ({"max_touches": float("inf")}, "max_touches must be a whole number"),
+        ({"collapse_repeats": "yes"}, "collapse_repeats must be True or False"),
         ({"non_converting": "sometimes"}, "non_converting must be"),
+        ({"lookback": 30}, "Unknown journey option 'lookback'; expected one of lookback_days"),
     ],
 )
 def test_bad_journey_options_are_named(rng, kwargs, match):
@@ -377,3 +386,66 @@ def test_sparse_integer_ids_are_ranked_not_spanned():
     np.testing.assert_array_equal(a.codes, b.codes)
     np.testing.assert_array_equal(a.indptr, b.indptr)
     assert sorted(a.user_id.to_list()) == sorted(ids.tolist())
+
+
+# ----------------------------------------------------------------------------------------------
+# journey options as one value
+
+
+def test_journey_options_value_equals_the_keywords(rng):
+    ev = random_events(rng, 600, n_users=60)
+    opts = at.JourneyOptions(lookback_days=3, max_touches=4, collapse_repeats=True)
+    by_value = at.build_journeys(ev, opts).to_paths().to_frame()
+    by_keywords = (
+        at.build_journeys(ev, lookback_days=3, max_touches=4, collapse_repeats=True)
+        .to_paths()
+        .to_frame()
+    )
+    assert by_value.equals(by_keywords)
+    # keywords replace the value's fields
+    assert at.JourneyOptions.of(opts, max_touches=2).max_touches == 2
+    replaced = at.build_journeys(ev, opts, max_touches=2).to_paths().to_frame()
+    assert replaced.equals(
+        at.build_journeys(ev, lookback_days=3, max_touches=2, collapse_repeats=True)
+        .to_paths()
+        .to_frame()
+    )
+
+
+def test_attribute_takes_journey_options_for_every_kind_of_input(rng):
+    ev = random_events(rng, 800, n_users=80)
+    expected = at.attribute(at.build_journeys(ev, lookback_days=2), "linear").channels
+    for data in (ev, ev.lazy(), at.read_events(ev)):
+        got = at.attribute(data, "linear", lookback_days=2).channels
+        assert got.equals(expected)
+        got = at.attribute(data, "linear", at.JourneyOptions(lookback_days=2)).channels
+        assert got.equals(expected)
+    table = at.attribute_all(ev, models=["first_touch", "linear"], lookback_days=2)
+    assert table.filter(pl.col("model") == "linear").drop("model").equals(expected)
+
+
+def test_journey_options_are_refused_for_inputs_built_already(rng):
+    j = at.build_journeys(random_events(rng, 200, n_users=20))
+    with pytest.raises(at.ModelError, match=r"Journey options \(lookback_days\) apply when"):
+        at.attribute(j, "linear", lookback_days=2)
+    with pytest.raises(at.ModelError, match=r"the input is a path table, built already"):
+        at.attribute(j.to_paths(), "linear", at.JourneyOptions(lookback_days=2))
+
+
+def test_events_from_read_events_are_used_as_they_are(rng, monkeypatch):
+    import attribution.journeys as journeys_module
+
+    ev = random_events(rng, 500, n_users=50)
+    read = at.read_events(ev)
+    calls = []
+    real = journeys_module.normalise_events
+    monkeypatch.setattr(
+        journeys_module, "normalise_events", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    from_read = at.build_journeys(read).to_paths().to_frame()
+    assert calls == []  # recognised: not normalised a second time
+    assert from_read.equals(at.build_journeys(ev).to_paths().to_frame())
+    assert len(calls) == 1
+    # a new frame derived from it is not the same frame: read again, as any frame
+    at.build_journeys(read.filter(pl.lit(True)))
+    assert len(calls) == 2
