@@ -63,7 +63,7 @@ def check_freq(freq: object, *, optional: bool = False) -> None:
     ...
     attribution.ValidationError: freq 'monthly-ish' is not a period; expected a count and ...
     """
-    as_period(freq, optional=optional)  # type: ignore[arg-type]
+    as_period(freq, optional=optional)  # type: ignore[call-overload]
 
 
 #: Lifecycle stages of the CRM contract, in funnel order.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, overload
 
 import numpy as np
 import polars as pl
@@ -159,6 +159,16 @@ class Period:
 
 #: Anything :meth:`Period.parse` reads.
 FreqLike: TypeAlias = str | Period
+
+
+@overload
+def as_period(freq: FreqLike, *, optional: bool = False, whole_days: bool = True) -> Period: ...
+
+
+@overload
+def as_period(
+    freq: FreqLike | None, *, optional: bool = False, whole_days: bool = True
+) -> Period | None: ...
 
 
 def as_period(

@@ -436,7 +436,7 @@ def _reading(
         )
         return _Parsed(value, col, col.is_not_null(), "", "")
     if dtype == pl.Null:
-        value = pl.lit(None, pl.Date) if dates else pl.lit(None, pl.Datetime("us", "UTC"))
+        value = col.cast(pl.Date) if dates else col.cast(pl.Datetime("us", "UTC"))
         return _Parsed(value, col, pl.lit(False), "", "")
     if is_text(dtype):
         return _text_reading(lf, name, what, time_zone, format, dates)
