@@ -48,11 +48,11 @@ from typing import Any, cast
 import numpy as np
 import polars as pl
 
-from attribution import _svg
 from attribution._base.errors import EmptyInputError, ValidationError, describe_rows
 from attribution._base.progress import Progress
 from attribution.io import FrameLike, atomic_path, to_lazy, write_frame
 from attribution.journeys import Journeys, PathTable
+from attribution.reporting import svg as _svg
 from attribution.schema import CRM_STAGES, Freq, check_columns, check_freq
 
 __all__ = [
@@ -684,14 +684,11 @@ def _path_sections(
     top_n: int,
     prog: Progress,
 ) -> None:
-    try:
-        from attribution import reports
-    except ImportError:  # pragma: no cover - until attribution.reports lands
-        notes["paths"] = "attribution.reports is not available in this version."
-        return
+    from attribution.reporting import paths
+
     with prog.step("paths and assists"):
-        tables["top_paths"] = reports.top_paths(data, n=top_n)
-        tables["assists"] = reports.assists(data)
+        tables["top_paths"] = paths.top_paths(data, n=top_n)
+        tables["assists"] = paths.assists(data)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -32,7 +32,6 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import attribution as at
-from attribution import _svg
 from attribution.cli import main
 from attribution.report import (
     SECTIONS,
@@ -44,6 +43,8 @@ from attribution.report import (
     render_html,
     trends,
 )
+from attribution.reporting import paths as path_reports
+from attribution.reporting import svg as _svg
 from attribution.schema import CRM_STAGES
 
 DATA = Path(at.__file__).parent / "datasets" / "data"
@@ -436,9 +437,8 @@ def test_report_tables_come_from_the_library(report: Report, journeys: at.Journe
     assert_frame_equal(report.tables["credit"], credit)
     assert_frame_equal(report.tables["roi"], at.roi(credit, SPEND))
     assert report.headline_model == "markov"
-    reports = pytest.importorskip("attribution.reports")
-    assert_frame_equal(report.tables["top_paths"], reports.top_paths(journeys, n=10))
-    assert_frame_equal(report.tables["assists"], reports.assists(journeys))
+    assert_frame_equal(report.tables["top_paths"], path_reports.top_paths(journeys, n=10))
+    assert_frame_equal(report.tables["assists"], path_reports.assists(journeys))
 
 
 def test_summary_matches_the_raw_files(report: Report) -> None:
