@@ -1,0 +1,117 @@
+"""The report's build: its tables come from the library's figures; writing them beside the page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import attribution as at
+from attribution.reporting import Report, build_report
+from attribution.reporting import paths as path_reports
+from tests.reporting.conftest import FAST_MODELS, SAMPLE, SPEND, crm_and_activities, raw_conversions
+
+
+def test_report_tables_come_from_the_library(report: Report, journeys: at.Journeys) -> None:
+    credit = at.attribute_all(journeys, models=FAST_MODELS)
+    assert_frame_equal(report.tables["credit"], credit)
+    assert_frame_equal(report.tables["roi"], at.roi(credit, SPEND))
+    assert report.headline_model == "markov"
+    assert_frame_equal(report.tables["top_paths"], path_reports.top_paths(journeys, n=10))
+    assert_frame_equal(report.tables["assists"], path_reports.assists(journeys))
+
+
+def test_summary_matches_the_raw_files(report: Report) -> None:
+    raw = pl.read_csv(SAMPLE)
+    conv = raw_conversions()
+    spend = pl.read_csv(SPEND)["spend"].sum()
+    summary = dict(report.tables["summary"].iter_rows())
+    assert summary["conversions"] == conv.height
+    assert summary["revenue"] == pytest.approx(conv["revenue"].sum(), rel=1e-12)
+    assert summary["touches"] == raw.filter(pl.col("event") == "touch").height
+    assert summary["channels"] == raw["channel"].drop_nulls().n_unique()
+    assert summary["models"] == len(FAST_MODELS)
+    assert summary["spend"] == pytest.approx(spend, rel=1e-12)
+
+
+def test_sections_without_input_are_skipped_with_a_note(journeys: at.Journeys) -> None:
+    rep = build_report(journeys, models=["linear"])
+    assert {"roi", "funnel", "stage_conversion", "sla"}.isdisjoint(rep.tables)
+    assert rep.notes["roi"] == "No spend table was given."
+    page = rep.to_html()
+    roi_html = page.split('<section id="roi">')[1].split("</section>")[0]
+    assert "Section skipped: No spend table was given. It needs a spend table" in roi_html
+    assert "<svg" not in roi_html
+    sla_html = page.split('<section id="sla">')[1].split("</section>")[0]
+    assert "No CRM lifecycle table was given." in sla_html
+
+
+def test_a_path_table_has_no_trends(journeys: at.Journeys) -> None:
+    rep = build_report(journeys.to_paths(), models=["linear", "markov"])
+    assert "trends" not in rep.tables
+    assert rep.notes["trends"] == "The input is a path table, which has no times."
+    summary = dict(rep.tables["summary"].iter_rows())
+    assert summary["conversions"] == journeys.n_conversions
+    assert summary["paths"] == journeys.to_paths().n_paths
+
+
+def test_report_option_errors(journeys: at.Journeys) -> None:
+    with pytest.raises(at.ValidationError, match="lookback_days applies when the report builds"):
+        build_report(journeys, lookback_days=30, models=["linear"])
+    with pytest.raises(
+        at.ValidationError, match=r"headline_model 'markov' is not among the models run \(linear\)"
+    ):
+        build_report(journeys, models=["linear"], headline_model="markov")
+    with pytest.raises(at.ModelError, match="nope"):
+        build_report(journeys, models=["nope"])
+
+
+def test_lookback_is_applied_when_the_report_builds_journeys() -> None:
+    rep = build_report(SAMPLE, lookback_days=7, models=["first_touch"])
+    expected = at.attribute_all(at.build_journeys(SAMPLE, lookback_days=7), models=["first_touch"])
+    assert_frame_equal(rep.tables["credit"], expected)
+    assert rep.meta["lookback"] == "7 days"
+
+
+def test_crm_sections_come_from_the_funnel_module(journeys: at.Journeys) -> None:
+    fn = pytest.importorskip("attribution.funnel")
+    crm, acts = crm_and_activities()
+    rep = build_report(
+        journeys, crm=crm, activities=acts, mql_commitment=45, models=["linear"], freq="1mo"
+    )
+    lf = fn.read_crm(crm)
+    assert_frame_equal(rep.tables["funnel"], fn.funnel(lf, freq="1mo"))
+    assert_frame_equal(rep.tables["stage_conversion"], fn.stage_conversion(lf))
+    assert_frame_equal(
+        rep.tables["sla"],
+        fn.sla_attainment(lf, fn.read_activities(acts), mql_commitment=45, freq="1mo"),
+    )
+    # without a commitment and activities the SLA section has nothing to measure against
+    rep2 = build_report(journeys, crm=crm, models=["linear"])
+    assert "funnel" in rep2.tables and "sla" not in rep2.tables
+    assert "Neither an MQL commitment nor sales activities" in rep2.notes["sla"]
+
+
+def test_write_puts_every_table_beside_the_page(report: Report, tmp_path: Path) -> None:
+    written = report.write(tmp_path / "out")
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())  # hidden temp files too
+    expected = {"report.html"} | {f"{t}{s}" for t in report.tables for s in (".parquet", ".csv")}
+    assert names == sorted(expected)
+    assert written[-1].name == "report.html"
+    for name, df in report.tables.items():
+        assert_frame_equal(pl.read_parquet(tmp_path / "out" / f"{name}.parquet"), df)
+        back = pl.read_csv(tmp_path / "out" / f"{name}.csv", try_parse_dates=True)
+        assert back.columns == df.columns and back.height == df.height
+    assert (tmp_path / "out" / "report.html").read_text(encoding="utf-8") == report.to_html()
+    # a second write replaces the files in place and leaves nothing behind
+    report.write(tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(expected)
+
+
+def test_a_failed_write_leaves_no_page_and_no_temporary_files(tmp_path: Path) -> None:
+    bad = Report({"nested": pl.DataFrame({"x": [[1, 2]]})})  # CSV cannot hold a list column
+    with pytest.raises(pl.exceptions.ComputeError):
+        bad.write(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nested.parquet"]
