@@ -40,13 +40,16 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
 
 from attribution._api import attribute_all
 from attribution._base.errors import ValidationError
+from attribution._base.frames import FrameLike
+from attribution._base.output import atomic_path, write_frame
+from attribution._base.periods import Freq, FreqLike, Period, as_period
 from attribution._base.progress import Progress
 from attribution.funnel import (
     funnel,
@@ -55,18 +58,14 @@ from attribution.funnel import (
     sla_attainment,
     stage_conversion,
 )
-from attribution.io import FrameLike, atomic_path, write_frame
 from attribution.journeys import Journeys, PathTable, build_journeys
 from attribution.kpis.roi import roi
 from attribution.reporting.charts import Chart, make_charts
 from attribution.reporting.html import render_html
 from attribution.reporting.paths import assists, top_paths
 from attribution.reporting.trends import trends
-from attribution.schema import Freq, check_freq
 
 __all__ = ["Report", "build_report"]
-
-_FREQ_NAMES = {"1d": "day", "1w": "week", "1mo": "month", "1q": "quarter", "1y": "year"}
 
 
 @dataclass(frozen=True)
@@ -164,7 +163,7 @@ def build_report(
     targets: FrameLike | Mapping[str, float] | None = None,
     models: Sequence[str] | None = None,
     lookback_days: float | None = None,
-    freq: Freq = "1mo",
+    freq: FreqLike = "1mo",
     mql_commitment: Any = None,
     title: str = "Attribution report",
     headline_model: str | None = None,
@@ -193,8 +192,9 @@ def build_report(
         Models to run (default: every model the input supports).
     lookback_days : float, optional
         Lookback window used when journeys are built from ``events``.
-    freq : {"1d", "1w", "1mo", "1q", "1y"}
-        Period length of the trends, funnel and SLA sections.
+    freq : str or Period
+        Period length of the trends, funnel and SLA sections: ``"1d"``, ``"1w"``, ``"1mo"``,
+        ``"1q"``, ``"1y"``, or a pandas alias such as ``"MS"``, ``"W"``, ``"QS"``.
     mql_commitment
         Marketing's MQL commitment per period (a number, or what
         ``attribution.funnel.sla_attainment`` accepts). The SLA section runs when ``crm`` and
@@ -233,7 +233,8 @@ def build_report(
     >>> "<svg" in rep.to_html()
     True
     """
-    check_freq(freq)
+    period = as_period(freq)
+    assert period is not None  # None only when optional
     prog = Progress(enabled=progress)
     if isinstance(events, Journeys | PathTable):
         if lookback_days is not None:
@@ -271,18 +272,18 @@ def build_report(
     if isinstance(data, Journeys):
         if data.n_conversions:
             with prog.step("trends"):
-                tables["trends"] = trends(data, targets=targets, freq=freq)
+                tables["trends"] = trends(data, targets=targets, freq=period)
         else:
             notes["trends"] = "No journey converted."
     else:
         notes["trends"] = "The input is a path table, which has no times."
-    _crm_sections(tables, notes, crm, activities, mql_commitment, freq, prog)
+    _crm_sections(tables, notes, crm, activities, mql_commitment, period, prog)
     _path_sections(tables, data, top_n, prog)
     meta = {
         "input": _describe_input(events),
         "models": ", ".join(run_models),
         "headline model": headline_model,
-        "period": _FREQ_NAMES[freq],
+        "period": period.name,
     }
     if lookback_days is not None:
         meta["lookback"] = f"{lookback_days:g} days"
@@ -301,9 +302,11 @@ def _crm_sections(
     crm: FrameLike | None,
     activities: FrameLike | None,
     mql_commitment: Any,
-    freq: Freq,
+    period: Period,
     prog: Progress,
 ) -> None:
+    # the funnel figures read the project's own spelling ("1mo", "2w"), whatever the user wrote
+    freq = cast(Freq, str(period))
     if crm is None:
         notes["funnel"] = "No CRM lifecycle table was given."
         notes["sla"] = "No CRM lifecycle table was given."

@@ -7,33 +7,20 @@ from collections.abc import Mapping
 import polars as pl
 
 from attribution._base.errors import EmptyInputError, ValidationError, describe_rows
-from attribution.io import FrameLike, to_lazy
-from attribution.schema import Freq, check_columns, check_freq
+from attribution._base.frames import ROW, FrameLike, Rule, check_columns, check_rules, to_lazy
+from attribution._base.periods import FreqLike, as_period
+from attribution._base.time import parse_dates
 
 __all__ = ["TREND_METRICS", "read_targets"]
 
 #: Metrics the trends section follows (and that targets may name).
 TREND_METRICS: tuple[str, ...] = ("conversions", "revenue")
 
-_FREQ_NAMES = {"1d": "day", "1w": "week", "1mo": "month", "1q": "quarter", "1y": "year"}
-
-
-def _as_date(col: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
-    if dtype == pl.Date:
-        return col
-    if isinstance(dtype, pl.Datetime):
-        return col.dt.date()
-    if dtype == pl.String:
-        return col.str.strip_chars().str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
-    if dtype == pl.Null:
-        return col.cast(pl.Date)
-    return None
-
 
 def read_targets(
     source: FrameLike | Mapping[str, float],
     *,
-    freq: Freq = "1mo",
+    freq: FreqLike = "1mo",
     period_col: str = "period",
     metric_col: str = "metric",
     target_col: str = "target",
@@ -45,11 +32,14 @@ def read_targets(
     source
         A table (path or frame) with a period, a metric and a target column, or a mapping
         ``{metric: target}`` that applies to every period.
-    freq : {"1d", "1w", "1mo", "1q", "1y"}
-        Period length; each period is moved to the start of its period (``2024-01-15`` is
-        January with ``"1mo"``).
+    freq : str or Period
+        Period length (``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"``, or a pandas alias
+        such as ``"MS"``, ``"W"``, ``"QS"``); each period is moved to the start of its period
+        (``2024-01-15`` is January with ``"1mo"``).
     period_col, metric_col, target_col : str
-        Column names in ``source``. A null period means "every period without its own target".
+        Column names in ``source``. Periods are read as dates by the package's one date reader
+        (dates, datetimes, ISO text with or without ``Z`` or an offset, ``YYYY-MM``,
+        ``YYYYMMDD``); a null period means "every period without its own target".
 
     Returns
     -------
@@ -60,7 +50,7 @@ def read_targets(
     Raises
     ------
     SchemaError
-        A column is missing.
+        A column is missing, or the period column holds no dates.
     ValidationError
         An unknown metric, a null, negative or non-finite target, a period that is not a date,
         or two targets for the same period and metric.
@@ -72,8 +62,12 @@ def read_targets(
     ...                   "target": [5000, 40]})
     >>> read_targets(t).rows()
     [(datetime.date(2024, 1, 1), 'revenue', 5000.0), (None, 'conversions', 40.0)]
+    >>> read_targets(pl.DataFrame({"period": ["2024-03"], "metric": ["revenue"],
+    ...                            "target": [10]}), freq="QS").rows()
+    [(datetime.date(2024, 1, 1), 'revenue', 10.0)]
     """
-    check_freq(freq)
+    period = as_period(freq)
+    assert period is not None  # None only when optional
     if isinstance(source, Mapping):
         metrics = [str(k) for k in source]
         frame = pl.DataFrame(
@@ -83,61 +77,45 @@ def read_targets(
                 "target": pl.Series([float(v) for v in source.values()], dtype=pl.Float64),
             }
         )
-        what = "targets"
+        what, metric_name, target_name = "targets", "metric", "target"
     else:
         lf = to_lazy(source, what="targets table")
         schema = lf.collect_schema()
         check_columns(schema, [period_col, metric_col, target_col], "targets table")
-        period = _as_date(pl.col(period_col), schema[period_col])
-        if period is None:
-            raise ValidationError(
-                f"Column {period_col!r} of the targets table has type {schema[period_col]}; "
-                "expected dates (YYYY-MM-DD)."
-            )
         if not (schema[target_col].is_numeric() or schema[target_col] == pl.Null):
             raise ValidationError(
                 f"Column {target_col!r} of the targets table has type {schema[target_col]}; "
                 "targets must be numbers ≥ 0."
             )
-        raw = lf.select(
-            period.alias("period"),
-            pl.col(period_col).cast(pl.String).alias("__raw_period"),
+        frame = lf.select(
+            parse_dates(lf, period_col, what="targets table").alias("period"),
             pl.col(metric_col).cast(pl.String).alias("metric"),
             pl.col(target_col).cast(pl.Float64).alias("target"),
         ).collect()
-        if raw.height == 0:
+        if frame.height == 0:
             raise EmptyInputError("The targets table is empty (0 rows).")
-        bad = raw.with_row_index("row").filter(
-            pl.col("period").is_null() & pl.col("__raw_period").is_not_null()
+        what, metric_name, target_name = "targets table", metric_col, target_col
+    if frame.height:
+        named = frame.lazy().select(
+            pl.col("metric").alias(metric_name), pl.col("target").alias(target_name)
         )
-        if bad.height:
-            desc = describe_rows(bad["row"].to_list(), values=bad["__raw_period"].to_list())
-            raise ValidationError(
-                f"Column {period_col!r} of the targets table has {bad.height} values that are "
-                f"not dates ({desc}); expected YYYY-MM-DD."
-            )
-        frame = raw.drop("__raw_period")
-        what = f"Column {metric_col!r} of the targets table"
-    rows = frame.with_row_index("row")
-    unknown = rows.filter(~pl.col("metric").is_in(list(TREND_METRICS)) | pl.col("metric").is_null())
-    if unknown.height:
-        desc = describe_rows(unknown["row"].to_list(), values=unknown["metric"].to_list())
-        raise ValidationError(
-            f"{what} has {unknown.height} unknown metrics ({desc}); expected one of "
-            f"{', '.join(TREND_METRICS)}."
+        named = named.with_row_index(ROW)
+        m, t = pl.col(metric_name), pl.col(target_name)
+        known = Rule(
+            metric_name,
+            ~m.is_in(list(TREND_METRICS)) | m.is_null(),
+            "unknown metrics",
+            f"expected one of {', '.join(TREND_METRICS)}",
         )
-    t = pl.col("target")
-    bad_t = rows.filter(t.is_null() | ~t.is_finite() | (t < 0))
-    if bad_t.height:
-        desc = describe_rows(bad_t["row"].to_list(), values=bad_t["target"].to_list())
-        name = repr(target_col) if what != "targets" else "'target'"
-        raise ValidationError(
-            f"Column {name} of the targets has {bad_t.height} null, negative or non-finite "
-            f"values ({desc}); targets must be finite numbers ≥ 0."
+        check_rules(named, [known], what)
+        valid = Rule(
+            target_name,
+            t.is_null() | ~t.is_finite() | (t < 0),
+            "null, negative or non-finite values",
+            "targets must be finite numbers ≥ 0",
         )
-    out = frame.with_columns(
-        pl.col("period").cast(pl.Datetime("us")).dt.truncate(freq).dt.date()
-    ).select("period", "metric", "target")
+        check_rules(named, [valid], "targets")
+    out = frame.with_columns(period.truncate(pl.col("period"))).select("period", "metric", "target")
     dup = out.with_row_index("row").filter(pl.struct("period", "metric").is_duplicated())
     if dup.height:
         desc = describe_rows(
@@ -146,6 +124,6 @@ def read_targets(
         )
         raise ValidationError(
             f"The targets have {dup.height} rows sharing a period and metric ({desc}); give "
-            f"one target per {_FREQ_NAMES[freq]} and metric."
+            f"one target per {period.name} and metric."
         )
     return out

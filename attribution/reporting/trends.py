@@ -10,10 +10,10 @@ import numpy as np
 import polars as pl
 
 from attribution._base.errors import EmptyInputError
-from attribution.io import FrameLike
+from attribution._base.frames import FrameLike
+from attribution._base.periods import FreqLike, as_period
 from attribution.journeys import Journeys
 from attribution.reporting.targets import read_targets
-from attribution.schema import Freq, check_freq
 
 __all__ = ["trends"]
 
@@ -22,7 +22,7 @@ def trends(
     journeys: Journeys,
     *,
     targets: FrameLike | Mapping[str, float] | None = None,
-    freq: Freq = "1mo",
+    freq: FreqLike = "1mo",
 ) -> pl.DataFrame:
     """Conversions and revenue per period, against targets or else the previous period.
 
@@ -33,9 +33,11 @@ def trends(
     targets
         Optional targets, anything :func:`read_targets` accepts (a frame ``period, metric,
         target`` or a mapping ``{metric: target}``).
-    freq : {"1d", "1w", "1mo", "1q", "1y"}
-        Period length. Periods from the first to the last conversion are all listed, with
-        zeros where nothing converted.
+    freq : str or Period
+        Period length (``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"``, or a pandas alias
+        such as ``"MS"``, ``"W"``, ``"QS"``); each period is labelled by its first day.
+        Periods from the first to the last conversion are all listed, with zeros where
+        nothing converted.
 
     Returns
     -------
@@ -62,7 +64,8 @@ def trends(
     >>> tr.filter(pl.col("metric") == "revenue").select("actual", "basis", "delta").rows()
     [(10.0, 'target', -10.0), (30.0, 'target', 10.0)]
     """
-    check_freq(freq)
+    period = as_period(freq)
+    assert period is not None  # None only when optional
     conv = journeys.converted
     if not conv.any():
         raise EmptyInputError("The journeys have no conversions; trends need at least one.")
@@ -73,11 +76,11 @@ def trends(
             "revenue": np.asarray(journeys.revenue[conv], dtype=np.float64),
         }
     ).with_columns(pl.col("t").dt.replace_time_zone("UTC").cast(utc))
-    per = df.group_by(pl.col("t").dt.truncate(freq).dt.date().alias("period")).agg(
+    per = df.group_by(period.truncate(pl.col("t")).alias("period")).agg(
         pl.len().cast(pl.Float64).alias("conversions"), pl.col("revenue").sum()
     )
     first, last = cast(date, per["period"].min()), cast(date, per["period"].max())
-    span = pl.date_range(first, last, interval=freq, eager=True)
+    span = pl.date_range(first, last, interval=period.step, eager=True)
     full = (
         pl.DataFrame({"period": span})
         .join(per, on="period", how="left")
@@ -89,7 +92,7 @@ def trends(
     if targets is None:
         full = full.with_columns(pl.lit(None, pl.Float64).alias("target"))
     else:
-        tg = read_targets(targets, freq=freq)
+        tg = read_targets(targets, freq=period)
         dated = tg.filter(pl.col("period").is_not_null())
         flat = tg.filter(pl.col("period").is_null()).select(
             "metric", pl.col("target").alias("__flat")

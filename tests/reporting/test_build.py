@@ -9,7 +9,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import attribution as at
-from attribution.reporting import Report, build_report
+from attribution.funnel import funnel, read_activities, read_crm, sla_attainment
+from attribution.reporting import Report, build_report, trends
 from attribution.reporting import paths as path_reports
 from tests.reporting.conftest import FAST_MODELS, SAMPLE, SPEND, crm_and_activities, raw_conversions
 
@@ -115,3 +116,20 @@ def test_a_failed_write_leaves_no_page_and_no_temporary_files(tmp_path: Path) ->
     with pytest.raises(pl.exceptions.ComputeError):
         bad.write(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nested.parquet"]
+
+
+def test_the_report_takes_pandas_period_aliases(journeys: at.Journeys) -> None:
+    crm, acts = crm_and_activities()
+    rep = build_report(
+        journeys, crm=crm, activities=acts, mql_commitment=45, models=["linear"], freq="MS"
+    )
+    assert_frame_equal(rep.tables["trends"], trends(journeys, freq="1mo"))
+    lf = read_crm(crm)
+    assert_frame_equal(rep.tables["funnel"], funnel(lf, freq="1mo"))
+    assert_frame_equal(
+        rep.tables["sla"], sla_attainment(lf, read_activities(acts), mql_commitment=45, freq="1mo")
+    )
+    assert rep.meta["period"] == "month"
+    weekly = build_report(journeys, models=["linear"], freq="2w")
+    assert weekly.meta["period"] == "2 weeks"
+    assert_frame_equal(weekly.tables["trends"], trends(journeys, freq="2w"))

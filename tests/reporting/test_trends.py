@@ -132,3 +132,16 @@ def test_trends_without_conversions_is_an_error() -> None:
     )
     with pytest.raises(at.EmptyInputError, match="no conversions"):
         trends(at.build_journeys(ev))
+
+
+@pytest.mark.parametrize(("alias", "own"), [("MS", "1mo"), ("M", "1mo"), ("W", "1w"), ("QS", "1q")])
+def test_trends_take_pandas_period_aliases(journeys: at.Journeys, alias: str, own: str) -> None:
+    assert_frame_equal(trends(journeys, freq=alias), trends(journeys, freq=own))
+
+
+def test_month_start_trends_worked_by_hand() -> None:
+    tr = trends(_hand_journeys(), freq="MS", targets={"conversions": 2})
+    conv = tr.filter(pl.col("metric") == "conversions")
+    assert conv["period"].to_list() == [date(2024, m, 1) for m in (1, 2, 3)]
+    assert conv["actual"].to_list() == [3.0, 0.0, 1.0]
+    assert conv["attained"].to_list() == [True, False, False]
