@@ -40,7 +40,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import polars as pl
@@ -58,12 +58,21 @@ from attribution.funnel import (
     sla_attainment,
     stage_conversion,
 )
-from attribution.journeys import Journeys, PathTable, build_journeys
+from attribution.journeys import (
+    JourneyOptions,
+    JourneyParams,
+    Journeys,
+    PathTable,
+    build_journeys,
+)
 from attribution.kpis.roi import roi
 from attribution.reporting.charts import Chart, make_charts
 from attribution.reporting.html import render_html
 from attribution.reporting.paths import assists, top_paths
 from attribution.reporting.trends import trends
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["Report", "build_report"]
 
@@ -156,13 +165,13 @@ def _summary(data: Journeys | PathTable, spend_total: float | None, n_models: in
 
 def build_report(
     events: Journeys | PathTable | FrameLike,
+    options: JourneyOptions | None = None,
     *,
     spend: FrameLike | None = None,
     crm: FrameLike | None = None,
     activities: FrameLike | None = None,
     targets: FrameLike | Mapping[str, float] | None = None,
     models: Sequence[str] | None = None,
-    lookback_days: float | None = None,
     freq: FreqLike = "1mo",
     mql_commitment: Any = None,
     title: str = "Attribution report",
@@ -170,15 +179,19 @@ def build_report(
     model_params: Mapping[str, Any] | None = None,
     top_n: int = 10,
     progress: bool = False,
+    **params: Unpack[JourneyParams],
 ) -> Report:
     """Compute every table of the report from the inputs that are given.
 
     Parameters
     ----------
     events
-        An event log (path or frame, read with the contract's default column names; build the
-        journeys yourself for other names or options), :class:`Journeys` or a
+        An event log (the output of :func:`attribution.read_events`, used as it is, or a path
+        or frame read with the column names of ``options``), :class:`Journeys` or a
         :class:`PathTable` (then the trends section is skipped: it needs times).
+    options : JourneyOptions, optional
+        The journey rules and column names used when journeys are built from ``events`` (see
+        :class:`attribution.JourneyOptions`).
     spend
         Spend table (``date, channel, spend``) for the ROI section.
     crm, activities
@@ -190,8 +203,6 @@ def build_report(
         compared with the previous one.
     models : sequence of str, optional
         Models to run (default: every model the input supports).
-    lookback_days : float, optional
-        Lookback window used when journeys are built from ``events``.
     freq : str or Period
         Period length of the trends, funnel and SLA sections: ``"1d"``, ``"1w"``, ``"1mo"``,
         ``"1q"``, ``"1y"``, or a pandas alias such as ``"MS"``, ``"W"``, ``"QS"``.
@@ -209,6 +220,10 @@ def build_report(
         Number of top converting paths.
     progress : bool
         Print each step and its duration on stderr.
+    **params
+        Any field of :class:`attribution.JourneyOptions` (``lookback_days=30``,
+        ``user_col="uid"`` ...), replacing the one in ``options``. Journeys and path tables are
+        built already: journey options are refused for them.
 
     Returns
     -------
@@ -235,16 +250,19 @@ def build_report(
     """
     period = as_period(freq)
     assert period is not None  # None only when optional
+    opts = JourneyOptions.of(options, **params)
     prog = Progress(enabled=progress)
     if isinstance(events, Journeys | PathTable):
-        if lookback_days is not None:
+        if options is not None or params:
+            given = sorted(params) or ["options"]
+            verb = "applies" if len(given) == 1 else "apply"
             raise ValidationError(
-                "lookback_days applies when the report builds journeys from an event log; "
-                "these journeys are already built (pass lookback_days to build_journeys)."
+                f"{', '.join(given)} {verb} when the report builds journeys from an event log; "
+                f"these journeys are already built (pass {', '.join(given)} to build_journeys)."
             )
         data: Journeys | PathTable = events
     else:
-        data = build_journeys(events, lookback_days=lookback_days, progress=progress)
+        data = build_journeys(events, opts, progress=progress)
     tables: dict[str, pl.DataFrame] = {}
     notes: dict[str, str] = {}
     with prog.step("attributing"):
@@ -285,8 +303,8 @@ def build_report(
         "headline model": headline_model,
         "period": period.name,
     }
-    if lookback_days is not None:
-        meta["lookback"] = f"{lookback_days:g} days"
+    if opts.lookback_days is not None:
+        meta["lookback"] = f"{opts.lookback_days:g} days"
     return Report(tables, notes, title, headline_model, meta)
 
 

@@ -133,3 +133,49 @@ def test_the_report_takes_pandas_period_aliases(journeys: at.Journeys) -> None:
     weekly = build_report(journeys, models=["linear"], freq="2w")
     assert weekly.meta["period"] == "2 weeks"
     assert_frame_equal(weekly.tables["trends"], trends(journeys, freq="2w"))
+
+
+def test_journey_options_as_a_value_or_as_keywords(tmp_path: Path) -> None:
+    raw = pl.read_csv(SAMPLE).rename({"user_id": "uid", "channel": "src"})
+    raw.write_parquet(tmp_path / "ev.parquet")
+    expected = at.attribute_all(
+        at.build_journeys(SAMPLE, lookback_days=7, max_touches=3), models=["first_touch"]
+    )
+    opts = at.JourneyOptions(user_col="uid", channel_col="src", lookback_days=7, max_touches=3)
+    by_value = build_report(tmp_path / "ev.parquet", opts, models=["first_touch"])
+    by_keywords = build_report(
+        tmp_path / "ev.parquet",
+        models=["first_touch"],
+        user_col="uid",
+        channel_col="src",
+        lookback_days=7,
+        max_touches=3,
+    )
+    # a keyword replaces the field of the options value
+    replaced = build_report(
+        tmp_path / "ev.parquet",
+        at.JourneyOptions(user_col="uid", channel_col="src", lookback_days=30, max_touches=3),
+        models=["first_touch"],
+        lookback_days=7,
+    )
+    for rep in (by_value, by_keywords, replaced):
+        assert_frame_equal(rep.tables["credit"], expected)
+        assert rep.meta["lookback"] == "7 days"
+    # events that read_events returned are used as they are
+    events = at.read_events(tmp_path / "ev.parquet", user_col="uid", channel_col="src")
+    read = build_report(events, models=["first_touch"], lookback_days=7, max_touches=3)
+    assert_frame_equal(read.tables["credit"], expected)
+
+
+def test_journey_options_are_refused_for_built_journeys(journeys: at.Journeys) -> None:
+    with pytest.raises(at.ValidationError, match=r"^options applies when the report builds"):
+        build_report(journeys, at.JourneyOptions(lookback_days=30), models=["linear"])
+    with pytest.raises(
+        at.ValidationError,
+        match=r"^lookback_days, max_touches apply when .* \(pass lookback_days, max_touches to",
+    ):
+        build_report(journeys.to_paths(), models=["linear"], lookback_days=3, max_touches=2)
+    with pytest.raises(at.ValidationError, match=r"Unknown journey option 'lookback'"):
+        build_report(SAMPLE, models=["linear"], lookback=30)  # type: ignore[call-arg]
+    with pytest.raises(at.ValidationError, match=r"lookback_days must be a finite number > 0"):
+        build_report(SAMPLE, models=["linear"], lookback_days=-1)
