@@ -51,20 +51,8 @@ from attribution._base.frames import FrameLike
 from attribution._base.output import atomic_path, write_frame
 from attribution._base.periods import Freq, FreqLike, Period, as_period
 from attribution._base.progress import Progress
-from attribution.funnel import (
-    funnel,
-    read_activities,
-    read_crm,
-    sla_attainment,
-    stage_conversion,
-)
-from attribution.journeys import (
-    JourneyOptions,
-    JourneyParams,
-    Journeys,
-    PathTable,
-    build_journeys,
-)
+from attribution.funnel import funnel, read_activities, read_crm, sla_attainment, stage_conversion
+from attribution.journeys import JourneyOptions, JourneyParams, Journeys, PathTable, build_journeys
 from attribution.kpis.roi import roi
 from attribution.reporting.charts import Chart, make_charts
 from attribution.reporting.html import render_html
