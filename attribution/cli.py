@@ -256,7 +256,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from attribution.report import build_report, read_targets
+    from attribution.reporting import build_report, read_targets
 
     prog = Progress(enabled=not args.quiet)
     t0 = time.perf_counter()

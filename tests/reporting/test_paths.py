@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import attribution as at
-from attribution.reports import (
+from attribution.reporting.paths import (
     DEFAULT_DAY_BINS,
     against,
     assists,
@@ -419,6 +419,21 @@ def test_by_period_passes_options_and_weeks_start_on_monday():
     assert set(got["period"].dt.weekday().to_list()) == {1}
     with pytest.raises(at.ValidationError, match=r"freq '1h' is shorter than a day"):
         by_period(j, top_paths, freq="1h")
+
+
+@pytest.mark.parametrize(("alias", "own"), [("MS", "1mo"), ("M", "1mo"), ("W", "1w"), ("QS", "1q")])
+def test_by_period_takes_pandas_period_aliases(alias, own):
+    j = _journeys(18, n=900, users=80)
+    assert by_period(j, assists, freq=alias).equals(by_period(j, assists, freq=own))
+    monthly = by_period(j, assists, freq=own)
+    assert period_over_period(monthly, on="channel", value="participation", freq=alias).equals(
+        period_over_period(monthly, on="channel", value="participation", freq=own)
+    )
+
+
+def test_by_period_month_start_periods_are_first_days():
+    got = by_period(_journeys(19, n=900, users=80), path_length, freq="MS")
+    assert set(got["period"].dt.day().to_list()) == {1}
 
 
 def test_against_target_scalar_mapping_and_frame():
