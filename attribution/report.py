@@ -660,21 +660,20 @@ def _crm_sections(
         notes["funnel"] = "No CRM lifecycle table was given."
         notes["sla"] = "No CRM lifecycle table was given."
         return
-    try:
-        from attribution import funnel as fn
-    except ImportError:  # pragma: no cover - until attribution.funnel lands
-        notes["funnel"] = notes["sla"] = "attribution.funnel is not available in this version."
-        return
+    from attribution.crm import read_activities, read_crm
+    from attribution.kpis.funnel import funnel, stage_conversion
+    from attribution.kpis.sla import sla_attainment
+
     with prog.step("funnel"):
-        crm_lf = fn.read_crm(crm)
-        tables["funnel"] = fn.funnel(crm_lf, freq=freq)
-        tables["stage_conversion"] = fn.stage_conversion(crm_lf)
+        crm_lf = read_crm(crm)
+        tables["funnel"] = funnel(crm_lf, freq=freq)
+        tables["stage_conversion"] = stage_conversion(crm_lf)
     if mql_commitment is None and activities is None:
         notes["sla"] = "Neither an MQL commitment nor sales activities were given."
         return
     with prog.step("SLA attainment"):
-        acts = fn.read_activities(activities) if activities is not None else None
-        tables["sla"] = fn.sla_attainment(crm_lf, acts, mql_commitment=mql_commitment, freq=freq)
+        acts = read_activities(activities) if activities is not None else None
+        tables["sla"] = sla_attainment(crm_lf, acts, mql_commitment=mql_commitment, freq=freq)
 
 
 def _path_sections(
