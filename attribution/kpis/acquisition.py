@@ -11,41 +11,40 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from attribution._base.errors import SchemaError, ValidationError
-from attribution.io import FrameLike, to_lazy
+from attribution._base.errors import ValidationError
+from attribution._base.frames import (
+    ROW,
+    FrameLike,
+    Rule,
+    check_columns,
+    check_rules,
+    is_empty,
+    ratio,
+    to_lazy,
+)
+from attribution._base.periods import FreqLike, Period, as_period, step_dates
+from attribution._base.time import parse_dates
 from attribution.journeys import Journeys
-from attribution.schema import Freq, check_columns, check_freq
 
 __all__ = ["cac", "clv", "conversion_lag", "cost_per", "cost_per_opportunity", "cpl"]
-
-_PERIOD_DAYS = {"1d": 1.0, "1w": 7.0, "1mo": 365.25 / 12, "1q": 365.25 / 4, "1y": 365.25}
 
 
 def _columns(lf: pl.LazyFrame, needed: list[str], what: str) -> None:
     check_columns(lf.collect_schema(), needed, what)
 
 
-def _periods(lf: pl.LazyFrame, col: str, freq: Freq, what: str) -> pl.LazyFrame:
-    """One column ``period``: the start date of each row's period (dates parsed from text)."""
-    check_freq(freq)
-    dtype = lf.collect_schema()[col]
-    c = pl.col(col)
-    if dtype == pl.String:
-        t = c.str.to_datetime(strict=False, time_unit="us")
-    elif isinstance(dtype, pl.Datetime):
-        t = c
-    elif dtype == pl.Date:
-        t = c.cast(pl.Datetime("us"))
-    else:
-        raise SchemaError(f"Column {col!r} of the {what} has type {dtype}; expected dates.")
-    out = lf.select(t.dt.truncate(freq).cast(pl.Date).alias("period"), c.alias("__raw"))
-    bad = out.filter(pl.col("period").is_null()).select("__raw").head(3).collect()
-    if bad.height:
-        raise ValidationError(
-            f"Column {col!r} of the {what} has values that are not dates "
-            f"({', '.join(repr(v) for v in bad['__raw'].to_list())}); expected ISO dates."
-        )
-    return out.drop("__raw")
+def _periods(lf: pl.LazyFrame, col: str, period: Period, what: str) -> pl.LazyFrame:
+    """One column ``period``: the start date of each row's period.
+
+    Dates are read by the base layer's parser: a value that is not a date raises naming its
+    rows, and so does a missing one (every cost and every outcome needs a date).
+    """
+    day = parse_dates(lf, col, what=what)
+    out = lf.select(period.truncate(day).alias("period"), pl.col(col))
+    rule = Rule(col, pl.col("period").is_null(), "nulls", "every row needs a date", False)
+    if not is_empty(lf):
+        check_rules(out.with_row_index(ROW), [rule], what)
+    return out.drop(col)
 
 
 def conversion_lag(journeys: Journeys, *, stat: Literal["median", "mean"] = "median") -> float:
@@ -73,7 +72,7 @@ def cost_per(
     spend: FrameLike,
     outcomes: FrameLike,
     *,
-    freq: Freq = "1mo",
+    freq: FreqLike = "1mo",
     lag: int | float = 0,
     lag_unit: Literal["periods", "days"] = "periods",
     extra_costs: FrameLike | None = None,
@@ -96,8 +95,9 @@ def cost_per(
         channel, are summed over).
     outcomes
         One row per outcome with its time (e.g. each new customer's acquisition time).
-    freq : {"1d", "1w", "1mo", "1q", "1y"}
-        Period length.
+    freq : str
+        Period length, a day or longer: ``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"`` or
+        the pandas aliases (``"D"``, ``"W"``, ``"MS"``, ``"M"``, ``"QS"``, ``"Y"``).
     lag : int or float
         Shift between spend and outcomes, in periods or days (``lag_unit``).
     extra_costs
@@ -114,7 +114,9 @@ def cost_per(
         lagged period), ``outcome_period``, ``lag_periods`` and ``name`` (spend / outcomes,
         null when there are none). One row per period with spend.
     """
-    periods = round(lag / _PERIOD_DAYS[freq]) if lag_unit == "days" else int(lag)
+    period = as_period(freq)
+    assert period is not None  # not optional
+    periods = round(lag / period.days) if lag_unit == "days" else int(lag)
     costs = []
     for table, what in ((spend, "spend table"), (extra_costs, "extra cost table")):
         if table is None:
@@ -124,7 +126,7 @@ def cost_per(
         costs.append(
             pl.concat(
                 [
-                    _periods(lf, spend_date_col, freq, what),
+                    _periods(lf, spend_date_col, period, what),
                     lf.select(pl.col(spend_col).cast(pl.Float64).alias("spend")),
                 ],
                 how="horizontal",
@@ -134,30 +136,21 @@ def cost_per(
     out_lf = to_lazy(outcomes, what="outcome table")
     _columns(out_lf, [outcome_time_col], "outcome table")
     counts = (
-        _periods(out_lf, outcome_time_col, freq, "outcome table")
+        _periods(out_lf, outcome_time_col, period, "outcome table")
         .group_by("period")
         .agg(pl.len().cast(pl.Int64).alias("outcomes"))
     )
-    return _finish(cost, counts, periods, freq, name)
+    return _finish(cost, counts, periods, period, name)
 
 
 def _finish(
-    cost: pl.LazyFrame, counts: pl.LazyFrame, periods: int, freq: Freq, name: str
+    cost: pl.LazyFrame, counts: pl.LazyFrame, periods: int, period: Period, name: str
 ) -> pl.DataFrame:
-    step = {"1d": "1d", "1w": "1w", "1mo": "1mo", "1q": "3mo", "1y": "1y"}[freq]
-    unit = step[-2:] if step.endswith("mo") else step[-1]
-    count = int(step[: -len(unit)])
-    offset = f"{periods * count}{unit}"
     joined = (
-        cost.with_columns(pl.col("period").dt.offset_by(offset).alias("outcome_period"))
+        cost.with_columns(step_dates(pl.col("period"), periods, period).alias("outcome_period"))
         .join(counts.rename({"period": "outcome_period"}), on="outcome_period", how="left")
         .with_columns(pl.col("outcomes").fill_null(0), pl.lit(periods).alias("lag_periods"))
-        .with_columns(
-            pl.when(pl.col("outcomes") > 0)
-            .then(pl.col("spend") / pl.col("outcomes"))
-            .otherwise(None)
-            .alias(name)
-        )
+        .with_columns(ratio("spend", "outcomes").alias(name))
     )
     return (
         joined.select("period", "spend", "outcomes", "outcome_period", "lag_periods", name)
@@ -170,7 +163,7 @@ def cac(
     spend: FrameLike,
     customers: FrameLike,
     *,
-    freq: Freq = "1mo",
+    freq: FreqLike = "1mo",
     lag: int | float = 0,
     lag_unit: Literal["periods", "days"] = "periods",
     sales_costs: FrameLike | None = None,
@@ -211,7 +204,7 @@ def cpl(
     spend: FrameLike,
     leads: FrameLike,
     *,
-    freq: Freq = "1mo",
+    freq: FreqLike = "1mo",
     lag: int | float = 0,
     spend_date_col: str = "date",
     spend_col: str = "spend",
@@ -244,7 +237,7 @@ def cost_per_opportunity(
     spend: FrameLike,
     opportunities: FrameLike,
     *,
-    freq: Freq = "1mo",
+    freq: FreqLike = "1mo",
     lag: int | float = 0,
     spend_date_col: str = "date",
     spend_col: str = "spend",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import polars as pl
 
 from attribution._base.errors import SchemaError
-from attribution.io import FrameLike, read_spend
+from attribution._base.frames import FrameLike, ratio
+from attribution._base.time import parse_date
+from attribution.io import read_spend
 from attribution.models import Attribution
 
 __all__ = ["roi"]
@@ -18,8 +19,8 @@ def roi(
     result: Attribution | pl.DataFrame,
     spend: FrameLike,
     *,
-    start: date | None = None,
-    end: date | None = None,
+    start: date | str | None = None,
+    end: date | str | None = None,
     date_col: str = "date",
     channel_col: str = "channel",
     spend_col: str = "spend",
@@ -34,8 +35,9 @@ def roi(
     spend
         Spend table (path or frame): one row per period and channel; see
         :func:`attribution.read_spend`. Spend is summed per channel over ``[start, end]``.
-    start, end : date, optional
-        Inclusive date window of the spend (rows without a date are always kept).
+    start, end : date or ISO text, optional
+        Inclusive date window of the spend (rows without a date are always kept); read like
+        any date (``"2024-01-31"``, ``"2024-01"`` is the first of January).
     date_col, channel_col, spend_col : str
         Column names in ``spend``.
 
@@ -69,9 +71,11 @@ def roi(
         )
     table = read_spend(spend, date_col=date_col, channel_col=channel_col, spend_col=spend_col)
     if start is not None:
-        table = table.filter(pl.col("date").is_null() | (pl.col("date") >= start))
+        first = parse_date(start, name="start")
+        table = table.filter(pl.col("date").is_null() | (pl.col("date") >= first))
     if end is not None:
-        table = table.filter(pl.col("date").is_null() | (pl.col("date") <= end))
+        last = parse_date(end, name="end")
+        table = table.filter(pl.col("date").is_null() | (pl.col("date") <= last))
     per_channel = table.group_by("channel").agg(pl.col("spend").sum())
     keys = ["model", "channel"] if "model" in credit.columns else ["channel"]
     credit = credit.select(*keys, "conversions", "revenue")
@@ -83,23 +87,12 @@ def roi(
         pl.col("revenue").fill_null(0.0),
         pl.col("spend").fill_null(0.0),
     )
-    undefined: Any = None
-    spend_pos = pl.col("spend") > 0
     return joined.select(
         *keys,
         "conversions",
         "revenue",
         "spend",
-        pl.when(spend_pos)
-        .then((pl.col("revenue") - pl.col("spend")) / pl.col("spend"))
-        .otherwise(undefined)
-        .alias("roi"),
-        pl.when(spend_pos)
-        .then(pl.col("revenue") / pl.col("spend"))
-        .otherwise(undefined)
-        .alias("roas"),
-        pl.when(pl.col("conversions") > 0)
-        .then(pl.col("spend") / pl.col("conversions"))
-        .otherwise(undefined)
-        .alias("cpa"),
+        ratio(pl.col("revenue") - pl.col("spend"), "spend").alias("roi"),
+        ratio("revenue", "spend").alias("roas"),
+        ratio("spend", "conversions").alias("cpa"),
     ).sort(keys)

@@ -19,11 +19,11 @@ roi                ``model, channel, conversions, revenue, spend, roi, roas, cpa
 trends             ``period, metric, actual, target, previous, basis, delta, delta_pct,
                    attained`` (:func:`~attribution.reporting.trends.trends`; needs
                    journeys with times)
-funnel             ``period, stage, contacts`` (``attribution.funnel.funnel``; needs ``crm``)
+funnel             ``period, stage, contacts`` (``attribution.kpis.funnel.funnel``; needs ``crm``)
 stage_conversion   ``from_stage, to_stage, reached_from, reached_to_after, rate, median_days,
-                   mean_days`` (``attribution.funnel.stage_conversion``; needs ``crm``)
+                   mean_days`` (``attribution.kpis.funnel.stage_conversion``; needs ``crm``)
 sla                ``period, team, metric, actual, target, attained``
-                   (``attribution.funnel.sla_attainment``; needs ``crm`` and a commitment)
+                   (``attribution.kpis.sla.sla_attainment``; needs ``crm`` and a commitment)
 top_paths          ``path, conversions, revenue, nulls, conversion_rate, share``
                    (:func:`attribution.reporting.paths.top_paths`)
 assists            ``channel, assisted_conversions, last_touch_conversions, assist_ratio, ...``
@@ -40,7 +40,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -49,11 +49,13 @@ from attribution._api import attribute_all
 from attribution._base.errors import ValidationError
 from attribution._base.frames import FrameLike
 from attribution._base.output import atomic_path, write_frame
-from attribution._base.periods import Freq, FreqLike, Period, as_period
+from attribution._base.periods import FreqLike, Period, as_period
 from attribution._base.progress import Progress
-from attribution.funnel import funnel, read_activities, read_crm, sla_attainment, stage_conversion
+from attribution.crm import read_activities, read_crm
 from attribution.journeys import JourneyOptions, JourneyParams, Journeys, PathTable, build_journeys
+from attribution.kpis.funnel import funnel, stage_conversion
 from attribution.kpis.roi import roi
+from attribution.kpis.sla import sla_attainment
 from attribution.reporting.charts import Chart, make_charts
 from attribution.reporting.html import render_html
 from attribution.reporting.paths import assists, top_paths
@@ -185,7 +187,7 @@ def build_report(
     crm, activities
         CRM lifecycle rows (``user_id, timestamp, stage``) for the funnel and SLA sections, and
         sales activities (``user_id, timestamp, activity``) for the SLA follow-up figures; read
-        with ``attribution.funnel.read_crm`` / ``read_activities``.
+        with ``attribution.crm.read_crm`` / ``read_activities``.
     targets
         Targets for the trends section (see :func:`read_targets`); without them each period is
         compared with the previous one.
@@ -196,7 +198,7 @@ def build_report(
         ``"1q"``, ``"1y"``, or a pandas alias such as ``"MS"``, ``"W"``, ``"QS"``.
     mql_commitment
         Marketing's MQL commitment per period (a number, or what
-        ``attribution.funnel.sla_attainment`` accepts). The SLA section runs when ``crm`` and
+        ``attribution.kpis.sla.sla_attainment`` accepts). The SLA section runs when ``crm`` and
         at least one of ``mql_commitment`` and ``activities`` are given.
     title : str
         Page title.
@@ -311,8 +313,7 @@ def _crm_sections(
     period: Period,
     prog: Progress,
 ) -> None:
-    # the funnel figures read the project's own spelling ("1mo", "2w"), whatever the user wrote
-    freq = cast(Freq, str(period))
+    freq = period
     if crm is None:
         notes["funnel"] = "No CRM lifecycle table was given."
         notes["sla"] = "No CRM lifecycle table was given."

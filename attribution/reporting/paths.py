@@ -637,7 +637,7 @@ def against(
     ----------
     current : DataFrame or LazyFrame
         Any report frame (:func:`assists`, :func:`top_paths`, a KPI from
-        :mod:`attribution.metrics`, an attribution result's channels...).
+        :mod:`attribution.kpis.catalogue`, an attribution result's channels...).
     on : str, sequence of str or None
         Key columns that identify a row (``"channel"``, ``"path"``, ``["period", "channel"]``).
         ``None`` compares every row with a single reference (a number or a one-row frame).

@@ -9,7 +9,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import attribution as at
-from attribution.funnel import funnel, read_activities, read_crm, sla_attainment
+from attribution.crm import read_activities, read_crm
+from attribution.kpis.funnel import funnel
+from attribution.kpis.sla import sla_attainment
 from attribution.reporting import Report, build_report, trends
 from attribution.reporting import paths as path_reports
 from tests.reporting.conftest import FAST_MODELS, SAMPLE, SPEND, crm_and_activities, raw_conversions
@@ -77,17 +79,21 @@ def test_lookback_is_applied_when_the_report_builds_journeys() -> None:
 
 
 def test_crm_sections_come_from_the_funnel_module(journeys: at.Journeys) -> None:
-    fn = pytest.importorskip("attribution.funnel")
+    from attribution import crm as crm_module
+    from attribution.kpis import funnel as funnel_module
+    from attribution.kpis import sla as sla_module
+
     crm, acts = crm_and_activities()
     rep = build_report(
         journeys, crm=crm, activities=acts, mql_commitment=45, models=["linear"], freq="1mo"
     )
-    lf = fn.read_crm(crm)
-    assert_frame_equal(rep.tables["funnel"], fn.funnel(lf, freq="1mo"))
-    assert_frame_equal(rep.tables["stage_conversion"], fn.stage_conversion(lf))
+    lf = crm_module.read_crm(crm)
+    assert_frame_equal(rep.tables["funnel"], funnel_module.funnel(lf, freq="1mo"))
+    assert_frame_equal(rep.tables["stage_conversion"], funnel_module.stage_conversion(lf))
+    activities = crm_module.read_activities(acts)
     assert_frame_equal(
         rep.tables["sla"],
-        fn.sla_attainment(lf, fn.read_activities(acts), mql_commitment=45, freq="1mo"),
+        sla_module.sla_attainment(lf, activities, mql_commitment=45, freq="1mo"),
     )
     # without a commitment and activities the SLA section has nothing to measure against
     rep2 = build_report(journeys, crm=crm, models=["linear"])

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 import attribution as at
-from attribution.metrics import (
+from attribution.kpis.catalogue import (
     bounce_rate,
     cart_abandonment_rate,
     cost_to_serve,
@@ -417,7 +417,7 @@ def test_more_errors_are_pinned():
         retention(pl.DataFrame({"s": [1]}), start_col="s")
     with pytest.raises(
         at.ValidationError,
-        match=r"Column 'timestamp' of the lead table has 1 nulls or values that are not dates "
+        match=r"Column 'timestamp' of the lead table has 1 values that are not dates or times "
         r"\('soon' at row 1\)",
     ):
         lead_conversion_rate(
@@ -441,3 +441,80 @@ def test_inputs_lazy_pandas_and_files_agree(tmp_path):
     assert nps(df.lazy()).equals(expected)
     assert nps(path).equals(expected)
     assert nps(df.to_pandas()).equals(expected)
+
+
+# ----------------------------------------------------------------------------------------------
+# dates and periods read by the base layer
+
+
+@pytest.mark.parametrize(("alias", "own"), [("MS", "1mo"), ("M", "1mo"), ("W", "1w")])
+def test_pandas_period_aliases_give_the_same_periods(rng, alias, own):
+    """freq="MS"/"M" group by month and "W" by week (from Monday), as "1mo" and "1w" do."""
+    df = _random_flags(rng)
+    for fn, kw in (
+        (lead_conversion_rate, {"converted_col": "flag"}),
+        (cart_abandonment_rate, {"completed_col": "flag"}),
+        (retention, {"renewed_col": "flag"}),
+    ):
+        assert fn(df, by="source", freq=alias, **kw).equals(fn(df, by="source", freq=own, **kw))
+    subs = pl.DataFrame(
+        {"start": [date(2024, 1, 3), date(2024, 1, 20)], "end": [date(2024, 3, 9), None]}
+    )
+    assert retention(subs, start_col="start", end_col="end", freq=alias).equals(
+        retention(subs, start_col="start", end_col="end", freq=own)
+    )
+
+
+def test_iso_z_and_year_month_text_are_read():
+    """Dates ending in Z (or an offset) and "2024-01" text are dates, not nulls."""
+    leads = pl.DataFrame(
+        {
+            "converted": [1, 0, 1, 0],
+            "timestamp": ["2024-01", "2024-01-31T23:30:00Z", "2024-02-01T00:10:00+00:00", "202402"],
+        }
+    )
+    # "202402" is neither YYYYMMDD nor YYYY-MM: it is refused by name, not read as a null
+    with pytest.raises(at.ValidationError, match=r"\('202402' at row 3\)"):
+        lead_conversion_rate(leads, freq="1mo")
+    leads = leads.with_columns(pl.col("timestamp").replace("202402", "20240215"))
+    assert lead_conversion_rate(leads, freq="MS").rows() == [
+        (date(2024, 1, 1), 2, 1, 0.5),
+        (date(2024, 2, 1), 2, 1, 0.5),
+    ]
+    subs = pl.DataFrame({"start": ["2024-01", "2024-01-15T10:00:00Z"], "end": [None, "2024-02"]})
+    got = retention(subs, start_col="start", end_col="end")
+    assert got.select("period", "at_start", "new", "churned").rows() == [
+        (date(2024, 1, 1), 0, 2, 0),
+        (date(2024, 2, 1), 2, 0, 1),
+    ]
+    sales = pl.DataFrame({"timestamp": ["2024-01-10T08:00:00Z"], "revenue": [10.0]})
+    market = pl.DataFrame({"period": ["2024-01"], "market_size": [100.0]})
+    assert market_share(sales, market, freq="1mo").rows() == [(date(2024, 1, 1), 10.0, 100.0, 0.1)]
+
+
+def test_bad_dates_raise_naming_rows_instead_of_becoming_nulls():
+    """A market period that is not a date used to become a null and match nothing."""
+    sales = pl.DataFrame({"timestamp": ["2024-01-10", "2024-02-03"], "revenue": [10.0, 5.0]})
+    market = pl.DataFrame({"period": ["2024-01", "Feb 2024"], "market_size": [100.0, 90.0]})
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Column 'period' of the market table has 1 values that are not dates or times "
+        r"\('Feb 2024' at row 1\)",
+    ):
+        market_share(sales, market, freq="1mo")
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Column 'end' of the subscription table has 1 values that are not dates or times "
+        r"\('later' at row 1\)",
+    ):
+        retention(
+            pl.DataFrame({"start": ["2024-01-01", "2024-01-02"], "end": [None, "later"]}),
+            start_col="start",
+            end_col="end",
+        )
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Column 'timestamp' of the survey table has 1 nulls \(row 1\); every row needs a "
+        r"date when freq= is given",
+    ):
+        nps(pl.DataFrame({"score": [9, 3], "timestamp": ["2024-01-01", None]}), freq="1mo")

@@ -60,6 +60,12 @@ def test_spend_window_and_dates():
     )
     assert out["spend"].item() == 110.0
     assert out["roi"].item() == pytest.approx(1.0)
+    # the window is read like any date: ISO text, "2024-02" the first of February
+    assert at.roi(
+        _credit(["a"], [1.0], [220.0]), spend, start="2024-02", end="2024-02-29T12:00:00Z"
+    ).equals(out)
+    with pytest.raises(at.ValidationError, match=r"start must be a date or time; got 'soon'"):
+        at.roi(_credit(["a"], [1.0], [220.0]), spend, start="soon")
 
 
 def test_roi_for_all_models_side_by_side():

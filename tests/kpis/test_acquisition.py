@@ -120,7 +120,7 @@ def tx_span_years(tx: pl.DataFrame) -> float:
                 pl.DataFrame({"date": ["soon"], "spend": [1.0]}),
                 pl.DataFrame({"timestamp": ["2024-01-01"]}),
             ),
-            "values that are not dates \\('soon'\\)",
+            "1 values that are not dates or times \\('soon' at row 0\\)",
         ),
         (
             lambda: cac(
@@ -142,3 +142,44 @@ def tx_span_years(tx: pl.DataFrame) -> float:
 def test_bad_inputs_are_named(call, match):
     with pytest.raises(at.AttributionError, match=match):
         call()
+
+
+@pytest.mark.parametrize(("alias", "own"), [("MS", "1mo"), ("M", "1mo"), ("W", "1w")])
+def test_pandas_period_aliases_give_the_same_periods(alias, own):
+    """freq="MS"/"M" are months and "W" weeks (from Monday), as "1mo" and "1w" are."""
+    spend = pl.DataFrame(
+        {"date": ["2024-01-01", "2024-01-08", "2024-02-05"], "spend": [70.0, 140.0, 30.0]}
+    )
+    opps = pl.DataFrame({"timestamp": ["2024-01-03", "2024-01-09", "2024-02-06", "2024-03-01"]})
+    assert cost_per_opportunity(spend, opps, freq=alias, lag=1).equals(
+        cost_per_opportunity(spend, opps, freq=own, lag=1)
+    )
+    assert cac(spend, opps, freq=alias, lag=30, lag_unit="days").equals(
+        cac(spend, opps, freq=own, lag=30, lag_unit="days")
+    )
+
+
+def test_iso_z_and_year_month_text_are_read():
+    """Spend by month as "2024-01" text and outcome times ending in Z are read as dates."""
+    spend = pl.DataFrame({"date": ["2024-01", "2024-02"], "spend": [100.0, 60.0]})
+    leads = pl.DataFrame({"timestamp": ["2024-01-31T23:00:00Z"] * 4 + ["2024-02-01T00:30:00Z"]})
+    assert cpl(spend, leads)["cpl"].to_list() == [25.0, 60.0]
+
+
+def test_bad_and_missing_dates_raise_naming_rows():
+    """A date that cannot be read, or a missing one, raises naming its row (never a null)."""
+    spend = pl.DataFrame({"date": ["2024-01-01", "2024-01-02"], "spend": [1.0, 2.0]})
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Column 'timestamp' of the outcome table has 1 values that are not dates or times "
+        r"\('2024-02-30' at row 1\)",
+    ):
+        cpl(spend, pl.DataFrame({"timestamp": ["2024-02-01", "2024-02-30"]}))
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Column 'date' of the spend table has 1 nulls \(row 1\); every row needs a date",
+    ):
+        cac(
+            pl.DataFrame({"date": ["2024-01-01", None], "spend": [1.0, 2.0]}),
+            pl.DataFrame({"timestamp": ["2024-01-01"]}),
+        )
