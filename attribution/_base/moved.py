@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
@@ -74,9 +75,9 @@ def forward(
         return value
 
     def __dir__() -> list[str]:
-        names: list[str] = []
-        for m in modules:
-            names += getattr(importlib.import_module(m), "__all__", [])
-        return list(dict.fromkeys([*names, *moves]))
+        # Only the stub's own names: tools that walk dir() (doctest and fixture collection)
+        # would otherwise touch every forwarded name and warn for each. The module docstring
+        # says where the names went.
+        return sorted(vars(sys.modules[old]))
 
     return __getattr__, __dir__
