@@ -90,6 +90,15 @@ def _add_column_options(parser: argparse.ArgumentParser) -> None:
     c.add_argument("--revenue-col", default="revenue")
     c.add_argument("--conversion-flag-col", default=None)
     c.add_argument("--time-zone", default="UTC", help="zone of naive timestamps")
+    c.add_argument(
+        "--epoch-unit",
+        choices=["s", "ms", "us", "ns"],
+        default=None,
+        help="unit of numeric timestamps (default: detected from their magnitude)",
+    )
+    c.add_argument(
+        "--time-format", default=None, help="strftime format of text timestamps, e.g. %%d/%%m/%%Y"
+    )
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -193,6 +202,8 @@ def _journey_options(args: argparse.Namespace) -> JourneyOptions:
         revenue_col=args.revenue_col,
         conversion_flag_col=args.conversion_flag_col,
         time_zone=args.time_zone,
+        epoch_unit=args.epoch_unit,
+        time_format=args.time_format,
     )
 
 

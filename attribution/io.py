@@ -35,6 +35,7 @@ def read_events(
     conversion_events: str | Sequence[str] = ("conversion",),
     time_zone: str = "UTC",
     epoch_unit: EpochUnit | str | None = None,
+    time_format: str | None = None,
     conversions: FrameLike | None = None,
     conversion_user_col: str | None = None,
     conversion_time_col: str | None = None,
@@ -62,6 +63,10 @@ def read_events(
     epoch_unit : {"s", "ms", "us", "ns"}, optional
         Unit of numeric (epoch) timestamps; by default detected from their magnitude (below
         1e11 seconds, below 1e14 milliseconds, below 1e17 microseconds, else nanoseconds).
+    time_format : str, optional
+        A strftime format for text timestamps, e.g. ``"%d/%m/%Y %H:%M"``. Without it, text is
+        read as ISO-8601 (with or without an offset), ``YYYY-MM``, ``YYYYMMDD``, or day/month
+        text whose order the column decides (text that reads both ways is refused).
     conversions
         Optional separate conversions table (e.g. orders beside sessions). When given, every
         row of ``source`` is a touch (``event_col`` is not used) and every row of
@@ -112,6 +117,7 @@ def read_events(
                 revenue=None,
                 time_zone=time_zone,
                 epoch_unit=epoch_unit,
+                time_format=time_format,
             ),
             EventColumns(
                 user=conversion_user_col or user_col,
@@ -121,6 +127,7 @@ def read_events(
                 revenue=revenue_col,
                 time_zone=time_zone,
                 epoch_unit=epoch_unit,
+                time_format=time_format,
             ),
             validate=validate,
         )
@@ -135,6 +142,7 @@ def read_events(
         conversion_events=conversion_events,
         time_zone=time_zone,
         epoch_unit=epoch_unit,
+        time_format=time_format,
     )
     return _read_events(source, cols, validate=validate)
 

@@ -82,6 +82,7 @@ class JourneyParams(TypedDict, total=False):
     conversion_events: str | Sequence[str]
     time_zone: str
     epoch_unit: str | None
+    time_format: str | None
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class JourneyOptions:
         Which non-converting journeys to keep: the touches after each user's last conversion
         (default), only those of users who never converted (fractribution, Snowplow), or none.
     user_col, time_col, channel_col, event_col, revenue_col, conversion_flag_col, \
-touch_events, conversion_events, time_zone, epoch_unit
+touch_events, conversion_events, time_zone, epoch_unit, time_format
         Where the contract's columns are and how to read them, as for
         :func:`attribution.read_events`. They are not used for events that
         :func:`attribution.read_events` returned (those are canonical already).
@@ -140,6 +141,7 @@ touch_events, conversion_events, time_zone, epoch_unit
     conversion_events: str | Sequence[str] = ("conversion",)
     time_zone: str = "UTC"
     epoch_unit: str | None = None
+    time_format: str | None = None
 
     def __post_init__(self) -> None:
         lb = self.lookback_days
@@ -209,6 +211,7 @@ touch_events, conversion_events, time_zone, epoch_unit
             conversion_events=self.conversion_events,
             time_zone=self.time_zone,
             epoch_unit=self.epoch_unit,
+            time_format=self.time_format,
         )
 
     def journey_args(self) -> dict[str, Any]:
@@ -221,7 +224,7 @@ touch_events, conversion_events, time_zone, epoch_unit
         }
 
     def column_params(self) -> dict[str, Any]:
-        """Return the ten column parameters, as :func:`attribution.read_events` takes them."""
+        """Return the column parameters, as :func:`attribution.read_events` takes them."""
         return {name: getattr(self, name) for name in JOURNEY_PARAMS[4:]}
 
 

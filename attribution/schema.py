@@ -110,6 +110,9 @@ class EventColumns:
     epoch_unit : {"s", "ms", "us", "ns"} or None
         Unit of numeric timestamps; None detects it from their magnitude (see
         :mod:`attribution._base.time`).
+    time_format : str or None
+        A strftime format for text timestamps (``"%d/%m/%Y %H:%M"``); None reads ISO-8601 and
+        the other shapes of :mod:`attribution._base.time`.
     """
 
     user: str = "user_id"
@@ -122,6 +125,7 @@ class EventColumns:
     conversion_events: tuple[str, ...] = ("conversion",)
     time_zone: str = "UTC"
     epoch_unit: EpochUnit | str | None = None
+    time_format: str | None = None
 
     @classmethod
     def from_params(
@@ -137,6 +141,7 @@ class EventColumns:
         conversion_events: str | Sequence[str],
         time_zone: str,
         epoch_unit: EpochUnit | str | None,
+        time_format: str | None = None,
     ) -> EventColumns:
         """Build the mapping from the readers' keyword parameters (strings become tuples)."""
 
@@ -154,6 +159,7 @@ class EventColumns:
             conversion_events=as_tuple(conversion_events),
             time_zone=time_zone,
             epoch_unit=epoch_unit,
+            time_format=time_format,
         )
 
     def required(self) -> list[str]:
@@ -231,7 +237,13 @@ def normalise_events(
         pl.col(_ROW),
         user.alias("user_id"),
         parse_times(
-            lf, cols.time, what=what, time_zone=cols.time_zone, epoch_unit=cols.epoch_unit
+            lf,
+            cols.time,
+            what=what,
+            time_zone=cols.time_zone,
+            epoch_unit=cols.epoch_unit,
+            format=cols.time_format,
+            format_name="time_format",
         ).alias("timestamp"),
         pl.col(cols.channel).cast(pl.String).alias("channel"),
     ]

@@ -140,6 +140,11 @@ def _canonical(sdf: SparkDataFrame, cols: EventColumns) -> tuple[SparkDataFrame,
     has_rev = revenue_col is not None and revenue_col in names
     if has_rev and not isinstance(sdf.schema[str(revenue_col)].dataType, T.NumericType):
         raise SchemaError(f"Column {revenue_col!r} must be numeric (revenue ≥ 0).")
+    if cols.time_format is not None:
+        raise SchemaError(
+            "time_format is read in memory only; on Spark, turn the column into timestamps "
+            "first (pyspark.sql.functions.to_timestamp with a Spark datetime pattern)."
+        )
     t = _time_micros(sdf, time_col, cols.time_zone, cols.epoch_unit)
     u = F.col(user_col).cast("long" if isinstance(user_t, T.IntegralType) else "string")
     chan = F.col(channel_col).cast("string")

@@ -152,9 +152,13 @@ class Period:
         return _SEASON[self.unit] if self.n == 1 else 1
 
     def truncate(self, times: pl.Expr) -> pl.Expr:
-        """Map each value to the first day (or hour) of its period; weeks start on Monday."""
+        """Map each value to the first day (or hour) of its period; weeks start on Monday.
+
+        Aware times are truncated in their own zone and keep their own calendar day.
+        """
         out = times.dt.truncate(self.step)
-        return out if self.unit == "h" else out.cast(pl.Date)
+        # .dt.date() keeps an aware time's own calendar day (a cast to Date takes UTC's)
+        return out if self.unit == "h" else out.dt.date()
 
 
 #: Anything :meth:`Period.parse` reads.

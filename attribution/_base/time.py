@@ -230,6 +230,7 @@ def _text_reading(
     time_zone: str,
     format: str | None,
     dates: bool,
+    format_name: str = "format",
 ) -> _Parsed:
     text = pl.col(name).cast(pl.String).str.strip_chars()
     present = text.is_not_null() & (text != "")
@@ -254,7 +255,7 @@ def _text_reading(
             f"expected {format!r}",
             gap,
         )
-    dayfirst = _decide_dayfirst(lf, name, text, what)
+    dayfirst = _decide_dayfirst(lf, name, text, what, format_name)
     parts = _text_parts(text, dayfirst)
     naive = (
         pl.when(parts.offset.is_null())
@@ -279,7 +280,9 @@ def _text_reading(
     return _Parsed(value, text, present, noun, f"expected {expected}", gap)
 
 
-def _decide_dayfirst(lf: pl.LazyFrame, name: str, text: pl.Expr, what: str | None) -> bool | None:
+def _decide_dayfirst(
+    lf: pl.LazyFrame, name: str, text: pl.Expr, what: str | None, format_name: str = "format"
+) -> bool | None:
     """Read day/month text one way for the whole column, or refuse it (reads the column)."""
     dmy = text.str.extract_groups(_DMY)
     a = dmy.struct.field("a").cast(pl.Int64)
@@ -312,7 +315,7 @@ def _decide_dayfirst(lf: pl.LazyFrame, name: str, text: pl.Expr, what: str | Non
     )
     raise ValidationError(
         f"Column {name!r}{of} has {n} dates written as day and month in an unknown order "
-        f"({rows}): {why}; pass format= (e.g. '%d/%m/%Y' or '%m/%d/%Y')."
+        f"({rows}): {why}; pass {format_name}= (e.g. '%d/%m/%Y' or '%m/%d/%Y')."
     )
 
 
@@ -408,6 +411,7 @@ def _reading(
     epoch_unit: str | None,
     format: str | None,
     dates: bool,
+    format_name: str = "format",
 ) -> _Parsed:
     check_time_zone(time_zone)
     schema = lf.collect_schema()
@@ -439,7 +443,7 @@ def _reading(
         value = col.cast(pl.Date) if dates else col.cast(pl.Datetime("us", "UTC"))
         return _Parsed(value, col, pl.lit(False), "", "")
     if is_text(dtype):
-        return _text_reading(lf, name, what, time_zone, format, dates)
+        return _text_reading(lf, name, what, time_zone, format, dates, format_name)
     if dtype.is_numeric():
         return _number_reading(lf, name, dtype, what, epoch_unit, dates, time_zone)
     of = f" of the {what}" if what else ""
@@ -485,6 +489,7 @@ def parse_times(
     time_zone: str = "UTC",
     epoch_unit: EpochUnit | str | None = None,
     format: str | None = None,
+    format_name: str = "format",
 ) -> pl.Expr:
     """Read column ``name`` of ``lf`` as instants, ``Datetime("us", "UTC")``: an expression.
 
@@ -505,6 +510,9 @@ def parse_times(
         Unit of epoch numbers; detected from their magnitude when not given.
     format : str, optional
         A strftime format for text; then every value must match it.
+    format_name : str
+        The caller's name for ``format`` in messages (``read_events`` calls it
+        ``time_format``).
 
     Raises
     ------
@@ -528,6 +536,7 @@ def parse_times(
         epoch_unit=epoch_unit,
         format=format,
         dates=False,
+        format_name=format_name,
     )
     _check(lf, name, p, what, time_zone)
     return p.value.alias(name)
@@ -541,6 +550,7 @@ def parse_dates(
     time_zone: str = "UTC",
     epoch_unit: EpochUnit | str | None = None,
     format: str | None = None,
+    format_name: str = "format",
 ) -> pl.Expr:
     """Read column ``name`` of ``lf`` as calendar dates (``Date``): an expression.
 
@@ -562,6 +572,7 @@ def parse_dates(
         epoch_unit=epoch_unit,
         format=format,
         dates=True,
+        format_name=format_name,
     )
     _check(lf, name, p, what, time_zone)
     return p.value.alias(name)

@@ -66,6 +66,12 @@ def test_truncate_labels_periods_by_their_first_day_whatever_the_spelling():
     assert week == [dt.date(2024, 5, 13), dt.date(2024, 5, 27)]  # Mondays
 
 
+def test_truncate_keeps_the_calendar_day_of_aware_times():
+    t = pl.Series("t", [dt.datetime(2024, 1, 31, 23, 30)]).dt.replace_time_zone("Asia/Tokyo")
+    got = t.to_frame().select(Period.parse("1d").truncate(pl.col("t")))["t"].to_list()
+    assert got == [dt.date(2024, 1, 31)]
+
+
 def _dates(*ymd):
     return pl.Series("t", [dt.date(*x) for x in ymd])
 
