@@ -1,4 +1,4 @@
-"""Customer value: probabilistic CLV with BG/NBD purchases and Gamma-Gamma values.
+"""Customer value: probabilistic CLV (BG/NBD purchases, Gamma-Gamma values) and the seed formula.
 
 With a transaction log, each customer's history is summarised as *frequency* (repeat
 purchases), *recency* (time of the last purchase since the first) and *T* (age at the end of
@@ -19,7 +19,9 @@ module          what
                 compression of repeated rows, the :class:`FittedModel` base class
 ``bg_nbd``      :class:`BGNBD` and its kernels (log-likelihood, expected purchases, P(alive))
 ``gamma_gamma`` :class:`GammaGamma` and its kernels (log-likelihood, expected value)
-``formula``     :func:`customer_lifetime_value`, the discounted model sum on arrays
+``formula``     :func:`clv`, the seed formula (average purchase value × purchase frequency ×
+                lifespan; also ``attribution.kpis.clv``), and
+                :func:`customer_lifetime_value`, the discounted model sum on arrays
 ``frames``      :func:`rfm_summary` (transaction log -> summary), :func:`clv_probabilistic`
                 (-> CLV per customer), :func:`summarise_clv` (-> totals by channel or cohort)
 =============== ==============================================================================
@@ -35,7 +37,7 @@ from attribution.clv.bg_nbd import (
     bgnbd_loglik,
 )
 from attribution.clv.fitting import FittedModel
-from attribution.clv.formula import customer_lifetime_value
+from attribution.clv.formula import clv, customer_lifetime_value
 from attribution.clv.frames import clv_probabilistic, rfm_summary, summarise_clv
 from attribution.clv.gamma_gamma import (
     GammaGamma,
@@ -50,6 +52,7 @@ __all__ = [
     "bgnbd_expected_purchases",
     "bgnbd_log_p_alive",
     "bgnbd_loglik",
+    "clv",
     "clv_probabilistic",
     "customer_lifetime_value",
     "gamma_gamma_expected_value",
