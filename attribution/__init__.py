@@ -55,6 +55,7 @@ _NAMES: dict[str, str] = {
 _MODULES: tuple[str, ...] = (
     "bucketed",
     "calibration",
+    "clv",
     "clv_models",
     "crm",
     "datasets",
@@ -94,6 +95,7 @@ __all__ = [
     "calibrate",
     "calibration",
     "choose_order",
+    "clv",
     "clv_models",
     "compare_lift_tests",
     "crm",
@@ -144,6 +146,7 @@ if TYPE_CHECKING:  # the names as static analysis sees them
     from attribution import (
         bucketed,
         calibration,
+        clv,
         clv_models,
         crm,
         datasets,

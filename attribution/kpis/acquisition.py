@@ -24,6 +24,7 @@ from attribution._base.frames import (
 )
 from attribution._base.periods import FreqLike, Period, as_period, step_dates
 from attribution._base.time import parse_dates
+from attribution.clv.formula import clv  # the seed formula's one home; the same function here
 from attribution.journeys import Journeys
 
 __all__ = ["cac", "clv", "conversion_lag", "cost_per", "cost_per_opportunity", "cpl"]
@@ -253,84 +254,4 @@ def cost_per_opportunity(
         spend_col=spend_col,
         outcome_time_col=opportunity_time_col,
         name="cost_per_opportunity",
-    )
-
-
-def clv(
-    transactions: FrameLike,
-    *,
-    lifespan_years: float,
-    customer_col: str = "user_id",
-    time_col: str = "timestamp",
-    amount_col: str = "revenue",
-    by: str | None = None,
-) -> pl.DataFrame:
-    """Compute customer lifetime value by the seed formula: value × frequency × lifespan.
-
-    ``average purchase value`` = amount / purchases; ``purchase frequency`` = purchases per
-    customer per year over the observed span of the log (first to last transaction, at least
-    one year is assumed when the log is shorter, so a single year of data is read as a yearly
-    rate); ``lifespan_years`` is given (e.g. 1 / yearly churn).
-
-    Parameters
-    ----------
-    transactions
-        One row per purchase: customer, time and amount.
-    lifespan_years : float
-        Expected customer lifespan in years (> 0).
-    customer_col, time_col, amount_col : str
-        Column names.
-    by : str, optional
-        A grouping column (acquisition channel, cohort): one row per group.
-
-    Returns
-    -------
-    DataFrame
-        ``[by,] customers, purchases, average_purchase_value, purchase_frequency``
-        (per customer per year), ``lifespan_years``, ``clv``.
-
-    Examples
-    --------
-    The seed example: 100 € a year for 5 years is worth 500 €.
-
-    >>> import polars as pl
-    >>> tx = pl.DataFrame({"user_id": [1, 2], "timestamp": ["2024-01-01", "2024-06-01"],
-    ...                    "revenue": [100.0, 100.0]})
-    >>> clv(tx, lifespan_years=5)["clv"].to_list()
-    [500.0]
-    """
-    if not lifespan_years > 0:
-        raise ValidationError(f"lifespan_years must be > 0; got {lifespan_years!r}.")
-    lf = to_lazy(transactions, what="transaction log")
-    _columns(lf, [customer_col, time_col, amount_col, *([by] if by else [])], "transaction log")
-    ts = pl.col(time_col)
-    text = lf.collect_schema()[time_col] in (pl.String,)
-    lf = lf.with_columns((ts.str.to_datetime(strict=False) if text else ts).alias("__t"))
-    span = lf.select(
-        ((pl.col("__t").max() - pl.col("__t").min()).dt.total_days() / 365.25).alias("y")
-    ).collect()["y"][0]
-    years = max(float(span or 0.0), 1.0)
-    keys = [by] if by else []
-    agg = [
-        pl.col(customer_col).n_unique().alias("customers"),
-        pl.len().cast(pl.Int64).alias("purchases"),
-        pl.col(amount_col).cast(pl.Float64).sum().alias("__amount"),
-    ]
-    grouped = lf.group_by(keys).agg(agg) if keys else lf.select(agg)
-    return (
-        grouped.with_columns(
-            (pl.col("__amount") / pl.col("purchases")).alias("average_purchase_value"),
-            (pl.col("purchases") / pl.col("customers") / years).alias("purchase_frequency"),
-            pl.lit(float(lifespan_years)).alias("lifespan_years"),
-        )
-        .with_columns(
-            (
-                pl.col("average_purchase_value")
-                * pl.col("purchase_frequency")
-                * pl.col("lifespan_years")
-            ).alias("clv")
-        )
-        .drop("__amount")
-        .sort(keys or "customers")
-        .collect()
     )
