@@ -13,15 +13,10 @@ import attribution as at
 from attribution.datasets.scenarios import scenario
 from attribution.evaluate import evaluate
 from attribution.journeys import Sequences
-from attribution.models.data_driven import (
-    DataDrivenModel,
-    _credit_rows,
-    _fit_linear,
-    _Fitted,
-    _screen_pairs,
-    journey_features,
-    shapley_weights,
-)
+from attribution.models.data_driven import DataDrivenModel, _credit_rows, _Fitted, shapley_weights
+from attribution.models.features import journey_features
+from attribution.models.glm import fit_linear
+from attribution.models.synergy import screen_pairs
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +63,7 @@ def test_logistic_fit_matches_scikit_learn(rng) -> None:
     pos = rng.binomial(5, 1 / (1 + np.exp(-eta))).astype(float)
     neg = 5.0 - pos
     alpha = 1e-3
-    b0, coef = _fit_linear(x, pos, neg, alpha, "logistic")
+    b0, coef = fit_linear(x, pos, neg, alpha, "logistic")
     xs = np.vstack([x, x])
     y = np.r_[np.ones(len(x)), np.zeros(len(x))]
     w = np.r_[pos, neg]
@@ -85,7 +80,7 @@ def test_noisy_or_fit_recovers_known_effects(rng) -> None:
     x = rng.poisson(1.5, size=(n, 2)).astype(float)
     p = -np.expm1(-(0.03 + 0.05 * x[:, 0]))
     y = (rng.random(n) < p).astype(float)
-    b0, coef = _fit_linear(x, y, 1 - y, 1e-9, "noisy_or")
+    b0, coef = fit_linear(x, y, 1 - y, 1e-9, "noisy_or")
     assert b0 == pytest.approx(0.03, abs=0.006)
     assert coef[0] == pytest.approx(0.05, abs=0.006)
     assert 0 <= coef[1] < 0.006
@@ -474,8 +469,9 @@ def test_screen_finds_one_planted_pair_among_many_channels(rng) -> None:
     x = (rng.random((n, k)) < 0.15).astype(float)
     eta = -3.0 + x @ np.full(k, 0.3) + 1.0 * x[:, 3] * x[:, 17]
     y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
-    fitted = _Fitted("logistic", ("count",), k, *_fit_linear(x, y, 1 - y, 1e-4, "logistic"))
-    assert _screen_pairs(fitted, x, y, 1 - y, max_pairs=10).tolist() == [[3, 17]]
+    b0, coef = fit_linear(x, y, 1 - y, 1e-4, "logistic")
+    kw = {"link": "logistic", "features": ("count",), "max_pairs": 10}
+    assert screen_pairs(x, y, 1 - y, intercept=b0, coef=coef, **kw).tolist() == [[3, 17]]
     y0 = (rng.random(n) < 1 / (1 + np.exp(-(-3.0 + x @ np.full(k, 0.3))))).astype(float)
-    plain = _Fitted("logistic", ("count",), k, *_fit_linear(x, y0, 1 - y0, 1e-4, "logistic"))
-    assert _screen_pairs(plain, x, y0, 1 - y0, max_pairs=10).tolist() == []
+    b0, coef = fit_linear(x, y0, 1 - y0, 1e-4, "logistic")
+    assert screen_pairs(x, y0, 1 - y0, intercept=b0, coef=coef, **kw).tolist() == []
