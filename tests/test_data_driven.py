@@ -13,7 +13,7 @@ import attribution as at
 from attribution.datasets.scenarios import scenario
 from attribution.evaluate import evaluate
 from attribution.journeys import Sequences
-from attribution.models.data_driven import DataDrivenModel, _credit_rows, _Fitted, shapley_weights
+from attribution.models.data_driven import DataDrivenModel, _credit_rows, _Fitted
 from attribution.models.features import journey_features
 from attribution.models.glm import fit_linear
 from attribution.models.synergy import screen_pairs
@@ -43,16 +43,6 @@ def _scores_by_model(sim, models: dict) -> dict[str, dict]:
         sim.events, sim.truth, baseline_conversions=sim.baseline_conversions, models=models
     )
     return {r["model"]: r for r in ev.summary.iter_rows(named=True)}
-
-
-def test_shapley_weights_match_permutation_average(rng) -> None:
-    m = 4
-    values = rng.random(1 << m)
-    values[0] = 0.3
-    v = {frozenset(j for j in range(m) if s >> j & 1): float(values[s]) for s in range(1 << m)}
-    expected = _brute_shapley(v, list(range(m)))
-    got = values @ shapley_weights(m)
-    np.testing.assert_allclose(got, [expected[j] for j in range(m)], rtol=0, atol=1e-12)
 
 
 def test_logistic_fit_matches_scikit_learn(rng) -> None:

@@ -56,8 +56,9 @@ conversion credited by the Shapley values of its channels on the hazard at the c
 
 The pieces live beside this module: the features in :mod:`attribution.models.features`, the
 Newton solver in :mod:`attribution.models.glm`, log loss, AUC and cross-validation in
-:mod:`attribution.models.scoring`, the synergy screen in :mod:`attribution.models.synergy` and the
-hazard's rows in :mod:`attribution.models.hazard`; this module holds the model and its credit.
+:mod:`attribution.models.scoring`, the synergy screen in :mod:`attribution.models.synergy`, the
+hazard's rows in :mod:`attribution.models.hazard` and the Shapley weights in
+:func:`attribution.models.shapley.shapley_weights`; this module holds the model and its credit.
 
 Assumptions, stated because the credit depends on them:
 
@@ -108,11 +109,12 @@ from attribution.models.scoring import (
     row_log_loss,
     weighted_auc,
 )
+from attribution.models.shapley import shapley_weights
 from attribution.models.synergy import NO_PAIRS, pair_exposure, screen_pairs
 
-# FEATURE_SETS and journey_features were defined here; they are still importable from this
-# module, and live in attribution.models.features.
-__all__ = ["BASELINE", "DataDrivenModel", "data_driven", "shapley_weights"]
+# FEATURE_SETS, journey_features and shapley_weights were defined here; they are still
+# importable from this module, and live in features and shapley.
+__all__ = ["BASELINE", "DataDrivenModel", "data_driven"]
 
 #: Name of the baseline row in ``Attribution.tables["baseline"]``.
 BASELINE = "(baseline)"
@@ -143,31 +145,6 @@ def _one_blas_thread() -> Any:
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return contextlib.nullcontext()
     return threadpool_limits(1, user_api="blas")
-
-
-def shapley_weights(m: int) -> np.ndarray:
-    """Matrix ``W`` with ``φ = v @ W`` for a game ``v`` on the ``2**m`` subsets of ``m`` players.
-
-    ``W[s, j] = |s - 1|! (m - |s|)! / m!`` when player ``j`` is in subset ``s`` (bit ``j`` of
-    ``s``) and ``-|s|! (m - |s| - 1)! / m!`` otherwise: the Shapley value as a weighted sum of
-    marginal contributions ``v(s ∪ j) − v(s)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> v = np.array([0.0, 1.0, 2.0, 6.0])  # v({0}) = 1, v({1}) = 2, v({0, 1}) = 6
-    >>> (v @ shapley_weights(2)).tolist()
-    [2.5, 3.5]
-    """
-    from math import factorial
-
-    subsets = np.arange(1 << m)
-    bits = (subsets[:, None] >> np.arange(m)[None, :]) & 1
-    size = bits.sum(axis=1)
-    fact = np.array([factorial(i) for i in range(m + 1)], dtype=np.float64)
-    with_j = fact[np.maximum(size - 1, 0)] * fact[m - size] / fact[m]
-    without_j = fact[size] * fact[np.maximum(m - size - 1, 0)] / fact[m]
-    return np.where(bits == 1, with_j[:, None], -without_j[:, None])
 
 
 def _present_channels(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -33,6 +33,7 @@ from scipy.sparse.linalg import splu
 from attribution._base.errors import ModelError
 from attribution.journeys import Sequences
 from attribution.models.base import KernelOutput, register_model
+from attribution.models.scoring import log_loss, split_counts, weighted_auc
 
 __all__ = ["MarkovChain", "fit_chain", "markov", "removal_effects"]
 
@@ -370,29 +371,6 @@ def _last_gram_keys(seq: Sequences, j: int) -> np.ndarray:
     return keys
 
 
-def _split_counts(counts: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
-    """Split integer counts into ``folds`` parts uniformly at random (multinomial)."""
-    out = np.zeros((folds, len(counts)), dtype=np.int64)
-    left = counts.astype(np.int64)
-    for f in range(folds - 1):
-        out[f] = rng.binomial(left, 1.0 / (folds - f))
-        left = left - out[f]
-    out[folds - 1] = left
-    return out
-
-
-def _weighted_auc(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
-    """ROC AUC with case weights; tied scores count one half."""
-    order = np.argsort(score, kind="stable")
-    s, p, n = score[order], pos[order], neg[order]
-    _, start = np.unique(s, return_index=True)
-    p_g = np.add.reduceat(p, start) if len(start) else p
-    n_g = np.add.reduceat(n, start) if len(start) else n
-    neg_below = np.cumsum(n_g) - n_g
-    total = p.sum() * n.sum()
-    return float((p_g * (neg_below + 0.5 * n_g)).sum() / total) if total > 0 else float("nan")
-
-
 def choose_order(
     data: Sequences,
     max_order: int = 4,
@@ -443,8 +421,8 @@ def choose_order(
             "choose_order splits journeys into folds, so counts must be whole numbers."
         )
     rng = np.random.default_rng(seed)
-    conv_f = _split_counts(np.round(conv).astype(np.int64) * touched, folds, rng)
-    null_f = _split_counts(np.round(null).astype(np.int64) * touched, folds, rng)
+    conv_f = split_counts(np.round(conv).astype(np.int64) * touched, folds, rng)
+    null_f = split_counts(np.round(null).astype(np.int64) * touched, folds, rng)
     keys = [_last_gram_keys(seq, j) for j in range(1, max_order + 1)]
     rows = []
     for k in range(1, max_order + 1):
@@ -461,9 +439,9 @@ def choose_order(
                 p = (c + smoothing * p) / (c + n + smoothing)
             p = np.clip(p, 1e-12, 1 - 1e-12)
             c_test, n_test = conv_f[f], null_f[f]
-            weight = (c_test + n_test).sum()
-            losses.append(-(c_test * np.log(p) + n_test * np.log1p(-p)).sum() / weight)
-            aucs.append(_weighted_auc(p, c_test.astype(float), n_test.astype(float)))
+            empty = (c_test + n_test).sum() == 0  # an empty fold scores nothing
+            losses.append(float("nan") if empty else log_loss(p, c_test, n_test))
+            aucs.append(weighted_auc(p, c_test.astype(float), n_test.astype(float)))
         rows.append(
             (k, float(np.mean(losses)), float(np.nanmean(aucs)), fit_chain(seq, k).n_states)
         )
