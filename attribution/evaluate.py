@@ -41,12 +41,10 @@ from typing import Any
 import polars as pl
 
 from attribution._base.errors import ModelError, ValidationError
-from attribution.calibration import _credit_frame
-from attribution.io import FrameLike, to_lazy
+from attribution._base.frames import FrameLike, check_columns, to_lazy
 from attribution.journeys import NO_TOUCH, Journeys, build_journeys
-from attribution.models import MODELS, Attribution
-from attribution.models.data_driven import BASELINE
-from attribution.schema import check_columns
+from attribution.models import MODELS
+from attribution.models.base import BASELINE, Attribution, credit_frame
 
 __all__ = [
     "Evaluation",
@@ -348,7 +346,7 @@ def evaluate(
     for label, model, params in runs:
         res = attribute(journeys, model, **params)
         # channels, then "(no touch)" and any model baseline folded into one "(baseline)" row
-        credit = _credit_frame(res).select("channel", credit="conversions")
+        credit = credit_frame(res).select("channel", credit="conversions")
         frame, scores = score_credit(credit, t)
         frames.append(frame.select(pl.lit(label).alias("model"), pl.all()))
         kind = "data-driven" if model == "data_driven" else "path-based"

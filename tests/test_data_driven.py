@@ -465,3 +465,12 @@ def test_screen_finds_one_planted_pair_among_many_channels(rng) -> None:
     y0 = (rng.random(n) < 1 / (1 + np.exp(-(-3.0 + x @ np.full(k, 0.3))))).astype(float)
     b0, coef = fit_linear(x, y0, 1 - y0, 1e-4, "logistic")
     assert screen_pairs(x, y0, 1 - y0, intercept=b0, coef=coef, **kw).tolist() == []
+
+
+def test_names_that_moved_out_are_still_importable_from_here() -> None:
+    from attribution.models import base, data_driven, features, shapley
+
+    assert data_driven.BASELINE is base.BASELINE == "(baseline)"
+    assert data_driven.FEATURE_SETS is features.FEATURE_SETS
+    assert data_driven.journey_features is features.journey_features
+    assert data_driven.shapley_weights is shapley.shapley_weights

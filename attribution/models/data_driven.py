@@ -93,7 +93,7 @@ import polars as pl
 
 from attribution._base.errors import ModelError
 from attribution.journeys import Journeys, PathTable, Sequences
-from attribution.models.base import KernelOutput, credit_from_touches, register_model
+from attribution.models.base import BASELINE, KernelOutput, credit_from_touches, register_model
 from attribution.models.features import FEATURE_SETS, group_rows, journey_features
 from attribution.models.glm import LINKS, fit_linear, link_probability, stack_outcomes
 from attribution.models.hazard import (
@@ -112,12 +112,9 @@ from attribution.models.scoring import (
 from attribution.models.shapley import shapley_weights
 from attribution.models.synergy import NO_PAIRS, pair_exposure, screen_pairs
 
-# FEATURE_SETS, journey_features and shapley_weights were defined here; they are still
-# importable from this module, and live in features and shapley.
-__all__ = ["BASELINE", "DataDrivenModel", "data_driven"]
-
-#: Name of the baseline row in ``Attribution.tables["baseline"]``.
-BASELINE = "(baseline)"
+# BASELINE, FEATURE_SETS, journey_features and shapley_weights were defined here; they are
+# still importable from this module, and live in base, features and shapley.
+__all__ = ["DataDrivenModel", "data_driven"]
 
 Estimator = Literal["logistic", "noisy_or", "boosting", "auto"]
 TimeModel = Literal["auto", "journey", "hazard"]

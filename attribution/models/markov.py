@@ -35,7 +35,16 @@ from attribution.journeys import Sequences
 from attribution.models.base import KernelOutput, register_model
 from attribution.models.scoring import log_loss, split_counts, weighted_auc
 
-__all__ = ["MarkovChain", "fit_chain", "markov", "removal_effects"]
+__all__ = [
+    "MarkovChain",
+    "StateLayout",
+    "choose_order",
+    "decode_state",
+    "fit_chain",
+    "markov",
+    "removal_effects",
+    "state_layout",
+]
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 
@@ -135,7 +144,14 @@ def _dense_ids(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, inverse
 
 
-def _decode(key: int, base: int) -> tuple[int, ...]:
+def decode_state(key: int, base: int) -> tuple[int, ...]:
+    """Channel codes of a state from its key (base-``base`` digits of ``code + 1``).
+
+    Examples
+    --------
+    >>> decode_state(1 + 3 * 4, 4)  # codes 0 then 2, read from the lowest digit
+    (0, 2)
+    """
     codes = []
     while key:
         key, d = divmod(key, base)
@@ -155,8 +171,12 @@ def _count_matrix(frm: np.ndarray, to: np.ndarray, w: np.ndarray, size: int) -> 
 
 
 @dataclass(frozen=True)
-class _Layout:
-    """Where each row's states sit: steps in row order, with their state ids (1-based)."""
+class StateLayout:
+    """Where each row's states sit: steps in row order, with their state ids (1-based).
+
+    Built by :func:`state_layout`; the chain (:func:`fit_chain`) and the bootstrap's batched
+    chains (:mod:`attribution.uncertainty`) count transitions from it.
+    """
 
     uniq: np.ndarray  # state keys, sorted; state i + 1 has key uniq[i]
     state: np.ndarray  # state id of every step
@@ -167,17 +187,19 @@ class _Layout:
 
     @property
     def n_states(self) -> int:
+        """Number of distinct states (without start and the two absorbing states)."""
         return len(self.uniq)
 
 
-def _layout(seq: Sequences, order: int) -> _Layout:
+def state_layout(seq: Sequences, order: int) -> StateLayout:
+    """Lay out the states of order ``order`` along every row (see :class:`StateLayout`)."""
     uniq, state = _dense_ids(_gram_keys(seq, order))
     lengths = seq.lengths
     steps = np.where(lengths >= order, lengths - order + 1, np.minimum(lengths, 1))
     offsets = np.zeros(seq.n_rows + 1, dtype=np.int64)
     np.cumsum(steps, out=offsets[1:])
     rows = np.flatnonzero(steps > 0)
-    return _Layout(
+    return StateLayout(
         uniq, state.astype(np.int64) + 1, steps, rows, offsets[:-1][rows], offsets[1:][rows] - 1
     )
 
@@ -196,7 +218,7 @@ def fit_chain(seq: Sequences, order: int = 1) -> MarkovChain:
     """
     if int(order) != order or order < 1:
         raise ModelError(f"Markov order must be a whole number ≥ 1; got {order!r}.")
-    lay = _layout(seq, int(order))
+    lay = state_layout(seq, int(order))
     uniq, state, steps, rows = lay.uniq, lay.state, lay.steps, lay.rows
     first, last = lay.first, lay.last
     n_states = lay.n_states
@@ -232,7 +254,7 @@ def fit_chain(seq: Sequences, order: int = 1) -> MarkovChain:
     counts.eliminate_zeros()
     conv_value = np.bincount(state[last], weights=seq.value[rows], minlength=n_states + 1)
     base = len(seq.channels) + 1
-    states = [_decode(int(k), base) for k in uniq]
+    states = [decode_state(int(k), base) for k in uniq]
     return MarkovChain(order, seq.channels, states, counts, conv_value[: n_states + 1])
 
 
