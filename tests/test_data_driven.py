@@ -11,7 +11,7 @@ import pytest
 
 import attribution as at
 from attribution.datasets.scenarios import scenario
-from attribution.evaluate import evaluate
+from attribution.evaluation import evaluate
 from attribution.journeys import Sequences
 from attribution.models.data_driven import DataDrivenModel, _credit_rows, _Fitted
 from attribution.models.features import journey_features
