@@ -15,8 +15,6 @@ from attribution.evaluation import evaluate
 from attribution.journeys import Sequences
 from attribution.models.data_driven import DataDrivenModel, _credit_rows, _Fitted
 from attribution.models.features import journey_features
-from attribution.models.glm import fit_linear
-from attribution.models.synergy import screen_pairs
 
 
 @pytest.fixture(scope="module")
@@ -43,37 +41,6 @@ def _scores_by_model(sim, models: dict) -> dict[str, dict]:
         sim.events, sim.truth, baseline_conversions=sim.baseline_conversions, models=models
     )
     return {r["model"]: r for r in ev.summary.iter_rows(named=True)}
-
-
-def test_logistic_fit_matches_scikit_learn(rng) -> None:
-    from sklearn.linear_model import LogisticRegression
-
-    x = rng.poisson(1.0, size=(400, 3)).astype(float)
-    eta = -2.0 + x @ np.array([0.5, 0.2, 0.8])
-    pos = rng.binomial(5, 1 / (1 + np.exp(-eta))).astype(float)
-    neg = 5.0 - pos
-    alpha = 1e-3
-    b0, coef = fit_linear(x, pos, neg, alpha, "logistic")
-    xs = np.vstack([x, x])
-    y = np.r_[np.ones(len(x)), np.zeros(len(x))]
-    w = np.r_[pos, neg]
-    keep = w > 0
-    ref = LogisticRegression(C=1 / (alpha * w.sum()), tol=1e-10, max_iter=10_000)
-    ref.fit(xs[keep], y[keep], sample_weight=w[keep])
-    assert b0 == pytest.approx(ref.intercept_[0], abs=1e-5)
-    np.testing.assert_allclose(coef, ref.coef_.ravel(), atol=1e-5)
-
-
-def test_noisy_or_fit_recovers_known_effects(rng) -> None:
-    # p = 1 - exp(-(0.03 + 0.05 x1 + 0.0 x2)); x2 has no effect
-    n = 200_000
-    x = rng.poisson(1.5, size=(n, 2)).astype(float)
-    p = -np.expm1(-(0.03 + 0.05 * x[:, 0]))
-    y = (rng.random(n) < p).astype(float)
-    b0, coef = fit_linear(x, y, 1 - y, 1e-9, "noisy_or")
-    assert b0 == pytest.approx(0.03, abs=0.006)
-    assert coef[0] == pytest.approx(0.05, abs=0.006)
-    assert 0 <= coef[1] < 0.006
 
 
 def test_credit_plus_baseline_sums_to_conversions(sim_journeys) -> None:
@@ -451,20 +418,6 @@ def test_hazard_model_finds_a_planted_synergy() -> None:
     assert [coef[c] for c in "abc"] == pytest.approx([0.5, 0.4, 0.3], abs=0.1)
     plain = at.build_journeys(_hazard_log(15_000, 1, gamma=0.0))
     assert DataDrivenModel(time_model="hazard").fit(plain).pairs_ == []
-
-
-def test_screen_finds_one_planted_pair_among_many_channels(rng) -> None:
-    # 40 channels (780 pairs, 300 scored): only channels 3 and 17 work better together
-    k, n = 40, 20_000
-    x = (rng.random((n, k)) < 0.15).astype(float)
-    eta = -3.0 + x @ np.full(k, 0.3) + 1.0 * x[:, 3] * x[:, 17]
-    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
-    b0, coef = fit_linear(x, y, 1 - y, 1e-4, "logistic")
-    kw = {"link": "logistic", "features": ("count",), "max_pairs": 10}
-    assert screen_pairs(x, y, 1 - y, intercept=b0, coef=coef, **kw).tolist() == [[3, 17]]
-    y0 = (rng.random(n) < 1 / (1 + np.exp(-(-3.0 + x @ np.full(k, 0.3))))).astype(float)
-    b0, coef = fit_linear(x, y0, 1 - y0, 1e-4, "logistic")
-    assert screen_pairs(x, y0, 1 - y0, intercept=b0, coef=coef, **kw).tolist() == []
 
 
 def test_names_that_moved_out_are_still_importable_from_here() -> None:
