@@ -45,6 +45,8 @@ _NAMES: dict[str, str] = {
     "calibrate": "attribution.calibration",
     "choose_order": "attribution._api",
     "compare_lift_tests": "attribution.calibration",
+    "evaluate": "attribution.evaluation",
+    "evaluate_scenarios": "attribution.evaluation",
     "holdout_lift": "attribution.calibration",
     "read_events": "attribution.io",
     "read_paths": "attribution.journeys",
@@ -59,7 +61,7 @@ _MODULES: tuple[str, ...] = (
     "clv_models",
     "crm",
     "datasets",
-    "evaluate",
+    "evaluation",
     "funnel",
     "io",
     "journeys",
@@ -101,6 +103,8 @@ __all__ = [
     "crm",
     "datasets",
     "evaluate",
+    "evaluate_scenarios",
+    "evaluation",
     "funnel",
     "holdout_lift",
     "io",
@@ -137,10 +141,13 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-# Old module paths whose name is also a function here (``attribution.roi``): load their
-# forwarding stubs now, so that a later ``import attribution.roi`` cannot replace ``at.roi``.
+# Old module paths whose name is also a function here (``attribution.roi``,
+# ``attribution.evaluate``): load their forwarding stubs now, so that a later
+# ``import attribution.roi`` cannot replace ``at.roi``.
 importlib.import_module("attribution.roi")
 del globals()["roi"]
+importlib.import_module("attribution.evaluate")
+del globals()["evaluate"]
 
 if TYPE_CHECKING:  # the names as static analysis sees them
     from attribution import (
@@ -150,7 +157,7 @@ if TYPE_CHECKING:  # the names as static analysis sees them
         clv_models,
         crm,
         datasets,
-        evaluate,
+        evaluation,
         funnel,
         io,
         journeys,
@@ -167,6 +174,7 @@ if TYPE_CHECKING:  # the names as static analysis sees them
     from attribution._api import attribute, attribute_all, choose_order
     from attribution._base.output import write_frame
     from attribution.calibration import calibrate, compare_lift_tests, holdout_lift
+    from attribution.evaluation import evaluate, evaluate_scenarios
     from attribution.io import read_events, read_spend
     from attribution.journeys import (
         NO_TOUCH,

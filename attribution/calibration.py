@@ -25,11 +25,8 @@ import polars as pl
 from scipy import stats
 
 from attribution._base.errors import ModelError, ValidationError
-from attribution.io import FrameLike, to_lazy
-from attribution.journeys import NO_TOUCH
-from attribution.models import Attribution
-from attribution.models.data_driven import BASELINE
-from attribution.schema import check_columns
+from attribution._base.frames import FrameLike, check_columns, to_lazy
+from attribution.models.base import BASELINE, Attribution, credit_frame
 
 __all__ = ["calibrate", "compare_lift_tests", "holdout_lift", "level_factor"]
 
@@ -202,28 +199,6 @@ def _tests_by_channel(
     )
 
 
-def _credit_frame(result: Attribution | pl.DataFrame) -> pl.DataFrame:
-    """``channel, conversions, revenue`` with one ``"(baseline)"`` row (no touch + model's)."""
-    if isinstance(result, Attribution):
-        ch = result.channels.select("channel", "conversions", "revenue")
-    else:
-        check_columns(result.collect_schema(), ["channel", "conversions"], "attribution")
-        ch = result.select(
-            "channel",
-            "conversions",
-            pl.col("revenue") if "revenue" in result.columns else pl.lit(0.0).alias("revenue"),
-        )
-    is_base = pl.col("channel").is_in([NO_TOUCH, BASELINE])
-    base = ch.filter(is_base).select(
-        pl.lit(BASELINE).alias("channel"),
-        pl.col("conversions").sum().cast(pl.Float64),
-        pl.col("revenue").sum().cast(pl.Float64),
-    )
-    return pl.concat(
-        [ch.filter(~is_base).with_columns(pl.col("conversions", "revenue").cast(pl.Float64)), base]
-    )
-
-
 def _own_lift(result: Attribution | pl.DataFrame) -> pl.DataFrame | None:
     """``channel, model_lift`` from a result's ``effects`` table, or ``None`` without one.
 
@@ -352,7 +327,7 @@ def compare_lift_tests(
     >>> compare_lift_tests(credit, tests).select("channel", "difference", "ratio").rows()
     [('a', 30.0, 2.0)]
     """
-    credit = _credit_frame(result)
+    credit = credit_frame(result)
     t = _tests_by_channel(tests, channel_col, estimate_col, lower_col, upper_col)
     missing = sorted(set(t["channel"]) - set(credit["channel"]))
     if missing:
@@ -472,7 +447,7 @@ def calibrate(
         )
     if remainder == "auto":
         remainder = "level" if _own_lift(result) is not None else "scaled"
-    credit = _credit_frame(result)
+    credit = credit_frame(result)
     t = _tests_by_channel(tests, channel_col, estimate_col, lower_col, upper_col)
     missing = sorted(set(t["channel"]) - set(credit["channel"]))
     if missing:

@@ -32,11 +32,13 @@ import polars as pl
 import scipy.sparse as sp
 from scipy.special import gammaln
 
+from attribution._api import as_sequences
 from attribution._base.errors import ModelError
 from attribution._base.progress import Progress
 from attribution.journeys import NO_TOUCH, Journeys, PathTable, Sequences, compress
 from attribution.models import MODELS, Attribution, get_model
 from attribution.models.base import KernelOutput, check_params
+from attribution.models.markov import decode_state, state_layout
 
 __all__ = ["bootstrap", "resample_counts"]
 
@@ -237,9 +239,7 @@ class _MarkovBatch:
     """
 
     def __init__(self, seq: Sequences, order: int) -> None:
-        from attribution.models.markov import _decode, _layout
-
-        lay = _layout(seq, order)
+        lay = state_layout(seq, order)
         s = lay.n_states
         self.ok = s + 1 <= _MAX_DENSE_STATES
         if not self.ok:
@@ -260,7 +260,7 @@ class _MarkovBatch:
         k = len(seq.channels)
         contains = np.zeros((k, s + 1), dtype=bool)
         for i, key in enumerate(uniq, start=1):
-            contains[list(set(_decode(int(key), k + 1))), i] = True
+            contains[list(set(decode_state(int(key), k + 1))), i] = True
         self.masks = np.vstack([np.zeros((1, s + 1), dtype=bool), contains])
 
     def cell_matrix(
@@ -514,8 +514,6 @@ def bootstrap(
     >>> row["conversions_lo"] < row["conversions"] < row["conversions_hi"]
     True
     """
-    from attribution._api import as_sequences
-
     spec = get_model(model)
     check_params(spec, params)
     if not 0 < level < 1:

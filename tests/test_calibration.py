@@ -135,7 +135,7 @@ def test_calibrate_errors() -> None:
 
 def test_calibrated_data_driven_on_simulation_honours_tests() -> None:
     from attribution.datasets.scenarios import scenario
-    from attribution.evaluate import truth_credit
+    from attribution.evaluation import truth_credit
 
     sim = scenario("intent_confounding", 4_000, seed=3)
     j = at.build_journeys(sim.events, lookback_days=30)

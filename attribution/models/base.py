@@ -11,17 +11,27 @@ import numpy as np
 import polars as pl
 
 from attribution._base.errors import ModelError
+from attribution._base.frames import check_columns
 from attribution.journeys import NO_TOUCH, Sequences
 
 __all__ = [
+    "BASELINE",
     "MODELS",
     "Attribution",
+    "KernelOutput",
     "ModelSpec",
     "channel_frame",
+    "check_params",
+    "credit_frame",
+    "credit_from_touches",
     "get_model",
     "register_model",
     "row_sums",
 ]
+
+#: Name of the row of :attr:`Attribution.channels` that holds the conversions a model expects
+#: without any marketing (``data_driven``); :func:`credit_frame` folds ``"(no touch)"`` into it.
+BASELINE = "(baseline)"
 
 #: Columns of :attr:`Attribution.channels`, in order.
 CHANNEL_COLUMNS = ("channel", "conversions", "revenue", "share")
@@ -237,6 +247,50 @@ class Attribution:
             f"Attribution(model={self.model!r}, {self.channels.height} channels, "
             f"{total:g} conversions)"
         )
+
+
+def credit_frame(result: Attribution | pl.DataFrame) -> pl.DataFrame:
+    """Credit per channel with one ``"(baseline)"`` row: no-touch conversions plus the model's.
+
+    Parameters
+    ----------
+    result : Attribution or DataFrame
+        A model's result, or its ``channels`` frame (``channel, conversions`` and optionally
+        ``revenue``).
+
+    Returns
+    -------
+    DataFrame
+        ``channel, conversions, revenue`` (Float64): the channels in their order, then
+        ``"(baseline)"`` with the ``"(no touch)"`` and ``"(baseline)"`` rows summed (0 when
+        there are none).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> ch = pl.DataFrame({"channel": ["a", "(no touch)", "(baseline)"],
+    ...                    "conversions": [3.0, 1.0, 2.0]})
+    >>> credit_frame(ch).rows()
+    [('a', 3.0, 0.0), ('(baseline)', 3.0, 0.0)]
+    """
+    if isinstance(result, Attribution):
+        ch = result.channels.select("channel", "conversions", "revenue")
+    else:
+        check_columns(result.collect_schema(), ["channel", "conversions"], "attribution")
+        ch = result.select(
+            "channel",
+            "conversions",
+            pl.col("revenue") if "revenue" in result.columns else pl.lit(0.0).alias("revenue"),
+        )
+    is_base = pl.col("channel").is_in([NO_TOUCH, BASELINE])
+    base = ch.filter(is_base).select(
+        pl.lit(BASELINE).alias("channel"),
+        pl.col("conversions").sum().cast(pl.Float64),
+        pl.col("revenue").sum().cast(pl.Float64),
+    )
+    return pl.concat(
+        [ch.filter(~is_base).with_columns(pl.col("conversions", "revenue").cast(pl.Float64)), base]
+    )
 
 
 def check_params(spec: ModelSpec, params: dict[str, Any]) -> None:

@@ -2,8 +2,9 @@
 
 A conversion model is fitted on **all** journeys, converting and not: one row per journey (or
 per unique path, weighted by its conversions and non-conversions), features built per channel
-from the journey's touches, and a weighted logistic regression (scikit-learn) or, on request,
-monotone gradient boosting. Feature set and regularisation are chosen by cross-validated log
+from the journey's touches, and a weighted logistic (or noisy-OR) regression with non-negative
+coefficients (:mod:`attribution.models.glm`) or, on request, monotone gradient boosting
+(scikit-learn). Feature set and regularisation are chosen by cross-validated log
 loss over journeys. Each converting journey is then credited by the counterfactual contribution
 of its channels under the fitted model:
 
@@ -51,7 +52,13 @@ conversion (converting journeys are the shorter ones, so a journey-level fit wou
 with fewer touches), ``"auto"`` fits a discrete-time *hazard* instead: one row per day a journey
 was at risk (sampled), the ``decay`` exposure collected by that day as features, and each
 conversion credited by the Shapley values of its channels on the hazard at the conversion
-(:mod:`attribution.models._hazard`).
+(:mod:`attribution.models.hazard`).
+
+The pieces live beside this module: the features in :mod:`attribution.models.features`, the
+Newton solver in :mod:`attribution.models.glm`, log loss, AUC and cross-validation in
+:mod:`attribution.models.scoring`, the synergy screen in :mod:`attribution.models.synergy`, the
+hazard's rows in :mod:`attribution.models.hazard` and the Shapley weights in
+:func:`attribution.models.shapley.shapley_weights`; this module holds the model and its credit.
 
 Assumptions, stated because the credit depends on them:
 
@@ -86,140 +93,42 @@ import polars as pl
 
 from attribution._base.errors import ModelError
 from attribution.journeys import Journeys, PathTable, Sequences
-from attribution.models._hazard import (
+from attribution.models.base import BASELINE, KernelOutput, credit_from_touches, register_model
+from attribution.models.features import FEATURE_SETS, group_rows, journey_features
+from attribution.models.glm import LINKS, fit_linear, link_probability, stack_outcomes
+from attribution.models.hazard import (
     at_risk_delta,
     hazard_features,
     interval_samples,
     journey_spans,
 )
-from attribution.models.base import KernelOutput, credit_from_touches, register_model
+from attribution.models.scoring import (
+    cv_log_loss,
+    cv_predict,
+    log_loss,
+    row_log_loss,
+    weighted_auc,
+)
+from attribution.models.shapley import shapley_weights
+from attribution.models.synergy import NO_PAIRS, pair_exposure, screen_pairs
 
-__all__ = [
-    "BASELINE",
-    "FEATURE_SETS",
-    "DataDrivenModel",
-    "data_driven",
-    "journey_features",
-    "shapley_weights",
-]
-
-#: Name of the baseline row in ``Attribution.tables["baseline"]``.
-BASELINE = "(baseline)"
-
-#: Feature sets by name: the per-channel features each is made of, and whether it needs times.
-FEATURE_SETS: dict[str, tuple[tuple[str, ...], bool]] = {
-    "counts": (("count",), False),
-    "log_counts": (("log_count",), False),
-    "counts+log_counts": (("count", "log_count"), False),
-    "decay": (("decay",), True),
-    "log_counts+recency": (("log_count", "recency"), True),
-}
+# BASELINE, FEATURE_SETS, journey_features and shapley_weights were defined here; they are
+# still importable from this module, and live in base, features and shapley.
+__all__ = ["DataDrivenModel", "data_driven"]
 
 Estimator = Literal["logistic", "noisy_or", "boosting", "auto"]
 TimeModel = Literal["auto", "journey", "hazard"]
-_LINEAR = ("logistic", "noisy_or")
 Method = Literal["shapley", "removal"]
 Returning = Literal["separate", "pool"]
 Interactions = Literal["auto", "none"]
 
 _DEFAULT_ALPHAS = (1e-6, 1e-4, 1e-2)
-_PAIR_Z = 3.0  # score statistic a synergy pair needs to become a candidate
-_PAIR_LEAST = 20.0  # conversions and non-conversions a pair's channels need together
-_PAIR_CANDIDATES = 300  # pairs scored at most (a column each over the cross-validation rows)
-_NO_PAIRS = np.zeros((0, 2), dtype=np.int64)
 _PAIR_SE = 2.0  # standard errors by which synergies must improve the out-of-fold log loss
 _CHUNK_CELLS = 4_000_000  # rows x subsets (x features) per block of counterfactuals
 
 
 # ----------------------------------------------------------------------------------------------
-# features
-
-
-def journey_features(
-    seq: Sequences, features: Sequence[str], *, half_life_days: float = 7.0
-) -> np.ndarray:
-    """Per-channel features of every row, one block of ``n_channels`` columns per feature.
-
-    Column ``f * n_channels + c`` is feature ``features[f]`` of channel ``c``; all of a
-    channel's columns are 0 when it has no touch in the row.
-
-    Parameters
-    ----------
-    seq : Sequences
-        Rows (journeys or paths) with channel codes and, for ``decay``/``recency``, times.
-    features : sequence of str
-        Among ``count``, ``log_count``, ``decay``, ``recency`` (see the module docstring).
-    half_life_days : float
-        Half-life of ``decay`` and ``recency``.
-
-    Returns
-    -------
-    ndarray of float64, shape (n_rows, len(features) * n_channels)
-
-    Examples
-    --------
-    >>> import attribution as at, polars as pl
-    >>> pt = at.read_paths(pl.DataFrame({"path": ["a > b > a"], "total_conversions": [1]}))
-    >>> journey_features(pt.sequences(), ["count", "log_count"]).round(3).tolist()
-    [[2.0, 1.0, 1.099, 0.693]]
-    """
-    n, k = seq.n_rows, len(seq.channels)
-    flat = seq.row_of_touch * k + seq.codes
-    blocks = []
-    counts: np.ndarray | None = None
-    for name in features:
-        if name in ("count", "log_count"):
-            if counts is None:
-                counts = np.bincount(flat, minlength=n * k).astype(np.float64).reshape(n, k)
-            blocks.append(counts if name == "count" else np.log1p(counts))
-        elif name in ("decay", "recency"):
-            if seq.delta_days is None:
-                raise ModelError(
-                    f"Feature {name!r} needs touch times, and a path table has none; use "
-                    "features without times ('counts', 'log_counts', 'counts+log_counts')."
-                )
-            w = np.exp2(-np.maximum(seq.delta_days, 0.0) / half_life_days)
-            if name == "decay":
-                block = np.bincount(flat, weights=w, minlength=n * k)
-            else:
-                block = np.zeros(n * k, dtype=np.float64)
-                np.maximum.at(block, flat, w)
-            blocks.append(block.reshape(n, k))
-        else:
-            raise ModelError(
-                f"Unknown feature {name!r}; expected 'count', 'log_count', 'decay' or 'recency'."
-            )
-    return np.hstack(blocks) if blocks else np.zeros((n, 0))
-
-
-def _group_rows(
-    x: np.ndarray, pos: np.ndarray, neg: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merge identical feature rows, summing their positive and negative weights."""
-    if len(x) == 0:
-        return x, pos, neg
-    frame = pl.DataFrame(x, schema=[f"f{i}" for i in range(x.shape[1])], orient="row")
-    frame = frame.with_columns(_pos=pl.Series(pos), _neg=pl.Series(neg))
-    keys = [f"f{i}" for i in range(x.shape[1])]
-    grouped = frame.group_by(keys).agg(pl.col("_pos").sum(), pl.col("_neg").sum()).sort(keys)
-    return (
-        grouped.select(keys).to_numpy().astype(np.float64),
-        grouped["_pos"].to_numpy(),
-        grouped["_neg"].to_numpy(),
-    )
-
-
-def _stack(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Rows with both outcomes as two weighted samples (y = 1 with ``pos``, y = 0 with ``neg``)."""
-    has_pos, has_neg = pos > 0, neg > 0
-    xs = np.vstack([x[has_pos], x[has_neg]])
-    y = np.concatenate([np.ones(int(has_pos.sum())), np.zeros(int(has_neg.sum()))])
-    w = np.concatenate([pos[has_pos], neg[has_neg]])
-    return xs, y, w
-
-
-# ----------------------------------------------------------------------------------------------
-# estimators
+# counterfactual credit
 
 
 def _one_blas_thread() -> Any:
@@ -235,248 +144,6 @@ def _one_blas_thread() -> Any:
     return threadpool_limits(1, user_api="blas")
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def _link_loss(eta: np.ndarray, y: np.ndarray, link: str) -> np.ndarray:
-    """Per-sample negative log-likelihood at linear predictor ``eta``."""
-    if link == "logistic":
-        return np.logaddexp(0.0, eta) - y * eta
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # p = 1 - exp(-eta): y = 1 costs -log(1 - e^-eta), y = 0 costs eta; eta must be > 0
-        pos_cost = -np.log(-np.expm1(-np.maximum(eta, 0.0)))
-    return np.where(eta > 0, np.where(y > 0, pos_cost, eta), np.inf)
-
-
-def _link_derivatives(eta: np.ndarray, y: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray]:
-    """First and second derivatives of :func:`_link_loss` in ``eta``."""
-    if link == "logistic":
-        mu = _sigmoid(eta)
-        return mu - y, mu * (1 - mu)
-    em1 = np.expm1(np.maximum(eta, 1e-300))  # e^eta - 1 > 0
-    d1 = np.where(y > 0, -1.0 / em1, 1.0)
-    d2 = np.where(y > 0, (em1 + 1.0) / (em1 * em1), 0.0)
-    return d1, d2
-
-
-def _newton_glm(x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float, link: str) -> np.ndarray:
-    """Minimise ``Σ w loss(η, y) / Σ w + alpha / 2 * ||β||²`` over ``η = b + x β``.
-
-    ``link`` is ``"logistic"`` (``p = 1 / (1 + e^-η)``) or ``"noisy_or"`` (``p = 1 − e^-η``,
-    ``η > 0``). Newton's method with backtracking (both losses are convex in ``η``); returns
-    ``[b, β...]``. The intercept is not penalised.
-    """
-    n, p = x.shape
-    xt = np.hstack([np.ones((n, 1)), x])
-    wn = w / w.sum()
-    pen = np.full(p + 1, alpha)
-    pen[0] = 0.0
-    theta = np.zeros(p + 1)
-    rate = float(np.clip((wn * y).sum(), 1e-9, 1 - 1e-9))
-    theta[0] = np.log(rate / (1 - rate)) if link == "logistic" else -np.log1p(-rate)
-
-    def objective(t: np.ndarray) -> float:
-        return float((wn * _link_loss(xt @ t, y, link)).sum() + 0.5 * (pen * t * t).sum())
-
-    f = objective(theta)
-    for _ in range(200):
-        d1, d2 = _link_derivatives(xt @ theta, y, link)
-        grad = xt.T @ (wn * d1) + pen * theta
-        hess = (xt * (wn * d2)[:, None]).T @ xt + np.diag(pen)
-        hess[np.diag_indices_from(hess)] += 1e-12
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:  # pragma: no cover - singular despite the ridge
-            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
-        t = 1.0
-        while True:
-            cand = theta - t * step
-            f_new = objective(cand)
-            if f_new <= f + 1e-4 * t * float(grad @ -step) or t < 1e-10:
-                break
-            t *= 0.5
-        if not np.isfinite(f_new):  # pragma: no cover - no finite step
-            break
-        theta, f_old, f = cand, f, f_new
-        if float(np.abs(t * step).max()) < 1e-9 or f_old - f < 1e-13 * max(abs(f), 1.0):
-            break
-    return theta
-
-
-def _fit_linear(
-    x: np.ndarray, pos: np.ndarray, neg: np.ndarray, alpha: float, link: str
-) -> tuple[float, np.ndarray]:
-    """Weighted L2-penalised GLM with non-negative coefficients.
-
-    Columns whose coefficient comes out negative are dropped (held at 0) and the rest refitted,
-    until every coefficient is ``≥ 0`` (an active-set loop; touches cannot lower the chance
-    to convert).
-    """
-    p = x.shape[1]
-    coef = np.zeros(p)
-    active = x.max(axis=0, initial=0.0) > 0
-    xs, y, w = _stack(x, pos, neg)
-    intercept = 0.0
-    for _ in range(p + 1):
-        idx = np.flatnonzero(active)
-        theta = _newton_glm(xs[:, idx], y, w, alpha, link)
-        intercept, beta = float(theta[0]), theta[1:]
-        coef[:] = 0.0
-        coef[idx] = beta
-        if (beta >= 0).all():
-            break
-        active[idx[beta < 0]] = False
-    return intercept, coef
-
-
-def _row_log_loss(prob: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
-    """Per row: its weighted negative log-likelihood (0 where ``prob`` is nan)."""
-    eps = 1e-12
-    p = np.clip(np.nan_to_num(prob, nan=0.5), eps, 1 - eps)
-    return np.where(np.isnan(prob), 0.0, -(pos * np.log(p) + neg * np.log1p(-p)))
-
-
-def _log_loss(prob: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
-    return float(_row_log_loss(prob, pos, neg).sum() / max(pos.sum() + neg.sum(), 1e-12))
-
-
-def _cv_predict(
-    x: np.ndarray,
-    pos: np.ndarray,
-    neg: np.ndarray,
-    fold: np.ndarray,
-    folds: int,
-    fit: Callable[[np.ndarray, np.ndarray, np.ndarray], _Fitted],
-) -> np.ndarray:
-    """Out-of-fold probabilities: ``fit`` on the other folds, predict each fold (nan if not)."""
-    prob = np.full(len(x), np.nan)
-    for f in range(folds):
-        train, test = fold != f, fold == f
-        if pos[train].sum() <= 0 or neg[train].sum() <= 0 or not test.any():
-            continue
-        prob[test] = fit(x[train], pos[train], neg[train]).predict(x[test])
-    return prob
-
-
-def _cv_log_loss(
-    x: np.ndarray,
-    pos: np.ndarray,
-    neg: np.ndarray,
-    fold: np.ndarray,
-    folds: int,
-    fit: Callable[[np.ndarray, np.ndarray, np.ndarray], _Fitted],
-) -> float:
-    """Out-of-fold log loss per unit weight: ``fit`` on the other folds, score each fold."""
-    return _log_loss(_cv_predict(x, pos, neg, fold, folds, fit), pos, neg)
-
-
-def _auc(prob: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float | None:
-    """Weighted ROC AUC (ties count one half); ``None`` without both outcomes."""
-    if pos.sum() <= 0 or neg.sum() <= 0:
-        return None
-    order = np.argsort(prob, kind="stable")
-    p, wp, wn = prob[order], pos[order], neg[order]
-    # group ties
-    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
-    gp = np.add.reduceat(wp, starts)
-    gn = np.add.reduceat(wn, starts)
-    neg_below = np.cumsum(gn) - gn
-    return float((gp * (neg_below + 0.5 * gn)).sum() / (gp.sum() * gn.sum()))
-
-
-def _screen_pairs(
-    fitted: _Fitted,
-    x: np.ndarray,
-    pos: np.ndarray,
-    neg: np.ndarray,
-    *,
-    max_pairs: int,
-    z_min: float = _PAIR_Z,
-    least: float = _PAIR_LEAST,
-) -> np.ndarray:
-    """Channel pairs whose synergy term the data ask for, in code order: ``(n, 2)`` codes.
-
-    A Rao score test of each candidate pair's coefficient at ``0``, against the fitted
-    model without synergies: the score ``U = Σ w (y − p) ∂η`` (the log-likelihood's slope in
-    the pair's coefficient) over its efficient information (the pair column's information
-    less what the fitted intercept and coefficients explain). Pairs with ``U / √V`` above
-    ``z_min`` and above the Bonferroni bound for the number of pairs scored (one in twenty
-    screens of pairs without synergy proposes any) are kept, at most ``max_pairs``
-    (synergy, not substitution: coefficients are non-negative). Candidates are pairs of
-    channels that each have an effect of their own (a positive coefficient: a synergy
-    amplifies effects, and a channel without one is not given credit through a partner) and
-    that touch rows with at least ``least`` conversions and ``least`` non-conversions
-    together; with many channels, the ``_PAIR_CANDIDATES`` (300) pairs with the most
-    conversions together.
-    """
-    k = fitted.n_channels
-    assert fitted.coef is not None
-    acts = fitted.coef.reshape(len(fitted.features), k).max(axis=0) > 0
-    g = _pair_factor(x, fitted.features, k)
-    both_pos = (g > 0).T.astype(np.float64) @ ((g > 0) * pos[:, None])
-    both_neg = (g > 0).T.astype(np.float64) @ ((g > 0) * neg[:, None])
-    a, b = np.triu_indices(k, 1)
-    ok = (both_pos[a, b] >= least) & (both_neg[a, b] >= least) & acts[a] & acts[b]
-    if max_pairs < 1 or not ok.any():
-        return _NO_PAIRS
-    cand = np.column_stack([a[ok], b[ok]])
-    if len(cand) > _PAIR_CANDIDATES:  # many channels: the pairs with most conversions together
-        top = np.argsort(-both_pos[cand[:, 0], cand[:, 1]], kind="stable")[:_PAIR_CANDIDATES]
-        cand = cand[np.sort(top)]
-    xs, y, w = _stack(x, pos, neg)
-    gs = _stack(g, pos, neg)[0]  # the exposures of the same stacked rows
-    z = gs[:, cand[:, 0]] * gs[:, cand[:, 1]]
-    eta = fitted.intercept + xs @ fitted.coef
-    d1, d2 = _link_derivatives(eta, y, fitted.kind)
-    score = -(z.T @ (w * d1))
-    active = np.flatnonzero(fitted.coef > 0)
-    base = np.hstack([np.ones((len(xs), 1)), xs[:, active]])
-    wd2 = w * d2
-    i_bb = (base * wd2[:, None]).T @ base
-    i_zb = (z * wd2[:, None]).T @ base
-    i_zz = (z * z * wd2[:, None]).sum(axis=0)
-    explained = np.einsum("ij,ij->i", i_zb, np.linalg.lstsq(i_bb, i_zb.T, rcond=None)[0].T)
-    var = np.maximum(i_zz - explained, 0.0)
-    stat = np.divide(score, np.sqrt(var), out=np.zeros_like(score), where=var > 1e-12)
-    # z_min, or a Bonferroni bound when many pairs are scored (5 % chance of any by noise)
-    from scipy.special import ndtri
-
-    bound = max(z_min, float(ndtri(1.0 - 0.05 / len(cand))))
-    order = np.argsort(-stat, kind="stable")
-    keep = order[stat[order] > bound][:max_pairs]
-    return cand[np.sort(keep)]
-
-
-# ----------------------------------------------------------------------------------------------
-# Shapley weights and counterfactual credit
-
-
-def shapley_weights(m: int) -> np.ndarray:
-    """Matrix ``W`` with ``φ = v @ W`` for a game ``v`` on the ``2**m`` subsets of ``m`` players.
-
-    ``W[s, j] = |s - 1|! (m - |s|)! / m!`` when player ``j`` is in subset ``s`` (bit ``j`` of
-    ``s``) and ``-|s|! (m - |s| - 1)! / m!`` otherwise: the Shapley value as a weighted sum of
-    marginal contributions ``v(s ∪ j) − v(s)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> v = np.array([0.0, 1.0, 2.0, 6.0])  # v({0}) = 1, v({1}) = 2, v({0, 1}) = 6
-    >>> (v @ shapley_weights(2)).tolist()
-    [2.5, 3.5]
-    """
-    from math import factorial
-
-    subsets = np.arange(1 << m)
-    bits = (subsets[:, None] >> np.arange(m)[None, :]) & 1
-    size = bits.sum(axis=1)
-    fact = np.array([factorial(i) for i in range(m + 1)], dtype=np.float64)
-    with_j = fact[np.maximum(size - 1, 0)] * fact[m - size] / fact[m]
-    without_j = fact[size] * fact[np.maximum(m - size - 1, 0)] / fact[m]
-    return np.where(bits == 1, with_j[:, None], -without_j[:, None])
-
-
 def _present_channels(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row: number of distinct channels, and their codes left-aligned (padded with -1)."""
     present = counts > 0
@@ -488,26 +155,14 @@ def _present_channels(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return m, codes
 
 
-def _pair_factor(x: np.ndarray, features: Sequence[str], n_channels: int) -> np.ndarray:
-    """Per row and channel, the exposure a synergy term multiplies: shape ``(n, n_channels)``.
-
-    Read from the first feature block: ``1 − e^(−decay)`` (saturated exposure) for ``decay``,
-    else presence (``1`` when the channel touched the row). A synergy term of channels
-    ``a, b`` is ``g[:, a] * g[:, b]`` of this ``g``, 0 when either is absent.
-    """
-    first = x[:, :n_channels]
-    if features[0] == "decay":
-        return np.asarray(-np.expm1(-first))
-    return (first > 0).astype(np.float64)
-
-
 @dataclass(frozen=True)
 class _Fitted:
     """A fitted conversion model: predicts from features, exposes per-channel blocks.
 
     Linear models may carry synergy terms: ``pairs`` (channel index pairs) with coefficients
-    ``pair_coef`` on ``g_a * g_b`` (:func:`_pair_factor`). They are computed from the
-    per-channel features, so zeroing a channel's features removes its synergies too.
+    ``pair_coef`` on ``g_a * g_b`` (:func:`~attribution.models.synergy.pair_exposure`). They
+    are computed from the per-channel features, so zeroing a channel's features removes its
+    synergies too.
     """
 
     kind: str
@@ -516,22 +171,20 @@ class _Fitted:
     intercept: float = 0.0
     coef: np.ndarray | None = None
     booster: Any = None
-    pairs: np.ndarray = field(default_factory=lambda: _NO_PAIRS)
+    pairs: np.ndarray = field(default_factory=lambda: NO_PAIRS)
     pair_coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def probability(self, eta: np.ndarray) -> np.ndarray:
         """Conversion probability at linear predictor ``eta`` (linear models)."""
-        if self.kind == "logistic":
-            return _sigmoid(eta)
-        return -np.expm1(-np.maximum(eta, 0.0))
+        return link_probability(eta, self.kind)
 
     def pair_terms(self, x: np.ndarray) -> np.ndarray:
         """Return the synergy columns of rows with per-channel features ``x``: ``(n, n_pairs)``."""
-        g = _pair_factor(x, self.features, self.n_channels)
+        g = pair_exposure(x, self.features, self.n_channels)
         return g[:, self.pairs[:, 0]] * g[:, self.pairs[:, 1]]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        if self.kind in _LINEAR:
+        if self.kind in LINKS:
             assert self.coef is not None
             eta = self.intercept + x @ self.coef
             if len(self.pairs):
@@ -559,7 +212,7 @@ def _row_games(
 ) -> np.ndarray:
     """``p(T)`` for each row (all with ``m`` channels) and each subset in ``subsets``."""
     k = model.n_channels
-    if model.kind in _LINEAR:
+    if model.kind in LINKS:
         contrib = model.contributions(x)  # (n, K)
         c = codes[:, :m]
         a = np.take_along_axis(contrib, c, axis=1)  # (n, m)
@@ -567,7 +220,7 @@ def _row_games(
         eta = model.intercept + a @ bits.T
         if len(model.pairs) and m > 1:
             # synergy of the row's channels i, j: g_i g_j γ_ij; a subset gets ½ bᵀ G b
-            g = np.take_along_axis(_pair_factor(x, model.features, k), c, axis=1)
+            g = np.take_along_axis(pair_exposure(x, model.features, k), c, axis=1)
             gm = model.pair_matrix()[c[:, :, None], c[:, None, :]] * g[:, :, None] * g[:, None, :]
             eta = eta + 0.5 * ((gm @ bits.T) * bits.T[None, :, :]).sum(axis=1)
         return model.probability(eta)
@@ -612,7 +265,7 @@ def _credit_rows(
         else:  # empty set, each "all but one", all
             full = (1 << m) - 1
             subsets = np.array([0, *(full ^ (1 << j) for j in range(m)), full])
-        if model.kind in _LINEAR:
+        if model.kind in LINKS:
             per_row = len(subsets) * (m if len(model.pairs) else 1)
         else:
             per_row = len(subsets) * p_feat
@@ -685,7 +338,7 @@ class DataDrivenModel:
         row per day a journey was at risk (sampled), features the ``decay`` exposure collected
         by that day (half-life ``half_life_days``), penalty from ``alphas`` by cross-validated
         log loss; each conversion is credited by the Shapley value of its
-        channels on the hazard at the conversion (:mod:`attribution.models._hazard`).
+        channels on the hazard at the conversion (:mod:`attribution.models.hazard`).
         ``"auto"`` (default) uses the hazard when converting journeys are *shorter* (median
         days from first touch to end) than non-converting ones: the sign that touches stop at
         the conversion rather than the conversion waiting for the journey's touches, which a
@@ -948,12 +601,12 @@ class DataDrivenModel:
 
         def cv_loss(x: np.ndarray, fit: Callable[..., _Fitted]) -> float:
             pos, neg = pos_all[cv_idx], neg_all[cv_idx]
-            return _cv_log_loss(x[cv_idx], pos, neg, fold, self.folds, fit)
+            return cv_log_loss(x[cv_idx], pos, neg, fold, self.folds, fit)
 
-        estimators = list(_LINEAR) if self.estimator == "auto" else [self.estimator]
+        estimators = list(LINKS) if self.estimator == "auto" else [self.estimator]
         mid_alpha = float(np.sort(np.asarray(self.alphas))[len(self.alphas) // 2])
         best: tuple[float, str, str, float | None] | None = None
-        for kind in [e for e in estimators if e in _LINEAR]:
+        for kind in [e for e in estimators if e in LINKS]:
             # feature set at a middle penalty, then the penalty for the chosen set
             first: list[dict[str, Any]] = []
             for name in names:
@@ -986,8 +639,8 @@ class DataDrivenModel:
                     best = (loss, "boosting", name, None)
         assert best is not None
         cv_best, kind, name, chosen_alpha = best
-        pairs = _NO_PAIRS
-        if kind in _LINEAR:
+        pairs = NO_PAIRS
+        if kind in LINKS:
             assert chosen_alpha is not None
             pairs, cv_best = self._with_pairs(
                 kind,
@@ -1000,7 +653,7 @@ class DataDrivenModel:
             )
         x = feats(name)[touched]
         pos, neg = pos_all[touched], neg_all[touched]
-        if kind in _LINEAR:
+        if kind in LINKS:
             assert chosen_alpha is not None
             self.model_ = self._linear_fitter(kind, name, chosen_alpha, pairs)(x, pos, neg)
         else:
@@ -1031,7 +684,7 @@ class DataDrivenModel:
 
         def row_of(h: float, alpha: float) -> dict[str, Any]:
             fit = self._linear_fitter("logistic", "decay", alpha)
-            loss = _cv_log_loss(feats(h), pos, neg, fold, self.folds, fit)
+            loss = cv_log_loss(feats(h), pos, neg, fold, self.folds, fit)
             return dict(
                 estimator="hazard",
                 feature_set="decay",
@@ -1082,27 +735,38 @@ class DataDrivenModel:
         """Synergy pairs for the chosen linear model, and the cross-validated loss to beat.
 
         The model chosen without synergies is fitted on the cross-validation rows ``cv``
-        (features, conversions, non-conversions, folds); :func:`_screen_pairs` proposes
-        pairs; they are kept when they lower the out-of-fold log loss by more than
-        ``_PAIR_SE`` (2) standard errors of the difference per journey (``journeys``: the
-        journey of each row, for the hazard's day rows), a margin that noise and mild misfit
-        of the main effects do not reach (a row of ``results`` either way).
+        (features, conversions, non-conversions, folds);
+        :func:`~attribution.models.synergy.screen_pairs` proposes pairs; they are kept when
+        they lower the out-of-fold log loss by more than ``_PAIR_SE`` (2) standard errors of
+        the difference per journey (``journeys``: the journey of each row, for the hazard's
+        day rows), a margin that noise and mild misfit of the main effects do not reach (a
+        row of ``results`` either way).
         """
         if self.interactions != "auto" or self.max_pairs < 1:
-            return _NO_PAIRS, cv_best
+            return NO_PAIRS, cv_best
         x, pos, neg, fold = cv
         fitted = self._linear_fitter(kind, name, alpha)(x, pos, neg)
-        pairs = _screen_pairs(fitted, x, pos, neg, max_pairs=self.max_pairs)
+        assert fitted.coef is not None
+        pairs = screen_pairs(
+            x,
+            pos,
+            neg,
+            link=fitted.kind,
+            intercept=fitted.intercept,
+            coef=fitted.coef,
+            features=fitted.features,
+            max_pairs=self.max_pairs,
+        )
         if not len(pairs):
-            return _NO_PAIRS, cv_best
-        base = _cv_predict(x, pos, neg, fold, self.folds, self._linear_fitter(kind, name, alpha))
+            return NO_PAIRS, cv_best
+        base = cv_predict(x, pos, neg, fold, self.folds, self._linear_fitter(kind, name, alpha))
         fit = self._linear_fitter(kind, name, alpha, pairs)
-        prob = _cv_predict(x, pos, neg, fold, self.folds, fit)
+        prob = cv_predict(x, pos, neg, fold, self.folds, fit)
         weight = max(float((pos + neg).sum()), 1e-300)
-        gain = _row_log_loss(base, pos, neg) - _row_log_loss(prob, pos, neg)
+        gain = row_log_loss(base, pos, neg) - row_log_loss(prob, pos, neg)
         if journeys is not None:  # a journey's days are one unit of the standard error
             gain = np.bincount(np.unique(journeys, return_inverse=True)[1], weights=gain)
-        loss = _log_loss(prob, pos, neg)
+        loss = log_loss(prob, pos, neg)
         se = float(np.sqrt(len(gain) * gain.var()) / weight)
         results.append(
             dict(estimator=kind, feature_set=name, alpha=alpha, cv_log_loss=loss, pairs=len(pairs))
@@ -1110,7 +774,7 @@ class DataDrivenModel:
         )
         if gain.sum() / weight > _PAIR_SE * se:
             return pairs, loss
-        return _NO_PAIRS, cv_best
+        return NO_PAIRS, cv_best
 
     def _finish(
         self,
@@ -1181,6 +845,7 @@ class DataDrivenModel:
             schema={"feature": pl.String, "channel": pl.String, "coefficient": pl.Float64},
         ).select(population, pl.all())
         prob = self.model_.predict(x)
+        auc = weighted_auc(prob, pos, neg)
         rate = float(pos.sum() / (pos.sum() + neg.sum()))
         p0 = float(self.model_.predict(np.zeros((1, x.shape[1])))[0])  # no synergy at 0
         self.diagnostics_ = pl.DataFrame(
@@ -1189,10 +854,10 @@ class DataDrivenModel:
                 "n_unique_rows": [self._n_unique_],
                 "conversions": [float(pos.sum())],
                 "non_conversions": [float(neg.sum())],
-                "log_loss": [_log_loss(prob, pos, neg)],
-                "auc": [_auc(prob, pos, neg)],
+                "log_loss": [log_loss(prob, pos, neg)],
+                "auc": [None if np.isnan(auc) else auc],
                 "cv_log_loss": [cv_best if np.isfinite(cv_best) else None],
-                "null_log_loss": [_log_loss(np.full(len(pos), rate), pos, neg)],
+                "null_log_loss": [log_loss(np.full(len(pos), rate), pos, neg)],
                 "baseline_probability": [p0],
                 "time_model": [self.time_model_],
                 "span_converting_days": [self.spans_[0]],
@@ -1213,22 +878,22 @@ class DataDrivenModel:
     returning_model_: DataDrivenModel | None = None
 
     def _linear_fitter(
-        self, kind: str, name: str, alpha: float, pairs: np.ndarray = _NO_PAIRS
+        self, kind: str, name: str, alpha: float, pairs: np.ndarray = NO_PAIRS
     ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], _Fitted]:
         discrete = not FEATURE_SETS[name][1]
         k_feats = FEATURE_SETS[name][0]
 
         def fit(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> _Fitted:
             if discrete:
-                x, pos, neg = _group_rows(x, pos, neg)
+                x, pos, neg = group_rows(x, pos, neg)
             self._n_unique_ = len(x)
             n_ch = x.shape[1] // len(k_feats)
             if not len(pairs):
-                b0, coef = _fit_linear(x, pos, neg, alpha, kind)
+                b0, coef = fit_linear(x, pos, neg, alpha, kind)
                 return _Fitted(kind, k_feats, n_ch, b0, coef)
             shape = _Fitted(kind, k_feats, n_ch, pairs=pairs)
             design = np.hstack([x, shape.pair_terms(x)])
-            b0, coef = _fit_linear(design, pos, neg, alpha, kind)
+            b0, coef = fit_linear(design, pos, neg, alpha, kind)
             p = x.shape[1]
             kept = coef[p:] > 0  # a synergy fitted at 0 is no synergy
             return _Fitted(
@@ -1248,9 +913,9 @@ class DataDrivenModel:
 
         def fit(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> _Fitted:
             if discrete:
-                x, pos, neg = _group_rows(x, pos, neg)
+                x, pos, neg = group_rows(x, pos, neg)
             self._n_unique_ = len(x)
-            xs, y, w = _stack(x, pos, neg)
+            xs, y, w = stack_outcomes(x, pos, neg)
             booster = HistGradientBoostingClassifier(
                 max_iter=200,
                 learning_rate=0.1,

@@ -33,8 +33,18 @@ from scipy.sparse.linalg import splu
 from attribution._base.errors import ModelError
 from attribution.journeys import Sequences
 from attribution.models.base import KernelOutput, register_model
+from attribution.models.scoring import log_loss, split_counts, weighted_auc
 
-__all__ = ["MarkovChain", "fit_chain", "markov", "removal_effects"]
+__all__ = [
+    "MarkovChain",
+    "StateLayout",
+    "choose_order",
+    "decode_state",
+    "fit_chain",
+    "markov",
+    "removal_effects",
+    "state_layout",
+]
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 
@@ -134,7 +144,14 @@ def _dense_ids(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, inverse
 
 
-def _decode(key: int, base: int) -> tuple[int, ...]:
+def decode_state(key: int, base: int) -> tuple[int, ...]:
+    """Channel codes of a state from its key (base-``base`` digits of ``code + 1``).
+
+    Examples
+    --------
+    >>> decode_state(1 + 3 * 4, 4)  # codes 0 then 2, read from the lowest digit
+    (0, 2)
+    """
     codes = []
     while key:
         key, d = divmod(key, base)
@@ -154,8 +171,12 @@ def _count_matrix(frm: np.ndarray, to: np.ndarray, w: np.ndarray, size: int) -> 
 
 
 @dataclass(frozen=True)
-class _Layout:
-    """Where each row's states sit: steps in row order, with their state ids (1-based)."""
+class StateLayout:
+    """Where each row's states sit: steps in row order, with their state ids (1-based).
+
+    Built by :func:`state_layout`; the chain (:func:`fit_chain`) and the bootstrap's batched
+    chains (:mod:`attribution.uncertainty`) count transitions from it.
+    """
 
     uniq: np.ndarray  # state keys, sorted; state i + 1 has key uniq[i]
     state: np.ndarray  # state id of every step
@@ -166,17 +187,19 @@ class _Layout:
 
     @property
     def n_states(self) -> int:
+        """Number of distinct states (without start and the two absorbing states)."""
         return len(self.uniq)
 
 
-def _layout(seq: Sequences, order: int) -> _Layout:
+def state_layout(seq: Sequences, order: int) -> StateLayout:
+    """Lay out the states of order ``order`` along every row (see :class:`StateLayout`)."""
     uniq, state = _dense_ids(_gram_keys(seq, order))
     lengths = seq.lengths
     steps = np.where(lengths >= order, lengths - order + 1, np.minimum(lengths, 1))
     offsets = np.zeros(seq.n_rows + 1, dtype=np.int64)
     np.cumsum(steps, out=offsets[1:])
     rows = np.flatnonzero(steps > 0)
-    return _Layout(
+    return StateLayout(
         uniq, state.astype(np.int64) + 1, steps, rows, offsets[:-1][rows], offsets[1:][rows] - 1
     )
 
@@ -195,7 +218,7 @@ def fit_chain(seq: Sequences, order: int = 1) -> MarkovChain:
     """
     if int(order) != order or order < 1:
         raise ModelError(f"Markov order must be a whole number ≥ 1; got {order!r}.")
-    lay = _layout(seq, int(order))
+    lay = state_layout(seq, int(order))
     uniq, state, steps, rows = lay.uniq, lay.state, lay.steps, lay.rows
     first, last = lay.first, lay.last
     n_states = lay.n_states
@@ -231,7 +254,7 @@ def fit_chain(seq: Sequences, order: int = 1) -> MarkovChain:
     counts.eliminate_zeros()
     conv_value = np.bincount(state[last], weights=seq.value[rows], minlength=n_states + 1)
     base = len(seq.channels) + 1
-    states = [_decode(int(k), base) for k in uniq]
+    states = [decode_state(int(k), base) for k in uniq]
     return MarkovChain(order, seq.channels, states, counts, conv_value[: n_states + 1])
 
 
@@ -370,29 +393,6 @@ def _last_gram_keys(seq: Sequences, j: int) -> np.ndarray:
     return keys
 
 
-def _split_counts(counts: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
-    """Split integer counts into ``folds`` parts uniformly at random (multinomial)."""
-    out = np.zeros((folds, len(counts)), dtype=np.int64)
-    left = counts.astype(np.int64)
-    for f in range(folds - 1):
-        out[f] = rng.binomial(left, 1.0 / (folds - f))
-        left = left - out[f]
-    out[folds - 1] = left
-    return out
-
-
-def _weighted_auc(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
-    """ROC AUC with case weights; tied scores count one half."""
-    order = np.argsort(score, kind="stable")
-    s, p, n = score[order], pos[order], neg[order]
-    _, start = np.unique(s, return_index=True)
-    p_g = np.add.reduceat(p, start) if len(start) else p
-    n_g = np.add.reduceat(n, start) if len(start) else n
-    neg_below = np.cumsum(n_g) - n_g
-    total = p.sum() * n.sum()
-    return float((p_g * (neg_below + 0.5 * n_g)).sum() / total) if total > 0 else float("nan")
-
-
 def choose_order(
     data: Sequences,
     max_order: int = 4,
@@ -443,8 +443,8 @@ def choose_order(
             "choose_order splits journeys into folds, so counts must be whole numbers."
         )
     rng = np.random.default_rng(seed)
-    conv_f = _split_counts(np.round(conv).astype(np.int64) * touched, folds, rng)
-    null_f = _split_counts(np.round(null).astype(np.int64) * touched, folds, rng)
+    conv_f = split_counts(np.round(conv).astype(np.int64) * touched, folds, rng)
+    null_f = split_counts(np.round(null).astype(np.int64) * touched, folds, rng)
     keys = [_last_gram_keys(seq, j) for j in range(1, max_order + 1)]
     rows = []
     for k in range(1, max_order + 1):
@@ -461,9 +461,9 @@ def choose_order(
                 p = (c + smoothing * p) / (c + n + smoothing)
             p = np.clip(p, 1e-12, 1 - 1e-12)
             c_test, n_test = conv_f[f], null_f[f]
-            weight = (c_test + n_test).sum()
-            losses.append(-(c_test * np.log(p) + n_test * np.log1p(-p)).sum() / weight)
-            aucs.append(_weighted_auc(p, c_test.astype(float), n_test.astype(float)))
+            empty = (c_test + n_test).sum() == 0  # an empty fold scores nothing
+            losses.append(float("nan") if empty else log_loss(p, c_test, n_test))
+            aucs.append(weighted_auc(p, c_test.astype(float), n_test.astype(float)))
         rows.append(
             (k, float(np.mean(losses)), float(np.nanmean(aucs)), fit_chain(seq, k).n_states)
         )

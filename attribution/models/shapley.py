@@ -29,7 +29,7 @@ from attribution._base.errors import ModelError
 from attribution.journeys import Sequences
 from attribution.models.base import KernelOutput, credit_from_touches, register_model, row_sums
 
-__all__ = ["GAMES", "shapley", "shapley_potential"]
+__all__ = ["GAMES", "shapley", "shapley_potential", "shapley_weights"]
 
 #: The characteristic functions :func:`shapley` knows.
 GAMES: tuple[str, ...] = ("conversion_rate", "simplified", "conversions")
@@ -109,6 +109,36 @@ def shapley_potential(v: np.ndarray) -> np.ndarray:
         a[1:] /= _popcount(np.arange(1, len(a), dtype=np.int64))
     _zeta(a, n)
     return a
+
+
+def shapley_weights(m: int) -> np.ndarray:
+    """Matrix ``W`` with ``φ = v @ W`` for a game ``v`` on the ``2**m`` subsets of ``m`` players.
+
+    The Shapley values of the grand coalition as one linear map of the worths, for many games
+    at once (the rows of ``v``). ``W[s, j] = |s - 1|! (m - |s|)! / m!`` when player ``j`` is in
+    subset ``s`` (bit ``j`` of ``s``) and ``-|s|! (m - |s| - 1)! / m!`` otherwise: the Shapley
+    value as a weighted sum of marginal contributions ``v(s ∪ j) − v(s)``, each weighted by
+    the coefficient ``(t − 1)! (m − t)! / m!`` of the coalition ``t = |s ∪ j|`` that
+    :func:`shapley_potential` also puts on ``v(s ∪ j)`` in ``P[N]``. So for ``v[0] = 0``,
+    ``v @ W`` is ``P[N] − P[N − {j}]`` of the potential; unlike the potential, the map also
+    reads ``v[0]`` (``φ`` then sums to ``v[N] − v[0]``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = np.array([0.0, 1.0, 2.0, 6.0])  # v({0}) = 1, v({1}) = 2, v({0, 1}) = 6
+    >>> (v @ shapley_weights(2)).tolist()
+    [2.5, 3.5]
+    """
+    from math import factorial
+
+    subsets = np.arange(1 << m)
+    bits = (subsets[:, None] >> np.arange(m)[None, :]) & 1
+    size = bits.sum(axis=1)
+    fact = np.array([factorial(i) for i in range(m + 1)], dtype=np.float64)
+    with_j = fact[np.maximum(size - 1, 0)] * fact[m - size] / fact[m]
+    without_j = fact[size] * fact[np.maximum(m - size - 1, 0)] / fact[m]
+    return np.where(bits == 1, with_j[:, None], -without_j[:, None])
 
 
 # ----------------------------------------------------------------------------------------------

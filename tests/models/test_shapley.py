@@ -674,3 +674,55 @@ def test_shapley_potential_of_a_three_player_game():
     assert phi == pytest.approx([2 / 3, 1 / 6, 1 / 6])
     with pytest.raises(at.ModelError, match="2\\*\\*n values; got 6"):
         shapley_module.shapley_potential(np.zeros(6))
+
+
+def _players(mask: int, m: int) -> frozenset[str]:
+    return frozenset(str(j) for j in range(m) if mask >> j & 1)
+
+
+def test_shapley_weights_match_permutation_average(rng) -> None:
+    m = 4
+    values = rng.random(1 << m)
+    values[0] = 0.3
+    worth = {_players(s, m): float(values[s]) for s in range(1 << m)}
+    # marginal contributions v(S ∪ p) - v(S) are the same for v - v(∅), which has v(∅) = 0
+    expected = permutation_shapley(_players((1 << m) - 1, m), lambda c: worth[c] - values[0])
+    got = values @ shapley_module.shapley_weights(m)
+    np.testing.assert_allclose(got, [expected[str(j)] for j in range(m)], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 5, 7])
+def test_shapley_weights_equal_the_permutation_definition(m: int) -> None:
+    rng = np.random.default_rng(m)
+    values = rng.normal(size=(3, 1 << m))  # three games at once, v(∅) != 0 included
+    got = values @ shapley_module.shapley_weights(m)
+    for g, v in enumerate(values):
+        worth = {_players(s, m): float(v[s]) for s in range(1 << m)}
+        expected = permutation_shapley(
+            _players((1 << m) - 1, m), lambda c, worth=worth, v=v: worth[c] - v[0]
+        )
+        np.testing.assert_allclose(
+            got[g], [expected[str(j)] for j in range(m)], rtol=1e-12, atol=1e-12
+        )
+    # efficiency: the values share v(N) - v(∅)
+    np.testing.assert_allclose(got.sum(axis=1), values[:, -1] - values[:, 0], atol=1e-12)
+
+
+@pytest.mark.parametrize("m", [1, 4, 9])
+def test_shapley_weights_give_the_potential_differences(m: int) -> None:
+    # one Shapley weighting: for v(∅) = 0 the weights are P[N] - P[N - {j}] of the potential
+    rng = np.random.default_rng(100 + m)
+    v = rng.random(1 << m)
+    v[0] = 0.0
+    p = shapley_module.shapley_potential(v)
+    full = (1 << m) - 1
+    from_potential = [p[full] - p[full ^ (1 << j)] for j in range(m)]
+    np.testing.assert_allclose(
+        v @ shapley_module.shapley_weights(m), from_potential, rtol=1e-12, atol=1e-12
+    )
+
+
+def test_data_driven_uses_the_shapley_weights_of_this_module() -> None:
+    from attribution.models import data_driven
+
+    assert data_driven.shapley_weights is shapley_module.shapley_weights

@@ -11,8 +11,8 @@ import pytest
 import attribution as at
 from attribution.datasets.scenarios import scenario
 from attribution.journeys import Sequences
-from attribution.models._hazard import hazard_features, interval_samples, journey_spans
 from attribution.models.data_driven import DataDrivenModel
+from attribution.models.hazard import hazard_features, interval_samples, journey_spans
 
 _DAY = 86_400_000_000  # µs
 

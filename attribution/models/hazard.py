@@ -14,7 +14,7 @@ journey the end of the log, since it stayed at risk after its last touch): inter
 ``τ``'s exposure to channel ``c`` is ``Σ 2 ** (-(Δt_j − τ) / h)`` over the channel's touches
 ``j`` with ``Δt_j ≥ τ`` (``Δt_j``: days from the touch to the end; ``h``: half-life). A
 converting journey's interval 0 is its event, with exactly the ``decay`` features of
-:func:`~attribution.models.data_driven.journey_features`; every other interval is a non-event.
+:func:`~attribution.models.features.journey_features`; every other interval is a non-event.
 Non-event intervals are sampled (``per_row`` per journey, uniformly, each weighted by the number
 of non-event intervals over ``per_row``), which keeps the estimating equations of a weighted
 logistic regression unbiased and the rows to a few per journey.

@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 import attribution as at
 from attribution.datasets import ChannelSpec, simulate
 from attribution.datasets.scenarios import SCENARIOS, scenario
-from attribution.evaluate import evaluate, evaluate_scenarios, score_credit, truth_credit
+from attribution.evaluation import evaluate, evaluate_scenarios, score_credit, truth_credit
 
 SAMPLE_TRUTH = Path(at.datasets.__file__).parent / "data" / "sample_truth.csv"
 
@@ -128,3 +128,72 @@ def test_data_driven_not_worse_than_path_models_under_confounding() -> None:
     s = ev.summary
     dda = s.filter(pl.col("model") == "data_driven")["total_abs_error"][0]
     assert dda <= s.filter(pl.col("kind") == "path-based")["total_abs_error"].min()
+
+
+def test_old_module_path_warns_and_at_evaluate_is_the_function() -> None:
+    import importlib
+
+    import attribution.evaluation as evaluation
+
+    assert at.evaluate is evaluation.evaluate and callable(at.evaluate)
+    assert at.evaluate_scenarios is evaluation.evaluate_scenarios
+    assert at.evaluation is evaluation
+    old = importlib.import_module("attribution.evaluate")
+    assert old is not evaluation
+    for name in ("evaluate", "evaluate_scenarios", "truth_credit", "score_credit", "Evaluation"):
+        with pytest.warns(DeprecationWarning, match="attribution.evaluation"):
+            assert getattr(old, name) is getattr(evaluation, name)
+    with pytest.warns(DeprecationWarning, match="import truth_credit from attribution.evaluation"):
+        from attribution.evaluate import truth_credit as old_truth
+    assert old_truth is truth_credit
+    # importing the old module does not replace the function on the package
+    assert at.evaluate is evaluation.evaluate
+
+
+def test_evaluate_takes_journey_options_like_build_journeys() -> None:
+    sim = simulate(2_000, seed=6)
+    kw = {"baseline_conversions": sim.baseline_conversions, "models": ["linear", "markov"]}
+    journeys = at.build_journeys(sim.events, lookback_days=20, max_touches=5)
+    expected = evaluate(journeys, sim.truth, **kw)
+    by_keywords = evaluate(sim.events, sim.truth, lookback_days=20, max_touches=5, **kw)
+    by_options = evaluate(
+        sim.events, sim.truth, at.JourneyOptions(lookback_days=20, max_touches=5), **kw
+    )
+    mixed = evaluate(
+        sim.events, sim.truth, at.JourneyOptions(lookback_days=20), max_touches=5, **kw
+    )
+    for ev in (by_keywords, by_options, mixed):
+        assert_frame_equal(ev.summary, expected.summary)
+        assert_frame_equal(ev.channels, expected.channels)
+    # the event log's own column names go through the options
+    renamed = sim.events.rename({"user_id": "uid"})
+    assert_frame_equal(
+        evaluate(renamed, sim.truth, lookback_days=20, max_touches=5, user_col="uid", **kw).summary,
+        expected.summary,
+    )
+    with pytest.raises(at.ValidationError, match="Unknown journey option 'lookback'"):
+        evaluate(sim.events, sim.truth, lookback=20, **kw)
+    with pytest.raises(at.ModelError, match=r"Journey options \(lookback_days\) apply when"):
+        evaluate(journeys, sim.truth, lookback_days=20, **kw)
+
+
+def test_evaluate_reads_iso_text_with_zone_suffix() -> None:
+    # timestamps written as ISO text ending in "Z" are read by the base layer, as datetimes are
+    sim = simulate(1_500, seed=8)
+    text = sim.events.with_columns(
+        pl.col("timestamp").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ")
+    )
+    assert text.schema["timestamp"] == pl.String
+    kw = {"baseline_conversions": sim.baseline_conversions, "models": ["time_decay", "markov"]}
+    a = evaluate(sim.events, sim.truth, lookback_days=30, **kw)
+    b = evaluate(text, sim.truth, lookback_days=30, **kw)
+    assert_frame_equal(a.summary, b.summary)
+
+
+def test_evaluate_scenarios_takes_journey_options() -> None:
+    kw = {"n_users": 1_500, "models": ["linear"]}
+    a = evaluate_scenarios(["short_journeys"], lookback_days=5, **kw)
+    b = evaluate_scenarios(["short_journeys"], options=at.JourneyOptions(lookback_days=5), **kw)
+    assert_frame_equal(a, b)
+    every_touch = evaluate_scenarios(["short_journeys"], **kw)
+    assert a["total_abs_error"][0] != every_touch["total_abs_error"][0]
