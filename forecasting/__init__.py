@@ -18,8 +18,9 @@ from forecasting.budget import (
     response,
     response_marginal,
 )
+from forecasting.engine import AUTO_CANDIDATES, MODEL_NAMES, forecast
 from forecasting.growth import cagr, cagr_forecast, cagr_series, pop, target_progress, yoy
-from forecasting.models import AUTO_CANDIDATES, MODEL_NAMES, forecast, select_arima, select_ets
+from forecasting.kernels import select_arima, select_ets
 from forecasting.series import season_length, series_from_attribution, to_series
 
 __all__ = [

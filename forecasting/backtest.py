@@ -15,18 +15,18 @@ import polars as pl
 
 from attribution._base.errors import SchemaError, ValidationError
 from attribution._base.frames import FrameLike, check_columns
-from forecasting.models import (
+from forecasting.engine import (
     AUTO_CANDIDATES,
-    Transform,
-    _check_lengths,
-    _check_levels,
-    _check_models,
-    _forecast_arrays,
-    _options,
-    _output,
-    _panel,
-    _window_cuts,
+    build_options,
+    check_lengths,
+    check_levels,
+    check_models,
+    forecast_arrays,
+    output_frame,
+    read_panel,
+    window_cuts,
 )
+from forecasting.kernels import Transform
 from forecasting.series import _shift_dates
 from forecasting.series import season_length as _season_of
 
@@ -115,22 +115,22 @@ def backtest(
     [(datetime.date(2024, 7, 1), 1, 8.0, 7.0), (datetime.date(2024, 7, 1), 2, 9.0, 7.0),
      (datetime.date(2024, 8, 1), 1, 9.0, 8.0), (datetime.date(2024, 8, 1), 2, 10.0, 8.0)]
     """
-    levels = _check_levels(level)
-    names = _check_models(models, candidates)
-    panel = _panel(series, freq, id_col, time_col, value_col)
+    levels = check_levels(level)
+    names = check_models(models, candidates)
+    panel = read_panel(series, freq, id_col, time_col, value_col)
     m = season_length if season_length is not None else _season_of(panel.freq)
-    opt = _options(h, m, levels, transform, candidates, combine, n_windows, step)
+    opt = build_options(h, m, levels, transform, candidates, combine, n_windows, step)
     need = opt.h + opt.step * (opt.n_windows - 1) + 4
-    _check_lengths(panel, need, f"a backtest with h={h}, n_windows={n_windows}, step={step}")
+    check_lengths(panel, need, f"a backtest with h={h}, n_windows={n_windows}, step={step}")
     frames = []
     for w in range(opt.n_windows):
-        cuts = [_window_cuts(len(v), opt.h, opt.n_windows, opt.step)[w] for v in panel.values]
+        cuts = [window_cuts(len(v), opt.h, opt.n_windows, opt.step)[w] for v in panel.values]
         train = [v[:c] for v, c in zip(panel.values, cuts, strict=True)]
         actual = np.concatenate([v[c : c + opt.h] for v, c in zip(panel.values, cuts, strict=True)])
         scale = np.repeat([_mase_scale(t, opt.m) for t in train], opt.h)
         origin = _shift_dates(panel.first, np.array(cuts) - 1, panel.freq)
-        results = _forecast_arrays(train, names, opt, n_jobs)
-        out = _output(
+        results = forecast_arrays(train, names, opt, n_jobs)
+        out = output_frame(
             panel, results, opt.h, levels, id_col, time_col, ends=np.array(cuts) - 1, sort=False
         )
         k = len(names)
