@@ -15,6 +15,7 @@ import polars as pl
 
 from attribution._base.errors import SchemaError, ValidationError
 from attribution._base.frames import FrameLike, check_columns
+from attribution._base.periods import FreqLike
 from forecasting.engine import (
     AUTO_CANDIDATES,
     build_options,
@@ -27,8 +28,6 @@ from forecasting.engine import (
     window_cuts,
 )
 from forecasting.kernels import Transform
-from forecasting.series import _shift_dates
-from forecasting.series import season_length as _season_of
 
 __all__ = ["backtest", "evaluate"]
 
@@ -49,7 +48,7 @@ def backtest(
     n_windows: int = 3,
     step: int = 1,
     level: Sequence[float] | float | None = (80, 95),
-    freq: str | None = None,
+    freq: FreqLike | None = None,
     season_length: int | None = None,
     transform: Transform = "auto",
     candidates: Sequence[str] = AUTO_CANDIDATES,
@@ -118,7 +117,7 @@ def backtest(
     levels = check_levels(level)
     names = check_models(models, candidates)
     panel = read_panel(series, freq, id_col, time_col, value_col)
-    m = season_length if season_length is not None else _season_of(panel.freq)
+    m = season_length if season_length is not None else panel.period.season_length
     opt = build_options(h, m, levels, transform, candidates, combine, n_windows, step)
     need = opt.h + opt.step * (opt.n_windows - 1) + 4
     check_lengths(panel, need, f"a backtest with h={h}, n_windows={n_windows}, step={step}")
@@ -128,7 +127,7 @@ def backtest(
         train = [v[:c] for v, c in zip(panel.values, cuts, strict=True)]
         actual = np.concatenate([v[c : c + opt.h] for v, c in zip(panel.values, cuts, strict=True)])
         scale = np.repeat([_mase_scale(t, opt.m) for t in train], opt.h)
-        origin = _shift_dates(panel.first, np.array(cuts) - 1, panel.freq)
+        origin = panel.dates(np.arange(len(cuts)), np.array(cuts) - 1)
         results = forecast_arrays(train, names, opt, n_jobs)
         out = output_frame(
             panel, results, opt.h, levels, id_col, time_col, ends=np.array(cuts) - 1, sort=False
@@ -136,9 +135,7 @@ def backtest(
         k = len(names)
         frames.append(
             out.with_columns(
-                pl.Series("cutoff", np.tile(np.repeat(origin.to_numpy(), opt.h), k)).cast(
-                    origin.dtype
-                ),
+                origin.gather(np.tile(np.repeat(np.arange(len(cuts)), opt.h), k)).alias("cutoff"),
                 pl.Series("horizon", np.tile(np.arange(1, opt.h + 1), len(train) * k)),
                 pl.Series("actual", np.tile(actual, k)),
                 pl.Series("scale", np.tile(scale, k)).fill_nan(None),

@@ -47,10 +47,17 @@ import polars as pl
 
 from attribution._base.errors import EmptyInputError, ModelError, SchemaError, ValidationError
 from attribution._base.frames import FrameLike, check_columns, to_lazy
+from attribution._base.periods import (
+    FreqLike,
+    Period,
+    infer_freq,
+    is_month_end,
+    regular_breaks,
+    step_dates,
+)
 from forecasting.kernels import KERNELS, LOOPED, Result, Transform, run_kernel
 from forecasting.kernels.scale import TINY
-from forecasting.series import _parse_freq, _shift_dates
-from forecasting.series import season_length as _season_of
+from forecasting.series import period_of, read_dates
 
 __all__ = [
     "AUTO_CANDIDATES",
@@ -238,20 +245,42 @@ class Panel:
         Series ids, in the order of ``values``.
     values : list of ndarray
         Values of each series, oldest first.
-    first, last : Series
-        First and last date of each series.
-    freq : str
+    first : Series
+        First date of each series (``Date``).
+    month_end : Series
+        Whether each series runs on month ends (then its later periods do too).
+    period : Period
         Period of the series.
     dtype : DataType
-        Type of the input's time column.
+        Type of the input's time column: ``Datetime`` input gets ``Datetime`` dates back.
     """
 
     ids: pl.Series
     values: list[np.ndarray]
     first: pl.Series
-    last: pl.Series
-    freq: str
+    month_end: pl.Series
+    period: Period
     dtype: pl.DataType
+
+    def dates(self, rows: np.ndarray, steps: np.ndarray) -> pl.Series:
+        """Return the date ``steps[i]`` periods after the first date of series ``rows[i]``.
+
+        Month-end series stay on month ends; the dates have the input's type.
+        """
+        frame = pl.DataFrame(
+            {
+                "d": self.first.gather(rows),
+                "k": pl.Series(steps, dtype=pl.Int64),
+                "e": self.month_end.gather(rows),
+            }
+        )
+        out = frame.select(step_dates(pl.col("d"), pl.col("k"), self.period, month_end=pl.col("e")))
+        dates = out.to_series()
+        if isinstance(self.dtype, pl.Datetime):
+            dates = dates.cast(pl.Datetime(self.dtype.time_unit))
+            if self.dtype.time_zone:
+                dates = dates.dt.replace_time_zone(self.dtype.time_zone)
+        return dates
 
 
 def _level_label(level: float) -> str:
@@ -281,42 +310,18 @@ def _probs(levels: list[float]) -> np.ndarray:
     return np.array(out, dtype=np.float64)
 
 
-def _infer_freq(days: np.ndarray) -> str:
-    known = {1: "1d", 7: "1w", 14: "2w"}
-    if len(days) == 0:
-        raise ValidationError(
-            "Cannot infer freq from series with a single date each; pass freq (e.g. '1mo')."
-        )
-    lo, hi = int(days.min()), int(days.max())
-    if lo == hi and lo in known:
-        return known[lo]
-    for f, (a, b) in (("1mo", (28, 31)), ("1q", (89, 92)), ("1y", (365, 366))):
-        if a <= lo and hi <= b:
-            return f
-    raise ValidationError(
-        f"Cannot infer freq: gaps between dates range from {lo} to {hi} days; pass freq "
-        "(e.g. '1d', '1w', '1mo') and fill missing periods with forecasting.to_series."
-    )
-
-
 def read_panel(
-    series: FrameLike, freq: str | None, id_col: str, time_col: str, value_col: str
+    series: FrameLike, freq: FreqLike | None, id_col: str, time_col: str, value_col: str
 ) -> Panel:
     """Read long series into a :class:`Panel`; refuse nulls, duplicates and irregular dates."""
     lf = to_lazy(series, what="series")
     schema = lf.collect_schema()
     check_columns(schema, [id_col, time_col, value_col], "series")
-    tdt = schema[time_col]
-    if tdt == pl.String:
-        date = pl.col(time_col).str.to_datetime(strict=False, time_unit="us").cast(pl.Date)
-    elif tdt == pl.Date or isinstance(tdt, pl.Datetime):
-        date = pl.col(time_col)
-    else:
-        raise SchemaError(f"Column {time_col!r} of the series has type {tdt}; expected dates.")
     if not schema[value_col].is_numeric():
         raise SchemaError(
             f"Column {value_col!r} of the series has type {schema[value_col]}; expected numbers."
         )
+    date = read_dates(lf, time_col, what="series")
     df = (
         lf.select(
             pl.col(id_col).alias("id"),
@@ -354,38 +359,26 @@ def read_panel(
             f" duplicated rows ({sample}); "
             "each series needs one value per date (aggregate with forecasting.to_series)."
         )
-    if freq is None:
-        days = (
-            df.select(pl.col("t").cast(pl.Date).cast(pl.Int64).diff().over("id"))
-            .drop_nulls()
-            .to_series()
-            .to_numpy()
-        )
-        freq = _infer_freq(days)
-    count, unit = _parse_freq(freq)
-    k = pl.int_range(pl.len()).over("id")
-    first = pl.col("t").first().over("id")
-    expected = first.dt.offset_by(pl.format("{}" + unit, k * count))
-    gaps = df.with_columns(expected.alias("e")).filter(pl.col("t") != pl.col("e"))
-    if gaps.height:
-        ids = gaps["id"].unique(maintain_order=True)
+    period = infer_freq(df["t"], df["id"]) if freq is None else period_of(freq)
+    breaks = regular_breaks(df, id_col="id", time_col="t", period=period)
+    if breaks.height:
+        ids = breaks["id"].unique(maintain_order=True)
         sample = ", ".join(
             f"{i} at {t} (expected {e})"
-            for i, t, e in gaps.group_by("id", maintain_order=True)
-            .first()
-            .select("id", "t", "e")
-            .head(5)
-            .rows()
+            for i, t, e in breaks.group_by("id", maintain_order=True).first().head(5).rows()
         )
+        spelled = period if freq is None else freq
         raise ValidationError(
-            f"Column {time_col!r}: {len(ids)} series are not regular at freq {freq!r} "
+            f"Column {time_col!r}: {len(ids)} series are not regular at freq {str(spelled)!r} "
             f"(first break: {sample}); fill missing periods with forecasting.to_series."
         )
+    ends = is_month_end(pl.col("t")).all() if period.months is not None else pl.lit(False)
     groups = df.group_by("id", maintain_order=True).agg(
-        pl.col("v"), pl.col("t").first().alias("first"), pl.col("t").last().alias("last")
+        pl.col("v"), pl.col("t").first().alias("first"), ends.alias("month_end")
     )
     values = [np.asarray(v, dtype=np.float64) for v in groups["v"].to_list()]
-    return Panel(groups["id"], values, groups["first"], groups["last"], freq, df["t"].dtype)
+    dtype = schema[time_col] if isinstance(schema[time_col], pl.Datetime) else pl.Date()
+    return Panel(groups["id"], values, groups["first"], groups["month_end"], period, dtype)
 
 
 def check_models(models: str | Sequence[str], candidates: Sequence[str]) -> list[str]:
@@ -467,7 +460,7 @@ def output_frame(
     if ends is None:
         ends = np.array([len(v) - 1 for v in panel.values])
     steps = np.repeat(ends, h) + np.tile(np.arange(1, h + 1), s)
-    dates = _shift_dates(panel.first.gather(np.repeat(np.arange(s), h)), steps, panel.freq)
+    dates = panel.dates(np.repeat(np.arange(s), h), steps)
     frames = []
     for name, (mean, q) in results.items():
         cols: dict[str, Any] = {
@@ -490,7 +483,7 @@ def forecast(
     *,
     level: Sequence[float] | float | None = (80, 95),
     models: str | Sequence[str] = "auto",
-    freq: str | None = None,
+    freq: FreqLike | None = None,
     season_length: int | None = None,
     transform: Transform = "auto",
     candidates: Sequence[str] = AUTO_CANDIDATES,
@@ -508,17 +501,21 @@ def forecast(
     ----------
     series
         Long frame (or path) with one row per series and period: ``id_col``, ``time_col``
-        (Date, Datetime or ISO text) and ``value_col``. Periods must be regular and complete
-        (build the frame with :func:`forecasting.to_series` to fill gaps).
+        (Date, Datetime, or text such as ``2024-01-31``, ``2024-01-31T00:00:00Z`` or
+        ``2024-01``, read by :func:`forecasting.series.read_dates`) and ``value_col``.
+        Periods must be regular and complete (build the frame with
+        :func:`forecasting.to_series` to fill gaps); monthly series may sit on the same day
+        of every month or on month ends (from 28 February to 31 March is one month).
     h : int
         Number of periods to forecast.
     level : sequence of float
         Prediction interval levels in percent; one ``lo-<level>``/``hi-<level>`` pair each.
     models : str or sequence of str
         Any of :data:`MODEL_NAMES` (see the module docstring); ``"auto"`` by default.
-    freq : str, optional
-        Period of the series (``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"``); inferred from
-        the dates when omitted.
+    freq : str or Period, optional
+        Period of the series (``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"``, multiples such
+        as ``"2w"``, or the pandas aliases ``"D"``, ``"W"``, ``"MS"``, ``"M"``, ``"ME"``,
+        ``"QS"``, ``"Y"``); inferred from the dates when omitted.
     season_length : int, optional
         Seasonal period; by default from ``freq`` (12 for months, 4 quarters, 7 days...).
     transform : {"auto", "log1p", "none"}
@@ -546,9 +543,10 @@ def forecast(
     Returns
     -------
     DataFrame
-        ``id_col``, ``time_col`` (the future periods), ``model``, ``mean`` (point forecast: the
-        median when modelled on the log1p scale), then ``lo-<level>``, ``hi-<level>`` per
-        level; sorted by series, model and date.
+        ``id_col``, ``time_col`` (the future periods: ``Date``, or ``Datetime`` for
+        ``Datetime`` input; month-end series stay on month ends), ``model``, ``mean`` (point
+        forecast: the median when modelled on the log1p scale), then ``lo-<level>``,
+        ``hi-<level>`` per level; sorted by series, model and date.
 
     Raises
     ------
@@ -572,7 +570,7 @@ def forecast(
     levels = check_levels(level)
     names = check_models(models, candidates)
     panel = read_panel(series, freq, id_col, time_col, value_col)
-    m = season_length if season_length is not None else _season_of(panel.freq)
+    m = season_length if season_length is not None else panel.period.season_length
     opt = build_options(h, m, levels, transform, candidates, combine, n_windows, step)
     check_lengths(panel, 4 if "harmonic" in names or "auto" in names else 2, "forecasting")
     results = forecast_arrays(panel.values, names, opt, n_jobs)
