@@ -2,13 +2,16 @@
 
 Series from attribution results (:func:`series_from_attribution`) or any dated frame
 (:func:`to_series`), forecasts with intervals for many series at once (:func:`forecast`),
-rolling-origin backtests and accuracy metrics (:func:`backtest`, :func:`evaluate`), and
+rolling-origin backtests and accuracy metrics (:func:`backtest`, :func:`accuracy`), and
 growth figures (:func:`cagr`, :func:`cagr_series`, :func:`cagr_forecast`, :func:`yoy`,
 :func:`pop`, :func:`target_progress`) and budget scenarios (:func:`fit_response_curves`,
 :func:`optimize_budget`).
 """
 
-from forecasting.backtest import backtest, evaluate
+import warnings
+from typing import Any
+
+from forecasting.backtest import RENAMED_EVALUATE, accuracy, backtest
 from forecasting.budget import (
     BudgetPlan,
     ResponseCurves,
@@ -28,11 +31,11 @@ __all__ = [
     "MODEL_NAMES",
     "BudgetPlan",
     "ResponseCurves",
+    "accuracy",
     "backtest",
     "cagr",
     "cagr_forecast",
     "cagr_series",
-    "evaluate",
     "fit_response_curves",
     "forecast",
     "geometric_adstock",
@@ -48,3 +51,10 @@ __all__ = [
     "to_series",
     "yoy",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "evaluate":  # renamed accuracy (see forecasting.backtest)
+        warnings.warn(RENAMED_EVALUATE, DeprecationWarning, stacklevel=2)
+        return accuracy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,14 +1,19 @@
 """Rolling-origin backtests (time-series cross-validation) and forecast accuracy metrics.
 
 :func:`backtest` refits every model on the start of each series and forecasts the periods
-that follow, several times ("windows"); :func:`evaluate` turns those forecasts into MAE, RMSE,
+that follow, several times ("windows"); :func:`accuracy` turns those forecasts into MAE, RMSE,
 MAPE, sMAPE, MASE and interval coverage, per model and horizon (or any grouping).
+
+``accuracy`` was called ``evaluate``, a word that in :mod:`attribution` means scoring
+attribution models against simulated truth; the old name still works with a
+``DeprecationWarning``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -29,7 +34,14 @@ from forecasting.engine import (
 )
 from forecasting.kernels import Transform
 
-__all__ = ["backtest", "evaluate"]
+__all__ = ["accuracy", "backtest"]
+
+#: Message of the old name ``evaluate`` (see the module notes).
+RENAMED_EVALUATE = (
+    "forecasting.evaluate is now forecasting.accuracy (the accuracy of backtest forecasts; "
+    "attribution.evaluate scores attribution models); the old name will be removed in a "
+    "later release."
+)
 
 
 def _mase_scale(train: np.ndarray, m: int) -> float:
@@ -95,7 +107,7 @@ def backtest(
         ``id_col``, ``cutoff`` (last training date), ``time_col``, ``horizon`` (1 .. h),
         ``model``, ``actual``, ``mean``, ``lo-<level>``/``hi-<level>``, ``scale`` (the MASE
         denominator: in-sample MAE of the seasonal naive method on that window's training
-        part). Feed it to :func:`evaluate`.
+        part). Feed it to :func:`accuracy`.
 
     Raises
     ------
@@ -147,7 +159,7 @@ def backtest(
     return out.select(first + rest).sort(id_col, "model", "cutoff", "horizon")
 
 
-def evaluate(
+def accuracy(
     cv: pl.DataFrame,
     *,
     by: str | Sequence[str] = ("model", "horizon"),
@@ -180,7 +192,7 @@ def evaluate(
     >>> import polars as pl
     >>> cv = pl.DataFrame({"model": ["m", "m"], "horizon": [1, 1], "actual": [10.0, 0.0],
     ...     "mean": [8.0, 1.0], "scale": [2.0, 2.0], "lo-80": [9.0, 0.5], "hi-80": [11.0, 2.0]})
-    >>> evaluate(cv).row(0, named=True)  # doctest: +NORMALIZE_WHITESPACE
+    >>> accuracy(cv).row(0, named=True)  # doctest: +NORMALIZE_WHITESPACE
     {'model': 'm', 'horizon': 1, 'n': 2, 'mae': 1.5, 'rmse': 1.5811388300841898, 'mape': 0.2,
      'smape': 1.1111111111111112, 'mase': 0.75, 'coverage-80': 0.5}
     """
@@ -205,3 +217,10 @@ def evaluate(
         inside = (a >= pl.col(f"lo-{lv}")) & (a <= pl.col(f"hi-{lv}"))
         aggs.append(inside.cast(pl.Float64).mean().alias(f"coverage-{lv}"))
     return cv.group_by(keys).agg(aggs).sort(keys)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "evaluate":
+        warnings.warn(RENAMED_EVALUATE, DeprecationWarning, stacklevel=2)
+        return accuracy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -42,7 +42,7 @@ def test_windows_are_refits_on_truncated_series(rng):
     assert cv["horizon"].to_list()[:12] == list(range(1, 13))
 
 
-def test_evaluate_matches_brute_force(rng):
+def test_accuracy_matches_brute_force(rng):
     n = 60
     cv = pl.DataFrame(
         {
@@ -53,7 +53,7 @@ def test_evaluate_matches_brute_force(rng):
             "scale": np.where(rng.random(n) < 0.1, 0.0, rng.uniform(1, 2, n)),
         }
     ).with_columns((pl.col("mean") - 2).alias("lo-80"), (pl.col("mean") + 2).alias("hi-80"))
-    got = fc.evaluate(cv, by="model")
+    got = fc.accuracy(cv, by="model")
     for row in got.iter_rows(named=True):
         g = cv.filter(pl.col("model") == row["model"])
         a, f, sc = g["actual"].to_numpy(), g["mean"].to_numpy(), g["scale"].to_numpy()
@@ -73,7 +73,7 @@ def test_evaluate_matches_brute_force(rng):
         assert row["coverage-80"] == pytest.approx(np.mean(np.abs(a - f) <= 2))
     # all actuals zero: MAPE has no usable point -> null, not inf
     zero = cv.with_columns(pl.lit(0.0).alias("actual"))
-    assert fc.evaluate(zero, by="model")["mape"].null_count() == 2
+    assert fc.accuracy(zero, by="model")["mape"].null_count() == 2
 
 
 def test_auto_best_picks_the_exact_candidate():
