@@ -6,6 +6,20 @@ rolling-origin backtests and accuracy metrics (:func:`backtest`, :func:`accuracy
 growth figures (:func:`cagr`, :func:`cagr_series`, :func:`cagr_forecast`, :func:`yoy`,
 :func:`pop`, :func:`target_progress`) and budget scenarios (:func:`fit_response_curves`,
 :func:`optimize_budget`).
+
+=================== ===========================================================================
+module              what
+=================== ===========================================================================
+``series``          long series from dated frames or attribution results; dates and periods
+``engine``          :func:`forecast`: reading the panel, options, batches, workers, output
+``kernels``         the models, one family per module, and their registry
+``backtest``        rolling-origin backtests and :func:`accuracy`
+``growth``          CAGR, period-over-period growth, progress toward targets
+``budget``          response curves and the best split of a budget
+=================== ===========================================================================
+
+Dates and periods are read by :mod:`attribution._base` (the only part of :mod:`attribution`
+imported here), so ``import forecasting`` loads no attribution model.
 """
 
 import warnings

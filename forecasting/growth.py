@@ -30,7 +30,14 @@ from typing import Literal
 import polars as pl
 
 from attribution._base.errors import ValidationError, describe_rows
-from attribution._base.frames import FrameLike, as_list, check_columns, numeric_expr, to_lazy
+from attribution._base.frames import (
+    ROW,
+    FrameLike,
+    as_list,
+    check_columns,
+    numeric_expr,
+    to_lazy,
+)
 from attribution._base.periods import FreqLike, Period, infer_freq
 from attribution._base.time import parse_date
 from forecasting.series import period_of, read_dates
@@ -46,7 +53,6 @@ __all__ = [
 
 _D = "__date"
 _V = "__value"
-_ROW = "__row"
 
 
 def cagr(start: float, end: float, years: float) -> float:
@@ -109,14 +115,14 @@ def _prepare(
         exprs.append(numeric_expr(lf, src, schema[src], rule).alias(dst))
     out = lf.select(*exprs)
     bad = (
-        out.with_row_index(_ROW)
+        out.with_row_index(ROW)
         .filter(pl.col(_D).is_null())
-        .select(_ROW, pl.len().alias("n"))
+        .select(ROW, pl.len().alias("n"))
         .head(6)
         .collect()
     )
     if bad.height:
-        rows = describe_rows(bad[_ROW].to_list(), total=bad["n"][0])
+        rows = describe_rows(bad[ROW].to_list(), total=bad["n"][0])
         raise ValidationError(
             f"Column {date_col!r} of the {what} has {bad['n'][0]} null dates ({rows}); every "
             "row needs a date."
