@@ -50,6 +50,7 @@ from attribution._base.frames import FrameLike, check_columns, to_lazy
 from attribution._base.periods import (
     FreqLike,
     Period,
+    as_period,
     infer_freq,
     is_month_end,
     regular_breaks,
@@ -57,7 +58,7 @@ from attribution._base.periods import (
 )
 from forecasting.kernels import KERNELS, LOOPED, Result, Transform, run_kernel
 from forecasting.kernels.scale import TINY
-from forecasting.series import period_of, read_dates
+from forecasting.series import read_dates
 
 __all__ = [
     "AUTO_CANDIDATES",
@@ -359,7 +360,7 @@ def read_panel(
             f" duplicated rows ({sample}); "
             "each series needs one value per date (aggregate with forecasting.to_series)."
         )
-    period = infer_freq(df["t"], df["id"]) if freq is None else period_of(freq)
+    period = infer_freq(df["t"], df["id"]) if freq is None else as_period(freq)
     breaks = regular_breaks(df, id_col="id", time_col="t", period=period)
     if breaks.height:
         ids = breaks["id"].unique(maintain_order=True)

@@ -38,9 +38,9 @@ from attribution._base.frames import (
     numeric_expr,
     to_lazy,
 )
-from attribution._base.periods import FreqLike, Period, infer_freq
+from attribution._base.periods import FreqLike, Period, as_period, infer_freq
 from attribution._base.time import parse_date
-from forecasting.series import period_of, read_dates
+from forecasting.series import read_dates
 
 __all__ = [
     "cagr",
@@ -160,7 +160,7 @@ def decimal_year(date: pl.Expr) -> pl.Expr:
 def _period(freq: FreqLike | None, lf: pl.LazyFrame, keys: list[str]) -> Period:
     """Read ``freq``, or infer the period from the dates of each series."""
     if freq is not None:
-        return period_of(freq)
+        return as_period(freq)
     dates = lf.select(*keys, _D).collect()
     ids = dates.select(pl.struct(keys)).to_series() if keys else None
     return infer_freq(dates[_D], ids)
@@ -635,7 +635,7 @@ def _back(offset: FreqLike) -> str:
     later = isinstance(offset, str) and offset.strip().startswith("-")
     spelled = offset.strip().removeprefix("-") if isinstance(offset, str) else offset
     try:
-        step = period_of(spelled).step
+        step = as_period(spelled).step
     except ValidationError:
         raise ValidationError(
             f"offset {offset!r} is not a period; expected one such as '1d', '1w', '1mo', "

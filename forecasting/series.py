@@ -7,10 +7,10 @@ month), so a series has one row per period from its start to its end.
 
 Dates and periods are read by the base layer, as everywhere in the project: date columns by
 :func:`read_dates` (Date, Datetime, ISO text with ``Z`` or offsets, ``YYYY-MM``,
-``YYYYMMDD``...), periods by :func:`period_of` (``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``,
-``"1y"``, multiples such as ``"2w"``, and the pandas aliases ``"D"``, ``"W"``, ``"MS"``,
-``"M"``, ``"ME"``, ``"QS"``, ``"Y"``). A date belongs to the period that starts at its
-truncation (weeks start on Monday, months on the 1st).
+``YYYYMMDD``...), periods by :func:`attribution._base.periods.as_period` (``"1d"``, ``"1w"``,
+``"1mo"``, ``"1q"``, ``"1y"``, multiples such as ``"2w"``, and the pandas aliases ``"D"``,
+``"W"``, ``"MS"``, ``"M"``, ``"ME"``, ``"QS"``, ``"Y"``). A date belongs to the period that
+starts at its truncation (weeks start on Monday, months on the 1st).
 """
 
 from __future__ import annotations
@@ -23,26 +23,13 @@ import polars as pl
 
 from attribution._base.errors import EmptyInputError, ModelError, SchemaError, ValidationError
 from attribution._base.frames import ROW, FrameLike, Rule, check_columns, check_rules, to_lazy
-from attribution._base.periods import FreqLike, Period, as_period
+from attribution._base.periods import FreqLike, as_period
 from attribution._base.time import parse_date, parse_dates
 
 if TYPE_CHECKING:
     from attribution.journeys import Journeys
 
-__all__ = ["period_of", "read_dates", "season_length", "series_from_attribution", "to_series"]
-
-
-def period_of(freq: FreqLike) -> Period:
-    """Read a ``freq=`` argument as a :class:`~attribution._base.periods.Period` of whole days.
-
-    Examples
-    --------
-    >>> period_of("MS"), period_of("1q")
-    (Period(n=1, unit='mo'), Period(n=1, unit='q'))
-    """
-    period = as_period(freq)
-    assert period is not None  # as_period returns None only when optional
-    return period
+__all__ = ["read_dates", "season_length", "series_from_attribution", "to_series"]
 
 
 def read_dates(lf: pl.LazyFrame, name: str, *, what: str) -> pl.Expr:
@@ -76,7 +63,7 @@ def season_length(freq: FreqLike) -> int:
     >>> season_length("1mo"), season_length("1q"), season_length("2w"), season_length("MS")
     (12, 4, 1, 12)
     """
-    return period_of(freq).season_length
+    return as_period(freq).season_length
 
 
 def to_series(
@@ -142,7 +129,7 @@ def to_series(
      ('a', datetime.date(2024, 3, 1), 5.0), ('b', datetime.date(2024, 1, 1), 2.0),
      ('b', datetime.date(2024, 2, 1), 0.0), ('b', datetime.date(2024, 3, 1), 0.0)]
     """
-    period = period_of(freq)
+    period = as_period(freq)
     if span not in ("global", "series"):
         raise ValidationError(f"span must be 'global' or 'series'; got {span!r}.")
     what = "series frame"
