@@ -48,7 +48,7 @@ def test_auto_forecast_and_backtest(benchmark, n_series):
     def run():
         out = fc.forecast(series, h=12, models="auto")
         cv = fc.backtest(series, h=12, models=["auto", "seasonal_naive"], n_windows=3)
-        return out, fc.evaluate(cv, by="model")
+        return out, fc.accuracy(cv, by="model")
 
     out, scores = benchmark.pedantic(run, rounds=3 if n_series >= 1000 else 1, iterations=1)
     benchmark.extra_info["n_series"] = n_series

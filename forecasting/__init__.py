@@ -2,13 +2,30 @@
 
 Series from attribution results (:func:`series_from_attribution`) or any dated frame
 (:func:`to_series`), forecasts with intervals for many series at once (:func:`forecast`),
-rolling-origin backtests and accuracy metrics (:func:`backtest`, :func:`evaluate`), and
+rolling-origin backtests and accuracy metrics (:func:`backtest`, :func:`accuracy`), and
 growth figures (:func:`cagr`, :func:`cagr_series`, :func:`cagr_forecast`, :func:`yoy`,
 :func:`pop`, :func:`target_progress`) and budget scenarios (:func:`fit_response_curves`,
 :func:`optimize_budget`).
+
+=================== ===========================================================================
+module              what
+=================== ===========================================================================
+``series``          long series from dated frames or attribution results; dates and periods
+``engine``          :func:`forecast`: reading the panel, options, batches, workers, output
+``kernels``         the models, one family per module, and their registry
+``backtest``        rolling-origin backtests and :func:`accuracy`
+``growth``          CAGR, period-over-period growth, progress toward targets
+``budget``          response curves and the best split of a budget
+=================== ===========================================================================
+
+Dates and periods are read by :mod:`attribution._base` (the only part of :mod:`attribution`
+imported here), so ``import forecasting`` loads no attribution model.
 """
 
-from forecasting.backtest import backtest, evaluate
+import warnings
+from typing import Any
+
+from forecasting.backtest import RENAMED_EVALUATE, accuracy, backtest
 from forecasting.budget import (
     BudgetPlan,
     ResponseCurves,
@@ -18,8 +35,9 @@ from forecasting.budget import (
     response,
     response_marginal,
 )
+from forecasting.engine import AUTO_CANDIDATES, MODEL_NAMES, forecast
 from forecasting.growth import cagr, cagr_forecast, cagr_series, pop, target_progress, yoy
-from forecasting.models import AUTO_CANDIDATES, MODEL_NAMES, forecast, select_arima, select_ets
+from forecasting.kernels import select_arima, select_ets
 from forecasting.series import season_length, series_from_attribution, to_series
 
 __all__ = [
@@ -27,11 +45,11 @@ __all__ = [
     "MODEL_NAMES",
     "BudgetPlan",
     "ResponseCurves",
+    "accuracy",
     "backtest",
     "cagr",
     "cagr_forecast",
     "cagr_series",
-    "evaluate",
     "fit_response_curves",
     "forecast",
     "geometric_adstock",
@@ -47,3 +65,10 @@ __all__ = [
     "to_series",
     "yoy",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "evaluate":  # renamed accuracy (see forecasting.backtest)
+        warnings.warn(RENAMED_EVALUATE, DeprecationWarning, stacklevel=2)
+        return accuracy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

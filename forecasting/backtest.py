@@ -1,36 +1,47 @@
 """Rolling-origin backtests (time-series cross-validation) and forecast accuracy metrics.
 
 :func:`backtest` refits every model on the start of each series and forecasts the periods
-that follow, several times ("windows"); :func:`evaluate` turns those forecasts into MAE, RMSE,
+that follow, several times ("windows"); :func:`accuracy` turns those forecasts into MAE, RMSE,
 MAPE, sMAPE, MASE and interval coverage, per model and horizon (or any grouping).
+
+``accuracy`` was called ``evaluate``, a word that in :mod:`attribution` means scoring
+attribution models against simulated truth; the old name still works with a
+``DeprecationWarning``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
 from attribution._base.errors import SchemaError, ValidationError
 from attribution._base.frames import FrameLike, check_columns
-from forecasting.models import (
+from attribution._base.periods import FreqLike
+from forecasting.engine import (
     AUTO_CANDIDATES,
-    Transform,
-    _check_lengths,
-    _check_levels,
-    _check_models,
-    _forecast_arrays,
-    _options,
-    _output,
-    _panel,
-    _window_cuts,
+    build_options,
+    check_lengths,
+    check_levels,
+    check_models,
+    forecast_arrays,
+    output_frame,
+    read_panel,
+    window_cuts,
 )
-from forecasting.series import _shift_dates
-from forecasting.series import season_length as _season_of
+from forecasting.kernels import Transform
 
-__all__ = ["backtest", "evaluate"]
+__all__ = ["accuracy", "backtest"]
+
+#: Message of the old name ``evaluate`` (see the module notes).
+RENAMED_EVALUATE = (
+    "forecasting.evaluate is now forecasting.accuracy (the accuracy of backtest forecasts; "
+    "attribution.evaluate scores attribution models); the old name will be removed in a "
+    "later release."
+)
 
 
 def _mase_scale(train: np.ndarray, m: int) -> float:
@@ -49,7 +60,7 @@ def backtest(
     n_windows: int = 3,
     step: int = 1,
     level: Sequence[float] | float | None = (80, 95),
-    freq: str | None = None,
+    freq: FreqLike | None = None,
     season_length: int | None = None,
     transform: Transform = "auto",
     candidates: Sequence[str] = AUTO_CANDIDATES,
@@ -96,7 +107,7 @@ def backtest(
         ``id_col``, ``cutoff`` (last training date), ``time_col``, ``horizon`` (1 .. h),
         ``model``, ``actual``, ``mean``, ``lo-<level>``/``hi-<level>``, ``scale`` (the MASE
         denominator: in-sample MAE of the seasonal naive method on that window's training
-        part). Feed it to :func:`evaluate`.
+        part). Feed it to :func:`accuracy`.
 
     Raises
     ------
@@ -115,30 +126,28 @@ def backtest(
     [(datetime.date(2024, 7, 1), 1, 8.0, 7.0), (datetime.date(2024, 7, 1), 2, 9.0, 7.0),
      (datetime.date(2024, 8, 1), 1, 9.0, 8.0), (datetime.date(2024, 8, 1), 2, 10.0, 8.0)]
     """
-    levels = _check_levels(level)
-    names = _check_models(models, candidates)
-    panel = _panel(series, freq, id_col, time_col, value_col)
-    m = season_length if season_length is not None else _season_of(panel.freq)
-    opt = _options(h, m, levels, transform, candidates, combine, n_windows, step)
+    levels = check_levels(level)
+    names = check_models(models, candidates)
+    panel = read_panel(series, freq, id_col, time_col, value_col)
+    m = season_length if season_length is not None else panel.period.season_length
+    opt = build_options(h, m, levels, transform, candidates, combine, n_windows, step)
     need = opt.h + opt.step * (opt.n_windows - 1) + 4
-    _check_lengths(panel, need, f"a backtest with h={h}, n_windows={n_windows}, step={step}")
+    check_lengths(panel, need, f"a backtest with h={h}, n_windows={n_windows}, step={step}")
     frames = []
     for w in range(opt.n_windows):
-        cuts = [_window_cuts(len(v), opt.h, opt.n_windows, opt.step)[w] for v in panel.values]
+        cuts = [window_cuts(len(v), opt.h, opt.n_windows, opt.step)[w] for v in panel.values]
         train = [v[:c] for v, c in zip(panel.values, cuts, strict=True)]
         actual = np.concatenate([v[c : c + opt.h] for v, c in zip(panel.values, cuts, strict=True)])
         scale = np.repeat([_mase_scale(t, opt.m) for t in train], opt.h)
-        origin = _shift_dates(panel.first, np.array(cuts) - 1, panel.freq)
-        results = _forecast_arrays(train, names, opt, n_jobs)
-        out = _output(
+        origin = panel.dates(np.arange(len(cuts)), np.array(cuts) - 1)
+        results = forecast_arrays(train, names, opt, n_jobs)
+        out = output_frame(
             panel, results, opt.h, levels, id_col, time_col, ends=np.array(cuts) - 1, sort=False
         )
         k = len(names)
         frames.append(
             out.with_columns(
-                pl.Series("cutoff", np.tile(np.repeat(origin.to_numpy(), opt.h), k)).cast(
-                    origin.dtype
-                ),
+                origin.gather(np.tile(np.repeat(np.arange(len(cuts)), opt.h), k)).alias("cutoff"),
                 pl.Series("horizon", np.tile(np.arange(1, opt.h + 1), len(train) * k)),
                 pl.Series("actual", np.tile(actual, k)),
                 pl.Series("scale", np.tile(scale, k)).fill_nan(None),
@@ -150,7 +159,7 @@ def backtest(
     return out.select(first + rest).sort(id_col, "model", "cutoff", "horizon")
 
 
-def evaluate(
+def accuracy(
     cv: pl.DataFrame,
     *,
     by: str | Sequence[str] = ("model", "horizon"),
@@ -183,7 +192,7 @@ def evaluate(
     >>> import polars as pl
     >>> cv = pl.DataFrame({"model": ["m", "m"], "horizon": [1, 1], "actual": [10.0, 0.0],
     ...     "mean": [8.0, 1.0], "scale": [2.0, 2.0], "lo-80": [9.0, 0.5], "hi-80": [11.0, 2.0]})
-    >>> evaluate(cv).row(0, named=True)  # doctest: +NORMALIZE_WHITESPACE
+    >>> accuracy(cv).row(0, named=True)  # doctest: +NORMALIZE_WHITESPACE
     {'model': 'm', 'horizon': 1, 'n': 2, 'mae': 1.5, 'rmse': 1.5811388300841898, 'mape': 0.2,
      'smape': 1.1111111111111112, 'mase': 0.75, 'coverage-80': 0.5}
     """
@@ -208,3 +217,10 @@ def evaluate(
         inside = (a >= pl.col(f"lo-{lv}")) & (a <= pl.col(f"hi-{lv}"))
         aggs.append(inside.cast(pl.Float64).mean().alias(f"coverage-{lv}"))
     return cv.group_by(keys).agg(aggs).sort(keys)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "evaluate":
+        warnings.warn(RENAMED_EVALUATE, DeprecationWarning, stacklevel=2)
+        return accuracy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -47,7 +47,7 @@ from scipy import optimize, signal
 
 from attribution._base.errors import EmptyInputError, ModelError, ValidationError, describe_rows
 from attribution._base.frames import FrameLike, check_columns, numeric_expr, to_lazy
-from forecasting.growth import _date_expr
+from forecasting.series import read_dates
 
 __all__ = [
     "BudgetPlan",
@@ -575,7 +575,7 @@ def fit_response_curves(
     check_columns(schema, [date_col, channel_col, spend_col, revenue_col], what)
     df = (
         lf.select(
-            _date_expr(lf, date_col, what).alias("date"),
+            read_dates(lf, date_col, what=what).alias("date"),
             pl.col(channel_col).cast(pl.String).alias("channel"),
             numeric_expr(lf, spend_col, schema[spend_col], "spend ≥ 0").alias("spend"),
             numeric_expr(lf, revenue_col, schema[revenue_col], "a number").alias("revenue"),
@@ -586,7 +586,7 @@ def fit_response_curves(
     if df.height == 0:
         raise EmptyInputError(f"The {what} is empty (0 rows).")
     checks = (
-        (date_col, df["date"].is_null(), "null or not a date", "every row needs a date"),
+        (date_col, df["date"].is_null(), "null", "every row needs a date"),
         (channel_col, df["channel"].is_null(), "null", "every row needs a channel"),
         (
             spend_col,

@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     >>> run(p.parse_args(["forecast", "missing.csv", "--out", "o", "--quiet"]))
     2
     """
-    from forecasting.models import forecast
+    from forecasting.engine import forecast
 
     try:
         series, freq = _series(args)

@@ -3,15 +3,18 @@
 Conventions shared by every function here
 -----------------------------------------
 * Series are long frames, one row per series and period: ``series_id, date, value`` by default
-  (every column name is a parameter). Dates may be ``Date``, ``Datetime`` or ISO text; a date
-  labels the *start* of its period (``2024-03-01`` is March 2024), as ``dt.truncate`` gives.
+  (every column name is a parameter). Dates may be ``Date``, ``Datetime`` or text the base
+  layer reads (``2024-03-01``, ``2024-03-01T00:00:00Z``, ``2024-03``; see
+  :func:`forecasting.series.read_dates`); a date labels the *start* of its period
+  (``2024-03-01`` is March 2024), as ``dt.truncate`` gives.
 * Time is measured in *calendar years*: a date's position is its decimal year
   ``year + (month − 1 + (day − 1) / days_in_month) / 12``, so month, quarter and year starts
   are exactly 1/12, 1/4 and 1 apart (a monthly series from 2020-01-01 to 2023-01-01 spans
   exactly 3 years) and days within a month are spread evenly.
-* The period length (``freq``: ``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"`` or ``"1y"``) is inferred
-  from the median gap between consecutive dates when it is not given; it is needed only where a
-  period's end matters (full years, trailing-year windows).
+* The period length (``freq``: ``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"``, multiples,
+  or pandas aliases such as ``"MS"``) is inferred from the most common step between
+  consecutive dates (:func:`attribution._base.periods.infer_freq`) when it is not given; it is
+  needed only where a period's end matters (full years, trailing-year windows).
 * Undefined rates (a start or end value ≤ 0, a span of 0 years, too few points) are null, never
   infinite or NaN; bad input (missing columns, dates that are not dates, duplicated periods)
   raises the package's own errors.
@@ -26,9 +29,18 @@ from typing import Literal
 
 import polars as pl
 
-from attribution._base.errors import SchemaError, ValidationError, describe_rows
-from attribution._base.frames import FrameLike, check_columns, numeric_expr, to_lazy
-from attribution._base.periods import Freq, Period, as_period
+from attribution._base.errors import ValidationError, describe_rows
+from attribution._base.frames import (
+    ROW,
+    FrameLike,
+    as_list,
+    check_columns,
+    numeric_expr,
+    to_lazy,
+)
+from attribution._base.periods import FreqLike, Period, as_period, infer_freq
+from attribution._base.time import parse_date
+from forecasting.series import read_dates
 
 __all__ = [
     "cagr",
@@ -39,12 +51,8 @@ __all__ = [
     "yoy",
 ]
 
-#: Calendar offset of one period, for ``dt.offset_by``.
-#: Fewest periods a full calendar year holds (365-day years, 52 weeks).
-_PER_YEAR = {"1d": 365, "1w": 52, "1mo": 12, "1q": 4, "1y": 1}
 _D = "__date"
 _V = "__value"
-_ROW = "__row"
 
 
 def cagr(start: float, end: float, years: float) -> float:
@@ -84,29 +92,6 @@ def cagr(start: float, end: float, years: float) -> float:
 # shared helpers
 
 
-def _as_list(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    return [by] if isinstance(by, str) else list(by)
-
-
-def _date_expr(lf: pl.LazyFrame, name: str, what: str) -> pl.Expr:
-    """Build a ``Date`` expression from a date, datetime or ISO text column (others refused)."""
-    dtype = lf.collect_schema()[name]
-    c = pl.col(name)
-    if dtype == pl.Date:
-        return c
-    if isinstance(dtype, pl.Datetime):
-        return c.dt.date()
-    if dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum):
-        text = c.cast(pl.String).str.strip_chars().str.slice(0, 10)
-        return text.str.to_date("%Y-%m-%d", strict=False)
-    raise SchemaError(
-        f"Column {name!r} of the {what} has type {dtype}; expected dates (Date, Datetime or "
-        "ISO text YYYY-MM-DD)."
-    )
-
-
 def _prepare(
     frame: FrameLike,
     *,
@@ -117,32 +102,31 @@ def _prepare(
 ) -> pl.LazyFrame:
     """Select ``keys``, ``__date`` and the value columns (renamed) with checked types.
 
-    Null or unparsable dates raise; duplicated ``(keys, date)`` rows raise. Values stay
+    Null or unreadable dates raise; duplicated ``(keys, date)`` rows raise. Values stay
     nullable (callers decide what a null means).
     """
     lf = to_lazy(frame, what=what)
     schema = lf.collect_schema()
     check_columns(schema, [*keys, date_col, *values], what)
     exprs = [pl.col(k) for k in keys]
-    exprs.append(_date_expr(lf, date_col, what).alias(_D))
+    exprs.append(read_dates(lf, date_col, what=what).alias(_D))
     for src, dst in values.items():
         rule = "a number"
         exprs.append(numeric_expr(lf, src, schema[src], rule).alias(dst))
-    out = lf.select(*exprs, pl.col(date_col).alias("__raw_date"))
+    out = lf.select(*exprs)
     bad = (
-        out.with_row_index(_ROW)
+        out.with_row_index(ROW)
         .filter(pl.col(_D).is_null())
-        .select(_ROW, pl.col("__raw_date").cast(pl.String), pl.len().alias("n"))
+        .select(ROW, pl.len().alias("n"))
         .head(6)
         .collect()
     )
     if bad.height:
-        rows = describe_rows(bad[_ROW].to_list(), values=bad["__raw_date"].to_list())
+        rows = describe_rows(bad[ROW].to_list(), total=bad["n"][0])
         raise ValidationError(
-            f"Column {date_col!r} of the {what} has {bad['n'][0]} values that are null or not "
-            f"dates ({rows}); every row needs a date (YYYY-MM-DD)."
+            f"Column {date_col!r} of the {what} has {bad['n'][0]} null dates ({rows}); every "
+            "row needs a date."
         )
-    out = out.drop("__raw_date")
     dup = (
         out.group_by([*keys, _D])
         .agg(pl.len().alias("n"))
@@ -173,34 +157,13 @@ def decimal_year(date: pl.Expr) -> pl.Expr:
     return date.dt.year().cast(pl.Float64) + frac / 12.0
 
 
-def _infer_freq(lf: pl.LazyFrame, keys: list[str]) -> Freq:
-    """Infer the period length closest to the median gap between consecutive dates."""
-    gap = pl.col(_D).diff().dt.total_days().cast(pl.Float64)
-    gaps = (
-        lf.select(*keys, _D)
-        .sort([*keys, _D])
-        .select((gap.over(keys) if keys else gap).alias("g"))
-        .filter(pl.col("g") > 0)
-        .select(pl.col("g").median())
-        .collect()
-    )
-    median = gaps["g"][0]
-    if median is None:
-        raise ValidationError(
-            "Cannot infer the period length (freq) from a series with fewer than two dates; "
-            "pass freq= ('1d', '1w', '1mo', '1q' or '1y')."
-        )
-    for freq, upper in (("1d", 3.5), ("1w", 18.0), ("1mo", 60.0), ("1q", 200.0)):
-        if median < upper:
-            return freq  # type: ignore[return-value]
-    return "1y"
-
-
-def _as_period(freq: str | None, lf: pl.LazyFrame, keys: list[str]) -> Freq:
-    if freq is None:
-        return _infer_freq(lf, keys)
-    as_period(freq, optional=True)
-    return freq  # type: ignore[return-value]
+def _period(freq: FreqLike | None, lf: pl.LazyFrame, keys: list[str]) -> Period:
+    """Read ``freq``, or infer the period from the dates of each series."""
+    if freq is not None:
+        return as_period(freq)
+    dates = lf.select(*keys, _D).collect()
+    ids = dates.select(pl.struct(keys)).to_series() if keys else None
+    return infer_freq(dates[_D], ids)
 
 
 def _rate(end: pl.Expr, start: pl.Expr, years: pl.Expr) -> pl.Expr:
@@ -226,7 +189,7 @@ def cagr_series(
     value_col: str = "value",
     by: str | Sequence[str] | None = None,
     method: Literal["endpoints", "annual", "loglinear"] = "endpoints",
-    freq: Freq | None = None,
+    freq: FreqLike | None = None,
 ) -> pl.DataFrame:
     """Compound annual growth rate of each series over its whole span.
 
@@ -249,8 +212,9 @@ def cagr_series(
         * ``"loglinear"``: ordinary least squares of ``log(value)`` on time in years; the rate
           is ``exp(slope) - 1``, using every period, so one unusual endpoint moves it little.
           Null when any value is ≤ 0.
-    freq : {"1d", "1w", "1mo", "1q", "1y"}, optional
-        Period length, used by ``"annual"``; inferred from the dates when not given.
+    freq : str or Period, optional
+        Period length (``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"``, ``"MS"``...), used by
+        ``"annual"``; inferred from the dates when not given.
 
     Returns
     -------
@@ -271,7 +235,7 @@ def cagr_series(
     >>> round(cagr_series(s, method="loglinear")["cagr"][0], 4)
     0.2612
     """
-    keys = _as_list(by)
+    keys = as_list(by)
     if method not in ("endpoints", "annual", "loglinear"):
         raise ValidationError(
             f"method must be 'endpoints', 'annual' or 'loglinear'; got {method!r}."
@@ -292,8 +256,8 @@ def cagr_series(
             (decimal_year(pl.col("end_date")) - decimal_year(pl.col("start_date"))).alias("years")
         )
     elif method == "annual":
-        f = _as_period(freq, lf, keys)
-        step = Period.parse(f).step
+        period = _period(freq, lf, keys)
+        step = period.step
         years = (
             lf.with_columns(pl.col(_D).dt.year().alias("__year"))
             .group_by([*keys, "__year"])
@@ -308,7 +272,7 @@ def cagr_series(
                 pl.date(pl.col("__year") + 1, 1, 1).alias("__next"),
             )
             .filter(
-                (pl.col("__n") >= _PER_YEAR[f])
+                (pl.col("__n") >= period.per_year)
                 & (pl.col("__lo") < pl.col("__jan1").dt.offset_by(step))
                 & (pl.col("__hi").dt.offset_by(step) > pl.col("__next").dt.offset_by(f"-{step}"))
             )
@@ -602,7 +566,7 @@ def _path_intervals(
 def pop(
     frame: FrameLike,
     *,
-    offset: str | None = None,
+    offset: FreqLike | None = None,
     id_col: str | Sequence[str] | None = "series_id",
     date_col: str = "date",
     value_col: str = "value",
@@ -613,9 +577,10 @@ def pop(
     ----------
     frame
         Long series frame ``series_id, date, value`` (a LazyFrame gives a LazyFrame back).
-    offset : str, optional
-        Calendar distance to the compared period, a Polars duration (``"1mo"``, ``"3mo"``,
-        ``"1w"``, ``"1y"``). The period at exactly ``date − offset`` is looked up, so a
+    offset : str or Period, optional
+        Calendar distance to the compared period, a period (``"1mo"``, ``"3mo"``, ``"1w"``,
+        ``"1y"``, or an alias such as ``"MS"``; a leading ``-`` compares with a later
+        period). The period at exactly ``date − offset`` is looked up, so a
         missing period gives null. ``None`` compares with the series' previous row.
     id_col : str or sequence of str, optional
         Column(s) identifying a series; ``None`` for a frame holding a single series.
@@ -637,7 +602,7 @@ def pop(
     >>> pop(s)["growth"].to_list()
     [None, 0.1, -1.0, None]
     """
-    keys = _as_list(id_col)
+    keys = as_list(id_col)
     lazy = isinstance(frame, pl.LazyFrame)
     lf = _prepare(frame, what="series", keys=keys, date_col=date_col, values={value_col: _V})
     if offset is None:
@@ -646,17 +611,7 @@ def pop(
             (prev.over(keys) if keys else prev).alias("previous")
         )
     else:
-        if not isinstance(offset, str) or not offset.strip():
-            raise ValidationError(
-                f"offset must be a duration such as '1mo' or '1y', or None; got {offset!r}."
-            )
-        back = offset[1:] if offset.startswith("-") else f"-{offset}"
-        try:
-            pl.Series([dt.date(2024, 1, 31)]).dt.offset_by(back)
-        except Exception:  # polars raises InvalidOperationError / ComputeError
-            raise ValidationError(
-                f"offset {offset!r} is not a Polars duration (e.g. '1d', '1w', '1mo', '1y')."
-            ) from None
+        back = _back(offset)
         earlier = lf.select(*keys, pl.col(_D).alias("__prev_date"), pl.col(_V).alias("previous"))
         with_prev = (
             lf.with_columns(pl.col(_D).dt.offset_by(back).alias("__prev_date"))
@@ -673,6 +628,20 @@ def pop(
         growth.alias("growth"),
     )
     return out if lazy else out.collect()
+
+
+def _back(offset: FreqLike) -> str:
+    """Spell the Polars duration from a period back to the one ``offset`` earlier."""
+    later = isinstance(offset, str) and offset.strip().startswith("-")
+    spelled = offset.strip().removeprefix("-") if isinstance(offset, str) else offset
+    try:
+        step = as_period(spelled).step
+    except ValidationError:
+        raise ValidationError(
+            f"offset {offset!r} is not a period; expected one such as '1d', '1w', '1mo', "
+            "'3mo', '1y' (or 'MS', 'W', 'month'), or None."
+        ) from None
+    return step if later else f"-{step}"
 
 
 def yoy(
@@ -707,19 +676,6 @@ def yoy(
 # progress toward a growth target
 
 
-def _as_date(value: str | dt.date | dt.datetime, name: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            pass
-    raise ValidationError(f"{name} must be a date or an ISO date text (YYYY-MM-DD); got {value!r}.")
-
-
 def target_progress(
     actual: FrameLike,
     *,
@@ -732,7 +688,7 @@ def target_progress(
     date_col: str = "date",
     value_col: str = "value",
     forecast_col: str = "mean",
-    freq: Freq | None = None,
+    freq: FreqLike | None = None,
 ) -> pl.DataFrame:
     """Progress toward a growth target such as "sales +20 % in a market within three years".
 
@@ -761,8 +717,9 @@ def target_progress(
         Columns identifying a series (e.g. market); ``None`` for a single series.
     date_col, value_col, forecast_col : str
         Column names (``forecast_col`` in ``forecast``).
-    freq : {"1d", "1w", "1mo", "1q", "1y"}, optional
-        Period length; inferred from the actual dates when not given.
+    freq : str or Period, optional
+        Period length (``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"``, ``"MS"``...);
+        inferred from the actual dates when not given.
 
     Returns
     -------
@@ -805,14 +762,14 @@ def target_progress(
         isinstance(baseline, int | float) and math.isfinite(baseline) and baseline > 0
     ):
         raise ValidationError(f"baseline must be a finite number > 0 or None; got {baseline!r}.")
-    start_d = _as_date(start, "start")
-    keys = _as_list(by)
+    start_d = parse_date(start, name="start")
+    keys = as_list(by)
     act = _prepare(
         actual, what="actual series", keys=keys, date_col=date_col, values={value_col: _V}
     )
     act = act.filter(pl.col(_V).is_not_null())
-    f = _as_period(freq, act, keys)
-    step = Period.parse(f).step
+    period = _period(freq, act, keys)
+    step = period.step
     g = float(target_growth)
     required = (1.0 + g) ** (1.0 / years) - 1.0
     base_lo = pl.lit(start_d).dt.offset_by("-1y")
@@ -863,7 +820,7 @@ def target_progress(
         pl.col(_D).max().alias("__target_max"),
     )
     covered = (
-        (pl.col("__target_n") >= _PER_YEAR[f])
+        (pl.col("__target_n") >= period.per_year)
         & (pl.col("__target_min") < target_lo.dt.offset_by(step))
         & (pl.col("__target_max").dt.offset_by(step) > end_d.dt.offset_by(f"-{step}"))
     ).fill_null(False)

@@ -5,100 +5,78 @@ The long format follows statsforecast: one row per series and period, with colum
 parameter. Periods with no rows are **filled explicitly** (0 by default: no conversions that
 month), so a series has one row per period from its start to its end.
 
-Periods are given as Polars durations: ``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"`` (three months),
-``"1y"``, or multiples such as ``"2w"``. A date belongs to the period that starts at
-``date.truncate(freq)`` (weeks start on Monday, months on the 1st).
+Dates and periods are read by the base layer, as everywhere in the project: date columns by
+:func:`read_dates` (Date, Datetime, ISO text with ``Z`` or offsets, ``YYYY-MM``,
+``YYYYMMDD``...), periods by :func:`attribution._base.periods.as_period` (``"1d"``, ``"1w"``,
+``"1mo"``, ``"1q"``, ``"1y"``, multiples such as ``"2w"``, and the pandas aliases ``"D"``,
+``"W"``, ``"MS"``, ``"M"``, ``"ME"``, ``"QS"``, ``"Y"``). A date belongs to the period that
+starts at its truncation (weeks start on Monday, months on the 1st).
 """
 
 from __future__ import annotations
 
-import re
+import datetime as dt
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
 
 from attribution._base.errors import EmptyInputError, ModelError, SchemaError, ValidationError
-from attribution._base.frames import FrameLike, check_columns, to_lazy
+from attribution._base.frames import ROW, FrameLike, Rule, check_columns, check_rules, to_lazy
+from attribution._base.periods import FreqLike, as_period
+from attribution._base.time import parse_date, parse_dates
 
 if TYPE_CHECKING:
     from attribution.journeys import Journeys
 
-__all__ = ["season_length", "series_from_attribution", "to_series"]
-
-_FREQ = re.compile(r"^(\d+)(d|w|mo|q|y)$")
-#: Usual seasonal period of each base frequency (days of a week, months of a year...).
-_SEASON = {"1d": 7, "1w": 52, "1mo": 12, "1q": 4, "1y": 1}
+__all__ = ["read_dates", "season_length", "series_from_attribution", "to_series"]
 
 
-def _parse_freq(freq: str) -> tuple[int, str]:
-    """``"3mo"`` -> ``(3, "mo")``; a quarter is three months."""
-    match = _FREQ.match(str(freq))
-    if match is None:
-        raise ValidationError(
-            f"freq {freq!r} is not a period; expected a count and a unit such as '1d', '1w', "
-            "'1mo', '1q' or '1y'."
-        )
-    count, unit = int(match.group(1)), match.group(2)
-    if count < 1:
-        raise ValidationError(f"freq {freq!r} must count at least one period.")
-    if unit == "q":
-        return 3 * count, "mo"
-    return count, unit
+def read_dates(lf: pl.LazyFrame, name: str, *, what: str) -> pl.Expr:
+    """Read the date column ``name`` of ``lf`` with the base layer's parser, as ``Date``.
+
+    :func:`attribution._base.time.parse_dates` reads it (unreadable values raise, naming
+    rows; nulls stay null). A column of aware datetimes keeps its own calendar: each value's
+    date is taken in the column's time zone, so midnight in Paris stays that day.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"d": ["2024-01-31T00:00:00Z", "2024-02"]})
+    >>> lf.select(read_dates(lf, "d", what="series")).collect()["d"].to_list()
+    [datetime.date(2024, 1, 31), datetime.date(2024, 2, 1)]
+    """
+    dtype = lf.collect_schema().get(name)
+    zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
+    return parse_dates(lf, name, what=what, time_zone=zone or "UTC")
 
 
-def _polars_freq(freq: str) -> str:
-    count, unit = _parse_freq(freq)
-    return f"{count}{unit}"
-
-
-def season_length(freq: str) -> int:
+def season_length(freq: FreqLike) -> int:
     """Usual seasonal period of a frequency: 7 for days, 52 weeks, 12 months, 4 quarters.
 
     Parameters
     ----------
-    freq : str
-        A period such as ``"1mo"``; multiples other than these have no season (1).
+    freq : str or Period
+        A period such as ``"1mo"`` or ``"MS"``; multiples such as ``"2w"`` have no season (1).
 
     Examples
     --------
-    >>> season_length("1mo"), season_length("1q"), season_length("2w")
-    (12, 4, 1)
+    >>> season_length("1mo"), season_length("1q"), season_length("2w"), season_length("MS")
+    (12, 4, 1, 12)
     """
-    _parse_freq(freq)
-    return _SEASON.get(str(freq), 1)
-
-
-def _date_expr(col: str, dtype: pl.DataType, what: str) -> pl.Expr:
-    c = pl.col(col)
-    if dtype == pl.Date:
-        return c
-    if isinstance(dtype, pl.Datetime):
-        return c.dt.replace_time_zone(None).cast(pl.Date) if dtype.time_zone else c.cast(pl.Date)
-    if dtype == pl.String:
-        return c.str.to_datetime(strict=False, time_unit="us").cast(pl.Date)
-    raise SchemaError(f"Column {col!r} of the {what} has type {dtype}; expected dates.")
-
-
-def _shift_dates(dates: pl.Series, steps: np.ndarray, freq: str) -> pl.Series:
-    """``dates[i]`` moved by ``steps[i]`` periods (vectorised; month ends stay month ends)."""
-    count, unit = _parse_freq(freq)
-    frame = pl.DataFrame({"d": dates, "k": pl.Series(steps * count, dtype=pl.Int64)})
-    offset = pl.format("{}" + unit, pl.col("k"))
-    return frame.select(pl.col("d").dt.offset_by(offset))["d"]
+    return as_period(freq).season_length
 
 
 def to_series(
     frame: FrameLike,
     *,
-    freq: str = "1mo",
+    freq: FreqLike = "1mo",
     id_col: str | None = "series_id",
     time_col: str = "date",
     value_col: str = "value",
     fill: float | None = 0.0,
     span: Literal["global", "series"] = "global",
-    start: str | None = None,
-    end: str | None = None,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
 ) -> pl.DataFrame:
     """Aggregate any dated frame into long series, one row per series and period.
 
@@ -107,10 +85,13 @@ def to_series(
     Parameters
     ----------
     frame
-        A Polars or pandas frame, or a file path, with a time column (Date, Datetime or ISO
-        text), a numeric value column and optionally a series id column.
-    freq : str
-        Period: ``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"`` or a multiple (``"2w"``).
+        A Polars or pandas frame, or a file path, with a time column (Date, Datetime, ISO
+        text such as ``2024-01-31``, ``2024-01-31T10:00:00Z`` or ``2024-01``; see
+        :func:`read_dates`), a numeric value column and optionally a series id column.
+    freq : str or Period
+        Period: ``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"``, a multiple (``"2w"``) or a
+        pandas alias (``"D"``, ``"W"``, ``"MS"``, ``"M"``, ``"QS"``, ``"Y"``). Each period is
+        labelled by its first day, whatever the spelling (``"M"`` and ``"MS"`` alike).
     id_col : str or None
         Column naming the series; ``None`` makes one series called ``"total"``.
     time_col, value_col : str
@@ -121,8 +102,8 @@ def to_series(
         ``"global"``: every series covers the same periods, from the earliest to the latest
         period in the frame (a channel with no sales in January gets a 0 there);
         ``"series"``: each series from its own first to its own last period.
-    start, end : str, optional
-        ISO dates widening (or cutting) the range; they are truncated to their period.
+    start, end : str or date, optional
+        Dates widening (or cutting) the range; they are truncated to their period.
 
     Returns
     -------
@@ -135,7 +116,8 @@ def to_series(
     SchemaError
         A column is missing or is not a date / number.
     ValidationError
-        Null or unparsable dates, a bad ``freq``; :class:`EmptyInputError` for no rows.
+        Null or unreadable dates, null series ids, a bad ``freq``; :class:`EmptyInputError`
+        for no rows.
 
     Examples
     --------
@@ -147,46 +129,29 @@ def to_series(
      ('a', datetime.date(2024, 3, 1), 5.0), ('b', datetime.date(2024, 1, 1), 2.0),
      ('b', datetime.date(2024, 2, 1), 0.0), ('b', datetime.date(2024, 3, 1), 0.0)]
     """
-    pfreq = _polars_freq(freq)
+    period = as_period(freq)
     if span not in ("global", "series"):
         raise ValidationError(f"span must be 'global' or 'series'; got {span!r}.")
-    lf = to_lazy(frame, what="series frame")
+    what = "series frame"
+    lf = to_lazy(frame, what=what)
     schema = lf.collect_schema()
-    check_columns(schema, [c for c in (id_col, time_col, value_col) if c], "series frame")
+    check_columns(schema, [c for c in (id_col, time_col, value_col) if c], what)
     if not (schema[value_col].is_numeric() or schema[value_col] == pl.Null):
         raise SchemaError(
             f"Column {value_col!r} of the series frame has type {schema[value_col]}; "
             "expected numbers."
         )
+    date = read_dates(lf, time_col, what=what)
+    rules = [Rule(time_col, date.is_null(), "null dates", "every row needs a date", False)]
+    if id_col:
+        rules.append(Rule(id_col, pl.col(id_col).is_null(), "nulls", "every row needs a series id"))
+    check_rules(lf.with_row_index(ROW), rules, what)
     ident = pl.col(id_col).cast(pl.String) if id_col else pl.lit("total")
-    df = (
-        lf.select(
-            ident.alias("__id"),
-            _date_expr(time_col, schema[time_col], "series frame").alias("__date"),
-            pl.col(time_col).cast(pl.String).alias("__raw"),
-            pl.col(value_col).cast(pl.Float64).alias("__value"),
-        )
-        .with_row_index("__row")
-        .collect()
-    )
-    if df.height == 0:
-        raise EmptyInputError("The series frame is empty (0 rows).")
-    bad = df.filter(pl.col("__date").is_null())
-    if bad.height:
-        sample = ", ".join(
-            f"{v!r} at row {r}" for v, r in zip(bad["__raw"][:5], bad["__row"][:5], strict=True)
-        )
-        raise ValidationError(
-            f"Column {time_col!r} has {bad.height} null or unparsable dates ({sample}); every "
-            "row needs an ISO date."
-        )
-    if id_col and df["__id"].null_count():
-        rows = df.filter(pl.col("__id").is_null())["__row"].head(5).to_list()
-        raise ValidationError(
-            f"Column {id_col!r} has {df['__id'].null_count()} nulls (rows {rows}); every row "
-            "needs a series id."
-        )
-    df = df.with_columns(pl.col("__date").dt.truncate(pfreq))
+    df = lf.select(
+        ident.alias("__id"),
+        period.truncate(date).alias("__date"),
+        pl.col(value_col).cast(pl.Float64).alias("__value"),
+    ).collect()
     agg = df.group_by("__id", "__date").agg(pl.col("__value").sum())
     bounds = agg.group_by("__id").agg(
         pl.col("__date").min().alias("lo"), pl.col("__date").max().alias("hi")
@@ -195,13 +160,11 @@ def to_series(
         bounds = bounds.with_columns(pl.col("lo").min().alias("lo"), pl.col("hi").max().alias("hi"))
     for value, name in ((start, "lo"), (end, "hi")):
         if value is not None:
-            when = pl.lit(str(value)).str.to_date(strict=False).dt.truncate(pfreq)
-            if bounds.select(when.is_null()).item():
-                raise ValidationError(f"start/end {value!r} is not an ISO date (YYYY-MM-DD).")
-            bounds = bounds.with_columns(when.alias(name))
+            when = parse_date(value, name="start" if name == "lo" else "end")
+            bounds = bounds.with_columns(period.truncate(pl.lit(when)).alias(name))
     grid = (
         bounds.filter(pl.col("lo") <= pl.col("hi"))
-        .select("__id", pl.date_ranges("lo", "hi", pfreq).alias("__date"))
+        .select("__id", pl.date_ranges("lo", "hi", period.step).alias("__date"))
         .explode("__date")
     )
     out = grid.join(agg, on=["__id", "__date"], how="left")
@@ -217,15 +180,15 @@ def series_from_attribution(
     result: object,
     journeys: Journeys,
     *,
-    freq: str = "1mo",
+    freq: FreqLike = "1mo",
     what: Literal["revenue", "conversions"] = "revenue",
     by: Literal["channel", "total", "both"] = "channel",
     id_col: str = "series_id",
     time_col: str = "date",
     value_col: str = "value",
     fill: float | None = 0.0,
-    start: str | None = None,
-    end: str | None = None,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
 ) -> pl.DataFrame:
     """Revenue or conversions credited per channel (and/or in total) per period.
 
@@ -244,8 +207,8 @@ def series_from_attribution(
         touches (``first_touch``, ``last_touch``, ``linear``, ``time_decay``...).
     journeys : Journeys
         The journeys the result was computed from (they carry the conversion times).
-    freq : str
-        Period: ``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"`` or a multiple.
+    freq : str or Period
+        Period, as for :func:`to_series`.
     what : {"revenue", "conversions"}
         Credited revenue or credited (fractional) conversions.
     by : {"channel", "total", "both"}
@@ -254,8 +217,8 @@ def series_from_attribution(
         Names of the output columns.
     fill : float or None
         Value of periods without conversions.
-    start, end : str, optional
-        ISO dates widening the range of periods.
+    start, end : str or date, optional
+        Dates widening the range of periods.
 
     Returns
     -------

@@ -69,13 +69,18 @@ def test_to_series_errors_name_column_and_rows():
         {"series_id": ["a", "a"], "date": ["2024-01-01", "nope"], "value": [1.0, 2.0]}
     )
     with pytest.raises(
-        ValidationError, match=r"Column 'date' has 1 null or unparsable.*'nope' at row 1"
+        ValidationError,
+        match=r"Column 'date' of the series frame has 1 values that are not dates.*'nope' at row 1",
     ):
         fc.to_series(frame)
+    with pytest.raises(
+        ValidationError, match=r"Column 'date' of the series frame has 1 null dates \(row 1\)"
+    ):
+        fc.to_series(frame.with_columns(pl.col("date").replace("nope", None)))
     with pytest.raises(SchemaError, match="Column 'amount' is missing"):
         fc.to_series(frame, value_col="amount")
-    with pytest.raises(ValidationError, match="freq 'monthly' is not a period"):
-        fc.to_series(frame, freq="monthly")
+    with pytest.raises(ValidationError, match="freq 'fortnightly' is not a period"):
+        fc.to_series(frame, freq="fortnightly")
     with pytest.raises(EmptyInputError, match="empty"):
         fc.to_series(frame.clear())
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import argparse
 from datetime import date
 
 import numpy as np
@@ -9,8 +8,6 @@ import pytest
 
 import forecasting as fc
 from attribution import ValidationError
-from forecasting import cli
-from tests.conftest import SAMPLE
 
 
 def frame(values: dict[str, np.ndarray]) -> pl.DataFrame:
@@ -42,7 +39,7 @@ def test_windows_are_refits_on_truncated_series(rng):
     assert cv["horizon"].to_list()[:12] == list(range(1, 13))
 
 
-def test_evaluate_matches_brute_force(rng):
+def test_accuracy_matches_brute_force(rng):
     n = 60
     cv = pl.DataFrame(
         {
@@ -53,7 +50,7 @@ def test_evaluate_matches_brute_force(rng):
             "scale": np.where(rng.random(n) < 0.1, 0.0, rng.uniform(1, 2, n)),
         }
     ).with_columns((pl.col("mean") - 2).alias("lo-80"), (pl.col("mean") + 2).alias("hi-80"))
-    got = fc.evaluate(cv, by="model")
+    got = fc.accuracy(cv, by="model")
     for row in got.iter_rows(named=True):
         g = cv.filter(pl.col("model") == row["model"])
         a, f, sc = g["actual"].to_numpy(), g["mean"].to_numpy(), g["scale"].to_numpy()
@@ -73,7 +70,7 @@ def test_evaluate_matches_brute_force(rng):
         assert row["coverage-80"] == pytest.approx(np.mean(np.abs(a - f) <= 2))
     # all actuals zero: MAPE has no usable point -> null, not inf
     zero = cv.with_columns(pl.lit(0.0).alias("actual"))
-    assert fc.evaluate(zero, by="model")["mape"].null_count() == 2
+    assert fc.accuracy(zero, by="model")["mape"].null_count() == 2
 
 
 def test_auto_best_picks_the_exact_candidate():
@@ -100,70 +97,3 @@ def test_backtest_too_short_names_the_series():
         ValidationError, match=r"1 series are too short: b \(20 points\).*at least 30"
     ):
         fc.backtest(frame({"a": np.ones(40), "b": np.ones(20)}), h=12, n_windows=3, step=7)
-
-
-# --------------------------------------------------------------------------------------------
-# command line
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="attribution")
-    cli.add_parser(p.add_subparsers(dest="command", required=True))
-    return p
-
-
-def test_cli_forecasts_a_series_file(tmp_path, rng):
-    src = tmp_path / "s.csv"
-    frame({"a": 100 + rng.normal(0, 1, 30), "b": 50 + rng.normal(0, 1, 30)}).write_csv(src)
-    args = _parser().parse_args(
-        [
-            "forecast",
-            str(src),
-            "--h",
-            "4",
-            "--out",
-            str(tmp_path / "o"),
-            "--models",
-            "seasonal_naive,theta",
-            "--quiet",
-        ]
-    )
-    assert args.func(args) == 0
-    out = pl.read_parquet(tmp_path / "o" / "forecast.parquet")
-    assert out.columns[:4] == ["series_id", "date", "model", "mean"]
-    assert out.height == 2 * 2 * 4
-    assert pl.read_csv(tmp_path / "o" / "forecast.csv").height == out.height
-    assert (tmp_path / "o" / "forecast.png").read_bytes()[:4] == b"\x89PNG"
-
-
-@pytest.mark.slow
-def test_cli_forecasts_an_event_log(tmp_path):
-    args = _parser().parse_args(
-        [
-            "forecast",
-            str(SAMPLE),
-            "--h",
-            "3",
-            "--out",
-            str(tmp_path),
-            "--by",
-            "total",
-            "--freq",
-            "1w",
-            "--no-plot",
-            "--quiet",
-        ]
-    )
-    assert cli.run(args) == 0
-    out = pl.read_parquet(tmp_path / "forecast.parquet")
-    assert out["series_id"].unique().to_list() == ["total"]
-    assert not (tmp_path / "forecast.png").exists()
-
-
-def test_cli_bad_input_exits_2_with_message(tmp_path, capsys):
-    src = tmp_path / "s.csv"
-    frame({"a": np.ones(3)}).write_csv(src)
-    args = _parser().parse_args(["forecast", str(src), "--out", str(tmp_path / "o")])
-    assert cli.run(args) == 2
-    assert "too short" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()

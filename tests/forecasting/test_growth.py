@@ -141,9 +141,12 @@ def test_cagr_series_errors_name_column_and_rows():
         cagr_series(pl.DataFrame({"date": ["2020-01-01"], "revenue": [1.0]}))
     bad_dates = pl.DataFrame({"date": ["2020-01-01", "soon", None], "value": [1.0, 2.0, 3.0]})
     with pytest.raises(
-        ValidationError, match=r"'date' of the series has 2 values .*'soon' at row 1"
+        ValidationError,
+        match=r"'date' of the series has 1 values that are not dates.*'soon' at row 1",
     ):
         cagr_series(bad_dates)
+    with pytest.raises(ValidationError, match=r"'date' of the series has 1 null dates \(row 2\)"):
+        cagr_series(bad_dates.with_columns(pl.col("date").replace("soon", "2020-02-01")))
     dup = pl.DataFrame({"date": ["2020-01-01", "2020-01-01"], "value": [1.0, 2.0]})
     with pytest.raises(ValidationError, match=r"1 duplicated \(date\) pairs.*pass by="):
         cagr_series(dup)
@@ -198,7 +201,7 @@ def test_pop_previous_row_and_laziness():
         )
     )
     assert neg["growth"][1] == pytest.approx(0.5)  # from -10 to -5 is up by half of |-10|
-    with pytest.raises(ValidationError, match="not a Polars duration"):
+    with pytest.raises(ValidationError, match="offset '1 month' is not a period"):
         pop(frame, id_col="id", date_col="day", value_col="v", offset="1 month")
 
 

@@ -1,0 +1,77 @@
+"""The Theta method (Assimakopoulos & Nikolopoulos 2000) as R's ``forecast::thetaf``.
+
+In the form of Hyndman & Billah (2003): classical decomposition when the seasonal
+autocorrelation test passes at 90 %, simple exponential smoothing with drift half the trend
+slope. Vectorised over a batch of equal-length series (see :mod:`.scale`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from forecasting.kernels.scale import TINY, Result, normal_quantiles, to_scale
+
+__all__ = ["seasonal_indices", "seasonal_test", "theta"]
+
+_ALPHAS = np.linspace(0.01, 0.99, 99)
+
+
+def seasonal_indices(z: np.ndarray, m: int) -> np.ndarray:
+    """Classical additive decomposition: per-season means of the series minus its 2xm MA."""
+    w = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    windows = np.lib.stride_tricks.sliding_window_view(z, len(w), axis=1)
+    trend = windows @ w
+    off = (len(w) - 1) // 2
+    detrended = z[:, off : off + trend.shape[1]] - trend
+    season = (np.arange(off, off + trend.shape[1])) % m
+    counts = np.bincount(season, minlength=m)
+    sums = np.stack([np.bincount(season, weights=row, minlength=m) for row in detrended])
+    idx = sums / np.maximum(counts, 1)
+    return idx - idx.mean(axis=1, keepdims=True)
+
+
+def seasonal_test(z: np.ndarray, m: int, alpha: float = 0.1) -> np.ndarray:
+    """F test of season-of-year means in the linearly detrended series, at level ``alpha``."""
+    n = z.shape[1]
+    t = np.arange(n) - (n - 1) / 2
+    x = z - z.mean(axis=1, keepdims=True) - np.outer((z @ t) / (t @ t), t)
+    pos = np.arange(n) % m
+    counts = np.bincount(pos, minlength=m)
+    sums = np.stack([np.bincount(pos, weights=row, minlength=m) for row in x])
+    between = np.sum(sums**2 / counts, axis=1)
+    within = np.maximum(np.sum(x * x, axis=1) - between, TINY)
+    f = (between / (m - 1)) / (within / (n - m - 1))
+    return stats.f.sf(f, m - 1, n - m - 1) < alpha
+
+
+def theta(y: np.ndarray, h: int, m: int, probs: np.ndarray, logm: np.ndarray, **_: Any) -> Result:
+    """Theta forecasts of a batch (see the module notes)."""
+    z = to_scale(y, logm)
+    s, n = z.shape
+    seas_in, seas_out = np.zeros((s, n)), np.zeros((s, h))
+    if m > 1 and n >= 2 * m:
+        seasonal = seasonal_test(z, m)
+        if seasonal.any():
+            idx = seasonal_indices(z[seasonal], m)
+            seas_in[seasonal] = idx[:, np.arange(n) % m]
+            seas_out[seasonal] = idx[:, (n + np.arange(h)) % m]
+    x = z - seas_in
+    t = np.arange(n) - (n - 1) / 2
+    slope = (x @ t) / (t @ t)
+    level = np.repeat(x[:, :1], len(_ALPHAS), axis=1)
+    sse = np.zeros_like(level)
+    for i in range(1, n):
+        e = x[:, i : i + 1] - level
+        sse += e * e
+        level += _ALPHAS * e
+    best = np.argmin(sse, axis=1)
+    rows = np.arange(s)
+    a = _ALPHAS[best][:, None]
+    steps = np.arange(1, h + 1)[None, :]
+    loc = level[rows, best][:, None] + slope[:, None] / 2 * (steps - 1 + 1 / a - (1 - a) ** n / a)
+    sigma = np.sqrt(sse[rows, best] / max(n - 1, 1))[:, None]
+    sd = sigma * np.sqrt(1 + a**2 * (steps - 1))
+    return normal_quantiles(loc + seas_out, sd, probs, logm)
