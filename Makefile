@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,spark,docs]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,6 +27,11 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# The documentation site (docs/, mkdocs.yml) into site/; --strict turns every warning (a broken
+# link, a docstring that cannot be rendered, a page missing from nav) into a failure.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 bench: $(STAMP)
 	BENCH_SIZES=$${BENCH_SIZES:-1e5,1e6,1e7} $(BIN)/python -m pytest benchmarks --benchmark-enable \
@@ -62,4 +67,4 @@ bench-scale: $(STAMP)
 	$(BIN)/python -m benchmarks.scale --events $(SCALE_EVENTS)
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .benchmarks
+	rm -rf $(VENV) out site .cache .pytest_cache .mypy_cache .ruff_cache .benchmarks
