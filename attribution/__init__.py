@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from attribution._base.errors import (
     AttributionError,
     EmptyInputError,
+    IdentificationWarning,
     ModelError,
     SchemaError,
     ValidationError,
@@ -82,6 +83,7 @@ __all__ = [
     "Attribution",
     "AttributionError",
     "EmptyInputError",
+    "IdentificationWarning",
     "JourneyOptions",
     "Journeys",
     "ModelError",

@@ -28,7 +28,13 @@ from attribution._base.errors import ModelError, ValidationError
 from attribution._base.frames import FrameLike, check_columns, to_lazy
 from attribution.models.base import BASELINE, Attribution, credit_frame
 
-__all__ = ["calibrate", "compare_lift_tests", "holdout_lift", "level_factor"]
+__all__ = [
+    "calibrate",
+    "compare_lift_tests",
+    "holdout_lift",
+    "level_factor",
+    "lift_tests_by_channel",
+]
 
 Remainder = Literal["auto", "level", "scaled", "proportional", "baseline"]
 
@@ -147,9 +153,47 @@ def holdout_lift(
     )
 
 
-def _tests_by_channel(
-    tests: FrameLike, channel_col: str, estimate_col: str, lower_col: str, upper_col: str
+def lift_tests_by_channel(
+    tests: FrameLike,
+    *,
+    channel_col: str = "channel",
+    estimate_col: str = "incremental_conversions",
+    lower_col: str = "lower",
+    upper_col: str = "upper",
 ) -> pl.DataFrame:
+    """Validate lift tests and sum the periods of each channel.
+
+    Periods of one channel are summed, their intervals combined as independent normal errors
+    (half-widths added in quadrature on each side).
+
+    Parameters
+    ----------
+    tests : frame
+        Lift tests (module docstring).
+    channel_col, estimate_col, lower_col, upper_col : str
+        Column names.
+
+    Returns
+    -------
+    DataFrame
+        ``channel, periods, test, lower, upper``, one row per channel in order of appearance.
+
+    Raises
+    ------
+    SchemaError
+        A column is missing.
+    ValidationError
+        No rows, or a row with a null estimate or bound, or ``lower ≤ estimate ≤ upper``
+        broken.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> t = pl.DataFrame({"channel": ["a", "a"], "incremental_conversions": [10.0, 20.0],
+    ...                   "lower": [7.0, 16.0], "upper": [13.0, 24.0]})
+    >>> lift_tests_by_channel(t).row(0)
+    ('a', 2, 30.0, 25.0, 35.0)
+    """
     lf = to_lazy(tests, what="lift tests")
     check_columns(
         lf.collect_schema(), [channel_col, estimate_col, lower_col, upper_col], "lift tests"
@@ -328,7 +372,13 @@ def compare_lift_tests(
     [('a', 30.0, 2.0)]
     """
     credit = credit_frame(result)
-    t = _tests_by_channel(tests, channel_col, estimate_col, lower_col, upper_col)
+    t = lift_tests_by_channel(
+        tests,
+        channel_col=channel_col,
+        estimate_col=estimate_col,
+        lower_col=lower_col,
+        upper_col=upper_col,
+    )
     missing = sorted(set(t["channel"]) - set(credit["channel"]))
     if missing:
         raise ModelError(
@@ -448,7 +498,13 @@ def calibrate(
     if remainder == "auto":
         remainder = "level" if _own_lift(result) is not None else "scaled"
     credit = credit_frame(result)
-    t = _tests_by_channel(tests, channel_col, estimate_col, lower_col, upper_col)
+    t = lift_tests_by_channel(
+        tests,
+        channel_col=channel_col,
+        estimate_col=estimate_col,
+        lower_col=lower_col,
+        upper_col=upper_col,
+    )
     missing = sorted(set(t["channel"]) - set(credit["channel"]))
     if missing:
         raise ModelError(

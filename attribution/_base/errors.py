@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "AttributionError",
     "EmptyInputError",
+    "IdentificationWarning",
     "ModelError",
     "SchemaError",
     "ValidationError",
@@ -40,8 +41,23 @@ class ModelError(AttributionError):
     """A model was asked for something it cannot do with the given input or parameters."""
 
 
+class IdentificationWarning(UserWarning):
+    """A fitted model's credit is not identified by the log.
+
+    The log is too small, the model predicts no better than no channel, or its credit is
+    unstable; the result is still returned, to be read with its intervals.
+    """
+
+
 # Users meet these classes as ``attribution.SchemaError`` and so on: tracebacks say so too.
-for _cls in (AttributionError, SchemaError, ValidationError, EmptyInputError, ModelError):
+for _cls in (
+    AttributionError,
+    SchemaError,
+    ValidationError,
+    EmptyInputError,
+    ModelError,
+    IdentificationWarning,
+):
     _cls.__module__ = "attribution"
 
 

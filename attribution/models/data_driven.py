@@ -84,14 +84,17 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import sys
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
-from attribution._base.errors import ModelError
+from attribution._base.errors import IdentificationWarning, ModelError
+from attribution._base.frames import FrameLike
 from attribution.journeys import Journeys, PathTable, Sequences
 from attribution.models.base import BASELINE, KernelOutput, credit_from_touches, register_model
 from attribution.models.features import FEATURE_SETS, group_rows, journey_features
@@ -125,6 +128,8 @@ Interactions = Literal["auto", "none"]
 _DEFAULT_ALPHAS = (1e-6, 1e-4, 1e-2)
 _PAIR_SE = 2.0  # standard errors by which synergies must improve the out-of-fold log loss
 _CHUNK_CELLS = 4_000_000  # rows x subsets (x features) per block of counterfactuals
+_Z95 = 1.959963984540054  # a test's interval is read as 95 %
+_BOOT_ROWS = 20_000  # journeys the bootstrap of an unidentified fit resamples
 
 
 # ----------------------------------------------------------------------------------------------
@@ -173,6 +178,9 @@ class _Fitted:
     booster: Any = None
     pairs: np.ndarray = field(default_factory=lambda: NO_PAIRS)
     pair_coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: Coefficients of the part of the features that marks intent, not effect (set by lift
+    #: tests): in the linear predictor, but never removed with a channel.
+    selection: np.ndarray | None = None
 
     def probability(self, eta: np.ndarray) -> np.ndarray:
         """Conversion probability at linear predictor ``eta`` (linear models)."""
@@ -183,10 +191,24 @@ class _Fitted:
         g = pair_exposure(x, self.features, self.n_channels)
         return g[:, self.pairs[:, 0]] * g[:, self.pairs[:, 1]]
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def offset(self, x: np.ndarray) -> np.ndarray:
+        """Per row: the selection part of the linear predictor (0 without lift tests)."""
+        if self.selection is None:
+            return np.zeros(len(x))
+        return np.asarray(x @ self.selection)
+
+    def predict(self, x: np.ndarray, full: np.ndarray | None = None) -> np.ndarray:
+        """Conversion probability of rows with features ``x``.
+
+        ``full``: the rows' features before channels were removed from ``x`` (default ``x``);
+        the selection part is read from them, since removing a channel's touches does not
+        change who the person is.
+        """
         if self.kind in LINKS:
             assert self.coef is not None
             eta = self.intercept + x @ self.coef
+            if self.selection is not None:
+                eta = eta + self.offset(x if full is None else full)
             if len(self.pairs):
                 eta = eta + self.pair_terms(x) @ self.pair_coef
             return self.probability(eta)
@@ -217,7 +239,7 @@ def _row_games(
         c = codes[:, :m]
         a = np.take_along_axis(contrib, c, axis=1)  # (n, m)
         bits = ((subsets[:, None] >> np.arange(m)[None, :]) & 1).astype(np.float64)
-        eta = model.intercept + a @ bits.T
+        eta = model.intercept + model.offset(x)[:, None] + a @ bits.T
         if len(model.pairs) and m > 1:
             # synergy of the row's channels i, j: g_i g_j γ_ij; a subset gets ½ bᵀ G b
             g = np.take_along_axis(pair_exposure(x, model.features, k), c, axis=1)
@@ -307,6 +329,140 @@ def _fittable(seq: Sequences, least: int) -> bool:
     return min(_touched_outcomes(seq)) >= least
 
 
+def _precision_weighted(test: float, se: float, model_lift: float, prior: float) -> float:
+    """Return the removal effect to match: the test, weighted against the log's own figure.
+
+    The log's removal effect is a prior centred on itself with standard deviation ``prior ×
+    max(model_lift, |test|)`` (the log may be off by its own size when intent is mistaken for
+    effect); the test an observation with standard error ``se`` (from a 95 % interval).
+    """
+    sd = prior * max(model_lift, abs(test))
+    if se <= 0 or sd <= 0:
+        return test
+    w_test, w_log = 1.0 / se**2, 1.0 / sd**2
+    return (w_test * test + w_log * model_lift) / (w_test + w_log)
+
+
+class _LiftSplit:
+    """One tested channel: its effect scale ``κ`` and the removal effect it implies.
+
+    In each population's model the channel's coefficients ``β`` become ``κ β`` of effect and
+    ``(1 − κ) β`` of selection (intent the channel finds), which leaves every prediction as it
+    was; a channel the log gave nothing (``β = 0`` everywhere) gets the direction of its first
+    feature instead, ``κ`` of effect and ``−κ`` of selection. The removal effect on the
+    converting rows, ``Σ w (1 − p(η − κ a − s) / p(η))`` (``a``: the channel's part of ``η``
+    at ``κ = 1``, ``s``: its synergies), rises with ``κ``.
+    """
+
+    def __init__(self, blocks: list[tuple[DataDrivenModel, np.ndarray, np.ndarray]], c: int):
+        self.blocks = blocks
+        self.c = c
+        self.dirs: list[np.ndarray] = []
+        self.terms: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        coefs = [self._block(part.model_) for part, _, _ in blocks]
+        self.unit = all(not (b > 0).any() for b in coefs)
+        self.kappa_log = 0.0 if self.unit else 1.0
+        for (part, x, w), beta in zip(blocks, coefs, strict=True):
+            model = part.model_
+            k = model.n_channels
+            cols = self.c + k * np.arange(len(model.features))
+            d = np.zeros(len(cols))
+            if self.unit:
+                d[0] = 1.0
+            elif (beta > 0).any():
+                d = beta
+            self.dirs.append(d)
+            rows = np.flatnonzero((x[:, cols] != 0).any(axis=1))
+            xr = x[rows]
+            eta = _eta(model, xr)
+            a = xr[:, cols] @ d
+            xc = xr.copy()
+            xc[:, cols] = 0.0
+            s = eta - _eta(model, xc, full=xr) - xr[:, cols] @ beta  # its synergies
+            self.terms.append((eta, a, s, w[rows]))
+
+    def _block(self, model: _Fitted) -> np.ndarray:
+        assert model.coef is not None
+        return model.coef[self.c + model.n_channels * np.arange(len(model.features))]
+
+    def removal(self, kappa: float) -> float:
+        """Conversions lost without the channel when its effect scale is ``kappa``."""
+        total = 0.0
+        for (part, _, _), (eta, a, s, w) in zip(self.blocks, self.terms, strict=True):
+            p_all = np.maximum(part.model_.probability(eta), 1e-300)
+            p_wo = part.model_.probability(eta - kappa * a - s)
+            total += float((w * np.clip(1.0 - p_wo / p_all, 0.0, 1.0)).sum())
+        return total
+
+    def solve(self, target: float) -> tuple[float, bool]:
+        """Smallest ``κ ≥ 0`` whose removal effect reaches ``target`` (and whether it does)."""
+        lo, r_lo = 0.0, self.removal(0.0)
+        if target <= r_lo + 1e-9 * max(1.0, abs(target)):
+            return 0.0, target >= r_lo - 1e-6 * max(1.0, r_lo)
+        hi = max(2.0 * self.kappa_log, 1.0)
+        while self.removal(hi) < target:
+            lo, hi = hi, hi * 4.0
+            if hi > 1e6:
+                return lo, False
+        for _ in range(100):  # bisection: the removal effect rises with κ
+            mid = 0.5 * (lo + hi)
+            if self.removal(mid) < target:
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo <= 1e-10 * max(hi, 1e-12):
+                break
+        return hi, True
+
+    def apply(self, kappa: float) -> None:
+        """Set the split in every population's model."""
+        for (part, _, _), d in zip(self.blocks, self.dirs, strict=True):
+            model = part.model_
+            assert model.coef is not None
+            k = model.n_channels
+            cols = self.c + k * np.arange(len(model.features))
+            beta = model.coef[cols]
+            coef = model.coef.copy()
+            sel = np.zeros_like(coef) if model.selection is None else model.selection.copy()
+            coef[cols] = kappa * d
+            sel[cols] += beta - kappa * d
+            part.model_ = replace(model, coef=coef, selection=sel)
+
+
+def _caller_level() -> int:
+    """``stacklevel`` that points a warning at the first caller outside this package."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("attribution"):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def _trim_lookback(seq: Sequences, days: float) -> Sequences:
+    """``seq`` with every row keeping only the touches within ``days`` of its end.
+
+    The end is the conversion, or the last touch of a row that did not convert: converting
+    and non-converting rows lose their old touches alike, so that the comparison of models
+    is not biased by a window on one side only.
+    """
+    assert seq.delta_days is not None and seq.touch_time is not None
+    keep = seq.delta_days <= days
+    lengths = np.bincount(seq.row_of_touch[keep], minlength=seq.n_rows)
+    indptr = np.zeros(seq.n_rows + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    return replace(seq, indptr=indptr, codes=seq.codes[keep], touch_time=seq.touch_time[keep])
+
+
+def _eta(model: _Fitted, x: np.ndarray, full: np.ndarray | None = None) -> np.ndarray:
+    """Linear predictor of a linear model (its selection part read from ``full``)."""
+    assert model.coef is not None
+    eta = model.intercept + x @ model.coef + model.offset(x if full is None else full)
+    if len(model.pairs):
+        eta = eta + model.pair_terms(x) @ model.pair_coef
+    return np.asarray(eta)
+
+
 # ----------------------------------------------------------------------------------------------
 # the estimator
 
@@ -370,6 +526,10 @@ class DataDrivenModel:
         docstring), linear models only; ``"none"`` keeps every channel's effect separate.
     max_pairs : int
         At most this many synergy pairs.
+    lift_prior : float
+        With lift tests: how far the log's own removal effect of a tested channel may be
+        from the truth, as a multiple of itself (the standard deviation of a normal prior on
+        it); the test is weighted against it by precision (module docstring).
     seed : int
         Seed of the fold assignment and subsampling.
 
@@ -438,6 +598,10 @@ class DataDrivenModel:
         min_returning: int = 100,
         interactions: Interactions = "auto",
         max_pairs: int = 10,
+        lift_prior: float = 1.0,
+        diagnose: bool = True,
+        instability: float = 0.25,
+        interval_replicates: int = 20,
         seed: int = 0,
     ) -> None:
         self.features = features
@@ -455,6 +619,10 @@ class DataDrivenModel:
         self.min_returning = min_returning
         self.interactions = interactions
         self.max_pairs = max_pairs
+        self.lift_prior = lift_prior
+        self.diagnose = diagnose
+        self.instability = instability
+        self.interval_replicates = interval_replicates
         self.seed = seed
 
     # -- fitting -------------------------------------------------------------------------------
@@ -490,6 +658,12 @@ class DataDrivenModel:
             raise ModelError(
                 "time_model='hazard' needs touch times, and a path table has none; build "
                 "journeys from events or use time_model='journey'."
+            )
+        if not self.instability > 0:
+            raise ModelError(f"instability must be > 0; got {self.instability!r}.")
+        if not (isinstance(self.interval_replicates, int) and self.interval_replicates >= 2):
+            raise ModelError(
+                f"interval_replicates must be an integer ≥ 2; got {self.interval_replicates!r}."
             )
         if self.folds < 2:
             raise ModelError(f"folds must be at least 2; got {self.folds!r}.")
@@ -531,13 +705,20 @@ class DataDrivenModel:
             )
         return names
 
-    def fit(self, data: Journeys | PathTable | Sequences) -> DataDrivenModel:
+    def fit(
+        self, data: Journeys | PathTable | Sequences, lift_tests: FrameLike | None = None
+    ) -> DataDrivenModel:
         """Fit the conversion model (feature set and penalty by cross-validation).
 
         Parameters
         ----------
         data : Journeys, PathTable or Sequences
             Journeys (with touch times), or a path table (time-free features only).
+        lift_tests : frame, optional
+            Incrementality experiments, one row per channel (and period): ``channel``,
+            ``incremental_conversions``, ``lower``, ``upper`` (as for
+            :func:`attribution.calibrate`), used inside the model (module docstring, "Lift
+            tests inside the fit").
 
         Returns
         -------
@@ -545,7 +726,12 @@ class DataDrivenModel:
             ``self``.
         """
         with _one_blas_thread():
-            return self._fit(data)
+            self.log_model_ = None
+            self._fit(data)
+            self.lift_tests_ = None
+            if lift_tests is not None:
+                self._fit_lift_tests(data, lift_tests)
+            return self
 
     def _fit(self, data: Journeys | PathTable | Sequences) -> DataDrivenModel:
         seq = data if isinstance(data, Sequences) else data.sequences()
@@ -561,8 +747,11 @@ class DataDrivenModel:
                     sub = DataDrivenModel(**{**self._params(), "returning": "pool"})
                     sub.population_ = "returning"
                     self.returning_model_ = sub._fit_one(again)
+                self._identify(first)
                 return self
-        return self._fit_one(seq)
+        self._fit_one(seq)
+        self._identify(seq)
+        return self
 
     def _params(self) -> dict[str, Any]:
         """Return the constructor's arguments as set on this object."""
@@ -655,9 +844,11 @@ class DataDrivenModel:
         pos, neg = pos_all[touched], neg_all[touched]
         if kind in LINKS:
             assert chosen_alpha is not None
-            self.model_ = self._linear_fitter(kind, name, chosen_alpha, pairs)(x, pos, neg)
+            self._refit_ = self._linear_fitter(kind, name, chosen_alpha, pairs)
         else:
-            self.model_ = self._boosting_fitter(name)(x, pos, neg)
+            self._refit_ = self._boosting_fitter(name)
+        self.model_ = self._refit_(x, pos, neg)
+        self._cv_idx_ = cv_idx
         self._pairs_tried_ = len(pairs)
         for r in results:
             r["half_life_days"] = self.half_life_ if FEATURE_SETS[r["feature_set"]][1] else None
@@ -716,7 +907,9 @@ class DataDrivenModel:
         cache.clear()
         row, tau, pos, neg = interval_samples(seq, touched, self.hazard_samples, rng, delta=delta)
         x = hazard_features(seq, row, tau, h_best, delta=delta)
-        self.model_ = self._linear_fitter("logistic", "decay", alpha, pairs)(x, pos, neg)
+        self._refit_ = self._linear_fitter("logistic", "decay", alpha, pairs)
+        self.model_ = self._refit_(x, pos, neg)
+        self._cv_idx_ = cv_idx
         self._pairs_tried_ = len(pairs)
         self._n_unique_ = len(touched)
         return self._finish("hazard", "decay", alpha, cv_best, results, x, pos, neg)
@@ -873,6 +1066,10 @@ class DataDrivenModel:
         return self
 
     _n_unique_: int = 0
+    identification_: pl.DataFrame | None = None
+    intervals_: np.ndarray | None = None
+    lift_tests_: pl.DataFrame | None = None
+    log_model_: _Fitted | None = None
     _pairs_tried_: int = 0  # synergy pairs the chosen model was fitted with (some may be 0)
     population_: str = "all"
     returning_model_: DataDrivenModel | None = None
@@ -934,6 +1131,281 @@ class DataDrivenModel:
 
         return fit
 
+    # -- identification ----------------------------------------------------------------------
+
+    def _design(
+        self, seq: Sequences, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows the chosen model is fitted on: features, conversions, non-conversions, journey."""
+        touched = np.flatnonzero(seq.lengths > 0)
+        if self.time_model_ == "hazard":
+            delta = at_risk_delta(seq)
+            row, tau, pos, neg = interval_samples(
+                seq, touched, self.hazard_samples, rng, delta=delta
+            )
+            return hazard_features(seq, row, tau, self.half_life_, delta=delta), pos, neg, row
+        x = journey_features(seq, self.model_.features, half_life_days=self.half_life_)
+        return x[touched], seq.conversions[touched], seq.nulls[touched], touched
+
+    def _credit_totals(self, model: _Fitted, seq: Sequences) -> np.ndarray:
+        """Credited conversions of each channel, then the baseline, on ``seq``'s conversions."""
+        conv = seq.converting
+        k = len(seq.channels)
+        counts = np.bincount(conv.row_of_touch * k + conv.codes, minlength=conv.n_rows * k)
+        x = journey_features(conv, model.features, half_life_days=self.half_life_)
+        share, base, _ = _credit_rows(
+            model, x, counts.reshape(conv.n_rows, k), self.method, self.max_shapley_channels
+        )
+        w = conv.conversions
+        return np.append(w @ share, w @ base)
+
+    def _identify(self, seq: Sequences) -> None:
+        """Check that the log identifies credit; set ``identification_`` and maybe warn.
+
+        Run on at most ``cv_rows`` journeys (those of the cross-validation) with the chosen
+        model (feature set, penalty, synergies; no new selection):
+
+        - the out-of-fold log loss of the model against a constant rate fitted on the same
+          folds: the gain and its standard error over journeys;
+        - the credit of each fold's model and of a model fitted on every journey of the
+          sample, credited on the sample's conversions: how far credit moves between folds;
+        - a model fitted when every journey keeps only the touches of the last third of the
+          lookback (a third of the longest time from a touch to its conversion; 30 days of a
+          90-day lookback) against the model of every touch, both crediting those same
+          recent touches: how far credit moves with the lookback when the touches do not
+          (dropping old touches moves credit by itself; that is not counted). Journey model
+          only: the hazard reads the time since every touch, and its days at risk change
+          with the window.
+
+        Warns (:class:`attribution.IdentificationWarning`) when the log is too small (fewer
+        conversions with touches than ``10 ×`` the coefficients, or 100), the model is not
+        clearly better than no channel (gain under two standard errors), or credit moves by
+        more than ``instability`` of the conversions across folds or by more than twice that
+        with the lookback (a model that is a little wrong in form reads recent and old touches
+        differently, so the lookback is given more room); the warning is then also in
+        ``diagnostics_``, and bootstrap intervals in ``intervals_``.
+        """
+        self.identification_ = None
+        self.intervals_ = None
+        if not self.diagnose or self.model_.coef is None:
+            return
+        saved = self._n_unique_
+        try:
+            self._identify_linear(seq)
+        finally:
+            self._n_unique_ = saved
+
+    def _identify_linear(self, seq: Sequences) -> None:
+        rng = np.random.default_rng([self.seed, 23])
+        keep = np.zeros(seq.n_rows, dtype=bool)
+        keep[self._cv_idx_] = True
+        sub = seq.subset(keep)
+        x, pos, neg, unit = self._design(sub, rng)
+        fold_of = rng.integers(0, self.folds, size=sub.n_rows)[unit]
+        oof = np.zeros(len(x))
+        null = np.zeros(len(x))
+        fold_credit = []
+        for f in range(self.folds):
+            tr, te = fold_of != f, fold_of == f
+            if not (pos[tr].sum() > 0 and neg[tr].sum() > 0) or not te.any():
+                continue
+            m = self._refit_(x[tr], pos[tr], neg[tr])
+            oof[te] = m.predict(x[te])
+            null[te] = pos[tr].sum() / (pos[tr].sum() + neg[tr].sum())
+            fold_credit.append(self._credit_totals(m, sub))
+        weight = max(float((pos + neg).sum()), 1e-300)
+        gain_rows = row_log_loss(null, pos, neg) - row_log_loss(oof, pos, neg)
+        gain_unit = np.bincount(np.unique(unit, return_inverse=True)[1], weights=gain_rows)
+        gain = float(gain_unit.sum() / weight)
+        se = float(np.sqrt(len(gain_unit) * gain_unit.var()) / weight)
+        whole = self._refit_(x, pos, neg)
+        full = self._credit_totals(whole, sub)
+        n_conv = max(float(sub.conversions.sum()), 1e-300)
+        folds_move = max(
+            (float(np.abs(c - full).sum()) / n_conv for c in fold_credit), default=float("nan")
+        )
+        # lookback: converting journeys keep the touches of the last third of it
+        look_days, look_move = None, float("nan")
+        look = same = np.full(len(full), np.nan)
+        dd = sub.delta_days
+        if dd is not None and self.time_model_ == "journey":
+            conv_touch = sub.conversions[sub.row_of_touch] > 0
+            if conv_touch.any():
+                q = float(dd[conv_touch].max())
+                if q > 0:
+                    look_days = q / 3.0
+                    trimmed = _trim_lookback(sub, look_days)
+                    xt, pt, nt, _ = self._design(trimmed, rng)
+                    if pt.sum() > 0 and nt.sum() > 0:
+                        look = self._credit_totals(self._refit_(xt, pt, nt), trimmed)
+                        same = self._credit_totals(whole, trimmed)  # the same touches
+                        look_move = float(np.abs(look - same).sum()) / n_conv
+        touched_conv = float(seq.conversions[seq.lengths > 0].sum())
+        n_coef = len(self.model_.features) * len(seq.channels)
+        least = max(100, 10 * n_coef)
+        reasons = []
+        if touched_conv < least:
+            reasons.append(
+                f"the log is small: {touched_conv:g} conversions with touches for {n_coef} "
+                f"coefficients (at least {least} advised)"
+            )
+        if not gain > 2 * se:
+            reasons.append(
+                f"the model predicts conversion out of fold only {gain:.4f} better (log loss) "
+                f"than no channel at all, {gain / se if se > 0 else 0.0:.1f} standard errors"
+            )
+        names = [*seq.channels, BASELINE]
+        for what, move, ref, other in (
+            ("between folds", folds_move, full, fold_credit),
+            (f"with a {look_days or 0:.3g}-day lookback", look_move / 2, same, [look]),
+        ):
+            if move > self.instability:
+                move = move * 2 if ref is same else move
+                worst = max(
+                    range(len(names) - 1),  # the channel that moves most
+                    key=lambda i: max(abs(o[i] - ref[i]) for o in other),
+                )
+                lo = min(o[worst] for o in other) * 100 / n_conv
+                hi = max(o[worst] for o in other) * 100 / n_conv
+                span = f"{lo:.1f} %" if abs(hi - lo) < 0.05 else f"{lo:.1f}–{hi:.1f} %"
+                reasons.append(
+                    f"credit moves by {move:.0%} of the conversions {what} ({names[worst]}: "
+                    f"{ref[worst] * 100 / n_conv:.1f} % of conversions, {span} {what})"
+                )
+        fold_arr = np.array(fold_credit) if fold_credit else np.full((1, len(full)), np.nan)
+        self.identification_ = pl.DataFrame(
+            {
+                "channel": names,
+                "share": full / n_conv,
+                "fold_min": fold_arr.min(axis=0) / n_conv,
+                "fold_max": fold_arr.max(axis=0) / n_conv,
+                "recent_share": same / n_conv,
+                "lookback_share": look / n_conv,
+            }
+        ).with_columns(pl.col("recent_share", "lookback_share").fill_nan(None))
+        if reasons:
+            reasons.append(
+                f"credit moves by {folds_move:.0%} of the conversions between folds and "
+                f"{look_move:.0%} with a {look_days or 0:.3g}-day lookback"
+                if reasons[-1].find("credit moves") < 0
+                else ""
+            )
+        message = "; ".join(r for r in reasons if r)
+        self.diagnostics_ = self.diagnostics_.with_columns(
+            cv_gain=pl.lit(gain),
+            cv_gain_se=pl.lit(se),
+            fold_instability=pl.lit(folds_move),
+            lookback_days=pl.lit(look_days, dtype=pl.Float64),
+            lookback_instability=pl.lit(look_move).fill_nan(None),
+            identified=pl.lit(not reasons),
+            warning=pl.lit(message or None, dtype=pl.String),
+        )
+        if reasons:
+            self.intervals_ = self._bootstrap(sub, x, pos, neg, unit, rng, float(seq.n_rows))
+            warnings.warn(
+                f"data_driven: credit is not identified by this log: {message}. The result "
+                'is returned with bootstrap intervals (tables["intervals"]); read it with '
+                "care, or test the channels that matter (at.plan_experiments).",
+                IdentificationWarning,
+                stacklevel=_caller_level(),
+            )
+
+    def _bootstrap(
+        self,
+        sub: Sequences,
+        x: np.ndarray,
+        pos: np.ndarray,
+        neg: np.ndarray,
+        unit: np.ndarray,
+        rng: np.random.Generator,
+        n_all: float,
+    ) -> np.ndarray:
+        """Return the standard deviation of each channel's (and the baseline's) share.
+
+        Journeys of the sample get Poisson(1) weights, the chosen model is refitted and
+        credited on the sample's conversions; the spread of the shares is scaled from the
+        sample to all journeys (``√(n_sample / n_all)``).
+        """
+        k = len(sub.channels) + 1
+        if sub.n_rows > _BOOT_ROWS:
+            part = np.zeros(sub.n_rows, dtype=bool)
+            part[rng.choice(sub.n_rows, size=_BOOT_ROWS, replace=False)] = True
+            new_row = np.cumsum(part) - 1
+            sub, keep = sub.subset(part), part[unit]
+            x, pos, neg, unit = x[keep], pos[keep], neg[keep], new_row[unit[keep]]
+        shares = np.zeros((self.interval_replicates, k))
+        ids, inv = np.unique(unit, return_inverse=True)
+        conv = sub.converting
+        conv_pos = np.flatnonzero(sub.conversions > 0)  # rows of ``conv`` within ``sub``
+        for b in range(self.interval_replicates):
+            w = rng.poisson(1.0, size=len(ids)).astype(np.float64)
+            m = self._refit_(x, pos * w[inv], neg * w[inv])
+            wc = np.ones(sub.n_rows)  # conversions without touches are not resampled
+            wc[ids] = w
+            weighted = replace(conv, conversions=conv.conversions * wc[conv_pos])
+            tot = self._credit_totals(m, weighted)
+            shares[b] = tot / max(tot.sum(), 1e-300)
+        return shares.std(axis=0, ddof=1) * np.sqrt(sub.n_rows / max(n_all, 1.0))
+
+    # -- lift tests inside the fit ------------------------------------------------------------
+
+    def _fit_lift_tests(self, data: Journeys | PathTable | Sequences, tests: FrameLike) -> None:
+        """Split each tested channel into effect and selection so that its removal matches.
+
+        See the module docstring ("Lift tests inside the fit"). Sets ``lift_tests_`` and the
+        ``model_`` of this model and of the returning customers' model; ``log_model_`` keeps
+        the fit on the log alone.
+        """
+        from attribution.calibration import lift_tests_by_channel
+
+        seq = self._seq(data if isinstance(data, Sequences) else data.sequences())
+        t = lift_tests_by_channel(tests)
+        missing = sorted(set(t["channel"]) - set(seq.channels))
+        if missing:
+            raise ModelError(
+                f"Lift tests name {len(missing)} channels the journeys do not have: "
+                f"{missing[:5]}; the channels are {list(seq.channels)[:12]}."
+            )
+        if not (self.lift_prior > 0):
+            raise ModelError(f"lift_prior must be > 0; got {self.lift_prior!r}.")
+        parts = [part for part, _ in self._parts(seq)]
+        for part in parts:
+            if part.model_.coef is None:
+                raise ModelError(
+                    "Lift tests inside the fit need a linear conversion model (estimator "
+                    "'logistic', 'noisy_or' or 'auto'); boosting has no coefficients to split. "
+                    "Use at.calibrate on a boosting result instead."
+                )
+            part.log_model_ = part.model_
+        conv = seq.converting
+        blocks = []  # per part: model, features of its converting rows, their conversions
+        for part, rows in self._parts(conv):
+            x = journey_features(conv, part.model_.features, half_life_days=part.half_life_)[rows]
+            blocks.append((part, x, conv.conversions[rows]))
+        index = {c: i for i, c in enumerate(seq.channels)}
+        rows_out = []
+        for ch, test, lower, upper in t.select("channel", "test", "lower", "upper").iter_rows():
+            c = index[ch]
+            split = _LiftSplit(blocks, c)
+            r_log = split.removal(split.kappa_log)
+            se = max(float(upper) - float(lower), 0.0) / (2 * _Z95)
+            target = _precision_weighted(float(test), se, r_log, self.lift_prior)
+            kappa, reached = split.solve(target)
+            split.apply(kappa)
+            rows_out.append(
+                {
+                    "channel": ch,
+                    "test": float(test),
+                    "lower": float(lower),
+                    "upper": float(upper),
+                    "model_lift_log": r_log,
+                    "target": target,
+                    "effect_scale": kappa,
+                    "reached": reached,
+                }
+            )
+        self.lift_tests_ = pl.DataFrame(rows_out)
+
     # -- using it ------------------------------------------------------------------------------
 
     def _fitted(self) -> _Fitted:
@@ -994,6 +1466,35 @@ class DataDrivenModel:
     def _credit(self, data: Journeys | PathTable | Sequences) -> KernelOutput:
         self._fitted()
         seq = self._seq(data)
+        out = self._credit_with(seq, log_only=False)
+        if self.lift_tests_ is None:
+            return out
+        log = self._credit_with(seq, log_only=True)
+        effects = out.tables["effects"]
+        after = dict(zip(effects["channel"], effects["removal_conversions"], strict=True))
+        tested = self.lift_tests_.with_columns(
+            model_lift=pl.col("channel").replace_strict(after, return_dtype=pl.Float64)
+        )
+        base_log = float(log.tables["baseline"]["conversions"][0])
+        log_frame = pl.DataFrame(
+            {
+                "channel": [*seq.channels, BASELINE],
+                "conversions": [*log.conversions.tolist(), base_log],
+                "removal_conversions": [
+                    *log.tables["effects"]["removal_conversions"].to_list(),
+                    None,
+                ],
+            },
+            schema={
+                "channel": pl.String,
+                "conversions": pl.Float64,
+                "removal_conversions": pl.Float64,
+            },
+        )
+        tables = out.tables | {"lift_tests": tested, "log_only": log_frame}
+        return replace(out, tables=tables)
+
+    def _credit_with(self, seq: Sequences, *, log_only: bool) -> KernelOutput:
         conv = seq.converting
         k = len(seq.channels)
         counts = np.bincount(conv.row_of_touch * k + conv.codes, minlength=conv.n_rows * k).reshape(
@@ -1004,6 +1505,8 @@ class DataDrivenModel:
         base_share = np.ones(conv.n_rows)
         for part, rows in self._parts(conv):
             model = part._fitted()
+            if log_only and part.log_model_ is not None:
+                model = part.log_model_
             x = journey_features(conv, model.features, half_life_days=part.half_life_)[rows]
             s, b, p_all = _credit_rows(
                 model, x, counts[rows], self.method, self.max_shapley_channels
@@ -1041,8 +1544,22 @@ class DataDrivenModel:
             ),
             "coefficients": pl.concat([m.coef_ for m in models]),
             "model_selection": pl.concat([m.cv_results_ for m in models]),
-            "diagnostics": pl.concat([m.diagnostics_ for m in models]),
+            "diagnostics": pl.concat([m.diagnostics_ for m in models], how="diagonal_relaxed"),
         }
+        if self.identification_ is not None:
+            tables["stability"] = self.identification_
+        if self.intervals_ is not None:
+            conv_all = np.append(out.conversions, base_conv)
+            half = _Z95 * self.intervals_ * total
+            tables["intervals"] = pl.DataFrame(
+                {
+                    "channel": [*seq.channels, BASELINE],
+                    "conversions": conv_all,
+                    "sd": self.intervals_ * total,
+                    "lower": np.maximum(conv_all - half, 0.0),
+                    "upper": conv_all + half,
+                }
+            )
         return KernelOutput(
             out.conversions,
             out.revenue,
@@ -1063,7 +1580,7 @@ class DataDrivenModel:
             rows = np.flatnonzero(counts[:, c] > 0)
             xc = x[rows].copy()
             xc[:, c + k * np.arange(f)] = 0.0
-            p_wo = model.predict(xc)
+            p_wo = model.predict(xc, full=x[rows])
             out[rows, c] = np.clip(1.0 - p_wo / np.maximum(p_all[rows], 1e-300), 0.0, 1.0)
         return out
 
@@ -1086,6 +1603,11 @@ def data_driven(
     min_returning: int = 100,
     interactions: Interactions = "auto",
     max_pairs: int = 10,
+    lift_tests: FrameLike | None = None,
+    lift_prior: float = 1.0,
+    diagnose: bool = True,
+    instability: float = 0.25,
+    interval_replicates: int = 20,
     seed: int = 0,
 ) -> KernelOutput:
     """Data-driven: a fitted conversion model, credit by counterfactual Shapley values.
@@ -1124,6 +1646,10 @@ def data_driven(
         min_returning=min_returning,
         interactions=interactions,
         max_pairs=max_pairs,
+        lift_prior=lift_prior,
+        diagnose=diagnose,
+        instability=instability,
+        interval_replicates=interval_replicates,
         seed=seed,
-    ).fit(seq)
+    ).fit(seq, lift_tests=lift_tests)
     return model.credit(seq)
