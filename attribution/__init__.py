@@ -49,6 +49,7 @@ _NAMES: dict[str, str] = {
     "evaluate": "attribution.evaluation",
     "evaluate_scenarios": "attribution.evaluation",
     "holdout_lift": "attribution.calibration",
+    "plan_experiments": "attribution.experiments",
     "read_events": "attribution.io",
     "read_paths": "attribution.journeys",
     "read_spend": "attribution.io",
@@ -63,6 +64,7 @@ _MODULES: tuple[str, ...] = (
     "crm",
     "datasets",
     "evaluation",
+    "experiments",
     "funnel",
     "io",
     "journeys",
@@ -107,6 +109,7 @@ __all__ = [
     "evaluate",
     "evaluate_scenarios",
     "evaluation",
+    "experiments",
     "funnel",
     "holdout_lift",
     "io",
@@ -114,6 +117,7 @@ __all__ = [
     "kpis",
     "metrics",
     "models",
+    "plan_experiments",
     "read_events",
     "read_paths",
     "read_spend",
@@ -160,6 +164,7 @@ if TYPE_CHECKING:  # the names as static analysis sees them
         crm,
         datasets,
         evaluation,
+        experiments,
         funnel,
         io,
         journeys,
@@ -177,6 +182,7 @@ if TYPE_CHECKING:  # the names as static analysis sees them
     from attribution._base.output import write_frame
     from attribution.calibration import calibrate, compare_lift_tests, holdout_lift
     from attribution.evaluation import evaluate, evaluate_scenarios
+    from attribution.experiments import plan_experiments
     from attribution.io import read_events, read_spend
     from attribution.journeys import (
         NO_TOUCH,

@@ -132,7 +132,7 @@ def _replay(
         visited = counts[:, lead].sum(axis=1) > 0
         last_visit = np.where(visited, t, last_visit)
         adstock = adstock * decay[None, :] + counts
-        eta = base_logit[:, t] + (-np.expm1(-adstock)) @ effect
+        eta = base_logit[:, t] + (-np.expm1(-adstock) * effect).sum(axis=1)  # no BLAS threads
         hazard = 0.5 * (1.0 + np.tanh(0.5 * eta))
         buy = alive & (uniform[:, t] < hazard)
         conv_day[buy] = t

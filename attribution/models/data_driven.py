@@ -130,6 +130,7 @@ _PAIR_SE = 2.0  # standard errors by which synergies must improve the out-of-fol
 _CHUNK_CELLS = 4_000_000  # rows x subsets (x features) per block of counterfactuals
 _Z95 = 1.959963984540054  # a test's interval is read as 95 %
 _BOOT_ROWS = 20_000  # journeys the bootstrap of an unidentified fit resamples
+_LIFT_SWEEPS = 20  # rounds over the tested channels (their synergies tie them)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -181,6 +182,8 @@ class _Fitted:
     #: Coefficients of the part of the features that marks intent, not effect (set by lift
     #: tests): in the linear predictor, but never removed with a channel.
     selection: np.ndarray | None = None
+    #: The same for the synergy terms (``pair_coef`` keeps their effect part).
+    pair_selection: np.ndarray | None = None
 
     def probability(self, eta: np.ndarray) -> np.ndarray:
         """Conversion probability at linear predictor ``eta`` (linear models)."""
@@ -193,9 +196,10 @@ class _Fitted:
 
     def offset(self, x: np.ndarray) -> np.ndarray:
         """Per row: the selection part of the linear predictor (0 without lift tests)."""
-        if self.selection is None:
-            return np.zeros(len(x))
-        return np.asarray(x @ self.selection)
+        out = np.zeros(len(x)) if self.selection is None else np.asarray(x @ self.selection)
+        if self.pair_selection is not None and len(self.pairs):
+            out = out + self.pair_terms(x) @ self.pair_selection
+        return out
 
     def predict(self, x: np.ndarray, full: np.ndarray | None = None) -> np.ndarray:
         """Conversion probability of rows with features ``x``.
@@ -207,7 +211,7 @@ class _Fitted:
         if self.kind in LINKS:
             assert self.coef is not None
             eta = self.intercept + x @ self.coef
-            if self.selection is not None:
+            if self.selection is not None or self.pair_selection is not None:
                 eta = eta + self.offset(x if full is None else full)
             if len(self.pairs):
                 eta = eta + self.pair_terms(x) @ self.pair_coef
@@ -346,51 +350,56 @@ def _precision_weighted(test: float, se: float, model_lift: float, prior: float)
 class _LiftSplit:
     """One tested channel: its effect scale ``κ`` and the removal effect it implies.
 
-    In each population's model the channel's coefficients ``β`` become ``κ β`` of effect and
-    ``(1 − κ) β`` of selection (intent the channel finds), which leaves every prediction as it
-    was; a channel the log gave nothing (``β = 0`` everywhere) gets the direction of its first
-    feature instead, ``κ`` of effect and ``−κ`` of selection. The removal effect on the
-    converting rows, ``Σ w (1 − p(η − κ a − s) / p(η))`` (``a``: the channel's part of ``η``
-    at ``κ = 1``, ``s``: its synergies), rises with ``κ``.
+    In each population's model the channel's coefficients ``β`` (and those of its synergies)
+    become ``κ β`` of effect and ``(1 − κ) β`` of selection (intent the channel finds), which
+    leaves every prediction as it was; a channel the log gave nothing (``β = 0`` everywhere)
+    gets the direction of its first feature instead, ``κ`` of effect and ``−κ`` of selection.
+    The removal effect on the converting rows, ``Σ w (1 − p(η − κ a) / p(η))`` (``a``: the
+    part of ``η`` the channel's removal takes away at ``κ = 1``), rises with ``κ``.
     """
 
     def __init__(self, blocks: list[tuple[DataDrivenModel, np.ndarray, np.ndarray]], c: int):
         self.blocks = blocks
         self.c = c
         self.dirs: list[np.ndarray] = []
-        self.terms: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        coefs = [self._block(part.model_) for part, _, _ in blocks]
-        self.unit = all(not (b > 0).any() for b in coefs)
-        self.kappa_log = 0.0 if self.unit else 1.0
-        for (part, x, w), beta in zip(blocks, coefs, strict=True):
+        self.terms: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.unit = not any(self._has_effect(part.model_) for part, _, _ in blocks)
+        for part, x, w in blocks:
             model = part.model_
-            k = model.n_channels
-            cols = self.c + k * np.arange(len(model.features))
-            d = np.zeros(len(cols))
-            if self.unit:
-                d[0] = 1.0
-            elif (beta > 0).any():
-                d = beta
-            self.dirs.append(d)
+            cols = self._cols(model)
             rows = np.flatnonzero((x[:, cols] != 0).any(axis=1))
             xr = x[rows]
             eta = _eta(model, xr)
-            a = xr[:, cols] @ d
-            xc = xr.copy()
-            xc[:, cols] = 0.0
-            s = eta - _eta(model, xc, full=xr) - xr[:, cols] @ beta  # its synergies
-            self.terms.append((eta, a, s, w[rows]))
+            if self.unit:
+                d = np.zeros(len(cols))
+                d[0] = 1.0
+                a = xr[:, cols[0]]
+            else:
+                assert model.coef is not None
+                d = model.coef[cols]
+                xc = xr.copy()
+                xc[:, cols] = 0.0
+                a = eta - _eta(model, xc, full=xr)
+            self.dirs.append(d)
+            self.terms.append((eta, a, w[rows]))
 
-    def _block(self, model: _Fitted) -> np.ndarray:
+    def _cols(self, model: _Fitted) -> np.ndarray:
+        return self.c + model.n_channels * np.arange(len(model.features))
+
+    def _pair_rows(self, model: _Fitted) -> np.ndarray:
+        return (model.pairs == self.c).any(axis=1) if len(model.pairs) else np.zeros(0, bool)
+
+    def _has_effect(self, model: _Fitted) -> bool:
         assert model.coef is not None
-        return model.coef[self.c + model.n_channels * np.arange(len(model.features))]
+        pairs = self._pair_rows(model)
+        return bool((model.coef[self._cols(model)] > 0).any() or (model.pair_coef[pairs] > 0).any())
 
     def removal(self, kappa: float) -> float:
         """Conversions lost without the channel when its effect scale is ``kappa``."""
         total = 0.0
-        for (part, _, _), (eta, a, s, w) in zip(self.blocks, self.terms, strict=True):
+        for (part, _, _), (eta, a, w) in zip(self.blocks, self.terms, strict=True):
             p_all = np.maximum(part.model_.probability(eta), 1e-300)
-            p_wo = part.model_.probability(eta - kappa * a - s)
+            p_wo = part.model_.probability(eta - kappa * a)
             total += float((w * np.clip(1.0 - p_wo / p_all, 0.0, 1.0)).sum())
         return total
 
@@ -399,7 +408,7 @@ class _LiftSplit:
         lo, r_lo = 0.0, self.removal(0.0)
         if target <= r_lo + 1e-9 * max(1.0, abs(target)):
             return 0.0, target >= r_lo - 1e-6 * max(1.0, r_lo)
-        hi = max(2.0 * self.kappa_log, 1.0)
+        hi = 2.0
         while self.removal(hi) < target:
             lo, hi = hi, hi * 4.0
             if hi > 1e6:
@@ -419,14 +428,24 @@ class _LiftSplit:
         for (part, _, _), d in zip(self.blocks, self.dirs, strict=True):
             model = part.model_
             assert model.coef is not None
-            k = model.n_channels
-            cols = self.c + k * np.arange(len(model.features))
-            beta = model.coef[cols]
+            cols = self._cols(model)
             coef = model.coef.copy()
             sel = np.zeros_like(coef) if model.selection is None else model.selection.copy()
+            sel[cols] += coef[cols] - kappa * d
             coef[cols] = kappa * d
-            sel[cols] += beta - kappa * d
-            part.model_ = replace(model, coef=coef, selection=sel)
+            pairs = self._pair_rows(model)
+            pair_coef = model.pair_coef.copy()
+            pair_sel = (
+                np.zeros_like(pair_coef)
+                if model.pair_selection is None
+                else model.pair_selection.copy()
+            )
+            if not self.unit:
+                pair_sel[pairs] += (1.0 - kappa) * pair_coef[pairs]
+                pair_coef[pairs] *= kappa
+            part.model_ = replace(
+                model, coef=coef, selection=sel, pair_coef=pair_coef, pair_selection=pair_sel
+            )
 
 
 def _caller_level() -> int:
@@ -601,6 +620,7 @@ class DataDrivenModel:
         lift_prior: float = 1.0,
         diagnose: bool = True,
         instability: float = 0.25,
+        intervals: bool | None = None,
         interval_replicates: int = 20,
         seed: int = 0,
     ) -> None:
@@ -622,6 +642,7 @@ class DataDrivenModel:
         self.lift_prior = lift_prior
         self.diagnose = diagnose
         self.instability = instability
+        self.intervals = intervals
         self.interval_replicates = interval_replicates
         self.seed = seed
 
@@ -727,10 +748,15 @@ class DataDrivenModel:
         """
         with _one_blas_thread():
             self.log_model_ = None
-            self._fit(data)
             self.lift_tests_ = None
+            tests = None
+            self._tested_ = frozenset()
             if lift_tests is not None:
-                self._fit_lift_tests(data, lift_tests)
+                tests = self._read_lift_tests(data, lift_tests)
+                self._tested_ = frozenset(tests["channel"])
+            self._fit(data)
+            if tests is not None:
+                self._fit_lift_tests(data, tests)
             return self
 
     def _fit(self, data: Journeys | PathTable | Sequences) -> DataDrivenModel:
@@ -746,6 +772,7 @@ class DataDrivenModel:
                 if _fittable(again, self.min_returning):
                     sub = DataDrivenModel(**{**self._params(), "returning": "pool"})
                     sub.population_ = "returning"
+                    sub._tested_ = self._tested_
                     self.returning_model_ = sub._fit_one(again)
                 self._identify(first)
                 return self
@@ -950,6 +977,9 @@ class DataDrivenModel:
             features=fitted.features,
             max_pairs=self.max_pairs,
         )
+        if self._tested_ and len(pairs):  # a tested channel keeps to its main effect
+            codes = [i for i, c in enumerate(self.channels_) if c in self._tested_]
+            pairs = pairs[~np.isin(pairs, codes).any(axis=1)]
         if not len(pairs):
             return NO_PAIRS, cv_best
         base = cv_predict(x, pos, neg, fold, self.folds, self._linear_fitter(kind, name, alpha))
@@ -1066,6 +1096,7 @@ class DataDrivenModel:
         return self
 
     _n_unique_: int = 0
+    _tested_: frozenset[str] = frozenset()  # channels with lift tests: no synergy terms
     identification_: pl.DataFrame | None = None
     intervals_: np.ndarray | None = None
     lift_tests_: pl.DataFrame | None = None
@@ -1178,7 +1209,7 @@ class DataDrivenModel:
           with the window.
 
         Warns (:class:`attribution.IdentificationWarning`) when the log is too small (fewer
-        conversions with touches than ``10 ×`` the coefficients, or 100), the model is not
+        conversions with touches than ``10 ×`` the coefficients, or 200), the model is not
         clearly better than no channel (gain under two standard errors), or credit moves by
         more than ``instability`` of the conversions across folds or by more than twice that
         with the lookback (a model that is a little wrong in form reads recent and old touches
@@ -1187,7 +1218,7 @@ class DataDrivenModel:
         """
         self.identification_ = None
         self.intervals_ = None
-        if not self.diagnose or self.model_.coef is None:
+        if not (self.diagnose or self.intervals) or self.model_.coef is None:
             return
         saved = self._n_unique_
         try:
@@ -1242,7 +1273,7 @@ class DataDrivenModel:
                         look_move = float(np.abs(look - same).sum()) / n_conv
         touched_conv = float(seq.conversions[seq.lengths > 0].sum())
         n_coef = len(self.model_.features) * len(seq.channels)
-        least = max(100, 10 * n_coef)
+        least = max(200, 10 * n_coef)
         reasons = []
         if touched_conv < least:
             reasons.append(
@@ -1300,8 +1331,9 @@ class DataDrivenModel:
             identified=pl.lit(not reasons),
             warning=pl.lit(message or None, dtype=pl.String),
         )
-        if reasons:
+        if self.intervals or (reasons and self.intervals is None and self.diagnose):
             self.intervals_ = self._bootstrap(sub, x, pos, neg, unit, rng, float(seq.n_rows))
+        if reasons and self.diagnose:
             warnings.warn(
                 f"data_driven: credit is not identified by this log: {message}. The result "
                 'is returned with bootstrap intervals (tables["intervals"]); read it with '
@@ -1349,16 +1381,13 @@ class DataDrivenModel:
 
     # -- lift tests inside the fit ------------------------------------------------------------
 
-    def _fit_lift_tests(self, data: Journeys | PathTable | Sequences, tests: FrameLike) -> None:
-        """Split each tested channel into effect and selection so that its removal matches.
-
-        See the module docstring ("Lift tests inside the fit"). Sets ``lift_tests_`` and the
-        ``model_`` of this model and of the returning customers' model; ``log_model_`` keeps
-        the fit on the log alone.
-        """
+    def _read_lift_tests(
+        self, data: Journeys | PathTable | Sequences, tests: FrameLike
+    ) -> pl.DataFrame:
+        """Validate lift tests against the data's channels; sum the periods of a channel."""
         from attribution.calibration import lift_tests_by_channel
 
-        seq = self._seq(data if isinstance(data, Sequences) else data.sequences())
+        seq = data if isinstance(data, Sequences) else data.sequences()
         t = lift_tests_by_channel(tests)
         missing = sorted(set(t["channel"]) - set(seq.channels))
         if missing:
@@ -1368,6 +1397,16 @@ class DataDrivenModel:
             )
         if not (self.lift_prior > 0):
             raise ModelError(f"lift_prior must be > 0; got {self.lift_prior!r}.")
+        return t
+
+    def _fit_lift_tests(self, data: Journeys | PathTable | Sequences, t: pl.DataFrame) -> None:
+        """Split each tested channel into effect and selection so that its removal matches.
+
+        See the module docstring ("Lift tests inside the fit"). Sets ``lift_tests_`` and the
+        ``model_`` of this model and of the returning customers' model; ``log_model_`` keeps
+        the fit on the log alone.
+        """
+        seq = self._seq(data if isinstance(data, Sequences) else data.sequences())
         parts = [part for part, _ in self._parts(seq)]
         for part in parts:
             if part.model_.coef is None:
@@ -1383,27 +1422,41 @@ class DataDrivenModel:
             x = journey_features(conv, part.model_.features, half_life_days=part.half_life_)[rows]
             blocks.append((part, x, conv.conversions[rows]))
         index = {c: i for i, c in enumerate(seq.channels)}
-        rows_out = []
-        for ch, test, lower, upper in t.select("channel", "test", "lower", "upper").iter_rows():
-            c = index[ch]
-            split = _LiftSplit(blocks, c)
-            r_log = split.removal(split.kappa_log)
+        tested = list(t.select("channel", "test", "lower", "upper").iter_rows())
+        targets, logs = [], []
+        for ch, test, lower, upper in tested:
+            first = _LiftSplit(blocks, index[ch])
+            r_log = first.removal(0.0 if first.unit else 1.0)
             se = max(float(upper) - float(lower), 0.0) / (2 * _Z95)
-            target = _precision_weighted(float(test), se, r_log, self.lift_prior)
-            kappa, reached = split.solve(target)
-            split.apply(kappa)
-            rows_out.append(
-                {
-                    "channel": ch,
-                    "test": float(test),
-                    "lower": float(lower),
-                    "upper": float(upper),
-                    "model_lift_log": r_log,
-                    "target": target,
-                    "effect_scale": kappa,
-                    "reached": reached,
-                }
-            )
+            logs.append(r_log)
+            targets.append(_precision_weighted(float(test), se, r_log, self.lift_prior))
+        # a channel's removal includes its synergies with the others: solve in turn until
+        # no test moves (each split scales the effect left by the previous ones)
+        scale = np.ones(len(tested))
+        reached = np.zeros(len(tested), dtype=bool)
+        for _ in range(_LIFT_SWEEPS):
+            moved = 0.0
+            for i, (ch, *_) in enumerate(tested):
+                split = _LiftSplit(blocks, index[ch])
+                kappa, reached[i] = split.solve(targets[i])
+                split.apply(kappa)
+                scale[i] = kappa if split.unit else scale[i] * kappa
+                moved = max(moved, abs(kappa - 1.0) if not split.unit else float(kappa > 0))
+            if moved < 1e-9 or len(tested) == 1:
+                break
+        rows_out = [
+            {
+                "channel": ch,
+                "test": float(test),
+                "lower": float(lower),
+                "upper": float(upper),
+                "model_lift_log": logs[i],
+                "target": targets[i],
+                "effect_scale": float(scale[i]),
+                "reached": bool(reached[i]),
+            }
+            for i, (ch, test, lower, upper) in enumerate(tested)
+        ]
         self.lift_tests_ = pl.DataFrame(rows_out)
 
     # -- using it ------------------------------------------------------------------------------
@@ -1475,11 +1528,16 @@ class DataDrivenModel:
         tested = self.lift_tests_.with_columns(
             model_lift=pl.col("channel").replace_strict(after, return_dtype=pl.Float64)
         )
+        # the baseline row holds the model's baseline and the conversions without touches
+        untouched = seq.lengths == 0
         base_log = float(log.tables["baseline"]["conversions"][0])
+        base_log += float(seq.conversions[untouched].sum())
+        base_rev = float(log.tables["baseline"]["revenue"][0]) + float(seq.value[untouched].sum())
         log_frame = pl.DataFrame(
             {
                 "channel": [*seq.channels, BASELINE],
                 "conversions": [*log.conversions.tolist(), base_log],
+                "revenue": [*log.revenue.tolist(), base_rev],
                 "removal_conversions": [
                     *log.tables["effects"]["removal_conversions"].to_list(),
                     None,
@@ -1488,6 +1546,7 @@ class DataDrivenModel:
             schema={
                 "channel": pl.String,
                 "conversions": pl.Float64,
+                "revenue": pl.Float64,
                 "removal_conversions": pl.Float64,
             },
         )
@@ -1607,6 +1666,7 @@ def data_driven(
     lift_prior: float = 1.0,
     diagnose: bool = True,
     instability: float = 0.25,
+    intervals: bool | None = None,
     interval_replicates: int = 20,
     seed: int = 0,
 ) -> KernelOutput:
@@ -1649,6 +1709,7 @@ def data_driven(
         lift_prior=lift_prior,
         diagnose=diagnose,
         instability=instability,
+        intervals=intervals,
         interval_replicates=interval_replicates,
         seed=seed,
     ).fit(seq, lift_tests=lift_tests)
