@@ -22,7 +22,7 @@ from attribution.models import MODELS, Attribution, get_model
 from attribution.models.base import check_params
 from attribution.spark import is_spark_frame
 
-__all__ = ["as_sequences", "attribute", "attribute_all", "choose_order"]
+__all__ = ["as_sequences", "attribute", "attribute_all", "choose_order", "model_warning"]
 
 _PEER_COLUMNS = {"path", "total_conversions"}
 
@@ -118,6 +118,8 @@ def attribute_all(
     data: Journeys | PathTable | FrameLike,
     models: Sequence[str] | None = None,
     options: JourneyOptions | None = None,
+    *,
+    with_warnings: bool = False,
     **params: Any,
 ) -> pl.DataFrame:
     """Run several models side by side: one row per (model, channel).
@@ -134,6 +136,10 @@ def attribute_all(
         rows summing to the total.
     options : JourneyOptions, optional
         As for :func:`attribute`.
+    with_warnings : bool
+        Add a ``warning`` column: a model's :class:`~attribution.IdentificationWarning`
+        (``data_driven`` when the log does not identify its credit) on each of its rows, null
+        otherwise. The warning is issued either way, naming the model.
     **params
         Parameters, each passed to the models that take it (one no model takes is an error),
         and any field of :class:`~attribution.JourneyOptions`.
@@ -141,7 +147,7 @@ def attribute_all(
     Returns
     -------
     DataFrame
-        ``model, channel, conversions, revenue, share``.
+        ``model, channel, conversions, revenue, share`` (and ``warning``).
     """
     journey_params, params = split_journey_params(params)
     seq, source = as_sequences(data, options, **journey_params)
@@ -163,11 +169,23 @@ def attribute_all(
             continue
         out = spec.kernel(seq, **own)
         res = Attribution(name, own, seq, out, source=source)
-        frames.append(res.channels.select(pl.lit(name).alias("model"), pl.all()))
+        frame = res.channels.select(pl.lit(name).alias("model"), pl.all())
+        if with_warnings:
+            frame = frame.with_columns(warning=pl.lit(model_warning(res), dtype=pl.String))
+        frames.append(frame)
     unknown = sorted(set(params) - taken)
     if unknown:
         raise ModelError(f"No model among {', '.join(names)} takes the parameter {unknown[0]!r}.")
     return pl.concat(frames)
+
+
+def model_warning(result: Attribution) -> str | None:
+    """Return the identification warning a result was given (``diagnostics``), or ``None``."""
+    diag = result.tables.get("diagnostics")
+    if diag is None or "warning" not in diag.columns:
+        return None
+    found = [w for w in diag["warning"].to_list() if w]
+    return "; ".join(found) if found else None
 
 
 def choose_order(

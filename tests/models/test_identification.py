@@ -133,3 +133,27 @@ def test_bootstrap_spread_matches_the_spread_over_fresh_logs() -> None:
     big = across > 0.005
     ratio = boot[big] / across[big]
     assert 0.4 < float(np.median(ratio)) < 2.5
+
+
+def test_attribute_all_and_the_report_show_the_warning_beside_the_model() -> None:
+    from attribution.reporting.build import build_report
+
+    sim = simulate(700, seed=4)
+    journeys = at.build_journeys(sim.events)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.IdentificationWarning)
+        table = at.attribute_all(journeys, models=["linear", "data_driven"], with_warnings=True)
+        plain = at.attribute_all(journeys, models=["linear", "data_driven"])
+        report = build_report(journeys, models=["linear", "data_driven"])
+    assert plain.columns == ["model", "channel", "conversions", "revenue", "share"]
+    assert table.drop("warning").equals(plain)
+    by_model = table.group_by("model").agg(pl.col("warning").drop_nulls().n_unique())
+    assert dict(by_model.iter_rows()) == {"linear": 0, "data_driven": 1}
+    assert table.filter(pl.col("model") == "data_driven")["warning"][0].startswith(
+        "the log is small"
+    )
+    assert report.tables["model_warnings"]["model"].to_list() == ["data_driven"]
+    assert "data_driven (not identified)" in report.meta["models"]
+    html = report.to_html()
+    assert "data_driven (not identified)" in html and "data_driven warning" in html
+    assert report.tables["credit"].columns == plain.columns
