@@ -29,15 +29,19 @@ measures):
   ``intervals`` tables).
 
 The evidence of selection is ``ρ = max(ρ_near, 1) · min(max(closer, 1), 4)^½`` and the share
-of the channel's credit that may be intent rather than effect is read as ``π = 1 − 1 / ρ``
-(a channel three times as concentrated before conversion as the others: two thirds). The
+of the channel's credit that may be intent rather than effect is read as ``π = 1 − (1 − π₀)
+/ ρ``: ``π₀`` (``prior_intent``, 0.15) for a channel that shows no sign of it, since intent
+that leaves no trace in the timing (a channel that reaches likely buyers at any time) is
+possible anywhere and costs most where the credit is largest; two thirds and more for a
+channel three times as concentrated before conversion as the others. The
 **expected reduction of the attribution error** (total absolute error, in conversions) from
 testing ``c`` is ``2 π C_c`` (credit wrongly given to ``c`` is also missing from the
 baseline, so it counts twice) plus ``0.8 · credit_sd`` (the expected absolute error of a
 normal estimate). Channels are ranked by it. A test **would not change the answer** when
-that expected reduction is below 1 % of the conversions, or below the expected error of the
-test itself at the planned size (``0.8 · test_se``): the test would most likely confirm the
-model within its own noise.
+that expected reduction is below ``min_reduction`` (1 %) of the conversions: the test would
+most likely confirm the model. (``test_se`` is how precise a test of the planned size would
+be: sized to detect the model's lift, it cannot tell much smaller differences; make it larger
+to measure.)
 
 Test size
 ---------
@@ -54,8 +58,8 @@ are, by the normal approximation with the arcsine transform (Cohen's ``h``; stat
 Where it can fail
 -----------------
 - Intent that shows no timing (a channel that reaches likely buyers at any time before they
-  buy) leaves no trace in the log: the ranking then falls back on the size of the credit and
-  its intervals, and says that it saw no evidence.
+  buy) leaves no trace in the log: the ranking then falls back on the size of the credit
+  (through ``π₀``) and its intervals, and says that it saw no evidence.
 - A channel that works within hours (a reminder e-mail, a discount) crowds before conversion
   as intent does; it will be proposed for a test, which then shows its effect.
 - The evidence is relative to the other channels: when every channel seeks intent alike,
@@ -86,7 +90,6 @@ PowerMethod = Literal["arcsine", "pooled"]
 
 _STRATA = (2, 3, 4, 6, 10, 20)  # lower bounds of the journey-length strata
 _CLOSER_CAP = 4.0
-_MATERIAL = 0.01  # expected reduction of the error, as a share of conversions, worth a test
 _LEAST = 30.0  # converting touches (or first/last touches) a channel needs to set the median
 
 
@@ -253,6 +256,8 @@ def plan_experiments(
     method: PowerMethod = "arcsine",
     window_days: float = 1.0,
     min_lift: float = 0.05,
+    prior_intent: float = 0.15,
+    min_reduction: float = 0.01,
     model: DataDrivenModel | None = None,
     **params: Any,
 ) -> pl.DataFrame:
@@ -275,6 +280,12 @@ def plan_experiments(
         "Just before conversion", in days (:func:`selection_evidence`).
     min_lift : float
         Relative lift a test is sized for when the model expects none.
+    prior_intent : float
+        Share of a channel's credit that may be intent without any sign of it in the log
+        (``π₀`` in the module docstring), in ``[0, 1)``.
+    min_reduction : float
+        Expected reduction of the error, as a share of the conversions, below which a test
+        would not change the answer.
     model : DataDrivenModel, optional
         A data-driven model to use (unfitted: it is fitted here with ``intervals=True``);
         default ``DataDrivenModel()`` with the model parameters in ``params``.
@@ -314,6 +325,10 @@ def plan_experiments(
         raise ModelError(
             f"window_days and min_lift must be > 0; got {window_days!r}, {min_lift!r}."
         )
+    if not 0 <= prior_intent < 1:
+        raise ModelError(f"prior_intent must be in [0, 1); got {prior_intent!r}.")
+    if not min_reduction >= 0:
+        raise ModelError(f"min_reduction must be ≥ 0; got {min_reduction!r}.")
     users_per_arm(0.5, 0.4, power=power, alpha=alpha, method=method)  # validates them
     journey_params = {k: v for k, v in params.items() if k in JourneyOptions.__dataclass_fields__}
     model_params = {k: v for k, v in params.items() if k not in journey_params}
@@ -331,7 +346,9 @@ def plan_experiments(
     if model.intervals is None:
         model.intervals = True
     out = model.fit(seq).credit(seq)
-    return _plan(seq, out, n_tests, power, alpha, method, window_days, min_lift)
+    return _plan(
+        seq, out, n_tests, power, alpha, method, window_days, min_lift, prior_intent, min_reduction
+    )
 
 
 def _plan(
@@ -343,6 +360,8 @@ def _plan(
     method: PowerMethod,
     window_days: float,
     min_lift: float,
+    prior_intent: float,
+    min_reduction: float,
 ) -> pl.DataFrame:
     k = len(seq.channels)
     total = float(seq.conversions.sum())
@@ -359,7 +378,7 @@ def _plan(
         move = lb * total
     ev = selection_evidence(seq, window_days=window_days)
     rho = ev["selection"].to_numpy()
-    pi = 1.0 - 1.0 / rho
+    pi = 1.0 - (1.0 - prior_intent) / rho
     uncertainty = np.sqrt(sd**2 + (move / 2) ** 2)
     gain = 2.0 * pi * credit + 0.8 * uncertainty
     # size of a test: among the journeys the channel reaches
@@ -380,7 +399,7 @@ def _plan(
         se_rate = np.sqrt(p_t * (1 - p_t) / n_arm + p_c * (1 - p_c) / n_arm)
         test_se = se_rate * reach
     test_se = np.nan_to_num(test_se, nan=np.inf)
-    would = gain > np.maximum(0.8 * test_se, _MATERIAL * total)
+    would = gain >= min_reduction * total
     order = np.lexsort((-credit, -gain))
     rank = np.empty(k, dtype=np.int64)
     rank[order] = np.arange(1, k + 1)
@@ -399,6 +418,7 @@ def _plan(
             bool(would[c]),
             bool(expects[c]),
             min_lift,
+            prior_intent,
         )
         for c in range(k)
     ]
@@ -440,6 +460,7 @@ def _reason(
     would: bool,
     expects: bool,
     min_lift: float,
+    prior: float,
 ) -> str:
     parts = [f"{share:.1%} of conversions credited"]
     if np.isfinite(near) and near > 1.05:
@@ -451,10 +472,10 @@ def _reason(
         parts.append(f"last-touch credit {closer:.1f}× first-touch, relative to the median")
     if sd_share > 0.005:
         parts.append(f"credit uncertain by ±{sd_share:.1%} of conversions")
-    if pi > 0.05:
+    if pi > prior + 0.01:
         parts.append(f"up to {pi:.0%} of its credit may be intent rather than effect")
     elif share > 0:
-        parts.append("no sign of intent-seeking")
+        parts.append("no sign of intent-seeking in the log")
     if not would:
         parts.append("a test would most likely confirm the model: it would not change the answer")
     if not expects:

@@ -162,9 +162,12 @@ def test_plan_says_when_a_test_would_not_change_the_answer() -> None:
     journeys = at.build_journeys(sim.events)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", at.IdentificationWarning)
-        plan = at.plan_experiments(journeys, n_tests=2)
-    assert (plan["intent_share"] < 0.3).all()
+        plan = at.plan_experiments(journeys, n_tests=2, min_reduction=0.05)
+    big = plan.filter(pl.col("credit") > 0.05 * journeys.n_conversions)
+    assert (big["intent_share"] < 0.3).all()
     quiet = plan.filter(~pl.col("would_change"))
+    reduction = plan["expected_error_reduction"].to_numpy()
+    assert ((reduction >= 0.05 * journeys.n_conversions) == plan["would_change"].to_numpy()).all()
     assert quiet.height > 0
     assert quiet["reason"].str.contains("would not change the answer").all()
     assert not quiet["test"].any()

@@ -48,6 +48,14 @@ final possible conversion (occasion ``K``), a fraction ``post_purchase_rate`` of
 ``1 + Poisson(0.5)`` more touches (channels in proportion to ``reach``) later in the slot. These
 post-purchase touches form a non-converting tail and cause nothing. Rows are returned shuffled,
 as real logs are.
+
+Channels that seek intent in time (:class:`ChannelSpec` ``follows`` and ``late_share``; they
+draw from a stream of their own, so a log without them is drawn exactly as before): a
+*following* channel (retargeting) reaches a user on an occasion at a rate proportional to the
+touches of the other channels on it, each touch after the first of those; a *late* share of
+a channel's touches on an occasion that converts falls an exponential time (mean
+``late_hours``) before the conversion, as a channel bought on signs of an imminent purchase
+does. Neither changes any probability to convert, so the truth is that of the counts.
 """
 
 from __future__ import annotations

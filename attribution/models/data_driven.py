@@ -54,6 +54,43 @@ was at risk (sampled), the ``decay`` exposure collected by that day as features,
 conversion credited by the Shapley values of its channels on the hazard at the conversion
 (:mod:`attribution.models.hazard`).
 
+Lift tests inside the fit (``lift_tests=``, as for :func:`attribution.calibrate`): the log
+cannot tell what a channel causes from the intent it finds (its touches predict conversion
+either way), so the likelihood is flat along that split, and an experiment decides it. Each
+tested channel's coefficients ``β`` (and those of its synergy terms) become ``κ β`` of effect
+and ``(1 − κ) β`` of *selection*: a term that stays in every prediction, since removing the
+channel's touches does not change who the person is. The predictions, and so the fit to the
+log, are unchanged; ``κ`` is chosen so that the channel's removal effect (what a holdout test
+measures; ``tables["effects"]``) equals the test, weighted by precision against the log's own
+figure (a normal prior centred on the log's removal effect with standard deviation
+``lift_prior`` times it, and the test's standard error read from its 95 % interval). A
+channel the log gave nothing gets the direction of its first feature, with a negative
+selection (a channel that reaches people unlikely to buy). Every channel's credit is then
+recomputed on that model: a tested channel whose association was intent takes that intent
+into the baseline of the journeys it touched, so the untested channels in those journeys
+are credited against a higher baseline and move too (on a logistic link at low rates they
+get the interaction they shared with it; on a noisy-OR link less). A tested channel gets no
+synergy terms (a test measures its whole removal effect, which does not say how it splits
+across synergies; an intent-seeking channel otherwise takes the others' effects into its
+synergies, and a test that finds it empty would empty them too). ``tables["lift_tests"]``
+reports each test, the log's removal effect, the target, ``κ`` (``effect_scale``) and the
+removal effect after; ``tables["log_only"]`` the credit and removal effects of the same model
+before the split, for :func:`attribution.compare_lift_tests`. Boosting has no coefficients to
+split; it refuses tests.
+
+Identification (``diagnose=True``): a log can be too small or too uninformative for the model to
+say anything. After the fit, on at most ``cv_rows`` journeys, the chosen model's out-of-fold
+log loss is compared with a constant rate (the gain and its standard error over journeys),
+credit is recomputed with each fold's model and with a model fitted on the last third of the
+lookback. ``tables["diagnostics"]`` gains ``cv_gain``, ``cv_gain_se``, ``fold_instability``,
+``lookback_days``, ``lookback_instability``, ``identified`` and ``warning``, and
+``tables["stability"]`` the credit shares behind them. When the log has fewer conversions
+with touches than ``max(200, 10 ×`` the coefficients), the gain is under two standard errors,
+or credit moves by more than ``instability`` (25 %) of the conversions across folds (twice
+that with the lookback), an :class:`attribution.IdentificationWarning` says so and how much
+credit moves, and the result comes with bootstrap intervals (``tables["intervals"]``:
+``channel, conversions, sd, lower, upper``; ``intervals=True`` computes them always).
+
 The pieces live beside this module: the features in :mod:`attribution.models.features`, the
 Newton solver in :mod:`attribution.models.glm`, log loss, AUC and cross-validation in
 :mod:`attribution.models.scoring`, the synergy screen in :mod:`attribution.models.synergy`, the
@@ -549,6 +586,17 @@ class DataDrivenModel:
         With lift tests: how far the log's own removal effect of a tested channel may be
         from the truth, as a multiple of itself (the standard deviation of a normal prior on
         it); the test is weighted against it by precision (module docstring).
+    diagnose : bool
+        Check that the log identifies credit, warn when it does not (module docstring,
+        "Identification"); costs a few refits on at most ``cv_rows`` journeys.
+    instability : float
+        Share of the conversions by which credit may move across folds (twice that with the
+        lookback) before it is called unstable.
+    intervals : bool or None
+        Bootstrap intervals of the credit: always (``True``), never (``False``) or when the
+        log does not identify it (``None``).
+    interval_replicates : int
+        Bootstrap replicates (each refits the chosen model on at most 20,000 journeys).
     seed : int
         Seed of the fold assignment and subsampling.
 
@@ -579,13 +627,26 @@ class DataDrivenModel:
         that are not a returning customer's) or ``"returning"``.
     returning_model_ : DataDrivenModel or None
         The returning customers' own model (``returning="separate"`` with enough of them).
+    lift_tests_ : DataFrame or None
+        With lift tests: ``channel, test, lower, upper, model_lift_log, target,
+        effect_scale, reached`` (module docstring).
+    log_model_ : object or None
+        With lift tests: the fitted model before the split.
+    identification_ : DataFrame or None
+        ``channel, share, fold_min, fold_max, recent_share, lookback_share``: credit shares
+        of the model fitted on the sample, of the fold models, and of the models of every
+        touch and of the last third of the lookback on the recent touches.
+    intervals_ : ndarray or None
+        Bootstrap standard deviation of each channel's (then the baseline's) share of the
+        conversions.
     diagnostics_ : DataFrame
         One row: ``population``, ``n_rows`` fitted, ``n_unique_rows``, ``conversions``,
         ``non_conversions``, ``log_loss``, ``auc`` (in sample), ``cv_log_loss`` of the chosen model,
         ``null_log_loss`` (a constant rate), ``baseline_probability`` (``p(∅)``; per day for
         the hazard), ``time_model``, and the median spans (days from first touch to end) of
         converting and non-converting journeys (``span_converting_days``,
-        ``span_non_converting_days``; null without times).
+        ``span_non_converting_days``; null without times); with ``diagnose``, the
+        identification columns of the module docstring.
 
     Examples
     --------
@@ -1675,8 +1736,10 @@ def data_driven(
     See :mod:`attribution.models.data_driven` and :class:`DataDrivenModel` for the parameters.
     The baseline (conversions expected without any marketing) is the ``"(baseline)"`` row of
     ``.channels`` (also ``tables["baseline"]``); ``tables["effects"]``, ``["coefficients"]``,
-    ``["model_selection"]`` and ``["diagnostics"]`` describe the fitted model. On a path table
-    (no times) only the time-free feature sets are tried.
+    ``["model_selection"]``, ``["diagnostics"]`` and ``["stability"]`` describe the fitted model
+    (``["intervals"]`` when the log does not identify the credit). On a path table (no times)
+    only the time-free feature sets are tried. ``lift_tests`` are used inside the fit
+    (``tables["lift_tests"]`` and ``["log_only"]``).
 
     Examples
     --------
