@@ -1580,10 +1580,10 @@ class DataDrivenModel:
     def _credit(self, data: Journeys | PathTable | Sequences) -> KernelOutput:
         self._fitted()
         seq = self._seq(data)
-        out = self._credit_with(seq, log_only=False)
+        out, arrays = self._credit_with(seq, log_only=False)
         if self.lift_tests_ is None:
             return out
-        log = self._credit_with(seq, log_only=True)
+        log, _ = self._credit_with(seq, log_only=True, like=arrays)
         effects = out.tables["effects"]
         after = dict(zip(effects["channel"], effects["removal_conversions"], strict=True))
         tested = self.lift_tests_.with_columns(
@@ -1614,25 +1614,56 @@ class DataDrivenModel:
         tables = out.tables | {"lift_tests": tested, "log_only": log_frame}
         return replace(out, tables=tables)
 
-    def _credit_with(self, seq: Sequences, *, log_only: bool) -> KernelOutput:
+    def _credit_arrays(
+        self,
+        conv: Sequences,
+        counts: np.ndarray,
+        *,
+        log_only: bool,
+        like: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per converting row: channel shares, removal effects and the baseline share.
+
+        ``log_only``: with the models before the lift-test split. ``like``: the arrays of the
+        split models, whose rows without a tested channel are the same (their games do not
+        change), so only the others are computed.
+        """
+        n, k = counts.shape
+        if like is None:
+            share, removal, base_share = np.zeros((n, k)), np.zeros((n, k)), np.ones(n)
+            redo = np.ones(n, dtype=bool)
+        else:
+            share, removal, base_share = (a.copy() for a in like)
+            tested = [i for i, c in enumerate(conv.channels) if c in self._tested_]
+            redo = np.asarray((counts[:, tested] > 0).any(axis=1), dtype=bool)
+        for part, rows in self._parts(conv):
+            model = part._fitted()
+            if log_only and part.log_model_ is not None:
+                model = part.log_model_
+            idx = np.arange(n)[rows]
+            idx = idx[redo[idx]]
+            x = journey_features(conv, model.features, half_life_days=part.half_life_)[idx]
+            s, b, p_all = _credit_rows(
+                model, x, counts[idx], self.method, self.max_shapley_channels
+            )
+            share[idx], base_share[idx] = s, b
+            removal[idx] = self._removal(model, x, counts[idx], p_all)
+        return share, removal, base_share
+
+    def _credit_with(
+        self,
+        seq: Sequences,
+        *,
+        log_only: bool,
+        like: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[KernelOutput, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         conv = seq.converting
         k = len(seq.channels)
         counts = np.bincount(conv.row_of_touch * k + conv.codes, minlength=conv.n_rows * k).reshape(
             conv.n_rows, k
         )
-        share = np.zeros((conv.n_rows, k))
-        removal = np.zeros((conv.n_rows, k))
-        base_share = np.ones(conv.n_rows)
-        for part, rows in self._parts(conv):
-            model = part._fitted()
-            if log_only and part.log_model_ is not None:
-                model = part.log_model_
-            x = journey_features(conv, model.features, half_life_days=part.half_life_)[rows]
-            s, b, p_all = _credit_rows(
-                model, x, counts[rows], self.method, self.max_shapley_channels
-            )
-            share[rows], base_share[rows] = s, b
-            removal[rows] = self._removal(model, x, counts[rows], p_all)
+        arrays = self._credit_arrays(conv, counts, log_only=log_only, like=like)
+        share, removal, base_share = arrays
         touched = conv.lengths > 0
         # each touch: an equal part of its channel's share in its row
         row = conv.row_of_touch
@@ -1680,7 +1711,7 @@ class DataDrivenModel:
                     "upper": conv_all + half,
                 }
             )
-        return KernelOutput(
+        output = KernelOutput(
             out.conversions,
             out.revenue,
             per_touch,
@@ -1688,6 +1719,7 @@ class DataDrivenModel:
             tables,
             extra_rows=((BASELINE, base_conv, base_rev),),
         )
+        return output, arrays
 
     def _removal(
         self, model: _Fitted, x: np.ndarray, counts: np.ndarray, p_all: np.ndarray
