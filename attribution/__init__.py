@@ -43,6 +43,7 @@ _NAMES: dict[str, str] = {
     "bootstrap": "attribution.uncertainty",
     "build_journeys": "attribution.journeys",
     "calibrate": "attribution.calibration",
+    "channel_group": "attribution.channels",
     "choose_order": "attribution._api",
     "compare_lift_tests": "attribution.calibration",
     "evaluate": "attribution.evaluation",
@@ -57,6 +58,7 @@ _NAMES: dict[str, str] = {
 _MODULES: tuple[str, ...] = (
     "bucketed",
     "calibration",
+    "channels",
     "clv",
     "clv_models",
     "crm",
@@ -96,6 +98,8 @@ __all__ = [
     "build_journeys",
     "calibrate",
     "calibration",
+    "channel_group",
+    "channels",
     "choose_order",
     "clv",
     "clv_models",
@@ -153,6 +157,7 @@ if TYPE_CHECKING:  # the names as static analysis sees them
     from attribution import (
         bucketed,
         calibration,
+        channels,
         clv,
         clv_models,
         crm,
@@ -174,6 +179,7 @@ if TYPE_CHECKING:  # the names as static analysis sees them
     from attribution._api import attribute, attribute_all, choose_order
     from attribution._base.output import write_frame
     from attribution.calibration import calibrate, compare_lift_tests, holdout_lift
+    from attribution.channels import channel_group
     from attribution.evaluation import evaluate, evaluate_scenarios
     from attribution.io import read_events, read_spend
     from attribution.journeys import (
