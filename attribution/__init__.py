@@ -50,6 +50,8 @@ _NAMES: dict[str, str] = {
     "evaluate_scenarios": "attribution.evaluation",
     "holdout_lift": "attribution.calibration",
     "read_events": "attribution.io",
+    "read_ga4": "attribution.ga",
+    "read_ga360": "attribution.ga",
     "read_paths": "attribution.journeys",
     "read_spend": "attribution.io",
     "roi": "attribution.kpis.roi",
@@ -65,6 +67,7 @@ _MODULES: tuple[str, ...] = (
     "datasets",
     "evaluation",
     "funnel",
+    "ga",
     "io",
     "journeys",
     "kpis",
@@ -110,6 +113,7 @@ __all__ = [
     "evaluate_scenarios",
     "evaluation",
     "funnel",
+    "ga",
     "holdout_lift",
     "io",
     "journeys",
@@ -117,6 +121,8 @@ __all__ = [
     "metrics",
     "models",
     "read_events",
+    "read_ga4",
+    "read_ga360",
     "read_paths",
     "read_spend",
     "report",
@@ -164,6 +170,7 @@ if TYPE_CHECKING:  # the names as static analysis sees them
         datasets,
         evaluation,
         funnel,
+        ga,
         io,
         journeys,
         kpis,
@@ -181,6 +188,7 @@ if TYPE_CHECKING:  # the names as static analysis sees them
     from attribution.calibration import calibrate, compare_lift_tests, holdout_lift
     from attribution.channels import channel_group
     from attribution.evaluation import evaluate, evaluate_scenarios
+    from attribution.ga import read_ga4, read_ga360
     from attribution.io import read_events, read_spend
     from attribution.journeys import (
         NO_TOUCH,
