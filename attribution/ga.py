@@ -256,6 +256,10 @@ _SESSION = ["__pseudo", "__sid"]
 _TRAFFIC = ("src", "med", "camp", "gclid")
 
 
+_PARAMS = {"ga_session_id": "__sid", "source": "__p_src", "medium": "__p_med"}
+_PARAMS |= {"campaign": "__p_camp", "gclid": "__p_gclid"}
+
+
 def _ga4_flat(part: _Part, index: int, revenue: str | None) -> pl.LazyFrame:
     """One file of the GA4 export as one row per event with the fields the reader uses."""
     lf, what = part.lf, part.what
@@ -279,49 +283,6 @@ def _ga4_flat(part: _Part, index: int, revenue: str | None) -> pl.LazyFrame:
         found = _field(schema, path)
         return pl.lit(None, pl.String) if found is None else _text(found[0])
 
-    params_t = schema.get("event_params")
-    value_fields: dict[str, pl.DataType] = {}  # the typed slots of event_params' value
-    if params_t is not None and params_t != pl.Null:
-        inner = params_t.inner if isinstance(params_t, pl.List) else None
-        fields = {f.name: f.dtype for f in inner.fields} if isinstance(inner, pl.Struct) else {}
-        value_t = fields.get("value")
-        if "key" not in fields or not isinstance(value_t, pl.Struct):
-            raise SchemaError(
-                f"Column 'event_params' of the {what} has type {params_t}; expected GA4's list "
-                "of {key, value: {string_value, int_value, float_value, double_value}} records."
-            )
-        value_fields = {f.name: _dtype(f.dtype) for f in value_t.fields}
-
-    def param(key: str, kind: Literal["text", "id", "number"]) -> pl.Expr:
-        if not value_fields:
-            return pl.lit(None, pl.Float64 if kind == "number" else pl.String)
-        value = (
-            pl.col("event_params")
-            .list.eval(
-                pl.element().filter(pl.element().struct.field("key") == key).struct.field("value")
-            )
-            .list.first()
-        )
-
-        def slot(name: str) -> pl.Expr | None:
-            return value.struct.field(name) if name in value_fields else None
-
-        s, i, f, d = (slot(n) for n in ("string_value", "int_value", "float_value", "double_value"))
-        if kind == "number":
-            parts = [x.cast(pl.Float64, strict=False) for x in (d, f, i, s) if x is not None]
-            return pl.coalesce(parts) if parts else pl.lit(None, pl.Float64)
-        texts: list[pl.Expr]
-        if kind == "id":  # ga_session_id: int_value, sometimes text or a double
-            texts = [_text(x) for x in (i, s) if x is not None]
-            texts += [
-                x.cast(pl.Float64, strict=False).round(0).cast(pl.Int64).cast(pl.String)
-                for x in (d, f)
-                if x is not None
-            ]
-        else:
-            texts = [_text(x) for x in (s, i) if x is not None]
-        return pl.coalesce(texts) if texts else pl.lit(None, pl.String)
-
     pseudo_t = schema["user_pseudo_id"]
     user_t = schema.get("user_id", pl.Null())
     exprs = [
@@ -335,25 +296,25 @@ def _ga4_flat(part: _Part, index: int, revenue: str | None) -> pl.LazyFrame:
         ).alias("__uid"),
         ts.alias("__ts"),
         _text(pl.col("event_name")).alias("__name"),
-        param("ga_session_id", "id").alias("__sid"),
         text_field("collected_traffic_source.manual_source").alias("__c_src"),
         text_field("collected_traffic_source.manual_medium").alias("__c_med"),
         text_field("collected_traffic_source.manual_campaign_name").alias("__c_camp"),
         text_field("collected_traffic_source.gclid").alias("__c_gclid"),
-        param("source", "text").alias("__p_src"),
-        param("medium", "text").alias("__p_med"),
-        param("campaign", "text").alias("__p_camp"),
-        param("gclid", "text").alias("__p_gclid"),
-        text_field("traffic_source.source").alias("__t_src"),
-        text_field("traffic_source.medium").alias("__t_med"),
-        text_field("traffic_source.name").alias("__t_camp"),
+        # traffic_source is the user's and repeats on every event: kept where it may be used
+        *(
+            pl.when(pl.col("event_name").is_in(list(_FIRST_EVENTS)))
+            .then(text_field(f"traffic_source.{field}"))
+            .alias(name)
+            for field, name in (("source", "__t_src"), ("medium", "__t_med"), ("name", "__t_camp"))
+        ),
         pl.lit(None, pl.String).alias("__t_gclid"),
         text_field("ecommerce.transaction_id").alias("__txn"),
     ]
+    params = dict(_PARAMS)
     if revenue is None:
         exprs.append(pl.lit(0.0).alias("__rev"))
     elif revenue.startswith("event_params."):
-        exprs.append(param(revenue.split(".", 1)[1], "number").alias("__rev"))
+        params[revenue.split(".", 1)[1]] = "__rev"
     else:
         field = _field(schema, revenue)
         if field is None:
@@ -373,7 +334,86 @@ def _ga4_flat(part: _Part, index: int, revenue: str | None) -> pl.LazyFrame:
                     "a number."
                 )
             exprs.append(expr.cast(pl.Float64, strict=False).alias("__rev"))
-    return lf.with_row_index(ROW).select(exprs)
+    events = lf.with_row_index(ROW).select(pl.col(ROW), *exprs)
+    return _with_params(events, lf, schema, params, what)
+
+
+def _with_params(
+    events: pl.LazyFrame,
+    lf: pl.LazyFrame,
+    schema: pl.Schema,
+    params: dict[str, str],
+    what: str,
+) -> pl.LazyFrame:
+    """Join the wanted event parameters to the events, one column each (``params``: key->name).
+
+    The parameters are read in long form (one row per event and wanted key), which is much
+    faster than searching every event's list once per key.
+    """
+    params_t = schema.get("event_params")
+    value_fields: dict[str, pl.DataType] = {}  # the typed slots of event_params' value
+    if params_t is not None and params_t != pl.Null:
+        inner = params_t.inner if isinstance(params_t, pl.List) else None
+        fields = {f.name: f.dtype for f in inner.fields} if isinstance(inner, pl.Struct) else {}
+        value_t = fields.get("value")
+        if "key" not in fields or not isinstance(value_t, pl.Struct):
+            raise SchemaError(
+                f"Column 'event_params' of the {what} has type {params_t}; expected GA4's list "
+                "of {key, value: {string_value, int_value, float_value, double_value}} records."
+            )
+        value_fields = {f.name: _dtype(f.dtype) for f in value_t.fields}
+    number_keys = [k for k, name in params.items() if name == "__rev"]
+    if not value_fields:
+        return events.with_columns(
+            pl.lit(None, pl.Float64 if name == "__rev" else pl.String).alias(name)
+            for name in params.values()
+        ).drop(ROW)
+
+    value = pl.col("__value")
+
+    def slot(name: str) -> pl.Expr | None:
+        return value.struct.field(name) if name in value_fields else None
+
+    s, i, f, d = (slot(n) for n in ("string_value", "int_value", "float_value", "double_value"))
+    texts = [_text(x) for x in (s, i) if x is not None]
+    # ga_session_id: int_value, sometimes text or a double
+    ids = [_text(x) for x in (i, s) if x is not None] + [
+        x.cast(pl.Float64, strict=False).round(0).cast(pl.Int64).cast(pl.String)
+        for x in (d, f)
+        if x is not None
+    ]
+    numbers = [x.cast(pl.Float64, strict=False) for x in (d, f, i, s) if x is not None]
+
+    def first(exprs: list[pl.Expr], dtype: pl.DataType) -> pl.Expr:
+        return pl.coalesce(exprs) if exprs else pl.lit(None, dtype)
+
+    long = (
+        lf.with_row_index(ROW)
+        .select(ROW, "event_params")
+        .explode("event_params")
+        .select(
+            ROW,
+            pl.col("event_params").struct.field("key").alias("__key"),
+            pl.col("event_params").struct.field("value").alias("__value"),
+        )
+        .filter(pl.col("__key").is_in(list(params)))
+        .select(
+            ROW,
+            "__key",
+            first(texts, pl.String()).alias("__text"),
+            first(ids, pl.String()).alias("__id"),
+            first(numbers, pl.Float64()).alias("__number"),
+        )
+    )
+    wide = long.group_by(ROW).agg(
+        pl.col("__id" if key == "ga_session_id" else "__number" if key in number_keys else "__text")
+        .filter(pl.col("__key") == key)
+        .first()
+        .alias(name)
+        for key, name in params.items()
+    )
+    out = events.join(wide, on=ROW, how="left", maintain_order="left")
+    return out.drop(ROW)
 
 
 def _carries(prefix: str) -> pl.Expr:
@@ -485,43 +525,42 @@ def read_ga4(
                     "(or pass user='user_pseudo_id')."
                 )
     flat = [_ga4_flat(p, i, revenue) for i, p in enumerate(parts)]
-    ev = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null())
-    ev = ev.with_columns(
-        _carries("c").alias("__c_has"),
-        _carries("p").alias("__p_has"),
-        (
-            pl.col("__name").is_in(list(_FIRST_EVENTS))
-            & (_carries("t") if first_session_fallback else pl.lit(False))
-        ).alias("__t_has"),
-    ).sort(["__pseudo", "__sid", "__ts", "__file", "__order"], nulls_last=True)
+    # read once: every step below starts from these events
+    ev = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null()).collect().lazy()
+    in_session = ev.filter(pl.col("__sid").is_not_null())
+    order = ["__ts", "__file", "__order"]
 
-    # sessions: the first event that carries a source gives it (collected, then params)
-    level_aggs = []
-    for level in ("c", "p", "t"):
-        has = pl.col(f"__{level}_has")
-        level_aggs.append(has.any().alias(f"__{level}_any"))
-        level_aggs += [
-            pl.col(f"__{level}_{k}").filter(has).first().alias(f"__{level}_{k}") for k in _TRAFFIC
-        ]
-    sessions = (
-        ev.filter(pl.col("__sid").is_not_null())
-        .group_by(_SESSION, maintain_order=True)
-        .agg(
-            pl.col("__ts").first().alias("__start"),
-            pl.col("__uid").drop_nulls().first().alias("__s_uid"),
-            *level_aggs,
-        )
+    # sessions: their first event, and the first event that carries a source gives it
+    # (collected_traffic_source, else the event parameters, else traffic_source if asked)
+    sessions = in_session.group_by(_SESSION).agg(pl.col("__ts").min().alias("__start"))
+    signed_in = (
+        in_session.filter(pl.col("__uid").is_not_null())
+        .group_by(_SESSION)
+        .agg(pl.col("__uid").sort_by(order).first().alias("__s_uid"))
     )
+    sessions = sessions.join(signed_in, on=_SESSION, how="left")
+    levels = {"c": _carries("c"), "p": _carries("p")}
+    if first_session_fallback:
+        levels["t"] = pl.col("__name").is_in(list(_FIRST_EVENTS)) & _carries("t")
+    for level, carries in levels.items():
+        cols = [f"__{level}_{k}" for k in _TRAFFIC]
+        found = (
+            in_session.filter(carries)
+            .group_by(_SESSION)
+            .agg(*(pl.col(c).sort_by(order).first() for c in cols), pl.lit(True).alias("__any"))
+            .rename({"__any": f"__{level}_any"})
+        )
+        sessions = sessions.join(found, on=_SESSION, how="left")
 
     def pick(k: str) -> pl.Expr:
-        return (
-            pl.when(pl.col("__c_any"))
-            .then(pl.col(f"__c_{k}"))
-            .when(pl.col("__p_any"))
-            .then(pl.col(f"__p_{k}"))
-            .when(pl.col("__t_any"))
-            .then(pl.col(f"__t_{k}"))
-        )
+        chosen: pl.Expr = pl.lit(None, pl.String)
+        for level in reversed(list(levels)):
+            chosen = (
+                pl.when(pl.col(f"__{level}_any").fill_null(False))
+                .then(pl.col(f"__{level}_{k}"))
+                .otherwise(chosen)
+            )
+        return chosen
 
     gclid = pick("gclid").is_not_null()
     sessions = sessions.with_columns(
@@ -533,10 +572,10 @@ def read_ga4(
     # who each session and each conversion belongs to
     device_uid = (
         ev.filter(pl.col("__uid").is_not_null())
-        .group_by("__pseudo", maintain_order=True)
-        .agg(pl.col("__uid").first().alias("__d_uid"))
+        .group_by("__pseudo")
+        .agg(pl.col("__uid").sort_by(order).first().alias("__d_uid"))
     )
-    sessions = sessions.join(device_uid, on="__pseudo", how="left", maintain_order="left")
+    sessions = sessions.join(device_uid, on="__pseudo", how="left")
     conv = (
         ev.filter(pl.col("__name").is_in(list(wanted)))
         .join(
@@ -599,7 +638,12 @@ def read_ga4(
         pl.col("__rev").fill_null(0.0).alias("revenue"),
         pl.lit(None, pl.String).alias("campaign"),
     )
-    frame = pl.concat([touches, repeats, conversions], how="vertical").select(columns).collect()
+    frame = (
+        pl.concat([touches, repeats, conversions], how="vertical")
+        .select(columns)
+        .sort("user_id", "timestamp", "event", "channel", nulls_last=True)
+        .collect()
+    )
     if frame.height == 0:
         who = "a user_pseudo_id" if user == "user_pseudo_id" else "a user_id"
         raise EmptyInputError(
