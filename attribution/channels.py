@@ -17,10 +17,9 @@ channel                    rule
 ========================== =================================================================
 Direct                     source is ``(direct)`` and medium is ``(not set)`` or ``(none)``
 Cross-network              campaign contains ``cross-network``
-Paid Shopping              (source is a shopping site or campaign matches
-                           ``^(.*(([^a-df-z]|^)shop|shopping).*)$``) and medium matches
-                           ``^(.*cp.*|ppc|retargeting|paid.*)$``
-Paid Search                source is a search site and medium is paid (the regex above)
+Paid Shopping              (source is a shopping site or campaign matches the shop
+                           regex) and medium matches the paid regex
+Paid Search                source is a search site and medium is paid
 Paid Social                source is a social site and medium is paid
 Paid Video                 source is a video site and medium is paid
 Display                    medium is one of display, banner, expandable, interstitial, cpm
@@ -40,7 +39,8 @@ Mobile Push Notifications  medium ends with ``push`` or contains ``mobile`` or
 Unassigned                 nothing above matched
 ========================== =================================================================
 
-How they are read here:
+The paid regex is ``^(.*cp.*|ppc|retargeting|paid.*)$``, the shop regex
+``^(.*(([^a-df-z]|^)shop|shopping).*)$``. How the rules are read here:
 
 - **Case.** GA4's channel definitions are not case sensitive: every comparison ignores case
   (``Google`` / ``CPC`` is Paid Search).
