@@ -610,3 +610,63 @@ def test_ga360_ids_a_spreadsheet_destroyed_are_refused(tmp_path):
     )
     with pytest.raises(at.SchemaError, match=r"'fullVisitorId' .* has type Float64; expected ids"):
         at.read_ga360(floats)
+
+
+# the 32 columns of the widely copied all_sessions.csv extract of the GA360 public sample (one
+# row per hit or product; no visitStartTime; money in micro-units; blanks for nulls)
+ALL_SESSIONS_COLUMNS = (
+    "fullVisitorId,channelGrouping,time,country,city,totalTransactionRevenue,transactions,"
+    "timeOnSite,pageviews,sessionQualityDim,date,visitId,type,productRefundAmount,"
+    "productQuantity,productPrice,productRevenue,productSKU,v2ProductName,v2ProductCategory,"
+    "productVariant,currencyCode,itemQuantity,itemRevenue,transactionRevenue,transactionId,"
+    "pageTitle,searchKeyword,pagePathLevel1,eCommerceAction_type,eCommerceAction_step,"
+    "eCommerceAction_option"
+)
+
+
+def test_ga360_all_sessions_extract_layout(tmp_path):
+    def row(visitor, channel, visit, time_ms, revenue="", transactions="", product="GGOEGAAX0104"):
+        values = dict.fromkeys(ALL_SESSIONS_COLUMNS.split(","), "")
+        values |= {
+            "fullVisitorId": visitor,
+            "channelGrouping": channel,
+            "time": str(time_ms),
+            "country": "United States",
+            "totalTransactionRevenue": revenue,
+            "transactions": transactions,
+            "date": "20170801",
+            "visitId": str(visit),
+            "type": "PAGE",
+            "productPrice": "2990000",
+            "productSKU": product,
+            "currencyCode": "USD",
+        }
+        return ",".join(values.values())
+
+    lines = [
+        ALL_SESSIONS_COLUMNS,
+        row("0811232283648281521", "Organic Search", 1501583974, 0),
+        row("0811232283648281521", "Organic Search", 1501583974, 35000),
+        # the buying visit: two product rows both carry the session's totals
+        row("0811232283648281521", "Referral", 1501590000, 0, "305000000", "1"),
+        row(
+            "0811232283648281521", "Referral", 1501590000, 1200, "305000000", "1", "GGOEYFKQ020699"
+        ),
+        row("811232283648281521", "Direct", 1501590000, 0),  # no leading zero: someone else
+    ]
+    path = tmp_path / "all_sessions.csv"
+    path.write_text("\n".join(lines) + "\n")
+    ev = canonical(at.read_ga360(path))
+    assert ev.select("user_id", "channel", "event", "revenue").rows() == [
+        ("0811232283648281521", "Organic Search", "touch", 0.0),
+        ("0811232283648281521", "Referral", "conversion", 305.0),
+        ("0811232283648281521", "Referral", "touch", 0.0),
+        ("811232283648281521", "Direct", "touch", 0.0),
+    ]
+    # the visit id is the start time (no visitStartTime column in this extract)
+    assert ev["timestamp"].dt.epoch("s").to_list() == [
+        1501583974,
+        1501590000,
+        1501590000,
+        1501590000,
+    ]
