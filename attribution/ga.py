@@ -116,6 +116,18 @@ class _Part:
     what: str
 
 
+def _schema(part: _Part) -> pl.Schema:
+    """Return the schema of one input; a file that cannot be read is refused by name."""
+    try:
+        return part.lf.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SchemaError(
+            f"Cannot read the {part.what}: {first}. Expected Parquet, newline-delimited JSON "
+            "(one record per line, as BigQuery exports it) or CSV."
+        ) from None
+
+
 def _parts(source: GASource, *, what: str, kinds: tuple[str, ...]) -> list[_Part]:
     """Scan every file of an export (a file, folder, glob or list) or take a frame."""
     if isinstance(source, pl.LazyFrame | pl.DataFrame):
@@ -263,7 +275,7 @@ _PARAMS |= {"campaign": "__p_camp", "gclid": "__p_gclid"}
 def _ga4_flat(part: _Part, index: int, revenue: str | None) -> pl.LazyFrame:
     """One file of the GA4 export as one row per event with the fields the reader uses."""
     lf, what = part.lf, part.what
-    schema = lf.collect_schema()
+    schema = _schema(part)
     missing = [c for c in ("event_timestamp", "event_name", "user_pseudo_id") if c not in schema]
     if missing:
         found = ", ".join(repr(c) for c in schema.names())
@@ -519,7 +531,7 @@ def read_ga4(
     parts = _parts(source, what="GA4 export", kinds=_PARQUET + _NDJSON)
     if user != "user_pseudo_id":
         for part in parts:
-            if "user_id" not in part.lf.collect_schema():
+            if "user_id" not in _schema(part):
                 raise SchemaError(
                     f"Column 'user_id' is missing from the {part.what}; user={user!r} needs it "
                     "(or pass user='user_pseudo_id')."
@@ -726,7 +738,7 @@ def _ga360_flat(
 ) -> pl.DataFrame | None:
     """One GA360 input as one row per input row, checked, with the fields the reader uses."""
     lf, what = part.lf, part.what
-    schema = lf.collect_schema()
+    schema = _schema(part)
     cols = _ga360_columns(schema, given, what)
     need = ["user", "time", *(("source", "medium") if use_rules else ("channel",))]
     for key in need:

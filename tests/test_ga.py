@@ -365,6 +365,10 @@ def test_ga4_bad_exports_are_refused_by_name(tmp_path):
         r"values that are not whole numbers \('yesterday' at row 1\)",
     ):
         at.read_ga4(bad)
+    array = tmp_path / "events_20240302.json"  # a JSON document, not one record per line
+    array.write_text('{"rows": [\n  {"event_name": "page_view"}\n]}\n')
+    with pytest.raises(at.SchemaError, match=r"Cannot read the GA4 export file .*newline-delim"):
+        at.read_ga4(array)
     with pytest.raises(at.EmptyInputError, match=r"No GA4 export files match"):
         at.read_ga4(str(tmp_path / "nothing_*.parquet"))
     with pytest.raises(at.EmptyInputError, match=r"no sessions or conversions"):
