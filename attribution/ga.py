@@ -266,10 +266,14 @@ def _ids(expr: pl.Expr, dtype: pl.DataType, name: str, what: str) -> pl.Expr:
 
 _SESSION = ["__pseudo", "__sid"]
 _TRAFFIC = ("src", "med", "camp", "gclid")
-
-
-_PARAMS = {"ga_session_id": "__sid", "source": "__p_src", "medium": "__p_med"}
-_PARAMS |= {"campaign": "__p_camp", "gclid": "__p_gclid"}
+# event parameters read, and their columns
+_PARAMS = {
+    "ga_session_id": "__sid",
+    "source": "__p_src",
+    "medium": "__p_med",
+    "campaign": "__p_camp",
+    "gclid": "__p_gclid",
+}
 
 
 def _ga4_flat(part: _Part, index: int, revenue: str | None) -> pl.LazyFrame:
