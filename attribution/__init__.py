@@ -44,6 +44,7 @@ _NAMES: dict[str, str] = {
     "bootstrap": "attribution.uncertainty",
     "build_journeys": "attribution.journeys",
     "calibrate": "attribution.calibration",
+    "channel_group": "attribution.channels",
     "choose_order": "attribution._api",
     "compare_lift_tests": "attribution.calibration",
     "evaluate": "attribution.evaluation",
@@ -51,6 +52,8 @@ _NAMES: dict[str, str] = {
     "holdout_lift": "attribution.calibration",
     "plan_experiments": "attribution.experiments",
     "read_events": "attribution.io",
+    "read_ga4": "attribution.ga",
+    "read_ga360": "attribution.ga",
     "read_paths": "attribution.journeys",
     "read_spend": "attribution.io",
     "roi": "attribution.kpis.roi",
@@ -59,6 +62,7 @@ _NAMES: dict[str, str] = {
 _MODULES: tuple[str, ...] = (
     "bucketed",
     "calibration",
+    "channels",
     "clv",
     "clv_models",
     "crm",
@@ -66,6 +70,7 @@ _MODULES: tuple[str, ...] = (
     "evaluation",
     "experiments",
     "funnel",
+    "ga",
     "io",
     "journeys",
     "kpis",
@@ -100,6 +105,8 @@ __all__ = [
     "build_journeys",
     "calibrate",
     "calibration",
+    "channel_group",
+    "channels",
     "choose_order",
     "clv",
     "clv_models",
@@ -111,6 +118,7 @@ __all__ = [
     "evaluation",
     "experiments",
     "funnel",
+    "ga",
     "holdout_lift",
     "io",
     "journeys",
@@ -119,6 +127,8 @@ __all__ = [
     "models",
     "plan_experiments",
     "read_events",
+    "read_ga4",
+    "read_ga360",
     "read_paths",
     "read_spend",
     "report",
@@ -159,6 +169,7 @@ if TYPE_CHECKING:  # the names as static analysis sees them
     from attribution import (
         bucketed,
         calibration,
+        channels,
         clv,
         clv_models,
         crm,
@@ -166,6 +177,7 @@ if TYPE_CHECKING:  # the names as static analysis sees them
         evaluation,
         experiments,
         funnel,
+        ga,
         io,
         journeys,
         kpis,
@@ -181,8 +193,10 @@ if TYPE_CHECKING:  # the names as static analysis sees them
     from attribution._api import attribute, attribute_all, choose_order
     from attribution._base.output import write_frame
     from attribution.calibration import calibrate, compare_lift_tests, holdout_lift
+    from attribution.channels import channel_group
     from attribution.evaluation import evaluate, evaluate_scenarios
     from attribution.experiments import plan_experiments
+    from attribution.ga import read_ga4, read_ga360
     from attribution.io import read_events, read_spend
     from attribution.journeys import (
         NO_TOUCH,
