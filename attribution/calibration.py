@@ -11,9 +11,10 @@ experiment measures what a channel *causes*. This module
 
 Lift tests are a frame with one row per channel (and optionally per period): ``channel``,
 ``incremental_conversions`` (the experiment's estimate for the whole population and window the
-attribution covers) and a confidence interval ``lower``, ``upper``. Several periods of one
-channel are summed (their intervals combined as independent normal errors), so the periods
-together must cover the attribution's window; attribute each period separately otherwise.
+attribution covers) and a confidence interval ``lower``, ``upper`` (without them, a test is
+taken as exact). Several periods of one channel are summed (their intervals combined as
+independent normal errors), so the periods together must cover the attribution's window;
+attribute each period separately otherwise.
 """
 
 from __future__ import annotations
@@ -164,7 +165,8 @@ def lift_tests_by_channel(
     """Validate lift tests and sum the periods of each channel.
 
     Periods of one channel are summed, their intervals combined as independent normal errors
-    (half-widths added in quadrature on each side).
+    (half-widths added in quadrature on each side). Tests without both interval columns are
+    taken as exact (``lower = upper = estimate``); one bound without the other is an error.
 
     Parameters
     ----------
@@ -195,14 +197,16 @@ def lift_tests_by_channel(
     ('a', 2, 30.0, 25.0, 35.0)
     """
     lf = to_lazy(tests, what="lift tests")
-    check_columns(
-        lf.collect_schema(), [channel_col, estimate_col, lower_col, upper_col], "lift tests"
-    )
+    names = lf.collect_schema().names()
+    bounds = [lower_col, upper_col]
+    if not any(b in names for b in bounds):  # no interval: the tests are taken as exact
+        bounds = [estimate_col, estimate_col]
+    check_columns(lf.collect_schema(), [channel_col, estimate_col, *bounds], "lift tests")
     df = lf.select(
         pl.col(channel_col).cast(pl.String).alias("channel"),
         pl.col(estimate_col).cast(pl.Float64).alias("test"),
-        pl.col(lower_col).cast(pl.Float64).alias("lower"),
-        pl.col(upper_col).cast(pl.Float64).alias("upper"),
+        pl.col(bounds[0]).cast(pl.Float64).alias("lower"),
+        pl.col(bounds[1]).cast(pl.Float64).alias("upper"),
     ).collect()
     if df.height == 0:
         raise ValidationError("The lift tests frame is empty (0 rows).")

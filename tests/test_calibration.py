@@ -310,3 +310,15 @@ def test_level_calibration_fixes_a_common_level_and_barely_moves_on_noise(rng) -
     ratio = _untested_errors(noisy, truth, rel=0.1)
     assert 0.85 < np.median(ratio) < 1.15
     assert (ratio < 1.25).mean() >= 0.75
+
+
+def test_tests_without_an_interval_are_exact() -> None:
+    from attribution.calibration import lift_tests_by_channel
+
+    t = pl.DataFrame({"channel": ["a", "a"], "incremental_conversions": [10.0, 5.0]})
+    assert lift_tests_by_channel(t).row(0) == ("a", 2, 15.0, 15.0, 15.0)
+    with pytest.raises(at.SchemaError, match="'upper'"):
+        lift_tests_by_channel(t.with_columns(lower=pl.col("incremental_conversions") - 1))
+    exact = calibrate(CREDIT, TESTS.drop("lower", "upper"), remainder="baseline")
+    bounded = calibrate(CREDIT, TESTS, remainder="baseline")
+    np.testing.assert_allclose(exact["conversions"], bounded["conversions"])
