@@ -389,12 +389,14 @@ def evaluate_scenarios(
     options: JourneyOptions | None = None,
     **params: Unpack[JourneyParams],
 ) -> pl.DataFrame:
-    """Score models on the simulator settings of :data:`~attribution.datasets.scenarios.SCENARIOS`.
+    """Score models on the named simulator settings (:mod:`attribution.datasets.scenarios`).
 
     Parameters
     ----------
     names : sequence of str, optional
-        Settings to run (default: all).
+        Settings to run (default: :data:`~attribution.datasets.scenarios.SCENARIOS`, the first
+        simulator family; the ``daily_`` settings of
+        :data:`~attribution.datasets.scenarios.DAILY_SCENARIOS`, slower to simulate, by name).
     n_users : int
         Users per simulated log.
     seeds : sequence of int
@@ -421,14 +423,16 @@ def evaluate_scenarios(
     >>> df.select("scenario", "model").rows()
     [('short_journeys', 'linear')]
     """
-    from attribution.datasets.scenarios import SCENARIOS, scenario
+    from attribution.datasets.scenarios import ALL_SCENARIOS, SCENARIOS, scenario
 
     opts = JourneyOptions.of(options, **params)
     chosen = list(SCENARIOS) if names is None else list(names)
     frames = []
     for name in chosen:
-        if name not in SCENARIOS:
-            raise ModelError(f"Unknown scenario {name!r}; expected one of {', '.join(SCENARIOS)}.")
+        if name not in ALL_SCENARIOS:
+            raise ModelError(
+                f"Unknown scenario {name!r}; expected one of {', '.join(ALL_SCENARIOS)}."
+            )
         for seed in seeds:
             sim = scenario(name, n_users, seed=seed)
             ev = evaluate(
@@ -441,7 +445,7 @@ def evaluate_scenarios(
             frames.append(
                 ev.summary.select(
                     pl.lit(name).alias("scenario"),
-                    pl.lit(SCENARIOS[name].confounded).alias("confounded"),
+                    pl.lit(ALL_SCENARIOS[name].confounded).alias("confounded"),
                     pl.lit(seed).alias("seed"),
                     pl.all(),
                 )
@@ -542,7 +546,7 @@ def evaluate_experiments(
     Parameters
     ----------
     names : sequence of str, optional
-        Settings of :data:`~attribution.datasets.scenarios.SCENARIOS` (default: the
+        Named settings of either simulator family (default: the
         intent-seeking ones, :data:`~attribution.datasets.scenarios.INTENT_SETTINGS`).
     n_users : int
         Users per simulated log.
@@ -576,14 +580,16 @@ def evaluate_experiments(
 
     from attribution._base.errors import IdentificationWarning
     from attribution.calibration import calibrate
-    from attribution.datasets.scenarios import INTENT_SETTINGS, SCENARIOS, scenario
+    from attribution.datasets.scenarios import ALL_SCENARIOS, INTENT_SETTINGS, scenario
     from attribution.experiments import plan_experiments
 
     opts = JourneyOptions.of(options, **params)
     chosen = list(INTENT_SETTINGS) if names is None else list(names)
     for name in chosen:
-        if name not in SCENARIOS:
-            raise ModelError(f"Unknown scenario {name!r}; expected one of {', '.join(SCENARIOS)}.")
+        if name not in ALL_SCENARIOS:
+            raise ModelError(
+                f"Unknown scenario {name!r}; expected one of {', '.join(ALL_SCENARIOS)}."
+            )
     if not (isinstance(n_tests, int) and n_tests >= 1 and n_random >= 0 and noise >= 0):
         raise ModelError("n_tests must be ≥ 1, n_random ≥ 0 and noise ≥ 0.")
     rows: list[dict[str, Any]] = []
@@ -638,11 +644,11 @@ def _experiment_row(
     scores: dict[str, float],
     post: float,
 ) -> dict[str, Any]:
-    from attribution.datasets.scenarios import SCENARIOS
+    from attribution.datasets.scenarios import ALL_SCENARIOS
 
     return {
         "scenario": name,
-        "confounded": SCENARIOS[name].confounded,
+        "confounded": ALL_SCENARIOS[name].confounded,
         "seed": seed,
         "strategy": strategy,
         "draw": draw,

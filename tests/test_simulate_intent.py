@@ -15,7 +15,13 @@ from attribution.datasets import (
     simulate,
     simulate_daily,
 )
-from attribution.datasets.scenarios import INTENT_SETTINGS, SCENARIOS, scenario
+from attribution.datasets.scenarios import (
+    ALL_SCENARIOS,
+    DAILY_SCENARIOS,
+    INTENT_SETTINGS,
+    SCENARIOS,
+    scenario,
+)
 
 CHANNELS = (
     ChannelSpec("A", reach=1.0, effect=0.05),
@@ -65,9 +71,11 @@ def test_default_channels_draw_exactly_as_before() -> None:
 
 
 def test_intent_settings_are_named_and_confounded() -> None:
-    assert set(INTENT_SETTINGS) <= set(SCENARIOS)
-    assert all(SCENARIOS[n].confounded for n in INTENT_SETTINGS)
-    assert not SCENARIOS["daily_no_confounding"].confounded
+    assert set(INTENT_SETTINGS) <= set(ALL_SCENARIOS)
+    assert all(ALL_SCENARIOS[n].confounded for n in INTENT_SETTINGS)
+    assert all(s.simulator == "journey" for s in SCENARIOS.values())
+    assert all(s.simulator == "daily" for s in DAILY_SCENARIOS.values())
+    assert not DAILY_SCENARIOS["daily_no_confounding"].confounded
     sim = scenario("brand_search", 2_000, seed=1)
     assert "Brand Search" in sim.truth["channel"].to_list()
     with pytest.raises(ValueError, match="late_share"):

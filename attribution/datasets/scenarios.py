@@ -26,9 +26,10 @@ setting                       what changes                                      
 ============================  ====================================================  ==========
 
 The intent-seeking settings (the last four) also widen intent (``intent_scale=1.5``), and
-every other channel reaches users at random there. The ``daily_`` settings are the same ideas
-in the second simulator family (:func:`~attribution.datasets.simulate_daily`: a daily hazard
-with intent that rises before a purchase, and users who stop at their conversion):
+every other channel reaches users at random there. The ``daily_`` settings
+(:data:`DAILY_SCENARIOS`) are the same ideas in the second simulator family
+(:func:`~attribution.datasets.simulate_daily`: a daily hazard with intent that rises before a
+purchase, and users who stop at their conversion):
 
 ============================  ====================================================  ==========
 setting                       what changes                                          confounded
@@ -53,7 +54,14 @@ from typing import Any
 from attribution.datasets._daily import DAILY_CHANNELS, DailyChannel, simulate_daily
 from attribution.datasets._simulate import DEFAULT_CHANNELS, ChannelSpec, Simulation, simulate
 
-__all__ = ["INTENT_SETTINGS", "SCENARIOS", "Scenario", "scenario"]
+__all__ = [
+    "ALL_SCENARIOS",
+    "DAILY_SCENARIOS",
+    "INTENT_SETTINGS",
+    "SCENARIOS",
+    "Scenario",
+    "scenario",
+]
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,7 @@ class Scenario:
     Attributes
     ----------
     name : str
-        Key in :data:`SCENARIOS`.
+        Key in :data:`SCENARIOS` or :data:`DAILY_SCENARIOS`.
     description : str
         One line on what the setting changes.
     confounded : bool
@@ -142,7 +150,7 @@ def _daily(*which: str) -> dict[str, Any]:
     return {"channels": tuple(chans)}
 
 
-#: The settings by name.
+#: The settings of the first family (:func:`~attribution.datasets.simulate`), by name.
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -214,6 +222,13 @@ SCENARIOS: dict[str, Scenario] = {
             True,
             _seeking("retargeting", "brand", "display"),
         ),
+    )
+}
+
+#: The settings of the daily family (:func:`~attribution.datasets.simulate_daily`).
+DAILY_SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
         Scenario(
             "daily_no_confounding",
             "daily hazard, intent rising before a purchase; no channel seeks it",
@@ -252,6 +267,9 @@ SCENARIOS: dict[str, Scenario] = {
     )
 }
 
+#: Every named setting, of both families.
+ALL_SCENARIOS: dict[str, Scenario] = SCENARIOS | DAILY_SCENARIOS
+
 #: The intent-seeking settings, where planned experiments are evaluated.
 INTENT_SETTINGS: tuple[str, ...] = (
     "retargeting",
@@ -266,12 +284,12 @@ INTENT_SETTINGS: tuple[str, ...] = (
 
 
 def scenario(name: str, n_users: int = 20_000, *, seed: int = 0, **overrides: Any) -> Simulation:
-    """Simulate one named setting of :data:`SCENARIOS`.
+    """Simulate one named setting of :data:`SCENARIOS` or :data:`DAILY_SCENARIOS`.
 
     Parameters
     ----------
     name : str
-        A key of :data:`SCENARIOS`.
+        A key of :data:`ALL_SCENARIOS`.
     n_users : int
         Number of simulated users.
     seed : int
@@ -295,9 +313,9 @@ def scenario(name: str, n_users: int = 20_000, *, seed: int = 0, **overrides: An
     >>> sorted(sim.truth.filter(~sim.truth["has_effect"])["channel"].to_list())
     ['Display', 'Retargeting']
     """
-    if name not in SCENARIOS:
-        raise ValueError(f"Unknown scenario {name!r}; expected one of {', '.join(SCENARIOS)}.")
-    kwargs = {**SCENARIOS[name].kwargs, **overrides}
-    if SCENARIOS[name].simulator == "daily":
+    if name not in ALL_SCENARIOS:
+        raise ValueError(f"Unknown scenario {name!r}; expected one of {', '.join(ALL_SCENARIOS)}.")
+    kwargs = {**ALL_SCENARIOS[name].kwargs, **overrides}
+    if ALL_SCENARIOS[name].simulator == "daily":
         return simulate_daily(n_users, seed=seed, **kwargs)
     return simulate(n_users, seed=seed, **kwargs)
