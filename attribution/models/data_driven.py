@@ -69,14 +69,15 @@ selection (a channel that reaches people unlikely to buy). Every channel's credi
 recomputed on that model: a tested channel whose association was intent takes that intent
 into the baseline of the journeys it touched, so the untested channels in those journeys
 are credited against a higher baseline and move too (on a logistic link at low rates they
-get the interaction they shared with it; on a noisy-OR link less). A tested channel gets no
-synergy terms (a test measures its whole removal effect, which does not say how it splits
-across synergies; an intent-seeking channel otherwise takes the others' effects into its
-synergies, and a test that finds it empty would empty them too). ``tables["lift_tests"]``
-reports each test, the log's removal effect, the target, ``κ`` (``effect_scale``) and the
-removal effect after; ``tables["log_only"]`` the credit and removal effects of the same model
-before the split, for :func:`attribution.compare_lift_tests`. Boosting has no coefficients to
-split; it refuses tests.
+get the interaction they shared with it; on a noisy-OR link less). A tested channel's
+synergy terms are split with it; but when the test finds less than half of the log's removal
+effect (mostly intent), the model is refitted without that channel's synergies first: an
+intent-seeking channel takes the others' effects into its synergies (search works "with"
+display among the people display finds), and emptying them would empty those effects too.
+``tables["lift_tests"]`` reports each test, the log's removal effect, the target, ``κ``
+(``effect_scale``) and the removal effect after; ``tables["log_only"]`` the credit and removal
+effects of the model fitted on the log alone, for :func:`attribution.compare_lift_tests`.
+Boosting has no coefficients to split; it refuses tests.
 
 Identification (``diagnose=True``): a log can be too small or too uninformative for the model to
 say anything. After the fit, on at most ``cv_rows`` journeys, the chosen model's out-of-fold
@@ -168,6 +169,7 @@ _CHUNK_CELLS = 4_000_000  # rows x subsets (x features) per block of counterfact
 _Z95 = 1.959963984540054  # a test's interval is read as 95 %
 _BOOT_ROWS = 20_000  # journeys the bootstrap of an unidentified fit resamples
 _LIFT_SWEEPS = 20  # rounds over the tested channels (their synergies tie them)
+_INTENT_RATIO = 0.5  # a test under this share of the log's removal effect: mostly intent
 
 
 # ----------------------------------------------------------------------------------------------
@@ -425,6 +427,11 @@ class _LiftSplit:
 
     def _pair_rows(self, model: _Fitted) -> np.ndarray:
         return (model.pairs == self.c).any(axis=1) if len(model.pairs) else np.zeros(0, bool)
+
+    @property
+    def has_pairs(self) -> bool:
+        """Whether the channel has synergy terms in any population's model."""
+        return any(self._pair_rows(part.model_).any() for part, _, _ in self.blocks)
 
     def _has_effect(self, model: _Fitted) -> bool:
         assert model.coef is not None
@@ -810,17 +817,17 @@ class DataDrivenModel:
         with _one_blas_thread():
             self.log_model_ = None
             self.lift_tests_ = None
-            tests = None
             self._tested_ = frozenset()
-            if lift_tests is not None:
-                tests = self._read_lift_tests(data, lift_tests)
-                self._tested_ = frozenset(tests["channel"])
+            self._refitted_ = False
+            tests = None if lift_tests is None else self._read_lift_tests(data, lift_tests)
             self._fit(data)
             if tests is not None:
                 self._fit_lift_tests(data, tests)
             return self
 
-    def _fit(self, data: Journeys | PathTable | Sequences) -> DataDrivenModel:
+    def _fit(
+        self, data: Journeys | PathTable | Sequences, *, identify: bool = True
+    ) -> DataDrivenModel:
         seq = data if isinstance(data, Sequences) else data.sequences()
         self.population_ = "all"
         self.returning_model_ = None
@@ -835,10 +842,12 @@ class DataDrivenModel:
                     sub.population_ = "returning"
                     sub._tested_ = self._tested_
                     self.returning_model_ = sub._fit_one(again)
-                self._identify(first)
+                if identify:
+                    self._identify(first)
                 return self
         self._fit_one(seq)
-        self._identify(seq)
+        if identify:
+            self._identify(seq)
         return self
 
     def _params(self) -> dict[str, Any]:
@@ -1157,7 +1166,8 @@ class DataDrivenModel:
         return self
 
     _n_unique_: int = 0
-    _tested_: frozenset[str] = frozenset()  # channels with lift tests: no synergy terms
+    _tested_: frozenset[str] = frozenset()  # tested channels found empty: no synergy terms
+    _refitted_: bool = False  # refitted without the synergies of such channels
     identification_: pl.DataFrame | None = None
     intervals_: np.ndarray | None = None
     lift_tests_: pl.DataFrame | None = None
@@ -1468,29 +1478,39 @@ class DataDrivenModel:
         the fit on the log alone.
         """
         seq = self._seq(data if isinstance(data, Sequences) else data.sequences())
-        parts = [part for part, _ in self._parts(seq)]
-        for part in parts:
+        for part, _ in self._parts(seq):
             if part.model_.coef is None:
                 raise ModelError(
                     "Lift tests inside the fit need a linear conversion model (estimator "
                     "'logistic', 'noisy_or' or 'auto'); boosting has no coefficients to split. "
                     "Use at.calibrate on a boosting result instead."
                 )
-            part.log_model_ = part.model_
         conv = seq.converting
-        blocks = []  # per part: model, features of its converting rows, their conversions
-        for part, rows in self._parts(conv):
-            x = journey_features(conv, part.model_.features, half_life_days=part.half_life_)[rows]
-            blocks.append((part, x, conv.conversions[rows]))
         index = {c: i for i, c in enumerate(seq.channels)}
         tested = list(t.select("channel", "test", "lower", "upper").iter_rows())
-        targets, logs = [], []
+        blocks = self._lift_blocks(conv)
+        targets, logs, emptied = [], [], []
         for ch, test, lower, upper in tested:
             first = _LiftSplit(blocks, index[ch])
             r_log = first.removal(0.0 if first.unit else 1.0)
             se = max(float(upper) - float(lower), 0.0) / (2 * _Z95)
             logs.append(r_log)
             targets.append(_precision_weighted(float(test), se, r_log, self.lift_prior))
+            if targets[-1] < _INTENT_RATIO * r_log and first.has_pairs:
+                emptied.append(ch)
+        log_models = [part.model_ for part, _ in self._parts(seq)]
+        if emptied:
+            # the test finds the channel's association mostly intent; its synergy terms hold
+            # the other channels' effects among the people it finds: refit without them
+            self._tested_ = frozenset(emptied)
+            self._fit(data, identify=False)
+            self._refitted_ = True
+            blocks = self._lift_blocks(conv)
+        parts = [part for part, _ in self._parts(seq)]
+        if len(parts) != len(log_models):  # pragma: no cover - the same rows decide the same
+            raise ModelError("The refit without synergies changed the populations modelled.")
+        for part, log_model in zip(parts, log_models, strict=True):
+            part.log_model_ = log_model
         # a channel's removal includes its synergies with the others: solve in turn until
         # no test moves (each split scales the effect left by the previous ones)
         scale = np.ones(len(tested))
@@ -1519,6 +1539,14 @@ class DataDrivenModel:
             for i, (ch, test, lower, upper) in enumerate(tested)
         ]
         self.lift_tests_ = pl.DataFrame(rows_out)
+
+    def _lift_blocks(self, conv: Sequences) -> list[tuple[DataDrivenModel, np.ndarray, np.ndarray]]:
+        """Per population: its model, the features of its converting rows, their conversions."""
+        blocks = []
+        for part, rows in self._parts(conv):
+            x = journey_features(conv, part.model_.features, half_life_days=part.half_life_)[rows]
+            blocks.append((part, x, conv.conversions[rows]))
+        return blocks
 
     # -- using it ------------------------------------------------------------------------------
 
@@ -1583,7 +1611,7 @@ class DataDrivenModel:
         out, arrays = self._credit_with(seq, log_only=False)
         if self.lift_tests_ is None:
             return out
-        log, _ = self._credit_with(seq, log_only=True, like=arrays)
+        log, _ = self._credit_with(seq, log_only=True, like=None if self._refitted_ else arrays)
         effects = out.tables["effects"]
         after = dict(zip(effects["channel"], effects["removal_conversions"], strict=True))
         tested = self.lift_tests_.with_columns(
@@ -1634,7 +1662,8 @@ class DataDrivenModel:
             redo = np.ones(n, dtype=bool)
         else:
             share, removal, base_share = (a.copy() for a in like)
-            tested = [i for i, c in enumerate(conv.channels) if c in self._tested_]
+            names = set() if self.lift_tests_ is None else set(self.lift_tests_["channel"])
+            tested = [i for i, c in enumerate(conv.channels) if c in names]
             redo = np.asarray((counts[:, tested] > 0).any(axis=1), dtype=bool)
         for part, rows in self._parts(conv):
             model = part._fitted()

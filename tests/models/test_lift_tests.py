@@ -75,12 +75,13 @@ def test_an_exact_test_is_met_and_predictions_do_not_change(display_log) -> None
     assert (res.channels["conversions"] >= -1e-9).all()
 
 
-def test_the_log_only_answer_is_the_fit_without_tests(display_log) -> None:
-    """Without synergy terms the model with tests is the log's model, split."""
+@pytest.mark.parametrize("interactions", ["none", "auto"])
+def test_the_log_only_answer_is_the_fit_without_tests(display_log, interactions: str) -> None:
     _, journeys, _ = display_log
     tests = _exact("Display", 0.0)
-    res = at.attribute(journeys, "data_driven", lift_tests=tests, interactions="none")
-    log_only = at.attribute(journeys, "data_driven", interactions="none", diagnose=False)
+    kw = {"interactions": interactions, "diagnose": False}
+    res = at.attribute(journeys, "data_driven", lift_tests=tests, **kw)
+    log_only = at.attribute(journeys, "data_driven", **kw)
     log = res.tables["log_only"]
     expected = credit_frame(log_only)
     assert log["channel"].to_list() == expected["channel"].to_list()
@@ -219,5 +220,8 @@ def test_hazard_model_takes_lift_tests() -> None:
         res = at.attribute(journeys, "data_driven", lift_tests=tests)
     assert res.tables["diagnostics"]["time_model"][0] == "hazard"
     assert _removal(res)["Display"] == pytest.approx(0.0, abs=1e-6)
+    # a test that finds the channel empty: its synergies are refitted away, not emptied
+    coef = res.tables["coefficients"].filter(pl.col("feature") == "synergy")
+    assert not coef["channel"].str.contains("Display").any()
     credit = dict(credit_frame(res).select("channel", "conversions").iter_rows())
     assert credit["Display"] == pytest.approx(0.0, abs=1e-6)
