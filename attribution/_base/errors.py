@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "AttributionError",
+    "DataQualityWarning",
     "EmptyInputError",
     "IdentificationWarning",
     "ModelError",
@@ -49,6 +50,15 @@ class IdentificationWarning(UserWarning):
     """
 
 
+class DataQualityWarning(UserWarning):
+    """The input can be read, but a defect in it limits what the results can tell.
+
+    An example: user ids that a spreadsheet rounded to scientific notation, so that visitors who
+    share the rounded value are read as one user. The warning says what was found and how many
+    rows it touches; ``warnings.simplefilter("error", DataQualityWarning)`` makes it an error.
+    """
+
+
 # Users meet these classes as ``attribution.SchemaError`` and so on: tracebacks say so too.
 for _cls in (
     AttributionError,
@@ -57,6 +67,7 @@ for _cls in (
     EmptyInputError,
     ModelError,
     IdentificationWarning,
+    DataQualityWarning,
 ):
     _cls.__module__ = "attribution"
 
