@@ -419,6 +419,7 @@ def _plan(
             bool(expects[c]),
             min_lift,
             prior_intent,
+            bool(np.isfinite(n_arm[c])),
         )
         for c in range(k)
     ]
@@ -461,6 +462,7 @@ def _reason(
     expects: bool,
     min_lift: float,
     prior: float,
+    sized: bool = True,
 ) -> str:
     parts = [f"{share:.1%} of conversions credited"]
     if np.isfinite(near) and near > 1.05:
@@ -478,6 +480,10 @@ def _reason(
         parts.append("no sign of intent-seeking in the log")
     if not would:
         parts.append("a test would most likely confirm the model: it would not change the answer")
-    if not expects:
+    if not sized:
+        parts.append(
+            "no conversion in the journeys it reaches, so no relative lift to size a test for"
+        )
+    elif not expects:
         parts.append(f"the model expects no lift; the test is sized for a {min_lift:.0%} lift")
     return f"{name}: " + "; ".join(parts) + "."

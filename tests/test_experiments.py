@@ -182,6 +182,29 @@ def test_plan_on_a_path_table_uses_the_last_position() -> None:
     assert plan["channel"][0] == "Brand Search"
 
 
+def test_plan_says_when_a_test_cannot_be_sized() -> None:
+    # a channel that reaches only journeys without a conversion: no rate to detect a lift of
+    sim = scenario("short_journeys", 3_000, seed=1)
+    events = sim.events.lazy().collect() if isinstance(sim.events, pl.LazyFrame) else sim.events
+    buyers = events.filter(pl.col("event") == "conversion")["user_id"].unique()
+    ghost = (
+        events.filter((pl.col("event") == "touch") & ~pl.col("user_id").is_in(buyers.implode()))
+        .unique("user_id", keep="first", maintain_order=True)
+        .head(300)
+        .with_columns(channel=pl.lit("Ghost"))
+    )
+    journeys = at.build_journeys(pl.concat([events, ghost]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.IdentificationWarning)
+        plan = at.plan_experiments(journeys, n_tests=1)
+    row = plan.filter(pl.col("channel") == "Ghost").row(0, named=True)
+    assert row["treated_rate"] == 0.0 and np.isinf(row["users_per_arm"])
+    assert "no conversion in the journeys it reaches" in row["reason"]
+    assert "sized for" not in row["reason"]
+    others = plan.filter(pl.col("channel") != "Ghost")
+    assert not others["reason"].str.contains("no conversion in the journeys").any()
+
+
 def test_plan_errors() -> None:
     sim = scenario("short_journeys", 2_000, seed=1)
     journeys = at.build_journeys(sim.events)
