@@ -24,7 +24,10 @@ from attribution._base.errors import (
     AttributionError,
     EmptyInputError,
     ModelError,
+    OutputError,
+    ReadError,
     SchemaError,
+    SkippedModelWarning,
     ValidationError,
 )
 
@@ -85,8 +88,11 @@ __all__ = [
     "JourneyOptions",
     "Journeys",
     "ModelError",
+    "OutputError",
     "PathTable",
+    "ReadError",
     "SchemaError",
+    "SkippedModelWarning",
     "ValidationError",
     "__version__",
     "attribute",
