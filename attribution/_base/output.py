@@ -164,7 +164,7 @@ def check_out_dir(
         raise OutputError(
             f"{shown} lies below {str(ancestor)!r}, which is a file; expected a folder there."
         )
-    if not os.access(ancestor, os.W_OK | os.X_OK):
+    if not os.access(ancestor, os.W_OK | os.X_OK) or not _can_write(ancestor):
         raise OutputError(
             f"{shown} cannot be written: no permission to write in {str(ancestor)!r} (the "
             "outputs are staged beside the folder, then renamed into place)."
@@ -191,6 +191,15 @@ def check_out_dir(
             "folder as a whole, carrying over only files, so give a new or empty folder."
         )
     return target
+
+
+def _can_write(folder: Path) -> bool:
+    """Whether a folder can be made in ``folder`` (a read-only file system says no to root too)."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".write-check-", dir=folder))
+    except OSError:
+        return False
+    return True
 
 
 @contextmanager
@@ -329,7 +338,8 @@ def output_set(
     Raises
     ------
     OutputError
-        The folder cannot be written (see :func:`check_out_dir`), checked again here.
+        The folder cannot be written (see :func:`check_out_dir`), checked again here; or
+        writing the files or publishing them failed (a full disk): ``out`` is left as it was.
 
     Examples
     --------
@@ -343,13 +353,24 @@ def output_set(
     target = check_out_dir(out, owned=owned, what=what)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale(target.parent, target.name)
+        prefix = f".{target.name}.tmp-{os.getpid()}-"
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
     except OSError as exc:
-        raise OutputError(f"{what} {str(out)!r} cannot be made: {exc.strerror or exc}.") from None
-    _remove_stale(target.parent, target.name)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+        raise _write_error(exc, what, out) from exc
     try:
         yield staging
         _publish(staging, target, owned)
+    except (OSError, pl.exceptions.ComputeError) as exc:  # a full disk, a file system gone
+        raise _write_error(exc, what, out) from exc
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_error(exc: BaseException, what: str, out: object) -> OutputError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return OutputError(
+        f"{what} {str(out)!r} could not be written ({reason.strip().rstrip('.')}); nothing was "
+        "published, the folder is as it was."
+    )

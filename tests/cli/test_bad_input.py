@@ -407,3 +407,22 @@ def test_spend_file_is_checked_before_the_slow_part(
     assert code == 2 and "x.csv" in stderr
     assert called == []
     assert SPEND.exists()
+
+
+def test_argument_errors_exit_2_with_the_usage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from attribution.cli import main
+
+    out = tmp_path / "out"
+    for argv in (
+        ["run", str(SAMPLE), "--out", str(out), "--non-converting", "sometimes"],
+        ["run", str(SAMPLE)],  # --out is required
+        ["run", str(SAMPLE), "--out", str(out), "--max-channels", "many"],
+        ["frobnicate"],
+    ):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+        assert "usage:" in capsys.readouterr().err
+    assert not out.exists()

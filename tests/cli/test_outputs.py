@@ -383,3 +383,42 @@ def test_sigterm_in_a_fresh_process_cleans_up_and_exits_143(tmp_path: Path) -> N
     assert "Traceback" not in proc.stderr
     assert snapshot(out) == before
     assert leftovers(out) == []
+
+
+def test_a_failure_while_writing_leaves_the_earlier_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    assert run_main(capsys, "run", str(SAMPLE), "--model", "last_touch", "--out", str(out))[0] == 0
+    before = snapshot(out)
+
+    def disk_full() -> None:
+        raise OSError(28, "No space left on device")
+
+    _first_write_then(disk_full, monkeypatch)
+    code, _, stderr = run_main(capsys, "run", str(SAMPLE), "--out", str(out), "--quiet")
+    assert code == 2
+    assert f"error: --out '{out}' could not be written (No space left on device)" in stderr
+    assert "Traceback" not in stderr
+    assert snapshot(out) == before
+    assert leftovers(out) == []
+
+
+def test_a_read_only_place_is_refused_before_any_work_even_for_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only file system refuses root too: the check makes a folder, not only asks."""
+    real = output.tempfile.mkdtemp
+
+    def read_only(*args: object, **kwargs: object) -> str:
+        if str(kwargs.get("prefix", "")).startswith(".write-check-"):
+            raise OSError(30, "Read-only file system")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(output.tempfile, "mkdtemp", read_only)
+    called: list[int] = []
+    monkeypatch.setattr(cli_options, "build_journeys", lambda *a, **k: called.append(1))
+    code, _, stderr = run_main(capsys, "run", str(SAMPLE), "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert "cannot be written: no permission to write in" in stderr
+    assert called == []
