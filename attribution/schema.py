@@ -396,13 +396,8 @@ def validate_events(
         "chan_null": ((pl.col("event") == "touch") & pl.col("channel").is_null()).sum(),
         "rev_touch": ((pl.col("event") == "touch") & (pl.col("revenue") != 0)).sum(),
         "rev_total": pl.col("revenue").sum(),
-        "chan_blank": (touch & (pl.col("channel").str.strip_chars() == "")).sum(),
-        "chan_sep": (touch & pl.col("channel").str.contains(PATH_SEPARATOR, literal=True)).sum(),
-        "chan_padded": (
-            touch
-            & (pl.col("channel").str.strip_chars() != "")
-            & (pl.col("channel") != pl.col("channel").str.strip_chars())
-        ).sum(),
+        # the names only (few): a rule on every row's text would cost more than the rest
+        "touch_channels": pl.col("channel").filter(touch).unique().implode(),
         "bad_event": (~pl.col("event").is_in(["touch", "conversion", *CRM_STAGES])).sum(),
         "event_null": pl.col("event").is_null().sum(),
         "conversions": (pl.col("event") == "conversion").sum(),
@@ -492,8 +487,15 @@ def validate_events(
             f"Column {cols.channel!r} has {counts['chan_null']} nulls on touch rows "
             f"({describe_rows(rows, ids=ids)}); every touch needs a channel."
         )
+    if bad_channel_names(counts["touch_channels"]):
+        _refuse_channel_names(lf, cols)
+
+
+def _refuse_channel_names(lf: pl.LazyFrame, cols: EventColumns) -> None:
+    """Name the rows of the first kind of channel name that cannot round-trip."""
     channel = pl.col("channel")
-    for key, breaks, noun, rule in (
+    touch = pl.col("event") == "touch"
+    rules = (
         (
             "chan_blank",
             channel.str.strip_chars() == "",
@@ -513,9 +515,15 @@ def validate_events(
             "channel names with spaces around them",
             "paths are read back with the spaces around each name stripped; strip them",
         ),
-    ):
+    )
+    counts = (
+        lf.select(**{key: (touch & breaks.fill_null(False)).sum() for key, breaks, _, _ in rules})
+        .collect()
+        .row(0, named=True)
+    )
+    for key, breaks, noun, rule in rules:
         if counts[key]:
-            on_touch = (pl.col("event") == "touch") & breaks.fill_null(False)
+            on_touch = touch & breaks.fill_null(False)
             rows, vals, ids = _examples(lf, on_touch, "channel")
             raise ValidationError(
                 f"Column {cols.channel!r} has {counts[key]} {noun} on touch rows "
