@@ -350,6 +350,12 @@ def cli_wording(message: str, parser: argparse.ArgumentParser | None) -> str:
         return flags.get(m[1], m[0]) if "_" in m[1] else m[0]
 
     message = re.sub(r"(?<![\w'\"-])([a-z][a-z_]*)(?![\w'\"=-])", bare, message)
+    if "format" not in flags:  # a date column of a table the command takes no format for
+        message = re.sub(
+            r"pass format= \(e\.g\. [^)]*\)",
+            "write them as ISO 8601 dates (YYYY-MM-DD) in the file",
+            message,
+        )
     return message.replace("the matching *_col parameter", "the matching --*-col option")
 
 

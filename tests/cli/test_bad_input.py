@@ -426,3 +426,34 @@ def test_argument_errors_exit_2_with_the_usage(
         assert info.value.code == 2
         assert "usage:" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "text"),
+    [
+        ("--spend", "date,channel,spend\n01/02/2024,Email,1\n03/04/2024,Email,1\n"),
+        ("--crm", "user_id,timestamp,stage\n1,01/02/2024,lead\n1,03/04/2024,mql\n"),
+        ("--targets", "period,metric,target\n01/02/2024,revenue,1\n03/04/2024,revenue,1\n"),
+    ],
+)
+def test_dates_in_an_unknown_order_suggest_no_python_parameter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, text: str
+) -> None:
+    table = _text(tmp_path, "table.csv", text.encode())
+    command = "run" if option == "--spend" else "report"
+    argv = [command, str(SAMPLE), "--model", "linear", option, str(table)]
+    code, _, stderr = run_main(capsys, *argv, "--out", str(tmp_path / "o"), "--quiet")
+    assert code == 2
+    assert "'01/02/2024' at row 0, '03/04/2024' at row 1" in stderr
+    assert "write them as ISO 8601 dates (YYYY-MM-DD) in the file" in stderr
+    assert not PYTHON_KEYWORD.search(stderr), stderr
+
+
+def test_the_event_log_s_dates_suggest_time_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dates = ["01/02/2024", "03/04/2024", "05/06/2024", "07/08/2024", "09/10/2024"]
+    log = _log(tmp_path, "e.csv", timestamp=dates)
+    code, _, stderr = run_main(capsys, "run", str(log), "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert "pass --time-format (e.g. '%d/%m/%Y' or '%m/%d/%Y')" in stderr
