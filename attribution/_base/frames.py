@@ -186,6 +186,7 @@ _INFER_ROWS = 10_000
 # diagnose() cannot say where (the others only when it can).
 _READ_FAILURES: tuple[type[BaseException], ...] = (
     pl.exceptions.ComputeError,
+    pl.exceptions.InvalidOperationError,  # a value of the file that its column cannot hold
     pl.exceptions.SchemaError,
     pl.exceptions.ShapeError,
     pl.exceptions.NoDataError,
