@@ -8,6 +8,7 @@ cases, through the API, are in tests/test_io.py; generated bad inputs in tests/t
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -213,6 +214,28 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], list[str]]] = {
     "unknown event values": (
         lambda tmp: [str(_log(tmp, "e.csv", event=["visit", "visit", "buy", "visit", "buy"]))],
         ["unknown event values", "--touch-events or --conversion-events"],
+    ),
+    # times
+    "epoch times with NaN": (
+        lambda tmp: [str(_log(tmp, "e.parquet", timestamp=[1.7e9, 1.7e9, math.nan, 1.7e9, 2e9]))],
+        ["Column 'timestamp'", "1 NaN or infinite values (nan at row 2)"],
+    ),
+    "naive time in a daylight-saving gap": (
+        lambda tmp: [
+            str(
+                _log(
+                    tmp,
+                    "e.csv",
+                    timestamp=["2024-03-30 12:00:00", "2024-03-31 02:30:00"] * 2
+                    + ["2024-04-01 00:00:00"],
+                )
+            ),
+            *("--time-zone", "Europe/Paris"),
+        ],
+        [
+            "do not exist in 'Europe/Paris' (a daylight-saving gap)",
+            "'2024-03-31 02:30:00' at row 1",
+        ],
     ),
     # options
     "missing column": (

@@ -404,6 +404,29 @@ def test_a_failure_while_writing_leaves_the_earlier_set(
     assert leftovers(out) == []
 
 
+def test_a_forecast_whose_chart_fails_leaves_the_earlier_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """csv and parquet are written before the chart: they must not be published without it."""
+    import attribution.cli.forecast as forecast
+
+    out = tmp_path / "out"
+    cmd = _commands(tmp_path)["forecast"]
+    assert run_main(capsys, *cmd, "--h", "3", "--out", str(out))[0] == 0
+    before = snapshot(out)
+
+    def chart_fails(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(forecast, "fan_chart", chart_fails)
+    code, _, stderr = run_main(capsys, *cmd, "--out", str(out))
+    assert code == 2
+    assert "No space left on device" in stderr
+    assert snapshot(out) == before
+    assert pl.read_parquet(out / "forecast.parquet").height == 3
+    assert leftovers(out) == []
+
+
 def test_a_read_only_place_is_refused_before_any_work_even_for_root(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

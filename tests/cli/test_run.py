@@ -319,6 +319,22 @@ def test_time_zone_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert_frame_equal(pl.read_parquet(tokyo / "channels.parquet"), expected)
 
 
+def test_epoch_microseconds_give_the_outputs_of_the_same_times_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GA4's event_timestamp unit: read by magnitude, no option needed
+    raw = _raw_sample().with_columns(
+        pl.col("timestamp").str.to_datetime(time_zone="UTC").dt.epoch("us").alias("timestamp")
+    )
+    assert raw["timestamp"].min() > 10**15  # microseconds of this century
+    log = tmp_path / "us.parquet"
+    raw.write_parquet(log)
+    text, us = tmp_path / "text", tmp_path / "us"
+    assert _run(capsys, str(SAMPLE), "--model", "time_decay", "--out", str(text))[0] == 0
+    assert _run(capsys, str(log), "--model", "time_decay", "--out", str(us))[0] == 0
+    assert _snapshot(us) == _snapshot(text)
+
+
 def test_conversion_flag_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     flags = ["--user-col", "user_pseudo_id", "--time-col", "event_time"]
