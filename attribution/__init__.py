@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from attribution._base.errors import (
     AttributionError,
+    DataQualityWarning,
     EmptyInputError,
     ModelError,
     OutputError,
@@ -89,6 +90,7 @@ __all__ = [
     "NO_TOUCH",
     "Attribution",
     "AttributionError",
+    "DataQualityWarning",
     "EmptyInputError",
     "JourneyOptions",
     "Journeys",

@@ -59,7 +59,8 @@ GA360 sessions
 One row per session (or per hit or product: flattened extracts repeat the session's fields on
 every hit row; those rows are collapsed to their session). ``fullVisitorId`` is read as text,
 so 19- and 20-digit ids stay exact and leading zeros count; ids that a spreadsheet turned into
-scientific notation (``2.81772E+18``) are refused, since they no longer tell visitors apart.
+scientific notation (``2.81772E+18``) no longer tell visitors apart: they are read with a
+:class:`~attribution.DataQualityWarning` that counts them (``rounded_ids="raise"`` refuses them).
 The touch is at ``visitStartTime`` (epoch seconds); its channel is ``channelGrouping`` (UA's
 default channel grouping) or, with ``channel_rules=``, the channel group of
 ``trafficSource.source`` / ``medium`` / ``campaign``. A session with ``totals.transactions``
@@ -75,6 +76,7 @@ from __future__ import annotations
 
 import glob
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +84,13 @@ from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
-from attribution._base.errors import EmptyInputError, SchemaError, ValidationError, describe_rows
+from attribution._base.errors import (
+    DataQualityWarning,
+    EmptyInputError,
+    SchemaError,
+    ValidationError,
+    describe_rows,
+)
 from attribution._base.frames import ROW, FrameLike, Rule, check_rules, is_text, numeric_expr
 from attribution.channels import Rules, channel_group
 from attribution.io import read_events
@@ -731,11 +739,33 @@ def _ga360_columns(
     return out
 
 
+def _warn_rounded(bad: pl.DataFrame, height: int, name: str, what: str) -> None:
+    """Warn that ids were rounded by a spreadsheet: users sharing a rounded value are merged."""
+    if bad.height == 0:
+        return
+    shown = describe_rows(
+        bad.get_column(ROW).to_list(),
+        values=bad.get_column("__user_raw").to_list(),
+        total=bad.height,
+    )
+    distinct = bad.get_column("__user_raw").n_unique()
+    warnings.warn(
+        f"Column {name!r} of the {what} has {bad.height} of {height} ids in scientific notation "
+        f"({shown}): a spreadsheet program rounded them to {distinct} distinct values, so "
+        "visitors who share a rounded value are read as one user and their sessions form one "
+        "journey. Export the column as text, name another id with user_col=, or pass "
+        "rounded_ids='raise' to refuse such a file.",
+        DataQualityWarning,
+        stacklevel=4,
+    )
+
+
 def _ga360_flat(
     part: _Part,
     index: int,
     given: dict[str, str | None],
     *,
+    rounded_ids: str,
     use_rules: bool,
     revenue_scale: float,
     epoch_unit: str,
@@ -816,13 +846,6 @@ def _ga360_flat(
             show_values=False,
         ),
         Rule(
-            "__user_raw",
-            pl.col("__user_raw").str.contains(_SCIENTIFIC).fill_null(False),
-            "ids in scientific notation",
-            "a spreadsheet program rounded these ids, which no longer tell visitors apart; "
-            "export the column as text (or name another id with user_col=)",
-        ),
-        Rule(
             "__ts",
             pl.col("__ts").is_null(),
             "nulls",
@@ -842,6 +865,17 @@ def _ga360_flat(
             "revenue must be ≥ 0 (null: none)",
         ),
     ]
+    rounded = pl.col("__user_raw").str.contains(_SCIENTIFIC).fill_null(False)
+    if rounded_ids == "raise":
+        rules.append(
+            Rule(
+                "__user_raw",
+                rounded,
+                "ids in scientific notation",
+                "a spreadsheet program rounded these ids, which no longer tell visitors apart; "
+                "export the column as text (or name another id with user_col=)",
+            )
+        )
     if not use_rules:
         rules.append(
             Rule(
@@ -870,6 +904,8 @@ def _ga360_flat(
         for internal, shown in names.items():
             text = text.replace(f"Column {internal!r}", f"Column {shown!r}")
         raise ValidationError(text) from None
+    if rounded_ids == "warn":
+        _warn_rounded(df.filter(rounded), df.height, user_name, what)
     converted = (pl.col("__tx") > 0 if "transactions" in named else pl.col("__rev") > 0).fill_null(
         False
     )
@@ -891,6 +927,7 @@ def read_ga360(
     channel_rules: Rules | None = None,
     revenue_scale: float = 1e6,
     epoch_unit: Literal["s", "ms", "us"] = "s",
+    rounded_ids: Literal["warn", "raise"] = "warn",
     validate: bool = True,
 ) -> pl.LazyFrame:
     """Read a GA360 / Universal Analytics export as events: a touch per session.
@@ -920,6 +957,12 @@ transactions_col, revenue_col : str, optional
         for extracts already in currency units.
     epoch_unit : {"s", "ms", "us"}
         Unit of a numeric session start time (``visitStartTime`` is in seconds).
+    rounded_ids : {"warn", "raise"}
+        What to do with ids a spreadsheet turned into scientific notation (``2.81772E+18``):
+        ``"warn"`` (default) reads them as they are with a
+        :class:`~attribution.DataQualityWarning` saying how many there are and how few
+        distinct values are left (visitors sharing a value become one user); ``"raise"``
+        refuses the file.
     validate : bool
         Check the contract's value rules, as :func:`attribution.read_events` does.
 
@@ -936,8 +979,9 @@ transactions_col, revenue_col : str, optional
     SchemaError
         A needed column is missing or has an unusable type (ids as floating point).
     ValidationError
-        Null or spreadsheet-mangled ids, negative transactions or revenue, text that is not a
-        number; the message names the file, the column and the rows.
+        Null ids (or, with ``rounded_ids="raise"``, spreadsheet-mangled ones), negative
+        transactions or revenue, text that is not a number; the message names the file, the
+        column and the rows.
 
     Examples
     --------
@@ -958,6 +1002,8 @@ transactions_col, revenue_col : str, optional
     """
     if not revenue_scale > 0:
         raise ValidationError(f"revenue_scale must be > 0; got {revenue_scale!r}.")
+    if rounded_ids not in ("warn", "raise"):
+        raise ValidationError(f"rounded_ids must be 'warn' or 'raise'; got {rounded_ids!r}.")
     given = {
         "user": user_col,
         "session": session_col,
@@ -976,6 +1022,7 @@ transactions_col, revenue_col : str, optional
             part,
             i,
             given,
+            rounded_ids=rounded_ids,
             use_rules=channel_rules is not None,
             revenue_scale=revenue_scale,
             epoch_unit=epoch_unit,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -596,19 +597,40 @@ def test_ga360_null_flags_convert_nothing_and_negative_flags_are_refused(tmp_pat
         at.read_ga360(path)
 
 
-def test_ga360_ids_a_spreadsheet_destroyed_are_refused(tmp_path):
+def test_ga360_ids_a_spreadsheet_destroyed_are_counted_or_refused(tmp_path):
     path = tmp_path / "excel.csv"
     path.write_text(
         "fullVisitorId,visitId,visitStartTime,channelGrouping,transactions\n"
         "2.81772E+18,1501600000,1501600000,Direct,\n"
         "9.44E+18,1501600001,1501600001,Direct,1\n"
+        "2.81772E+18,1501600002,1501600002,Referral,\n"
+        "0123,1501600003,1501600003,Referral,\n"
     )
+    # default: read as they are, with a warning counting the rounded ids and what is left of them
+    with pytest.warns(
+        at.DataQualityWarning,
+        match=r"Column 'fullVisitorId' .* has 3 of 4 ids in scientific notation \('2.81772E\+18'"
+        r" at row 0, '9.44E\+18' at row 1, '2.81772E\+18' at row 2\): a spreadsheet program "
+        r"rounded them to 2 distinct values",
+    ):
+        events = at.read_ga360(path).collect()
+    users = events.filter(pl.col("event") == "touch").group_by("user_id").len()
+    assert dict(users.rows()) == {"2.81772E+18": 2, "9.44E+18": 1, "0123": 1}
     with pytest.raises(
         at.ValidationError,
-        match=r"Column 'fullVisitorId' .* has 2 ids in scientific notation \('2.81772E\+18' at "
-        r"row 0, '9.44E\+18' at row 1\); a spreadsheet program rounded these ids",
+        match=r"Column 'fullVisitorId' .* has 3 ids in scientific notation \('2.81772E\+18' at "
+        r"row 0, '9.44E\+18' at row 1, '2.81772E\+18' at row 2\); a spreadsheet program "
+        r"rounded these ids",
     ):
-        at.read_ga360(path)
+        at.read_ga360(path, rounded_ids="raise")
+    with pytest.raises(at.ValidationError, match="rounded_ids must be 'warn' or 'raise'"):
+        at.read_ga360(path, rounded_ids="ignore")  # type: ignore[arg-type]
+    exact = tmp_path / "exact.csv"
+    text = path.read_text().replace("2.81772E+18", "2817720000000000001")
+    exact.write_text(text.replace("9.44E+18", "9440000000000000000"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", at.DataQualityWarning)
+        assert at.read_ga360(exact).collect().height == events.height
     floats = ga360_frame([ga360_session("1", 1_501_600_000, "Direct")]).with_columns(
         pl.col("fullVisitorId").cast(pl.Float64)
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "AttributionError",
+    "DataQualityWarning",
     "EmptyInputError",
     "ModelError",
     "OutputError",
@@ -63,6 +64,15 @@ class SkippedModelWarning(UserWarning):
     """A model refused the input and was left out of a side-by-side run (its reason follows)."""
 
 
+class DataQualityWarning(UserWarning):
+    """The input can be read, but a defect in it limits what the results can tell.
+
+    An example: user ids that a spreadsheet rounded to scientific notation, so that visitors who
+    share the rounded value are read as one user. The warning says what was found and how many
+    rows it touches; ``warnings.simplefilter("error", DataQualityWarning)`` makes it an error.
+    """
+
+
 # Users meet these classes as ``attribution.SchemaError`` and so on: tracebacks say so too.
 for _cls in (
     AttributionError,
@@ -73,6 +83,7 @@ for _cls in (
     ReadError,
     OutputError,
     SkippedModelWarning,
+    DataQualityWarning,
 ):
     _cls.__module__ = "attribution"
 
