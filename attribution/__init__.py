@@ -26,7 +26,10 @@ from attribution._base.errors import (
     EmptyInputError,
     IdentificationWarning,
     ModelError,
+    OutputError,
+    ReadError,
     SchemaError,
+    SkippedModelWarning,
     ValidationError,
 )
 
@@ -96,8 +99,11 @@ __all__ = [
     "JourneyOptions",
     "Journeys",
     "ModelError",
+    "OutputError",
     "PathTable",
+    "ReadError",
     "SchemaError",
+    "SkippedModelWarning",
     "ValidationError",
     "__version__",
     "attribute",

@@ -16,7 +16,10 @@ __all__ = [
     "EmptyInputError",
     "IdentificationWarning",
     "ModelError",
+    "OutputError",
+    "ReadError",
     "SchemaError",
+    "SkippedModelWarning",
     "ValidationError",
     "describe_rows",
 ]
@@ -50,6 +53,26 @@ class IdentificationWarning(UserWarning):
     """
 
 
+class ReadError(AttributionError):
+    """A file cannot be read as the table its name says.
+
+    Not Parquet, CSV or NDJSON as its suffix says, not UTF-8 text, truncated, a row with more
+    fields than the header, or Parquet files of one folder that disagree on their columns. The
+    message names the file and, where known, the row, the line and the column.
+    """
+
+
+class OutputError(AttributionError):
+    """An output location cannot be written.
+
+    A file where a folder is needed, a folder below a file, or no permission to write there.
+    """
+
+
+class SkippedModelWarning(UserWarning):
+    """A model refused the input and was left out of a side-by-side run (its reason follows)."""
+
+
 class DataQualityWarning(UserWarning):
     """The input can be read, but a defect in it limits what the results can tell.
 
@@ -67,6 +90,9 @@ for _cls in (
     EmptyInputError,
     ModelError,
     IdentificationWarning,
+    ReadError,
+    OutputError,
+    SkippedModelWarning,
     DataQualityWarning,
 ):
     _cls.__module__ = "attribution"
