@@ -23,7 +23,7 @@ from attribution.models import MODELS, Attribution, get_model
 from attribution.models.base import check_params
 from attribution.spark import is_spark_frame
 
-__all__ = ["as_sequences", "attribute", "attribute_all", "choose_order"]
+__all__ = ["as_sequences", "attribute", "attribute_all", "choose_order", "model_warning"]
 
 _PEER_COLUMNS = {"path", "total_conversions"}
 
@@ -121,6 +121,7 @@ def attribute_all(
     options: JourneyOptions | None = None,
     *,
     skip_refused: bool = False,
+    with_warnings: bool = False,
     **params: Any,
 ) -> pl.DataFrame:
     """Run several models side by side: one row per (model, channel).
@@ -142,6 +143,10 @@ def attribute_all(
         e.g. Shapley over more than ``max_channels`` channels), with a
         :class:`~attribution.SkippedModelWarning` that names it and gives its reason, instead
         of failing. If every model refuses, the first refusal is raised.
+    with_warnings : bool
+        Add a ``warning`` column: a model's :class:`~attribution.IdentificationWarning`
+        (``data_driven`` when the log does not identify its credit) on each of its rows, null
+        otherwise. The warning is issued either way, naming the model.
     **params
         Parameters, each passed to the models that take it (one no model takes is an error),
         and any field of :class:`~attribution.JourneyOptions`.
@@ -149,7 +154,7 @@ def attribute_all(
     Returns
     -------
     DataFrame
-        ``model, channel, conversions, revenue, share``.
+        ``model, channel, conversions, revenue, share`` (and ``warning``).
     """
     journey_params, params = split_journey_params(params)
     seq, source = as_sequences(data, options, **journey_params)
@@ -179,13 +184,25 @@ def attribute_all(
             warnings.warn(f"model {name!r} skipped: {exc}", SkippedModelWarning, stacklevel=2)
             continue
         res = Attribution(name, own, seq, out, source=source)
-        frames.append(res.channels.select(pl.lit(name).alias("model"), pl.all()))
+        frame = res.channels.select(pl.lit(name).alias("model"), pl.all())
+        if with_warnings:
+            frame = frame.with_columns(warning=pl.lit(model_warning(res), dtype=pl.String))
+        frames.append(frame)
     unknown = sorted(set(params) - taken)
     if unknown:
         raise ModelError(f"No model among {', '.join(names)} takes the parameter {unknown[0]!r}.")
     if not frames and refused:
         raise refused[0]
     return pl.concat(frames)
+
+
+def model_warning(result: Attribution) -> str | None:
+    """Return the identification warning a result was given (``diagnostics``), or ``None``."""
+    diag = result.tables.get("diagnostics")
+    if diag is None or "warning" not in diag.columns:
+        return None
+    found = [w for w in diag["warning"].to_list() if w]
+    return "; ".join(found) if found else None
 
 
 def choose_order(

@@ -14,6 +14,7 @@ __all__ = [
     "AttributionError",
     "DataQualityWarning",
     "EmptyInputError",
+    "IdentificationWarning",
     "ModelError",
     "OutputError",
     "ReadError",
@@ -64,6 +65,14 @@ class SkippedModelWarning(UserWarning):
     """A model refused the input and was left out of a side-by-side run (its reason follows)."""
 
 
+class IdentificationWarning(UserWarning):
+    """A fitted model's credit is not identified by the log.
+
+    The log is too small, the model predicts no better than no channel, or its credit is
+    unstable; the result is still returned, to be read with its intervals.
+    """
+
+
 class DataQualityWarning(UserWarning):
     """The input can be read, but a defect in it limits what the results can tell.
 
@@ -83,6 +92,7 @@ for _cls in (
     ReadError,
     OutputError,
     SkippedModelWarning,
+    IdentificationWarning,
     DataQualityWarning,
 ):
     _cls.__module__ = "attribution"

@@ -28,6 +28,9 @@ top_paths          ``path, conversions, revenue, nulls, conversion_rate, share``
                    (:func:`attribution.reporting.paths.top_paths`)
 assists            ``channel, assisted_conversions, last_touch_conversions, assist_ratio, ...``
                    (:func:`attribution.reporting.paths.assists`)
+model_warnings     ``model, warning``: models whose credit the log does not identify
+                   (:class:`attribution.IdentificationWarning`; only when there are some;
+                   the page's header names them beside the model too)
 ================== =========================================================================
 
 A section whose input is not given is skipped with a note on the page saying what to pass
@@ -260,10 +263,19 @@ def build_report(
     notes: dict[str, str] = {}
     with prog.step("attributing"), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SkippedModelWarning)
-        credit = attribute_all(data, models=models, skip_refused=True, **dict(model_params or {}))
+        credit = attribute_all(
+            data,
+            models=models,
+            skip_refused=True,
+            with_warnings=True,
+            **dict(model_params or {}),
+        )
     skipped = [str(w.message) for w in caught if issubclass(w.category, SkippedModelWarning)]
     for w in caught:  # shown as they would have been, the skipped models to the caller too
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    # a model whose credit the log does not identify is flagged beside its name
+    flagged = credit.filter(pl.col("warning").is_not_null()).unique("model", maintain_order=True)
+    credit = credit.drop("warning")
     run_models = credit["model"].unique(maintain_order=True).to_list()
     if headline_model is None:
         headline_model = "markov" if "markov" in run_models else run_models[0]
@@ -296,14 +308,18 @@ def build_report(
         notes["trends"] = "The input is a path table, which has no times."
     _crm_sections(tables, notes, crm, activities, mql_commitment, period, prog)
     _path_sections(tables, data, top_n, prog)
+    warned = dict(zip(flagged["model"], flagged["warning"], strict=True))
+    if warned:
+        tables["model_warnings"] = flagged.select("model", "warning")
     meta = {
         "input": _describe_input(events),
-        "models": ", ".join(run_models),
+        "models": ", ".join(f"{m} (not identified)" if m in warned else m for m in run_models),
         "headline model": headline_model,
         "period": period.name,
     }
     if opts.lookback_days is not None:
         meta["lookback"] = f"{opts.lookback_days:g} days"
+    meta |= {f"{m} warning": text for m, text in warned.items()}
     return Report(tables, notes, title, headline_model, meta)
 
 
