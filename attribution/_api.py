@@ -120,8 +120,8 @@ def attribute_all(
     models: Sequence[str] | None = None,
     options: JourneyOptions | None = None,
     *,
-    with_warnings: bool = False,
     skip_refused: bool = False,
+    with_warnings: bool = False,
     **params: Any,
 ) -> pl.DataFrame:
     """Run several models side by side: one row per (model, channel).
@@ -138,15 +138,15 @@ def attribute_all(
         rows summing to the total.
     options : JourneyOptions, optional
         As for :func:`attribute`.
-    with_warnings : bool
-        Add a ``warning`` column: a model's :class:`~attribution.IdentificationWarning`
-        (``data_driven`` when the log does not identify its credit) on each of its rows, null
-        otherwise. The warning is issued either way, naming the model.
     skip_refused : bool
         Leave out a model that refuses the input (raises :class:`~attribution.ModelError`,
         e.g. Shapley over more than ``max_channels`` channels), with a
         :class:`~attribution.SkippedModelWarning` that names it and gives its reason, instead
         of failing. If every model refuses, the first refusal is raised.
+    with_warnings : bool
+        Add a ``warning`` column: a model's :class:`~attribution.IdentificationWarning`
+        (``data_driven`` when the log does not identify its credit) on each of its rows, null
+        otherwise. The warning is issued either way, naming the model.
     **params
         Parameters, each passed to the models that take it (one no model takes is an error),
         and any field of :class:`~attribution.JourneyOptions`.

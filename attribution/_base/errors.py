@@ -45,14 +45,6 @@ class ModelError(AttributionError):
     """A model was asked for something it cannot do with the given input or parameters."""
 
 
-class IdentificationWarning(UserWarning):
-    """A fitted model's credit is not identified by the log.
-
-    The log is too small, the model predicts no better than no channel, or its credit is
-    unstable; the result is still returned, to be read with its intervals.
-    """
-
-
 class ReadError(AttributionError):
     """A file cannot be read as the table its name says.
 
@@ -73,6 +65,14 @@ class SkippedModelWarning(UserWarning):
     """A model refused the input and was left out of a side-by-side run (its reason follows)."""
 
 
+class IdentificationWarning(UserWarning):
+    """A fitted model's credit is not identified by the log.
+
+    The log is too small, the model predicts no better than no channel, or its credit is
+    unstable; the result is still returned, to be read with its intervals.
+    """
+
+
 class DataQualityWarning(UserWarning):
     """The input can be read, but a defect in it limits what the results can tell.
 
@@ -89,10 +89,10 @@ for _cls in (
     ValidationError,
     EmptyInputError,
     ModelError,
-    IdentificationWarning,
     ReadError,
     OutputError,
     SkippedModelWarning,
+    IdentificationWarning,
     DataQualityWarning,
 ):
     _cls.__module__ = "attribution"

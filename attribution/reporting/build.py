@@ -266,8 +266,8 @@ def build_report(
         credit = attribute_all(
             data,
             models=models,
-            with_warnings=True,
             skip_refused=True,
+            with_warnings=True,
             **dict(model_params or {}),
         )
     skipped = [str(w.message) for w in caught if issubclass(w.category, SkippedModelWarning)]
