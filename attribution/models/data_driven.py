@@ -90,11 +90,12 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from attribution._base.errors import ModelError
 from attribution.journeys import Journeys, PathTable, Sequences
 from attribution.models.base import BASELINE, KernelOutput, credit_from_touches, register_model
-from attribution.models.features import FEATURE_SETS, group_rows, journey_features
+from attribution.models.features import FEATURE_SETS, Features, group_rows, journey_features
 from attribution.models.glm import LINKS, fit_linear, link_probability, stack_outcomes
 from attribution.models.hazard import (
     at_risk_delta,
@@ -125,6 +126,8 @@ Interactions = Literal["auto", "none"]
 _DEFAULT_ALPHAS = (1e-6, 1e-4, 1e-2)
 _PAIR_SE = 2.0  # standard errors by which synergies must improve the out-of-fold log loss
 _CHUNK_CELLS = 4_000_000  # rows x subsets (x features) per block of counterfactuals
+_SPARSE_CHANNELS = 200  # with more channels, features are sparse matrices (rows x channels)
+_DENSE_CELLS = 50_000_000  # largest feature matrix made dense (boosting): 400 MB
 
 
 # ----------------------------------------------------------------------------------------------
@@ -144,8 +147,18 @@ def _one_blas_thread() -> Any:
     return threadpool_limits(1, user_api="blas")
 
 
-def _present_channels(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _present_channels(counts: Features) -> tuple[np.ndarray, np.ndarray]:
     """Per row: number of distinct channels, and their codes left-aligned (padded with -1)."""
+    if sp.issparse(counts):
+        c = sp.csr_matrix(counts)
+        c.eliminate_zeros()
+        c.sort_indices()
+        m = np.diff(c.indptr)
+        width = int(m.max()) if len(m) else 0
+        codes = np.full((len(m), width), -1, dtype=np.int64)
+        slot = np.arange(len(c.indices)) - np.repeat(c.indptr[:-1], m)
+        codes[np.repeat(np.arange(len(m)), m), slot] = c.indices
+        return m, codes
     present = counts > 0
     m = present.sum(axis=1)
     width = int(m.max()) if len(m) else 0
@@ -153,6 +166,40 @@ def _present_channels(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(~present, axis=1, kind="stable")[:, :width]
     codes = np.where(np.arange(width)[None, :] < m[:, None], order, -1)
     return m, codes
+
+
+def _values_at(x: Features, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``x[rows, cols]`` elementwise (index arrays of one shape), for arrays and CSR matrices."""
+    if not sp.issparse(x):
+        return np.asarray(x[rows, cols])
+    x = sp.csr_matrix(x)
+    x.sort_indices()
+    width = x.shape[1]
+    keys = np.repeat(np.arange(x.shape[0], dtype=np.int64), np.diff(x.indptr)) * width
+    keys += x.indices
+    want = rows.astype(np.int64).ravel() * width + cols.ravel()
+    pos = np.minimum(np.searchsorted(keys, want), max(len(keys) - 1, 0))
+    found = keys[pos] == want if len(keys) else np.zeros(len(want), dtype=bool)
+    return np.where(found, x.data[pos] if len(keys) else 0.0, 0.0).reshape(rows.shape)
+
+
+def _sparse(n_channels: int) -> bool:
+    """Whether features are held sparse (many channels; see ``_SPARSE_CHANNELS``)."""
+    return n_channels > _SPARSE_CHANNELS
+
+
+def _dense_cells(x: Features, what: str) -> np.ndarray:
+    """``x`` as an array, refusing one larger than ``_DENSE_CELLS`` before allocating it."""
+    if not sp.issparse(x):
+        return np.asarray(x)
+    cells = x.shape[0] * x.shape[1]
+    if cells > _DENSE_CELLS:
+        raise ModelError(
+            f"{what} needs a dense matrix of {x.shape[0]:,} rows × {x.shape[1]:,} features "
+            f"({cells * 8 / 2**30:,.1f} GiB); the limit is {_DENSE_CELLS:,} cells. Use "
+            "estimator='logistic' or 'noisy_or' (sparse), or group rare channels."
+        )
+    return np.asarray(sp.csr_matrix(x).toarray())
 
 
 @dataclass(frozen=True)
@@ -178,19 +225,23 @@ class _Fitted:
         """Conversion probability at linear predictor ``eta`` (linear models)."""
         return link_probability(eta, self.kind)
 
-    def pair_terms(self, x: np.ndarray) -> np.ndarray:
+    def pair_terms(self, x: Features) -> Features:
         """Return the synergy columns of rows with per-channel features ``x``: ``(n, n_pairs)``."""
         g = pair_exposure(x, self.features, self.n_channels)
+        if sp.issparse(g):
+            g = sp.csc_matrix(g)
+            return sp.csr_matrix(g[:, self.pairs[:, 0]].multiply(g[:, self.pairs[:, 1]]))
         return g[:, self.pairs[:, 0]] * g[:, self.pairs[:, 1]]
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def predict(self, x: Features) -> np.ndarray:
         if self.kind in LINKS:
             assert self.coef is not None
-            eta = self.intercept + x @ self.coef
+            eta = self.intercept + np.asarray(x @ self.coef)
             if len(self.pairs):
-                eta = eta + self.pair_terms(x) @ self.pair_coef
+                eta = eta + np.asarray(self.pair_terms(x) @ self.pair_coef)
             return self.probability(eta)
-        return np.asarray(self.booster.predict_proba(x)[:, 1], dtype=np.float64)
+        dense = _dense_cells(x, "Boosting")
+        return np.asarray(self.booster.predict_proba(dense)[:, 1], dtype=np.float64)
 
     def pair_matrix(self) -> np.ndarray:
         """Symmetric ``(n_channels, n_channels)`` matrix of synergy coefficients."""
@@ -206,51 +257,108 @@ class _Fitted:
         f = len(self.features)
         return (x * self.coef[None, :]).reshape(len(x), f, k).sum(axis=1)
 
+    def channel_parts(self, x: Features, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Contributions and synergy exposures of the channels ``codes`` (``(n, m)``) of rows.
 
-def _row_games(
-    model: _Fitted, x: np.ndarray, codes: np.ndarray, m: int, subsets: np.ndarray
-) -> np.ndarray:
-    """``p(T)`` for each row (all with ``m`` channels) and each subset in ``subsets``."""
+        The same numbers as :meth:`contributions` and
+        :func:`~attribution.models.synergy.pair_exposure` at those channels, read from the
+        features directly (no ``(n, n_channels)`` array).
+        """
+        assert self.coef is not None
+        k = self.n_channels
+        rows = np.broadcast_to(np.arange(codes.shape[0])[:, None], codes.shape)
+        if not sp.issparse(x):
+            contrib = np.take_along_axis(self.contributions(x), codes, axis=1)
+            g: np.ndarray = np.zeros(codes.shape)
+            if len(self.pairs):
+                g = np.take_along_axis(pair_exposure(x, self.features, k), codes, axis=1)
+            return contrib, g
+        blocks = [
+            _values_at(x, rows, codes + f * k) * self.coef[codes + f * k]
+            for f in range(len(self.features))
+        ]
+        contrib = np.sum(blocks, axis=0) if blocks else np.zeros(codes.shape)
+        first = _values_at(x, rows, codes)
+        g = -np.expm1(-first) if self.features[0] == "decay" else (first > 0) * 1.0
+        return contrib, g
+
+    def pair_values(self, codes: np.ndarray) -> np.ndarray:
+        """Synergy coefficients of every pair of the channels ``codes`` (``(n, m, m)``)."""
+        k = self.n_channels
+        a, b = self.pairs[:, 0], self.pairs[:, 1]
+        table = sp.csr_matrix(
+            (np.r_[self.pair_coef, self.pair_coef], (np.r_[a, b], np.r_[b, a])), shape=(k, k)
+        )
+        return _values_at(
+            table,
+            np.broadcast_to(codes[:, :, None], codes.shape + codes.shape[1:]),
+            np.broadcast_to(codes[:, None, :], codes.shape + codes.shape[1:]),
+        )
+
+
+def _row_games(model: _Fitted, x: Features, codes: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """``p(T)`` for each row and each subset ``T`` of its channels ``codes`` (``(n, m)``).
+
+    Row ``s`` of ``bits`` (``(n_subsets, m)``, 0/1) marks the channels of subset ``s``.
+    """
     k = model.n_channels
+    n, m = codes.shape
     if model.kind in LINKS:
-        contrib = model.contributions(x)  # (n, K)
-        c = codes[:, :m]
-        a = np.take_along_axis(contrib, c, axis=1)  # (n, m)
-        bits = ((subsets[:, None] >> np.arange(m)[None, :]) & 1).astype(np.float64)
+        a, g = model.channel_parts(x, codes)  # (n, m) each
         eta = model.intercept + a @ bits.T
         if len(model.pairs) and m > 1:
             # synergy of the row's channels i, j: g_i g_j γ_ij; a subset gets ½ bᵀ G b
-            g = np.take_along_axis(pair_exposure(x, model.features, k), c, axis=1)
-            gm = model.pair_matrix()[c[:, :, None], c[:, None, :]] * g[:, :, None] * g[:, None, :]
+            gm = model.pair_values(codes) * g[:, :, None] * g[:, None, :]
             eta = eta + 0.5 * ((gm @ bits.T) * bits.T[None, :, :]).sum(axis=1)
         return model.probability(eta)
     # generic: zero the columns of the channels left out, predict every (row, subset)
-    n, p = x.shape
+    x = _dense_cells(x, "Boosting")
+    p = x.shape[1]
     f = len(model.features)
-    pos_of = np.full((n, k), m, dtype=np.int64)  # channel -> its bit in the row (m = absent)
-    np.put_along_axis(pos_of, codes[:, :m], np.broadcast_to(np.arange(m), (n, m)), axis=1)
+    pos_of = np.full((n, k), m, dtype=np.int64)  # channel -> its place in the row (m = absent)
+    np.put_along_axis(pos_of, codes, np.broadcast_to(np.arange(m), (n, m)), axis=1)
     col_bit = np.tile(pos_of, (1, f))  # (n, p)
-    keep = (subsets[None, :, None] >> col_bit[:, None, :]) & 1  # (n, S, p); bit m is 0
+    inside = np.hstack([bits, np.zeros((len(bits), 1))])  # an absent channel is never kept
+    keep = np.moveaxis(inside[:, col_bit], 0, 1)  # (n, S, p)
     xs = (x[:, None, :] * keep).reshape(-1, p)
-    return model.predict(xs).reshape(n, len(subsets))
+    return model.predict(xs).reshape(n, len(bits))
+
+
+def _subset_bits(m: int, exact: bool) -> np.ndarray:
+    """Return subsets of ``m`` channels as 0/1 rows.
+
+    All ``2**m`` of them (bit ``j`` of the row number marks channel ``j``) when ``exact``, else
+    the empty set, each "all but one" and all.
+    """
+    if exact:
+        return ((np.arange(1 << m)[:, None] >> np.arange(m)[None, :]) & 1).astype(np.float64)
+    return np.vstack([np.zeros(m), 1.0 - np.eye(m), np.ones(m)])
+
+
+def _row_chunks(rows: np.ndarray, per_row: int) -> list[np.ndarray]:
+    """``rows`` in blocks of about ``_CHUNK_CELLS / per_row`` rows."""
+    step = max(1, _CHUNK_CELLS // max(per_row, 1))
+    return [rows[lo : lo + step] for lo in range(0, len(rows), step)]
 
 
 def _credit_rows(
     model: _Fitted,
-    x: np.ndarray,
-    counts: np.ndarray,
+    x: Features,
+    counts: Features,
     method: Method,
     max_channels: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per converting row: channel credit shares (n, K), baseline share, p(all).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per converting row: its channels, their credit shares, the baseline share and p(all).
 
-    Shares of a row (channels + baseline) sum to 1.
+    Returns ``codes`` (``(n, width)``, the row's distinct channels left-aligned, padded with
+    -1), ``share`` (aligned with ``codes``), ``baseline`` and ``p_all``. Shares of a row
+    (channels + baseline) sum to 1.
     """
-    n, k = counts.shape
-    share = np.zeros((n, k))
+    m_row, codes = _present_channels(counts)
+    n = len(m_row)
+    share = np.zeros(codes.shape)
     baseline = np.ones(n)
     p_all = np.zeros(n)
-    m_row, codes = _present_channels(counts)
     p_feat = max(x.shape[1], 1)
     for m in np.unique(m_row):
         m = int(m)
@@ -259,23 +367,17 @@ def _credit_rows(
             p_all[rows] = model.predict(x[rows])
             continue
         exact = method == "shapley" and m <= max_channels
-        if exact:
-            subsets = np.arange(1 << m)
-            weights = shapley_weights(m)
-        else:  # empty set, each "all but one", all
-            full = (1 << m) - 1
-            subsets = np.array([0, *(full ^ (1 << j) for j in range(m)), full])
+        bits = _subset_bits(m, exact)
+        weights = shapley_weights(m) if exact else None
         if model.kind in LINKS:
-            per_row = len(subsets) * (m if len(model.pairs) else 1)
+            per_row = len(bits) * (m if len(model.pairs) else 1)
         else:
-            per_row = len(subsets) * p_feat
-        step = max(1, _CHUNK_CELLS // per_row)
-        for lo in range(0, len(rows), step):
-            r = rows[lo : lo + step]
+            per_row = len(bits) * p_feat
+        for r in _row_chunks(rows, per_row):
             c = codes[r, :m]
-            v = _row_games(model, x[r], c, m, subsets)
+            v = _row_games(model, x[r], c, bits)
             p0, p1 = v[:, 0], v[:, -1]
-            if exact:
+            if weights is not None:
                 phi = v @ weights
             else:
                 phi = p1[:, None] - v[:, 1:-1]
@@ -287,13 +389,10 @@ def _credit_rows(
             phi = np.maximum(phi, 0.0)  # monotone models give >= 0; clear rounding noise
             denom = np.maximum(p1, 1e-300)
             s = phi / denom[:, None]
-            b = np.clip(1.0 - s.sum(axis=1), 0.0, 1.0)
-            block = np.zeros((len(r), k))
-            np.put_along_axis(block, c, s, axis=1)
-            share[r] = block
-            baseline[r] = b
+            share[r, :m] = s
+            baseline[r] = np.clip(1.0 - s.sum(axis=1), 0.0, 1.0)
             p_all[r] = p1
-    return share, baseline, p_all
+    return codes, share, baseline, p_all
 
 
 def _touched_outcomes(seq: Sequences) -> tuple[float, float]:
@@ -571,6 +670,7 @@ class DataDrivenModel:
 
     def _fit_one(self, seq: Sequences) -> DataDrivenModel:
         names = self._check(seq)
+        self._warm = {}
         self.channels_ = seq.channels
         self.spans_ = journey_spans(seq) if seq.delta_days is not None else (None, None)
         time_model = self.time_model
@@ -595,7 +695,10 @@ class DataDrivenModel:
         def feats(name: str) -> np.ndarray:
             if name not in cache:
                 cache[name] = journey_features(
-                    seq, FEATURE_SETS[name][0], half_life_days=self.half_life_days
+                    seq,
+                    FEATURE_SETS[name][0],
+                    half_life_days=self.half_life_days,
+                    sparse=_sparse(len(seq.channels)),
                 )
             return cache[name]
 
@@ -679,7 +782,9 @@ class DataDrivenModel:
 
         def feats(h: float) -> np.ndarray:
             if h not in cache:
-                cache[h] = hazard_features(seq, row, tau, h, delta=delta)
+                cache[h] = hazard_features(
+                    seq, row, tau, h, delta=delta, sparse=_sparse(len(seq.channels))
+                )
             return cache[h]
 
         def row_of(h: float, alpha: float) -> dict[str, Any]:
@@ -715,7 +820,7 @@ class DataDrivenModel:
         self.half_life_ = h_best
         cache.clear()
         row, tau, pos, neg = interval_samples(seq, touched, self.hazard_samples, rng, delta=delta)
-        x = hazard_features(seq, row, tau, h_best, delta=delta)
+        x = hazard_features(seq, row, tau, h_best, delta=delta, sparse=_sparse(len(seq.channels)))
         self.model_ = self._linear_fitter("logistic", "decay", alpha, pairs)(x, pos, neg)
         self._pairs_tried_ = len(pairs)
         self._n_unique_ = len(touched)
@@ -850,7 +955,7 @@ class DataDrivenModel:
         p0 = float(self.model_.predict(np.zeros((1, x.shape[1])))[0])  # no synergy at 0
         self.diagnostics_ = pl.DataFrame(
             {
-                "n_rows": [len(x)],
+                "n_rows": [x.shape[0]],
                 "n_unique_rows": [self._n_unique_],
                 "conversions": [float(pos.sum())],
                 "non_conversions": [float(neg.sum())],
@@ -873,6 +978,7 @@ class DataDrivenModel:
         return self
 
     _n_unique_: int = 0
+    _warm: dict[tuple[str, str, int], tuple[float, np.ndarray]]
     _pairs_tried_: int = 0  # synergy pairs the chosen model was fitted with (some may be 0)
     population_: str = "all"
     returning_model_: DataDrivenModel | None = None
@@ -886,13 +992,21 @@ class DataDrivenModel:
         def fit(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> _Fitted:
             if discrete:
                 x, pos, neg = group_rows(x, pos, neg)
-            self._n_unique_ = len(x)
+            self._n_unique_ = x.shape[0]
             n_ch = x.shape[1] // len(k_feats)
             if not len(pairs):
-                b0, coef = fit_linear(x, pos, neg, alpha, kind)
+                # sparse fits start from the last fit of this link and feature set (another
+                # fold or penalty): the same minimum, reached in fewer Newton steps
+                key = (kind, name, x.shape[1])
+                b0, coef = fit_linear(x, pos, neg, alpha, kind, self._warm.get(key))
+                if sp.issparse(x):
+                    self._warm[key] = (b0, coef)
                 return _Fitted(kind, k_feats, n_ch, b0, coef)
             shape = _Fitted(kind, k_feats, n_ch, pairs=pairs)
-            design = np.hstack([x, shape.pair_terms(x)])
+            if sp.issparse(x):
+                design: Features = sp.hstack([x, shape.pair_terms(x)], format="csr")
+            else:
+                design = np.hstack([x, shape.pair_terms(x)])
             b0, coef = fit_linear(design, pos, neg, alpha, kind)
             p = x.shape[1]
             kept = coef[p:] > 0  # a synergy fitted at 0 is no synergy
@@ -914,8 +1028,8 @@ class DataDrivenModel:
         def fit(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> _Fitted:
             if discrete:
                 x, pos, neg = group_rows(x, pos, neg)
-            self._n_unique_ = len(x)
-            xs, y, w = stack_outcomes(x, pos, neg)
+            self._n_unique_ = x.shape[0]
+            xs, y, w = stack_outcomes(_dense_cells(x, "Boosting"), pos, neg)
             booster = HistGradientBoostingClassifier(
                 max_iter=200,
                 learning_rate=0.1,
@@ -962,7 +1076,12 @@ class DataDrivenModel:
         out = np.zeros(seq.n_rows)
         for part, rows in self._parts(seq):
             model = part._fitted()
-            x = journey_features(seq, model.features, half_life_days=part.half_life_)
+            x = journey_features(
+                seq,
+                model.features,
+                half_life_days=part.half_life_,
+                sparse=_sparse(len(seq.channels)),
+            )
             out[rows] = model.predict(x[rows])
         return out
 
@@ -996,30 +1115,41 @@ class DataDrivenModel:
         seq = self._seq(data)
         conv = seq.converting
         k = len(seq.channels)
-        counts = np.bincount(conv.row_of_touch * k + conv.codes, minlength=conv.n_rows * k).reshape(
-            conv.n_rows, k
+        row = conv.row_of_touch
+        counts = sp.csr_matrix(
+            (np.ones(len(conv.codes)), (row, conv.codes)), shape=(conv.n_rows, k)
         )
-        share = np.zeros((conv.n_rows, k))
-        removal = np.zeros((conv.n_rows, k))
+        counts.sum_duplicates()
+        width = int(np.diff(counts.indptr).max()) if conv.n_rows else 0
+        codes = np.full((conv.n_rows, width), -1, dtype=np.int64)
+        share = np.zeros((conv.n_rows, width))  # per row, aligned with its channels in codes
+        removal = np.zeros((conv.n_rows, width))
         base_share = np.ones(conv.n_rows)
         for part, rows in self._parts(conv):
             model = part._fitted()
-            x = journey_features(conv, model.features, half_life_days=part.half_life_)[rows]
-            s, b, p_all = _credit_rows(
+            x = journey_features(
+                conv, model.features, half_life_days=part.half_life_, sparse=_sparse(k)
+            )[rows]
+            c, s, b, p_all = _credit_rows(
                 model, x, counts[rows], self.method, self.max_shapley_channels
             )
-            share[rows], base_share[rows] = s, b
-            removal[rows] = self._removal(model, x, counts[rows], p_all)
+            w = c.shape[1]
+            codes[rows, :w], share[rows, :w], base_share[rows] = c, s, b
+            removal[rows, :w] = self._removal(model, x, c, p_all)
         touched = conv.lengths > 0
-        # each touch: an equal part of its channel's share in its row
-        row = conv.row_of_touch
-        per_touch = share[row, conv.codes] / counts[row, conv.codes]
+        # each touch: an equal part of its channel's share in its row (its slot in codes)
+        key = row.astype(np.int64) * k + conv.codes
+        at = np.searchsorted(
+            np.repeat(np.arange(conv.n_rows), np.diff(counts.indptr)) * k + counts.indices, key
+        )
+        per_touch = share[row, at - counts.indptr[row]] / counts.data[at]
         out = credit_from_touches(conv, per_touch)
         w_conv, w_val = conv.conversions[touched], conv.value[touched]
         base_conv = float((base_share[touched] * w_conv).sum())
         base_rev = float((base_share[touched] * w_val).sum())
         total = float(seq.conversions.sum())
-        removal = removal[touched]
+        present = codes >= 0
+        slot_row = np.broadcast_to(np.arange(conv.n_rows)[:, None], codes.shape)[present]
         models = [self] if self.returning_model_ is None else [self, self.returning_model_]
         tables = {
             "baseline": pl.DataFrame(
@@ -1035,8 +1165,14 @@ class DataDrivenModel:
                 {
                     "channel": list(seq.channels),
                     "credited_conversions": out.conversions,
-                    "removal_conversions": w_conv @ removal if len(w_conv) else np.zeros(k),
-                    "journeys_with_channel": (counts > 0).T.astype(np.float64) @ conv.conversions,
+                    "removal_conversions": np.bincount(
+                        codes[present],
+                        weights=(removal * conv.conversions[:, None])[present],
+                        minlength=k,
+                    ),
+                    "journeys_with_channel": np.bincount(
+                        codes[present], weights=conv.conversions[slot_row], minlength=k
+                    ),
                 }
             ),
             "coefficients": pl.concat([m.coef_ for m in models]),
@@ -1053,18 +1189,23 @@ class DataDrivenModel:
         )
 
     def _removal(
-        self, model: _Fitted, x: np.ndarray, counts: np.ndarray, p_all: np.ndarray
+        self, model: _Fitted, x: Features, codes: np.ndarray, p_all: np.ndarray
     ) -> np.ndarray:
-        """Per row and channel: ``(p(all) − p(all without c)) / p(all)``."""
-        n, k = counts.shape
-        out = np.zeros((n, k))
-        f = len(model.features)
-        for c in np.flatnonzero(counts.any(axis=0)):
-            rows = np.flatnonzero(counts[:, c] > 0)
-            xc = x[rows].copy()
-            xc[:, c + k * np.arange(f)] = 0.0
-            p_wo = model.predict(xc)
-            out[rows, c] = np.clip(1.0 - p_wo / np.maximum(p_all[rows], 1e-300), 0.0, 1.0)
+        """Per row and channel of ``codes``: ``(p(all) − p(all without c)) / p(all)``."""
+        m_row = (codes >= 0).sum(axis=1)
+        out = np.zeros(codes.shape)
+        for m in np.unique(m_row[m_row > 0]):
+            m = int(m)
+            rows = np.flatnonzero(m_row == m)
+            bits = 1.0 - np.eye(m)  # every "all but one"
+            if model.kind in LINKS:
+                per_row = m * (m if len(model.pairs) else 1)
+            else:
+                per_row = m * max(x.shape[1], 1)
+            for r in _row_chunks(rows, per_row):
+                p_wo = _row_games(model, x[r], codes[r, :m], bits)
+                ratio = p_wo / np.maximum(p_all[r], 1e-300)[:, None]
+                out[r, :m] = np.clip(1.0 - ratio, 0.0, 1.0)
         return out
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
+from attribution.models.features import Features
 from attribution.models.glm import link_derivatives, stack_outcomes
 
 __all__ = ["NO_PAIRS", "pair_exposure", "screen_pairs"]
@@ -25,7 +27,7 @@ _PAIR_LEAST = 20.0  # conversions and non-conversions a pair's channels need tog
 _PAIR_CANDIDATES = 300  # pairs scored at most (a column each over the rows)
 
 
-def pair_exposure(x: np.ndarray, features: Sequence[str], n_channels: int) -> np.ndarray:
+def pair_exposure(x: Features, features: Sequence[str], n_channels: int) -> Features:
     """Per row and channel, the exposure a synergy term multiplies: shape ``(n, n_channels)``.
 
     Read from the first feature block: ``1 − e^(−decay)`` (saturated exposure) for ``decay``,
@@ -39,13 +41,18 @@ def pair_exposure(x: np.ndarray, features: Sequence[str], n_channels: int) -> np
     [[1.0, 0.0]]
     """
     first = x[:, :n_channels]
+    if sp.issparse(first):  # the same values on the stored entries (0 stays 0)
+        g = sp.csr_matrix(first, copy=True)
+        g.data = -np.expm1(-g.data) if features[0] == "decay" else (g.data > 0) * 1.0
+        g.eliminate_zeros()
+        return g
     if features[0] == "decay":
         return np.asarray(-np.expm1(-first))
     return (first > 0).astype(np.float64)
 
 
 def screen_pairs(
-    x: np.ndarray,
+    x: Features,
     pos: np.ndarray,
     neg: np.ndarray,
     *,
@@ -93,29 +100,54 @@ def screen_pairs(
     k = len(coef) // len(features)
     acts = coef.reshape(len(features), k).max(axis=0) > 0
     g = pair_exposure(x, features, k)
-    both_pos = (g > 0).T.astype(np.float64) @ ((g > 0) * pos[:, None])
-    both_neg = (g > 0).T.astype(np.float64) @ ((g > 0) * neg[:, None])
-    a, b = np.triu_indices(k, 1)
-    ok = (both_pos[a, b] >= least) & (both_neg[a, b] >= least) & acts[a] & acts[b]
+    if sp.issparse(g):  # pairs that occur together only: a sparse k x k product
+        seen = sp.csr_matrix(g, copy=True)
+        seen.data[:] = 1.0
+        together = sp.triu(seen.T @ sp.diags(pos) @ seen, k=1).tocsr()
+        together.sort_indices()
+        a = np.repeat(np.arange(k), np.diff(together.indptr))
+        b = together.indices.astype(np.int64)
+        both_pos_ab = together.data
+        both_neg_ab = np.asarray((seen.T @ sp.diags(neg) @ seen).tocsr()[a, b]).ravel()
+    else:
+        both_pos = (g > 0).T.astype(np.float64) @ ((g > 0) * pos[:, None])
+        both_neg = (g > 0).T.astype(np.float64) @ ((g > 0) * neg[:, None])
+        a, b = np.triu_indices(k, 1)
+        both_pos_ab, both_neg_ab = both_pos[a, b], both_neg[a, b]
+    ok = (both_pos_ab >= least) & (both_neg_ab >= least) & acts[a] & acts[b]
     if max_pairs < 1 or not ok.any():
         return NO_PAIRS
     cand = np.column_stack([a[ok], b[ok]])
     if len(cand) > _PAIR_CANDIDATES:  # many channels: the pairs with most conversions together
-        top = np.argsort(-both_pos[cand[:, 0], cand[:, 1]], kind="stable")[:_PAIR_CANDIDATES]
+        top = np.argsort(-both_pos_ab[ok], kind="stable")[:_PAIR_CANDIDATES]
         cand = cand[np.sort(top)]
     xs, y, w = stack_outcomes(x, pos, neg)
     gs = stack_outcomes(g, pos, neg)[0]  # the exposures of the same stacked rows
-    z = gs[:, cand[:, 0]] * gs[:, cand[:, 1]]
+    if sp.issparse(gs):
+        gs = sp.csc_matrix(gs)
+        z = gs[:, cand[:, 0]].multiply(gs[:, cand[:, 1]]).toarray()
+    else:
+        z = gs[:, cand[:, 0]] * gs[:, cand[:, 1]]
     eta = intercept + xs @ coef
     d1, d2 = link_derivatives(eta, y, link)
     score = -(z.T @ (w * d1))
     active = np.flatnonzero(coef > 0)
-    base = np.hstack([np.ones((len(xs), 1)), xs[:, active]])
     wd2 = w * d2
-    i_bb = (base * wd2[:, None]).T @ base
-    i_zb = (z * wd2[:, None]).T @ base
     i_zz = (z * z * wd2[:, None]).sum(axis=0)
-    explained = np.einsum("ij,ij->i", i_zb, np.linalg.lstsq(i_bb, i_zb.T, rcond=None)[0].T)
+    if sp.issparse(xs):
+        base_s = sp.hstack([np.ones((xs.shape[0], 1)), xs[:, active]], format="csr")
+        i_bb = (base_s.T @ sp.diags(wd2) @ base_s).toarray()
+        i_zb = np.asarray(base_s.T @ (z * wd2[:, None])).T
+        try:
+            solved = np.linalg.solve(i_bb + 1e-12 * np.eye(len(i_bb)), i_zb.T)
+        except np.linalg.LinAlgError:  # pragma: no cover - singular
+            solved = np.linalg.lstsq(i_bb, i_zb.T, rcond=None)[0]
+    else:
+        base = np.hstack([np.ones((len(xs), 1)), xs[:, active]])
+        i_bb = (base * wd2[:, None]).T @ base
+        i_zb = (z * wd2[:, None]).T @ base
+        solved = np.linalg.lstsq(i_bb, i_zb.T, rcond=None)[0]
+    explained = np.einsum("ij,ij->i", i_zb, solved.T)
     var = np.maximum(i_zz - explained, 0.0)
     stat = np.divide(score, np.sqrt(var), out=np.zeros_like(score), where=var > 1e-12)
     # z_min, or a Bonferroni bound when many pairs are scored (5 % chance of any by noise)

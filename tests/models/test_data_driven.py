@@ -8,6 +8,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+import scipy.sparse as sp
 
 import attribution as at
 from attribution.datasets.scenarios import scenario
@@ -285,8 +286,11 @@ def test_separate_returning_model_is_closer_to_the_truth_with_tails(seed: int) -
     assert s["separate"]["no_effect_share"] <= 0.05
 
 
+@pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize(("features", "kind"), [("counts", "noisy_or"), ("decay", "logistic")])
-def test_shapley_with_synergy_terms_matches_brute_force(rng, features: str, kind: str) -> None:
+def test_shapley_with_synergy_terms_matches_brute_force(
+    rng, features: str, kind: str, sparse: bool
+) -> None:
     # a model with synergy terms, credited by _credit_rows, against the Shapley values of
     # the game "predict with only these channels' features", by permutations
     k, n = 5, 40
@@ -304,7 +308,15 @@ def test_shapley_with_synergy_terms_matches_brute_force(rng, features: str, kind
         pair_coef=np.array([0.5, 0.2, 0.8]),
     )
     counts = (x > 0).astype(np.int64)
-    share, baseline, p_all = _credit_rows(model, x, counts, "shapley", 12)
+    if sparse:  # the same features held as CSR matrices (the many-channel representation)
+        codes, slots, baseline, p_all = _credit_rows(
+            model, sp.csr_matrix(x), sp.csr_matrix(counts), "shapley", 12
+        )
+    else:
+        codes, slots, baseline, p_all = _credit_rows(model, x, counts, "shapley", 12)
+    share = np.zeros((n, k))
+    at_row, at_slot = np.nonzero(codes >= 0)
+    share[at_row, codes[at_row, at_slot]] = slots[at_row, at_slot]
     exposure = -np.expm1(-x) if features == "decay" else (x > 0).astype(float)
     for r in range(n):
         players = list(np.flatnonzero(counts[r]))
@@ -427,3 +439,69 @@ def test_names_that_moved_out_are_still_importable_from_here() -> None:
     assert data_driven.FEATURE_SETS is features.FEATURE_SETS
     assert data_driven.journey_features is features.journey_features
     assert data_driven.shapley_weights is shapley.shapley_weights
+
+
+# ----------------------------------------------------------------------------------------------
+# many channels: sparse features, the same model
+
+
+@pytest.mark.parametrize(
+    ("seed", "params"),
+    [
+        (2, {}),
+        (3, {"features": "counts", "estimator": "noisy_or"}),
+        (4, {"time_model": "journey", "method": "removal"}),
+        (5, {"time_model": "hazard"}),
+    ],
+)
+def test_sparse_features_give_the_dense_fit(monkeypatch, seed: int, params: dict) -> None:
+    """Held sparse (as beyond _SPARSE_CHANNELS channels), features fit and credit the same."""
+    from attribution.datasets import simulate
+    from attribution.models import data_driven as module
+
+    journeys = at.build_journeys(simulate(3_000, seed=seed).events)
+    dense = at.attribute(journeys, "data_driven", **params)
+    monkeypatch.setattr(module, "_SPARSE_CHANNELS", 0)
+    sparse = at.attribute(journeys, "data_driven", **params)
+
+    def chosen(res: at.Attribution) -> pl.DataFrame:
+        return res.tables["model_selection"].filter("selected").drop("cv_log_loss")
+
+    assert chosen(sparse).equals(chosen(dense))
+    np.testing.assert_allclose(
+        sparse.channels["conversions"], dense.channels["conversions"], rtol=1e-6, atol=1e-6
+    )
+    for name in ("removal_conversions", "journeys_with_channel"):
+        np.testing.assert_allclose(
+            sparse.tables["effects"][name], dense.tables["effects"][name], rtol=1e-6, atol=1e-6
+        )
+    np.testing.assert_allclose(
+        sparse.touchpoints["credit"], dense.touchpoints["credit"], rtol=1e-6, atol=1e-9
+    )
+
+
+def test_sparse_feature_matrices_hold_the_dense_values(sim_journeys) -> None:
+    from attribution.models.features import group_rows
+    from attribution.models.hazard import hazard_features, interval_samples
+
+    _, journeys = sim_journeys
+    seq = journeys.sequences()
+    for feats in (["count"], ["count", "log_count"], ["decay"], ["log_count", "recency"]):
+        dense = journey_features(seq, feats)
+        sparse = journey_features(seq, feats, sparse=True)
+        assert sp.issparse(sparse)
+        assert np.array_equal(sparse.toarray(), dense)
+        if "decay" in feats or "recency" in feats:
+            continue
+        tables = []
+        for x in (dense, sparse):
+            xg, pos, neg = group_rows(x, seq.conversions, seq.nulls)
+            rows_g = xg.toarray() if sp.issparse(xg) else xg
+            rows_w = zip(rows_g.tolist(), pos, neg, strict=True)
+            tables.append({tuple(r): (p, n) for r, p, n in rows_w})
+        assert tables[0] == tables[1]
+    rows, tau, _, _ = interval_samples(
+        seq, np.flatnonzero(seq.lengths > 0), 3, np.random.default_rng(0)
+    )
+    dense_h = hazard_features(seq, rows, tau, 7.0)
+    assert np.array_equal(hazard_features(seq, rows, tau, 7.0, sparse=True).toarray(), dense_h)

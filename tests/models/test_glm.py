@@ -34,6 +34,32 @@ def test_logistic_fit_matches_scikit_learn(rng) -> None:
     np.testing.assert_allclose(coef, ref.coef_.ravel(), atol=1e-5)
 
 
+@pytest.mark.parametrize("dense_newton", [4_500, 0])
+def test_sparse_logistic_fit_matches_scikit_learn(rng, monkeypatch, dense_newton: int) -> None:
+    # CSR features (many channels): the Newton system solved densely, or by conjugate
+    # gradients on the sparse Hessian (_DENSE_NEWTON = 0); the same optimum as scikit-learn
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    from attribution.models import glm
+
+    monkeypatch.setattr(glm, "_DENSE_NEWTON", dense_newton)
+    x = rng.poisson(0.3, size=(600, 8)).astype(float)
+    eta = -1.5 + x @ np.linspace(0.1, 0.9, 8)
+    pos = rng.binomial(4, 1 / (1 + np.exp(-eta))).astype(float)
+    neg = 4.0 - pos
+    alpha = 1e-3
+    b0, coef = fit_linear(sp.csr_matrix(x), pos, neg, alpha, "logistic")
+    xs = np.vstack([x, x])
+    y = np.r_[np.ones(len(x)), np.zeros(len(x))]
+    w = np.r_[pos, neg]
+    keep = w > 0
+    ref = LogisticRegression(C=1 / (alpha * w.sum()), tol=1e-10, max_iter=10_000)
+    ref.fit(xs[keep], y[keep], sample_weight=w[keep])
+    assert b0 == pytest.approx(ref.intercept_[0], abs=1e-5)
+    np.testing.assert_allclose(coef, ref.coef_.ravel(), atol=1e-5)
+
+
 def test_noisy_or_fit_recovers_known_effects(rng) -> None:
     # p = 1 - exp(-(0.03 + 0.05 x1 + 0.0 x2)); x2 has no effect
     n = 200_000
