@@ -21,10 +21,15 @@ order 1, the channel's own state), ``F = G_0E G_EE⁻¹`` where the walk first e
 first-passage decomposition; the same as a Sherman–Morrison–Woodbury update of the LU), and
 ``x_E`` what the full chain absorbs from there. ``G`` is held implicitly: states with no
 transitions between them are eliminated exactly (their block of ``I − Q`` is diagonal), and the
-rest, the chain's dense core, is inverted once with LAPACK. Transition matrices of many channels
-fill in completely under any elimination order, so a dense core of ``m`` states costs
-``8·m²`` bytes and ``2·m³`` flops once, instead of one sparse factorisation per channel;
-``max_dense_states`` (default 20,000) refuses a larger core before allocating it.
+rest, the chain's dense core, is factored once with LAPACK (``getrf``) and its triangular
+factors inverted in place (``trtri``); ``G`` is only used through products with few vectors and
+its diagonal, which these give without forming the inverse. Transition matrices of many
+channels fill in completely under any elimination order (a sparse LU of the chain of 2,000
+simulated channels has as many entries as the dense matrix), so a sparse factorisation gains
+nothing; a dense core of ``m`` states costs ``24·m²`` bytes at peak (the factors, and ``U⁻¹``
+and ``L⁻¹`` apart while the diagonal is read) and ``4/3·m³`` flops once, instead of one
+factorisation per channel. ``max_dense_states`` (default 20,000) refuses a larger core before
+allocating it, as does a core that would not fit in 80 % of the machine's memory.
 
 References: Anderl, Becker, von Wangenheim & Schumann (2016), "Mapping the customer journey:
 lessons learned from graph-based online attribution modeling", IJRM 33(3); ChannelAttribution's
@@ -39,7 +44,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
-from scipy.linalg import lapack
+from scipy.linalg import blas, lapack
 
 from attribution._base.errors import ModelError
 from attribution.journeys import Sequences
@@ -64,9 +69,9 @@ START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 
 #: Largest Markov order accepted.
 MAX_ORDER = 20
-#: Default largest dense core of the removal solve (states left after elimination): 3.2 GB.
+#: Default largest dense core of the removal solve (states left after elimination): 9.6 GB.
 MAX_DENSE_STATES = 20_000
-_MAX_DENSE_LIMIT = 100_000  # the largest max_dense_states accepted (80 GB)
+_MAX_DENSE_LIMIT = 100_000  # the largest max_dense_states accepted (240 GB)
 _MAX_LINKS = 256  # states with more links stay in the dense core
 _CHUNK_PAIRS = 4_000_000  # (row, column) pairs per block of diagonal entries
 
@@ -340,11 +345,13 @@ class _Green:
 
     A set ``T`` of states with no transitions between them is eliminated first (``A_TT`` is
     diagonal, ``d``); the rest ``H`` keeps the Schur complement
-    ``S = A_HH − A_HT d⁻¹ A_TH``, whose inverse ``W = S⁻¹ = G_HH`` is formed densely (LAPACK
-    ``getrf`` and ``getri``). Every entry of ``G`` follows from ``W``:
-    ``G = U W V + Δ``, where row ``i`` of ``U`` is the unit row of ``i`` in ``H`` or
-    ``−A_iH / d_i`` for ``i`` in ``T``, column ``j`` of ``V`` likewise (``−A_Hj / d_j``), and
-    ``Δ`` is ``1 / d_i`` on the diagonal of ``T``.
+    ``S = A_HH − A_HT d⁻¹ A_TH``, whose inverse ``W = S⁻¹ = G_HH`` is held as the inverses of
+    its LU factors: ``S = P L U`` (LAPACK ``getrf``), then ``U⁻¹`` and ``L⁻¹`` in place
+    (``trtri``), so that ``W = U⁻¹ L⁻¹ Pᵀ``. That is two thirds of the work of forming ``W``
+    itself, and ``W`` is only ever needed through products and selected entries. Every entry of
+    ``G`` follows: ``G = U_G W V_G + Δ``, where row ``i`` of ``U_G`` is the unit row of ``i`` in
+    ``H`` or ``−A_iH / d_i`` for ``i`` in ``T``, column ``j`` of ``V_G`` likewise
+    (``−A_Hj / d_j``), and ``Δ`` is ``1 / d_i`` on the diagonal of ``T``.
     """
 
     def __init__(self, a: sp.csr_matrix, max_dense_states: int) -> None:
@@ -360,11 +367,8 @@ class _Green:
         s = np.asfortranarray(a[h][:, h].toarray())
         fill = (a_ht @ sp.diags(inv_d) @ a_th).tocoo()
         s[fill.row, fill.col] -= fill.data
-        self.w = _inverse(s)
-        pos = np.empty(n, dtype=np.int64)
-        pos[h] = np.arange(m)
-        pos[t] = np.arange(len(t))
-        # U (n x m, rows) and V (m x n, columns), and the diagonal term of T
+        self.f, self.perm = _inverse_factors(s)
+        # U_G (n x m, rows) and V_G (m x n, columns), and the diagonal term of T
         u_th = sp.diags(-inv_d) @ a_th
         v_ht = a_ht @ sp.diags(-inv_d)
         rows_u = np.concatenate([h, np.repeat(t, np.diff(u_th.indptr))])
@@ -378,50 +382,77 @@ class _Green:
         self.delta = np.zeros(n)
         self.delta[t] = inv_d
 
+    def _w_right(self, y: np.ndarray) -> np.ndarray:
+        """``W y`` for ``y`` of shape ``(m, r)``."""
+        if not self.f.size:
+            return np.zeros_like(y)
+        z = np.asfortranarray(y[self.perm], dtype=np.float64)
+        z = blas.dtrmm(1.0, self.f, z, side=0, lower=1, diag=1, overwrite_b=1)
+        return np.asarray(blas.dtrmm(1.0, self.f, z, side=0, lower=0, overwrite_b=1))
+
+    def _w_left(self, y: np.ndarray) -> np.ndarray:
+        """``y W`` for ``y`` of shape ``(r, m)``."""
+        if not self.f.size:
+            return np.zeros_like(y)
+        z = np.asfortranarray(y, dtype=np.float64)
+        z = blas.dtrmm(1.0, self.f, z, side=1, lower=0, overwrite_b=1)
+        z = blas.dtrmm(1.0, self.f, z, side=1, lower=1, diag=1, overwrite_b=1)
+        out = np.empty_like(z)
+        out[:, self.perm] = z
+        return out
+
     def solve(self, b: np.ndarray) -> np.ndarray:
         """``G b`` for ``b`` of shape ``(n, r)``."""
-        return self.u @ (self.w @ (self.v @ b)) + self.delta[:, None] * b
+        return self.u @ self._w_right(np.asarray(self.v @ b)) + self.delta[:, None] * b
 
     def row(self, i: int) -> np.ndarray:
         """Row ``i`` of ``G``."""
-        left = self.u[[i]] @ self.w
+        left = self._w_left(self.u[[i]].toarray())
         out = np.asarray(self.v.T @ left.T).ravel()
         out[i] += self.delta[i]
         return out
 
     def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """``G[rows][:, cols]`` as a dense array."""
-        left = self.u[rows] @ self.w
+        left = self._w_left(self.u[rows].toarray())
         out = np.asarray(self.v[:, cols].T @ left.T).T
         same = rows[:, None] == cols[None, :]
         return out + np.where(same, self.delta[rows][:, None], 0.0)
 
     def diagonal(self, states: np.ndarray) -> np.ndarray:
-        """``G[s, s]`` for every state in ``states``: Σ over ``U``'s row × ``V``'s column."""
+        """``G[s, s]`` for every state in ``states``.
+
+        ``u_s W v_s = (u_s U⁻¹)·(L⁻¹ Pᵀ v_s)``: rows of ``U⁻¹`` and columns of ``L⁻¹``
+        combined by the few entries of ``u_s`` and ``v_s``, never a product of two dense
+        matrices.
+        """
+        out = self.delta[states].copy()
+        m = self.f.shape[0]
+        if not m or not len(states):
+            return out
+        upper = np.ascontiguousarray(np.triu(self.f))  # U⁻¹, its rows read contiguously
+        lower = np.asfortranarray(np.tril(self.f, -1))  # L⁻¹, its columns read contiguously
+        lower[np.diag_indices(m)] = 1.0
         u = self.u[states].tocsr()
         v = self.v[:, states].tocsc()
-        p, q = np.diff(u.indptr), np.diff(v.indptr)
-        pairs = p * q
-        out = self.delta[states].copy()
-        ends = np.cumsum(pairs)
+        entries = np.maximum(np.diff(u.indptr), 1) + np.maximum(np.diff(v.indptr), 1)
+        ends = np.cumsum(entries)
+        step = max(_CHUNK_PAIRS // m, 1)
         lo = 0
         while lo < len(states):
             first = int(ends[lo - 1]) if lo else 0
-            hi = max(int(np.searchsorted(ends, first + _CHUNK_PAIRS, side="right")), lo + 1)
-            k = pairs[lo:hi]
-            who = np.repeat(np.arange(lo, hi), k)
-            within = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
-            x, y = within // q[who], within % q[who]
-            iu, iv = u.indptr[who] + x, v.indptr[who] + y
-            terms = u.data[iu] * self.w[u.indices[iu], v.indices[iv]] * v.data[iv]
-            out[lo:hi] += np.bincount(who - lo, weights=terms, minlength=hi - lo)
+            hi = max(int(np.searchsorted(ends, first + step, side="right")), lo + 1)
+            uc, vc = u[lo:hi], v[:, lo:hi]
+            left = uc @ upper  # (u_s U⁻¹) for each state s of the block
+            right_t = vc.T.tocsr()[:, self.perm] @ lower.T  # (L⁻¹ Pᵀ v_s)ᵀ
+            out[lo:hi] += np.einsum("ij,ij->i", left, right_t)
             lo = hi
         return out
 
 
 def _check_dense(m: int, max_dense_states: int, n: int) -> None:
     """Refuse a dense core of ``m`` states above the limit or the machine's memory."""
-    need = 8 * m * m
+    need = 24 * m * m  # the factors, and U⁻¹ and L⁻¹ apart (_Green.diagonal)
     memory = physical_memory()
     if m > max_dense_states or (memory and need > 0.8 * memory):
         raise ModelError(
@@ -435,16 +466,28 @@ def _check_dense(m: int, max_dense_states: int, n: int) -> None:
         )
 
 
-def _inverse(s: np.ndarray) -> np.ndarray:
-    """Dense inverse in place (LAPACK ``getrf`` + ``getri``) of a Fortran-ordered matrix."""
+def _inverse_factors(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverted LU factors of a Fortran-ordered matrix, in place.
+
+    ``s[perm] = L U`` (LAPACK ``getrf``); returns ``f`` holding ``U⁻¹`` in its upper triangle
+    and ``L⁻¹`` (unit diagonal, not stored) below it (``trtri``), and ``perm``; so
+    ``s⁻¹ y = U⁻¹ L⁻¹ y[perm]``.
+    """
+    m = len(s)
     if not s.size:
-        return s
+        return s, np.zeros(0, dtype=np.int64)
     lu, piv, info = lapack.dgetrf(s, overwrite_a=1)
     if info > 0:  # pragma: no cover - I − Q of an absorbing chain is non-singular
         raise ModelError("The Markov chain has states from which no path is absorbed.")
-    lwork = int(lapack.dgetri_lwork(len(s))[0])
-    w, info = lapack.dgetri(lu, piv, lwork=max(lwork, 1), overwrite_lu=1)
-    return np.asarray(w)
+    perm = np.arange(m)
+    for i, p in enumerate(piv.tolist()):  # row interchanges, in order
+        if p != i:
+            perm[i], perm[p] = perm[p], perm[i]
+    lu, info = lapack.dtrtri(lu, lower=0, unitdiag=0, overwrite_c=1)
+    if info > 0:  # pragma: no cover - as above
+        raise ModelError("The Markov chain has states from which no path is absorbed.")
+    lu, _ = lapack.dtrtri(lu, lower=1, unitdiag=1, overwrite_c=1)
+    return np.asarray(lu), perm
 
 
 def _entry_states(chain: MarkovChain, a: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:

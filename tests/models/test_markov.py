@@ -394,3 +394,27 @@ def test_a_dense_core_above_the_limit_is_refused_by_name(ca_paths):
         r"max_dense_states=3",
     ):
         at.attribute(ca_paths, "markov", max_dense_states=3)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_implicit_inverse_entries_equal_a_dense_inverse(seed):
+    # the factored core with its loosely linked states eliminated: products, rows, blocks and
+    # the diagonal against numpy's inverse of the whole I − Q
+    from attribution.models.markov import _Green
+
+    rng = np.random.default_rng(seed)
+    n = 80
+    hub = rng.random((n, n)) < np.where(np.arange(n) < 12, 0.6, 0.03)[None, :]
+    q = np.where(hub, rng.random((n, n)), 0.0)
+    q *= (0.9 * rng.random(n) / np.maximum(q.sum(axis=1), 1e-12))[:, None]  # absorbing rows
+    a = sp.csr_matrix(np.eye(n) - q)
+    green = _Green(a, 1_000)
+    assert len(green.f) < n  # some states were eliminated
+    ref = np.linalg.inv(a.toarray())
+    states = rng.permutation(n)[:50]
+    np.testing.assert_allclose(green.diagonal(states), np.diag(ref)[states], rtol=1e-12)
+    np.testing.assert_allclose(green.row(3), ref[3], rtol=0, atol=1e-12)
+    b = rng.random((n, 2))
+    np.testing.assert_allclose(green.solve(b), ref @ b, rtol=1e-12)
+    rows, cols = states[:7], states[7:12]
+    np.testing.assert_allclose(green.block(rows, cols), ref[np.ix_(rows, cols)], atol=1e-12)
