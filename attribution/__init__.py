@@ -25,7 +25,10 @@ from attribution._base.errors import (
     DataQualityWarning,
     EmptyInputError,
     ModelError,
+    OutputError,
+    ReadError,
     SchemaError,
+    SkippedModelWarning,
     ValidationError,
 )
 
@@ -92,8 +95,11 @@ __all__ = [
     "JourneyOptions",
     "Journeys",
     "ModelError",
+    "OutputError",
     "PathTable",
+    "ReadError",
     "SchemaError",
+    "SkippedModelWarning",
     "ValidationError",
     "__version__",
     "attribute",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
-from attribution._base.errors import ModelError
+from attribution._base.errors import ModelError, SkippedModelWarning
 from attribution._base.frames import FrameLike, to_lazy
 from attribution.journeys import (
     JourneyOptions,
@@ -118,6 +119,8 @@ def attribute_all(
     data: Journeys | PathTable | FrameLike,
     models: Sequence[str] | None = None,
     options: JourneyOptions | None = None,
+    *,
+    skip_refused: bool = False,
     **params: Any,
 ) -> pl.DataFrame:
     """Run several models side by side: one row per (model, channel).
@@ -134,6 +137,11 @@ def attribute_all(
         rows summing to the total.
     options : JourneyOptions, optional
         As for :func:`attribute`.
+    skip_refused : bool
+        Leave out a model that refuses the input (raises :class:`~attribution.ModelError`,
+        e.g. Shapley over more than ``max_channels`` channels), with a
+        :class:`~attribution.SkippedModelWarning` that names it and gives its reason, instead
+        of failing. If every model refuses, the first refusal is raised.
     **params
         Parameters, each passed to the models that take it (one no model takes is an error),
         and any field of :class:`~attribution.JourneyOptions`.
@@ -148,6 +156,7 @@ def attribute_all(
     names = list(models) if models is not None else list(MODELS)
     taken: set[str] = set()
     frames = []
+    refused: list[ModelError] = []
     for name in names:
         spec = get_model(name)
         own = {k: v for k, v in params.items() if k in spec.parameters()}
@@ -161,12 +170,21 @@ def attribute_all(
             continue
         if models is None and spec.needs_nulls and not seq.nulls.any():
             continue
-        out = spec.kernel(seq, **own)
+        try:
+            out = spec.kernel(seq, **own)
+        except ModelError as exc:
+            if not skip_refused:
+                raise
+            refused.append(exc)
+            warnings.warn(f"model {name!r} skipped: {exc}", SkippedModelWarning, stacklevel=2)
+            continue
         res = Attribution(name, own, seq, out, source=source)
         frames.append(res.channels.select(pl.lit(name).alias("model"), pl.all()))
     unknown = sorted(set(params) - taken)
     if unknown:
         raise ModelError(f"No model among {', '.join(names)} takes the parameter {unknown[0]!r}.")
+    if not frames and refused:
+        raise refused[0]
     return pl.concat(frames)
 
 

@@ -15,7 +15,10 @@ __all__ = [
     "DataQualityWarning",
     "EmptyInputError",
     "ModelError",
+    "OutputError",
+    "ReadError",
     "SchemaError",
+    "SkippedModelWarning",
     "ValidationError",
     "describe_rows",
 ]
@@ -41,6 +44,26 @@ class ModelError(AttributionError):
     """A model was asked for something it cannot do with the given input or parameters."""
 
 
+class ReadError(AttributionError):
+    """A file cannot be read as the table its name says.
+
+    Not Parquet, CSV or NDJSON as its suffix says, not UTF-8 text, truncated, a row with more
+    fields than the header, or Parquet files of one folder that disagree on their columns. The
+    message names the file and, where known, the row, the line and the column.
+    """
+
+
+class OutputError(AttributionError):
+    """An output location cannot be written.
+
+    A file where a folder is needed, a folder below a file, or no permission to write there.
+    """
+
+
+class SkippedModelWarning(UserWarning):
+    """A model refused the input and was left out of a side-by-side run (its reason follows)."""
+
+
 class DataQualityWarning(UserWarning):
     """The input can be read, but a defect in it limits what the results can tell.
 
@@ -57,6 +80,9 @@ for _cls in (
     ValidationError,
     EmptyInputError,
     ModelError,
+    ReadError,
+    OutputError,
+    SkippedModelWarning,
     DataQualityWarning,
 ):
     _cls.__module__ = "attribution"
