@@ -38,7 +38,7 @@ from attribution._base.progress import Progress
 from attribution.journeys import NO_TOUCH, Journeys, PathTable, Sequences, compress
 from attribution.models import MODELS, Attribution, get_model
 from attribution.models.base import KernelOutput, check_params
-from attribution.models.markov import decode_state, state_layout
+from attribution.models.markov import check_order, decode_state, state_layout
 
 __all__ = ["bootstrap", "resample_counts"]
 
@@ -395,7 +395,7 @@ def _plan(
 
         return _Plan(False, linear_matrix, linear)
     if model == "markov":
-        batch = _MarkovBatch(seq, int(params.get("order", 1)))
+        batch = _MarkovBatch(seq, check_order(params.get("order", 1)))
         if batch.ok:
             by_value = params.get("revenue", "conversions") == "value"
             touched = batch.touched.astype(np.float64)

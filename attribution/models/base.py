@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +27,11 @@ __all__ = [
     "credit_frame",
     "credit_from_touches",
     "get_model",
+    "memory_text",
+    "physical_memory",
     "register_model",
     "row_sums",
+    "whole_number",
 ]
 
 #: Name of the row of :attr:`Attribution.channels` that holds the conversions a model expects
@@ -118,6 +123,54 @@ def get_model(name: str) -> ModelSpec:
     except KeyError:
         known = ", ".join(sorted(MODELS))
         raise ModelError(f"Unknown model {name!r}; expected one of: {known}.") from None
+
+
+def whole_number(value: object, name: str, low: int, high: int) -> int:
+    """Return ``value`` as an int when it is a whole number in ``low..high``, else refuse it.
+
+    Integers and integral floats pass; bools, ``nan``, ``inf``, fractions, text and numbers
+    out of range raise :class:`~attribution.ModelError` naming ``name`` and the range.
+
+    Examples
+    --------
+    >>> whole_number(3.0, "folds", 2, 100)
+    3
+    >>> whole_number(1e9, "order", 1, 20)
+    Traceback (most recent call last):
+    ...
+    attribution.ModelError: order must be a whole number in 1..20; got 1000000000.0.
+    """
+    whole = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    if isinstance(value, float | np.floating) and math.isfinite(value) and value == int(value):
+        whole = True
+    if not whole or not low <= value <= high:  # type: ignore[operator]
+        raise ModelError(f"{name} must be a whole number in {low}..{high:_}; got {value!r}.")
+    return int(value)  # type: ignore[call-overload]
+
+
+def physical_memory() -> int:
+    """Bytes of physical memory of this machine (0 when unknown)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
+        return 0
+
+
+def memory_text(log2_bytes: float) -> str:
+    """Describe a size given as ``log2`` of its bytes: ``"about 96 MiB"``.
+
+    Works for sizes no float can hold (the log is what is passed).
+
+    Examples
+    --------
+    >>> memory_text(22 + math.log2(24)), memory_text(1043.6)
+    ('about 96 MiB', 'about 2**1044 bytes')
+    """
+    if log2_bytes >= 70:
+        return f"about 2**{log2_bytes:.0f} bytes"
+    units = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+    step = min(max(int(log2_bytes // 10), 0), len(units) - 1)
+    return f"about {2.0 ** (log2_bytes - 10 * step):,.0f} {units[step]}"
 
 
 def row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:

@@ -166,6 +166,7 @@ Interactions = Literal["auto", "none"]
 _DEFAULT_ALPHAS = (1e-6, 1e-4, 1e-2)
 _PAIR_SE = 2.0  # standard errors by which synergies must improve the out-of-fold log loss
 _CHUNK_CELLS = 4_000_000  # rows x subsets (x features) per block of counterfactuals
+_MAX_FIT_CHANNELS = 1_000  # dense features and cross-validated Newton fits grow as k^2..k^3
 _Z95 = 1.959963984540054  # a test's interval is read as 95 %
 _BOOT_ROWS = 20_000  # journeys the bootstrap of an unidentified fit resamples
 _LIFT_SWEEPS = 20  # rounds over the tested channels (their synergies tie them)
@@ -573,6 +574,10 @@ class DataDrivenModel:
         Counterfactual credit rule (module docstring).
     max_shapley_channels : int
         Journeys with more distinct channels are credited by the removal rule.
+    max_fit_channels : int
+        Most channels a log may have (default 1,000): beyond it the fit is refused with a
+        :class:`~attribution.ModelError` naming both numbers, before any feature matrix is
+        built (``attribute_all`` and ``--model all`` skip the model with a warning).
     returning : {"separate", "pool"}
         Journeys that follow an earlier conversion of the same user (returning customers,
         and the non-converting tail after a user's last purchase; :attr:`Journeys.returning`).
@@ -691,6 +696,7 @@ class DataDrivenModel:
         intervals: bool | None = None,
         interval_replicates: int = 20,
         seed: int = 0,
+        max_fit_channels: int = _MAX_FIT_CHANNELS,
     ) -> None:
         self.features = features
         self.estimator = estimator
@@ -703,6 +709,7 @@ class DataDrivenModel:
         self.hazard_samples = hazard_samples
         self.method = method
         self.max_shapley_channels = max_shapley_channels
+        self.max_fit_channels = max_fit_channels
         self.returning = returning
         self.min_returning = min_returning
         self.interactions = interactions
@@ -756,6 +763,18 @@ class DataDrivenModel:
             )
         if self.folds < 2:
             raise ModelError(f"folds must be at least 2; got {self.folds!r}.")
+        limit = self.max_fit_channels
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ModelError(f"max_fit_channels must be an integer ≥ 1; got {limit!r}.")
+        if len(seq.channels) > limit:
+            raise ModelError(
+                f"data_driven fits at most max_fit_channels={limit:,} channels; this log has "
+                f"{len(seq.channels):,}. Its features are a journeys × channels matrix and each "
+                "cross-validated Newton step solves a system as wide as the channels, so time "
+                "and memory grow with the square to the cube of the channels. Group rare "
+                "channels (at.channel_group, or a campaign-to-channel map), use 'markov' "
+                "(exact at thousands of channels), or raise max_fit_channels."
+            )
         if not 1 <= self.max_shapley_channels <= 20:
             raise ModelError(
                 f"max_shapley_channels must be in 1..20; got {self.max_shapley_channels!r}."
@@ -1791,6 +1810,7 @@ def data_driven(
     intervals: bool | None = None,
     interval_replicates: int = 20,
     seed: int = 0,
+    max_fit_channels: int = _MAX_FIT_CHANNELS,
 ) -> KernelOutput:
     """Data-driven: a fitted conversion model, credit by counterfactual Shapley values.
 
@@ -1836,5 +1856,6 @@ def data_driven(
         intervals=intervals,
         interval_replicates=interval_replicates,
         seed=seed,
+        max_fit_channels=max_fit_channels,
     ).fit(seq, lift_tests=lift_tests)
     return model.credit(seq)

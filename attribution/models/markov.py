@@ -9,11 +9,27 @@ estimates from the rows' counts: each row (a journey, or a unique path with its 
 
 ``P(conversion)`` is the absorption probability into ``(conversion)`` from ``(start)``: the
 solution of ``(I − Q) x = b`` over the transient states (``Q`` their transition block, ``b``
-their one-step conversion probabilities), by sparse LU (scipy), never by simulated walks.
+their one-step conversion probabilities), solved exactly, never by simulated walks.
 Removing a channel sends every transition into a state that contains it to ``(null)``, i.e. those
 states are dropped from the system. The removal effect of channel ``c`` is
 ``RE_c = 1 − P(conversion | c removed) / P(conversion)`` and the channel is credited
 ``conversions × RE_c / Σ RE``.
+
+One inverse serves every channel. With ``G = (I − Q)⁻¹``, removing the states ``R`` of a
+channel leaves ``x_0 − F x_E``: ``E`` are the states through which a walk enters ``R`` (for
+order 1, the channel's own state), ``F = G_0E G_EE⁻¹`` where the walk first enters (a
+first-passage decomposition; the same as a Sherman–Morrison–Woodbury update of the LU), and
+``x_E`` what the full chain absorbs from there. ``G`` is held implicitly: states with no
+transitions between them are eliminated exactly (their block of ``I − Q`` is diagonal), and the
+rest, the chain's dense core, is factored once with LAPACK (``getrf``) and its triangular
+factors inverted in place (``trtri``); ``G`` is only used through products with few vectors and
+its diagonal, which these give without forming the inverse. Transition matrices of many
+channels fill in completely under any elimination order (a sparse LU of the chain of 2,000
+simulated channels has as many entries as the dense matrix), so a sparse factorisation gains
+nothing; a dense core of ``m`` states costs ``24·m²`` bytes at peak (the factors, and ``U⁻¹``
+and ``L⁻¹`` apart while the diagonal is read) and ``4/3·m³`` flops once, instead of one
+factorisation per channel. ``max_dense_states`` (default 20,000) refuses a larger core before
+allocating it, as does a core that would not fit in 80 % of the machine's memory.
 
 References: Anderl, Becker, von Wangenheim & Schumann (2016), "Mapping the customer journey:
 lessons learned from graph-based online attribution modeling", IJRM 33(3); ChannelAttribution's
@@ -28,16 +44,19 @@ from typing import Literal
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
+from scipy.linalg import blas, lapack
 
 from attribution._base.errors import ModelError
 from attribution.journeys import Sequences
-from attribution.models.base import KernelOutput, register_model
+from attribution.models.base import KernelOutput, physical_memory, register_model, whole_number
 from attribution.models.scoring import log_loss, split_counts, weighted_auc
 
 __all__ = [
+    "MAX_DENSE_STATES",
+    "MAX_ORDER",
     "MarkovChain",
     "StateLayout",
+    "check_order",
     "choose_order",
     "decode_state",
     "fit_chain",
@@ -47,6 +66,14 @@ __all__ = [
 ]
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
+
+#: Largest Markov order accepted.
+MAX_ORDER = 20
+#: Default largest dense core of the removal solve (states left after elimination): 9.6 GB.
+MAX_DENSE_STATES = 20_000
+_MAX_DENSE_LIMIT = 100_000  # the largest max_dense_states accepted (240 GB)
+_MAX_LINKS = 256  # states with more links stay in the dense core
+_CHUNK_PAIRS = 4_000_000  # (row, column) pairs per block of diagonal entries
 
 
 @dataclass(frozen=True)
@@ -119,7 +146,8 @@ def _gram_keys(seq: Sequences, order: int) -> np.ndarray:
     if float(base) ** order >= 2**62:
         raise ModelError(
             f"Markov order {order} with {len(seq.channels)} channels has too many possible "
-            "states to encode; lower the order or group channels."
+            f"states to encode ({base}**{order} must stay below 2**62); lower the order or "
+            "group channels."
         )
     row = seq.row_of_touch
     remaining = lengths[row] - seq.position
@@ -193,6 +221,7 @@ class StateLayout:
 
 def state_layout(seq: Sequences, order: int) -> StateLayout:
     """Lay out the states of order ``order`` along every row (see :class:`StateLayout`)."""
+    order = check_order(order)
     uniq, state = _dense_ids(_gram_keys(seq, order))
     lengths = seq.lengths
     steps = np.where(lengths >= order, lengths - order + 1, np.minimum(lengths, 1))
@@ -216,9 +245,8 @@ def fit_chain(seq: Sequences, order: int = 1) -> MarkovChain:
     >>> chain.transition_frame().filter(pl.col("from_state") == "b").rows()
     [('b', '(conversion)', 2.0, 0.3333333333333333), ('b', '(null)', 4.0, 0.6666666666666666)]
     """
-    if int(order) != order or order < 1:
-        raise ModelError(f"Markov order must be a whole number ≥ 1; got {order!r}.")
-    lay = state_layout(seq, int(order))
+    order = check_order(order)
+    lay = state_layout(seq, order)
     uniq, state, steps, rows = lay.uniq, lay.state, lay.steps, lay.rows
     first, last = lay.first, lay.last
     n_states = lay.n_states
@@ -258,25 +286,279 @@ def fit_chain(seq: Sequences, order: int = 1) -> MarkovChain:
     return MarkovChain(order, seq.channels, states, counts, conv_value[: n_states + 1])
 
 
-def _absorption(chain: MarkovChain, reward: np.ndarray, removed: np.ndarray | None = None) -> float:
-    """Solve ``(I − Q) x = reward / out`` on the kept states; return ``x`` at start."""
+# ----------------------------------------------------------------------------------------------
+# the exact removal solve
+
+
+def check_order(order: object, name: str = "Markov order") -> int:
+    """Validate a Markov order: a whole number in ``1..MAX_ORDER`` (a bool is not one).
+
+    Examples
+    --------
+    >>> check_order(2.0)
+    2
+    >>> check_order(True)
+    Traceback (most recent call last):
+    ...
+    attribution.ModelError: Markov order must be a whole number in 1..20; got True.
+    """
+    return whole_number(order, name, 1, MAX_ORDER)
+
+
+def _independent_states(a: sp.csr_matrix) -> np.ndarray:
+    """Mark a maximal set of states no two of which are linked, preferring few links.
+
+    Luby's rounds over the symmetrised pattern of ``a``'s off-diagonal entries: an undecided
+    state joins when its priority (degree, then a fixed pseudo-random order) is below every
+    undecided neighbour's; its neighbours are then out. States with more than ``_MAX_LINKS``
+    links never join (eliminating one costs in·out entries).
+    """
+    n = a.shape[0]
+    g = (abs(a) + abs(a).T).tocsr()
+    g.setdiag(0)
+    g.eliminate_zeros()
+    deg = np.diff(g.indptr)
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.random.default_rng(0).permutation(n)] = np.arange(n)
+    priority = (deg * n + rank).astype(np.float64)
+    undecided = deg <= _MAX_LINKS
+    chosen = np.zeros(n, dtype=bool)
+    has = deg > 0
+    starts = g.indptr[:-1][has]
+    chosen[undecided & ~has] = True  # isolated states
+    undecided &= has
+    while undecided.any():
+        p = np.where(undecided | chosen, priority, np.inf)
+        lowest = np.full(n, np.inf)
+        lowest[has] = np.minimum.reduceat(p[g.indices], starts)
+        join = undecided & (priority < lowest)
+        chosen |= join
+        undecided &= ~join
+        out = np.zeros(n, dtype=bool)
+        out[g.indices[np.repeat(join, deg)]] = True
+        undecided &= ~out
+    return chosen
+
+
+class _Green:
+    """The inverse ``G = A⁻¹`` of ``A = I − Q`` over a chain's transient states, held implicitly.
+
+    A set ``T`` of states with no transitions between them is eliminated first (``A_TT`` is
+    diagonal, ``d``); the rest ``H`` keeps the Schur complement
+    ``S = A_HH − A_HT d⁻¹ A_TH``, whose inverse ``W = S⁻¹ = G_HH`` is held as the inverses of
+    its LU factors: ``S = P L U`` (LAPACK ``getrf``), then ``U⁻¹`` and ``L⁻¹`` in place
+    (``trtri``), so that ``W = U⁻¹ L⁻¹ Pᵀ``. That is two thirds of the work of forming ``W``
+    itself, and ``W`` is only ever needed through products and selected entries. Every entry of
+    ``G`` follows: ``G = U_G W V_G + Δ``, where row ``i`` of ``U_G`` is the unit row of ``i`` in
+    ``H`` or ``−A_iH / d_i`` for ``i`` in ``T``, column ``j`` of ``V_G`` likewise
+    (``−A_Hj / d_j``), and ``Δ`` is ``1 / d_i`` on the diagonal of ``T``.
+    """
+
+    def __init__(self, a: sp.csr_matrix, max_dense_states: int) -> None:
+        n = a.shape[0]
+        in_t = _independent_states(a)
+        t, h = np.flatnonzero(in_t), np.flatnonzero(~in_t)
+        m = len(h)
+        _check_dense(m, max_dense_states, n)
+        d = a.diagonal()[t]
+        inv_d = 1.0 / d
+        a_th = a[t][:, h].tocsr()
+        a_ht = a[h][:, t].tocsc()
+        s = np.asfortranarray(a[h][:, h].toarray())
+        fill = (a_ht @ sp.diags(inv_d) @ a_th).tocoo()
+        s[fill.row, fill.col] -= fill.data
+        self.f, self.perm = _inverse_factors(s)
+        # U_G (n x m, rows) and V_G (m x n, columns), and the diagonal term of T
+        u_th = sp.diags(-inv_d) @ a_th
+        v_ht = a_ht @ sp.diags(-inv_d)
+        rows_u = np.concatenate([h, np.repeat(t, np.diff(u_th.indptr))])
+        cols_u = np.concatenate([np.arange(m), u_th.indices])
+        vals_u = np.concatenate([np.ones(m), u_th.data])
+        self.u = sp.csr_matrix((vals_u, (rows_u, cols_u)), shape=(n, m))
+        rows_v = np.concatenate([np.arange(m), v_ht.indices])
+        cols_v = np.concatenate([h, np.repeat(t, np.diff(v_ht.indptr))])
+        vals_v = np.concatenate([np.ones(m), v_ht.data])
+        self.v = sp.csc_matrix((vals_v, (rows_v, cols_v)), shape=(m, n))
+        self.delta = np.zeros(n)
+        self.delta[t] = inv_d
+
+    def _w_right(self, y: np.ndarray) -> np.ndarray:
+        """``W y`` for ``y`` of shape ``(m, r)``."""
+        if not self.f.size:
+            return np.zeros_like(y)
+        z = np.asfortranarray(y[self.perm], dtype=np.float64)
+        z = blas.dtrmm(1.0, self.f, z, side=0, lower=1, diag=1, overwrite_b=1)
+        return np.asarray(blas.dtrmm(1.0, self.f, z, side=0, lower=0, overwrite_b=1))
+
+    def _w_left(self, y: np.ndarray) -> np.ndarray:
+        """``y W`` for ``y`` of shape ``(r, m)``."""
+        if not self.f.size:
+            return np.zeros_like(y)
+        z = np.asfortranarray(y, dtype=np.float64)
+        z = blas.dtrmm(1.0, self.f, z, side=1, lower=0, overwrite_b=1)
+        z = blas.dtrmm(1.0, self.f, z, side=1, lower=1, diag=1, overwrite_b=1)
+        out = np.empty_like(z)
+        out[:, self.perm] = z
+        return out
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        """``G b`` for ``b`` of shape ``(n, r)``."""
+        return self.u @ self._w_right(np.asarray(self.v @ b)) + self.delta[:, None] * b
+
+    def row(self, i: int) -> np.ndarray:
+        """Row ``i`` of ``G``."""
+        left = self._w_left(self.u[[i]].toarray())
+        out = np.asarray(self.v.T @ left.T).ravel()
+        out[i] += self.delta[i]
+        return out
+
+    def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """``G[rows][:, cols]`` as a dense array."""
+        left = self._w_left(self.u[rows].toarray())
+        out = np.asarray(self.v[:, cols].T @ left.T).T
+        same = rows[:, None] == cols[None, :]
+        return out + np.where(same, self.delta[rows][:, None], 0.0)
+
+    def diagonal(self, states: np.ndarray) -> np.ndarray:
+        """``G[s, s]`` for every state in ``states``.
+
+        ``u_s W v_s = (u_s U⁻¹)·(L⁻¹ Pᵀ v_s)``: rows of ``U⁻¹`` and columns of ``L⁻¹``
+        combined by the few entries of ``u_s`` and ``v_s``, never a product of two dense
+        matrices.
+        """
+        out = self.delta[states].copy()
+        m = self.f.shape[0]
+        if not m or not len(states):
+            return out
+        upper = np.ascontiguousarray(np.triu(self.f))  # U⁻¹, its rows read contiguously
+        lower = np.asfortranarray(np.tril(self.f, -1))  # L⁻¹, its columns read contiguously
+        lower[np.diag_indices(m)] = 1.0
+        u = self.u[states].tocsr()
+        v = self.v[:, states].tocsc()
+        entries = np.maximum(np.diff(u.indptr), 1) + np.maximum(np.diff(v.indptr), 1)
+        ends = np.cumsum(entries)
+        step = max(_CHUNK_PAIRS // m, 1)
+        lo = 0
+        while lo < len(states):
+            first = int(ends[lo - 1]) if lo else 0
+            hi = max(int(np.searchsorted(ends, first + step, side="right")), lo + 1)
+            uc, vc = u[lo:hi], v[:, lo:hi]
+            left = uc @ upper  # (u_s U⁻¹) for each state s of the block
+            right_t = vc.T.tocsr()[:, self.perm] @ lower.T  # (L⁻¹ Pᵀ v_s)ᵀ
+            out[lo:hi] += np.einsum("ij,ij->i", left, right_t)
+            lo = hi
+        return out
+
+
+def _check_dense(m: int, max_dense_states: int, n: int) -> None:
+    """Refuse a dense core of ``m`` states above the limit or the machine's memory."""
+    need = 24 * m * m  # the factors, and U⁻¹ and L⁻¹ apart (_Green.diagonal)
+    memory = physical_memory()
+    if m > max_dense_states or (memory and need > 0.8 * memory):
+        raise ModelError(
+            f"Markov removal effects are solved exactly on a dense core of the chain: {m:,} of "
+            f"its {n:,} transient states remain after eliminating the loosely linked ones, "
+            f"which needs {need / 2**30:,.1f} GiB; the limit is max_dense_states="
+            f"{max_dense_states:,}"
+            + (f" and 80 % of the {memory / 2**30:,.0f} GiB of memory" if memory else "")
+            + ". Lower the order, group rare channels (e.g. into 'other'), or raise "
+            "max_dense_states."
+        )
+
+
+def _inverse_factors(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverted LU factors of a Fortran-ordered matrix, in place.
+
+    ``s[perm] = L U`` (LAPACK ``getrf``); returns ``f`` holding ``U⁻¹`` in its upper triangle
+    and ``L⁻¹`` (unit diagonal, not stored) below it (``trtri``), and ``perm``; so
+    ``s⁻¹ y = U⁻¹ L⁻¹ y[perm]``.
+    """
+    m = len(s)
+    if not s.size:
+        return s, np.zeros(0, dtype=np.int64)
+    lu, piv, info = lapack.dgetrf(s, overwrite_a=1)
+    if info > 0:  # pragma: no cover - I − Q of an absorbing chain is non-singular
+        raise ModelError("The Markov chain has states from which no path is absorbed.")
+    perm = np.arange(m)
+    for i, p in enumerate(piv.tolist()):  # row interchanges, in order
+        if p != i:
+            perm[i], perm[p] = perm[p], perm[i]
+    lu, info = lapack.dtrtri(lu, lower=0, unitdiag=0, overwrite_c=1)
+    if info > 0:  # pragma: no cover - as above
+        raise ModelError("The Markov chain has states from which no path is absorbed.")
+    lu, _ = lapack.dtrtri(lu, lower=1, unitdiag=1, overwrite_c=1)
+    return np.asarray(lu), perm
+
+
+def _entry_states(chain: MarkovChain, a: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """``(channel, state)`` pairs: the states through which the chain enters a channel.
+
+    State ``r`` is an entry of channel ``c`` when ``r`` contains ``c`` and some transition
+    into ``r`` comes from a state (``(start)`` included) that does not. Sorted by channel.
+    """
+    n = a.shape[0]
+    width = max((len(s) for s in chain.states), default=1)
+    codes = np.full((n, width), -1, dtype=np.int64)
+    for i, s in enumerate(chain.states, start=1):
+        codes[i, : len(s)] = s
+    coo = a.tocoo()
+    frm, to = coo.row[coo.row != coo.col], coo.col[coo.row != coo.col]
+    pairs_c, pairs_r = [], []
+    for j in range(width):
+        c = codes[to, j]
+        fresh = (c >= 0) & ~(codes[frm] == c[:, None]).any(axis=1)
+        pairs_c.append(c[fresh])
+        pairs_r.append(to[fresh])
+    key = np.unique(np.concatenate(pairs_c) * n + np.concatenate(pairs_r))
+    return key // n, key % n
+
+
+def _removal_solutions(
+    chain: MarkovChain, max_dense_states: int = MAX_DENSE_STATES
+) -> tuple[np.ndarray, np.ndarray]:
+    """Absorption from start with and without each channel, for conversions and value.
+
+    Returns ``base`` (shape ``(2,)``: conversions, value) and ``without`` (``(n_channels,
+    2)``). One implicit inverse ``G`` of ``I − Q`` serves every channel: removing channel
+    ``c`` (its states ``R``) leaves ``x_0 − F x_E``, where ``x`` solves the full chain,
+    ``E`` are the states through which the chain enters ``R``, and ``F = G_0E G_EE⁻¹`` is
+    where it first enters (the walk reaches ``R`` only through ``E``, and what follows is the
+    full chain's). For order 1, ``E`` is the channel's own state and ``F = G_0c / G_cc``.
+    """
     n = chain.n_states + 1  # transient: start + states
+    k = len(chain.channels)
     counts = chain.counts
     out = np.asarray(counts.sum(axis=1)).ravel()[:n]
     if out[0] == 0:
-        return 0.0
+        return np.zeros(2), np.zeros((k, 2))
     inv = np.divide(1.0, out, out=np.zeros_like(out), where=out > 0)
-    q = sp.diags(inv) @ counts[:n, :n]
-    b = reward[:n] * inv
-    keep = np.ones(n, dtype=bool) if removed is None else ~removed
-    idx = np.flatnonzero(keep)
-    a = sp.identity(len(idx), format="csc") - q[idx][:, idx].tocsc()
-    x = splu(a).solve(b[idx])
-    return float(x[0])
+    conv = np.asarray(counts[:n, chain.n_states + 1].todense()).ravel()
+    b = np.column_stack([conv * inv, chain.conv_value[:n] * inv])
+    a = (sp.identity(n, format="csr") - sp.diags(inv) @ counts[:n, :n]).tocsr()
+    green = _Green(a, max_dense_states)
+    x = green.solve(b)
+    base = x[0].copy()
+    without = np.tile(base, (k, 1))
+    chan, state = _entry_states(chain, a)
+    if not len(chan):
+        return base, without
+    g0 = green.row(0)
+    sizes = np.bincount(chan, minlength=k)
+    if sizes.max() <= 1:  # order 1: one entry state per channel
+        without[chan] = base - (g0[state] / green.diagonal(state))[:, None] * x[state]
+    else:
+        largest = int(sizes.max())
+        _check_dense(largest, max_dense_states, n)
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        for c in np.flatnonzero(sizes):
+            e = state[bounds[c] : bounds[c + 1]]
+            first = np.linalg.solve(green.block(e, e).T, g0[e])
+            without[c] = base - first @ x[e]
+    return base, np.maximum(without, 0.0)
 
 
 def removal_effects(
-    chain: MarkovChain, *, value: bool = False
+    chain: MarkovChain, *, value: bool = False, max_dense_states: int = MAX_DENSE_STATES
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Exact removal effects of every channel.
 
@@ -287,6 +569,8 @@ def removal_effects(
     value : bool
         Use expected conversion *value* (each absorption into conversion earns the mean value
         of the conversions absorbed from that state) instead of conversion probability.
+    max_dense_states : int
+        Largest dense core accepted (see :func:`markov`).
 
     Returns
     -------
@@ -297,20 +581,14 @@ def removal_effects(
     effects : ndarray, shape (n_channels,)
         ``1 − without / base`` (0 where ``base`` is 0).
     """
-    n = chain.n_states + 1
-    if value:
-        reward = chain.conv_value
-    else:
-        reward = np.asarray(chain.counts[:n, chain.n_states + 1].todense()).ravel()
-    base = _absorption(chain, reward)
-    k = len(chain.channels)
-    contains = np.zeros((k, n), dtype=bool)
-    for s, codes in enumerate(chain.states, start=1):
-        contains[list(set(codes)), s] = True
-    without = np.array(
-        [_absorption(chain, reward, contains[c]) if contains[c].any() else base for c in range(k)]
-    )
-    effects = 1.0 - without / base if base > 0 else np.zeros(k)
+    limit = whole_number(max_dense_states, "max_dense_states", 1, _MAX_DENSE_LIMIT)
+    bases, withouts = _removal_solutions(chain, limit)
+    j = 1 if value else 0
+    return _effects(float(bases[j]), withouts[:, j])
+
+
+def _effects(base: float, without: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    effects = 1.0 - without / base if base > 0 else np.zeros(len(without))
     return base, without, np.clip(effects, 0.0, 1.0)
 
 
@@ -319,6 +597,7 @@ def markov(
     seq: Sequences,
     order: int = 1,
     revenue: Literal["conversions", "value"] = "conversions",
+    max_dense_states: int = MAX_DENSE_STATES,
 ) -> KernelOutput:
     """Markov chain attribution (order ``k``), removal effects solved exactly.
 
@@ -332,6 +611,11 @@ def markov(
     Extra tables: ``removal_effects`` (channel, removal_effect, p_conversion_without and the
     value variants) and ``transition_matrix`` (from_state, to_state, count, probability).
 
+    ``order`` is a whole number in ``1..20``. ``max_dense_states`` (``1..100,000``) bounds the
+    dense core of the exact solve (module docstring): a chain whose core is larger, or does not
+    fit in 80 % of the machine's memory, is refused with a :class:`~attribution.ModelError`
+    before anything that size is allocated.
+
     Examples
     --------
     >>> import attribution as at, polars as pl
@@ -342,12 +626,15 @@ def markov(
     """
     if revenue not in ("conversions", "value"):
         raise ModelError(f"revenue must be 'conversions' or 'value'; got {revenue!r}.")
+    order = check_order(order)
+    limit = whole_number(max_dense_states, "max_dense_states", 1, _MAX_DENSE_LIMIT)
     chain = fit_chain(seq, order)
     touched = seq.lengths > 0
     total_conv = float(seq.conversions[touched].sum())
     total_value = float(seq.value[touched].sum())
-    base, without, re = removal_effects(chain)
-    vbase, vwithout, vre = removal_effects(chain, value=True)
+    bases, withouts = _removal_solutions(chain, limit)
+    base, without, re = _effects(float(bases[0]), withouts[:, 0])
+    vbase, vwithout, vre = _effects(float(bases[1]), withouts[:, 1])
     share = re / re.sum() if re.sum() > 0 else np.zeros_like(re)
     vshare = vre / vre.sum() if vre.sum() > 0 else np.zeros_like(vre)
     conv = total_conv * share
@@ -431,10 +718,12 @@ def choose_order(
     DataFrame
         ``order, log_loss, auc, n_states, recommended`` (one row per order).
     """
-    if folds < 2 or max_order < 1:
-        raise ModelError(
-            f"choose_order needs folds ≥ 2 and max_order ≥ 1; got {folds} and {max_order}."
-        )
+    max_order = check_order(max_order, "max_order")
+    folds = whole_number(folds, "folds", 2, 1_000)
+    if isinstance(smoothing, bool) or not (
+        isinstance(smoothing, int | float) and 0 <= smoothing < float("inf")
+    ):
+        raise ModelError(f"smoothing must be a finite number ≥ 0; got {smoothing!r}.")
     seq = data
     touched = seq.lengths > 0
     conv, null = seq.conversions, seq.nulls

@@ -20,6 +20,7 @@ conversions and value times its touches' shares.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Literal
 
 import numpy as np
@@ -27,9 +28,17 @@ import polars as pl
 
 from attribution._base.errors import ModelError
 from attribution.journeys import Sequences
-from attribution.models.base import KernelOutput, credit_from_touches, register_model, row_sums
+from attribution.models.base import (
+    KernelOutput,
+    credit_from_touches,
+    memory_text,
+    physical_memory,
+    register_model,
+    row_sums,
+    whole_number,
+)
 
-__all__ = ["GAMES", "shapley", "shapley_potential", "shapley_weights"]
+__all__ = ["GAMES", "MAX_CHANNELS", "shapley", "shapley_potential", "shapley_weights"]
 
 #: The characteristic functions :func:`shapley` knows.
 GAMES: tuple[str, ...] = ("conversion_rate", "simplified", "conversions")
@@ -39,6 +48,9 @@ Game = Literal["conversion_rate", "simplified", "conversions"]
 _BASE = 0x9E3779B97F4A7C15
 _MIX = np.uint64(0xC2B2AE3D27D4EB4F)
 _U64 = 2**64
+#: Most channels the ``"conversion_rate"`` game can hold: coalitions are bitmasks of int64.
+MAX_CHANNELS = 62
+_ARRAYS = 3  # float64 arrays of 2**n values alive at the peak of the "conversion_rate" game
 
 
 # ----------------------------------------------------------------------------------------------
@@ -105,8 +117,10 @@ def shapley_potential(v: np.ndarray) -> np.ndarray:
         raise ModelError(f"A game on bitmasks needs 2**n values; got {len(a)}.")
     a[0] = 0.0
     _mobius(a, n)
-    if n:
-        a[1:] /= _popcount(np.arange(1, len(a), dtype=np.int64))
+    step = 1 << 20  # divide by |T| a block at a time (no 2**n-long temporaries)
+    for lo in range(1, len(a), step):
+        hi = min(lo + step, len(a))
+        a[lo:hi] /= _popcount(np.arange(lo, hi, dtype=np.int64))
     _zeta(a, n)
     return a
 
@@ -208,13 +222,22 @@ def _conversion_rate_game(
 ) -> tuple[np.ndarray, pl.DataFrame]:
     universe = np.flatnonzero(np.bincount(sub.codes, minlength=len(seq.channels)))
     n = len(universe)
-    if n > max_channels or n > 62:
-        mib = 3 * 8 * 2**n / 2**20
+    size = memory_text(n + math.log2(8 * _ARRAYS))
+    if n > max_channels:
         raise ModelError(
             f"Shapley game 'conversion_rate' is exact over all subsets of the {n} channels that "
-            f"occur in converting rows: 2**{n} coalitions, about {mib:,.0f} MiB of memory; the "
-            f"limit is max_channels={max_channels}. Group rare channels together (e.g. into "
-            "'other') or raise max_channels."
+            f"occur in converting rows: 2**{n} coalitions, {size} of memory; the limit is "
+            f"max_channels={max_channels}. Group rare channels together (e.g. into 'other')"
+            + (" or raise max_channels." if max_channels < MAX_CHANNELS else ".")
+        )
+    memory = physical_memory()
+    if memory and 8 * _ARRAYS * 2**n > 0.8 * memory:
+        fits = int(math.log2(0.8 * memory / (8 * _ARRAYS)))
+        raise ModelError(
+            f"Shapley game 'conversion_rate' over the {n} channels that occur in converting "
+            f"rows needs 2**{n} coalitions, {size} of memory, more than 80 % of this machine's "
+            f"{memory_text(math.log2(memory))}: at most {fits} channels fit "
+            f"(max_channels={max_channels}). Group rare channels together (e.g. into 'other')."
         )
     bit_of_code = np.full(len(seq.channels), -1, dtype=np.int64)
     bit_of_code[universe] = np.arange(n)
@@ -476,7 +499,8 @@ def shapley(
         The characteristic function (below).
     max_channels : int
         Largest number of channels (occurring in converting rows) the ``"conversion_rate"``
-        game accepts; it keeps ``2**n`` values (8 bytes each, about three arrays at the peak).
+        game accepts, in ``1..62``; it keeps ``2**n`` values (8 bytes each, three arrays at
+        the peak), and refuses more than 80 % of the machine's memory whatever the limit.
 
     Returns
     -------
@@ -490,7 +514,8 @@ def shapley(
     Raises
     ------
     ModelError
-        An unknown game, or more than ``max_channels`` channels for ``"conversion_rate"``.
+        An unknown game, ``max_channels`` not a whole number in ``1..62``, or more channels
+        for ``"conversion_rate"`` than ``max_channels`` or the machine's memory allows.
 
     Notes
     -----
@@ -535,10 +560,7 @@ def shapley(
     """
     if game not in GAMES:
         raise ModelError(f"Unknown Shapley game {game!r}; expected one of: {', '.join(GAMES)}.")
-    if isinstance(max_channels, bool) or not isinstance(max_channels, int | np.integer):
-        raise ModelError(f"max_channels must be an integer ≥ 1; got {max_channels!r}.")
-    if max_channels < 1:
-        raise ModelError(f"max_channels must be an integer ≥ 1; got {max_channels!r}.")
+    max_channels = whole_number(max_channels, "max_channels", 1, MAX_CHANNELS)
     sub = seq.converting
     tables: dict[str, pl.DataFrame] = {}
     if game == "conversions":
@@ -547,6 +569,6 @@ def shapley(
     elif game == "simplified":
         credit = _simplified_game(seq, sub)
     else:
-        credit, tables["shapley_values"] = _conversion_rate_game(seq, sub, int(max_channels))
+        credit, tables["shapley_values"] = _conversion_rate_game(seq, sub, max_channels)
     out = credit_from_touches(sub, credit.astype(np.float64, copy=False))
     return KernelOutput(out.conversions, out.revenue, out.touch_credit, out.touch_seq, tables)

@@ -188,6 +188,24 @@ def test_errors_are_clear(sim_journeys) -> None:
         DataDrivenModel().predict_proba(journeys)
 
 
+def test_more_channels_than_max_fit_channels_are_refused_and_skipped(sim_journeys) -> None:
+    _, journeys = sim_journeys
+    k = len(journeys.channels)
+    with pytest.raises(
+        at.ModelError,
+        match=rf"data_driven fits at most max_fit_channels={k - 1} channels; this log has {k}\.",
+    ):
+        at.attribute(journeys, "data_driven", max_fit_channels=k - 1)
+    for bad in (0, True, 2.5):
+        with pytest.raises(at.ModelError, match="max_fit_channels must be an integer"):
+            at.attribute(journeys, "data_driven", max_fit_channels=bad)
+    with pytest.warns(at.SkippedModelWarning, match="'data_driven' skipped"):
+        side = at.attribute_all(
+            journeys, ["linear", "data_driven"], skip_refused=True, max_fit_channels=k - 1
+        )
+    assert side["model"].unique().to_list() == ["linear"]
+
+
 def test_seq_weights_are_counts_not_flags() -> None:
     """Doubling every count leaves shares unchanged (the model sees the same rates)."""
     base = dict(

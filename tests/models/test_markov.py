@@ -8,9 +8,10 @@ from collections import defaultdict
 import numpy as np
 import polars as pl
 import pytest
+import scipy.sparse as sp
 
 import attribution as at
-from attribution.models.markov import fit_chain
+from attribution.models.markov import fit_chain, removal_effects
 from tests.conftest import DATA, REFERENCE, random_events
 
 CA = REFERENCE / "channelattribution"
@@ -268,11 +269,36 @@ def test_conversions_without_touches_stay_out_of_the_chain():
     )
 
 
-def test_bad_order_is_refused(ca_paths):
-    with pytest.raises(at.ModelError, match="order must be a whole number ≥ 1"):
-        at.attribute(ca_paths, "markov", order=0)
+@pytest.mark.parametrize("order", [0, 21, 1e9, float("inf"), float("nan"), 1.5, True, "2", None])
+def test_bad_order_is_refused_naming_the_range(ca_paths, order):
+    with pytest.raises(at.ModelError, match=r"Markov order must be a whole number in 1\.\.20; got"):
+        at.attribute(ca_paths, "markov", order=order)
+
+
+def test_bad_options_are_refused(ca_paths):
     with pytest.raises(at.ModelError, match="revenue must be 'conversions' or 'value'"):
         at.attribute(ca_paths, "markov", revenue="euros")
+    for bad in (0, True, 2.5, 10**9, float("inf")):
+        with pytest.raises(
+            at.ModelError, match=r"max_dense_states must be a whole number in 1\.\.100_000"
+        ):
+            at.attribute(ca_paths, "markov", max_dense_states=bad)
+    with pytest.raises(at.ModelError, match=r"max_order must be a whole number in 1\.\.20"):
+        at.choose_order(ca_paths, max_order=True)
+    with pytest.raises(at.ModelError, match=r"folds must be a whole number in 2\.\.1_000"):
+        at.choose_order(ca_paths, folds=1)
+    with pytest.raises(at.ModelError, match=r"smoothing must be a finite number ≥ 0"):
+        at.choose_order(ca_paths, smoothing=float("inf"))
+
+
+def test_whole_float_order_is_the_integer_order(ca_paths):
+    a = at.attribute(ca_paths, "markov", order=2.0).channels
+    assert a.equals(at.attribute(ca_paths, "markov", order=2).channels)
+
+
+def test_bootstrap_refuses_a_bool_order(ca_paths):
+    with pytest.raises(at.ModelError, match=r"Markov order must be a whole number in 1\.\.20"):
+        at.bootstrap(ca_paths, "markov", n_boot=2, order=True)
 
 
 def test_fit_chain_counts_are_the_path_counts():
@@ -291,3 +317,104 @@ def test_fit_chain_counts_are_the_path_counts():
         ("a", "(conversion)"): 2.0,
         ("a", "(null)"): 3.0,
     }
+
+
+# ----------------------------------------------------------------------------------------------
+# the removal solve: one inverse for every channel, against a fresh solve per channel
+
+
+def fresh_solve_per_channel(chain, reward: np.ndarray) -> tuple[float, np.ndarray]:
+    """P(conversion) from start, and with each channel's states dropped: one LU per system."""
+    from scipy.sparse.linalg import splu
+
+    n = chain.n_states + 1
+    counts = chain.counts.tocsr()
+    out = np.asarray(counts.sum(axis=1)).ravel()[:n]
+    inv = np.divide(1.0, out, out=np.zeros_like(out), where=out > 0)
+    a = (sp.identity(n) - sp.diags(inv) @ counts[:n, :n]).tocsc()
+    b = reward[:n] * inv
+
+    def start_value(keep: np.ndarray) -> float:
+        idx = np.flatnonzero(keep)
+        return float(splu(a[idx][:, idx].tocsc()).solve(b[idx])[0])
+
+    base = start_value(np.ones(n, dtype=bool))
+    without = np.empty(len(chain.channels))
+    for c in range(len(chain.channels)):
+        keep = np.array([True] + [c not in s for s in chain.states])
+        without[c] = start_value(keep)
+    return base, without
+
+
+def random_path_table(rng: np.random.Generator, n_channels: int, n_paths: int) -> at.PathTable:
+    """Paths over channels of Zipf-like popularity (rare channels have few links)."""
+    names = [f"c{i:02d}" for i in range(n_channels)]
+    p = 1.0 / np.arange(1, n_channels + 1)
+    p /= p.sum()
+    lengths = rng.integers(1, 7, n_paths)
+    paths = [" > ".join(rng.choice(names, size=int(k), p=p)) for k in lengths]
+    conv = rng.integers(0, 3, n_paths)
+    return at.read_paths(
+        pl.DataFrame(
+            {
+                "path": paths,
+                "total_conversions": conv,
+                "total_conversion_value": conv * rng.gamma(2.0, 40.0, n_paths),
+                "total_null": rng.integers(1, 6, n_paths),
+            }
+        )
+    )
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+@pytest.mark.parametrize(("seed", "n_channels"), [(0, 5), (1, 12), (2, 40)])
+def test_removal_effects_equal_a_fresh_lu_per_channel(order, seed, n_channels):
+    rng = np.random.default_rng(seed)
+    chain = fit_chain(random_path_table(rng, n_channels, 400).sequences(), order)
+    for value in (False, True):
+        reward = (
+            chain.conv_value
+            if value
+            else np.asarray(chain.counts[:, chain.n_states + 1].todense()).ravel()
+        )
+        base, without = fresh_solve_per_channel(chain, reward)
+        got_base, got_without, got_effects = removal_effects(chain, value=value)
+        assert got_base == pytest.approx(base, rel=1e-12)
+        np.testing.assert_allclose(got_without, without, rtol=0, atol=1e-10 * base)
+        np.testing.assert_allclose(
+            got_effects, np.clip(1 - without / base, 0, 1), rtol=0, atol=1e-10
+        )
+
+
+def test_a_dense_core_above_the_limit_is_refused_by_name(ca_paths):
+    with pytest.raises(
+        at.ModelError,
+        match=r"dense core of the chain: \d+ of its 13 transient states remain after "
+        r"eliminating the loosely linked ones, which needs .* GiB; the limit is "
+        r"max_dense_states=3",
+    ):
+        at.attribute(ca_paths, "markov", max_dense_states=3)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_implicit_inverse_entries_equal_a_dense_inverse(seed):
+    # the factored core with its loosely linked states eliminated: products, rows, blocks and
+    # the diagonal against numpy's inverse of the whole I − Q
+    from attribution.models.markov import _Green
+
+    rng = np.random.default_rng(seed)
+    n = 80
+    hub = rng.random((n, n)) < np.where(np.arange(n) < 12, 0.6, 0.03)[None, :]
+    q = np.where(hub, rng.random((n, n)), 0.0)
+    q *= (0.9 * rng.random(n) / np.maximum(q.sum(axis=1), 1e-12))[:, None]  # absorbing rows
+    a = sp.csr_matrix(np.eye(n) - q)
+    green = _Green(a, 1_000)
+    assert len(green.f) < n  # some states were eliminated
+    ref = np.linalg.inv(a.toarray())
+    states = rng.permutation(n)[:50]
+    np.testing.assert_allclose(green.diagonal(states), np.diag(ref)[states], rtol=1e-12)
+    np.testing.assert_allclose(green.row(3), ref[3], rtol=0, atol=1e-12)
+    b = rng.random((n, 2))
+    np.testing.assert_allclose(green.solve(b), ref @ b, rtol=1e-12)
+    rows, cols = states[:7], states[7:12]
+    np.testing.assert_allclose(green.block(rows, cols), ref[np.ix_(rows, cols)], atol=1e-12)

@@ -650,8 +650,48 @@ def test_unknown_game_and_bad_max_channels_are_named():
         r"conversions\.",
     ):
         at.attribute(pt, "shapley", game="ordered")
-    with pytest.raises(at.ModelError, match=r"max_channels must be an integer ≥ 1; got 0\."):
-        at.attribute(pt, "shapley", max_channels=0)
+    for bad in (0, 63, True, 2.5, float("inf"), "24"):
+        with pytest.raises(
+            at.ModelError, match=r"max_channels must be a whole number in 1\.\.62; got"
+        ):
+            at.attribute(pt, "shapley", max_channels=bad)
+
+
+def many_channel_paths(n_channels: int) -> at.PathTable:
+    """One converting path per channel, plus one path through all of them."""
+    names = [f"ch{i:04d}" for i in range(n_channels)]
+    return at.read_paths(
+        pl.DataFrame(
+            {
+                "path": [*names, " > ".join(names)],
+                "total_conversions": [1] * (n_channels + 1),
+                "total_null": [1] * (n_channels + 1),
+            }
+        )
+    )
+
+
+def test_a_thousand_channels_are_refused_with_the_size_in_words():
+    """2**1040 coalitions: the message is written without any float overflowing."""
+    with pytest.raises(
+        at.ModelError,
+        match=r"1040 channels that occur in converting rows: 2\*\*1040 coalitions, about "
+        r"2\*\*1045 bytes of memory; the limit is max_channels=24\.",
+    ):
+        at.attribute(many_channel_paths(1040), "shapley")
+
+
+def test_a_limit_beyond_the_machine_is_refused_before_allocating():
+    """max_channels=40 over 40 channels: 2**40 coalitions (24 TiB) do not fit."""
+    with pytest.raises(
+        at.ModelError,
+        match=r"needs 2\*\*40 coalitions, about 24 TiB of memory, more than 80 % of this "
+        r"machine's .*: at most \d+ channels fit \(max_channels=40\)",
+    ):
+        at.attribute(many_channel_paths(40), "shapley", max_channels=40)
+    # the other games have no such limit
+    res = at.attribute(many_channel_paths(40), "shapley", game="conversions", max_channels=40)
+    assert res.channels["conversions"].sum() == pytest.approx(41.0)
 
 
 def test_no_conversions_gives_zero_credit():
