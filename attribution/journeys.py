@@ -649,7 +649,8 @@ def build_journeys(
             cols, normal = EventColumns(), events.with_row_index(ROW)
         else:
             cols = opts.columns
-            normal = normalise_events(to_lazy(events, what="event log"), cols)
+            source = to_lazy(events, what="event log", id_columns=[cols.user])
+            normal = normalise_events(source, cols)
         df = _collect_for_journeys(normal)
     with prog.step(f"validating {df.height:,} events"):
         _quick_validate(df, normal, cols)
@@ -671,6 +672,12 @@ def build_journeys(
 _KIND_TOUCH, _KIND_CONV, _KIND_OTHER, _KIND_BAD = 0, 1, 2, 3
 
 
+def _local_categorical() -> Any:
+    """Return a Categorical with a dictionary of its own (not Polars' process-wide one)."""
+    categories = getattr(pl, "Categories", None)
+    return pl.Categorical if categories is None else pl.Categorical(categories.random())
+
+
 def _collect_for_journeys(normal: pl.LazyFrame) -> pl.DataFrame:
     """One read of the log: ids, epoch micros, event kind, categorical channel, revenue."""
     ev = pl.col("event")
@@ -684,15 +691,11 @@ def _collect_for_journeys(normal: pl.LazyFrame) -> pl.DataFrame:
         .otherwise(_KIND_BAD)
         .cast(pl.Int8)
     )
-    user = pl.col("user_id")
-    schema = normal.collect_schema()
-    if not schema["user_id"].is_integer():
-        user = user.cast(pl.Categorical)
     return normal.select(
-        user.alias("user"),
+        pl.col("user_id").alias("user"),
         pl.col("timestamp").dt.epoch("us").alias("ts"),
         kind.alias("kind"),
-        pl.when(ev == "touch").then(pl.col("channel")).cast(pl.Categorical).alias("chan"),
+        pl.when(ev == "touch").then(pl.col("channel")).cast(_local_categorical()).alias("chan"),
         pl.col("revenue"),
     ).collect()
 
@@ -730,15 +733,27 @@ class _Flat:
     user_ids: pl.Series  # user id of each user code
 
 
-def _dense_lookup(cat: pl.Series) -> tuple[list[str], np.ndarray]:
-    """For a Categorical series: sorted names and a table physical code -> dense code."""
-    uniq = cat.drop_nulls().unique()
-    names = uniq.cast(pl.String).to_numpy()
-    phys = uniq.to_physical().to_numpy().astype(np.int64)
-    order = np.argsort(names, kind="stable")
-    lookup = np.zeros(int(phys.max()) + 1 if len(phys) else 1, dtype=np.int64)
-    lookup[phys[order]] = np.arange(len(order))
-    return [str(x) for x in names[order]], lookup
+def _channel_codes(chan: pl.Series) -> tuple[list[str], np.ndarray]:
+    """Channel names in sorted order and each row's code into them (0 on null rows).
+
+    ``chan`` is Categorical with categories of its own (see :func:`_collect_for_journeys`):
+    its categories are the names that occur, and the physical codes are mapped to their rank.
+    """
+    dtype = chan.dtype
+    categories = getattr(dtype, "categories", None)
+    if categories is not None and not categories.is_global():
+        names = categories.to_series().to_list()
+        phys = np.arange(len(names))
+    else:  # a shared dictionary may hold names of other columns: keep those that occur
+        uniq = chan.drop_nulls().unique()
+        names = uniq.cast(pl.String).to_list()
+        phys = uniq.to_physical().to_numpy().astype(np.int64)
+    order = sorted(range(len(names)), key=names.__getitem__)
+    small = np.uint8 if len(names) <= 2**8 else np.uint16 if len(names) <= 2**16 else np.uint32
+    lookup = np.zeros(int(phys.max()) + 1 if len(phys) else 1, dtype=small)
+    lookup[phys[order]] = np.arange(len(order), dtype=small)
+    codes = lookup[chan.to_physical().fill_null(0).to_numpy()]
+    return [names[i] for i in order], codes
 
 
 def _bits(n: int) -> int:
@@ -746,94 +761,280 @@ def _bits(n: int) -> int:
     return max(int(n - 1).bit_length(), 1)
 
 
-def _sort_events(df: pl.DataFrame) -> _Flat:
-    """Sort once by a packed int64 key: user code | time (+ conversion bit) | channel code.
+def _time_unit(ts: np.ndarray) -> int:
+    """Return the coarsest of s, ms and µs (in µs) in which every timestamp is whole."""
+    for unit in (1_000, 1_000_000):
+        if np.any(ts[:4096] % unit) or np.any(ts % unit):
+            return 1 if unit == 1_000 else 1_000
+    return 1_000_000
 
-    Fields are powers of two wide so that decoding is shifts and masks. Time is stored in the
-    coarsest unit (s, ms or µs) that keeps every timestamp exact, or as a dense rank of the
-    distinct times when the fields would not fit in 62 bits.
+
+_U64 = np.uint64
+#: Bits of one sort key (a NumPy uint64); tests lower it to reach the split and general paths.
+_WORD = 64
+#: Seeds of the two independent 64-bit hashes that group text ids (see :func:`_text_codes`).
+_SEED_A, _SEED_B = 0x6A09E667F3BCC908, 0xBB67AE8584CAA73B
+
+
+def _sort_events(df: pl.DataFrame) -> _Flat:
+    """Sort the events by user, time, touch before conversion and channel name.
+
+    Users get dense codes in id order (:func:`_user_codes`), times are counted from the
+    earliest in the coarsest unit (s, ms or µs) that keeps every one exact, and each event
+    becomes one unsigned key ``user | time | conversion bit | channel code``, sorted by value
+    with NumPy's vectorised sort (:func:`_sort_packed`, which splits the events on the top
+    bits of the user code when the fields need more than a word). Decoding is shifts and
+    masks. Simultaneous conversions of a user are ordered by revenue.
     """
-    names, chan_lookup = _dense_lookup(df["chan"])
+    names, code = _channel_codes(df["chan"])
     if NO_TOUCH in names:
         raise ValidationError(
             f"Channel name {NO_TOUCH!r} is reserved for conversions without touches; rename it."
         )
-    ts, user = pl.col("ts"), pl.col("user")
-    int_user = df["user"].dtype.is_integer()
-    stats = df.select(
-        tmin=ts.min(),
-        tmax=ts.max(),
-        not_s=(ts % 1_000_000 != 0).any(),
-        not_ms=(ts % 1_000 != 0).any(),
-        umin=user.min() if int_user else pl.lit(0),
-        umax=user.max() if int_user else pl.lit(0),
-    ).row(0, named=True)
-    tmin = int(stats["tmin"])
-    unit = 1 if stats["not_ms"] else (1_000 if stats["not_s"] else 1_000_000)
-    span = int(stats["umax"]) - int(stats["umin"]) + 1 if int_user else 0
-    # dense id range: codes are id - min; sparse ids (a range far above the rows) are ranked
-    if int_user and span < 2**40 and span <= 4 * df.height + 1024:
-        umin = int(stats["umin"])
-        n_users = int(stats["umax"]) - umin + 1
-        ucode = user.cast(pl.Int64) - umin
-        user_ids = pl.Series("user_id", np.arange(n_users, dtype=np.int64) + umin)
-    elif int_user:
-        uniq = np.unique(df["user"].to_numpy())
-        n_users = len(uniq)
-        ucode = pl.lit(np.searchsorted(uniq, df["user"].to_numpy()).astype(np.int64))
-        user_ids = pl.Series("user_id", uniq)
-    else:
-        user_names, user_lookup = _dense_lookup(df["user"])
-        n_users = len(user_names)
-        ucode = pl.lit(user_lookup[df["user"].to_physical().to_numpy()])
-        user_ids = pl.Series("user_id", user_names, dtype=pl.String)
-    conv = (pl.col("kind") == _KIND_CONV).cast(pl.Int64)
-    t_units = (ts - tmin) // unit
-    uniq_t: np.ndarray | None = None
+    is_conv = df["kind"] == _KIND_CONV
+    conv = is_conv.to_numpy()
+    conv_revenue = df["revenue"].filter(is_conv).fill_null(0.0).to_numpy()
+    # low field: time | conversion bit | channel code (null, so 0, on conversions)
+    low = df["ts"].to_numpy(writable=True).view(np.uint64)
+    tmin, tmax = int(low.view(np.int64).min()), int(low.view(np.int64).max())
+    unit = _time_unit(low.view(np.int64))
     b_c = _bits(len(names))
-    b_t = _bits((int(stats["tmax"]) - tmin) // unit + 1) + 1
-    b_u = _bits(n_users)
-    if b_u + b_t + b_c > 62:
-        uniq_t, inverse = np.unique(df["ts"].to_numpy(), return_inverse=True)
-        t_units = pl.lit(inverse.astype(np.int64))
-        unit, tmin = 1, 0
-        b_t = _bits(len(uniq_t)) + 1
-    if b_u + b_t + b_c > 62:  # pragma: no cover - beyond 2**62 users x times x channels
-        raise ValidationError(
-            f"Too many distinct users ({n_users:,}) and timestamps for one in-memory sort."
-        )
-    phys = df["chan"].to_physical().fill_null(0).to_numpy()
-    code = pl.lit(chan_lookup[phys]) * (1 - conv)
-    key_expr = (ucode * 2 ** (b_t + b_c)) + ((t_units * 2 + conv) * 2**b_c) + code
-    both = df.select(
-        key_expr.alias("key"),
-        conv.cast(pl.Boolean).alias("conv"),
-        pl.col("revenue").fill_null(0.0),  # a conversion without revenue is worth 0, not NaN
-    )
+    low_bits = _bits((tmax - tmin) // unit + 1) + 1 + b_c
+    low -= _U64(tmin % 2**64)
+    if unit > 1:
+        low //= _U64(unit)
+    low <<= _U64(1 + b_c)
+    flags = conv.astype(np.uint32)
+    flags <<= b_c
+    flags |= code
+    del code
+    low |= flags
+    del flags
+    ucode, user_ids = _user_codes(df["user"])
     del df
-    conv_mask = both["conv"].to_numpy()
-    # conversions sorted by the same key (ties by revenue) come out in the big sort's order
-    conv_pairs = both.filter(pl.col("conv")).sort(["key", "revenue"])
-    conv_rev = conv_pairs["revenue"].to_numpy()
-    del conv_mask
-    key = both["key"].sort().to_numpy()
-    del both
-    code_s = (key & (2**b_c - 1)).astype(np.int32)
-    tt = (key >> b_c) & (2**b_t - 1)
-    user_s = key >> (b_c + b_t)
-    del key
-    conv_s = (tt & 1).astype(bool)
-    t_s = tt >> 1
-    time = uniq_t[t_s] if uniq_t is not None else t_s * unit + tmin
+    # conversions in the order of the sort (user, time), simultaneous ones by revenue
+    conv_rows = np.flatnonzero(conv)
+    del conv
+    conv_revenue = conv_revenue[np.lexsort((conv_revenue, low[conv_rows], ucode[conv_rows]))]
+    user_s, key = _sort_packed(ucode, low, _bits(len(user_ids)), low_bits)
+    del ucode, low
+    code_s = np.empty(len(key), dtype=np.int32)
+    np.bitwise_and(key, _U64(2**b_c - 1), out=code_s, casting="unsafe")
+    key >>= _U64(b_c)
+    conv_s = np.empty(len(key), dtype=np.uint8)
+    np.bitwise_and(key, _U64(1), out=conv_s, casting="unsafe")
+    key >>= _U64(1)
+    time = key.view(np.int64)
+    if unit > 1:
+        time *= unit
+    time += tmin
     return _Flat(
         channels=tuple(names),
         user=user_s,
         time=time,
-        conv=conv_s,
+        conv=conv_s.view(bool),
         code=code_s,
-        conv_revenue=conv_rev,
+        conv_revenue=conv_revenue,
         user_ids=user_ids,
     )
+
+
+def _sort_packed(
+    ucode: np.ndarray, low: np.ndarray, b_u: int, low_bits: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sort pairs (user code, low field) by value; returns both, sorted.
+
+    ``ucode`` (uint64) holds values below ``2**b_u`` and is overwritten; ``low`` (uint64)
+    values below ``2**low_bits``. With ``b_u + low_bits <= _WORD`` (64) the pairs are packed into
+    one uint64 and sorted once. Otherwise the top ``k = b_u + low_bits - 64`` bits of the
+    user code split the pairs into ``2**k`` parts (a stable argsort of small integers, which
+    NumPy does as a radix sort), each part packed with the remaining user bits and sorted on
+    its own. Beyond 16 split bits (or a low field as wide as a word) a lexicographic sort of
+    the two arrays does it.
+
+    Returns ``(user, low)``: user codes (int32 when they fit, else int64) and the low field.
+    """
+    n = len(low)
+    small = np.int32 if b_u < 32 else np.int64
+    user = np.empty(n, dtype=small)
+    k = b_u + low_bits - _WORD
+    if k > 16 or low_bits >= _WORD:
+        order = np.lexsort((low, ucode))
+        user[:] = ucode[order]
+        return user, low[order]
+    mask = _U64(2**low_bits - 1)
+    if k <= 0:
+        key = ucode
+        key <<= _U64(low_bits)
+        key |= low
+        del low
+        key.sort()
+        np.right_shift(key, _U64(low_bits), out=user, casting="unsafe")
+        key &= mask
+        return user, key
+    local = b_u - k
+    part = np.empty(n, dtype=np.uint8 if k <= 8 else np.uint16)
+    np.right_shift(ucode, _U64(local), out=part, casting="unsafe")
+    key = ucode
+    key &= _U64(2**local - 1)
+    key <<= _U64(low_bits)
+    key |= low
+    del low
+    perm = np.argsort(part, kind="stable")
+    key = key[perm]
+    del perm
+    counts = np.bincount(part, minlength=2**k)
+    del part
+    ends = np.cumsum(counts)
+    for p, (a, b) in enumerate(zip(ends - counts, ends, strict=True)):
+        if b > a:
+            chunk = key[a:b]
+            chunk.sort()
+            np.right_shift(chunk, _U64(low_bits), out=user[a:b], casting="unsafe")
+            np.bitwise_or(user[a:b], p << local, out=user[a:b])
+    key &= mask
+    return user, key
+
+
+def _user_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    """Dense codes of the user ids, in id order, and the id of each code.
+
+    Integers are ordered as numbers, text by its bytes (as Polars and Python sort strings).
+    Returns ``(codes, ids)``: ``codes`` (uint64, one per row) index ``ids`` (sorted). For
+    integer ids in a dense range, ``ids`` is the whole range (codes are ``id - min``), so it
+    may hold ids that do not occur.
+    """
+    if user.dtype.is_integer():
+        return _integer_codes(user)
+    return _text_codes(user.cast(pl.String))
+
+
+def _integer_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    signed = not user.dtype.is_unsigned_integer()
+    arr = user.cast(pl.Int64 if signed else pl.UInt64).to_numpy(writable=True)
+    n = len(arr)
+    lo, hi = int(arr.min()), int(arr.max())
+    span = hi - lo + 1
+    # offsets from the smallest id: exact in uint64 for any int64 or uint64 ids
+    if span <= 4 * n + 1024:
+        ids = np.arange(span, dtype=np.uint64) + _U64(lo % 2**64)
+        v = arr.view(np.uint64)
+        v -= _U64(lo % 2**64)
+        return v, pl.Series("user_id", ids.view(np.int64) if signed else ids, dtype=user.dtype)
+    v = arr.view(np.uint64) - _U64(lo % 2**64)
+    rows, first = _group_rows(v, _bits(span))
+    codes = np.empty(n, dtype=np.uint64)
+    codes[rows] = np.cumsum(first) - 1
+    return codes, pl.Series("user_id", arr[rows[first]], dtype=user.dtype)
+
+
+def _group_rows(
+    v: np.ndarray, v_bits: int, check: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows grouped by equal ``v`` (and ``check``), groups in order of ``v``.
+
+    Returns ``(rows, first)``: row numbers in group order (ascending within a group) and a
+    mask of the first row of each group. Each row's number rides in the low bits of a uint64
+    whose top bits are the top bits of ``v``, so one value sort groups the rows. When ``v`` is
+    wider than the bits left, rows whose top bits tie are compared on the full ``v`` (or on
+    ``check``: groups are then the distinct pairs (top bits of ``v``, ``check``)), and the
+    rare buckets that hold several values are sorted on it.
+    """
+    n = len(v)
+    b_r = _bits(n)
+    shift = min(max(0, v_bits + b_r - _WORD), 63)
+    key = v >> _U64(shift) if shift else v.copy()
+    key <<= _U64(b_r)
+    key |= np.arange(n, dtype=np.uint64)
+    key.sort()
+    rows = (key & _U64(2**b_r - 1)).view(np.int64)
+    key >>= _U64(b_r)
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    del key
+    if shift == 0 and check is None:
+        return rows, first
+    w = (v if check is None else check)[rows]
+    change = np.empty(n, dtype=bool)
+    change[0] = True
+    np.not_equal(w[1:], w[:-1], out=change[1:])
+    mixed = change & ~first
+    if mixed.any():
+        bucket = np.cumsum(first) - 1
+        bad = np.zeros(int(bucket[-1]) + 1, dtype=bool)
+        bad[bucket[mixed]] = True
+        pos = np.flatnonzero(bad[bucket])
+        order = pos[np.lexsort((w[pos], bucket[pos]))]
+        rows[pos] = rows[order]
+        w[pos] = w[order]
+        np.not_equal(w[1:], w[:-1], out=change[1:])
+    first |= change
+    return rows, first
+
+
+def _text_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    """Codes of text ids in byte order, without a dictionary of millions of strings.
+
+    Every id is hashed twice (two independent 64-bit hashes); rows are grouped by the pair
+    with :func:`_group_rows`, so two different ids share a group only if both hashes of the
+    two agree (on 104 bits: the top 40 of one and all 64 of the other). The groups are then
+    put in the order of their ids' text by :func:`_text_order`.
+    """
+    user = user.rechunk()
+    n = len(user)
+    h1, h2 = _hash_ids(user)
+    rows, first = _group_rows(h1, 64, check=h2)
+    del h1, h2
+    reps = rows[first]  # first row of each group, groups in hash order
+    n_groups = len(reps)
+    # the representatives in row order (a filter reads them in one pass) and their groups
+    b_g = _bits(n_groups)
+    packed = reps.astype(np.uint64) << _U64(b_g)
+    packed |= np.arange(n_groups, dtype=np.uint64)
+    packed.sort()
+    group_of = (packed & _U64(2**b_g - 1)).view(np.int64)
+    del packed
+    mask = np.zeros(n, dtype=bool)
+    mask[reps] = True
+    names = user.filter(pl.Series(mask)).rechunk()
+    del mask
+    order = _text_order(names)
+    rank = np.empty(n_groups, dtype=np.int64)
+    rank[group_of[order]] = np.arange(n_groups)
+    codes = np.empty(n, dtype=np.uint64)
+    codes[rows] = rank[np.cumsum(first) - 1]
+    return codes, names.gather(order).alias("user_id")
+
+
+def _hash_ids(user: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent 64-bit hashes of every id (Polars' hash with two seeds)."""
+    return user.hash(seed=_SEED_A).to_numpy(), user.hash(seed=_SEED_B).to_numpy()
+
+
+def _text_order(names: pl.Series) -> np.ndarray:
+    """Positions of ``names`` (distinct strings) in byte order.
+
+    Sorted on the first eight bytes as one big-endian integer, then the runs that tie on them
+    are sorted as text (a small share for real ids; sorting millions of strings is slow).
+    """
+    prefix = (
+        names.str.pad_end(8, "\0")
+        .cast(pl.Binary)
+        .bin.head(8)
+        .bin.reinterpret(dtype=pl.UInt64, endianness="big")
+    )
+    order = prefix.arg_sort().to_numpy().astype(np.int64)
+    p = prefix.to_numpy()[order]
+    tie = p[1:] == p[:-1]
+    if tie.any():
+        tied = np.zeros(len(order), dtype=bool)
+        tied[1:] = tie
+        tied[:-1] |= tie
+        pos = np.flatnonzero(tied)
+        sub = order[pos]
+        order[pos] = sub[names.gather(sub).arg_sort().to_numpy()]
+    return order
 
 
 def _journeys_from_sorted(

@@ -5,7 +5,8 @@ Canonical event columns (the output of :func:`attribution.read_events`):
 ========== ========================= ===============================================
 column     dtype                     meaning
 ========== ========================= ===============================================
-user_id    Int64 or String           the person, cookie or account
+user_id    Int64 or String           the person, cookie or account (UInt64 for integer
+                                     ids from 2**63 up; see :func:`user_id_expr`)
 timestamp  Datetime("us", "UTC")     when the event happened (time zones normalised)
 channel    String                    channel of a touch (may be null on other rows)
 event      String                    ``touch``, ``conversion`` or a CRM stage name
@@ -44,6 +45,7 @@ __all__ = [
     "check_freq",
     "mark_canonical",
     "normalise_events",
+    "user_id_expr",
     "validate_events",
 ]
 
@@ -197,6 +199,49 @@ def canonical_columns(lf: object) -> bool | None:
     return entry[1]
 
 
+#: Integer types whose every value fits Int64.
+_INT64_SAFE = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
+
+
+def user_id_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> pl.Expr:
+    """Return the canonical user id of a column: exact, whatever its type.
+
+    Integers that fit Int64 by their type become Int64. UInt64, Int128, UInt128 and
+    whole-number decimals become Int64 when their values fit, else UInt64 when they fit that
+    (ids from 2**63 up are common for hashed ids), else their decimal text; this reads the
+    column's minimum and maximum. Text stays text, so leading zeros count: ``"007"`` and
+    ``"7"`` are two users (a CSV file's id column is read as text for this reason, see
+    :func:`attribution.io.read_events`).
+
+    Raises
+    ------
+    SchemaError
+        Any other type (floats, dates...).
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"id": [2**70, 5]}, schema={"id": pl.Int128})
+    >>> lf.select(user_id_expr(lf, "id", pl.Int128)).collect()["id"].to_list()
+    ['1180591620717411303424', '5']
+    """
+    col = pl.col(name)
+    if dtype in _INT64_SAFE:
+        return col.cast(pl.Int64)
+    wide = dtype in (pl.UInt64, pl.Int128, pl.UInt128)
+    if wide or (isinstance(dtype, pl.Decimal) and dtype.scale == 0):
+        lo, hi = lf.select(lo=col.min(), hi=col.max()).collect().row(0)
+        if lo is None or (lo >= -(2**63) and hi < 2**63):
+            return col.cast(pl.Int64)
+        if lo >= 0 and hi < 2**64:
+            return col.cast(pl.UInt64)
+        return col.cast(pl.String)
+    if is_text(dtype):
+        return col.cast(pl.String)
+    raise SchemaError(
+        f"Column {name!r} has type {dtype}; expected user ids as integers or strings."
+    )
+
+
 def normalise_events(
     lf: pl.LazyFrame, cols: EventColumns, *, what: str = "event log"
 ) -> pl.LazyFrame:
@@ -214,15 +259,7 @@ def normalise_events(
     check_columns(schema, cols.required(), what)
     check_time_zone(cols.time_zone)
 
-    user_t = schema[cols.user]
-    if user_t.is_integer():
-        user = pl.col(cols.user).cast(pl.Int64)
-    elif is_text(user_t):
-        user = pl.col(cols.user).cast(pl.String)
-    else:
-        raise SchemaError(
-            f"Column {cols.user!r} has type {user_t}; expected user ids as integers or strings."
-        )
+    user = user_id_expr(lf, cols.user, schema[cols.user])
 
     chan_t = schema[cols.channel]
     if not (is_text(chan_t) or chan_t == pl.Null):
