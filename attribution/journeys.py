@@ -730,7 +730,8 @@ class _Flat:
     conv: np.ndarray  # bool
     code: np.ndarray  # channel code (touches)
     conv_revenue: np.ndarray  # revenue of each conversion, in sorted order
-    user_ids: pl.Series  # user id of each user code
+    user_ids: pl.Series  # user ids: code c is user_ids[c], or user_ids[user_pos[c]]
+    user_pos: np.ndarray | None = None
 
 
 def _channel_codes(chan: pl.Series) -> tuple[list[str], np.ndarray]:
@@ -772,6 +773,8 @@ def _time_unit(ts: np.ndarray) -> int:
 _U64 = np.uint64
 #: Bits of one sort key (a NumPy uint64); tests lower it to reach the split and general paths.
 _WORD = 64
+#: Bits of the uint32 that carries (part | row) when :func:`_sort_packed` splits the events.
+_PERM_WORD = 32
 #: Seeds of the two independent 64-bit hashes that group text ids (see :func:`_text_codes`).
 _SEED_A, _SEED_B = 0x6A09E667F3BCC908, 0xBB67AE8584CAA73B
 
@@ -810,7 +813,7 @@ def _sort_events(df: pl.DataFrame) -> _Flat:
     del code
     low |= flags
     del flags
-    ucode, user_ids = _user_codes(df["user"])
+    ucode, user_ids, user_pos = _user_codes(df["user"])
     del df
     # conversions in the order of the sort (user, time), simultaneous ones by revenue
     conv_rows = np.flatnonzero(conv)
@@ -836,6 +839,7 @@ def _sort_events(df: pl.DataFrame) -> _Flat:
         code=code_s,
         conv_revenue=conv_revenue,
         user_ids=user_ids,
+        user_pos=user_pos,
     )
 
 
@@ -873,19 +877,30 @@ def _sort_packed(
         key &= mask
         return user, key
     local = b_u - k
-    part = np.empty(n, dtype=np.uint8 if k <= 8 else np.uint16)
-    np.right_shift(ucode, _U64(local), out=part, casting="unsafe")
+    b_r = _bits(n)
+    if k + b_r <= _PERM_WORD:  # part | row in a uint32, sorted by value: the rows, part by part
+        perm: np.ndarray = np.empty(n, dtype=np.uint32)
+        np.right_shift(ucode, _U64(local), out=perm, casting="unsafe")
+        perm <<= np.uint32(b_r)
+        perm |= np.arange(n, dtype=np.uint32)
+        perm.sort()
+        bounds = np.arange(1, 2**k, dtype=np.uint32) << np.uint32(b_r)
+        ends = np.append(np.searchsorted(perm, bounds), n)
+        perm &= np.uint32(2**b_r - 1)
+    else:
+        part = np.empty(n, dtype=np.uint8 if k <= 8 else np.uint16)
+        np.right_shift(ucode, _U64(local), out=part, casting="unsafe")
+        ends = np.cumsum(np.bincount(part, minlength=2**k))
+        perm = np.argsort(part, kind="stable")
+        del part
     key = ucode
     key &= _U64(2**local - 1)
     key <<= _U64(low_bits)
     key |= low
     del low
-    perm = np.argsort(part, kind="stable")
     key = key[perm]
     del perm
-    counts = np.bincount(part, minlength=2**k)
-    del part
-    ends = np.cumsum(counts)
+    counts = np.diff(ends, prepend=0)
     for p, (a, b) in enumerate(zip(ends - counts, ends, strict=True)):
         if b > a:
             chunk = key[a:b]
@@ -896,16 +911,18 @@ def _sort_packed(
     return user, key
 
 
-def _user_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series]:
+def _user_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series, np.ndarray | None]:
     """Dense codes of the user ids, in id order, and the id of each code.
 
     Integers are ordered as numbers, text by its bytes (as Polars and Python sort strings).
-    Returns ``(codes, ids)``: ``codes`` (uint64, one per row) index ``ids`` (sorted). For
-    integer ids in a dense range, ``ids`` is the whole range (codes are ``id - min``), so it
-    may hold ids that do not occur.
+    Returns ``(codes, ids, pos)``: ``codes`` (uint64, one per row); the id of code ``c`` is
+    ``ids[c]`` (ids sorted) or, when ``pos`` is given, ``ids[pos[c]]``. For integer ids in a
+    dense range, ``ids`` is the whole range (codes are ``id - min``), so it may hold ids that
+    do not occur.
     """
     if user.dtype.is_integer():
-        return _integer_codes(user)
+        codes, ids = _integer_codes(user)
+        return codes, ids, None
     return _text_codes(user.cast(pl.String))
 
 
@@ -924,7 +941,7 @@ def _integer_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series]:
     v = arr.view(np.uint64) - _U64(lo % 2**64)
     rows, first = _group_rows(v, _bits(span))
     codes = np.empty(n, dtype=np.uint64)
-    codes[rows] = np.cumsum(first) - 1
+    codes[rows] = np.cumsum(first, dtype=np.int64) - 1
     return codes, pl.Series("user_id", arr[rows[first]], dtype=user.dtype)
 
 
@@ -945,9 +962,10 @@ def _group_rows(
     shift = min(max(0, v_bits + b_r - _WORD), 63)
     key = v >> _U64(shift) if shift else v.copy()
     key <<= _U64(b_r)
-    key |= np.arange(n, dtype=np.uint64)
+    key |= np.arange(n, dtype=np.uint32 if n < 2**32 else np.uint64)  # type: ignore[arg-type]
     key.sort()
-    rows = (key & _U64(2**b_r - 1)).view(np.int64)
+    rows = np.empty(n, dtype=np.int32 if n < 2**31 else np.int64)
+    np.bitwise_and(key, _U64(2**b_r - 1), out=rows, casting="unsafe")
     key >>= _U64(b_r)
     first = np.empty(n, dtype=bool)
     first[0] = True
@@ -973,7 +991,7 @@ def _group_rows(
     return rows, first
 
 
-def _text_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series]:
+def _text_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series, np.ndarray]:
     """Codes of text ids in byte order, without a dictionary of millions of strings.
 
     Every id is hashed twice (two independent 64-bit hashes); rows are grouped by the pair
@@ -981,7 +999,6 @@ def _text_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series]:
     two agree (on 104 bits: the top 40 of one and all 64 of the other). The groups are then
     put in the order of their ids' text by :func:`_text_order`.
     """
-    user = user.rechunk()
     n = len(user)
     h1, h2 = _hash_ids(user)
     rows, first = _group_rows(h1, 64, check=h2)
@@ -1002,9 +1019,11 @@ def _text_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series]:
     order = _text_order(names)
     rank = np.empty(n_groups, dtype=np.int64)
     rank[group_of[order]] = np.arange(n_groups)
+    group: np.ndarray = np.cumsum(first, dtype=np.int32 if n < 2**31 else np.int64)
+    group -= 1
     codes = np.empty(n, dtype=np.uint64)
-    codes[rows] = rank[np.cumsum(first) - 1]
-    return codes, names.gather(order).alias("user_id")
+    codes[rows] = rank[group]
+    return codes, names.alias("user_id"), order
 
 
 def _hash_ids(user: pl.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -1018,12 +1037,13 @@ def _text_order(names: pl.Series) -> np.ndarray:
     Sorted on the first eight bytes as one big-endian integer, then the runs that tie on them
     are sorted as text (a small share for real ids; sorting millions of strings is slow).
     """
-    prefix = (
-        names.str.pad_end(8, "\0")
-        .cast(pl.Binary)
-        .bin.head(8)
-        .bin.reinterpret(dtype=pl.UInt64, endianness="big")
-    )
+    prefix = names.cast(pl.Binary).bin.head(8).bin.reinterpret(dtype=pl.UInt64, endianness="big")
+    short = prefix.is_null()
+    if short.any():  # fewer than eight bytes: padded with zero bytes (ties sorted as text)
+        padded = names.filter(short).str.pad_end(8, "\0").cast(pl.Binary).bin.head(8)
+        prefix = prefix.scatter(
+            short.arg_true(), padded.bin.reinterpret(dtype=pl.UInt64, endianness="big")
+        )
     order = prefix.arg_sort().to_numpy().astype(np.int64)
     p = prefix.to_numpy()[order]
     tie = p[1:] == p[:-1]
@@ -1045,78 +1065,94 @@ def _journeys_from_sorted(
     collapse_repeats: bool,
     non_converting: NonConverting,
 ) -> Journeys:
+    """Cut the sorted events into journeys: at every conversion and every change of user.
+
+    Journeys are found from their first and last events (positions, not a pass per event);
+    touches are assigned to journeys one by one only when an option filters them.
+    """
     uc, ts, conv = flat.user, flat.time, flat.conv
     n = len(uc)
-    start = np.ones(n, dtype=bool)
-    start[1:] = (uc[1:] != uc[:-1]) | conv[:-1]
-    jid = np.cumsum(start) - 1
-    nj = int(jid[-1]) + 1
-    juser = uc[start]
-
-    conv_j = jid[conv]
-    converted = np.zeros(nj, dtype=bool)
-    converted[conv_j] = True
+    start = np.empty(n, dtype=bool)
+    start[0] = True
+    np.not_equal(uc[1:], uc[:-1], out=start[1:])
+    start[1:] |= conv[:-1]
+    first = np.flatnonzero(start)
+    del start
+    nj = len(first)
+    last = np.empty(nj, dtype=np.int64)
+    last[:-1] = first[1:] - 1
+    last[-1] = n - 1
+    # a journey ends with its conversion, or with its last touch (its reference time)
+    converted = conv[last]
+    ref_time = ts[last]
+    juser = uc[first]
+    del last
+    # touches before a journey's first event: its events less the conversions, one per
+    # converting journey before it
+    indptr = np.empty(nj + 1, dtype=np.int64)
+    indptr[0] = 0
+    np.cumsum(converted[:-1], out=indptr[1:-1])
+    np.subtract(first, indptr[:-1], out=indptr[:-1])
+    indptr[-1] = n - int(converted.sum())
+    del first
     revenue = np.zeros(nj, dtype=np.float64)
-    revenue[conv_j] = flat.conv_revenue
-    ref_time = np.empty(nj, dtype=np.int64)
-
+    revenue[converted] = flat.conv_revenue
     touch = ~conv
-    tj = jid[touch]
     tts = ts[touch]
     tcode = flat.code[touch]
-    del jid, start
-    # reference time: conversion time, or the last touch of a non-converting journey
-    if len(tj):
-        last = np.ones(len(tj), dtype=bool)
-        last[:-1] = tj[1:] != tj[:-1]
-        ref_time[tj[last]] = tts[last]
-    ref_time[conv_j] = ts[conv]
+    del touch
 
-    keep_j = np.ones(nj, dtype=bool)
+    keep_j: np.ndarray | None = None
     if non_converting == "drop":
         keep_j = converted.copy()
     elif non_converting == "never_converted":
         same_user_as_prev = np.zeros(nj, dtype=bool)
         same_user_as_prev[1:] = juser[1:] == juser[:-1]
         keep_j = converted | ~same_user_as_prev
-
-    keep_t = keep_j[tj]
-    if lookback_days is not None:
-        window = round(lookback_days * _US_PER_DAY)
-        keep_t &= (ref_time[tj] - tts) <= window
-    if not keep_t.all():
-        tj, tts, tcode = tj[keep_t], tts[keep_t], tcode[keep_t]
-    if collapse_repeats and len(tj):
-        repeat = np.zeros(len(tj), dtype=bool)
-        repeat[1:] = (tj[1:] == tj[:-1]) & (tcode[1:] == tcode[:-1])
-        tj, tts, tcode = tj[~repeat], tts[~repeat], tcode[~repeat]
-    counts = np.bincount(tj, minlength=nj)
-    if max_touches is not None and len(tj):
-        ends = np.cumsum(counts)
-        from_end = ends[tj] - 1 - np.arange(len(tj))
-        cap = from_end < max_touches
-        tj, tts, tcode = tj[cap], tts[cap], tcode[cap]
-        counts = np.minimum(counts, max_touches)
-
-    keep_j &= converted | (counts > 0)
-    if keep_j.all():
-        nj_new = nj
-    else:
-        nj_new = int(keep_j.sum())
-        counts = counts[keep_j]
-    if nj_new == 0:
+    counts = np.diff(indptr)
+    dropping = keep_j is not None and not keep_j.all()
+    if dropping or lookback_days is not None or collapse_repeats or max_touches is not None:
+        tj = np.repeat(np.arange(nj, dtype=np.int64), counts)
+        keep_t = keep_j[tj] if dropping and keep_j is not None else np.ones(len(tj), dtype=bool)
+        if lookback_days is not None:
+            window = round(lookback_days * _US_PER_DAY)
+            keep_t &= (ref_time[tj] - tts) <= window
+        if not keep_t.all():
+            tj, tts, tcode = tj[keep_t], tts[keep_t], tcode[keep_t]
+        if collapse_repeats and len(tj):
+            repeat = np.zeros(len(tj), dtype=bool)
+            repeat[1:] = (tj[1:] == tj[:-1]) & (tcode[1:] == tcode[:-1])
+            tj, tts, tcode = tj[~repeat], tts[~repeat], tcode[~repeat]
+        counts = np.bincount(tj, minlength=nj)
+        if max_touches is not None and len(tj):
+            ends = np.cumsum(counts)
+            from_end = ends[tj] - 1 - np.arange(len(tj))
+            cap = from_end < max_touches
+            tj, tts, tcode = tj[cap], tts[cap], tcode[cap]
+            counts = np.minimum(counts, max_touches)
+        del tj
+    keep = converted | (counts > 0)
+    if keep_j is not None:
+        keep &= keep_j
+    if not keep.all():
+        counts, converted, ref_time, revenue, juser = (
+            a[keep] for a in (counts, converted, ref_time, revenue, juser)
+        )
+    if len(counts) == 0:
         raise EmptyInputError("No journeys are left after applying the journey options.")
-    indptr = np.zeros(nj_new + 1, dtype=np.int64)
+    indptr = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    return Journeys(
+    journeys = Journeys(
         channels=flat.channels,
         indptr=indptr,
         codes=tcode.astype(np.int32, copy=False),
         touch_time=tts,
-        user_id=flat.user_ids.gather(juser[keep_j]).alias("user_id"),
-        converted=converted[keep_j],
-        conversion_time=ref_time[keep_j],
-        revenue=revenue[keep_j],
+        user_id=flat.user_ids.gather(
+            juser if flat.user_pos is None else flat.user_pos[juser]
+        ).alias("user_id"),
+        converted=converted,
+        conversion_time=ref_time,
+        revenue=revenue,
         options={
             "lookback_days": lookback_days,
             "max_touches": max_touches,
@@ -1124,6 +1160,12 @@ def _journeys_from_sorted(
             "non_converting": non_converting,
         },
     )
+    # journeys come in order of user and time, so a journey follows an earlier conversion
+    # of its user exactly when the journey before it is the same user's (see ``returning``)
+    returning = np.zeros(len(juser), dtype=bool)
+    returning[1:] = juser[1:] == juser[:-1]
+    object.__setattr__(journeys, "returning", returning)
+    return journeys
 
 
 # ----------------------------------------------------------------------------------------------

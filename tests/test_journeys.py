@@ -493,13 +493,15 @@ def shaped_events(rng: np.random.Generator, n: int, kind: str, n_users: int = 40
     )
 
 
-@pytest.mark.parametrize("word", [64, 40, 24, 12])
+@pytest.mark.parametrize(("word", "perm_word"), [(64, 32), (50, 32), (50, 0), (40, 32), (12, 32)])
 @pytest.mark.parametrize("kind", ["dense", "sparse", "uint64", "text"])
-def test_every_sort_path_matches_brute_force(rng, monkeypatch, kind, word):
-    """Narrower sort words force the split sort, the bucket fix-up and the general sort."""
+def test_every_sort_path_matches_brute_force(rng, monkeypatch, kind, word, perm_word):
+    """Narrower sort words force the split sort (both ways of splitting), the bucket fix-up
+    and the general sort."""
     import attribution.journeys as journeys_module
 
     monkeypatch.setattr(journeys_module, "_WORD", word)
+    monkeypatch.setattr(journeys_module, "_PERM_WORD", perm_word)
     for _ in range(3):
         ev = shaped_events(rng, 700, kind)
         for options in ({}, {"lookback_days": 1.5, "collapse_repeats": True}):
