@@ -21,8 +21,9 @@ customers' journeys (a path table does not know users; in memory that is
 Results equal the in-memory ones: path tables exactly (same channels, paths, order, counts;
 conversion values up to the order of floating-point summation, ~1e-15 relative), model credit
 to floating-point rounding. The input is read once: a streaming pass writes the columns that
-journeys need into one Parquet part per bucket in a temporary directory (removed afterwards,
-also on error), and each part is then read back whole. Memory holds one bucket at a time.
+journeys need into one Arrow IPC part per bucket in a temporary directory (uncompressed, about
+55 bytes per event; removed afterwards, also on error), and each part is then read back whole.
+Memory holds one bucket at a time.
 """
 
 from __future__ import annotations
@@ -210,9 +211,10 @@ def _bucket_frames(
 ) -> Iterator[Callable[[int], pl.LazyFrame]]:
     """Split the log into ``n_buckets`` parts by a hash of the user id, in one pass.
 
-    Yields a function from a bucket number to that bucket's rows. The parts are Parquet files
-    in a temporary directory (under ``tmp_dir``, or the system's temporary directory), written
-    by a streaming sink and removed when the ``with`` block ends, however it ends.
+    Yields a function from a bucket number to that bucket's rows. The parts are Arrow IPC
+    files (uncompressed: writing them is what the split spends its time on) in a temporary
+    directory (under ``tmp_dir``, or the system's temporary directory), written by a
+    streaming sink and removed when the ``with`` block ends, however it ends.
     """
     lf = to_lazy(source, what="event log", id_columns=[opts.user_col])
     if n_buckets == 1:
@@ -227,19 +229,20 @@ def _bucket_frames(
             yield lambda b: lf.filter(key == b)
             return
         with prog.step(f"splitting into {n_buckets} buckets"):
-            lf.select(columns).sink_parquet(target, mkdir=True)
+            lf.select(columns).sink_ipc(target, compression=None, mkdir=True)
+        written = {int(d.name.split("=")[1]) for d in root.iterdir()}
 
         def bucket(b: int) -> pl.LazyFrame:
-            files = sorted((root / f"__bucket={b}").glob("*.parquet"))
+            files = sorted((root / f"__bucket={b}").iterdir()) if b in written else []
             if not files:
                 return lf.select(columns).clear()
-            return pl.scan_parquet(files, hive_partitioning=False)
+            return pl.scan_ipc(files, hive_partitioning=False)
 
         yield bucket
 
 
 def _partition_target(root: Path, key: pl.Expr) -> Any:
-    """Return a partitioned-sink target for ``root/__bucket=<k>/*.parquet`` (None if none)."""
+    """Return a partitioned-sink target for ``root/__bucket=<k>/<files>`` (None if none)."""
     partition_by = getattr(pl, "PartitionBy", None)
     if partition_by is not None:
         return partition_by(root, key=key, include_key=False)
@@ -309,7 +312,7 @@ def build_paths_bucketed(
     """Build the path table of an event log too large for memory, one user bucket at a time.
 
     Users are split by a hash of ``user_col`` into buckets in one streaming pass over
-    ``source`` (the columns journeys need, one Parquet part per bucket in a temporary
+    ``source`` (the columns journeys need, one Arrow IPC part per bucket in a temporary
     directory); each part is then built into journeys and compressed to paths, and the path
     tables are merged with :func:`merge_paths`. The result equals
     ``build_journeys(source, ...).to_paths()``. The temporary directory is removed at the end,
@@ -330,8 +333,8 @@ def build_paths_bucketed(
     progress : bool
         Print the split and one line per bucket (duration, journeys, conversions) on stderr.
     tmp_dir : str or path, optional
-        Where to write the bucket parts (about the size of the needed columns as Parquet);
-        by default the system's temporary directory (``TMPDIR``).
+        Where to write the bucket parts (uncompressed Arrow IPC: about 55 bytes per event of
+        the usual columns); by default the system's temporary directory (``TMPDIR``).
     **params
         Any field of :class:`attribution.JourneyOptions`, replacing the one in ``options``.
 

@@ -650,7 +650,7 @@ def build_journeys(
         else:
             cols = opts.columns
             source = to_lazy(events, what="event log", id_columns=[cols.user])
-            normal = normalise_events(source, cols)
+            normal = normalise_events(source, cols, keep_categories=True)
         df = _collect_for_journeys(normal)
     with prog.step(f"validating {df.height:,} events"):
         _quick_validate(df, normal, cols)
@@ -691,11 +691,15 @@ def _collect_for_journeys(normal: pl.LazyFrame) -> pl.DataFrame:
         .otherwise(_KIND_BAD)
         .cast(pl.Int8)
     )
+    # channel names as codes: a dictionary column keeps its own; text gets one while scanning
+    chan: pl.Expr = pl.when(ev == "touch").then(pl.col("channel"))
+    if not isinstance(normal.collect_schema()["channel"], pl.Categorical | pl.Enum):
+        chan = chan.cast(_local_categorical())
     return normal.select(
         pl.col("user_id").alias("user"),
         pl.col("timestamp").dt.epoch("us").alias("ts"),
         kind.alias("kind"),
-        pl.when(ev == "touch").then(pl.col("channel")).cast(_local_categorical()).alias("chan"),
+        chan.alias("chan"),
         pl.col("revenue"),
     ).collect()
 
@@ -737,24 +741,28 @@ class _Flat:
 def _channel_codes(chan: pl.Series) -> tuple[list[str], np.ndarray]:
     """Channel names in sorted order and each row's code into them (0 on null rows).
 
-    ``chan`` is Categorical with categories of its own (see :func:`_collect_for_journeys`):
-    its categories are the names that occur, and the physical codes are mapped to their rank.
+    ``chan`` is Categorical or Enum (see :func:`_collect_for_journeys`). Its dictionary may
+    hold names that do not occur (an Enum's full list, or Polars' process-wide dictionary),
+    so the codes that occur are counted first; they are then mapped to the rank of their name.
     """
     dtype = chan.dtype
+    phys = chan.to_physical().fill_null(0).to_numpy()
+    counts = np.bincount(phys)
+    counts[0] -= chan.null_count()  # null rows were counted as code 0
+    present = np.flatnonzero(counts)
     categories = getattr(dtype, "categories", None)
-    if categories is not None and not categories.is_global():
-        names = categories.to_series().to_list()
-        phys = np.arange(len(names))
-    else:  # a shared dictionary may hold names of other columns: keep those that occur
-        uniq = chan.drop_nulls().unique()
-        names = uniq.cast(pl.String).to_list()
-        phys = uniq.to_physical().to_numpy().astype(np.int64)
+    if isinstance(dtype, pl.Enum):
+        dictionary = pl.Series(dtype.categories)
+    elif categories is not None:
+        dictionary = categories.to_series()
+    else:  # pragma: no cover - Polars 1.x
+        dictionary = chan.cat.get_categories()  # type: ignore[attr-defined]
+    names = dictionary.gather(present).to_list()
     order = sorted(range(len(names)), key=names.__getitem__)
     small = np.uint8 if len(names) <= 2**8 else np.uint16 if len(names) <= 2**16 else np.uint32
     lookup = np.zeros(int(phys.max()) + 1 if len(phys) else 1, dtype=small)
-    lookup[phys[order]] = np.arange(len(order), dtype=small)
-    codes = lookup[chan.to_physical().fill_null(0).to_numpy()]
-    return [names[i] for i in order], codes
+    lookup[present[order]] = np.arange(len(order), dtype=small)
+    return [names[i] for i in order], lookup[phys]
 
 
 def _bits(n: int) -> int:

@@ -243,12 +243,16 @@ def user_id_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def normalise_events(
-    lf: pl.LazyFrame, cols: EventColumns, *, what: str = "event log"
+    lf: pl.LazyFrame, cols: EventColumns, *, what: str = "event log", keep_categories: bool = False
 ) -> pl.LazyFrame:
     """Map a user's event frame onto the canonical columns.
 
     Reads no data, except one column when numbers arrive as text (see :func:`numeric_expr`)
     or when a conversion flag column has to be checked for nulls.
+
+    ``keep_categories=True`` leaves Categorical and Enum channel and event columns as they
+    are instead of casting them to String (journeys use their codes; the canonical frame of
+    :func:`attribution.read_events` has String columns).
 
     Raises
     ------
@@ -282,7 +286,7 @@ def normalise_events(
             format=cols.time_format,
             format_name="time_format",
         ).alias("timestamp"),
-        pl.col(cols.channel).cast(pl.String).alias("channel"),
+        _text(cols.channel, schema[cols.channel], keep_categories).alias("channel"),
     ]
     if cols.conversion_flag is not None:
         flag_t = schema[cols.conversion_flag]
@@ -308,8 +312,9 @@ def normalise_events(
                 f"Column {cols.event!r} has type {ev_t}; expected event names such as "
                 "'touch' and 'conversion'."
             )
-        ev = pl.col(cols.event).cast(pl.String)
+        ev = _text(cols.event, ev_t, keep_categories)
         if cols.touch_events != ("touch",) or cols.conversion_events != ("conversion",):
+            ev = ev.cast(pl.String)
             ev = (
                 pl.when(ev.is_in(list(cols.touch_events)))
                 .then(pl.lit("touch"))
@@ -340,6 +345,12 @@ def normalise_events(
         out = pl.concat([touches, convs.select(cols_out)], how="vertical")
     order = [_ROW, *EVENT_COLUMNS, *(o.meta.output_name() for o in optional)]
     return out.select(order)
+
+
+def _text(name: str, dtype: pl.DataType, keep_categories: bool) -> pl.Expr:
+    """Return a text column as String, or as it is if Categorical/Enum and that is asked."""
+    keep = keep_categories and isinstance(dtype, pl.Categorical | pl.Enum)
+    return pl.col(name) if keep else pl.col(name).cast(pl.String)
 
 
 def _examples(

@@ -538,3 +538,27 @@ def test_ties_order_touches_by_channel_and_conversions_by_revenue():
     f = at.build_journeys(ev).frame
     assert f["path"].to_list() == [["a", "b", "c"], [], []]
     assert f["revenue"].to_list() == [10.0, 20.0, 30.0]
+
+
+def test_dictionary_channel_and_event_columns_give_the_same_journeys(rng):
+    """Enum (with names that never occur, out of order) and Categorical columns are read by
+    their codes; the journeys are those of the same log as text."""
+    ev = shaped_events(rng, 800, "dense")
+    names = ev["channel"].drop_nulls().unique().to_list()
+    enum = pl.Enum(["zz-unused", *sorted(names, reverse=True), "aa-unused"])
+    pl.Series(["noise", "more noise"]).cast(pl.Categorical)  # the shared dictionary grows
+    want = brute_force_journeys(ev)
+    for channel, event in (
+        (enum, pl.Categorical),
+        (pl.Categorical, pl.Enum(["touch", "conversion"])),
+    ):
+        typed = ev.with_columns(pl.col("channel").cast(channel), pl.col("event").cast(event))
+        journeys = at.build_journeys(typed)
+        assert as_tuples(journeys) == want
+        assert journeys.channels == tuple(sorted(names))
+    # renamed events on a dictionary column
+    typed = ev.with_columns(
+        pl.col("event").replace({"touch": "session"}).cast(pl.Categorical),
+        pl.col("channel").cast(enum),
+    )
+    assert as_tuples(at.build_journeys(typed, touch_events="session")) == want
