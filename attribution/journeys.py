@@ -747,10 +747,13 @@ def _channel_codes(chan: pl.Series) -> tuple[list[str], np.ndarray]:
     """
     dtype = chan.dtype
     phys = chan.to_physical().fill_null(0).to_numpy()
-    counts = np.bincount(phys)
-    counts[0] -= chan.null_count()  # null rows were counted as code 0
-    present = np.flatnonzero(counts)
     categories = getattr(dtype, "categories", None)
+    if categories is not None and not isinstance(dtype, pl.Enum) and not categories.is_global():
+        present = np.arange(categories.to_series().len())  # its own: just the names that occur
+    else:
+        counts = np.bincount(phys)
+        counts[0] -= chan.null_count()  # null rows were counted as code 0
+        present = np.flatnonzero(counts)
     if isinstance(dtype, pl.Enum):
         dictionary = pl.Series(dtype.categories)
     elif categories is not None:
@@ -821,13 +824,13 @@ def _sort_events(df: pl.DataFrame) -> _Flat:
     del code
     low |= flags
     del flags
-    ucode, user_ids, user_pos = _user_codes(df["user"])
+    ucode, n_codes, user_ids, user_pos = _user_codes(df["user"])
     del df
     # conversions in the order of the sort (user, time), simultaneous ones by revenue
     conv_rows = np.flatnonzero(conv)
     del conv
     conv_revenue = conv_revenue[np.lexsort((conv_revenue, low[conv_rows], ucode[conv_rows]))]
-    user_s, key = _sort_packed(ucode, low, _bits(len(user_ids)), low_bits)
+    user_s, key = _sort_packed(ucode, low, _bits(n_codes), low_bits)
     del ucode, low
     code_s = np.empty(len(key), dtype=np.int32)
     np.bitwise_and(key, _U64(2**b_c - 1), out=code_s, casting="unsafe")
@@ -919,51 +922,59 @@ def _sort_packed(
     return user, key
 
 
-def _user_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series, np.ndarray | None]:
-    """Dense codes of the user ids, in id order, and the id of each code.
+def _user_codes(user: pl.Series) -> tuple[np.ndarray, int, pl.Series, np.ndarray | None]:
+    """Codes of the user ids, in id order, and the id of each code.
 
     Integers are ordered as numbers, text by its bytes (as Polars and Python sort strings).
-    Returns ``(codes, ids, pos)``: ``codes`` (uint64, one per row); the id of code ``c`` is
-    ``ids[c]`` (ids sorted) or, when ``pos`` is given, ``ids[pos[c]]``. For integer ids in a
-    dense range, ``ids`` is the whole range (codes are ``id - min``), so it may hold ids that
-    do not occur.
+    Returns ``(codes, n_codes, ids, pos)``: ``codes`` (uint64, one per row, below
+    ``n_codes``); the id of code ``c`` is ``ids[c]`` or, when ``pos`` is given,
+    ``ids[pos[c]]``. Codes that no row has may exist (a dense range of integer ids keeps the
+    ids that do not occur; ranked ids leave room for the rare ids found late, see
+    :func:`_place_strays`).
     """
     if user.dtype.is_integer():
-        codes, ids = _integer_codes(user)
-        return codes, ids, None
+        return _integer_codes(user)
     return _text_codes(user.cast(pl.String))
 
 
-def _integer_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series]:
+def _integer_codes(user: pl.Series) -> tuple[np.ndarray, int, pl.Series, None]:
     signed = not user.dtype.is_unsigned_integer()
     arr = user.cast(pl.Int64 if signed else pl.UInt64).to_numpy(writable=True)
     n = len(arr)
     lo, hi = int(arr.min()), int(arr.max())
     span = hi - lo + 1
-    # offsets from the smallest id: exact in uint64 for any int64 or uint64 ids
+    base = _U64(lo % 2**64)  # offsets from the smallest id: exact for int64 and uint64 ids
     if span <= 4 * n + 1024:
-        ids = np.arange(span, dtype=np.uint64) + _U64(lo % 2**64)
+        ids = np.arange(span, dtype=np.uint64) + base
         v = arr.view(np.uint64)
-        v -= _U64(lo % 2**64)
-        return v, pl.Series("user_id", ids.view(np.int64) if signed else ids, dtype=user.dtype)
-    v = arr.view(np.uint64) - _U64(lo % 2**64)
-    rows, first = _group_rows(v, _bits(span))
-    codes = np.empty(n, dtype=np.uint64)
-    codes[rows] = np.cumsum(first, dtype=np.int64) - 1
-    return codes, pl.Series("user_id", arr[rows[first]], dtype=user.dtype)
+        v -= base
+    else:
+        v = arr.view(np.uint64) - base
+        rows, first = _group_rows(v, _bits(span))
+        rep_v = v[rows[first]]
+        codes = _scatter_groups(rows, first, _gap_codes(len(rep_v)))
+        strays = _strays(v, codes, np.repeat(rep_v, 2))
+        extra, stray_id = np.unique(v[strays], return_inverse=True)
+        at = np.searchsorted(rep_v, extra)  # ids found late, in order among the others
+        v, source = _place_strays(codes, len(rep_v), at, strays, stray_id)
+        ids = np.concatenate([rep_v, extra])[source] + base
+    return (
+        v,
+        len(ids),
+        pl.Series("user_id", ids.view(np.int64) if signed else ids, user.dtype),
+        None,
+    )
 
 
-def _group_rows(
-    v: np.ndarray, v_bits: int, check: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows grouped by equal ``v`` (and ``check``), groups in order of ``v``.
+def _group_rows(v: np.ndarray, v_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows grouped by the top bits of ``v``, groups in order of ``v``.
 
     Returns ``(rows, first)``: row numbers in group order (ascending within a group) and a
     mask of the first row of each group. Each row's number rides in the low bits of a uint64
-    whose top bits are the top bits of ``v``, so one value sort groups the rows. When ``v`` is
-    wider than the bits left, rows whose top bits tie are compared on the full ``v`` (or on
-    ``check``: groups are then the distinct pairs (top bits of ``v``, ``check``)), and the
-    rare buckets that hold several values are sorted on it.
+    whose top bits are the top bits of ``v``, so one value sort groups the rows. The groups
+    are exact when ``v`` fits beside the row number; otherwise a group is all the rows whose
+    top bits tie, and the caller checks that they hold one value (:func:`_verified`), which
+    the rare exceptions are split by :func:`_split_buckets`.
     """
     n = len(v)
     b_r = _bits(n)
@@ -978,39 +989,123 @@ def _group_rows(
     first = np.empty(n, dtype=bool)
     first[0] = True
     np.not_equal(key[1:], key[:-1], out=first[1:])
-    del key
-    if shift == 0 and check is None:
-        return rows, first
-    w = (v if check is None else check)[rows]
-    change = np.empty(n, dtype=bool)
-    change[0] = True
-    np.not_equal(w[1:], w[:-1], out=change[1:])
-    mixed = change & ~first
-    if mixed.any():
-        bucket = np.cumsum(first) - 1
-        bad = np.zeros(int(bucket[-1]) + 1, dtype=bool)
-        bad[bucket[mixed]] = True
-        pos = np.flatnonzero(bad[bucket])
-        order = pos[np.lexsort((w[pos], bucket[pos]))]
-        rows[pos] = rows[order]
-        w[pos] = w[order]
-        np.not_equal(w[1:], w[:-1], out=change[1:])
-    first |= change
     return rows, first
 
 
-def _text_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series, np.ndarray]:
+def _scatter_groups(rows: np.ndarray, first: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Each row's group's ``value`` (uint64), in row order."""
+    group: np.ndarray = np.cumsum(first, dtype=np.int32 if len(rows) < 2**31 else np.int64)
+    group -= 1
+    codes = np.empty(len(rows), dtype=np.uint64)
+    codes[rows] = value[group]
+    return codes
+
+
+def _gap_codes(n: int) -> np.ndarray:
+    """Codes ``2r + 1`` for ranks ``r < n``: the even codes are free for late ids."""
+    return np.arange(1, 2 * n, 2, dtype=np.uint64)
+
+
+def _strays(w: np.ndarray, codes: np.ndarray, w_of_code: np.ndarray) -> np.ndarray:
+    """Rows whose ``w`` differs from their code's (read in row order; usually none)."""
+    return np.flatnonzero(w != w_of_code[codes])
+
+
+def _place_strays(
+    codes: np.ndarray, n_ranked: int, at: np.ndarray, strays: np.ndarray, stray_id: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give ids found late codes of their own, in order among the ranked ones.
+
+    ``codes`` are the gap codes of :func:`_gap_codes` for ``n_ranked`` ranked ids; late id
+    ``j`` (in order) falls before ranked id ``at[j]``, and stray row ``strays[i]`` holds late
+    id ``stray_id[i]``. A late id takes the free even code before its place; when two fall in
+    the same place, every code is renumbered densely (one more pass over the rows).
+
+    Returns ``(codes, source)``: ``source[c]`` is the ranked id (below ``n_ranked``) or the
+    late id (``n_ranked + j``) of code ``c``; unused codes point at id 0.
+    """
+    m = len(at)
+    if m == 0 or len(np.unique(at)) == m:
+        source = np.zeros(2 * n_ranked + 1, dtype=np.int64)
+        source[1::2] = np.arange(n_ranked)
+        source[2 * at] = n_ranked + np.arange(m)
+        codes[strays] = 2 * at[stray_id]
+        return codes, source
+    before = np.zeros(n_ranked + 1, dtype=np.int64)
+    np.add.at(before, at, 1)
+    moved = np.arange(n_ranked) + np.cumsum(before)[:n_ranked]
+    remap = np.zeros(2 * n_ranked + 1, dtype=np.uint64)
+    remap[1::2] = moved
+    codes = remap[codes]
+    late = at + np.arange(m)
+    codes[strays] = late[stray_id]
+    source = np.empty(n_ranked + m, dtype=np.int64)
+    source[moved] = np.arange(n_ranked)
+    source[late] = n_ranked + np.arange(m)
+    return codes, source
+
+
+def _text_codes(user: pl.Series) -> tuple[np.ndarray, int, pl.Series, np.ndarray]:
     """Codes of text ids in byte order, without a dictionary of millions of strings.
 
-    Every id is hashed twice (two independent 64-bit hashes); rows are grouped by the pair
-    with :func:`_group_rows`, so two different ids share a group only if both hashes of the
-    two agree (on 104 bits: the top 40 of one and all 64 of the other). The groups are then
-    put in the order of their ids' text by :func:`_text_order`.
+    Every id is hashed twice (two independent 64-bit hashes). Rows are grouped on the first
+    (:func:`_group_rows`), the groups put in the order of their ids' text
+    (:func:`_text_order`), and every row's second hash is checked against its group's: the
+    rows of an id whose first hash ties with another's on the bits the sort uses (a few pairs
+    in millions of ids) are strays, and their id gets a code of its own
+    (:func:`_place_strays`). Two different ids share a code only if they agree on 104 bits of
+    hash (the top 40 of the first and all 64 of the second).
     """
-    n = len(user)
     h1, h2 = _hash_ids(user)
-    rows, first = _group_rows(h1, 64, check=h2)
-    del h1, h2
+    rows, first = _group_rows(h1, 64)
+    del h1
+    names, order, rank, rep_rows = _rank_text_groups(user, rows, first)
+    n_ranked = len(order)
+    codes = _scatter_groups(rows, first, _gap_codes(n_ranked)[rank])
+    strays = _strays(h2, codes, np.repeat(h2[rep_rows], 2))
+    at = np.zeros(0, dtype=np.int64)
+    stray_id = np.zeros(0, dtype=np.int64)
+    late: list[str] = []
+    if len(strays):  # a late id is a distinct (group, second hash) among the strays
+        pairs = np.stack([codes[strays], h2[strays]])
+        _, one_row, stray_id = np.unique(pairs, axis=1, return_index=True, return_inverse=True)
+        texts = user.gather(strays[one_row]).to_list()
+        where = [_text_position(names, order, t) for t in texts]
+        by_text = sorted(range(len(texts)), key=lambda j: (where[j], texts[j].encode()))
+        rename = np.empty(len(texts), dtype=np.int64)
+        rename[by_text] = np.arange(len(texts))
+        at = np.array([where[j] for j in by_text], dtype=np.int64)
+        stray_id = rename[stray_id.ravel()]
+        late = [texts[j] for j in by_text]
+    codes, source = _place_strays(codes, n_ranked, at, strays, stray_id)
+    ranked = source < n_ranked
+    pos = np.where(ranked, order[np.where(ranked, source, 0)], len(names) + source - n_ranked)
+    if late:
+        names = pl.concat([names, pl.Series(late, dtype=pl.String)], rechunk=True)
+    return codes, len(source), names.alias("user_id"), pos
+
+
+def _text_position(names: pl.Series, order: np.ndarray, text: str) -> int:
+    """How many of ``names`` (in the byte order ``order``) sort before ``text``."""
+    lo, hi, target = 0, len(order), text.encode()
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if names[int(order[mid])].encode() < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _rank_text_groups(
+    user: pl.Series, rows: np.ndarray, first: np.ndarray
+) -> tuple[pl.Series, np.ndarray, np.ndarray, np.ndarray]:
+    """Rank the groups of rows by the byte order of their first row's text.
+
+    Returns ``(names, order, rank, rep_rows)``: the first row's text of every group, in row
+    order; the positions of ``names`` in byte order; the rank of each group; and the first
+    row of the group of each rank.
+    """
     reps = rows[first]  # first row of each group, groups in hash order
     n_groups = len(reps)
     # the representatives in row order (a filter reads them in one pass) and their groups
@@ -1019,19 +1114,15 @@ def _text_codes(user: pl.Series) -> tuple[np.ndarray, pl.Series, np.ndarray]:
     packed |= np.arange(n_groups, dtype=np.uint64)
     packed.sort()
     group_of = (packed & _U64(2**b_g - 1)).view(np.int64)
-    del packed
-    mask = np.zeros(n, dtype=bool)
+    mask = np.zeros(len(user), dtype=bool)
     mask[reps] = True
     names = user.filter(pl.Series(mask)).rechunk()
     del mask
     order = _text_order(names)
     rank = np.empty(n_groups, dtype=np.int64)
     rank[group_of[order]] = np.arange(n_groups)
-    group: np.ndarray = np.cumsum(first, dtype=np.int32 if n < 2**31 else np.int64)
-    group -= 1
-    codes = np.empty(n, dtype=np.uint64)
-    codes[rows] = rank[group]
-    return codes, names.alias("user_id"), order
+    rep_rows = (packed >> _U64(b_g))[order].view(np.int64)
+    return names, order, rank, rep_rows
 
 
 def _hash_ids(user: pl.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -1042,27 +1133,55 @@ def _hash_ids(user: pl.Series) -> tuple[np.ndarray, np.ndarray]:
 def _text_order(names: pl.Series) -> np.ndarray:
     """Positions of ``names`` (distinct strings) in byte order.
 
-    Sorted on the first eight bytes as one big-endian integer, then the runs that tie on them
-    are sorted as text (a small share for real ids; sorting millions of strings is slow).
+    A most-significant-first radix sort on eight-byte words: all names are sorted on their
+    first word (one big-endian integer), then only the runs that tie are sorted on their next
+    word, and so on; names equal up to the end of the shorter are ordered by length. Real ids
+    leave few ties after a word or two, and sorting millions of strings as text is slow.
     """
-    prefix = names.cast(pl.Binary).bin.head(8).bin.reinterpret(dtype=pl.UInt64, endianness="big")
-    short = prefix.is_null()
-    if short.any():  # fewer than eight bytes: padded with zero bytes (ties sorted as text)
-        padded = names.filter(short).str.pad_end(8, "\0").cast(pl.Binary).bin.head(8)
-        prefix = prefix.scatter(
-            short.arg_true(), padded.bin.reinterpret(dtype=pl.UInt64, endianness="big")
-        )
-    order = prefix.arg_sort().to_numpy().astype(np.int64)
-    p = prefix.to_numpy()[order]
-    tie = p[1:] == p[:-1]
-    if tie.any():
-        tied = np.zeros(len(order), dtype=bool)
-        tied[1:] = tie
-        tied[:-1] |= tie
-        pos = np.flatnonzero(tied)
-        sub = order[pos]
-        order[pos] = sub[names.gather(sub).arg_sort().to_numpy()]
-    return order
+    p = _word(names, 0)
+    order = pl.Series(p).arg_sort().to_numpy().astype(np.int64)
+    key = p[order]
+    run = np.zeros(len(order), dtype=np.int64)
+    sel = np.arange(len(order))  # positions in ``order`` still tied, with their run
+    lengths: np.ndarray | None = None
+    level = 0
+    while True:
+        same = (run[1:] == run[:-1]) & (key[1:] == key[:-1])
+        if not same.any():
+            return order
+        tied = np.zeros(len(sel), dtype=bool)
+        tied[1:] = same
+        tied[:-1] |= same
+        idx = np.flatnonzero(tied)
+        starts = np.ones(len(sel), dtype=bool)
+        starts[1:] = ~same
+        run = np.cumsum(starts[idx]) - 1
+        sel = sel[idx]
+        sub = order[sel]
+        level += 1
+        if lengths is None:
+            lengths = names.str.len_bytes().to_numpy()
+        final = 8 * level >= int(lengths[sub].max())
+        key = lengths[sub] if final else _word(names.gather(sub), level)
+        o = np.lexsort((key, run))
+        order[sel] = sub[o]
+        if final:  # equal bytes to the end of the shorter: the shorter first
+            return order
+        run, key = run[o], key[o]
+
+
+def _word(names: pl.Series, k: int) -> np.ndarray:
+    """Bytes ``8k .. 8k+7`` of each string as a big-endian uint64 (zero bytes past its end)."""
+    big: Any = "big"
+    word = (
+        names.cast(pl.Binary).bin.slice(8 * k, 8).bin.reinterpret(dtype=pl.UInt64, endianness=big)
+    )
+    short = word.is_null()
+    if short.any():  # fewer bytes left: pad the text with NULs (a character is at least a byte)
+        padded = names.filter(short).str.pad_end(8 * (k + 1), "\0").cast(pl.Binary)
+        tail = padded.bin.slice(8 * k, 8).bin.reinterpret(dtype=pl.UInt64, endianness=big)
+        word = word.scatter(short.arg_true(), tail)
+    return word.to_numpy()
 
 
 def _journeys_from_sorted(

@@ -562,3 +562,47 @@ def test_dictionary_channel_and_event_columns_give_the_same_journeys(rng):
         pl.col("channel").cast(enum),
     )
     assert as_tuples(at.build_journeys(typed, touch_events="session")) == want
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.sets(
+        st.text(alphabet=["a", "b", "1", ".", "\x00", "é", "😀"], max_size=26)
+        | st.builds(lambda t: "12345678" + t, st.text(alphabet="0123456789", max_size=12)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_text_ids_are_ordered_by_their_bytes(names):
+    """The radix order of text ids (eight-byte words, then length) is Python's byte order."""
+    from attribution.journeys import _text_order
+
+    names = list(names)
+    got = [names[i] for i in _text_order(pl.Series(names, dtype=pl.String))]
+    assert got == sorted(names, key=lambda s: s.encode())
+
+
+def test_ids_sharing_the_sorted_bits_get_codes_of_their_own(rng, monkeypatch):
+    """Pairs of ids that tie on the bits the grouping sort uses: the second of each pair is
+    found late and placed beside the first (a free code), with the brute-force journeys."""
+    import attribution.journeys as journeys_module
+
+    # integers: k * 2**40 and k * 2**40 + 1 share their top bits
+    ev = shaped_events(rng, 700, "dense")
+    pairs = np.arange(ev["user_id"].n_unique() // 2 + 1)
+    spread = rng.choice(2**20, size=len(pairs), replace=False).astype(np.int64) << 40
+    uid = ev["user_id"] - ev["user_id"].min()
+    ev_int = ev.with_columns(user_id=pl.Series(spread[(uid // 2).to_numpy()]) + uid % 2)
+    assert as_tuples(at.build_journeys(ev_int)) == brute_force_journeys(ev_int)
+    # text: neighbours in byte order share the first hash
+    ev = shaped_events(rng, 700, "text")
+    partner = {u: i // 2 for i, u in enumerate(sorted(set(ev["user_id"])))}
+    real = journeys_module._hash_ids
+
+    def paired(user):
+        h2 = real(user)[1]
+        p = np.array([partner[u] for u in user.to_list()], dtype=np.uint64)
+        return p * np.uint64(0x9E3779B97F4A7C15), h2
+
+    monkeypatch.setattr(journeys_module, "_hash_ids", paired)
+    assert as_tuples(at.build_journeys(ev)) == brute_force_journeys(ev)
