@@ -953,7 +953,7 @@ def _integer_codes(user: pl.Series) -> tuple[np.ndarray, int, pl.Series, None]:
         rows, first = _group_rows(v, _bits(span))
         rep_v = v[rows[first]]
         codes = _scatter_groups(rows, first, _gap_codes(len(rep_v)))
-        strays = _strays(v, codes, np.repeat(rep_v, 2))
+        strays = _strays(v, codes, rep_v)
         extra, stray_id = np.unique(v[strays], return_inverse=True)
         at = np.searchsorted(rep_v, extra)  # ids found late, in order among the others
         v, source = _place_strays(codes, len(rep_v), at, strays, stray_id)
@@ -994,10 +994,10 @@ def _group_rows(v: np.ndarray, v_bits: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _scatter_groups(rows: np.ndarray, first: np.ndarray, value: np.ndarray) -> np.ndarray:
     """Each row's group's ``value`` (uint64), in row order."""
-    group: np.ndarray = np.cumsum(first, dtype=np.int32 if len(rows) < 2**31 else np.int64)
-    group -= 1
+    starts = np.flatnonzero(first)
+    sizes = np.diff(starts, append=len(rows))
     codes = np.empty(len(rows), dtype=np.uint64)
-    codes[rows] = value[group]
+    codes[rows] = np.repeat(value, sizes)
     return codes
 
 
@@ -1006,9 +1006,9 @@ def _gap_codes(n: int) -> np.ndarray:
     return np.arange(1, 2 * n, 2, dtype=np.uint64)
 
 
-def _strays(w: np.ndarray, codes: np.ndarray, w_of_code: np.ndarray) -> np.ndarray:
-    """Rows whose ``w`` differs from their code's (read in row order; usually none)."""
-    return np.flatnonzero(w != w_of_code[codes])
+def _strays(w: np.ndarray, codes: np.ndarray, w_of_rank: np.ndarray) -> np.ndarray:
+    """Rows whose ``w`` differs from that of their gap code's rank (usually none)."""
+    return np.flatnonzero(w != w_of_rank[codes >> _U64(1)])
 
 
 def _place_strays(
@@ -1062,7 +1062,7 @@ def _text_codes(user: pl.Series) -> tuple[np.ndarray, int, pl.Series, np.ndarray
     names, order, rank, rep_rows = _rank_text_groups(user, rows, first)
     n_ranked = len(order)
     codes = _scatter_groups(rows, first, _gap_codes(n_ranked)[rank])
-    strays = _strays(h2, codes, np.repeat(h2[rep_rows], 2))
+    strays = _strays(h2, codes, h2[rep_rows])
     at = np.zeros(0, dtype=np.int64)
     stray_id = np.zeros(0, dtype=np.int64)
     late: list[str] = []
