@@ -8,6 +8,7 @@ set of ids.
 from __future__ import annotations
 
 import csv
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -153,3 +154,102 @@ def test_mixed_length_numeric_strings_are_distinct_users(rng):
     journeys = at.build_journeys(ev)
     assert journeys.user_id.to_list() == sorted(ids)
     assert journeys.n_conversions == len(ids)
+
+
+# ids equal modulo 2**64, equal once leading zeros are dropped, or either side of 2**63
+_TEXT_IDS = [
+    "0123456789012345678",
+    "123456789012345678",
+    "00123456789012345678",
+    "9223372036854775807",
+    "9223372036854775808",
+    "18446744073709551615",
+    "18446744073709551617",  # 2**64 + 1
+    "1",
+    "01",
+]
+_ID_CASES = {
+    # name: (file kind, column type, ids, canonical type)
+    "uint64_parquet": (
+        "parquet",
+        pl.UInt64,
+        [2**64 - 1, 2**63, 2**63 + 1, 2**63 - 1, 1],
+        pl.UInt64,
+    ),
+    "decimal_mod_2_64_parquet": (
+        "parquet",
+        pl.Decimal(38, 0),
+        [1, 1 + 2**64, 2**64, 0, 7 + 2**70],
+        pl.String,
+    ),
+    "text_parquet": ("parquet", pl.String, _TEXT_IDS, pl.String),
+    "text_csv": ("csv", pl.String, _TEXT_IDS, pl.String),
+    "uint64_csv": (
+        "csv",
+        pl.String,
+        ["18446744073709551615", "9223372036854775808", "18446744073709551617", "1"],
+        pl.String,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_ID_CASES))
+def test_ids_of_every_shape_from_files_to_credit(tmp_path, rng, case):
+    kind, dtype, ids, canonical = _ID_CASES[case]
+    t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    rows = []
+    for k, uid in enumerate(ids):
+        n_touch = int(rng.integers(1, 4))
+        for i in range(n_touch):
+            rows.append((uid, t0 + timedelta(hours=10 * k + i), "abc"[(k + i) % 3], "touch", 0.0))
+        rows.append((uid, t0 + timedelta(hours=10 * k + 5), None, "conversion", float(k + 1)))
+    order = rng.permutation(len(rows))
+    rows = [rows[i] for i in order]
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "user_id": dtype,
+            "timestamp": pl.Datetime("us", "UTC"),
+            "channel": pl.String,
+            "event": pl.String,
+            "revenue": pl.Float64,
+        },
+        orient="row",
+    )
+    path = tmp_path / f"events.{kind}"
+    if kind == "csv":
+        frame.write_csv(path)
+    else:
+        frame.write_parquet(path)
+    # the reference: the raw ids, exactly as written, through the brute force
+    text = canonical == pl.String
+    raw = pl.DataFrame(
+        [(str(r[0]) if text else r[0], *r[1:]) for r in rows],
+        schema={**frame.schema, "user_id": pl.String if text else pl.Object},
+        orient="row",
+    )
+    events = at.read_events(path).collect()
+    assert events.schema["user_id"] == canonical
+    assert sorted(events["user_id"].to_list()) == sorted(raw["user_id"].to_list())
+    journeys = at.build_journeys(path)
+    assert journeys.user_id.dtype == canonical
+    assert journeys.n_conversions == len(ids)  # one conversion per id: none merged
+    assert as_tuples(journeys) == brute_force_journeys(raw)
+    credit = at.attribute(path, "linear").channels
+    want = brute_force_linear(raw)
+    got = dict(zip(credit["channel"], credit["conversions"], strict=True))
+    assert got == pytest.approx(want)
+
+
+def brute_force_linear(events: pl.DataFrame) -> dict[str, float]:
+    """Linear credit of one conversion per user over the touches before it, by hand."""
+    credit: dict[str, float] = {}
+    by_user: dict = {}
+    for row in events.iter_rows(named=True):
+        by_user.setdefault(row["user_id"], []).append(row)
+    for rows in by_user.values():
+        conv = next(r for r in rows if r["event"] == "conversion")
+        touches = [r for r in rows if r["event"] == "touch" and r["timestamp"] <= conv["timestamp"]]
+        for r in touches:
+            credit[r["channel"]] = credit.get(r["channel"], 0.0) + 1 / len(touches)
+    return credit
