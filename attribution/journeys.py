@@ -973,8 +973,9 @@ def _group_rows(v: np.ndarray, v_bits: int) -> tuple[np.ndarray, np.ndarray]:
     mask of the first row of each group. Each row's number rides in the low bits of a uint64
     whose top bits are the top bits of ``v``, so one value sort groups the rows. The groups
     are exact when ``v`` fits beside the row number; otherwise a group is all the rows whose
-    top bits tie, and the caller checks that they hold one value (:func:`_verified`), which
-    the rare exceptions are split by :func:`_split_buckets`.
+    top bits tie, and the caller checks every row against its group's first row
+    (:func:`_strays`) and gives the rare ids that differ codes of their own
+    (:func:`_place_strays`).
     """
     n = len(v)
     b_r = _bits(n)
