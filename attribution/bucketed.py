@@ -20,15 +20,21 @@ customers' journeys (a path table does not know users; in memory that is
 
 Results equal the in-memory ones: path tables exactly (same channels, paths, order, counts;
 conversion values up to the order of floating-point summation, ~1e-15 relative), model credit
-to floating-point rounding. Each bucket scans the input with a filter on the user column, so a
-Parquet file or directory is read once per bucket, but memory holds one bucket at a time.
+to floating-point rounding. The input is read once: a streaming pass writes the columns that
+journeys need into one Arrow IPC part per bucket in a temporary directory (uncompressed, about
+55 bytes per event; removed afterwards, also on error), and each part is then read back whole.
+Memory holds one bucket at a time.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -187,14 +193,61 @@ def plan_buckets(
     return max(1, math.ceil(n_rows * BYTES_PER_EVENT / budget))
 
 
+def _journey_columns(lf: pl.LazyFrame, opts: JourneyOptions) -> list[str]:
+    """Return the source columns that journeys read (no other is written to the buckets)."""
+    cols = opts.columns
+    wanted = [cols.user, cols.time, cols.channel, cols.event, cols.conversion_flag, cols.revenue]
+    names = lf.collect_schema().names()
+    return [c for c in names if c in wanted]
+
+
+@contextmanager
 def _bucket_frames(
-    source: FrameLike, user_col: str, n_buckets: int
-) -> Callable[[int], pl.LazyFrame]:
-    lf = to_lazy(source, what="event log")
+    source: FrameLike,
+    opts: JourneyOptions,
+    n_buckets: int,
+    tmp_dir: str | os.PathLike[str] | None,
+    prog: Progress,
+) -> Iterator[Callable[[int], pl.LazyFrame]]:
+    """Split the log into ``n_buckets`` parts by a hash of the user id, in one pass.
+
+    Yields a function from a bucket number to that bucket's rows. The parts are Arrow IPC
+    files (uncompressed: writing them is what the split spends its time on) in a temporary
+    directory (under ``tmp_dir``, or the system's temporary directory), written by a
+    streaming sink and removed when the ``with`` block ends, however it ends.
+    """
+    lf = to_lazy(source, what="event log", id_columns=[opts.user_col])
     if n_buckets == 1:
-        return lambda b: lf
-    key = pl.col(user_col).hash(seed=_HASH_SEED) % n_buckets
-    return lambda b: lf.filter(key == b)
+        yield lambda b: lf
+        return
+    columns = _journey_columns(lf, opts)
+    key = (pl.col(opts.user_col).hash(seed=_HASH_SEED) % n_buckets).alias("__bucket")
+    with tempfile.TemporaryDirectory(prefix="attribution-buckets-", dir=tmp_dir) as tmp:
+        root = Path(tmp)
+        target = _partition_target(root, key)
+        if target is None:  # pragma: no cover - Polars without partitioned sinks
+            yield lambda b: lf.filter(key == b)
+            return
+        with prog.step(f"splitting into {n_buckets} buckets"):
+            lf.select(columns).sink_ipc(target, compression=None, mkdir=True)
+        written = {int(d.name.split("=")[1]) for d in root.iterdir()}
+
+        def bucket(b: int) -> pl.LazyFrame:
+            files = sorted((root / f"__bucket={b}").iterdir()) if b in written else []
+            if not files:
+                return lf.select(columns).clear()
+            return pl.scan_ipc(files, hive_partitioning=False)
+
+        yield bucket
+
+
+def _partition_target(root: Path, key: pl.Expr) -> Any:
+    """Return a partitioned-sink target for ``root/__bucket=<k>/<files>`` (None if none)."""
+    partition_by = getattr(pl, "PartitionBy", None)
+    if partition_by is not None:
+        return partition_by(root, key=key, include_key=False)
+    by_key = getattr(pl, "PartitionByKey", None)  # pragma: no cover - Polars 1.x
+    return None if by_key is None else by_key(root, by=key, include_key=False)
 
 
 def _for_each_bucket(
@@ -203,10 +256,22 @@ def _for_each_bucket(
     opts: JourneyOptions,
     progress: bool,
     visit: Callable[[Journeys], None],
+    tmp_dir: str | os.PathLike[str] | None = None,
 ) -> int:
     """Build each bucket's journeys and pass them to ``visit``; returns non-empty buckets."""
     prog = Progress(enabled=progress)
-    bucket = _bucket_frames(source, opts.user_col, n_buckets)
+    with _bucket_frames(source, opts, n_buckets, tmp_dir, prog) as bucket:
+        return _visit_buckets(source, bucket, n_buckets, opts, prog, visit)
+
+
+def _visit_buckets(
+    source: FrameLike,
+    bucket: Callable[[int], pl.LazyFrame],
+    n_buckets: int,
+    opts: JourneyOptions,
+    prog: Progress,
+    visit: Callable[[Journeys], None],
+) -> int:
     built = 0
     for b in range(n_buckets):
         with prog.step(f"bucket {b + 1}/{n_buckets}"):
@@ -222,7 +287,7 @@ def _for_each_bucket(
                 raise
             visit(journeys)
             built += 1
-            if progress:
+            if prog.enabled:
                 prog.stream.write(
                     f" {journeys.n_journeys:,} journeys, {journeys.n_conversions:,} conversions;"
                 )
@@ -241,20 +306,23 @@ def build_paths_bucketed(
     n_buckets: int | None = None,
     memory_limit: int | float | str | None = None,
     progress: bool = False,
+    tmp_dir: str | os.PathLike[str] | None = None,
     **params: Unpack[JourneyParams],
 ) -> PathTable:
     """Build the path table of an event log too large for memory, one user bucket at a time.
 
-    Users are split by a hash of ``user_col`` into buckets; each bucket is read (a filtered
-    scan of ``source``), built into journeys and compressed to paths, and the path tables are
-    merged with :func:`merge_paths`. The result equals
-    ``build_journeys(source, ...).to_paths()``.
+    Users are split by a hash of ``user_col`` into buckets in one streaming pass over
+    ``source`` (the columns journeys need, one Arrow IPC part per bucket in a temporary
+    directory); each part is then built into journeys and compressed to paths, and the path
+    tables are merged with :func:`merge_paths`. The result equals
+    ``build_journeys(source, ...).to_paths()``. The temporary directory is removed at the end,
+    also when an error stops the run.
 
     Parameters
     ----------
     source
-        Event log: best a Parquet file or a directory of Parquet files, scanned once per
-        bucket with the filter pushed into the reader.
+        Event log: a Parquet file or directory of Parquet files, a CSV or NDJSON file, or a
+        frame (read once).
     n_buckets : int, optional
         Number of buckets; by default from ``memory_limit`` (see :func:`plan_buckets`).
     memory_limit : int, float or str, optional
@@ -263,7 +331,10 @@ def build_paths_bucketed(
         Journey rules and column names, as for :func:`attribution.build_journeys` (the rules
         are per user, so they mean the same bucket by bucket).
     progress : bool
-        Print one line per bucket (duration, journeys, conversions) on stderr.
+        Print the split and one line per bucket (duration, journeys, conversions) on stderr.
+    tmp_dir : str or path, optional
+        Where to write the bucket parts (uncompressed Arrow IPC: about 55 bytes per event of
+        the usual columns); by default the system's temporary directory (``TMPDIR``).
     **params
         Any field of :class:`attribution.JourneyOptions`, replacing the one in ``options``.
 
@@ -294,7 +365,7 @@ def build_paths_bucketed(
         table = journeys.to_paths()
         merged[:] = [merge_paths([*merged, table]) if merged else table]
 
-    _for_each_bucket(source, n, opts, progress, visit)
+    _for_each_bucket(source, n, opts, progress, visit, tmp_dir)
     return merged[0]
 
 
@@ -306,6 +377,7 @@ def attribute_bucketed(
     n_buckets: int | None = None,
     memory_limit: int | float | str | None = None,
     progress: bool = False,
+    tmp_dir: str | os.PathLike[str] | None = None,
     **params: Any,
 ) -> Attribution:
     """Attribute an event log too large for memory, one user bucket at a time.
@@ -320,7 +392,7 @@ def attribute_bucketed(
 
     Parameters
     ----------
-    source, options, n_buckets, memory_limit, progress
+    source, options, n_buckets, memory_limit, progress, tmp_dir
         As for :func:`build_paths_bucketed`.
     model : str
         A name in :data:`attribution.MODELS`.
@@ -355,7 +427,12 @@ def attribute_bucketed(
     by_bucket = spec.needs_times and spec.counts_linear and params.get("half_life_steps") is None
     if not by_bucket:
         table = build_paths_bucketed(
-            source, opts, n_buckets=n_buckets, memory_limit=memory_limit, progress=progress
+            source,
+            opts,
+            n_buckets=n_buckets,
+            memory_limit=memory_limit,
+            progress=progress,
+            tmp_dir=tmp_dir,
         )
         seq = table.sequences()
         return Attribution(model, dict(params), seq, spec.kernel(seq, **params), source="paths")
@@ -370,7 +447,7 @@ def attribute_bucketed(
         table = journeys.to_paths()
         tables[:] = [merge_paths([*tables, table]) if tables else table]
 
-    _for_each_bucket(source, n, opts, progress, visit)
+    _for_each_bucket(source, n, opts, progress, visit, tmp_dir)
     merged = tables[0]
     k = len(merged.channels)
     conversions, revenue = np.zeros(k), np.zeros(k)

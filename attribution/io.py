@@ -229,7 +229,7 @@ def _with_channel_group(
 def _read_events(
     source: FrameLike, cols: EventColumns, *, validate: bool, what: str = "event log"
 ) -> pl.LazyFrame:
-    lf = to_lazy(source, what=what)
+    lf = to_lazy(source, what=what, id_columns=[cols.user])
     source_time = lf.collect_schema().get(cols.time)
     try:
         normal = normalise_events(lf, cols, what=what)
@@ -256,8 +256,10 @@ def _read_two_tables(
     validate: bool,
 ) -> pl.LazyFrame:
     """Touches and conversions from two tables, each normalised and validated on its own."""
-    t = to_lazy(touches, what="touch table").with_columns(pl.lit("touch").alias("__event"))
-    c = to_lazy(conversions, what="conversions table").with_columns(
+    t = to_lazy(touches, what="touch table", id_columns=[touch_cols.user])
+    t = t.with_columns(pl.lit("touch").alias("__event"))
+    c = to_lazy(conversions, what="conversions table", id_columns=[conv_cols.user])
+    c = c.with_columns(
         pl.lit("conversion").alias("__event"), pl.lit(None, pl.String).alias("__channel")
     )
     parts = []

@@ -658,7 +658,8 @@ def build_journeys(
             cols, normal = EventColumns(), events.with_row_index(ROW)
         else:
             cols = opts.columns
-            normal = normalise_events(to_lazy(events, what="event log"), cols)
+            source = to_lazy(events, what="event log", id_columns=[cols.user])
+            normal = normalise_events(source, cols, keep_categories=True)
         df = _collect_for_journeys(normal)
     with prog.step(f"validating {df.height:,} events"):
         _quick_validate(df, normal, cols)
@@ -682,6 +683,12 @@ def build_journeys(
 _KIND_TOUCH, _KIND_CONV, _KIND_OTHER, _KIND_BAD = 0, 1, 2, 3
 
 
+def _local_categorical() -> Any:
+    """Return a Categorical with a dictionary of its own (not Polars' process-wide one)."""
+    categories = getattr(pl, "Categories", None)
+    return pl.Categorical if categories is None else pl.Categorical(categories.random())
+
+
 def _collect_for_journeys(normal: pl.LazyFrame) -> pl.DataFrame:
     """One read of the log: ids, epoch micros, event kind, categorical channel, revenue."""
     ev = pl.col("event")
@@ -695,15 +702,15 @@ def _collect_for_journeys(normal: pl.LazyFrame) -> pl.DataFrame:
         .otherwise(_KIND_BAD)
         .cast(pl.Int8)
     )
-    user = pl.col("user_id")
-    schema = normal.collect_schema()
-    if not schema["user_id"].is_integer():
-        user = user.cast(pl.Categorical)
+    # channel names as codes: a dictionary column keeps its own; text gets one while scanning
+    chan: pl.Expr = pl.when(ev == "touch").then(pl.col("channel"))
+    if not isinstance(normal.collect_schema()["channel"], pl.Categorical | pl.Enum):
+        chan = chan.cast(_local_categorical())
     return normal.select(
-        user.alias("user"),
+        pl.col("user_id").alias("user"),
         pl.col("timestamp").dt.epoch("us").alias("ts"),
         kind.alias("kind"),
-        pl.when(ev == "touch").then(pl.col("channel")).cast(pl.Categorical).alias("chan"),
+        chan.alias("chan"),
         pl.col("revenue"),
     ).collect()
 
@@ -741,18 +748,38 @@ class _Flat:
     conv: np.ndarray  # bool
     code: np.ndarray  # channel code (touches)
     conv_revenue: np.ndarray  # revenue of each conversion, in sorted order
-    user_ids: pl.Series  # user id of each user code
+    user_ids: pl.Series  # user ids: code c is user_ids[c], or user_ids[user_pos[c]]
+    user_pos: np.ndarray | None = None
 
 
-def _dense_lookup(cat: pl.Series) -> tuple[list[str], np.ndarray]:
-    """For a Categorical series: sorted names and a table physical code -> dense code."""
-    uniq = cat.drop_nulls().unique()
-    names = uniq.cast(pl.String).to_numpy()
-    phys = uniq.to_physical().to_numpy().astype(np.int64)
-    order = np.argsort(names, kind="stable")
-    lookup = np.zeros(int(phys.max()) + 1 if len(phys) else 1, dtype=np.int64)
-    lookup[phys[order]] = np.arange(len(order))
-    return [str(x) for x in names[order]], lookup
+def _channel_codes(chan: pl.Series) -> tuple[list[str], np.ndarray]:
+    """Channel names in sorted order and each row's code into them (0 on null rows).
+
+    ``chan`` is Categorical or Enum (see :func:`_collect_for_journeys`). Its dictionary may
+    hold names that do not occur (an Enum's full list, or Polars' process-wide dictionary),
+    so the codes that occur are counted first; they are then mapped to the rank of their name.
+    """
+    dtype = chan.dtype
+    phys = chan.to_physical().fill_null(0).to_numpy()
+    categories = getattr(dtype, "categories", None)
+    if categories is not None and not isinstance(dtype, pl.Enum) and not categories.is_global():
+        present = np.arange(categories.to_series().len())  # its own: just the names that occur
+    else:
+        counts = np.bincount(phys)
+        counts[0] -= chan.null_count()  # null rows were counted as code 0
+        present = np.flatnonzero(counts)
+    if isinstance(dtype, pl.Enum):
+        dictionary = pl.Series(dtype.categories)
+    elif categories is not None:
+        dictionary = categories.to_series()
+    else:  # pragma: no cover - Polars 1.x
+        dictionary = chan.cat.get_categories()  # type: ignore[attr-defined]
+    names = dictionary.gather(present).to_list()
+    order = sorted(range(len(names)), key=names.__getitem__)
+    small = np.uint8 if len(names) <= 2**8 else np.uint16 if len(names) <= 2**16 else np.uint32
+    lookup = np.zeros(int(phys.max()) + 1 if len(phys) else 1, dtype=small)
+    lookup[present[order]] = np.arange(len(order), dtype=small)
+    return [names[i] for i in order], lookup[phys]
 
 
 def _bits(n: int) -> int:
@@ -760,94 +787,416 @@ def _bits(n: int) -> int:
     return max(int(n - 1).bit_length(), 1)
 
 
-def _sort_events(df: pl.DataFrame) -> _Flat:
-    """Sort once by a packed int64 key: user code | time (+ conversion bit) | channel code.
+def _time_unit(ts: np.ndarray) -> int:
+    """Return the coarsest of s, ms and µs (in µs) in which every timestamp is whole."""
+    for unit in (1_000, 1_000_000):
+        if np.any(ts[:4096] % unit) or np.any(ts % unit):
+            return 1 if unit == 1_000 else 1_000
+    return 1_000_000
 
-    Fields are powers of two wide so that decoding is shifts and masks. Time is stored in the
-    coarsest unit (s, ms or µs) that keeps every timestamp exact, or as a dense rank of the
-    distinct times when the fields would not fit in 62 bits.
+
+_U64 = np.uint64
+#: Bits of one sort key (a NumPy uint64); tests lower it to reach the split and general paths.
+_WORD = 64
+#: Bits of the uint32 that carries (part | row) when :func:`_sort_packed` splits the events.
+_PERM_WORD = 32
+#: Seeds of the two independent 64-bit hashes that group text ids (see :func:`_text_codes`).
+_SEED_A, _SEED_B = 0x6A09E667F3BCC908, 0xBB67AE8584CAA73B
+
+
+def _sort_events(df: pl.DataFrame) -> _Flat:
+    """Sort the events by user, time, touch before conversion and channel name.
+
+    Users get dense codes in id order (:func:`_user_codes`), times are counted from the
+    earliest in the coarsest unit (s, ms or µs) that keeps every one exact, and each event
+    becomes one unsigned key ``user | time | conversion bit | channel code``, sorted by value
+    with NumPy's vectorised sort (:func:`_sort_packed`, which splits the events on the top
+    bits of the user code when the fields need more than a word). Decoding is shifts and
+    masks. Simultaneous conversions of a user are ordered by revenue.
     """
-    names, chan_lookup = _dense_lookup(df["chan"])
+    names, code = _channel_codes(df["chan"])
     if NO_TOUCH in names:
         raise ValidationError(
             f"Channel name {NO_TOUCH!r} is reserved for conversions without touches; rename it."
         )
-    ts, user = pl.col("ts"), pl.col("user")
-    int_user = df["user"].dtype.is_integer()
-    stats = df.select(
-        tmin=ts.min(),
-        tmax=ts.max(),
-        not_s=(ts % 1_000_000 != 0).any(),
-        not_ms=(ts % 1_000 != 0).any(),
-        umin=user.min() if int_user else pl.lit(0),
-        umax=user.max() if int_user else pl.lit(0),
-    ).row(0, named=True)
-    tmin = int(stats["tmin"])
-    unit = 1 if stats["not_ms"] else (1_000 if stats["not_s"] else 1_000_000)
-    span = int(stats["umax"]) - int(stats["umin"]) + 1 if int_user else 0
-    # dense id range: codes are id - min; sparse ids (a range far above the rows) are ranked
-    if int_user and span < 2**40 and span <= 4 * df.height + 1024:
-        umin = int(stats["umin"])
-        n_users = int(stats["umax"]) - umin + 1
-        ucode = user.cast(pl.Int64) - umin
-        user_ids = pl.Series("user_id", np.arange(n_users, dtype=np.int64) + umin)
-    elif int_user:
-        uniq = np.unique(df["user"].to_numpy())
-        n_users = len(uniq)
-        ucode = pl.lit(np.searchsorted(uniq, df["user"].to_numpy()).astype(np.int64))
-        user_ids = pl.Series("user_id", uniq)
-    else:
-        user_names, user_lookup = _dense_lookup(df["user"])
-        n_users = len(user_names)
-        ucode = pl.lit(user_lookup[df["user"].to_physical().to_numpy()])
-        user_ids = pl.Series("user_id", user_names, dtype=pl.String)
-    conv = (pl.col("kind") == _KIND_CONV).cast(pl.Int64)
-    t_units = (ts - tmin) // unit
-    uniq_t: np.ndarray | None = None
+    is_conv = df["kind"] == _KIND_CONV
+    conv = is_conv.to_numpy()
+    conv_revenue = df["revenue"].filter(is_conv).fill_null(0.0).to_numpy()
+    # low field: time | conversion bit | channel code (null, so 0, on conversions)
+    low = df["ts"].to_numpy(writable=True).view(np.uint64)
+    tmin, tmax = int(low.view(np.int64).min()), int(low.view(np.int64).max())
+    unit = _time_unit(low.view(np.int64))
     b_c = _bits(len(names))
-    b_t = _bits((int(stats["tmax"]) - tmin) // unit + 1) + 1
-    b_u = _bits(n_users)
-    if b_u + b_t + b_c > 62:
-        uniq_t, inverse = np.unique(df["ts"].to_numpy(), return_inverse=True)
-        t_units = pl.lit(inverse.astype(np.int64))
-        unit, tmin = 1, 0
-        b_t = _bits(len(uniq_t)) + 1
-    if b_u + b_t + b_c > 62:  # pragma: no cover - beyond 2**62 users x times x channels
-        raise ValidationError(
-            f"Too many distinct users ({n_users:,}) and timestamps for one in-memory sort."
-        )
-    phys = df["chan"].to_physical().fill_null(0).to_numpy()
-    code = pl.lit(chan_lookup[phys]) * (1 - conv)
-    key_expr = (ucode * 2 ** (b_t + b_c)) + ((t_units * 2 + conv) * 2**b_c) + code
-    both = df.select(
-        key_expr.alias("key"),
-        conv.cast(pl.Boolean).alias("conv"),
-        pl.col("revenue").fill_null(0.0),  # a conversion without revenue is worth 0, not NaN
-    )
+    low_bits = _bits((tmax - tmin) // unit + 1) + 1 + b_c
+    low -= _U64(tmin % 2**64)
+    if unit > 1:
+        low //= _U64(unit)
+    low <<= _U64(1 + b_c)
+    flags = conv.astype(np.uint32)
+    flags <<= b_c
+    flags |= code
+    del code
+    low |= flags
+    del flags
+    ucode, n_codes, user_ids, user_pos = _user_codes(df["user"])
     del df
-    conv_mask = both["conv"].to_numpy()
-    # conversions sorted by the same key (ties by revenue) come out in the big sort's order
-    conv_pairs = both.filter(pl.col("conv")).sort(["key", "revenue"])
-    conv_rev = conv_pairs["revenue"].to_numpy()
-    del conv_mask
-    key = both["key"].sort().to_numpy()
-    del both
-    code_s = (key & (2**b_c - 1)).astype(np.int32)
-    tt = (key >> b_c) & (2**b_t - 1)
-    user_s = key >> (b_c + b_t)
-    del key
-    conv_s = (tt & 1).astype(bool)
-    t_s = tt >> 1
-    time = uniq_t[t_s] if uniq_t is not None else t_s * unit + tmin
+    # conversions in the order of the sort (user, time), simultaneous ones by revenue
+    conv_rows = np.flatnonzero(conv)
+    del conv
+    conv_revenue = conv_revenue[np.lexsort((conv_revenue, low[conv_rows], ucode[conv_rows]))]
+    user_s, key = _sort_packed(ucode, low, _bits(n_codes), low_bits)
+    del ucode, low
+    code_s = np.empty(len(key), dtype=np.int32)
+    np.bitwise_and(key, _U64(2**b_c - 1), out=code_s, casting="unsafe")
+    key >>= _U64(b_c)
+    conv_s = np.empty(len(key), dtype=np.uint8)
+    np.bitwise_and(key, _U64(1), out=conv_s, casting="unsafe")
+    key >>= _U64(1)
+    time = key.view(np.int64)
+    if unit > 1:
+        time *= unit
+    time += tmin
     return _Flat(
         channels=tuple(names),
         user=user_s,
         time=time,
-        conv=conv_s,
+        conv=conv_s.view(bool),
         code=code_s,
-        conv_revenue=conv_rev,
+        conv_revenue=conv_revenue,
         user_ids=user_ids,
+        user_pos=user_pos,
     )
+
+
+def _sort_packed(
+    ucode: np.ndarray, low: np.ndarray, b_u: int, low_bits: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sort pairs (user code, low field) by value; returns both, sorted.
+
+    ``ucode`` (uint64) holds values below ``2**b_u`` and is overwritten; ``low`` (uint64)
+    values below ``2**low_bits``. With ``b_u + low_bits <= _WORD`` (64) the pairs are packed into
+    one uint64 and sorted once. Otherwise the top ``k = b_u + low_bits - 64`` bits of the
+    user code split the pairs into ``2**k`` parts (a stable argsort of small integers, which
+    NumPy does as a radix sort), each part packed with the remaining user bits and sorted on
+    its own. Beyond 16 split bits (or a low field as wide as a word) a lexicographic sort of
+    the two arrays does it.
+
+    Returns ``(user, low)``: user codes (int32 when they fit, else int64) and the low field.
+    """
+    n = len(low)
+    small = np.int32 if b_u < 32 else np.int64
+    user = np.empty(n, dtype=small)
+    k = b_u + low_bits - _WORD
+    if k > 16 or low_bits >= _WORD:
+        order = np.lexsort((low, ucode))
+        user[:] = ucode[order]
+        return user, low[order]
+    mask = _U64(2**low_bits - 1)
+    if k <= 0:
+        key = ucode
+        key <<= _U64(low_bits)
+        key |= low
+        del low
+        key.sort()
+        np.right_shift(key, _U64(low_bits), out=user, casting="unsafe")
+        key &= mask
+        return user, key
+    local = b_u - k
+    b_r = _bits(n)
+    if k + b_r <= _PERM_WORD:  # part | row in a uint32, sorted by value: the rows, part by part
+        perm: np.ndarray = np.empty(n, dtype=np.uint32)
+        np.right_shift(ucode, _U64(local), out=perm, casting="unsafe")
+        perm <<= np.uint32(b_r)
+        perm |= np.arange(n, dtype=np.uint32)
+        perm.sort()
+        bounds = np.arange(1, 2**k, dtype=np.uint32) << np.uint32(b_r)
+        ends = np.append(np.searchsorted(perm, bounds), n)
+        perm &= np.uint32(2**b_r - 1)
+    else:
+        part = np.empty(n, dtype=np.uint8 if k <= 8 else np.uint16)
+        np.right_shift(ucode, _U64(local), out=part, casting="unsafe")
+        ends = np.cumsum(np.bincount(part, minlength=2**k))
+        perm = np.argsort(part, kind="stable")
+        del part
+    key = ucode
+    key &= _U64(2**local - 1)
+    key <<= _U64(low_bits)
+    key |= low
+    del low
+    key = key[perm]
+    del perm
+    counts = np.diff(ends, prepend=0)
+    for p, (a, b) in enumerate(zip(ends - counts, ends, strict=True)):
+        if b > a:
+            chunk = key[a:b]
+            chunk.sort()
+            np.right_shift(chunk, _U64(low_bits), out=user[a:b], casting="unsafe")
+            np.bitwise_or(user[a:b], p << local, out=user[a:b])
+    key &= mask
+    return user, key
+
+
+def _user_codes(user: pl.Series) -> tuple[np.ndarray, int, pl.Series, np.ndarray | None]:
+    """Codes of the user ids, in id order, and the id of each code.
+
+    Integers are ordered as numbers, text by its bytes (as Polars and Python sort strings).
+    Returns ``(codes, n_codes, ids, pos)``: ``codes`` (uint64, one per row, below
+    ``n_codes``); the id of code ``c`` is ``ids[c]`` or, when ``pos`` is given,
+    ``ids[pos[c]]``. Codes that no row has may exist (a dense range of integer ids keeps the
+    ids that do not occur; ranked ids leave room for the rare ids found late, see
+    :func:`_place_strays`).
+    """
+    if user.dtype.is_integer():
+        return _integer_codes(user)
+    return _text_codes(user.cast(pl.String))
+
+
+def _integer_codes(user: pl.Series) -> tuple[np.ndarray, int, pl.Series, None]:
+    signed = not user.dtype.is_unsigned_integer()
+    arr = user.cast(pl.Int64 if signed else pl.UInt64).to_numpy(writable=True)
+    n = len(arr)
+    lo, hi = int(arr.min()), int(arr.max())
+    span = hi - lo + 1
+    base = _U64(lo % 2**64)  # offsets from the smallest id: exact for int64 and uint64 ids
+    if span <= 4 * n + 1024:
+        ids = np.arange(span, dtype=np.uint64) + base
+        v = arr.view(np.uint64)
+        v -= base
+    else:
+        v = arr.view(np.uint64) - base
+        rows, first = _group_rows(v, _bits(span))
+        rep_v = v[rows[first]]
+        codes = _scatter_groups(rows, first, _gap_codes(len(rep_v)))
+        strays = _strays(v, codes, rep_v)
+        extra, stray_id = np.unique(v[strays], return_inverse=True)
+        at = np.searchsorted(rep_v, extra)  # ids found late, in order among the others
+        v, source = _place_strays(codes, len(rep_v), at, strays, stray_id)
+        ids = np.concatenate([rep_v, extra])[source] + base
+    return (
+        v,
+        len(ids),
+        pl.Series("user_id", ids.view(np.int64) if signed else ids, user.dtype),
+        None,
+    )
+
+
+def _group_rows(v: np.ndarray, v_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows grouped by the top bits of ``v``, groups in order of ``v``.
+
+    Returns ``(rows, first)``: row numbers in group order (ascending within a group) and a
+    mask of the first row of each group. Each row's number rides in the low bits of a uint64
+    whose top bits are the top bits of ``v``, so one value sort groups the rows. The groups
+    are exact when ``v`` fits beside the row number; otherwise a group is all the rows whose
+    top bits tie, and the caller checks every row against its group's first row
+    (:func:`_strays`) and gives the rare ids that differ codes of their own
+    (:func:`_place_strays`).
+    """
+    n = len(v)
+    b_r = _bits(n)
+    shift = min(max(0, v_bits + b_r - _WORD), 63)
+    key = v >> _U64(shift) if shift else v.copy()
+    key <<= _U64(b_r)
+    key |= np.arange(n, dtype=np.uint32 if n < 2**32 else np.uint64)  # type: ignore[arg-type]
+    key.sort()
+    rows = np.empty(n, dtype=np.int32 if n < 2**31 else np.int64)
+    np.bitwise_and(key, _U64(2**b_r - 1), out=rows, casting="unsafe")
+    key >>= _U64(b_r)
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    return rows, first
+
+
+def _scatter_groups(rows: np.ndarray, first: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Each row's group's ``value`` (uint64), in row order."""
+    starts = np.flatnonzero(first)
+    sizes = np.diff(starts, append=len(rows))
+    codes = np.empty(len(rows), dtype=np.uint64)
+    codes[rows] = np.repeat(value, sizes)
+    return codes
+
+
+def _gap_codes(n: int) -> np.ndarray:
+    """Codes ``2r + 1`` for ranks ``r < n``: the even codes are free for late ids."""
+    return np.arange(1, 2 * n, 2, dtype=np.uint64)
+
+
+def _strays(w: np.ndarray, codes: np.ndarray, w_of_rank: np.ndarray) -> np.ndarray:
+    """Rows whose ``w`` differs from that of their gap code's rank (usually none)."""
+    return np.flatnonzero(w != w_of_rank[codes >> _U64(1)])
+
+
+def _place_strays(
+    codes: np.ndarray, n_ranked: int, at: np.ndarray, strays: np.ndarray, stray_id: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give ids found late codes of their own, in order among the ranked ones.
+
+    ``codes`` are the gap codes of :func:`_gap_codes` for ``n_ranked`` ranked ids; late id
+    ``j`` (in order) falls before ranked id ``at[j]``, and stray row ``strays[i]`` holds late
+    id ``stray_id[i]``. A late id takes the free even code before its place; when two fall in
+    the same place, every code is renumbered densely (one more pass over the rows).
+
+    Returns ``(codes, source)``: ``source[c]`` is the ranked id (below ``n_ranked``) or the
+    late id (``n_ranked + j``) of code ``c``; unused codes point at id 0.
+    """
+    m = len(at)
+    if m == 0 or len(np.unique(at)) == m:
+        source = np.zeros(2 * n_ranked + 1, dtype=np.int64)
+        source[1::2] = np.arange(n_ranked)
+        source[2 * at] = n_ranked + np.arange(m)
+        codes[strays] = 2 * at[stray_id]
+        return codes, source
+    before = np.zeros(n_ranked + 1, dtype=np.int64)
+    np.add.at(before, at, 1)
+    moved = np.arange(n_ranked) + np.cumsum(before)[:n_ranked]
+    remap = np.zeros(2 * n_ranked + 1, dtype=np.uint64)
+    remap[1::2] = moved
+    codes = remap[codes]
+    late = at + np.arange(m)
+    codes[strays] = late[stray_id]
+    source = np.empty(n_ranked + m, dtype=np.int64)
+    source[moved] = np.arange(n_ranked)
+    source[late] = n_ranked + np.arange(m)
+    return codes, source
+
+
+def _text_codes(user: pl.Series) -> tuple[np.ndarray, int, pl.Series, np.ndarray]:
+    """Codes of text ids in byte order, without a dictionary of millions of strings.
+
+    Every id is hashed twice (two independent 64-bit hashes). Rows are grouped on the first
+    (:func:`_group_rows`), the groups put in the order of their ids' text
+    (:func:`_text_order`), and every row's second hash is checked against its group's: the
+    rows of an id whose first hash ties with another's on the bits the sort uses (a few pairs
+    in millions of ids) are strays, and their id gets a code of its own
+    (:func:`_place_strays`). Two different ids share a code only if they agree on 104 bits of
+    hash (the top 40 of the first and all 64 of the second).
+    """
+    h1, h2 = _hash_ids(user)
+    rows, first = _group_rows(h1, 64)
+    del h1
+    names, order, rank, rep_rows = _rank_text_groups(user, rows, first)
+    n_ranked = len(order)
+    codes = _scatter_groups(rows, first, _gap_codes(n_ranked)[rank])
+    strays = _strays(h2, codes, h2[rep_rows])
+    at = np.zeros(0, dtype=np.int64)
+    stray_id = np.zeros(0, dtype=np.int64)
+    late: list[str] = []
+    if len(strays):  # a late id is a distinct (group, second hash) among the strays
+        pairs = np.stack([codes[strays], h2[strays]])
+        _, one_row, stray_id = np.unique(pairs, axis=1, return_index=True, return_inverse=True)
+        texts = user.gather(strays[one_row]).to_list()
+        where = [_text_position(names, order, t) for t in texts]
+        by_text = sorted(range(len(texts)), key=lambda j: (where[j], texts[j].encode()))
+        rename = np.empty(len(texts), dtype=np.int64)
+        rename[by_text] = np.arange(len(texts))
+        at = np.array([where[j] for j in by_text], dtype=np.int64)
+        stray_id = rename[stray_id.ravel()]
+        late = [texts[j] for j in by_text]
+    codes, source = _place_strays(codes, n_ranked, at, strays, stray_id)
+    ranked = source < n_ranked
+    pos = np.where(ranked, order[np.where(ranked, source, 0)], len(names) + source - n_ranked)
+    if late:
+        names = pl.concat([names, pl.Series(late, dtype=pl.String)], rechunk=True)
+    return codes, len(source), names.alias("user_id"), pos
+
+
+def _text_position(names: pl.Series, order: np.ndarray, text: str) -> int:
+    """How many of ``names`` (in the byte order ``order``) sort before ``text``."""
+    lo, hi, target = 0, len(order), text.encode()
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if names[int(order[mid])].encode() < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _rank_text_groups(
+    user: pl.Series, rows: np.ndarray, first: np.ndarray
+) -> tuple[pl.Series, np.ndarray, np.ndarray, np.ndarray]:
+    """Rank the groups of rows by the byte order of their first row's text.
+
+    Returns ``(names, order, rank, rep_rows)``: the first row's text of every group, in row
+    order; the positions of ``names`` in byte order; the rank of each group; and the first
+    row of the group of each rank.
+    """
+    reps = rows[first]  # first row of each group, groups in hash order
+    n_groups = len(reps)
+    # the representatives in row order (a filter reads them in one pass) and their groups
+    b_g = _bits(n_groups)
+    packed = reps.astype(np.uint64) << _U64(b_g)
+    packed |= np.arange(n_groups, dtype=np.uint64)
+    packed.sort()
+    group_of = (packed & _U64(2**b_g - 1)).view(np.int64)
+    mask = np.zeros(len(user), dtype=bool)
+    mask[reps] = True
+    names = user.filter(pl.Series(mask)).rechunk()
+    del mask
+    order = _text_order(names)
+    rank = np.empty(n_groups, dtype=np.int64)
+    rank[group_of[order]] = np.arange(n_groups)
+    rep_rows = (packed >> _U64(b_g))[order].view(np.int64)
+    return names, order, rank, rep_rows
+
+
+def _hash_ids(user: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent 64-bit hashes of every id (Polars' hash with two seeds)."""
+    return user.hash(seed=_SEED_A).to_numpy(), user.hash(seed=_SEED_B).to_numpy()
+
+
+def _text_order(names: pl.Series) -> np.ndarray:
+    """Positions of ``names`` (distinct strings) in byte order.
+
+    A most-significant-first radix sort on eight-byte words: all names are sorted on their
+    first word (one big-endian integer), then only the runs that tie are sorted on their next
+    word, and so on; names equal up to the end of the shorter are ordered by length. Real ids
+    leave few ties after a word or two, and sorting millions of strings as text is slow.
+    """
+    p = _word(names, 0)
+    order = pl.Series(p).arg_sort().to_numpy().astype(np.int64)
+    key = p[order]
+    run = np.zeros(len(order), dtype=np.int64)
+    sel = np.arange(len(order))  # positions in ``order`` still tied, with their run
+    lengths: np.ndarray | None = None
+    level = 0
+    while True:
+        same = (run[1:] == run[:-1]) & (key[1:] == key[:-1])
+        if not same.any():
+            return order
+        tied = np.zeros(len(sel), dtype=bool)
+        tied[1:] = same
+        tied[:-1] |= same
+        idx = np.flatnonzero(tied)
+        starts = np.ones(len(sel), dtype=bool)
+        starts[1:] = ~same
+        run = np.cumsum(starts[idx]) - 1
+        sel = sel[idx]
+        sub = order[sel]
+        level += 1
+        if lengths is None:
+            lengths = names.str.len_bytes().to_numpy()
+        final = 8 * level >= int(lengths[sub].max())
+        key = lengths[sub] if final else _word(names.gather(sub), level)
+        o = np.lexsort((key, run))
+        order[sel] = sub[o]
+        if final:  # equal bytes to the end of the shorter: the shorter first
+            return order
+        run, key = run[o], key[o]
+
+
+def _word(names: pl.Series, k: int) -> np.ndarray:
+    """Bytes ``8k .. 8k+7`` of each string as a big-endian uint64 (zero bytes past its end)."""
+    big: Any = "big"
+    word = (
+        names.cast(pl.Binary).bin.slice(8 * k, 8).bin.reinterpret(dtype=pl.UInt64, endianness=big)
+    )
+    short = word.is_null()
+    if short.any():  # fewer bytes left: pad the text with NULs (a character is at least a byte)
+        padded = names.filter(short).str.pad_end(8 * (k + 1), "\0").cast(pl.Binary)
+        tail = padded.bin.slice(8 * k, 8).bin.reinterpret(dtype=pl.UInt64, endianness=big)
+        word = word.scatter(short.arg_true(), tail)
+    return word.to_numpy()
 
 
 def _journeys_from_sorted(
@@ -858,78 +1207,94 @@ def _journeys_from_sorted(
     collapse_repeats: bool,
     non_converting: NonConverting,
 ) -> Journeys:
+    """Cut the sorted events into journeys: at every conversion and every change of user.
+
+    Journeys are found from their first and last events (positions, not a pass per event);
+    touches are assigned to journeys one by one only when an option filters them.
+    """
     uc, ts, conv = flat.user, flat.time, flat.conv
     n = len(uc)
-    start = np.ones(n, dtype=bool)
-    start[1:] = (uc[1:] != uc[:-1]) | conv[:-1]
-    jid = np.cumsum(start) - 1
-    nj = int(jid[-1]) + 1
-    juser = uc[start]
-
-    conv_j = jid[conv]
-    converted = np.zeros(nj, dtype=bool)
-    converted[conv_j] = True
+    start = np.empty(n, dtype=bool)
+    start[0] = True
+    np.not_equal(uc[1:], uc[:-1], out=start[1:])
+    start[1:] |= conv[:-1]
+    first = np.flatnonzero(start)
+    del start
+    nj = len(first)
+    last = np.empty(nj, dtype=np.int64)
+    last[:-1] = first[1:] - 1
+    last[-1] = n - 1
+    # a journey ends with its conversion, or with its last touch (its reference time)
+    converted = conv[last]
+    ref_time = ts[last]
+    juser = uc[first]
+    del last
+    # touches before a journey's first event: its events less the conversions, one per
+    # converting journey before it
+    indptr = np.empty(nj + 1, dtype=np.int64)
+    indptr[0] = 0
+    np.cumsum(converted[:-1], out=indptr[1:-1])
+    np.subtract(first, indptr[:-1], out=indptr[:-1])
+    indptr[-1] = n - int(converted.sum())
+    del first
     revenue = np.zeros(nj, dtype=np.float64)
-    revenue[conv_j] = flat.conv_revenue
-    ref_time = np.empty(nj, dtype=np.int64)
-
+    revenue[converted] = flat.conv_revenue
     touch = ~conv
-    tj = jid[touch]
     tts = ts[touch]
     tcode = flat.code[touch]
-    del jid, start
-    # reference time: conversion time, or the last touch of a non-converting journey
-    if len(tj):
-        last = np.ones(len(tj), dtype=bool)
-        last[:-1] = tj[1:] != tj[:-1]
-        ref_time[tj[last]] = tts[last]
-    ref_time[conv_j] = ts[conv]
+    del touch
 
-    keep_j = np.ones(nj, dtype=bool)
+    keep_j: np.ndarray | None = None
     if non_converting == "drop":
         keep_j = converted.copy()
     elif non_converting == "never_converted":
         same_user_as_prev = np.zeros(nj, dtype=bool)
         same_user_as_prev[1:] = juser[1:] == juser[:-1]
         keep_j = converted | ~same_user_as_prev
-
-    keep_t = keep_j[tj]
-    if lookback_days is not None:
-        window = round(lookback_days * _US_PER_DAY)
-        keep_t &= (ref_time[tj] - tts) <= window
-    if not keep_t.all():
-        tj, tts, tcode = tj[keep_t], tts[keep_t], tcode[keep_t]
-    if collapse_repeats and len(tj):
-        repeat = np.zeros(len(tj), dtype=bool)
-        repeat[1:] = (tj[1:] == tj[:-1]) & (tcode[1:] == tcode[:-1])
-        tj, tts, tcode = tj[~repeat], tts[~repeat], tcode[~repeat]
-    counts = np.bincount(tj, minlength=nj)
-    if max_touches is not None and len(tj):
-        ends = np.cumsum(counts)
-        from_end = ends[tj] - 1 - np.arange(len(tj))
-        cap = from_end < max_touches
-        tj, tts, tcode = tj[cap], tts[cap], tcode[cap]
-        counts = np.minimum(counts, max_touches)
-
-    keep_j &= converted | (counts > 0)
-    if keep_j.all():
-        nj_new = nj
-    else:
-        nj_new = int(keep_j.sum())
-        counts = counts[keep_j]
-    if nj_new == 0:
+    counts = np.diff(indptr)
+    dropping = keep_j is not None and not keep_j.all()
+    if dropping or lookback_days is not None or collapse_repeats or max_touches is not None:
+        tj = np.repeat(np.arange(nj, dtype=np.int64), counts)
+        keep_t = keep_j[tj] if dropping and keep_j is not None else np.ones(len(tj), dtype=bool)
+        if lookback_days is not None:
+            window = round(lookback_days * _US_PER_DAY)
+            keep_t &= (ref_time[tj] - tts) <= window
+        if not keep_t.all():
+            tj, tts, tcode = tj[keep_t], tts[keep_t], tcode[keep_t]
+        if collapse_repeats and len(tj):
+            repeat = np.zeros(len(tj), dtype=bool)
+            repeat[1:] = (tj[1:] == tj[:-1]) & (tcode[1:] == tcode[:-1])
+            tj, tts, tcode = tj[~repeat], tts[~repeat], tcode[~repeat]
+        counts = np.bincount(tj, minlength=nj)
+        if max_touches is not None and len(tj):
+            ends = np.cumsum(counts)
+            from_end = ends[tj] - 1 - np.arange(len(tj))
+            cap = from_end < max_touches
+            tj, tts, tcode = tj[cap], tts[cap], tcode[cap]
+            counts = np.minimum(counts, max_touches)
+        del tj
+    keep = converted | (counts > 0)
+    if keep_j is not None:
+        keep &= keep_j
+    if not keep.all():
+        counts, converted, ref_time, revenue, juser = (
+            a[keep] for a in (counts, converted, ref_time, revenue, juser)
+        )
+    if len(counts) == 0:
         raise EmptyInputError("No journeys are left after applying the journey options.")
-    indptr = np.zeros(nj_new + 1, dtype=np.int64)
+    indptr = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    return Journeys(
+    journeys = Journeys(
         channels=flat.channels,
         indptr=indptr,
         codes=tcode.astype(np.int32, copy=False),
         touch_time=tts,
-        user_id=flat.user_ids.gather(juser[keep_j]).alias("user_id"),
-        converted=converted[keep_j],
-        conversion_time=ref_time[keep_j],
-        revenue=revenue[keep_j],
+        user_id=flat.user_ids.gather(
+            juser if flat.user_pos is None else flat.user_pos[juser]
+        ).alias("user_id"),
+        converted=converted,
+        conversion_time=ref_time,
+        revenue=revenue,
         options={
             "lookback_days": lookback_days,
             "max_touches": max_touches,
@@ -937,6 +1302,12 @@ def _journeys_from_sorted(
             "non_converting": non_converting,
         },
     )
+    # journeys come in order of user and time, so a journey follows an earlier conversion
+    # of its user exactly when the journey before it is the same user's (see ``returning``)
+    returning = np.zeros(len(juser), dtype=bool)
+    returning[1:] = juser[1:] == juser[:-1]
+    object.__setattr__(journeys, "returning", returning)
+    return journeys
 
 
 # ----------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ Canonical event columns (the output of :func:`attribution.read_events`):
 ========== ========================= ===============================================
 column     dtype                     meaning
 ========== ========================= ===============================================
-user_id    Int64 or String           the person, cookie or account
+user_id    Int64 or String           the person, cookie or account (UInt64 for integer
+                                     ids from 2**63 up; see :func:`user_id_expr`)
 timestamp  Datetime("us", "UTC")     when the event happened (time zones normalised)
 channel    String                    channel of a touch (may be null on other rows)
 event      String                    ``touch``, ``conversion`` or a CRM stage name
@@ -47,6 +48,7 @@ __all__ = [
     "check_freq",
     "mark_canonical",
     "normalise_events",
+    "user_id_expr",
     "validate_events",
 ]
 
@@ -200,13 +202,60 @@ def canonical_columns(lf: object) -> bool | None:
     return entry[1]
 
 
+#: Integer types whose every value fits Int64.
+_INT64_SAFE = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
+
+
+def user_id_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> pl.Expr:
+    """Return the canonical user id of a column: exact, whatever its type.
+
+    Integers that fit Int64 by their type become Int64. UInt64, Int128, UInt128 and
+    whole-number decimals become Int64 when their values fit, else UInt64 when they fit that
+    (ids from 2**63 up are common for hashed ids), else their decimal text; this reads the
+    column's minimum and maximum. Text stays text, so leading zeros count: ``"007"`` and
+    ``"7"`` are two users (a CSV file's id column is read as text for this reason, see
+    :func:`attribution.io.read_events`).
+
+    Raises
+    ------
+    SchemaError
+        Any other type (floats, dates...).
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"id": [2**70, 5]}, schema={"id": pl.Int128})
+    >>> lf.select(user_id_expr(lf, "id", pl.Int128)).collect()["id"].to_list()
+    ['1180591620717411303424', '5']
+    """
+    col = pl.col(name)
+    if dtype in _INT64_SAFE:
+        return col.cast(pl.Int64)
+    wide = dtype in (pl.UInt64, pl.Int128, pl.UInt128)
+    if wide or (isinstance(dtype, pl.Decimal) and dtype.scale == 0):
+        lo, hi = lf.select(lo=col.min(), hi=col.max()).collect().row(0)
+        if lo is None or (lo >= -(2**63) and hi < 2**63):
+            return col.cast(pl.Int64)
+        if lo >= 0 and hi < 2**64:
+            return col.cast(pl.UInt64)
+        return col.cast(pl.String)
+    if is_text(dtype):
+        return col.cast(pl.String)
+    raise SchemaError(
+        f"Column {name!r} has type {dtype}; expected user ids as integers or strings."
+    )
+
+
 def normalise_events(
-    lf: pl.LazyFrame, cols: EventColumns, *, what: str = "event log"
+    lf: pl.LazyFrame, cols: EventColumns, *, what: str = "event log", keep_categories: bool = False
 ) -> pl.LazyFrame:
     """Map a user's event frame onto the canonical columns.
 
     Reads no data, except one column when numbers arrive as text (see :func:`numeric_expr`)
     or when a conversion flag column has to be checked for nulls.
+
+    ``keep_categories=True`` leaves Categorical and Enum channel and event columns as they
+    are instead of casting them to String (journeys use their codes; the canonical frame of
+    :func:`attribution.read_events` has String columns).
 
     Raises
     ------
@@ -217,15 +266,7 @@ def normalise_events(
     check_columns(schema, cols.required(), what)
     check_time_zone(cols.time_zone)
 
-    user_t = schema[cols.user]
-    if user_t.is_integer():
-        user = pl.col(cols.user).cast(pl.Int64)
-    elif is_text(user_t):
-        user = pl.col(cols.user).cast(pl.String)
-    else:
-        raise SchemaError(
-            f"Column {cols.user!r} has type {user_t}; expected user ids as integers or strings."
-        )
+    user = user_id_expr(lf, cols.user, schema[cols.user])
 
     chan_t = schema[cols.channel]
     if not (is_text(chan_t) or chan_t == pl.Null):
@@ -248,7 +289,7 @@ def normalise_events(
             format=cols.time_format,
             format_name="time_format",
         ).alias("timestamp"),
-        pl.col(cols.channel).cast(pl.String).alias("channel"),
+        _text(cols.channel, schema[cols.channel], keep_categories).alias("channel"),
     ]
     if cols.conversion_flag is not None:
         exprs += [_flag(lf, cols.conversion_flag, schema).alias("__flag"), revenue.alias("revenue")]
@@ -260,8 +301,9 @@ def normalise_events(
                 f"Column {cols.event!r} has type {ev_t}; expected event names such as "
                 "'touch' and 'conversion'."
             )
-        ev = pl.col(cols.event).cast(pl.String)
+        ev = _text(cols.event, ev_t, keep_categories)
         if cols.touch_events != ("touch",) or cols.conversion_events != ("conversion",):
+            ev = ev.cast(pl.String)
             ev = (
                 pl.when(ev.is_in(list(cols.touch_events)))
                 .then(pl.lit("touch"))
@@ -295,6 +337,12 @@ def normalise_events(
         out = pl.concat([touches, convs.select(cols_out)], how="vertical")
     order = [_ROW, *EVENT_COLUMNS, *(o.meta.output_name() for o in optional)]
     return out.select(order)
+
+
+def _text(name: str, dtype: pl.DataType, keep_categories: bool) -> pl.Expr:
+    """Return a text column as String, or as it is if Categorical/Enum and that is asked."""
+    keep = keep_categories and isinstance(dtype, pl.Categorical | pl.Enum)
+    return pl.col(name) if keep else pl.col(name).cast(pl.String)
 
 
 def _flag(lf: pl.LazyFrame, name: str, schema: pl.Schema) -> pl.Expr:

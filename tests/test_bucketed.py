@@ -168,3 +168,34 @@ def test_no_journeys_anywhere_is_an_empty_input_error():
     )
     with pytest.raises(EmptyInputError, match="No journeys in any bucket"):
         build_paths_bucketed(ev, n_buckets=2, non_converting="drop")
+
+
+def test_bucket_parts_are_removed_after_success_and_after_an_error(tmp_path, rng):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    ev = random_events(rng, 300, n_users=40)
+    got = build_paths_bucketed(ev, n_buckets=3, tmp_dir=scratch)
+    assert_same_table(got, at.build_journeys(ev).to_paths())
+    assert list(scratch.iterdir()) == []
+    bad = ev.with_columns(
+        pl.when(pl.int_range(pl.len()) == 5).then(None).otherwise("timestamp").alias("timestamp")
+    )
+    with pytest.raises(ValidationError, match="row 5"):
+        attribute_bucketed(bad, "linear", n_buckets=3, tmp_dir=scratch)
+    assert list(scratch.iterdir()) == []
+
+
+def test_bucketed_real_log_shapes_equal_in_memory(tmp_path, rng):
+    """Microsecond times, text ids with leading zeros, a CSV file read once into buckets."""
+    from tests.test_journeys import shaped_events
+
+    ev = shaped_events(rng, 2000, "text", n_users=300)
+    ev = ev.filter(pl.col("user_id") != "")  # an empty CSV field reads as null
+    assert ev["user_id"].str.starts_with("0").any()
+    path = tmp_path / "events.csv"
+    ev.write_csv(path)
+    want = at.build_journeys(path, lookback_days=2).to_paths()
+    assert_same_table(build_paths_bucketed(path, n_buckets=5, lookback_days=2), want)
+    uint = shaped_events(rng, 2000, "uint64", n_users=300)
+    want = at.build_journeys(uint).to_paths()
+    assert_same_table(build_paths_bucketed(uint, n_buckets=4), want)

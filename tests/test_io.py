@@ -1400,9 +1400,10 @@ def _broken(kind: str, tmp: Path) -> tuple[Path, list[str]]:
             "line 2 (row 1) is not one JSON value",
         ]
     if kind == "text late in a number column":
+        # user ids are read as text (any id is valid), so the late text is a revenue
         rows = "".join(f"{i},2024-01-01,a,touch,0\n" for i in range(10_200))
-        return _file(tmp, "late.csv", HEADER + rows + "x9,2024-01-02,,conversion,1\n"), [
-            "Column 'user_id' of the event log file",
+        return _file(tmp, "late.csv", HEADER + rows + "9,2024-01-02,,conversion,x9\n"), [
+            "Column 'revenue' of the event log file",
             "holds 'x9' at row 10200",
         ]
     raise AssertionError(kind)

@@ -449,3 +449,160 @@ def test_events_from_read_events_are_used_as_they_are(rng, monkeypatch):
     # a new frame derived from it is not the same frame: read again, as any frame
     at.build_journeys(read.filter(pl.lit(True)))
     assert len(calls) == 2
+
+
+# ----------------------------------------------------------------------------------------------
+# the sort on real log shapes: microsecond times, ties, ids of every kind, every sort path
+
+
+def _pick(rng: np.random.Generator, values: set, k: int) -> list:
+    ordered = sorted(values)
+    return [ordered[i] for i in rng.permutation(len(ordered))[:k]]
+
+
+def _id_values(rng: np.random.Generator, kind: str, n_users: int) -> pl.Series:
+    """``n_users`` distinct ids of one kind (the users of a random log)."""
+    if kind == "dense":
+        return pl.Series(rng.permutation(n_users) + 10**6, dtype=pl.Int64)
+    if kind == "sparse":
+        edges = [-(2**63), -(2**63) + 1, -1, 0, 2**62, 2**63 - 1]
+        ids = set(edges) | set(rng.integers(-(2**63), 2**63 - 1, n_users, dtype=np.int64).tolist())
+        return pl.Series(_pick(rng, ids, n_users), dtype=pl.Int64)
+    if kind == "uint64":
+        edges = [2**63 - 1, 2**63, 2**64 - 1, 0]
+        ids = set(edges) | {int(x) for x in rng.integers(0, 2**64 - 1, n_users, dtype=np.uint64)}
+        return pl.Series(_pick(rng, ids, n_users), dtype=pl.UInt64)
+    # text: shared 8-byte prefixes, short and empty strings, leading zeros, NUL, non-ASCII
+    fixed = ["", "a", "a\x00", "é", "0012", "012", "12", "1986951073.1700041408"]
+    fixed += ["1986951073.1700041409", "19869510", "198695107", "Zürich-1", "zz"]
+    ids = set(fixed)
+    while len(ids) < n_users:
+        ids.add(f"{rng.integers(0, 10 ** rng.integers(1, 11))}.{rng.integers(0, 100)}")
+        ids.add("12345678" + str(rng.integers(0, 1000)))
+    return pl.Series(_pick(rng, ids, n_users), dtype=pl.String)
+
+
+def shaped_events(rng: np.random.Generator, n: int, kind: str, n_users: int = 40) -> pl.DataFrame:
+    """A random log with microsecond times (half of them on whole hours, so ties abound)."""
+    ev = random_events(rng, n, n_users=n_users, channels="abcdefghijk")
+    jitter = rng.integers(0, 10**6, n) * (rng.random(n) < 0.5)
+    ids = _id_values(rng, kind, n_users)
+    return ev.with_columns(
+        pl.col("timestamp") + pl.duration(microseconds=pl.Series(jitter)),
+        ids.gather(ev["user_id"]).alias("user_id"),
+    )
+
+
+@pytest.mark.parametrize(("word", "perm_word"), [(64, 32), (50, 32), (50, 0), (40, 32), (12, 32)])
+@pytest.mark.parametrize("kind", ["dense", "sparse", "uint64", "text"])
+def test_every_sort_path_matches_brute_force(rng, monkeypatch, kind, word, perm_word):
+    """Narrower sort words force the split sort (both ways of splitting), the bucket fix-up
+    and the general sort."""
+    import attribution.journeys as journeys_module
+
+    monkeypatch.setattr(journeys_module, "_WORD", word)
+    monkeypatch.setattr(journeys_module, "_PERM_WORD", perm_word)
+    for _ in range(3):
+        ev = shaped_events(rng, 700, kind)
+        for options in ({}, {"lookback_days": 1.5, "collapse_repeats": True}):
+            got = at.build_journeys(ev, **options)
+            assert as_tuples(got) == brute_force_journeys(ev, **options)
+            assert got.user_id.dtype == ev["user_id"].dtype
+
+
+def test_text_ids_stay_apart_when_one_hash_collides(rng, monkeypatch):
+    """Ids that share the first hash (here: every id) are told apart by the second."""
+    import attribution.journeys as journeys_module
+
+    real = journeys_module._hash_ids
+    monkeypatch.setattr(
+        journeys_module,
+        "_hash_ids",
+        lambda user: (np.zeros(len(user), dtype=np.uint64), real(user)[1]),
+    )
+    ev = shaped_events(rng, 600, "text")
+    assert as_tuples(at.build_journeys(ev)) == brute_force_journeys(ev)
+
+
+def test_ties_order_touches_by_channel_and_conversions_by_revenue():
+    t = _ts("2024-03-01 10:00:00.000001")
+    ev = pl.DataFrame(
+        {
+            "user_id": ["u"] * 6,
+            "timestamp": [t] * 6,
+            "channel": ["c", None, "a", None, "b", None],
+            "event": ["touch", "conversion", "touch", "conversion", "touch", "conversion"],
+            "revenue": [0.0, 30.0, 0.0, 10.0, 0.0, 20.0],
+        }
+    )
+    f = at.build_journeys(ev).frame
+    assert f["path"].to_list() == [["a", "b", "c"], [], []]
+    assert f["revenue"].to_list() == [10.0, 20.0, 30.0]
+
+
+def test_dictionary_channel_and_event_columns_give_the_same_journeys(rng):
+    """Enum (with names that never occur, out of order) and Categorical columns are read by
+    their codes; the journeys are those of the same log as text."""
+    ev = shaped_events(rng, 800, "dense")
+    names = ev["channel"].drop_nulls().unique().to_list()
+    enum = pl.Enum(["zz-unused", *sorted(names, reverse=True), "aa-unused"])
+    pl.Series(["noise", "more noise"]).cast(pl.Categorical)  # the shared dictionary grows
+    want = brute_force_journeys(ev)
+    for channel, event in (
+        (enum, pl.Categorical),
+        (pl.Categorical, pl.Enum(["touch", "conversion"])),
+    ):
+        typed = ev.with_columns(pl.col("channel").cast(channel), pl.col("event").cast(event))
+        journeys = at.build_journeys(typed)
+        assert as_tuples(journeys) == want
+        assert journeys.channels == tuple(sorted(names))
+    # renamed events on a dictionary column
+    typed = ev.with_columns(
+        pl.col("event").replace({"touch": "session"}).cast(pl.Categorical),
+        pl.col("channel").cast(enum),
+    )
+    assert as_tuples(at.build_journeys(typed, touch_events="session")) == want
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.sets(
+        st.text(alphabet=["a", "b", "1", ".", "\x00", "é", "😀"], max_size=26)
+        | st.builds(lambda t: "12345678" + t, st.text(alphabet="0123456789", max_size=12)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_text_ids_are_ordered_by_their_bytes(names):
+    """The radix order of text ids (eight-byte words, then length) is Python's byte order."""
+    from attribution.journeys import _text_order
+
+    names = list(names)
+    got = [names[i] for i in _text_order(pl.Series(names, dtype=pl.String))]
+    assert got == sorted(names, key=lambda s: s.encode())
+
+
+def test_ids_sharing_the_sorted_bits_get_codes_of_their_own(rng, monkeypatch):
+    """Pairs of ids that tie on the bits the grouping sort uses: the second of each pair is
+    found late and placed beside the first (a free code), with the brute-force journeys."""
+    import attribution.journeys as journeys_module
+
+    # integers: k * 2**40 and k * 2**40 + 1 share their top bits
+    ev = shaped_events(rng, 700, "dense")
+    pairs = np.arange(ev["user_id"].n_unique() // 2 + 1)
+    spread = rng.choice(2**20, size=len(pairs), replace=False).astype(np.int64) << 40
+    uid = ev["user_id"] - ev["user_id"].min()
+    ev_int = ev.with_columns(user_id=pl.Series(spread[(uid // 2).to_numpy()]) + uid % 2)
+    assert as_tuples(at.build_journeys(ev_int)) == brute_force_journeys(ev_int)
+    # text: neighbours in byte order share the first hash
+    ev = shaped_events(rng, 700, "text")
+    partner = {u: i // 2 for i, u in enumerate(sorted(set(ev["user_id"])))}
+    real = journeys_module._hash_ids
+
+    def paired(user):
+        h2 = real(user)[1]
+        p = np.array([partner[u] for u in user.to_list()], dtype=np.uint64)
+        return p * np.uint64(0x9E3779B97F4A7C15), h2
+
+    monkeypatch.setattr(journeys_module, "_hash_ids", paired)
+    assert as_tuples(at.build_journeys(ev)) == brute_force_journeys(ev)

@@ -79,7 +79,9 @@ _CSV = {".csv", ".tsv", ".txt"}
 _NDJSON = {".ndjson", ".jsonl", ".json"}
 
 
-def to_lazy(source: FrameLike, *, what: str = "input") -> pl.LazyFrame:
+def to_lazy(
+    source: FrameLike, *, what: str = "input", id_columns: Sequence[str] = ()
+) -> pl.LazyFrame:
     """Turn any accepted input into a LazyFrame without reading more than the schema.
 
     Parameters
@@ -89,6 +91,11 @@ def to_lazy(source: FrameLike, *, what: str = "input") -> pl.LazyFrame:
         of Parquet files), a Polars ``DataFrame``/``LazyFrame`` or a pandas ``DataFrame``.
     what
         Name of the input, used in error messages.
+    id_columns
+        Identifier columns. A CSV file has no types, so these are read as text (guessing
+        numbers would drop leading zeros, and ids beyond Int64 would not parse) and become
+        Int64 only when every value is a canonical integer that fits (this reads those
+        columns once). Other sources keep their types.
     """
     if isinstance(source, pl.LazyFrame):
         return source
@@ -99,7 +106,7 @@ def to_lazy(source: FrameLike, *, what: str = "input") -> pl.LazyFrame:
         if not path.exists():
             raise FileNotFoundError(f"The {what} file {str(path)!r} does not exist.")
         with reading(path, what):
-            lf = _scan(path, what)
+            lf = _scan(path, what, id_columns)
             names = lf.collect_schema().names()  # a file that is not what its name says fails
         if any("\ufffd" in n or "\x00" in n for n in names):  # a header that is not UTF-8
             found = diagnose(path, what)
@@ -120,6 +127,21 @@ def to_lazy(source: FrameLike, *, what: str = "input") -> pl.LazyFrame:
         f"Cannot read the {what} from a {type(source).__name__}; expected a file path, a "
         "Polars or pandas DataFrame, or a Polars LazyFrame."
     )
+
+
+def _integer_ids(lf: pl.LazyFrame, names: Sequence[str]) -> pl.LazyFrame:
+    """Text id columns become Int64 where every value is a canonical integer that fits."""
+    present = [c for c in names if c in lf.collect_schema()]
+    if not present:
+        return lf
+    text = {c: pl.col(c) for c in present}
+    number = {c: t.str.to_integer(strict=False) for c, t in text.items()}
+    canonical = lf.select(
+        (t.is_null() | (number[c].cast(pl.String) == t).fill_null(False)).all().alias(c)
+        for c, t in text.items()
+    )
+    ok = canonical.collect().row(0, named=True)
+    return lf.with_columns(number[c].alias(c) for c in present if ok[c])
 
 
 # LazyFrames read from a file, and the file: a later error of reading can then name it.
@@ -151,7 +173,7 @@ def source_path(source: object) -> Path | None:
     return entry[1]
 
 
-def _scan(path: Path, what: str) -> pl.LazyFrame:
+def _scan(path: Path, what: str, id_columns: Sequence[str] = ()) -> pl.LazyFrame:
     if path.is_dir():
         files = sorted(path.rglob("*.parquet"))
         if not files:
@@ -163,7 +185,14 @@ def _scan(path: Path, what: str) -> pl.LazyFrame:
     if suffix in _PARQUET:
         return pl.scan_parquet(path)
     if suffix in _CSV:
-        return pl.scan_csv(path, separator=_separator(path), infer_schema_length=_INFER_ROWS)
+        text = dict.fromkeys(id_columns, pl.String)
+        lf = pl.scan_csv(
+            path,
+            separator=_separator(path),
+            infer_schema_length=_INFER_ROWS,
+            schema_overrides=text,
+        )
+        return _integer_ids(lf, id_columns) if id_columns else lf
     if suffix in _NDJSON:
         return pl.scan_ndjson(path, infer_schema_length=_INFER_ROWS)
     raise SchemaError(
