@@ -31,6 +31,12 @@ and ``L⁻¹`` apart while the diagonal is read) and ``4/3·m³`` flops once, in
 factorisation per channel. ``max_dense_states`` (default 20,000) refuses a larger core before
 allocating it, as does a core that would not fit in 80 % of the machine's memory.
 
+Chains of higher order over few channels are the opposite case: many states, sparsely linked,
+and a dense core of thousands of states would cost far more than one sparse LU (SuperLU) per
+channel on the chain without that channel's states. ``solver="auto"`` (the default) takes the
+dense core for order 1 over more than 32 channels and the sparse LUs otherwise; both are exact
+(``solver="dense"`` or ``"sparse"`` chooses one).
+
 References: Anderl, Becker, von Wangenheim & Schumann (2016), "Mapping the customer journey:
 lessons learned from graph-based online attribution modeling", IJRM 33(3); ChannelAttribution's
 ``markov_model`` (which estimates the same quantities by simulation).
@@ -45,6 +51,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 from scipy.linalg import blas, lapack
+from scipy.sparse.linalg import splu
 
 from attribution._base.errors import ModelError
 from attribution.journeys import Sequences
@@ -73,6 +80,8 @@ MAX_ORDER = 20
 MAX_DENSE_STATES = 20_000
 _MAX_DENSE_LIMIT = 100_000  # the largest max_dense_states accepted (240 GB)
 _MAX_LINKS = 256  # states with more links stay in the dense core
+_DENSE_FROM_CHANNELS = 33  # solver="auto": the dense core for order 1 from this many channels
+Solver = Literal["auto", "dense", "sparse"]
 _CHUNK_PAIRS = 4_000_000  # (row, column) pairs per block of diagonal entries
 
 
@@ -513,8 +522,48 @@ def _entry_states(chain: MarkovChain, a: sp.csr_matrix) -> tuple[np.ndarray, np.
     return key // n, key % n
 
 
+def _channel_states(chain: MarkovChain, k: int) -> list[np.ndarray]:
+    """Per channel, the transient states (``(start)`` is 0) that contain it."""
+    chan: list[int] = []
+    state: list[int] = []
+    for s, codes in enumerate(chain.states, start=1):
+        for c in set(codes):
+            chan.append(c)
+            state.append(s)
+    order = np.argsort(np.asarray(chan, dtype=np.int64), kind="stable")
+    chans = np.asarray(chan, dtype=np.int64)[order]
+    states = np.asarray(state, dtype=np.int64)[order]
+    bounds = np.searchsorted(chans, np.arange(k + 1))
+    return [states[bounds[c] : bounds[c + 1]] for c in range(k)]
+
+
+def _removal_per_channel(
+    chain: MarkovChain, a: sp.csr_matrix, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`_removal_solutions`, by one sparse LU per channel on the chain without it."""
+    n = a.shape[0]
+    k = len(chain.channels)
+    csc = a.tocsc()
+    base = np.asarray(splu(csc).solve(b))[0].copy()
+    without = np.tile(base, (k, 1))
+    for c, removed in enumerate(_channel_states(chain, k)):
+        if not len(removed):
+            continue
+        keep = np.ones(n, dtype=bool)
+        keep[removed] = False
+        idx = np.flatnonzero(keep)
+        without[c] = np.asarray(splu(csc[idx][:, idx].tocsc()).solve(b[idx]))[0]
+    return base, np.maximum(without, 0.0)
+
+
+def _check_solver(solver: object) -> Solver:
+    if solver not in ("auto", "dense", "sparse"):
+        raise ModelError(f"solver must be 'auto', 'dense' or 'sparse'; got {solver!r}.")
+    return solver
+
+
 def _removal_solutions(
-    chain: MarkovChain, max_dense_states: int = MAX_DENSE_STATES
+    chain: MarkovChain, max_dense_states: int = MAX_DENSE_STATES, solver: Solver = "auto"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Absorption from start with and without each channel, for conversions and value.
 
@@ -535,6 +584,10 @@ def _removal_solutions(
     conv = np.asarray(counts[:n, chain.n_states + 1].todense()).ravel()
     b = np.column_stack([conv * inv, chain.conv_value[:n] * inv])
     a = (sp.identity(n, format="csr") - sp.diags(inv) @ counts[:n, :n]).tocsr()
+    if solver == "auto":
+        solver = "dense" if chain.order == 1 and k >= _DENSE_FROM_CHANNELS else "sparse"
+    if solver == "sparse":
+        return _removal_per_channel(chain, a, b)
     green = _Green(a, max_dense_states)
     x = green.solve(b)
     base = x[0].copy()
@@ -558,7 +611,11 @@ def _removal_solutions(
 
 
 def removal_effects(
-    chain: MarkovChain, *, value: bool = False, max_dense_states: int = MAX_DENSE_STATES
+    chain: MarkovChain,
+    *,
+    value: bool = False,
+    max_dense_states: int = MAX_DENSE_STATES,
+    solver: Solver = "auto",
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Exact removal effects of every channel.
 
@@ -571,6 +628,8 @@ def removal_effects(
         of the conversions absorbed from that state) instead of conversion probability.
     max_dense_states : int
         Largest dense core accepted (see :func:`markov`).
+    solver : {"auto", "dense", "sparse"}
+        How the removals are solved (module docstring); the results agree to rounding.
 
     Returns
     -------
@@ -582,7 +641,7 @@ def removal_effects(
         ``1 − without / base`` (0 where ``base`` is 0).
     """
     limit = whole_number(max_dense_states, "max_dense_states", 1, _MAX_DENSE_LIMIT)
-    bases, withouts = _removal_solutions(chain, limit)
+    bases, withouts = _removal_solutions(chain, limit, _check_solver(solver))
     j = 1 if value else 0
     return _effects(float(bases[j]), withouts[:, j])
 
@@ -598,6 +657,7 @@ def markov(
     order: int = 1,
     revenue: Literal["conversions", "value"] = "conversions",
     max_dense_states: int = MAX_DENSE_STATES,
+    solver: Solver = "auto",
 ) -> KernelOutput:
     """Markov chain attribution (order ``k``), removal effects solved exactly.
 
@@ -614,7 +674,9 @@ def markov(
     ``order`` is a whole number in ``1..20``. ``max_dense_states`` (``1..100,000``) bounds the
     dense core of the exact solve (module docstring): a chain whose core is larger, or does not
     fit in 80 % of the machine's memory, is refused with a :class:`~attribution.ModelError`
-    before anything that size is allocated.
+    before anything that size is allocated. ``solver``: ``"auto"`` (the dense core for order 1
+    over more than 32 channels, else one sparse LU per channel), ``"dense"`` or ``"sparse"``;
+    all are exact.
 
     Examples
     --------
@@ -628,11 +690,12 @@ def markov(
         raise ModelError(f"revenue must be 'conversions' or 'value'; got {revenue!r}.")
     order = check_order(order)
     limit = whole_number(max_dense_states, "max_dense_states", 1, _MAX_DENSE_LIMIT)
+    solver = _check_solver(solver)
     chain = fit_chain(seq, order)
     touched = seq.lengths > 0
     total_conv = float(seq.conversions[touched].sum())
     total_value = float(seq.value[touched].sum())
-    bases, withouts = _removal_solutions(chain, limit)
+    bases, withouts = _removal_solutions(chain, limit, solver)
     base, without, re = _effects(float(bases[0]), withouts[:, 0])
     vbase, vwithout, vre = _effects(float(bases[1]), withouts[:, 1])
     share = re / re.sum() if re.sum() > 0 else np.zeros_like(re)

@@ -166,9 +166,10 @@ def brute_force_removal_effects(paths: list[tuple[tuple[str, ...], float, float]
     return base, {c: 1 - p_conv({c}) / base for c in channels}
 
 
+@pytest.mark.parametrize("solver", ["dense", "sparse"])
 @pytest.mark.parametrize("order", [1, 2, 3])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_removal_effects_match_brute_force_dense_solve(order, seed):
+def test_removal_effects_match_brute_force_dense_solve(order, seed, solver):
     rng = np.random.default_rng(seed)
     channels = "abcde"
     paths = {}
@@ -187,7 +188,7 @@ def test_removal_effects_match_brute_force_dense_solve(order, seed):
         )
     )
     base, expected = brute_force_removal_effects(rows, order)
-    res = at.attribute(table, "markov", order=order)
+    res = at.attribute(table, "markov", order=order, solver=solver)
     assert res.tables["chain"]["p_conversion"].item() == pytest.approx(base, abs=1e-10)
     got = dict(res.tables["removal_effects"].select("channel", "removal_effect").rows())
     for c, re in expected.items():
@@ -366,9 +367,10 @@ def random_path_table(rng: np.random.Generator, n_channels: int, n_paths: int) -
     )
 
 
+@pytest.mark.parametrize("solver", ["auto", "dense", "sparse"])
 @pytest.mark.parametrize("order", [1, 2, 3])
 @pytest.mark.parametrize(("seed", "n_channels"), [(0, 5), (1, 12), (2, 40)])
-def test_removal_effects_equal_a_fresh_lu_per_channel(order, seed, n_channels):
+def test_removal_effects_equal_a_fresh_lu_per_channel(order, seed, n_channels, solver):
     rng = np.random.default_rng(seed)
     chain = fit_chain(random_path_table(rng, n_channels, 400).sequences(), order)
     for value in (False, True):
@@ -378,7 +380,7 @@ def test_removal_effects_equal_a_fresh_lu_per_channel(order, seed, n_channels):
             else np.asarray(chain.counts[:, chain.n_states + 1].todense()).ravel()
         )
         base, without = fresh_solve_per_channel(chain, reward)
-        got_base, got_without, got_effects = removal_effects(chain, value=value)
+        got_base, got_without, got_effects = removal_effects(chain, value=value, solver=solver)
         assert got_base == pytest.approx(base, rel=1e-12)
         np.testing.assert_allclose(got_without, without, rtol=0, atol=1e-10 * base)
         np.testing.assert_allclose(
@@ -393,7 +395,9 @@ def test_a_dense_core_above_the_limit_is_refused_by_name(ca_paths):
         r"eliminating the loosely linked ones, which needs .* GiB; the limit is "
         r"max_dense_states=3",
     ):
-        at.attribute(ca_paths, "markov", max_dense_states=3)
+        at.attribute(ca_paths, "markov", max_dense_states=3, solver="dense")
+    with pytest.raises(at.ModelError, match="solver must be 'auto', 'dense' or 'sparse'"):
+        at.attribute(ca_paths, "markov", solver="qr")
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
