@@ -124,6 +124,13 @@ def test_new_and_missing_benchmarks_do_not_fail():
     assert guard.failed(rows) == []
 
 
+def test_peer_benchmarks_are_shown_but_never_fail():
+    name = "test_bench_shapes.py::test_shape_polars_window[1e+06-us_int]"
+    rows = guard.check({name: 10.0, "ours": 10.0}, {name: 1.0, "ours": 1.0})
+    assert {r.name: r.status for r in rows} == {name: "peer", "ours": "REGRESSED"}
+    assert [r.name for r in guard.failed(rows)] == ["ours"]
+
+
 def results_json(medians: dict[str, float]) -> dict:
     return {
         "benchmarks": [
