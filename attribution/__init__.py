@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from attribution._base.errors import (
     AttributionError,
+    DataQualityWarning,
     EmptyInputError,
     ModelError,
     SchemaError,
@@ -43,12 +44,15 @@ _NAMES: dict[str, str] = {
     "bootstrap": "attribution.uncertainty",
     "build_journeys": "attribution.journeys",
     "calibrate": "attribution.calibration",
+    "channel_group": "attribution.channels",
     "choose_order": "attribution._api",
     "compare_lift_tests": "attribution.calibration",
     "evaluate": "attribution.evaluation",
     "evaluate_scenarios": "attribution.evaluation",
     "holdout_lift": "attribution.calibration",
     "read_events": "attribution.io",
+    "read_ga4": "attribution.ga",
+    "read_ga360": "attribution.ga",
     "read_paths": "attribution.journeys",
     "read_spend": "attribution.io",
     "roi": "attribution.kpis.roi",
@@ -57,12 +61,14 @@ _NAMES: dict[str, str] = {
 _MODULES: tuple[str, ...] = (
     "bucketed",
     "calibration",
+    "channels",
     "clv",
     "clv_models",
     "crm",
     "datasets",
     "evaluation",
     "funnel",
+    "ga",
     "io",
     "journeys",
     "kpis",
@@ -81,6 +87,7 @@ __all__ = [
     "NO_TOUCH",
     "Attribution",
     "AttributionError",
+    "DataQualityWarning",
     "EmptyInputError",
     "JourneyOptions",
     "Journeys",
@@ -96,6 +103,8 @@ __all__ = [
     "build_journeys",
     "calibrate",
     "calibration",
+    "channel_group",
+    "channels",
     "choose_order",
     "clv",
     "clv_models",
@@ -106,6 +115,7 @@ __all__ = [
     "evaluate_scenarios",
     "evaluation",
     "funnel",
+    "ga",
     "holdout_lift",
     "io",
     "journeys",
@@ -113,6 +123,8 @@ __all__ = [
     "metrics",
     "models",
     "read_events",
+    "read_ga4",
+    "read_ga360",
     "read_paths",
     "read_spend",
     "report",
@@ -153,12 +165,14 @@ if TYPE_CHECKING:  # the names as static analysis sees them
     from attribution import (
         bucketed,
         calibration,
+        channels,
         clv,
         clv_models,
         crm,
         datasets,
         evaluation,
         funnel,
+        ga,
         io,
         journeys,
         kpis,
@@ -174,7 +188,9 @@ if TYPE_CHECKING:  # the names as static analysis sees them
     from attribution._api import attribute, attribute_all, choose_order
     from attribution._base.output import write_frame
     from attribution.calibration import calibrate, compare_lift_tests, holdout_lift
+    from attribution.channels import channel_group
     from attribution.evaluation import evaluate, evaluate_scenarios
+    from attribution.ga import read_ga4, read_ga360
     from attribution.io import read_events, read_spend
     from attribution.journeys import (
         NO_TOUCH,

@@ -7,9 +7,17 @@ from collections.abc import Sequence
 import polars as pl
 
 from attribution._base.errors import EmptyInputError, SchemaError, ValidationError, describe_rows
-from attribution._base.frames import FrameLike, is_empty, numeric_expr, to_lazy
+from attribution._base.frames import (
+    FrameLike,
+    check_columns,
+    is_empty,
+    is_text,
+    numeric_expr,
+    to_lazy,
+)
 from attribution._base.output import atomic_path, write_frame
 from attribution._base.time import EpochUnit, parse_dates
+from attribution.channels import Rules, channel_group
 from attribution.schema import EventColumns, mark_canonical, normalise_events, validate_events
 
 __all__ = [
@@ -40,6 +48,10 @@ def read_events(
     conversion_user_col: str | None = None,
     conversion_time_col: str | None = None,
     validate: bool = True,
+    source_col: str | None = None,
+    medium_col: str | None = None,
+    campaign_col: str | None = None,
+    channel_rules: Rules = "ga4",
 ) -> pl.LazyFrame:
     """Read an event log, map it onto the contract's columns and validate it.
 
@@ -77,6 +89,16 @@ def read_events(
     validate : bool
         Check every value rule now (one aggregate pass over the data). With ``False`` only the
         schema is checked; :func:`attribution.build_journeys` validates when it reads.
+    source_col, medium_col, campaign_col : str, optional
+        In place of ``channel_col``: the traffic source, medium and (optionally) campaign
+        columns, as in GA's ``utm_source`` / ``utm_medium`` / ``utm_campaign``. The channel
+        is then their channel group (:func:`attribution.channel_group`), by ``channel_rules``.
+        ``source_col`` and ``medium_col`` go together; ``campaign_col`` also becomes the
+        ``campaign`` column when the log has none of that name. With ``conversions=``, they
+        are columns of the touch table.
+    channel_rules : "ga4" or rule table
+        The rules that turn source, medium and campaign into a channel: GA4's default channel
+        groups, or an ordered table of your own (see :mod:`attribution.channels`).
 
     Returns
     -------
@@ -104,7 +126,25 @@ def read_events(
     ['user_id', 'timestamp', 'channel', 'event', 'revenue']
     >>> ev["revenue"].to_list()
     [0.0, 30.0]
+    >>> utm = pl.DataFrame({"uid": [1, 1, 1], "ts": ["2024-01-01", "2024-01-02", "2024-01-03"],
+    ...                     "utm_source": ["google", "newsletter", None],
+    ...                     "utm_medium": ["cpc", "email", None],
+    ...                     "kind": ["touch", "touch", "conversion"]})
+    >>> at.read_events(utm, user_col="uid", time_col="ts", source_col="utm_source",
+    ...                medium_col="utm_medium", event_col="kind", revenue_col=None
+    ...                ).collect()["channel"].to_list()
+    ['Paid Search', 'Email', 'Direct']
     """
+    if source_col is not None or medium_col is not None or campaign_col is not None:
+        source = _with_channel_group(
+            source,
+            source_col,
+            medium_col,
+            campaign_col,
+            channel_rules,
+            what="touch table" if conversions is not None else "event log",
+        )
+        channel_col = _GROUP
     if conversions is not None:
         return _read_two_tables(
             source,
@@ -145,6 +185,41 @@ def read_events(
         time_format=time_format,
     )
     return _read_events(source, cols, validate=validate)
+
+
+_GROUP = "__channel_group"
+
+
+def _with_channel_group(
+    source: FrameLike,
+    source_col: str | None,
+    medium_col: str | None,
+    campaign_col: str | None,
+    rules: Rules,
+    *,
+    what: str,
+) -> pl.LazyFrame:
+    """Add the channel group of source, medium and campaign as a column of its own."""
+    if source_col is None or medium_col is None:
+        raise SchemaError(
+            f"The channel group is read from a source and a medium column: pass both "
+            f"source_col= and medium_col= (got source_col={source_col!r}, "
+            f"medium_col={medium_col!r}; campaign_col= is optional)."
+        )
+    lf = to_lazy(source, what=what)
+    schema = lf.collect_schema()
+    names = [c for c in (source_col, medium_col, campaign_col) if c is not None]
+    check_columns(schema, names, what)
+    for name in names:
+        if not (is_text(schema[name]) or schema[name] == pl.Null):
+            raise SchemaError(
+                f"Column {name!r} has type {schema[name]}; expected text (a traffic source, "
+                "medium or campaign name)."
+            )
+    extra = [channel_group(source_col, medium_col, campaign_col, rules=rules).alias(_GROUP)]
+    if campaign_col is not None and "campaign" not in schema:
+        extra.append(pl.col(campaign_col).cast(pl.String).alias("campaign"))
+    return lf.with_columns(extra)
 
 
 def _read_events(

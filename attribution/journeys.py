@@ -1016,6 +1016,55 @@ def _take_paths(table: PathTable, order: np.ndarray) -> PathTable:
     )
 
 
+#: GA's "channel repeated n times" in path exports: ``Direct × 2``, ``Direct×2``, ``Direct x 2``.
+_REPEAT = r"^(.*?\S)(?:\s*×\s*|\s+[xX]\s*)(\d+)$"
+
+
+def _repeats(df: pl.DataFrame, parts: pl.Series, path_col: str, repeats: str) -> pl.Series:
+    """Expand (or refuse) GA's ``X × n`` steps in the split paths; row ``__row`` of ``df``."""
+    if repeats not in ("refuse", "expand", "keep"):
+        raise ValidationError(
+            f"repeats={repeats!r} is not a choice; expected 'refuse', 'expand' or 'keep'."
+        )
+    if repeats == "keep":
+        return parts
+    steps = pl.DataFrame({"__row": df["__row"], "__step": parts}).explode("__step")
+    hit = steps["__step"].str.contains(_REPEAT)
+    if not hit.any():
+        return parts
+    rows = steps.filter(hit)["__row"].unique(maintain_order=True)
+    paths = df.filter(pl.col("__row").is_in(rows.implode()))
+    where = describe_rows(paths["__row"].to_list(), values=paths["path"].to_list())
+    if repeats == "refuse":
+        raise ValidationError(
+            f"Column {path_col!r} has {rows.len()} paths with Google Analytics' repeat "
+            f"notation ({where}); pass repeats='expand' to read 'X × n' as n touches of X, or "
+            "repeats='keep' to take such text as a channel name."
+        )
+    steps = steps.with_columns(
+        pl.when(hit).then(pl.col("__step").str.extract(_REPEAT, 1)).otherwise("__step"),
+        pl.when(hit)
+        .then(pl.col("__step").str.extract(_REPEAT, 2).cast(pl.Int64, strict=False))
+        .otherwise(1)
+        .alias("__n"),
+    )
+    bad = steps.filter(~(pl.col("__n") >= 1))  # zero, or too many digits for a count
+    if bad.height:
+        paths = df.filter(pl.col("__row").is_in(bad["__row"].unique().implode()))
+        raise ValidationError(
+            f"Column {path_col!r} has {paths.height} paths with a repeat count below 1 "
+            f"({describe_rows(paths['__row'].to_list(), values=paths['path'].to_list())}); "
+            "'X × n' needs n ≥ 1."
+        )
+    expanded = (
+        steps.with_columns(pl.col("__step").repeat_by("__n"))
+        .explode("__step")
+        .group_by("__row", maintain_order=True)
+        .agg("__step")
+    )
+    return expanded["__step"]
+
+
 def read_paths(
     source: FrameLike,
     *,
@@ -1024,6 +1073,7 @@ def read_paths(
     value_col: str | None = "total_conversion_value",
     null_col: str | None = "total_null",
     sep: str = ">",
+    repeats: Literal["refuse", "expand", "keep"] = "refuse",
 ) -> PathTable:
     """Read a path table in the peers' format (``a > b > c`` with counts).
 
@@ -1039,16 +1089,18 @@ def read_paths(
         Conversion value and non-conversions of each path; missing or ``None`` means 0.
     sep : str
         Channel separator.
-
-    Returns
-    -------
-    PathTable
-        Duplicate paths in the input are merged (their counts summed).
+    repeats : {"refuse", "expand", "keep"}
+        Google Analytics' path exports write a channel repeated n times in a row as
+        ``Direct × 2`` (also ``Direct ×2``, ``Direct×2``, ``Direct x 2``, ``Direct x2``).
+        ``"expand"`` reads it as n touches of the channel; ``"refuse"`` (default) raises a
+        ValidationError naming the row and the value, so that ``Direct × 2`` never becomes a
+        channel of its own by accident; ``"keep"`` takes the text as a channel name.
 
     Raises
     ------
     SchemaError, ValidationError
-        Missing or non-numeric columns, null or empty paths, negative or non-finite counts.
+        Missing or non-numeric columns, null or empty paths, negative or non-finite counts,
+        GA's repeat notation unless ``repeats`` says how to read it.
 
     Examples
     --------
@@ -1058,6 +1110,9 @@ def read_paths(
     ...                                  "total_null": [1, 4]}))
     >>> pt.to_frame().rows()
     [('a > b', 2.0, 20.0, 1.0), ('b', 1.0, 5.0, 4.0)]
+    >>> ga = pl.DataFrame({"path": ["Organic Search × 2 > Direct"], "total_conversions": [3]})
+    >>> at.read_paths(ga, repeats="expand").to_frame()["path"].to_list()
+    ['Organic Search > Organic Search > Direct']
     """
     lf = to_lazy(source, what="path table")
     schema = lf.collect_schema()
@@ -1112,6 +1167,7 @@ def read_paths(
             f"({describe_rows(sub['__row'].to_list(), values=sub['path'].to_list())}); "
             f"channels are separated by {sep!r}."
         )
+    parts = _repeats(df, parts, path_col, repeats)
     flat = parts.explode()
     names = flat.unique().sort()
     codes = flat.cast(pl.Enum(names.to_list())).to_physical().cast(pl.Int32).to_numpy()

@@ -667,7 +667,11 @@ def test_unknown_epoch_unit_is_a_schema_error() -> None:
 @settings(max_examples=40, deadline=None)
 @given(st.integers(min_value=-(10**9), max_value=4 * 10**9))
 def test_epoch_seconds_property(seconds: int) -> None:
-    assert _one_time([seconds]) == [EPOCH + timedelta(seconds=seconds)]
+    # integers that are all valid dates 1900-01-01 .. 2199-12-31 read as YYYYMMDD unless the
+    # unit is given (the documented rule); with the unit every integer is epoch seconds
+    assert _one_time([seconds], epoch_unit="s") == [EPOCH + timedelta(seconds=seconds)]
+    if not 19_000_101 <= seconds <= 21_991_231:
+        assert _one_time([seconds]) == [EPOCH + timedelta(seconds=seconds)]
 
 
 @pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Tokyo"])

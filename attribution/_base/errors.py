@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "AttributionError",
+    "DataQualityWarning",
     "EmptyInputError",
     "ModelError",
     "SchemaError",
@@ -40,8 +41,24 @@ class ModelError(AttributionError):
     """A model was asked for something it cannot do with the given input or parameters."""
 
 
+class DataQualityWarning(UserWarning):
+    """The input can be read, but a defect in it limits what the results can tell.
+
+    An example: user ids that a spreadsheet rounded to scientific notation, so that visitors who
+    share the rounded value are read as one user. The warning says what was found and how many
+    rows it touches; ``warnings.simplefilter("error", DataQualityWarning)`` makes it an error.
+    """
+
+
 # Users meet these classes as ``attribution.SchemaError`` and so on: tracebacks say so too.
-for _cls in (AttributionError, SchemaError, ValidationError, EmptyInputError, ModelError):
+for _cls in (
+    AttributionError,
+    SchemaError,
+    ValidationError,
+    EmptyInputError,
+    ModelError,
+    DataQualityWarning,
+):
     _cls.__module__ = "attribution"
 
 

@@ -22,7 +22,7 @@ ISO-8601 text              ``2024-01-31``, ``2024-01-31T10:00``, ``2024-01-31 10
 ``DD/MM/YYYY`` text        read day-first or month-first only when the column decides it (a
 (also ``.`` or ``-``)      first field above 12 means day-first, a second one month-first);
                            a column that reads both ways is refused: pass ``format=``
-integer ``YYYYMMDD``       that day, when every value is a valid date of years 1000-2999
+integer ``YYYYMMDD``       that day, when every value is a valid date of years 1900-2199
                            and no ``epoch_unit`` is given
 numbers                    epoch time in ``epoch_unit``; when it is not given, the unit is
                            detected from the largest magnitude: below 1e11 seconds, below
@@ -349,7 +349,8 @@ def _number_reading(
             + "-"
             + (day % 100).cast(pl.String).str.zfill(2)
         ).str.to_date("%Y-%m-%d", strict=False)
-        yyyymmdd = (day >= 10_000_101) & (day <= 29_991_231) & ymd.is_not_null()
+        # epoch seconds of 1970-08-09 .. 1970-09-12 read the same way: pass epoch_unit for them
+        yyyymmdd = (day >= 19_000_101) & (day <= 21_991_231) & ymd.is_not_null()
     else:
         ymd, yyyymmdd = pl.lit(None, pl.Date), pl.lit(False)
     stats = lf.select(

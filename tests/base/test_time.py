@@ -235,8 +235,9 @@ def test_integer_yyyymmdd_are_dates_unless_an_epoch_unit_is_given():
     assert times([20240131, 20240201]) == [utc(2024, 1, 31), utc(2024, 2, 1)]
     assert dates([20240131]) == [dt.date(2024, 1, 31)]
     assert times([20240131], epoch_unit="s") == [utc(1970, 8, 23, 6, 15, 31)]
-    # not every value a valid date: epoch seconds
+    # not every value a valid date, or a year outside 1900-2199: epoch seconds
     assert times([20240131, 20241399])[0] == utc(1970, 8, 23, 6, 15, 31)
+    assert times([10000101]) == [utc(1970, 4, 26, 17, 48, 21)]
 
 
 def test_unknown_epoch_unit_and_unreadable_types_are_schema_errors():
