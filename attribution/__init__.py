@@ -24,8 +24,12 @@ from attribution._base.errors import (
     AttributionError,
     DataQualityWarning,
     EmptyInputError,
+    IdentificationWarning,
     ModelError,
+    OutputError,
+    ReadError,
     SchemaError,
+    SkippedModelWarning,
     ValidationError,
 )
 
@@ -50,6 +54,7 @@ _NAMES: dict[str, str] = {
     "evaluate": "attribution.evaluation",
     "evaluate_scenarios": "attribution.evaluation",
     "holdout_lift": "attribution.calibration",
+    "plan_experiments": "attribution.experiments",
     "read_events": "attribution.io",
     "read_ga4": "attribution.ga",
     "read_ga360": "attribution.ga",
@@ -67,6 +72,7 @@ _MODULES: tuple[str, ...] = (
     "crm",
     "datasets",
     "evaluation",
+    "experiments",
     "funnel",
     "ga",
     "io",
@@ -89,11 +95,15 @@ __all__ = [
     "AttributionError",
     "DataQualityWarning",
     "EmptyInputError",
+    "IdentificationWarning",
     "JourneyOptions",
     "Journeys",
     "ModelError",
+    "OutputError",
     "PathTable",
+    "ReadError",
     "SchemaError",
+    "SkippedModelWarning",
     "ValidationError",
     "__version__",
     "attribute",
@@ -114,6 +124,7 @@ __all__ = [
     "evaluate",
     "evaluate_scenarios",
     "evaluation",
+    "experiments",
     "funnel",
     "ga",
     "holdout_lift",
@@ -122,6 +133,7 @@ __all__ = [
     "kpis",
     "metrics",
     "models",
+    "plan_experiments",
     "read_events",
     "read_ga4",
     "read_ga360",
@@ -171,6 +183,7 @@ if TYPE_CHECKING:  # the names as static analysis sees them
         crm,
         datasets,
         evaluation,
+        experiments,
         funnel,
         ga,
         io,
@@ -190,6 +203,7 @@ if TYPE_CHECKING:  # the names as static analysis sees them
     from attribution.calibration import calibrate, compare_lift_tests, holdout_lift
     from attribution.channels import channel_group
     from attribution.evaluation import evaluate, evaluate_scenarios
+    from attribution.experiments import plan_experiments
     from attribution.ga import read_ga4, read_ga360
     from attribution.io import read_events, read_spend
     from attribution.journeys import (

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
-from attribution._base.errors import ModelError
+from attribution._base.errors import ModelError, SkippedModelWarning
 from attribution._base.frames import FrameLike, to_lazy
 from attribution.journeys import (
     JourneyOptions,
@@ -22,7 +23,7 @@ from attribution.models import MODELS, Attribution, get_model
 from attribution.models.base import check_params
 from attribution.spark import is_spark_frame
 
-__all__ = ["as_sequences", "attribute", "attribute_all", "choose_order"]
+__all__ = ["as_sequences", "attribute", "attribute_all", "choose_order", "model_warning"]
 
 _PEER_COLUMNS = {"path", "total_conversions"}
 
@@ -118,6 +119,9 @@ def attribute_all(
     data: Journeys | PathTable | FrameLike,
     models: Sequence[str] | None = None,
     options: JourneyOptions | None = None,
+    *,
+    skip_refused: bool = False,
+    with_warnings: bool = False,
     **params: Any,
 ) -> pl.DataFrame:
     """Run several models side by side: one row per (model, channel).
@@ -134,6 +138,15 @@ def attribute_all(
         rows summing to the total.
     options : JourneyOptions, optional
         As for :func:`attribute`.
+    skip_refused : bool
+        Leave out a model that refuses the input (raises :class:`~attribution.ModelError`,
+        e.g. Shapley over more than ``max_channels`` channels), with a
+        :class:`~attribution.SkippedModelWarning` that names it and gives its reason, instead
+        of failing. If every model refuses, the first refusal is raised.
+    with_warnings : bool
+        Add a ``warning`` column: a model's :class:`~attribution.IdentificationWarning`
+        (``data_driven`` when the log does not identify its credit) on each of its rows, null
+        otherwise. The warning is issued either way, naming the model.
     **params
         Parameters, each passed to the models that take it (one no model takes is an error),
         and any field of :class:`~attribution.JourneyOptions`.
@@ -141,13 +154,14 @@ def attribute_all(
     Returns
     -------
     DataFrame
-        ``model, channel, conversions, revenue, share``.
+        ``model, channel, conversions, revenue, share`` (and ``warning``).
     """
     journey_params, params = split_journey_params(params)
     seq, source = as_sequences(data, options, **journey_params)
     names = list(models) if models is not None else list(MODELS)
     taken: set[str] = set()
     frames = []
+    refused: list[ModelError] = []
     for name in names:
         spec = get_model(name)
         own = {k: v for k, v in params.items() if k in spec.parameters()}
@@ -161,13 +175,34 @@ def attribute_all(
             continue
         if models is None and spec.needs_nulls and not seq.nulls.any():
             continue
-        out = spec.kernel(seq, **own)
+        try:
+            out = spec.kernel(seq, **own)
+        except ModelError as exc:
+            if not skip_refused:
+                raise
+            refused.append(exc)
+            warnings.warn(f"model {name!r} skipped: {exc}", SkippedModelWarning, stacklevel=2)
+            continue
         res = Attribution(name, own, seq, out, source=source)
-        frames.append(res.channels.select(pl.lit(name).alias("model"), pl.all()))
+        frame = res.channels.select(pl.lit(name).alias("model"), pl.all())
+        if with_warnings:
+            frame = frame.with_columns(warning=pl.lit(model_warning(res), dtype=pl.String))
+        frames.append(frame)
     unknown = sorted(set(params) - taken)
     if unknown:
         raise ModelError(f"No model among {', '.join(names)} takes the parameter {unknown[0]!r}.")
+    if not frames and refused:
+        raise refused[0]
     return pl.concat(frames)
+
+
+def model_warning(result: Attribution) -> str | None:
+    """Return the identification warning a result was given (``diagnostics``), or ``None``."""
+    diag = result.tables.get("diagnostics")
+    if diag is None or "warning" not in diag.columns:
+        return None
+    found = [w for w in diag["warning"].to_list() if w]
+    return "; ".join(found) if found else None
 
 
 def choose_order(

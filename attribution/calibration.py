@@ -11,9 +11,10 @@ experiment measures what a channel *causes*. This module
 
 Lift tests are a frame with one row per channel (and optionally per period): ``channel``,
 ``incremental_conversions`` (the experiment's estimate for the whole population and window the
-attribution covers) and a confidence interval ``lower``, ``upper``. Several periods of one
-channel are summed (their intervals combined as independent normal errors), so the periods
-together must cover the attribution's window; attribute each period separately otherwise.
+attribution covers) and a confidence interval ``lower``, ``upper`` (without them, a test is
+taken as exact). Several periods of one channel are summed (their intervals combined as
+independent normal errors), so the periods together must cover the attribution's window;
+attribute each period separately otherwise.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from attribution._base.errors import ModelError, ValidationError
 from attribution._base.frames import FrameLike, check_columns, to_lazy
 from attribution.models.base import BASELINE, Attribution, credit_frame
 
-__all__ = ["calibrate", "compare_lift_tests", "holdout_lift", "level_factor"]
+__all__ = [
+    "calibrate",
+    "compare_lift_tests",
+    "holdout_lift",
+    "level_factor",
+    "lift_tests_by_channel",
+]
 
 Remainder = Literal["auto", "level", "scaled", "proportional", "baseline"]
 
@@ -147,18 +154,59 @@ def holdout_lift(
     )
 
 
-def _tests_by_channel(
-    tests: FrameLike, channel_col: str, estimate_col: str, lower_col: str, upper_col: str
+def lift_tests_by_channel(
+    tests: FrameLike,
+    *,
+    channel_col: str = "channel",
+    estimate_col: str = "incremental_conversions",
+    lower_col: str = "lower",
+    upper_col: str = "upper",
 ) -> pl.DataFrame:
+    """Validate lift tests and sum the periods of each channel.
+
+    Periods of one channel are summed, their intervals combined as independent normal errors
+    (half-widths added in quadrature on each side). Tests without both interval columns are
+    taken as exact (``lower = upper = estimate``); one bound without the other is an error.
+
+    Parameters
+    ----------
+    tests : frame
+        Lift tests (module docstring).
+    channel_col, estimate_col, lower_col, upper_col : str
+        Column names.
+
+    Returns
+    -------
+    DataFrame
+        ``channel, periods, test, lower, upper``, one row per channel in order of appearance.
+
+    Raises
+    ------
+    SchemaError
+        A column is missing.
+    ValidationError
+        No rows, or a row with a null estimate or bound, or ``lower ≤ estimate ≤ upper``
+        broken.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> t = pl.DataFrame({"channel": ["a", "a"], "incremental_conversions": [10.0, 20.0],
+    ...                   "lower": [7.0, 16.0], "upper": [13.0, 24.0]})
+    >>> lift_tests_by_channel(t).row(0)
+    ('a', 2, 30.0, 25.0, 35.0)
+    """
     lf = to_lazy(tests, what="lift tests")
-    check_columns(
-        lf.collect_schema(), [channel_col, estimate_col, lower_col, upper_col], "lift tests"
-    )
+    names = lf.collect_schema().names()
+    bounds = [lower_col, upper_col]
+    if not any(b in names for b in bounds):  # no interval: the tests are taken as exact
+        bounds = [estimate_col, estimate_col]
+    check_columns(lf.collect_schema(), [channel_col, estimate_col, *bounds], "lift tests")
     df = lf.select(
         pl.col(channel_col).cast(pl.String).alias("channel"),
         pl.col(estimate_col).cast(pl.Float64).alias("test"),
-        pl.col(lower_col).cast(pl.Float64).alias("lower"),
-        pl.col(upper_col).cast(pl.Float64).alias("upper"),
+        pl.col(bounds[0]).cast(pl.Float64).alias("lower"),
+        pl.col(bounds[1]).cast(pl.Float64).alias("upper"),
     ).collect()
     if df.height == 0:
         raise ValidationError("The lift tests frame is empty (0 rows).")
@@ -209,12 +257,6 @@ def _own_lift(result: Attribution | pl.DataFrame) -> pl.DataFrame | None:
     if effects is None or "removal_conversions" not in effects.columns:
         return None
     return effects.select("channel", model_lift=pl.col("removal_conversions").cast(pl.Float64))
-
-
-def _model_lift(result: Attribution | pl.DataFrame, credit: pl.DataFrame) -> pl.DataFrame:
-    """``channel, model_lift``: the model's own lift, or its credit for models without one."""
-    own = _own_lift(result)
-    return credit.select("channel", model_lift="conversions") if own is None else own
 
 
 def level_factor(
@@ -285,33 +327,43 @@ def compare_lift_tests(
     result: Attribution | pl.DataFrame,
     tests: FrameLike,
     *,
+    channels: Literal["tested", "all"] = "tested",
     channel_col: str = "channel",
     estimate_col: str = "incremental_conversions",
     lower_col: str = "lower",
     upper_col: str = "upper",
 ) -> pl.DataFrame:
-    """How far a model's credit is from incrementality experiments.
+    """How far a model's credit is from incrementality experiments, and both calibrated answers.
 
     Parameters
     ----------
     result : Attribution or DataFrame
-        A model's result (or its ``channels`` frame: ``channel, conversions``).
+        A model's result (or its ``channels`` frame: ``channel, conversions``). A
+        ``data_driven`` result fitted with ``lift_tests`` is compared through what the log
+        alone said (its ``log_only`` table), and its own credit is the in-fit answer.
     tests : frame
         Lift tests (module docstring); periods of a channel are summed.
+    channels : {"tested", "all"}
+        One row per tested channel, or per channel of the result (untested ones with null
+        test columns), to see how the untested channels move.
     channel_col, estimate_col, lower_col, upper_col : str
         Column names of ``tests``.
 
     Returns
     -------
     DataFrame
-        One row per tested channel: ``channel, periods, credit, test, lower, upper,
-        difference`` (credit − test), ``ratio`` (credit / test; null when the test is 0),
-        ``model_lift`` and ``within_interval`` (``lower ≤ model_lift ≤ upper``).
+        ``channel, periods, credit, test, lower, upper, difference`` (credit − test),
+        ``ratio`` (credit / test; null when the test is 0), ``model_lift``,
+        ``within_interval`` (``lower ≤ model_lift ≤ upper``), ``post_hoc`` (the channel's
+        conversions after :func:`calibrate`) and ``in_fit`` and ``in_fit_lift`` (credit and
+        removal effect of the model fitted with the tests; null for a result fitted without
+        them).
 
-        ``model_lift`` is what the experiment measures as the model sees it: the conversions
-        lost without the channel. For ``data_driven`` that is its fitted model's removal
-        effect (``tables["effects"]``), which differs from its Shapley credit when effects
-        overlap or reinforce each other; for the other models it is the credit.
+        ``credit`` and ``model_lift`` are what the log says: the model's credit, and the
+        conversions it loses without the channel, which is what the experiment measures. For
+        ``data_driven`` that is its fitted model's removal effect (``tables["effects"]``),
+        which differs from its Shapley credit when effects overlap or reinforce each other;
+        for the other models it is the credit.
 
     Raises
     ------
@@ -327,16 +379,35 @@ def compare_lift_tests(
     >>> compare_lift_tests(credit, tests).select("channel", "difference", "ratio").rows()
     [('a', 30.0, 2.0)]
     """
-    credit = credit_frame(result)
-    t = _tests_by_channel(tests, channel_col, estimate_col, lower_col, upper_col)
-    missing = sorted(set(t["channel"]) - set(credit["channel"]))
-    if missing:
-        raise ModelError(
-            f"Lift tests name {len(missing)} channels the attribution does not have: {missing[:5]}."
+    if channels not in ("tested", "all"):
+        raise ModelError(f"channels must be 'tested' or 'all'; got {channels!r}.")
+    credit, own = _log_answer(result)
+    t = lift_tests_by_channel(
+        tests,
+        channel_col=channel_col,
+        estimate_col=estimate_col,
+        lower_col=lower_col,
+        upper_col=upper_col,
+    )
+    _check_tested(t, credit)
+    post = _calibrated(credit, own, t, "auto", 0.5, 0.3).select("channel", post_hoc="conversions")
+    lift = credit.select("channel", model_lift="conversions") if own is None else own
+    in_fit = pl.DataFrame(
+        schema={"channel": pl.String, "in_fit": pl.Float64, "in_fit_lift": pl.Float64}
+    )
+    now = _own_lift(result)
+    if isinstance(result, Attribution) and "log_only" in result.tables and now is not None:
+        in_fit = (
+            credit_frame(result)
+            .select("channel", in_fit="conversions")
+            .join(now.rename({"model_lift": "in_fit_lift"}), on="channel", how="left")
         )
+    base = t if channels == "tested" else credit.select("channel").join(t, on="channel", how="left")
     return (
-        t.join(credit.select("channel", credit="conversions"), on="channel")
-        .join(_model_lift(result, credit), on="channel", how="left")
+        base.join(credit.select("channel", credit="conversions"), on="channel", how="left")
+        .join(lift, on="channel", how="left")
+        .join(post, on="channel", how="left")
+        .join(in_fit, on="channel", how="left")
         .with_columns(pl.col("model_lift").fill_null(0.0))
         .select(
             "channel",
@@ -350,8 +421,29 @@ def compare_lift_tests(
             model_lift=pl.col("model_lift"),
             within_interval=(pl.col("model_lift") >= pl.col("lower"))
             & (pl.col("model_lift") <= pl.col("upper")),
+            post_hoc=pl.col("post_hoc"),
+            in_fit=pl.col("in_fit"),
+            in_fit_lift=pl.col("in_fit_lift"),
         )
     )
+
+
+def _log_answer(result: Attribution | pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Credit frame and own lift of what the log alone says.
+
+    For a ``data_driven`` result fitted with lift tests that is its ``log_only`` table; for any
+    other result, the result itself.
+    """
+    if isinstance(result, Attribution) and "log_only" in result.tables:
+        log = result.tables["log_only"]
+        credit = log.select("channel", "conversions", "revenue").with_columns(
+            pl.col("conversions", "revenue").cast(pl.Float64)
+        )
+        own = log.filter(pl.col("channel") != BASELINE).select(
+            "channel", model_lift=pl.col("removal_conversions").cast(pl.Float64)
+        )
+        return credit, own
+    return credit_frame(result), _own_lift(result)
 
 
 def calibrate(
@@ -445,17 +537,42 @@ def calibrate(
         raise ModelError(
             f"spread and level_spread must be > 0; got {spread!r} and {level_spread!r}."
         )
-    if remainder == "auto":
-        remainder = "level" if _own_lift(result) is not None else "scaled"
     credit = credit_frame(result)
-    t = _tests_by_channel(tests, channel_col, estimate_col, lower_col, upper_col)
+    t = lift_tests_by_channel(
+        tests,
+        channel_col=channel_col,
+        estimate_col=estimate_col,
+        lower_col=lower_col,
+        upper_col=upper_col,
+    )
+    _check_tested(t, credit)
+    return _calibrated(credit, _own_lift(result), t, remainder, spread, level_spread)
+
+
+def _check_tested(t: pl.DataFrame, credit: pl.DataFrame) -> None:
     missing = sorted(set(t["channel"]) - set(credit["channel"]))
     if missing:
         raise ModelError(
             f"Lift tests name {len(missing)} channels the attribution does not have: {missing[:5]}."
         )
+
+
+def _calibrated(
+    credit: pl.DataFrame,
+    own_lift: pl.DataFrame | None,
+    t: pl.DataFrame,
+    remainder: Remainder,
+    spread: float,
+    level_spread: float,
+) -> pl.DataFrame:
+    """:func:`calibrate` on a credit frame, the model's own lift (or none) and summed tests."""
+    if remainder == "auto":
+        remainder = "level" if own_lift is not None else "scaled"
+    lift_frame = (
+        credit.select("channel", model_lift="conversions") if own_lift is None else own_lift
+    )
     df = credit.join(t.select("channel", "test", "lower", "upper"), on="channel", how="left").join(
-        _model_lift(result, credit), on="channel", how="left"
+        lift_frame, on="channel", how="left"
     )
     total = float(credit["conversions"].sum())
     t_mask = df["test"].is_not_null().to_numpy()

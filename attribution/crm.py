@@ -26,6 +26,7 @@ from attribution._base.frames import (
     is_empty,
     is_text,
     numeric_expr,
+    reads,
     to_lazy,
 )
 from attribution._base.time import EpochUnit, check_time_zone, parse_times
@@ -132,6 +133,7 @@ def _normalise(
     return lf, schema, exprs
 
 
+@reads(source="CRM table")
 def read_crm(
     source: FrameLike,
     *,
@@ -317,6 +319,7 @@ def _read_crm(
     )
 
 
+@reads(source="activities table")
 def read_activities(
     source: FrameLike,
     *,

@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 
 from attribution._api import attribute
@@ -52,10 +53,14 @@ __all__ = [
     "Evaluation",
     "baseline_credit",
     "evaluate",
+    "evaluate_experiments",
     "evaluate_scenarios",
     "score_credit",
+    "simulated_lift_tests",
     "truth_credit",
 ]
+
+_Z95 = 1.959963984540054
 
 ModelList = Sequence[str] | Mapping[str, tuple[str, dict[str, Any]]]
 
@@ -384,12 +389,14 @@ def evaluate_scenarios(
     options: JourneyOptions | None = None,
     **params: Unpack[JourneyParams],
 ) -> pl.DataFrame:
-    """Score models on the simulator settings of :data:`~attribution.datasets.scenarios.SCENARIOS`.
+    """Score models on the named simulator settings (:mod:`attribution.datasets.scenarios`).
 
     Parameters
     ----------
     names : sequence of str, optional
-        Settings to run (default: all).
+        Settings to run (default: :data:`~attribution.datasets.scenarios.SCENARIOS`, the first
+        simulator family; the ``daily_`` settings of
+        :data:`~attribution.datasets.scenarios.DAILY_SCENARIOS`, slower to simulate, by name).
     n_users : int
         Users per simulated log.
     seeds : sequence of int
@@ -416,14 +423,16 @@ def evaluate_scenarios(
     >>> df.select("scenario", "model").rows()
     [('short_journeys', 'linear')]
     """
-    from attribution.datasets.scenarios import SCENARIOS, scenario
+    from attribution.datasets.scenarios import ALL_SCENARIOS, SCENARIOS, scenario
 
     opts = JourneyOptions.of(options, **params)
     chosen = list(SCENARIOS) if names is None else list(names)
     frames = []
     for name in chosen:
-        if name not in SCENARIOS:
-            raise ModelError(f"Unknown scenario {name!r}; expected one of {', '.join(SCENARIOS)}.")
+        if name not in ALL_SCENARIOS:
+            raise ModelError(
+                f"Unknown scenario {name!r}; expected one of {', '.join(ALL_SCENARIOS)}."
+            )
         for seed in seeds:
             sim = scenario(name, n_users, seed=seed)
             ev = evaluate(
@@ -436,9 +445,216 @@ def evaluate_scenarios(
             frames.append(
                 ev.summary.select(
                     pl.lit(name).alias("scenario"),
-                    pl.lit(SCENARIOS[name].confounded).alias("confounded"),
+                    pl.lit(ALL_SCENARIOS[name].confounded).alias("confounded"),
                     pl.lit(seed).alias("seed"),
                     pl.all(),
                 )
             )
     return pl.concat(frames)
+
+
+def simulated_lift_tests(
+    truth: FrameLike,
+    channels: Sequence[str],
+    *,
+    total_conversions: float,
+    noise: float = 0.1,
+    seed: int = 0,
+    channel_col: str = "channel",
+    incremental_col: str = "incremental_conversions",
+) -> pl.DataFrame:
+    """Lift tests of some channels as experiments would report them, drawn from a known truth.
+
+    Each test's estimate is the channel's true incremental conversions plus a normal error
+    with standard deviation ``noise × max(truth, 1 % of the conversions)`` (a test of a channel
+    without effect is not exact either), with a 95 % interval of ±1.96 of that.
+
+    Parameters
+    ----------
+    truth : frame
+        ``channel`` and ``incremental_conversions`` per channel.
+    channels : sequence of str
+        Channels to test.
+    total_conversions : float
+        Conversions of the log (sets the floor of the error).
+    noise : float
+        Relative standard error of a test.
+    seed : int
+        Seed of the errors.
+    channel_col, incremental_col : str
+        Column names of ``truth``.
+
+    Returns
+    -------
+    DataFrame
+        ``channel, incremental_conversions, lower, upper``: the input of
+        :func:`attribution.calibrate` and of ``at.attribute(..., lift_tests=...)``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> t = pl.DataFrame({"channel": ["a", "b"], "incremental_conversions": [100, 0]})
+    >>> simulated_lift_tests(t, ["a"], total_conversions=1000, noise=0.0).rows()
+    [('a', 100.0, 100.0, 100.0)]
+    """
+    lf = to_lazy(truth, what="truth")
+    check_columns(lf.collect_schema(), [channel_col, incremental_col], "truth")
+    inc = dict(lf.select(channel_col, incremental_col).collect().iter_rows())
+    unknown = [c for c in channels if c not in inc]
+    if unknown:
+        raise ModelError(f"The truth has no channels {unknown}.")
+    rng = np.random.default_rng(seed)
+    true = np.array([float(inc[c]) for c in channels])
+    sd = noise * np.maximum(true, 0.01 * float(total_conversions))
+    est = true + sd * rng.standard_normal(len(true))
+    return pl.DataFrame(
+        {
+            "channel": list(channels),
+            "incremental_conversions": est,
+            "lower": est - _Z95 * sd,
+            "upper": est + _Z95 * sd,
+        },
+        schema={
+            "channel": pl.String,
+            "incremental_conversions": pl.Float64,
+            "lower": pl.Float64,
+            "upper": pl.Float64,
+        },
+    )
+
+
+def evaluate_experiments(
+    names: Sequence[str] | None = None,
+    *,
+    n_users: int = 20_000,
+    seeds: Sequence[int] = (0,),
+    n_tests: int = 2,
+    n_random: int = 5,
+    noise: float = 0.1,
+    options: JourneyOptions | None = None,
+    **params: Unpack[JourneyParams],
+) -> pl.DataFrame:
+    """Planned against random lift tests, on simulated logs with a known truth.
+
+    For each setting and seed: ``data_driven`` is fitted on the log alone (the error
+    *before*); :func:`attribution.plan_experiments` picks ``n_tests`` channels, their tests
+    are drawn from the truth (:func:`simulated_lift_tests`, relative error ``noise``) and
+    ``data_driven`` is fitted with them (``in_fit``), and the log-only result is calibrated
+    with them (``post_hoc``, :func:`attribution.calibrate`). The same is done for
+    ``n_random`` sets of ``n_tests`` channels drawn at random.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Named settings of either simulator family (default: the
+        intent-seeking ones, :data:`~attribution.datasets.scenarios.INTENT_SETTINGS`).
+    n_users : int
+        Users per simulated log.
+    seeds : sequence of int
+        One log per setting and seed.
+    n_tests : int
+        Channels tested per strategy.
+    n_random : int
+        Random sets of channels per log.
+    noise : float
+        Relative standard error of a simulated test.
+    options : JourneyOptions, optional
+        How the logs become journeys.
+    **params
+        Fields of :class:`~attribution.JourneyOptions` (every touch is kept by default).
+
+    Returns
+    -------
+    DataFrame
+        ``scenario, confounded, seed, strategy`` (``"planner"`` or ``"random"``), ``draw``,
+        ``tested`` (the channels, joined by ``", "``), ``before``, ``in_fit``, ``post_hoc``
+        (total absolute errors, as in the module docstring) and ``in_fit_no_effect_share``.
+
+    Examples
+    --------
+    >>> df = evaluate_experiments(["retargeting"], n_users=3_000, n_random=1)
+    >>> df.select("strategy", "draw").rows()
+    [('planner', 0), ('random', 1)]
+    """
+    import warnings
+
+    from attribution._base.errors import IdentificationWarning
+    from attribution.calibration import calibrate
+    from attribution.datasets.scenarios import ALL_SCENARIOS, INTENT_SETTINGS, scenario
+    from attribution.experiments import plan_experiments
+
+    opts = JourneyOptions.of(options, **params)
+    chosen = list(INTENT_SETTINGS) if names is None else list(names)
+    for name in chosen:
+        if name not in ALL_SCENARIOS:
+            raise ModelError(
+                f"Unknown scenario {name!r}; expected one of {', '.join(ALL_SCENARIOS)}."
+            )
+    if not (isinstance(n_tests, int) and n_tests >= 1 and n_random >= 0 and noise >= 0):
+        raise ModelError("n_tests must be ≥ 1, n_random ≥ 0 and noise ≥ 0.")
+    rows: list[dict[str, Any]] = []
+    for name in chosen:
+        for seed in seeds:
+            sim = scenario(name, n_users, seed=seed)
+            journeys = build_journeys(sim.events, opts)
+            total = float(journeys.n_conversions)
+            t = truth_credit(sim.truth, total, baseline_conversions=sim.baseline_conversions)
+
+            def error(frame: pl.DataFrame, t: pl.DataFrame = t) -> dict[str, float]:
+                return score_credit(frame.select("channel", credit="conversions"), t)[1]
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", IdentificationWarning)
+                log_only = attribute(journeys, "data_driven")
+                plan = plan_experiments(journeys, n_tests=n_tests)
+                before = error(credit_frame(log_only))["total_abs_error"]
+                channels = list(journeys.sequences().channels)
+                rng = np.random.default_rng([seed, 99])
+                picks = [("planner", 0, plan.filter(pl.col("test"))["channel"].to_list())]
+                picks += [
+                    ("random", d + 1, list(rng.choice(channels, size=n_tests, replace=False)))
+                    for d in range(n_random)
+                ]
+                for strategy, draw, tested in picks:
+                    if not tested:  # the planner found no test worth making
+                        scores = {"total_abs_error": before, "no_effect_share": float("nan")}
+                        rows.append(
+                            _experiment_row(name, seed, strategy, draw, [], before, scores, before)
+                        )
+                        continue
+                    tests = simulated_lift_tests(
+                        sim.truth, tested, total_conversions=total, noise=noise, seed=seed + draw
+                    )
+                    fitted = attribute(journeys, "data_driven", lift_tests=tests)
+                    scores = error(credit_frame(fitted))
+                    post = error(calibrate(log_only, tests))["total_abs_error"]
+                    rows.append(
+                        _experiment_row(name, seed, strategy, draw, tested, before, scores, post)
+                    )
+    return pl.DataFrame(rows)
+
+
+def _experiment_row(
+    name: str,
+    seed: int,
+    strategy: str,
+    draw: int,
+    tested: list[str],
+    before: float,
+    scores: dict[str, float],
+    post: float,
+) -> dict[str, Any]:
+    from attribution.datasets.scenarios import ALL_SCENARIOS
+
+    return {
+        "scenario": name,
+        "confounded": ALL_SCENARIOS[name].confounded,
+        "seed": seed,
+        "strategy": strategy,
+        "draw": draw,
+        "tested": ", ".join(tested),
+        "before": before,
+        "in_fit": scores["total_abs_error"],
+        "post_hoc": post,
+        "in_fit_no_effect_share": scores["no_effect_share"],
+    }

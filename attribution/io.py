@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import polars as pl
@@ -13,6 +14,8 @@ from attribution._base.frames import (
     is_empty,
     is_text,
     numeric_expr,
+    reads,
+    remember_source,
     to_lazy,
 )
 from attribution._base.output import atomic_path, write_frame
@@ -30,6 +33,7 @@ __all__ = [
 ]
 
 
+@reads(source="event log", conversions="conversions table")
 def read_events(
     source: FrameLike,
     *,
@@ -240,7 +244,7 @@ def _read_events(
         validate_events(normal, cols, source_time=source_time)
     internal = [c for c in normal.collect_schema().names() if c.startswith("__")]
     out = normal.drop(internal).with_columns(pl.col("revenue").fill_null(0.0))
-    return mark_canonical(out, validated=validate)
+    return mark_canonical(remember_source(out, source), validated=validate)
 
 
 def _read_two_tables(
@@ -270,6 +274,7 @@ def _read_two_tables(
     return mark_canonical(pl.concat(parts, how="vertical"), validated=validate)
 
 
+@reads(source="spend table")
 def read_spend(
     source: FrameLike,
     *,
@@ -316,6 +321,11 @@ def read_spend(
     df = lf.select(exprs).collect().with_row_index("__row")
     if df.height == 0:
         raise EmptyInputError("The spend table is empty (0 rows).")
+    if df["spend"].is_finite().all() and not math.isfinite(df["spend"].sum()):
+        raise ValidationError(
+            f"Column {spend_col!r} sums to more than the largest 64-bit float (about 1.8e308), "
+            "so totals and ratios cannot be computed; scale the values down (e.g. to thousands)."
+        )
     for rule, bad, text in (
         ("null", df["channel"].is_null(), f"Column {channel_col!r} has {{n}} nulls"),
         (

@@ -32,11 +32,12 @@ import numpy as np
 import polars as pl
 
 from attribution._base.errors import EmptyInputError, SchemaError, ValidationError, describe_rows
-from attribution._base.frames import ROW, FrameLike, is_empty, numeric_expr, to_lazy
+from attribution._base.frames import ROW, FrameLike, is_empty, numeric_expr, reads, to_lazy
 from attribution._base.progress import Progress
 from attribution.schema import (
     CRM_STAGES,
     EventColumns,
+    bad_channel_names,
     canonical_columns,
     normalise_events,
     validate_events,
@@ -434,16 +435,23 @@ class PathTable:
             Separator between channels in ``path``.
         peer_names : bool
             Name the columns as ChannelAttribution does (``path, total_conversions,
-            total_conversion_value, total_null``).
+            total_conversion_value, total_null``), and write the path of conversions that had
+            no touch in their window as ``"(no touch)"`` (the peers' format has no empty path),
+            so that :func:`read_paths` reads the file back as the same table.
         """
         names = (
             ("total_conversions", "total_conversion_value", "total_null")
             if peer_names
             else ("conversions", "value", "nulls")
         )
+        path = _path_strings(self.channels, self.indptr, self.codes, sep)
+        if peer_names:
+            path = pl.select(
+                pl.when(path == "").then(pl.lit(NO_TOUCH)).otherwise(path).alias("path")
+            ).to_series()
         return pl.DataFrame(
             {
-                "path": _path_strings(self.channels, self.indptr, self.codes, sep),
+                "path": path,
                 names[0]: self.conversions,
                 names[1]: self.value,
                 names[2]: self.nulls,
@@ -600,6 +608,7 @@ class Journeys:
 # building journeys
 
 
+@reads(events="event log")
 def build_journeys(
     events: FrameLike,
     options: JourneyOptions | None = None,
@@ -663,6 +672,8 @@ def build_journeys(
     with prog.step("sorting"):
         flat = _sort_events(df)
         del df
+        if bad_channel_names(flat.channels):  # blank, padded or holding the path separator
+            validate_events(normal, cols)  # names the rows
     with prog.step("building journeys"):
         journeys = _journeys_from_sorted(flat, **opts.journey_args())
     return journeys
@@ -700,13 +711,16 @@ def _collect_for_journeys(normal: pl.LazyFrame) -> pl.DataFrame:
 def _quick_validate(df: pl.DataFrame, normal: pl.LazyFrame, cols: EventColumns) -> None:
     """Count rule violations on the collected columns; on any, let the full check explain."""
     rev = df["revenue"]
+    touch = df["kind"] == _KIND_TOUCH
     bad = (
         df["user"].null_count()
         + df["ts"].null_count()
         + int((df["kind"] == _KIND_BAD).sum())
         + int((rev < 0).sum())
         + int((~rev.is_finite()).sum())
-        + int(((df["kind"] == _KIND_TOUCH) & df["chan"].is_null()).sum())
+        + int((touch & df["chan"].is_null()).sum())
+        + int((touch & (rev != 0)).sum())  # revenue on a touch
+        + (not math.isfinite(rev.sum() or 0.0))  # a total beyond the largest float
     )
     if df.height == 0 or bad:
         validate_events(normal, cols)
@@ -1065,6 +1079,7 @@ def _repeats(df: pl.DataFrame, parts: pl.Series, path_col: str, repeats: str) ->
     return expanded["__step"]
 
 
+@reads(source="path table")
 def read_paths(
     source: FrameLike,
     *,
@@ -1083,6 +1098,8 @@ def read_paths(
         CSV/Parquet/NDJSON path or a frame.
     path_col : str
         Column of paths: channel names separated by ``sep`` (surrounding spaces are stripped).
+        The path ``"(no touch)"`` holds conversions without a touch (as written by
+        :meth:`PathTable.to_frame` with ``peer_names=True``).
     conversions_col : str
         Conversions of each path.
     value_col, null_col : str or None
@@ -1158,6 +1175,11 @@ def read_paths(
                 f"({describe_rows(sub['__row'].to_list(), values=sub[out].to_list())}); "
                 "counts and values must be finite and ≥ 0."
             )
+    if value_col in schema and not math.isfinite(df["value"].sum()):
+        raise ValidationError(
+            f"Column {value_col!r} sums to more than the largest 64-bit float (about 1.8e308), "
+            "so totals and shares cannot be computed; scale the values down (e.g. to thousands)."
+        )
     parts = df["path"].str.split(sep).list.eval(pl.element().str.strip_chars())
     empty_part = parts.list.eval(pl.element() == "").list.any()
     if empty_part.any():
@@ -1168,7 +1190,13 @@ def read_paths(
             f"channels are separated by {sep!r}."
         )
     parts = _repeats(df, parts, path_col, repeats)
-    flat = parts.explode()
+    # conversions that had no touch in their window, as to_frame(peer_names=True) writes them
+    parts = df.select(
+        pl.when(pl.col("path").str.strip_chars() == NO_TOUCH)
+        .then(pl.lit([], dtype=pl.List(pl.String)))
+        .otherwise(parts)
+    ).to_series()
+    flat = parts.explode().drop_nulls()  # an empty list explodes to one null
     names = flat.unique().sort()
     codes = flat.cast(pl.Enum(names.to_list())).to_physical().cast(pl.Int32).to_numpy()
     lengths = parts.list.len().to_numpy().astype(np.int64)

@@ -21,6 +21,7 @@ when one fails is a second, small query run to quote offending rows.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,8 +38,10 @@ __all__ = [
     "EVENT_COLUMNS",
     "FREQS",
     "FREQ_STEP",
+    "PATH_SEPARATOR",
     "EventColumns",
     "Freq",
+    "bad_channel_names",
     "canonical_columns",
     "check_columns",
     "check_freq",
@@ -248,21 +251,7 @@ def normalise_events(
         pl.col(cols.channel).cast(pl.String).alias("channel"),
     ]
     if cols.conversion_flag is not None:
-        flag_t = schema[cols.conversion_flag]
-        if not (flag_t == pl.Boolean or flag_t.is_integer()):
-            raise SchemaError(
-                f"Column {cols.conversion_flag!r} has type {flag_t}; expected 0/1 or booleans "
-                "marking converting rows."
-            )
-        nulls = lf.with_row_index(_ROW).filter(pl.col(cols.conversion_flag).is_null())
-        sample = nulls.select(pl.col(_ROW), pl.len().alias("n")).head(6).collect()
-        if sample.height:
-            raise ValidationError(
-                f"Column {cols.conversion_flag!r} has {sample['n'][0]} nulls "
-                f"({describe_rows(sample[_ROW].to_list())}); expected 0/1 on every row."
-            )
-        flag = pl.col(cols.conversion_flag).cast(pl.Int8)
-        exprs += [flag.alias("__flag"), revenue.alias("revenue")]
+        exprs += [_flag(lf, cols.conversion_flag, schema).alias("__flag"), revenue.alias("revenue")]
     else:
         assert cols.event is not None
         ev_t = schema[cols.event]
@@ -292,9 +281,12 @@ def normalise_events(
 
     out = lf.with_row_index(_ROW).select(exprs)
     if cols.conversion_flag is not None:
-        touches = out.drop("__flag").with_columns(
-            pl.lit("touch").alias("event"), pl.lit(0.0).alias("revenue")
-        )
+        # a flagged row's revenue goes to its conversion; on other rows it stays on the
+        # touch, where validate_events refuses it
+        touches = out.with_columns(
+            pl.lit("touch").alias("event"),
+            pl.when(pl.col("__flag") > 0).then(0.0).otherwise(pl.col("revenue")).alias("revenue"),
+        ).drop("__flag")
         convs = out.filter(pl.col("__flag") > 0).drop("__flag")
         convs = convs.with_columns(
             pl.lit("conversion").alias("event"), pl.col("revenue").fill_null(0.0)
@@ -303,6 +295,60 @@ def normalise_events(
         out = pl.concat([touches, convs.select(cols_out)], how="vertical")
     order = [_ROW, *EVENT_COLUMNS, *(o.meta.output_name() for o in optional)]
     return out.select(order)
+
+
+def _flag(lf: pl.LazyFrame, name: str, schema: pl.Schema) -> pl.Expr:
+    """Read the conversion flag as Int8 0/1 from 0/1, true/false or null (null: no conversion).
+
+    Reads the flag column once unless it is boolean.
+    """
+    dtype = schema[name]
+    if not (dtype == pl.Boolean or dtype.is_numeric() or dtype == pl.Null):
+        raise SchemaError(
+            f"Column {name!r} has type {dtype}; expected 0/1 or true/false marking converting "
+            "rows (null: no conversion)."
+        )
+    raw = pl.col(name)
+    if dtype.is_numeric():
+        bad = raw.is_not_null() & ~raw.cast(pl.Float64).is_in([0.0, 1.0]).fill_null(False)
+        sample = (
+            lf.with_row_index(_ROW)
+            .filter(bad)
+            .select(pl.col(_ROW), raw.alias("v"), pl.len().alias("n"))
+            .head(6)
+            .collect()
+        )
+        if sample.height:
+            raise ValidationError(
+                f"Column {name!r} has {sample['n'][0]} values that are not conversion flags "
+                f"({describe_rows(sample[_ROW].to_list(), values=sample['v'].to_list())}); "
+                "expected 0 or 1, true or false, or null (no conversion)."
+            )
+    return raw.cast(pl.Boolean).fill_null(False).cast(pl.Int8)
+
+
+#: What a channel name may not contain: the separator of the path format (``a > b``), which
+#: :func:`attribution.read_paths` splits on.
+PATH_SEPARATOR = ">"
+
+
+def bad_channel_names(names: Sequence[str | None]) -> list[str]:
+    """List the channel names that could not round-trip through a path table, in order.
+
+    A channel name must have a visible character, no surrounding spaces and no
+    :data:`PATH_SEPARATOR` (paths are written ``a > b``, and read back by splitting on ``>``
+    and stripping spaces).
+
+    Examples
+    --------
+    >>> bad_channel_names(["email", "", " ", "Paid > Search", " seo", "seo"])
+    ['', ' ', 'Paid > Search', ' seo']
+    """
+    return [
+        n
+        for n in names
+        if n is not None and (n.strip() == "" or PATH_SEPARATOR in n or n != n.strip())
+    ]
 
 
 def _examples(
@@ -340,6 +386,7 @@ def validate_events(
         A rule is broken; the message names the column, the rule, up to five rows and the count.
     """
     time_src = cols.time
+    touch = pl.col("event") == "touch"
     checks: dict[str, pl.Expr] = {
         "rows": pl.len(),
         "user_null": pl.col("user_id").is_null().sum(),
@@ -347,6 +394,10 @@ def validate_events(
         "rev_neg": (pl.col("revenue") < 0).sum(),
         "rev_nan": (~pl.col("revenue").is_finite()).sum(),
         "chan_null": ((pl.col("event") == "touch") & pl.col("channel").is_null()).sum(),
+        "rev_touch": ((pl.col("event") == "touch") & (pl.col("revenue") != 0)).sum(),
+        "rev_total": pl.col("revenue").sum(),
+        # the names only (few): a rule on every row's text would cost more than the rest
+        "touch_channels": pl.col("channel").filter(touch).unique().implode(),
         "bad_event": (~pl.col("event").is_in(["touch", "conversion", *CRM_STAGES])).sum(),
         "event_null": pl.col("event").is_null().sum(),
         "conversions": (pl.col("event") == "conversion").sum(),
@@ -411,6 +462,24 @@ def validate_events(
             f"Column {rev!r} has {counts['rev_neg']} negative values "
             f"({describe_rows(rows, values=vals, ids=ids)}); revenue must be ≥ 0."
         )
+    if counts["rev_touch"]:
+        on_touch = (pl.col("event") == "touch") & (pl.col("revenue") != 0)
+        rows, vals, ids = _examples(lf, on_touch, "revenue")
+        where = (
+            f"rows whose flag {cols.conversion_flag!r} is 0 or null"
+            if cols.conversion_flag is not None
+            else "touch rows"
+        )
+        raise ValidationError(
+            f"Column {rev!r} has {counts['rev_touch']} non-zero values on {where} "
+            f"({describe_rows(rows, values=vals, ids=ids)}); revenue belongs on conversion rows "
+            "(0 or null elsewhere). Put each value on the conversion it belongs to."
+        )
+    if not math.isfinite(counts["rev_total"] or 0.0):
+        raise ValidationError(
+            f"Column {rev!r} sums to more than the largest 64-bit float (about 1.8e308), so "
+            "totals and shares cannot be computed; scale the values down (e.g. to thousands)."
+        )
     if counts["chan_null"]:
         no_channel = (pl.col("event") == "touch") & pl.col("channel").is_null()
         rows, _, ids = _examples(lf, no_channel, None)
@@ -418,3 +487,45 @@ def validate_events(
             f"Column {cols.channel!r} has {counts['chan_null']} nulls on touch rows "
             f"({describe_rows(rows, ids=ids)}); every touch needs a channel."
         )
+    if bad_channel_names(counts["touch_channels"]):
+        _refuse_channel_names(lf, cols)
+
+
+def _refuse_channel_names(lf: pl.LazyFrame, cols: EventColumns) -> None:
+    """Name the rows of the first kind of channel name that cannot round-trip."""
+    channel = pl.col("channel")
+    touch = pl.col("event") == "touch"
+    rules = (
+        (
+            "chan_blank",
+            channel.str.strip_chars() == "",
+            "empty or blank channel names",
+            "every touch needs a channel name",
+        ),
+        (
+            "chan_sep",
+            channel.str.contains(PATH_SEPARATOR, literal=True),
+            f"channel names containing {PATH_SEPARATOR!r}",
+            f"{PATH_SEPARATOR!r} separates the channels of a path (a > b), so a name holding it "
+            "would read back as two channels; replace it (e.g. with '/')",
+        ),
+        (
+            "chan_padded",
+            channel != channel.str.strip_chars(),
+            "channel names with spaces around them",
+            "paths are read back with the spaces around each name stripped; strip them",
+        ),
+    )
+    counts = (
+        lf.select(**{key: (touch & breaks.fill_null(False)).sum() for key, breaks, _, _ in rules})
+        .collect()
+        .row(0, named=True)
+    )
+    for key, breaks, noun, rule in rules:
+        if counts[key]:
+            on_touch = touch & breaks.fill_null(False)
+            rows, vals, ids = _examples(lf, on_touch, "channel")
+            raise ValidationError(
+                f"Column {cols.channel!r} has {counts[key]} {noun} on touch rows "
+                f"({describe_rows(rows, values=vals, ids=ids)}); {rule}."
+            )

@@ -19,6 +19,7 @@ pyspark is imported only when one of these functions is called.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -38,7 +39,7 @@ from attribution.journeys import (
 )
 from attribution.models import Attribution, KernelOutput, get_model
 from attribution.models.base import check_params
-from attribution.schema import CRM_STAGES, EventColumns
+from attribution.schema import CRM_STAGES, PATH_SEPARATOR, EventColumns, bad_channel_names
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column
@@ -150,9 +151,12 @@ def _canonical(sdf: SparkDataFrame, cols: EventColumns) -> tuple[SparkDataFrame,
     chan = F.col(channel_col).cast("string")
     rev = F.col(str(revenue_col)).cast("double") if has_rev else F.lit(0.0)
     if conversion_flag_col is not None:
-        flag = F.col(conversion_flag_col).cast("int").alias("flag")
+        _check_flags(sdf, conversion_flag_col)
+        flag = F.coalesce(F.col(conversion_flag_col).cast("int"), F.lit(0)).alias("flag")
         base = sdf.select(u.alias("u"), t.alias("t"), chan.alias("ch"), rev.alias("r0"), flag)
-        touches = base.select("u", "t", F.lit(_KIND_TOUCH).alias("k"), "ch", F.lit(0.0).alias("r0"))
+        # a flagged row's revenue goes to its conversion; on other rows it stays on the touch
+        touch_rev = F.when(F.col("flag") > 0, F.lit(0.0)).otherwise(F.col("r0")).alias("r0")
+        touches = base.select("u", "t", F.lit(_KIND_TOUCH).alias("k"), "ch", touch_rev)
         convs = base.where(F.col("flag") > 0).select(
             "u", "t", F.lit(_KIND_CONV).alias("k"), "ch", F.coalesce("r0", F.lit(0.0)).alias("r0")
         )
@@ -187,6 +191,28 @@ def _canonical(sdf: SparkDataFrame, cols: EventColumns) -> tuple[SparkDataFrame,
     return ev.where(F.col("k") <= _KIND_CONV).drop("r0"), channels
 
 
+def _check_flags(sdf: SparkDataFrame, name: str) -> None:
+    """Conversion flags are 0/1, true/false or null (no conversion); others are refused."""
+    F, T, _ = _import_spark()
+    dtype = sdf.schema[name].dataType
+    if isinstance(dtype, T.BooleanType):
+        return
+    if not isinstance(dtype, T.NumericType):
+        raise SchemaError(
+            f"Column {name!r} has type {dtype.simpleString()}; expected 0/1 or true/false "
+            "marking converting rows (null: no conversion)."
+        )
+    flag = F.col(name).cast("double")
+    bad = sdf.where(flag.isNotNull() & ~flag.isin(0.0, 1.0))
+    sample = bad.select(F.col(name).alias("v")).limit(5).collect()
+    if sample:
+        values = ", ".join(str(r["v"]) for r in sample)
+        raise ValidationError(
+            f"Column {name!r} has values that are not conversion flags ({values}); expected 0 "
+            "or 1, true or false, or null (no conversion)."
+        )
+
+
 def _validate(
     ev: SparkDataFrame,
     user_col: str,
@@ -219,10 +245,17 @@ def _validate(
             "negative or non-finite values",
             "revenue must be finite and ≥ 0",
         ),
+        (
+            (k == _KIND_TOUCH) & r0.isNotNull() & (r0 != 0),
+            str(revenue_col),
+            "non-zero values on touch rows",
+            "revenue belongs on conversion rows (0 or null elsewhere)",
+        ),
     ]
     aggs = [F.sum(cond.cast("int")).alias(f"n{i}") for i, (cond, *_) in enumerate(rules)]
     aggs.append(F.count(F.lit(1)).alias("rows"))
     aggs.append(F.sort_array(F.collect_set(F.col("c"))).alias("channels"))
+    aggs.append(F.sum(F.col("r")).alias("revenue"))
     row = ev.agg(*aggs).collect()[0]
     if row["rows"] == 0:
         from attribution._base.errors import EmptyInputError
@@ -236,7 +269,20 @@ def _validate(
             raise ValidationError(
                 f"Column {col!r} has {n} {what} (user_id {ids}{', ...' if n > 5 else ''}); {rule}."
             )
+    if not math.isfinite(row["revenue"] or 0.0):
+        raise ValidationError(
+            f"Column {revenue_col!r} sums to more than the largest 64-bit float (about 1.8e308), "
+            "so totals and shares cannot be computed; scale the values down (e.g. to thousands)."
+        )
     channels = [str(c) for c in row["channels"]]
+    bad = bad_channel_names(channels)
+    if bad:
+        raise ValidationError(
+            f"Column {channel_col!r} has channel names that could not be read back from a path "
+            f"({', '.join(repr(c) for c in bad[:5])}); a channel name needs a visible character, "
+            f"no spaces around it and no {PATH_SEPARATOR!r} (which separates the channels of a "
+            "path)."
+        )
     if NO_TOUCH in channels:
         raise ValidationError(
             f"Channel name {NO_TOUCH!r} is reserved for conversions without touches; rename it."

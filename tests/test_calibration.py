@@ -168,6 +168,46 @@ def test_calibrated_data_driven_on_simulation_honours_tests() -> None:
     np.testing.assert_allclose(raw["conversions"], raw["incremental_conversions"])
 
 
+def test_compare_reports_the_post_hoc_and_the_in_fit_answers() -> None:
+    from attribution.datasets.scenarios import scenario
+
+    sim = scenario("retargeting", 5_000, seed=2)
+    j = at.build_journeys(sim.events)
+    inc = dict(sim.truth.select("channel", "incremental_conversions").iter_rows())
+    tests = pl.DataFrame(
+        {
+            "channel": ["Retargeting", "Email"],
+            "incremental_conversions": [0.0, float(inc["Email"])],
+            "lower": [-3.0, inc["Email"] - 5.0],
+            "upper": [3.0, inc["Email"] + 5.0],
+        }
+    )
+    kw = {"interactions": "none", "diagnose": False}
+    log_only = at.attribute(j, "data_driven", **kw)
+    fitted = at.attribute(j, "data_driven", lift_tests=tests, **kw)
+    # a result fitted without tests: no in-fit answer; post-hoc is calibrate's
+    plain = compare_lift_tests(log_only, tests)
+    assert plain["in_fit"].is_null().all()
+    post = dict(calibrate(log_only, tests).select("channel", "conversions").iter_rows())
+    np.testing.assert_allclose(plain["post_hoc"], [post[c] for c in plain["channel"]])
+    # with tests: the log-only columns are the plain fit's, the in-fit ones the result's
+    both = compare_lift_tests(fitted, tests, channels="all")
+    tested = both.filter(pl.col("test").is_not_null()).sort("channel")
+    plain = plain.sort("channel")
+    for col in ("credit", "test", "model_lift", "post_hoc"):
+        np.testing.assert_allclose(tested[col], plain[col], rtol=1e-9)
+    credit = dict(fitted.channels.select("channel", "conversions").iter_rows())
+    rows = both.filter(pl.col("channel") != "(baseline)")
+    np.testing.assert_allclose(rows["in_fit"], [credit[c] for c in rows["channel"]])
+    lift = dict(fitted.tables["effects"].select("channel", "removal_conversions").iter_rows())
+    np.testing.assert_allclose(rows["in_fit_lift"], [lift[c] for c in rows["channel"]])
+    # every channel of the result has a row; the tested ones meet their tests in the fit
+    assert both.height == len(credit) - (at.NO_TOUCH in credit)
+    assert tested.filter(pl.col("channel") == "Retargeting")["in_fit_lift"][0] < 3.0
+    with pytest.raises(at.ModelError, match="channels must be 'tested' or 'all'"):
+        compare_lift_tests(fitted, tests, channels="some")
+
+
 def _posterior_level(test, lower, upper, lift, spread=0.5, level_spread=0.3) -> float:
     """exp(E[level | tests]) by adaptive quadrature (scipy), written from the model."""
     from scipy import integrate, stats
@@ -270,3 +310,15 @@ def test_level_calibration_fixes_a_common_level_and_barely_moves_on_noise(rng) -
     ratio = _untested_errors(noisy, truth, rel=0.1)
     assert 0.85 < np.median(ratio) < 1.15
     assert (ratio < 1.25).mean() >= 0.75
+
+
+def test_tests_without_an_interval_are_exact() -> None:
+    from attribution.calibration import lift_tests_by_channel
+
+    t = pl.DataFrame({"channel": ["a", "a"], "incremental_conversions": [10.0, 5.0]})
+    assert lift_tests_by_channel(t).row(0) == ("a", 2, 15.0, 15.0, 15.0)
+    with pytest.raises(at.SchemaError, match="'upper'"):
+        lift_tests_by_channel(t.with_columns(lower=pl.col("incremental_conversions") - 1))
+    exact = calibrate(CREDIT, TESTS.drop("lower", "upper"), remainder="baseline")
+    bounded = calibrate(CREDIT, TESTS, remainder="baseline")
+    np.testing.assert_allclose(exact["conversions"], bounded["conversions"])

@@ -1324,3 +1324,351 @@ def test_write_frame_unknown_suffix(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match=r"expected a \.parquet or \.csv suffix"):
         write_frame(pl.DataFrame({"a": [1]}), tmp_path / "out.xlsx")
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------------------------
+# files that cannot be read: the package's ReadError, naming the file, row, line and column
+
+HEADER = "user_id,timestamp,channel,event,revenue\n"
+
+
+def _file(tmp: Path, name: str, data: bytes | str) -> Path:
+    path = tmp / name
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+def _good(tmp: Path, name: str) -> Path:
+    df = pl.DataFrame(RAW).with_columns(pl.col("revenue").fill_null(0.0))
+    path = tmp / name
+    {".csv": df.write_csv, ".parquet": df.write_parquet, ".ndjson": df.write_ndjson}[path.suffix](
+        path
+    )
+    return path
+
+
+def _broken(kind: str, tmp: Path) -> tuple[Path, list[str]]:
+    """A broken event log of ``kind`` and what its ReadError must say."""
+    if kind == "non-UTF-8 CSV":
+        data = HEADER.encode() + b"1,2024-01-01,email,touch,0\n1,2024-01-02,caf\xe9,touch,0\n"
+        return _file(tmp, "latin1.csv", data), [
+            "'" + str(tmp / "latin1.csv") + "' is not UTF-8 text",
+            "byte 0xe9 at line 3 (row 1), column 'channel'",
+        ]
+    if kind == "UTF-16 CSV":
+        return _file(tmp, "wide.csv", (HEADER + "1,2024-01-01,a,touch,0\n").encode("utf-16")), [
+            "wide.csv",
+            "byte 0xff at line 1",
+        ]
+    if kind == "ragged CSV":
+        data = HEADER + "1,2024-01-01,a,touch,0\n2,2024-01-01,b,touch,0\n2,2024-01-02,,x,1,2\n"
+        return _file(tmp, "ragged.csv", data), [
+            "ragged.csv",
+            "row 2 (line 4) has 6 fields, the header 5",
+        ]
+    if kind == "ragged TSV":
+        data = HEADER.replace(",", "\t") + "1\t2024-01-01\ta\ttouch\t0\t9\n"
+        return _file(tmp, "ragged.tsv", data), ["ragged.tsv", "row 0 (line 2) has 6 fields"]
+    if kind == "truncated Parquet":
+        full = _good(tmp, "full.parquet").read_bytes()
+        return _file(tmp, "cut.parquet", full[:-9]), ["cut.parquet", "truncated or damaged"]
+    if kind == "fake Parquet":
+        return _file(tmp, "fake.parquet", HEADER), ["fake.parquet", "not a Parquet file"]
+    if kind == "Parquet folder, types differ":
+        folder = tmp / "log"
+        folder.mkdir()
+        _good(folder, "a.parquet")
+        _good(folder, "b.parquet")
+        pl.read_parquet(folder / "b.parquet").with_columns(
+            pl.col("user_id").cast(pl.String)
+        ).write_parquet(folder / "c.parquet")
+        return folder, [
+            "disagree on the type of column 'user_id'",
+            "Int64 in 2 files ('a.parquet', 'b.parquet'); String in 1 file ('c.parquet')",
+        ]
+    if kind == "Parquet folder, a damaged file":
+        folder = tmp / "log"
+        folder.mkdir()
+        _good(folder, "a.parquet")
+        _file(folder, "b.parquet", b"PAR1 not really")
+        return folder, ["b.parquet", "truncated or damaged"]
+    if kind == "NDJSON":
+        lines = _good(tmp, "ok.ndjson").read_text().splitlines()
+        lines[1] = lines[1].replace('"user_id"', "user_id")
+        return _file(tmp, "bad.ndjson", "\n".join(lines) + "\n"), [
+            "bad.ndjson",
+            "line 2 (row 1) is not one JSON value",
+        ]
+    if kind == "text late in a number column":
+        rows = "".join(f"{i},2024-01-01,a,touch,0\n" for i in range(10_200))
+        return _file(tmp, "late.csv", HEADER + rows + "x9,2024-01-02,,conversion,1\n"), [
+            "Column 'user_id' of the event log file",
+            "holds 'x9' at row 10200",
+        ]
+    raise AssertionError(kind)
+
+
+BROKEN = [
+    "non-UTF-8 CSV",
+    "UTF-16 CSV",
+    "ragged CSV",
+    "ragged TSV",
+    "truncated Parquet",
+    "fake Parquet",
+    "Parquet folder, types differ",
+    "Parquet folder, a damaged file",
+    "NDJSON",
+    "text late in a number column",
+]
+
+
+@pytest.mark.parametrize("kind", BROKEN)
+@pytest.mark.parametrize("reader", ["read_events", "build_journeys", "lazy then journeys"])
+def test_a_broken_file_raises_a_read_error_naming_it(
+    tmp_path: Path, kind: str, reader: str
+) -> None:
+    path, needles = _broken(kind, tmp_path)
+    with pytest.raises(at.ReadError) as info:
+        if reader == "read_events":
+            at.read_events(path).collect()
+        elif reader == "build_journeys":
+            at.build_journeys(path)
+        else:  # read without validating, the file is read only by build_journeys
+            at.build_journeys(at.read_events(path, validate=False))
+    message = str(info.value)
+    for needle in needles:
+        assert needle in message
+    assert isinstance(info.value, AttributionError)
+
+
+def test_a_read_error_of_a_scan_the_caller_made_names_what_it_knows(tmp_path: Path) -> None:
+    path, _ = _broken("non-UTF-8 CSV", tmp_path)
+    with pytest.raises(at.ReadError, match=r"^Cannot read the event log: invalid utf-8"):
+        at.build_journeys(pl.scan_csv(path))
+
+
+def test_errors_that_are_not_about_reading_are_not_reworded() -> None:
+    from attribution._base.frames import reading
+
+    with pytest.raises(ZeroDivisionError):
+        with reading("events.csv", "event log"):
+            1 / 0  # noqa: B018
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):  # a bug, not the file's fault
+        with reading(pl.DataFrame({"a": [1]}), "event log"):
+            pl.DataFrame({"a": [1]}).select("b")
+
+
+@pytest.mark.parametrize(
+    ("reader", "data", "needle"),
+    [
+        (
+            lambda p: at.read_spend(p),
+            b"date,channel,spend\n2024-01-01,caf\xe9,1\n",
+            "column 'channel'",
+        ),
+        (lambda p: at.read_paths(p), b"path,total_conversions\na > b,1\na,1,2\n", "row 1 (line 3)"),
+        (
+            lambda p: at.crm.read_crm(p).collect(),
+            b"user_id,timestamp,stage\n1,2024-01-01,l\xe9ad\n",
+            "column 'stage'",
+        ),
+    ],
+)
+def test_every_reader_names_the_broken_file(
+    tmp_path: Path, reader: object, data: bytes, needle: str
+) -> None:
+    path = _file(tmp_path, "table.csv", data)
+    with pytest.raises(at.ReadError) as info:
+        reader(path)  # type: ignore[operator]
+    assert str(path) in str(info.value)
+    assert needle in str(info.value)
+
+
+def test_good_files_of_every_kind_still_read(tmp_path: Path) -> None:
+    expected = at.read_events(pl.DataFrame(RAW)).collect()
+    for name in ("e.csv", "e.parquet", "e.ndjson"):
+        assert_frame_equal(at.read_events(_good(tmp_path, name)).collect(), expected)
+
+
+# ----------------------------------------------------------------------------------------------
+# conversion flags: 0/1, true/false or null (no conversion); anything else refused
+
+
+def test_null_conversion_flags_mean_no_conversion() -> None:
+    nulls = _sessions().with_columns(
+        pl.when(pl.col("is_conversion") == 1).then(1).alias("is_conversion")
+    )
+    assert nulls["is_conversion"].null_count() == 3
+    got = at.read_events(nulls, **_FLAG_KW).collect()
+    expected = at.read_events(_sessions(), **_FLAG_KW).collect()
+    sort = ["user_id", "timestamp", "event"]
+    assert_frame_equal(got.sort(sort), expected.sort(sort))
+    as_bool = nulls.with_columns(pl.col("is_conversion").cast(pl.Boolean))
+    assert_frame_equal(at.read_events(as_bool, **_FLAG_KW).collect().sort(sort), got.sort(sort))
+
+
+def test_null_flags_from_a_csv_like_ga_totals_transactions(tmp_path: Path) -> None:
+    path = _file(
+        tmp_path,
+        "ga.csv",
+        "visitor,started,source_medium,transactions,amount\n"
+        "A,2024-05-01,google / cpc,,\nA,2024-05-02,(direct) / (none),1,40\nB,2024-05-01,seo,,\n",
+    )
+    kw = {**_FLAG_KW, "conversion_flag_col": "transactions"}
+    j = at.build_journeys(path, **kw)
+    assert j.n_conversions == 1
+    credit = dict(at.attribute(j, "last_touch").channels.select("channel", "revenue").rows())
+    assert credit == {"(direct) / (none)": 40.0, "google / cpc": 0.0, "seo": 0.0}
+
+
+def test_float_flags_of_zero_and_one_are_flags() -> None:
+    floats = _sessions().with_columns(pl.col("is_conversion").cast(pl.Float64))
+    got = at.read_events(floats, **_FLAG_KW).collect()
+    assert int((got["event"] == "conversion").sum()) == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(-1, "-1"), (2, "2"), (0.5, "0.5"), (float("nan"), "nan")]
+)
+def test_flags_other_than_zero_and_one_are_refused_by_row(value: float, shown: str) -> None:
+    bad = _sessions().with_columns(
+        pl.when(pl.int_range(pl.len()).is_in([2, 4]))
+        .then(pl.lit(value))
+        .otherwise(pl.col("is_conversion"))
+        .alias("is_conversion")
+    )
+    with pytest.raises(ValidationError) as info:
+        at.read_events(bad, **_FLAG_KW)
+    assert str(info.value).startswith(
+        f"Column 'is_conversion' has 2 values that are not conversion flags ({shown} at row 2, "
+        f"{shown} at row 4); expected 0 or 1, true or false, or null (no conversion)."
+    )
+    with pytest.raises(ValidationError, match="not conversion flags"):
+        at.build_journeys(bad, **_FLAG_KW)
+
+
+# ----------------------------------------------------------------------------------------------
+# revenue belongs on conversion rows
+
+
+def test_revenue_on_a_touch_row_is_refused_by_row() -> None:
+    raw = pl.DataFrame(RAW).with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(9.5).otherwise("revenue").alias("revenue")
+    )
+    message = (
+        r"^Column 'revenue' has 1 non-zero values on touch rows \(9.5 at row 3 \(user_id 2\)\); "
+        r"revenue belongs on conversion rows \(0 or null elsewhere\)"
+    )
+    with pytest.raises(ValidationError, match=message):
+        at.read_events(raw)
+    with pytest.raises(ValidationError, match=message):
+        at.build_journeys(raw)
+
+
+def test_revenue_of_zero_or_null_on_touch_rows_is_fine() -> None:
+    assert at.read_events(pl.DataFrame(RAW)).collect().height == 6  # null and 0.0 on touches
+
+
+def test_revenue_on_a_row_that_is_not_flagged_is_refused() -> None:
+    raw = _sessions().with_columns(pl.lit(5.0).alias("amount"))  # on every session
+    with pytest.raises(
+        ValidationError,
+        match=r"has 3 non-zero values on rows whose flag 'is_conversion' is 0 or null "
+        r"\(5 at row 0 \(user_id 'A'\), 5 at row 2 \(user_id 'A'\), 5 at row 4",
+    ):
+        at.build_journeys(raw, **_FLAG_KW)
+
+
+# ----------------------------------------------------------------------------------------------
+# channel names that could not round-trip: refused, the same way in every input kind
+
+
+def _with_channel(name: str, row: int = 3) -> pl.DataFrame:
+    return pl.DataFrame(RAW).with_columns(
+        pl.when(pl.int_range(pl.len()) == row)
+        .then(pl.lit(name))
+        .otherwise("channel")
+        .alias("channel")
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "noun"),
+    [
+        ("", "empty or blank channel names"),
+        ("   ", "empty or blank channel names"),
+        ("Paid > Search", "channel names containing '>'"),
+        ("a>b", "channel names containing '>'"),
+        (" ads", "channel names with spaces around them"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["frame", "lazy", "pandas", "parquet", "ndjson", "csv"])
+def test_a_channel_that_cannot_round_trip_is_refused_in_every_input_kind(
+    tmp_path: Path, name: str, noun: str, kind: str
+) -> None:
+    raw = _with_channel(name)
+    source: object = {
+        "frame": raw,
+        "lazy": raw.lazy(),
+        "pandas": raw.to_pandas(),
+    }.get(kind)
+    if source is None:
+        source = tmp_path / f"e.{kind}"
+        getattr(raw, f"write_{kind}")(source)
+    message = f"Column 'channel' has 1 {noun} on touch rows ({name!r} at row 3 (user_id 2))"
+    for read in (lambda s: at.read_events(s), lambda s: at.build_journeys(s)):
+        with pytest.raises(ValidationError) as info:
+            read(source)
+        assert str(info.value).startswith(message)
+
+
+def test_an_empty_channel_on_a_conversion_row_is_fine() -> None:
+    raw = pl.DataFrame(RAW).with_columns(pl.col("channel").fill_null(""))
+    got = at.attribute(raw, "linear").channels
+    assert set(got["channel"]) == {"email", "seo", "ads"}
+
+
+def test_the_written_paths_read_back_as_the_same_table(tmp_path: Path) -> None:
+    """A path table written in the peers' format and read back is the same table."""
+    raw = pl.DataFrame(RAW).with_columns(
+        pl.col("channel").replace({"email": "E-mail / News", "seo": "Search (organic)"})
+    )
+    paths = at.build_journeys(raw).to_paths()
+    paths.to_frame(peer_names=True).write_csv(tmp_path / "paths.csv")
+    back = at.read_paths(tmp_path / "paths.csv")
+    assert_frame_equal(back.to_frame(), paths.to_frame())
+    assert back.channels == paths.channels
+
+
+# ----------------------------------------------------------------------------------------------
+# figures beyond 64-bit floats
+
+
+def test_revenue_that_sums_beyond_the_largest_float_is_refused() -> None:
+    raw = pl.DataFrame(RAW).with_columns(
+        pl.when(pl.col("event") == "conversion").then(1e308).otherwise(0.0).alias("revenue")
+    )
+    assert math.isinf(raw["revenue"].sum())
+    message = r"Column 'revenue' sums to more than the largest 64-bit float"
+    with pytest.raises(ValidationError, match=message):
+        at.read_events(raw)
+    with pytest.raises(ValidationError, match=message):
+        at.build_journeys(raw)
+    # one such value is a finite total: computed exactly
+    one = raw.with_columns(
+        pl.when(pl.int_range(pl.len()) == 2).then(1e308).otherwise(0.0).alias("revenue")
+    )
+    got = at.attribute(one, "last_touch").channels
+    assert got["revenue"].sum() == 1e308
+    assert got["share"].is_finite().all()
+
+
+def test_spend_and_path_values_beyond_the_largest_float_are_refused() -> None:
+    spend = pl.DataFrame({"date": ["2024-01-01"] * 2, "channel": ["a", "b"], "spend": [1e308] * 2})
+    with pytest.raises(ValidationError, match="Column 'spend' sums to more than"):
+        at.read_spend(spend)
+    paths = pl.DataFrame(
+        {"path": ["a", "b"], "total_conversions": [1, 1], "total_conversion_value": [1e308] * 2}
+    )
+    with pytest.raises(ValidationError, match="Column 'total_conversion_value' sums to more"):
+        at.read_paths(paths)

@@ -197,3 +197,44 @@ def test_bad_input_names_the_column_and_count(spark, sample):
         build_paths_spark(to_spark(spark, sample.head(5)), time_col="when")
     with pytest.raises(ValidationError, match=r"lookback_days must be a finite number > 0"):
         build_paths_spark(to_spark(spark, sample.head(5)), lookback_days=0)
+
+
+def test_the_contract_rules_of_the_polars_readers(spark, sample):
+    """Flags, revenue on touches and channel names are read as read_events reads them."""
+    first_touch = int(sample.with_row_index().filter(pl.col("event") == "touch")["index"][0])
+    for channel, needle in [("", "could not be read back"), ("Paid > Search", "'Paid > Search'")]:
+        bad = sample.with_columns(
+            pl.when(pl.int_range(pl.len()) == first_touch)
+            .then(pl.lit(channel))
+            .otherwise("channel")
+            .alias("channel")
+        )
+        with pytest.raises(ValidationError, match=needle):
+            build_paths_spark(to_spark(spark, bad))
+        with pytest.raises(ValidationError):
+            at.build_journeys(bad)
+    on_touch = sample.with_columns(pl.lit(1.0).alias("revenue"))
+    with pytest.raises(ValidationError, match=r"non-zero values on touch rows"):
+        build_paths_spark(to_spark(spark, on_touch))
+    huge = sample.with_columns(
+        pl.when(pl.col("event") == "conversion").then(1e308).otherwise(0.0).alias("revenue")
+    )
+    with pytest.raises(ValidationError, match=r"sums to more than the largest 64-bit float"):
+        build_paths_spark(to_spark(spark, huge))
+    sessions = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2, 2],
+            "timestamp": ["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-03"],
+            "channel": ["a", "b", "a", "c"],
+            "flag": [None, 1, None, None],
+            "revenue": [None, 5.0, None, None],
+        }
+    )
+    kw = {"conversion_flag_col": "flag"}
+    assert_same_table(
+        build_paths_spark(to_spark(spark, sessions), **kw),
+        at.build_journeys(sessions, **kw).to_paths(),
+    )
+    minus = sessions.with_columns(pl.Series("flag", [0, 1, -1, 0]))
+    with pytest.raises(ValidationError, match=r"not conversion flags \(-1\)"):
+        build_paths_spark(to_spark(spark, minus), **kw)

@@ -14,8 +14,12 @@ __all__ = [
     "AttributionError",
     "DataQualityWarning",
     "EmptyInputError",
+    "IdentificationWarning",
     "ModelError",
+    "OutputError",
+    "ReadError",
     "SchemaError",
+    "SkippedModelWarning",
     "ValidationError",
     "describe_rows",
 ]
@@ -41,6 +45,34 @@ class ModelError(AttributionError):
     """A model was asked for something it cannot do with the given input or parameters."""
 
 
+class ReadError(AttributionError):
+    """A file cannot be read as the table its name says.
+
+    Not Parquet, CSV or NDJSON as its suffix says, not UTF-8 text, truncated, a row with more
+    fields than the header, or Parquet files of one folder that disagree on their columns. The
+    message names the file and, where known, the row, the line and the column.
+    """
+
+
+class OutputError(AttributionError):
+    """An output location cannot be written.
+
+    A file where a folder is needed, a folder below a file, or no permission to write there.
+    """
+
+
+class SkippedModelWarning(UserWarning):
+    """A model refused the input and was left out of a side-by-side run (its reason follows)."""
+
+
+class IdentificationWarning(UserWarning):
+    """A fitted model's credit is not identified by the log.
+
+    The log is too small, the model predicts no better than no channel, or its credit is
+    unstable; the result is still returned, to be read with its intervals.
+    """
+
+
 class DataQualityWarning(UserWarning):
     """The input can be read, but a defect in it limits what the results can tell.
 
@@ -57,6 +89,10 @@ for _cls in (
     ValidationError,
     EmptyInputError,
     ModelError,
+    ReadError,
+    OutputError,
+    SkippedModelWarning,
+    IdentificationWarning,
     DataQualityWarning,
 ):
     _cls.__module__ = "attribution"

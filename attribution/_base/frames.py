@@ -4,19 +4,39 @@ Every function of both packages that takes a table accepts a :data:`FrameLike` a
 into a ``LazyFrame`` with :func:`to_lazy`, which reads nothing but the schema. Column checks
 (:func:`check_columns`) need only the schema; value rules (:class:`Rule`) are counted in one
 aggregate pass by :func:`check_rules`, and only a broken rule reads a few rows to quote them.
+
+Files are read lazily, so a broken file may only show when a reader collects. The readers run
+their work inside :func:`reading`, which turns the errors of polars, pyarrow and the operating
+system into :class:`~attribution._base.errors.ReadError` naming the file and, where it can be
+found, the row, the line and the column (:func:`diagnose` looks for them, on failure only).
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
+import functools
+import inspect
+import json
 import os
-from collections.abc import Sequence
+import re
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias, Union
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeAlias, TypeVar, Union
 
 import polars as pl
 
-from attribution._base.errors import EmptyInputError, SchemaError, ValidationError, describe_rows
+from attribution._base.errors import (
+    AttributionError,
+    EmptyInputError,
+    ReadError,
+    SchemaError,
+    ValidationError,
+    describe_rows,
+)
 
 if TYPE_CHECKING:  # pandas is optional: only its type is named here
     import pandas as pd
@@ -29,16 +49,25 @@ __all__ = [
     "as_list",
     "check_columns",
     "check_rules",
+    "diagnose",
     "is_empty",
     "is_text",
     "numeric_expr",
     "ratio",
+    "read_error",
+    "reading",
+    "reads",
+    "remember_source",
+    "source_path",
     "to_lazy",
 ]
 
 #: Anything the readers accept: a path (Parquet, CSV, NDJSON, or a directory of Parquet
 #: files), a Polars ``DataFrame`` or ``LazyFrame``, or a pandas ``DataFrame``.
 FrameLike: TypeAlias = Union[str, "os.PathLike[str]", pl.DataFrame, pl.LazyFrame, "pd.DataFrame"]
+P = ParamSpec("P")
+R = TypeVar("R")
+
 #: Group keys: one column name, several, or none.
 By: TypeAlias = str | Sequence[str] | None
 
@@ -69,25 +98,15 @@ def to_lazy(source: FrameLike, *, what: str = "input") -> pl.LazyFrame:
         path = Path(source)
         if not path.exists():
             raise FileNotFoundError(f"The {what} file {str(path)!r} does not exist.")
-        if path.is_dir():
-            files = sorted(path.rglob("*.parquet"))
-            if not files:
-                raise EmptyInputError(f"The {what} directory {str(path)!r} has no .parquet files.")
-            return pl.scan_parquet(files)
-        suffix = path.suffix.lower()
-        if path.stat().st_size == 0:
-            raise EmptyInputError(f"The {what} file {str(path)!r} is empty (0 bytes).")
-        if suffix in _PARQUET:
-            return pl.scan_parquet(path)
-        if suffix in _CSV:
-            sep = "\t" if suffix == ".tsv" else ","
-            return pl.scan_csv(path, separator=sep, infer_schema_length=10_000)
-        if suffix in _NDJSON:
-            return pl.scan_ndjson(path, infer_schema_length=10_000)
-        raise SchemaError(
-            f"Cannot read {str(path)!r}: unknown file type {suffix!r}; expected one of "
-            f"{sorted(_PARQUET | _CSV | _NDJSON)} or a directory of Parquet files."
-        )
+        with reading(path, what):
+            lf = _scan(path, what)
+            names = lf.collect_schema().names()  # a file that is not what its name says fails
+        if any("\ufffd" in n or "\x00" in n for n in names):  # a header that is not UTF-8
+            found = diagnose(path, what)
+            raise ReadError(
+                found or f"The {what} file {str(path)!r} has a header that is not text."
+            )
+        return remember_source(lf, path)
     module = type(source).__module__
     if module.startswith("pandas"):
         return pl.from_pandas(source).lazy()
@@ -101,6 +120,399 @@ def to_lazy(source: FrameLike, *, what: str = "input") -> pl.LazyFrame:
         f"Cannot read the {what} from a {type(source).__name__}; expected a file path, a "
         "Polars or pandas DataFrame, or a Polars LazyFrame."
     )
+
+
+# LazyFrames read from a file, and the file: a later error of reading can then name it.
+# Keyed by id(); the weak reference tells a live frame from a new one that reused the id.
+_SOURCES: dict[int, tuple[weakref.ref[pl.LazyFrame], Path]] = {}
+
+
+def remember_source(lf: pl.LazyFrame, source: object) -> pl.LazyFrame:
+    """Remember the file ``lf`` reads (when ``source`` is a path or such a frame); return ``lf``.
+
+    :func:`to_lazy` does it for the frames it scans; a reader that returns a frame derived
+    from one (:func:`attribution.read_events`) does it for its own, so that an error of
+    reading met later, when the frame is collected, still names the file.
+    """
+    path = source_path(source)
+    if path is not None:
+        key = id(lf)
+        _SOURCES[key] = (weakref.ref(lf, lambda _: _SOURCES.pop(key, None)), path)
+    return lf
+
+
+def source_path(source: object) -> Path | None:
+    """Return the file behind ``source``: a path, or a frame :func:`remember_source` knows."""
+    if isinstance(source, str | os.PathLike):
+        return Path(source)
+    entry = _SOURCES.get(id(source))
+    if entry is None or entry[0]() is not source:
+        return None
+    return entry[1]
+
+
+def _scan(path: Path, what: str) -> pl.LazyFrame:
+    if path.is_dir():
+        files = sorted(path.rglob("*.parquet"))
+        if not files:
+            raise EmptyInputError(f"The {what} directory {str(path)!r} has no .parquet files.")
+        return pl.scan_parquet(files)
+    suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise EmptyInputError(f"The {what} file {str(path)!r} is empty (0 bytes).")
+    if suffix in _PARQUET:
+        return pl.scan_parquet(path)
+    if suffix in _CSV:
+        return pl.scan_csv(path, separator=_separator(path), infer_schema_length=_INFER_ROWS)
+    if suffix in _NDJSON:
+        return pl.scan_ndjson(path, infer_schema_length=_INFER_ROWS)
+    raise SchemaError(
+        f"Cannot read {str(path)!r}: unknown file type {suffix!r}; expected one of "
+        f"{sorted(_PARQUET | _CSV | _NDJSON)} or a directory of Parquet files."
+    )
+
+
+def _separator(path: Path) -> str:
+    return "\t" if path.suffix.lower() == ".tsv" else ","
+
+
+# ----------------------------------------------------------------------------------------------
+# errors of reading files
+
+#: Rows from which the CSV and NDJSON readers guess each column's type.
+_INFER_ROWS = 10_000
+
+# Errors that mean the input itself could not be read: these become a ReadError even when
+# diagnose() cannot say where (the others only when it can).
+_READ_FAILURES: tuple[type[BaseException], ...] = (
+    pl.exceptions.ComputeError,
+    pl.exceptions.InvalidOperationError,  # a value of the file that its column cannot hold
+    pl.exceptions.SchemaError,
+    pl.exceptions.ShapeError,
+    pl.exceptions.NoDataError,
+    pl.exceptions.PanicException,
+    OSError,
+    UnicodeError,
+)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__).rstrip(".")
+
+
+def _is_failure_of_reading(exc: BaseException) -> bool:
+    module = type(exc).__module__ or ""
+    return (
+        isinstance(exc, pl.exceptions.PolarsError | pl.exceptions.PanicException)
+        or isinstance(exc, OSError | UnicodeError)
+        or module.startswith("pyarrow")
+    )
+
+
+def read_error(exc: BaseException, sources: Sequence[tuple[object, str]]) -> ReadError | None:
+    """Explain ``exc``, raised while reading ``sources``, as a :class:`ReadError` (or None).
+
+    ``sources`` pairs each input the reader was given with its name (``"event log"``). For a
+    path, :func:`diagnose` looks for the broken file, row, line and column; a polars, pyarrow
+    or OS error that it cannot place still becomes a ``ReadError`` naming the files when it is
+    an error of reading. A polars error from a frame already in memory is not one (None: the
+    caller re-raises it).
+    """
+    if isinstance(exc, AttributionError | FileNotFoundError) or not _is_failure_of_reading(exc):
+        return None
+    hard = isinstance(exc, _READ_FAILURES) or (type(exc).__module__ or "").startswith("pyarrow")
+    named = []
+    for source, what in sources:
+        path = source_path(source)
+        if path is not None:
+            # an error of reading, or a folder whose files disagree (polars may then say only
+            # that a column is missing): look for the broken file, row and column
+            found = diagnose(path, what, exc) if hard or path.is_dir() else None
+            if found is not None:
+                return ReadError(found)
+            named.append(f"the {what} {str(path)!r}")
+        elif isinstance(source, pl.LazyFrame):  # perhaps a scan of the caller's own
+            named.append(f"the {what}")
+    if hard and named:
+        return ReadError(f"Cannot read {' or '.join(named)}: {_first_line(exc)}.")
+    return None
+
+
+@contextmanager
+def reading(source: object, what: str = "input") -> Iterator[None]:
+    """Run a reader's work; errors of reading ``source`` become a :class:`ReadError`.
+
+    The package's own errors, ``FileNotFoundError``, interrupts and errors that are not
+    about reading pass through unchanged (see :func:`read_error`).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> with reading("events.csv", "event log"):
+    ...     raise pl.exceptions.ComputeError("invalid utf-8 sequence")
+    Traceback (most recent call last):
+    ...
+    attribution.ReadError: Cannot read the event log 'events.csv': invalid utf-8 sequence.
+    """
+    try:
+        yield
+    except Exception as exc:
+        error = read_error(exc, [(source, what)])
+        if error is None:
+            raise
+        raise error from exc
+    except pl.exceptions.PanicException as exc:  # a BaseException: not caught above
+        error = read_error(exc, [(source, what)])
+        if error is None:
+            raise
+        raise error from exc
+
+
+def reads(**labels: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a reader: errors of reading the named arguments become a :class:`ReadError`.
+
+    Each keyword names a parameter of the reader and what it holds, e.g.
+    ``@reads(source="event log", conversions="conversions table")``. On a polars, pyarrow or
+    OS error, the files given for those parameters are examined (:func:`read_error`).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> @reads(source="spend table")
+    ... def read(source):
+    ...     raise pl.exceptions.ComputeError("invalid utf-8 sequence")
+    >>> read("spend.csv")
+    Traceback (most recent call last):
+    ...
+    attribution.ReadError: Cannot read the spend table 'spend.csv': invalid utf-8 sequence.
+    """
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        signature = inspect.signature(func)
+
+        def sources(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[object, str]]:
+            try:
+                bound = signature.bind_partial(*args, **kwargs).arguments
+            except TypeError:
+                return []
+            return [(bound[name], what) for name, what in labels.items() if name in bound]
+
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return func(*args, **kwargs)
+            except Exception as exc:
+                error = read_error(exc, sources(args, kwargs))
+                if error is None:
+                    raise
+                raise error from exc
+            except pl.exceptions.PanicException as exc:
+                error = read_error(exc, sources(args, kwargs))
+                if error is None:
+                    raise
+                raise error from exc
+
+        return wrapper
+
+    return decorate
+
+
+def diagnose(
+    path: str | os.PathLike[str], what: str, exc: BaseException | None = None
+) -> str | None:
+    """Say what is wrong with the file (or Parquet folder) at ``path``; None if nothing is found.
+
+    Looks, in this order, for: a file that cannot be opened; a Parquet file without the
+    Parquet markers (not Parquet, or cut short) or with a broken footer; Parquet files of one
+    folder that disagree on their columns or types; bytes that are not UTF-8 in a text file
+    (line, row and CSV column); a CSV row whose field count differs from the header's; a CSV
+    value of a column whose type was guessed from the first rows (when ``exc`` says so); a
+    line of an NDJSON file that is not JSON. Reads the whole file at most once or twice: call
+    it when reading has failed, not before.
+    """
+    path = Path(path)
+    try:
+        if not path.exists():
+            return None
+        if path.is_dir():
+            return _diagnose_folder(path, what)
+        suffix = path.suffix.lower()
+        if suffix in _PARQUET:
+            return _diagnose_parquet(path, what)
+        if suffix in _CSV | _NDJSON:
+            return _diagnose_text(path, what, csv_file=suffix in _CSV, exc=exc)
+    except OSError as err:
+        return f"The {what} file {str(path)!r} cannot be read: {err.strerror or err}."
+    except Exception:  # pragma: no cover - a diagnosis never hides the first error
+        return None
+    return None
+
+
+def _diagnose_parquet(path: Path, what: str, name: str | None = None) -> str | None:
+    shown = repr(name or str(path))
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4)
+        f.seek(max(size - 4, 0))
+        tail = f.read(4)
+    if head != b"PAR1":
+        return (
+            f"The {what} file {shown} is not a Parquet file: it does not start with the "
+            "Parquet marker PAR1 (is it another format with a .parquet name?)."
+        )
+    if size < 12 or tail not in (b"PAR1", b"PARE"):
+        return (
+            f"The {what} file {shown} is truncated or damaged: a Parquet file ends with the "
+            f"marker PAR1, and this one ({size:,} bytes) does not. Was it still being written?"
+        )
+    try:
+        pl.read_parquet_schema(path)
+    except Exception as exc:
+        return f"The {what} file {shown} has a damaged Parquet footer: {_first_line(exc)}."
+    return None
+
+
+def _diagnose_folder(path: Path, what: str) -> str | None:
+    files = sorted(path.rglob("*.parquet"))
+    schemas: dict[str, pl.Schema] = {}
+    for f in files:
+        name = f.relative_to(path).as_posix()
+        found = _diagnose_parquet(f, what, f"{path / name}")
+        if found is not None:
+            return found
+        schemas[name] = pl.Schema(pl.read_parquet_schema(f))
+    columns: dict[str, dict[str, list[str]]] = {}  # column -> type -> files
+    for name, schema in schemas.items():
+        for col, dtype in schema.items():
+            columns.setdefault(col, {}).setdefault(str(dtype), []).append(name)
+    rule = "every file of a folder must have the same columns and types"
+
+    def some(names: list[str]) -> str:
+        shown = ", ".join(repr(n) for n in names[:3])
+        return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+    for col, by_type in columns.items():
+        having = [n for names in by_type.values() for n in names]
+        if len(having) < len(schemas):
+            lacking = [n for n in schemas if n not in having]
+            return (
+                f"The Parquet files of the {what} folder {str(path)!r} disagree: column {col!r} "
+                f"is in {some(having)} but not in {some(lacking)}; {rule}."
+            )
+        if len(by_type) > 1:
+            kinds = sorted(by_type.items(), key=lambda kv: -len(kv[1]))
+            listed = "; ".join(
+                f"{dtype} in {len(names)} file{'s' if len(names) > 1 else ''} ({some(names)})"
+                for dtype, names in kinds
+            )
+            return (
+                f"The Parquet files of the {what} folder {str(path)!r} disagree on the type of "
+                f"column {col!r}: {listed}; {rule}."
+            )
+    return None
+
+
+def _first_bad_utf8(path: Path) -> tuple[int, bytes, int] | None:
+    """(line number from 1, the line's bytes, offset of the first bad byte) or None."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    number, line = 0, b""
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError as exc:
+                return number, line, exc.start
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return number, line, len(line)
+    return None
+
+
+def _diagnose_text(
+    path: Path, what: str, *, csv_file: bool, exc: BaseException | None
+) -> str | None:
+    shown = repr(str(path))
+    sep = _separator(path)
+    first_data_line = 2 if csv_file else 1
+    bad = _first_bad_utf8(path)
+    if bad is not None:
+        number, line, start = bad
+        where = f"line {number}"
+        if number >= first_data_line:
+            where += f" (row {number - first_data_line})"
+        if csv_file:
+            header = _csv_header(path, sep)
+            prefix = line[:start].decode("utf-8", errors="replace")
+            index = len(next(csv.reader([prefix], delimiter=sep), [""])) - 1
+            if header and 0 <= index < len(header) and number >= first_data_line:
+                where += f", column {header[index]!r}"
+        byte = f"byte 0x{line[start]:02x}" if start < len(line) else "the last bytes"
+        return (
+            f"The {what} file {shown} is not UTF-8 text: {byte} at {where} is not valid UTF-8. "
+            "Save it as UTF-8 (for example: iconv -f latin1 -t utf-8 in.csv > out.csv)."
+        )
+    if csv_file:
+        return _diagnose_csv(path, what, sep, exc)
+    return _diagnose_ndjson(path, what)
+
+
+def _csv_header(path: Path, sep: str) -> list[str]:
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        return next(csv.reader(f, delimiter=sep), [])
+
+
+def _diagnose_csv(path: Path, what: str, sep: str, exc: BaseException | None) -> str | None:
+    shown = repr(str(path))
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        reader = csv.reader(f, delimiter=sep)
+        try:
+            header = next(reader, [])
+            for row, record in enumerate(reader):
+                if record and len(record) != len(header):
+                    more = "more" if len(record) > len(header) else "fewer"
+                    return (
+                        f"The {what} file {shown} has a row with {more} fields than its header: "
+                        f"row {row} (line {reader.line_num}) has {len(record)} fields, the "
+                        f"header {len(header)} ({', '.join(repr(h) for h in header)})."
+                    )
+        except csv.Error:
+            pass
+    found = re.search(r"could not parse `(.*?)` as dtype `?(\w+)`? at column '(.*?)'", str(exc))
+    if found is None:
+        return None
+    value, dtype, column = found.groups()
+    where = (
+        pl.scan_csv(path, separator=sep, infer_schema=False)
+        .with_row_index(ROW)
+        .filter(pl.col(column) == value)
+        .select(ROW)
+        .head(1)
+        .collect()
+    )
+    at = f" at row {where[ROW][0]}" if where.height else ""
+    return (
+        f"Column {column!r} of the {what} file {shown} holds {value!r}{at}, which is not of "
+        f"the type {dtype} its first {_INFER_ROWS:,} rows have (the type of a CSV column is "
+        "guessed from its first rows). Fix the value, or write the file with a type per column "
+        "(Parquet)."
+    )
+
+
+def _diagnose_ndjson(path: Path, what: str) -> str | None:
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                json.loads(line)
+            except json.JSONDecodeError as err:
+                return (
+                    f"The {what} file {str(path)!r} is not NDJSON: line {number} (row "
+                    f"{number - 1}) is not one JSON value ({err.msg} at character {err.pos + 1})."
+                )
+    return None
 
 
 def is_empty(lf: pl.LazyFrame) -> bool:

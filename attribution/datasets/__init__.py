@@ -5,6 +5,9 @@
   (:func:`load_sample_truth`). Regenerate with ``python -m attribution.datasets.make_sample``.
 - :func:`simulate`: event logs whose per-channel incremental conversions are known exactly
   (re-simulated with each channel removed under the same random draws).
+- :func:`simulate_daily`: a second simulator family with a known truth, built differently (a
+  daily conversion hazard, saturating adstock, intent that rises before a purchase, users who
+  stop at their conversion), to check methods tuned on the first.
 - :func:`simulate_events`: a fast generator of large unsorted logs for benchmarks.
 """
 
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
+from attribution.datasets._daily import DAILY_CHANNELS, DailyChannel, simulate_daily
 from attribution.datasets._simulate import (
     DEFAULT_CHANNELS,
     ChannelSpec,
@@ -24,9 +28,11 @@ from attribution.datasets._simulate import (
 from attribution.datasets.scenarios import SCENARIOS, Scenario, scenario
 
 __all__ = [
+    "DAILY_CHANNELS",
     "DEFAULT_CHANNELS",
     "SCENARIOS",
     "ChannelSpec",
+    "DailyChannel",
     "Scenario",
     "Simulation",
     "load_sample",
@@ -35,6 +41,7 @@ __all__ = [
     "sample_path",
     "scenario",
     "simulate",
+    "simulate_daily",
     "simulate_events",
 ]
 

@@ -48,6 +48,14 @@ final possible conversion (occasion ``K``), a fraction ``post_purchase_rate`` of
 ``1 + Poisson(0.5)`` more touches (channels in proportion to ``reach``) later in the slot. These
 post-purchase touches form a non-converting tail and cause nothing. Rows are returned shuffled,
 as real logs are.
+
+Channels that seek intent in time (:class:`ChannelSpec` ``follows`` and ``late_share``; they
+draw from a stream of their own, so a log without them is drawn exactly as before): a
+*following* channel (retargeting) reaches a user on an occasion at a rate proportional to the
+touches of the other channels on it, each touch after the first of those; a *late* share of
+a channel's touches on an occasion that converts falls an exponential time (mean
+``late_hours``) before the conversion, as a channel bought on signs of an imminent purchase
+does. Neither changes any probability to convert, so the truth is that of the counts.
 """
 
 from __future__ import annotations
@@ -102,6 +110,19 @@ class ChannelSpec:
         random; ``> 0`` creates a correlation with conversion that is not causation.
     cost_per_touch : float, default 0.0
         Cost of one touch, written to the ``cost`` column and summed into daily spend.
+    follows : bool, default False
+        The channel only reaches users who were touched by the other (non-following)
+        channels on the same occasion, at a rate proportional to their number of such touches
+        (``reach`` stays the mean over users), each touch after the first of them: retargeting
+        of site visitors.
+    late_share : float, default 0.0
+        Share of the channel's touches on an occasion that converts which fall shortly before
+        the conversion (an exponential time with mean ``late_hours`` before it) instead of
+        anywhere in the occasion: a channel bought on signs of imminent purchase (brand search,
+        display on in-market audiences). Touches of occasions that do not convert stay where
+        they are. Timing does not change the probability to convert, nor the truth.
+    late_hours : float, default 12.0
+        Mean time from a late touch to the conversion.
     """
 
     name: str
@@ -109,6 +130,9 @@ class ChannelSpec:
     effect: float
     intent_targeting: float = 0.0
     cost_per_touch: float = 0.0
+    follows: bool = False
+    late_share: float = 0.0
+    late_hours: float = 12.0
 
 
 @dataclass(frozen=True)
@@ -203,6 +227,14 @@ def _check_channels(channels: Sequence[ChannelSpec]) -> tuple[ChannelSpec, ...]:
             raise ValueError(
                 f"Channel {c.name!r} has cost_per_touch {c.cost_per_touch}; costs must be >= 0."
             )
+        if not 0.0 <= c.late_share <= 1.0:
+            raise ValueError(
+                f"Channel {c.name!r} has late_share {c.late_share}; it must be in [0, 1]."
+            )
+        if not (c.late_hours > 0.0 and math.isfinite(c.late_hours)):
+            raise ValueError(f"Channel {c.name!r} has late_hours {c.late_hours}; it must be > 0.")
+    if specs and all(c.follows for c in specs):
+        raise ValueError("Every channel follows the others; at least one must not (follows).")
     return specs
 
 
@@ -434,6 +466,14 @@ def simulate(
     counts = rng.poisson(rate, size=(k_occ, n, n_ch)).astype(np.int64)
     uniform = rng.random((k_occ, n))
     order_value = _order_values(rng, (k_occ, n), revenue_mean, revenue_sigma)
+    follows = np.array([c.follows for c in specs], dtype=bool)
+    late = np.array([c.late_share for c in specs], dtype=np.float64)
+    # follow-up and late timing draw from their own stream: without them, nothing changes
+    aux = np.random.default_rng([seed, 17]) if follows.any() or late.any() else None
+    if aux is not None and follows.any():
+        lead = counts[:, :, ~follows].sum(axis=2)  # (K, N) touches of the channels followed
+        mean_lead = max(float(reach[~follows].sum()), 1e-12)
+        counts[:, :, follows] = aux.poisson(rate[None, :, follows] * (lead / mean_lead)[:, :, None])
 
     # Counterfactual replays with the same draws.
     everything = np.ones(n_ch, dtype=bool)
@@ -470,6 +510,14 @@ def simulate(
     group = cell // n_ch  # = occasion * n + user
     lo, hi = slot_start.ravel()[group], slot_end.ravel()[group]
     touch_time = lo + np.floor(rng.random(cell.size) * (hi - lo - 1)).astype(np.int64)
+    if aux is not None and follows.any():  # after the first touch of a channel followed
+        led = ~follows[channel]
+        first = np.full(k_occ * n, np.iinfo(np.int64).max)
+        np.minimum.at(first, group[led], touch_time[led])
+        f = np.flatnonzero(follows[channel])
+        start_f = np.minimum(first[group[f]], hi[f] - 2)
+        room = hi[f] - 1 - start_f
+        touch_time[f] = start_f + np.floor(aux.random(f.size) * room).astype(np.int64)
     last = _group_max(touch_time, group, k_occ * n).reshape(k_occ, n)
 
     # Conversion times: after the last touch, inside the slot.
@@ -481,6 +529,13 @@ def simulate(
     after = np.where(after <= slot_end - 1, after, squeezed)
     untouched = slot_start + np.floor(anywhere * (slot_end - slot_start)).astype(np.int64)
     conversion_time = np.where(last >= 0, after, untouched)
+    if aux is not None and late.any():  # late touches of converting occasions: just before it
+        conv_cell = converted.ravel()[group]
+        move = np.flatnonzero(conv_cell & (aux.random(cell.size) < late[channel]))
+        hours = np.array([c.late_hours for c in specs])[channel[move]]
+        back = 1 + np.floor(aux.exponential(hours * 3600.0)).astype(np.int64)
+        at = conversion_time.ravel()[group[move]] - back
+        touch_time[move] = np.maximum(at, lo[move])
 
     # Post-purchase tail after the final possible purchase.
     final_time, final_end = conversion_time[-1], slot_end[-1]

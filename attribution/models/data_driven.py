@@ -54,6 +54,44 @@ was at risk (sampled), the ``decay`` exposure collected by that day as features,
 conversion credited by the Shapley values of its channels on the hazard at the conversion
 (:mod:`attribution.models.hazard`).
 
+Lift tests inside the fit (``lift_tests=``, as for :func:`attribution.calibrate`): the log
+cannot tell what a channel causes from the intent it finds (its touches predict conversion
+either way), so the likelihood is flat along that split, and an experiment decides it. Each
+tested channel's coefficients ``β`` (and those of its synergy terms) become ``κ β`` of effect
+and ``(1 − κ) β`` of *selection*: a term that stays in every prediction, since removing the
+channel's touches does not change who the person is. The predictions, and so the fit to the
+log, are unchanged; ``κ`` is chosen so that the channel's removal effect (what a holdout test
+measures; ``tables["effects"]``) equals the test, weighted by precision against the log's own
+figure (a normal prior centred on the log's removal effect with standard deviation
+``lift_prior`` times it, and the test's standard error read from its 95 % interval). A
+channel the log gave nothing gets the direction of its first feature, with a negative
+selection (a channel that reaches people unlikely to buy). Every channel's credit is then
+recomputed on that model: a tested channel whose association was intent takes that intent
+into the baseline of the journeys it touched, so the untested channels in those journeys
+are credited against a higher baseline and move too (on a logistic link at low rates they
+get the interaction they shared with it; on a noisy-OR link less). A tested channel's
+synergy terms are split with it; but when the test finds less than half of the log's removal
+effect (mostly intent), the model is refitted without that channel's synergies first: an
+intent-seeking channel takes the others' effects into its synergies (search works "with"
+display among the people display finds), and emptying them would empty those effects too.
+``tables["lift_tests"]`` reports each test, the log's removal effect, the target, ``κ``
+(``effect_scale``) and the removal effect after; ``tables["log_only"]`` the credit and removal
+effects of the model fitted on the log alone, for :func:`attribution.compare_lift_tests`.
+Boosting has no coefficients to split; it refuses tests.
+
+Identification (``diagnose=True``): a log can be too small or too uninformative for the model to
+say anything. After the fit, on at most ``cv_rows`` journeys, the chosen model's out-of-fold
+log loss is compared with a constant rate (the gain and its standard error over journeys),
+credit is recomputed with each fold's model and with a model fitted on the last third of the
+lookback. ``tables["diagnostics"]`` gains ``cv_gain``, ``cv_gain_se``, ``fold_instability``,
+``lookback_days``, ``lookback_instability``, ``identified`` and ``warning``, and
+``tables["stability"]`` the credit shares behind them. When the log has fewer conversions
+with touches than ``max(200, 10 ×`` the coefficients), the gain is under two standard errors,
+or credit moves by more than ``instability`` (25 %) of the conversions across folds (twice
+that with the lookback), an :class:`attribution.IdentificationWarning` says so and how much
+credit moves, and the result comes with bootstrap intervals (``tables["intervals"]``:
+``channel, conversions, sd, lower, upper``; ``intervals=True`` computes them always).
+
 The pieces live beside this module: the features in :mod:`attribution.models.features`, the
 Newton solver in :mod:`attribution.models.glm`, log loss, AUC and cross-validation in
 :mod:`attribution.models.scoring`, the synergy screen in :mod:`attribution.models.synergy`, the
@@ -84,14 +122,17 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import sys
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
-from attribution._base.errors import ModelError
+from attribution._base.errors import IdentificationWarning, ModelError
+from attribution._base.frames import FrameLike
 from attribution.journeys import Journeys, PathTable, Sequences
 from attribution.models.base import BASELINE, KernelOutput, credit_from_touches, register_model
 from attribution.models.features import FEATURE_SETS, group_rows, journey_features
@@ -125,6 +166,10 @@ Interactions = Literal["auto", "none"]
 _DEFAULT_ALPHAS = (1e-6, 1e-4, 1e-2)
 _PAIR_SE = 2.0  # standard errors by which synergies must improve the out-of-fold log loss
 _CHUNK_CELLS = 4_000_000  # rows x subsets (x features) per block of counterfactuals
+_Z95 = 1.959963984540054  # a test's interval is read as 95 %
+_BOOT_ROWS = 20_000  # journeys the bootstrap of an unidentified fit resamples
+_LIFT_SWEEPS = 20  # rounds over the tested channels (their synergies tie them)
+_INTENT_RATIO = 0.5  # a test under this share of the log's removal effect: mostly intent
 
 
 # ----------------------------------------------------------------------------------------------
@@ -173,6 +218,11 @@ class _Fitted:
     booster: Any = None
     pairs: np.ndarray = field(default_factory=lambda: NO_PAIRS)
     pair_coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: Coefficients of the part of the features that marks intent, not effect (set by lift
+    #: tests): in the linear predictor, but never removed with a channel.
+    selection: np.ndarray | None = None
+    #: The same for the synergy terms (``pair_coef`` keeps their effect part).
+    pair_selection: np.ndarray | None = None
 
     def probability(self, eta: np.ndarray) -> np.ndarray:
         """Conversion probability at linear predictor ``eta`` (linear models)."""
@@ -183,10 +233,25 @@ class _Fitted:
         g = pair_exposure(x, self.features, self.n_channels)
         return g[:, self.pairs[:, 0]] * g[:, self.pairs[:, 1]]
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def offset(self, x: np.ndarray) -> np.ndarray:
+        """Per row: the selection part of the linear predictor (0 without lift tests)."""
+        out = np.zeros(len(x)) if self.selection is None else np.asarray(x @ self.selection)
+        if self.pair_selection is not None and len(self.pairs):
+            out = out + self.pair_terms(x) @ self.pair_selection
+        return out
+
+    def predict(self, x: np.ndarray, full: np.ndarray | None = None) -> np.ndarray:
+        """Conversion probability of rows with features ``x``.
+
+        ``full``: the rows' features before channels were removed from ``x`` (default ``x``);
+        the selection part is read from them, since removing a channel's touches does not
+        change who the person is.
+        """
         if self.kind in LINKS:
             assert self.coef is not None
             eta = self.intercept + x @ self.coef
+            if self.selection is not None or self.pair_selection is not None:
+                eta = eta + self.offset(x if full is None else full)
             if len(self.pairs):
                 eta = eta + self.pair_terms(x) @ self.pair_coef
             return self.probability(eta)
@@ -217,7 +282,7 @@ def _row_games(
         c = codes[:, :m]
         a = np.take_along_axis(contrib, c, axis=1)  # (n, m)
         bits = ((subsets[:, None] >> np.arange(m)[None, :]) & 1).astype(np.float64)
-        eta = model.intercept + a @ bits.T
+        eta = model.intercept + model.offset(x)[:, None] + a @ bits.T
         if len(model.pairs) and m > 1:
             # synergy of the row's channels i, j: g_i g_j γ_ij; a subset gets ½ bᵀ G b
             g = np.take_along_axis(pair_exposure(x, model.features, k), c, axis=1)
@@ -307,6 +372,160 @@ def _fittable(seq: Sequences, least: int) -> bool:
     return min(_touched_outcomes(seq)) >= least
 
 
+def _precision_weighted(test: float, se: float, model_lift: float, prior: float) -> float:
+    """Return the removal effect to match: the test, weighted against the log's own figure.
+
+    The log's removal effect is a prior centred on itself with standard deviation ``prior ×
+    max(model_lift, |test|)`` (the log may be off by its own size when intent is mistaken for
+    effect); the test an observation with standard error ``se`` (from a 95 % interval).
+    """
+    sd = prior * max(model_lift, abs(test))
+    if se <= 0 or sd <= 0:
+        return test
+    w_test, w_log = 1.0 / se**2, 1.0 / sd**2
+    return (w_test * test + w_log * model_lift) / (w_test + w_log)
+
+
+class _LiftSplit:
+    """One tested channel: its effect scale ``κ`` and the removal effect it implies.
+
+    In each population's model the channel's coefficients ``β`` (and those of its synergies)
+    become ``κ β`` of effect and ``(1 − κ) β`` of selection (intent the channel finds), which
+    leaves every prediction as it was; a channel the log gave nothing (``β = 0`` everywhere)
+    gets the direction of its first feature instead, ``κ`` of effect and ``−κ`` of selection.
+    The removal effect on the converting rows, ``Σ w (1 − p(η − κ a) / p(η))`` (``a``: the
+    part of ``η`` the channel's removal takes away at ``κ = 1``), rises with ``κ``.
+    """
+
+    def __init__(self, blocks: list[tuple[DataDrivenModel, np.ndarray, np.ndarray]], c: int):
+        self.blocks = blocks
+        self.c = c
+        self.dirs: list[np.ndarray] = []
+        self.terms: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.unit = not any(self._has_effect(part.model_) for part, _, _ in blocks)
+        for part, x, w in blocks:
+            model = part.model_
+            cols = self._cols(model)
+            rows = np.flatnonzero((x[:, cols] != 0).any(axis=1))
+            xr = x[rows]
+            eta = _eta(model, xr)
+            if self.unit:
+                d = np.zeros(len(cols))
+                d[0] = 1.0
+                a = xr[:, cols[0]]
+            else:
+                assert model.coef is not None
+                d = model.coef[cols]
+                xc = xr.copy()
+                xc[:, cols] = 0.0
+                a = eta - _eta(model, xc, full=xr)
+            self.dirs.append(d)
+            self.terms.append((eta, a, w[rows]))
+
+    def _cols(self, model: _Fitted) -> np.ndarray:
+        return self.c + model.n_channels * np.arange(len(model.features))
+
+    def _pair_rows(self, model: _Fitted) -> np.ndarray:
+        return (model.pairs == self.c).any(axis=1) if len(model.pairs) else np.zeros(0, bool)
+
+    @property
+    def has_pairs(self) -> bool:
+        """Whether the channel has synergy terms in any population's model."""
+        return any(self._pair_rows(part.model_).any() for part, _, _ in self.blocks)
+
+    def _has_effect(self, model: _Fitted) -> bool:
+        assert model.coef is not None
+        pairs = self._pair_rows(model)
+        return bool((model.coef[self._cols(model)] > 0).any() or (model.pair_coef[pairs] > 0).any())
+
+    def removal(self, kappa: float) -> float:
+        """Conversions lost without the channel when its effect scale is ``kappa``."""
+        total = 0.0
+        for (part, _, _), (eta, a, w) in zip(self.blocks, self.terms, strict=True):
+            p_all = np.maximum(part.model_.probability(eta), 1e-300)
+            p_wo = part.model_.probability(eta - kappa * a)
+            total += float((w * np.clip(1.0 - p_wo / p_all, 0.0, 1.0)).sum())
+        return total
+
+    def solve(self, target: float) -> tuple[float, bool]:
+        """Smallest ``κ ≥ 0`` whose removal effect reaches ``target`` (and whether it does)."""
+        lo, r_lo = 0.0, self.removal(0.0)
+        if target <= r_lo + 1e-9 * max(1.0, abs(target)):
+            return 0.0, target >= r_lo - 1e-6 * max(1.0, r_lo)
+        hi = 2.0
+        while self.removal(hi) < target:
+            lo, hi = hi, hi * 4.0
+            if hi > 1e6:
+                return lo, False
+        for _ in range(100):  # bisection: the removal effect rises with κ
+            mid = 0.5 * (lo + hi)
+            if self.removal(mid) < target:
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo <= 1e-10 * max(hi, 1e-12):
+                break
+        return hi, True
+
+    def apply(self, kappa: float) -> None:
+        """Set the split in every population's model."""
+        for (part, _, _), d in zip(self.blocks, self.dirs, strict=True):
+            model = part.model_
+            assert model.coef is not None
+            cols = self._cols(model)
+            coef = model.coef.copy()
+            sel = np.zeros_like(coef) if model.selection is None else model.selection.copy()
+            sel[cols] += coef[cols] - kappa * d
+            coef[cols] = kappa * d
+            pairs = self._pair_rows(model)
+            pair_coef = model.pair_coef.copy()
+            pair_sel = (
+                np.zeros_like(pair_coef)
+                if model.pair_selection is None
+                else model.pair_selection.copy()
+            )
+            if not self.unit:
+                pair_sel[pairs] += (1.0 - kappa) * pair_coef[pairs]
+                pair_coef[pairs] *= kappa
+            part.model_ = replace(
+                model, coef=coef, selection=sel, pair_coef=pair_coef, pair_selection=pair_sel
+            )
+
+
+def _caller_level() -> int:
+    """``stacklevel`` that points a warning at the first caller outside this package."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("attribution"):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def _trim_lookback(seq: Sequences, days: float) -> Sequences:
+    """``seq`` with every row keeping only the touches within ``days`` of its end.
+
+    The end is the conversion, or the last touch of a row that did not convert: converting
+    and non-converting rows lose their old touches alike, so that the comparison of models
+    is not biased by a window on one side only.
+    """
+    assert seq.delta_days is not None and seq.touch_time is not None
+    keep = seq.delta_days <= days
+    lengths = np.bincount(seq.row_of_touch[keep], minlength=seq.n_rows)
+    indptr = np.zeros(seq.n_rows + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    return replace(seq, indptr=indptr, codes=seq.codes[keep], touch_time=seq.touch_time[keep])
+
+
+def _eta(model: _Fitted, x: np.ndarray, full: np.ndarray | None = None) -> np.ndarray:
+    """Linear predictor of a linear model (its selection part read from ``full``)."""
+    assert model.coef is not None
+    eta = model.intercept + x @ model.coef + model.offset(x if full is None else full)
+    if len(model.pairs):
+        eta = eta + model.pair_terms(x) @ model.pair_coef
+    return np.asarray(eta)
+
+
 # ----------------------------------------------------------------------------------------------
 # the estimator
 
@@ -370,6 +589,21 @@ class DataDrivenModel:
         docstring), linear models only; ``"none"`` keeps every channel's effect separate.
     max_pairs : int
         At most this many synergy pairs.
+    lift_prior : float
+        With lift tests: how far the log's own removal effect of a tested channel may be
+        from the truth, as a multiple of itself (the standard deviation of a normal prior on
+        it); the test is weighted against it by precision (module docstring).
+    diagnose : bool
+        Check that the log identifies credit, warn when it does not (module docstring,
+        "Identification"); costs a few refits on at most ``cv_rows`` journeys.
+    instability : float
+        Share of the conversions by which credit may move across folds (twice that with the
+        lookback) before it is called unstable.
+    intervals : bool or None
+        Bootstrap intervals of the credit: always (``True``), never (``False``) or when the
+        log does not identify it (``None``).
+    interval_replicates : int
+        Bootstrap replicates (each refits the chosen model on at most 20,000 journeys).
     seed : int
         Seed of the fold assignment and subsampling.
 
@@ -400,13 +634,26 @@ class DataDrivenModel:
         that are not a returning customer's) or ``"returning"``.
     returning_model_ : DataDrivenModel or None
         The returning customers' own model (``returning="separate"`` with enough of them).
+    lift_tests_ : DataFrame or None
+        With lift tests: ``channel, test, lower, upper, model_lift_log, target,
+        effect_scale, reached`` (module docstring).
+    log_model_ : object or None
+        With lift tests: the fitted model before the split.
+    identification_ : DataFrame or None
+        ``channel, share, fold_min, fold_max, recent_share, lookback_share``: credit shares
+        of the model fitted on the sample, of the fold models, and of the models of every
+        touch and of the last third of the lookback on the recent touches.
+    intervals_ : ndarray or None
+        Bootstrap standard deviation of each channel's (then the baseline's) share of the
+        conversions.
     diagnostics_ : DataFrame
         One row: ``population``, ``n_rows`` fitted, ``n_unique_rows``, ``conversions``,
         ``non_conversions``, ``log_loss``, ``auc`` (in sample), ``cv_log_loss`` of the chosen model,
         ``null_log_loss`` (a constant rate), ``baseline_probability`` (``p(∅)``; per day for
         the hazard), ``time_model``, and the median spans (days from first touch to end) of
         converting and non-converting journeys (``span_converting_days``,
-        ``span_non_converting_days``; null without times).
+        ``span_non_converting_days``; null without times); with ``diagnose``, the
+        identification columns of the module docstring.
 
     Examples
     --------
@@ -438,6 +685,11 @@ class DataDrivenModel:
         min_returning: int = 100,
         interactions: Interactions = "auto",
         max_pairs: int = 10,
+        lift_prior: float = 1.0,
+        diagnose: bool = True,
+        instability: float = 0.25,
+        intervals: bool | None = None,
+        interval_replicates: int = 20,
         seed: int = 0,
     ) -> None:
         self.features = features
@@ -455,6 +707,11 @@ class DataDrivenModel:
         self.min_returning = min_returning
         self.interactions = interactions
         self.max_pairs = max_pairs
+        self.lift_prior = lift_prior
+        self.diagnose = diagnose
+        self.instability = instability
+        self.intervals = intervals
+        self.interval_replicates = interval_replicates
         self.seed = seed
 
     # -- fitting -------------------------------------------------------------------------------
@@ -490,6 +747,12 @@ class DataDrivenModel:
             raise ModelError(
                 "time_model='hazard' needs touch times, and a path table has none; build "
                 "journeys from events or use time_model='journey'."
+            )
+        if not self.instability > 0:
+            raise ModelError(f"instability must be > 0; got {self.instability!r}.")
+        if not (isinstance(self.interval_replicates, int) and self.interval_replicates >= 2):
+            raise ModelError(
+                f"interval_replicates must be an integer ≥ 2; got {self.interval_replicates!r}."
             )
         if self.folds < 2:
             raise ModelError(f"folds must be at least 2; got {self.folds!r}.")
@@ -531,13 +794,20 @@ class DataDrivenModel:
             )
         return names
 
-    def fit(self, data: Journeys | PathTable | Sequences) -> DataDrivenModel:
+    def fit(
+        self, data: Journeys | PathTable | Sequences, lift_tests: FrameLike | None = None
+    ) -> DataDrivenModel:
         """Fit the conversion model (feature set and penalty by cross-validation).
 
         Parameters
         ----------
         data : Journeys, PathTable or Sequences
             Journeys (with touch times), or a path table (time-free features only).
+        lift_tests : frame, optional
+            Incrementality experiments, one row per channel (and period): ``channel``,
+            ``incremental_conversions``, ``lower``, ``upper`` (as for
+            :func:`attribution.calibrate`), used inside the model (module docstring, "Lift
+            tests inside the fit").
 
         Returns
         -------
@@ -545,9 +815,19 @@ class DataDrivenModel:
             ``self``.
         """
         with _one_blas_thread():
-            return self._fit(data)
+            self.log_model_ = None
+            self.lift_tests_ = None
+            self._tested_ = frozenset()
+            self._refitted_ = False
+            tests = None if lift_tests is None else self._read_lift_tests(data, lift_tests)
+            self._fit(data)
+            if tests is not None:
+                self._fit_lift_tests(data, tests)
+            return self
 
-    def _fit(self, data: Journeys | PathTable | Sequences) -> DataDrivenModel:
+    def _fit(
+        self, data: Journeys | PathTable | Sequences, *, identify: bool = True
+    ) -> DataDrivenModel:
         seq = data if isinstance(data, Sequences) else data.sequences()
         self.population_ = "all"
         self.returning_model_ = None
@@ -560,9 +840,15 @@ class DataDrivenModel:
                 if _fittable(again, self.min_returning):
                     sub = DataDrivenModel(**{**self._params(), "returning": "pool"})
                     sub.population_ = "returning"
+                    sub._tested_ = self._tested_
                     self.returning_model_ = sub._fit_one(again)
+                if identify:
+                    self._identify(first)
                 return self
-        return self._fit_one(seq)
+        self._fit_one(seq)
+        if identify:
+            self._identify(seq)
+        return self
 
     def _params(self) -> dict[str, Any]:
         """Return the constructor's arguments as set on this object."""
@@ -655,9 +941,11 @@ class DataDrivenModel:
         pos, neg = pos_all[touched], neg_all[touched]
         if kind in LINKS:
             assert chosen_alpha is not None
-            self.model_ = self._linear_fitter(kind, name, chosen_alpha, pairs)(x, pos, neg)
+            self._refit_ = self._linear_fitter(kind, name, chosen_alpha, pairs)
         else:
-            self.model_ = self._boosting_fitter(name)(x, pos, neg)
+            self._refit_ = self._boosting_fitter(name)
+        self.model_ = self._refit_(x, pos, neg)
+        self._cv_idx_ = cv_idx
         self._pairs_tried_ = len(pairs)
         for r in results:
             r["half_life_days"] = self.half_life_ if FEATURE_SETS[r["feature_set"]][1] else None
@@ -716,7 +1004,9 @@ class DataDrivenModel:
         cache.clear()
         row, tau, pos, neg = interval_samples(seq, touched, self.hazard_samples, rng, delta=delta)
         x = hazard_features(seq, row, tau, h_best, delta=delta)
-        self.model_ = self._linear_fitter("logistic", "decay", alpha, pairs)(x, pos, neg)
+        self._refit_ = self._linear_fitter("logistic", "decay", alpha, pairs)
+        self.model_ = self._refit_(x, pos, neg)
+        self._cv_idx_ = cv_idx
         self._pairs_tried_ = len(pairs)
         self._n_unique_ = len(touched)
         return self._finish("hazard", "decay", alpha, cv_best, results, x, pos, neg)
@@ -757,6 +1047,9 @@ class DataDrivenModel:
             features=fitted.features,
             max_pairs=self.max_pairs,
         )
+        if self._tested_ and len(pairs):  # a tested channel keeps to its main effect
+            codes = [i for i, c in enumerate(self.channels_) if c in self._tested_]
+            pairs = pairs[~np.isin(pairs, codes).any(axis=1)]
         if not len(pairs):
             return NO_PAIRS, cv_best
         base = cv_predict(x, pos, neg, fold, self.folds, self._linear_fitter(kind, name, alpha))
@@ -873,6 +1166,12 @@ class DataDrivenModel:
         return self
 
     _n_unique_: int = 0
+    _tested_: frozenset[str] = frozenset()  # tested channels found empty: no synergy terms
+    _refitted_: bool = False  # refitted without the synergies of such channels
+    identification_: pl.DataFrame | None = None
+    intervals_: np.ndarray | None = None
+    lift_tests_: pl.DataFrame | None = None
+    log_model_: _Fitted | None = None
     _pairs_tried_: int = 0  # synergy pairs the chosen model was fitted with (some may be 0)
     population_: str = "all"
     returning_model_: DataDrivenModel | None = None
@@ -934,6 +1233,321 @@ class DataDrivenModel:
 
         return fit
 
+    # -- identification ----------------------------------------------------------------------
+
+    def _design(
+        self, seq: Sequences, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows the chosen model is fitted on: features, conversions, non-conversions, journey."""
+        touched = np.flatnonzero(seq.lengths > 0)
+        if self.time_model_ == "hazard":
+            delta = at_risk_delta(seq)
+            row, tau, pos, neg = interval_samples(
+                seq, touched, self.hazard_samples, rng, delta=delta
+            )
+            return hazard_features(seq, row, tau, self.half_life_, delta=delta), pos, neg, row
+        x = journey_features(seq, self.model_.features, half_life_days=self.half_life_)
+        return x[touched], seq.conversions[touched], seq.nulls[touched], touched
+
+    def _credit_totals(self, model: _Fitted, seq: Sequences) -> np.ndarray:
+        """Credited conversions of each channel, then the baseline, on ``seq``'s conversions."""
+        conv = seq.converting
+        k = len(seq.channels)
+        counts = np.bincount(conv.row_of_touch * k + conv.codes, minlength=conv.n_rows * k)
+        x = journey_features(conv, model.features, half_life_days=self.half_life_)
+        share, base, _ = _credit_rows(
+            model, x, counts.reshape(conv.n_rows, k), self.method, self.max_shapley_channels
+        )
+        w = conv.conversions
+        return np.append(w @ share, w @ base)
+
+    def _identify(self, seq: Sequences) -> None:
+        """Check that the log identifies credit; set ``identification_`` and maybe warn.
+
+        Run on at most ``cv_rows`` journeys (those of the cross-validation) with the chosen
+        model (feature set, penalty, synergies; no new selection):
+
+        - the out-of-fold log loss of the model against a constant rate fitted on the same
+          folds: the gain and its standard error over journeys;
+        - the credit of each fold's model and of a model fitted on every journey of the
+          sample, credited on the sample's conversions: how far credit moves between folds;
+        - a model fitted when every journey keeps only the touches of the last third of the
+          lookback (a third of the longest time from a touch to its conversion; 30 days of a
+          90-day lookback) against the model of every touch, both crediting those same
+          recent touches: how far credit moves with the lookback when the touches do not
+          (dropping old touches moves credit by itself; that is not counted). Journey model
+          only: the hazard reads the time since every touch, and its days at risk change
+          with the window.
+
+        Warns (:class:`attribution.IdentificationWarning`) when the log is too small (fewer
+        conversions with touches than ``10 ×`` the coefficients, or 200), the model is not
+        clearly better than no channel (gain under two standard errors), or credit moves by
+        more than ``instability`` of the conversions across folds or by more than twice that
+        with the lookback (a model that is a little wrong in form reads recent and old touches
+        differently, so the lookback is given more room); the warning is then also in
+        ``diagnostics_``, and bootstrap intervals in ``intervals_``.
+        """
+        self.identification_ = None
+        self.intervals_ = None
+        if not (self.diagnose or self.intervals) or self.model_.coef is None:
+            return
+        saved = self._n_unique_
+        try:
+            self._identify_linear(seq)
+        finally:
+            self._n_unique_ = saved
+
+    def _identify_linear(self, seq: Sequences) -> None:
+        rng = np.random.default_rng([self.seed, 23])
+        keep = np.zeros(seq.n_rows, dtype=bool)
+        keep[self._cv_idx_] = True
+        sub = seq.subset(keep)
+        x, pos, neg, unit = self._design(sub, rng)
+        fold_of = rng.integers(0, self.folds, size=sub.n_rows)[unit]
+        oof = np.zeros(len(x))
+        null = np.zeros(len(x))
+        fold_credit = []
+        for f in range(self.folds):
+            tr, te = fold_of != f, fold_of == f
+            if not (pos[tr].sum() > 0 and neg[tr].sum() > 0) or not te.any():
+                continue
+            m = self._refit_(x[tr], pos[tr], neg[tr])
+            oof[te] = m.predict(x[te])
+            null[te] = pos[tr].sum() / (pos[tr].sum() + neg[tr].sum())
+            fold_credit.append(self._credit_totals(m, sub))
+        weight = max(float((pos + neg).sum()), 1e-300)
+        gain_rows = row_log_loss(null, pos, neg) - row_log_loss(oof, pos, neg)
+        gain_unit = np.bincount(np.unique(unit, return_inverse=True)[1], weights=gain_rows)
+        gain = float(gain_unit.sum() / weight)
+        se = float(np.sqrt(len(gain_unit) * gain_unit.var()) / weight)
+        whole = self._refit_(x, pos, neg)
+        full = self._credit_totals(whole, sub)
+        n_conv = max(float(sub.conversions.sum()), 1e-300)
+        folds_move = max(
+            (float(np.abs(c - full).sum()) / n_conv for c in fold_credit), default=float("nan")
+        )
+        # lookback: converting journeys keep the touches of the last third of it
+        look_days, look_move = None, float("nan")
+        look = same = np.full(len(full), np.nan)
+        dd = sub.delta_days
+        if dd is not None and self.time_model_ == "journey":
+            conv_touch = sub.conversions[sub.row_of_touch] > 0
+            if conv_touch.any():
+                q = float(dd[conv_touch].max())
+                if q > 0:
+                    look_days = q / 3.0
+                    trimmed = _trim_lookback(sub, look_days)
+                    xt, pt, nt, _ = self._design(trimmed, rng)
+                    if pt.sum() > 0 and nt.sum() > 0:
+                        look = self._credit_totals(self._refit_(xt, pt, nt), trimmed)
+                        same = self._credit_totals(whole, trimmed)  # the same touches
+                        look_move = float(np.abs(look - same).sum()) / n_conv
+        touched_conv = float(seq.conversions[seq.lengths > 0].sum())
+        n_coef = len(self.model_.features) * len(seq.channels)
+        least = max(200, 10 * n_coef)
+        reasons = []
+        if touched_conv < least:
+            reasons.append(
+                f"the log is small: {touched_conv:g} conversions with touches for {n_coef} "
+                f"coefficients (at least {least} advised)"
+            )
+        if not gain > 2 * se:
+            reasons.append(
+                f"the model predicts conversion out of fold only {gain:.4f} better (log loss) "
+                f"than no channel at all, {gain / se if se > 0 else 0.0:.1f} standard errors"
+            )
+        names = [*seq.channels, BASELINE]
+        for what, move, ref, other in (
+            ("between folds", folds_move, full, fold_credit),
+            (f"with a {look_days or 0:.3g}-day lookback", look_move / 2, same, [look]),
+        ):
+            if move > self.instability:
+                move = move * 2 if ref is same else move
+                worst = max(
+                    range(len(names) - 1),  # the channel that moves most
+                    key=lambda i: max(abs(o[i] - ref[i]) for o in other),
+                )
+                lo = min(o[worst] for o in other) * 100 / n_conv
+                hi = max(o[worst] for o in other) * 100 / n_conv
+                span = f"{lo:.1f} %" if abs(hi - lo) < 0.05 else f"{lo:.1f}–{hi:.1f} %"
+                reasons.append(
+                    f"credit moves by {move:.0%} of the conversions {what} ({names[worst]}: "
+                    f"{ref[worst] * 100 / n_conv:.1f} % of conversions, {span} {what})"
+                )
+        fold_arr = np.array(fold_credit) if fold_credit else np.full((1, len(full)), np.nan)
+        self.identification_ = pl.DataFrame(
+            {
+                "channel": names,
+                "share": full / n_conv,
+                "fold_min": fold_arr.min(axis=0) / n_conv,
+                "fold_max": fold_arr.max(axis=0) / n_conv,
+                "recent_share": same / n_conv,
+                "lookback_share": look / n_conv,
+            }
+        ).with_columns(pl.col("recent_share", "lookback_share").fill_nan(None))
+        if reasons:
+            reasons.append(
+                f"credit moves by {folds_move:.0%} of the conversions between folds and "
+                f"{look_move:.0%} with a {look_days or 0:.3g}-day lookback"
+                if reasons[-1].find("credit moves") < 0
+                else ""
+            )
+        message = "; ".join(r for r in reasons if r)
+        self.diagnostics_ = self.diagnostics_.with_columns(
+            cv_gain=pl.lit(gain),
+            cv_gain_se=pl.lit(se),
+            fold_instability=pl.lit(folds_move),
+            lookback_days=pl.lit(look_days, dtype=pl.Float64),
+            lookback_instability=pl.lit(look_move).fill_nan(None),
+            identified=pl.lit(not reasons),
+            warning=pl.lit(message or None, dtype=pl.String),
+        )
+        if self.intervals or (reasons and self.intervals is None and self.diagnose):
+            self.intervals_ = self._bootstrap(sub, x, pos, neg, unit, rng, float(seq.n_rows))
+        if reasons and self.diagnose:
+            warnings.warn(
+                f"data_driven: credit is not identified by this log: {message}. The result "
+                'is returned with bootstrap intervals (tables["intervals"]); read it with '
+                "care, or test the channels that matter (at.plan_experiments).",
+                IdentificationWarning,
+                stacklevel=_caller_level(),
+            )
+
+    def _bootstrap(
+        self,
+        sub: Sequences,
+        x: np.ndarray,
+        pos: np.ndarray,
+        neg: np.ndarray,
+        unit: np.ndarray,
+        rng: np.random.Generator,
+        n_all: float,
+    ) -> np.ndarray:
+        """Return the standard deviation of each channel's (and the baseline's) share.
+
+        Journeys of the sample get Poisson(1) weights, the chosen model is refitted and
+        credited on the sample's conversions; the spread of the shares is scaled from the
+        sample to all journeys (``√(n_sample / n_all)``).
+        """
+        k = len(sub.channels) + 1
+        if sub.n_rows > _BOOT_ROWS:
+            part = np.zeros(sub.n_rows, dtype=bool)
+            part[rng.choice(sub.n_rows, size=_BOOT_ROWS, replace=False)] = True
+            new_row = np.cumsum(part) - 1
+            sub, keep = sub.subset(part), part[unit]
+            x, pos, neg, unit = x[keep], pos[keep], neg[keep], new_row[unit[keep]]
+        shares = np.zeros((self.interval_replicates, k))
+        ids, inv = np.unique(unit, return_inverse=True)
+        conv = sub.converting
+        conv_pos = np.flatnonzero(sub.conversions > 0)  # rows of ``conv`` within ``sub``
+        for b in range(self.interval_replicates):
+            w = rng.poisson(1.0, size=len(ids)).astype(np.float64)
+            m = self._refit_(x, pos * w[inv], neg * w[inv])
+            wc = np.ones(sub.n_rows)  # conversions without touches are not resampled
+            wc[ids] = w
+            weighted = replace(conv, conversions=conv.conversions * wc[conv_pos])
+            tot = self._credit_totals(m, weighted)
+            shares[b] = tot / max(tot.sum(), 1e-300)
+        return shares.std(axis=0, ddof=1) * np.sqrt(sub.n_rows / max(n_all, 1.0))
+
+    # -- lift tests inside the fit ------------------------------------------------------------
+
+    def _read_lift_tests(
+        self, data: Journeys | PathTable | Sequences, tests: FrameLike
+    ) -> pl.DataFrame:
+        """Validate lift tests against the data's channels; sum the periods of a channel."""
+        from attribution.calibration import lift_tests_by_channel
+
+        seq = data if isinstance(data, Sequences) else data.sequences()
+        t = lift_tests_by_channel(tests)
+        missing = sorted(set(t["channel"]) - set(seq.channels))
+        if missing:
+            raise ModelError(
+                f"Lift tests name {len(missing)} channels the journeys do not have: "
+                f"{missing[:5]}; the channels are {list(seq.channels)[:12]}."
+            )
+        if not (self.lift_prior > 0):
+            raise ModelError(f"lift_prior must be > 0; got {self.lift_prior!r}.")
+        return t
+
+    def _fit_lift_tests(self, data: Journeys | PathTable | Sequences, t: pl.DataFrame) -> None:
+        """Split each tested channel into effect and selection so that its removal matches.
+
+        See the module docstring ("Lift tests inside the fit"). Sets ``lift_tests_`` and the
+        ``model_`` of this model and of the returning customers' model; ``log_model_`` keeps
+        the fit on the log alone.
+        """
+        seq = self._seq(data if isinstance(data, Sequences) else data.sequences())
+        for part, _ in self._parts(seq):
+            if part.model_.coef is None:
+                raise ModelError(
+                    "Lift tests inside the fit need a linear conversion model (estimator "
+                    "'logistic', 'noisy_or' or 'auto'); boosting has no coefficients to split. "
+                    "Use at.calibrate on a boosting result instead."
+                )
+        conv = seq.converting
+        index = {c: i for i, c in enumerate(seq.channels)}
+        tested = list(t.select("channel", "test", "lower", "upper").iter_rows())
+        blocks = self._lift_blocks(conv)
+        targets, logs, emptied = [], [], []
+        for ch, test, lower, upper in tested:
+            first = _LiftSplit(blocks, index[ch])
+            r_log = first.removal(0.0 if first.unit else 1.0)
+            se = max(float(upper) - float(lower), 0.0) / (2 * _Z95)
+            logs.append(r_log)
+            targets.append(_precision_weighted(float(test), se, r_log, self.lift_prior))
+            if targets[-1] < _INTENT_RATIO * r_log and first.has_pairs:
+                emptied.append(ch)
+        log_models = [part.model_ for part, _ in self._parts(seq)]
+        if emptied:
+            # the test finds the channel's association mostly intent; its synergy terms hold
+            # the other channels' effects among the people it finds: refit without them
+            self._tested_ = frozenset(emptied)
+            self._fit(data, identify=False)
+            self._refitted_ = True
+            blocks = self._lift_blocks(conv)
+        parts = [part for part, _ in self._parts(seq)]
+        if len(parts) != len(log_models):  # pragma: no cover - the same rows decide the same
+            raise ModelError("The refit without synergies changed the populations modelled.")
+        for part, log_model in zip(parts, log_models, strict=True):
+            part.log_model_ = log_model
+        # a channel's removal includes its synergies with the others: solve in turn until
+        # no test moves (each split scales the effect left by the previous ones)
+        scale = np.ones(len(tested))
+        reached = np.zeros(len(tested), dtype=bool)
+        for _ in range(_LIFT_SWEEPS):
+            moved = 0.0
+            for i, (ch, *_) in enumerate(tested):
+                split = _LiftSplit(blocks, index[ch])
+                kappa, reached[i] = split.solve(targets[i])
+                split.apply(kappa)
+                scale[i] = kappa if split.unit else scale[i] * kappa
+                moved = max(moved, abs(kappa - 1.0) if not split.unit else float(kappa > 0))
+            if moved < 1e-9 or len(tested) == 1:
+                break
+        rows_out = [
+            {
+                "channel": ch,
+                "test": float(test),
+                "lower": float(lower),
+                "upper": float(upper),
+                "model_lift_log": logs[i],
+                "target": targets[i],
+                "effect_scale": float(scale[i]),
+                "reached": bool(reached[i]),
+            }
+            for i, (ch, test, lower, upper) in enumerate(tested)
+        ]
+        self.lift_tests_ = pl.DataFrame(rows_out)
+
+    def _lift_blocks(self, conv: Sequences) -> list[tuple[DataDrivenModel, np.ndarray, np.ndarray]]:
+        """Per population: its model, the features of its converting rows, their conversions."""
+        blocks = []
+        for part, rows in self._parts(conv):
+            x = journey_features(conv, part.model_.features, half_life_days=part.half_life_)[rows]
+            blocks.append((part, x, conv.conversions[rows]))
+        return blocks
+
     # -- using it ------------------------------------------------------------------------------
 
     def _fitted(self) -> _Fitted:
@@ -994,22 +1608,91 @@ class DataDrivenModel:
     def _credit(self, data: Journeys | PathTable | Sequences) -> KernelOutput:
         self._fitted()
         seq = self._seq(data)
+        out, arrays = self._credit_with(seq, log_only=False)
+        if self.lift_tests_ is None:
+            return out
+        log, _ = self._credit_with(seq, log_only=True, like=None if self._refitted_ else arrays)
+        effects = out.tables["effects"]
+        after = dict(zip(effects["channel"], effects["removal_conversions"], strict=True))
+        tested = self.lift_tests_.with_columns(
+            model_lift=pl.col("channel").replace_strict(after, return_dtype=pl.Float64)
+        )
+        # the baseline row holds the model's baseline and the conversions without touches
+        untouched = seq.lengths == 0
+        base_log = float(log.tables["baseline"]["conversions"][0])
+        base_log += float(seq.conversions[untouched].sum())
+        base_rev = float(log.tables["baseline"]["revenue"][0]) + float(seq.value[untouched].sum())
+        log_frame = pl.DataFrame(
+            {
+                "channel": [*seq.channels, BASELINE],
+                "conversions": [*log.conversions.tolist(), base_log],
+                "revenue": [*log.revenue.tolist(), base_rev],
+                "removal_conversions": [
+                    *log.tables["effects"]["removal_conversions"].to_list(),
+                    None,
+                ],
+            },
+            schema={
+                "channel": pl.String,
+                "conversions": pl.Float64,
+                "revenue": pl.Float64,
+                "removal_conversions": pl.Float64,
+            },
+        )
+        tables = out.tables | {"lift_tests": tested, "log_only": log_frame}
+        return replace(out, tables=tables)
+
+    def _credit_arrays(
+        self,
+        conv: Sequences,
+        counts: np.ndarray,
+        *,
+        log_only: bool,
+        like: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per converting row: channel shares, removal effects and the baseline share.
+
+        ``log_only``: with the models before the lift-test split. ``like``: the arrays of the
+        split models, whose rows without a tested channel are the same (their games do not
+        change), so only the others are computed.
+        """
+        n, k = counts.shape
+        if like is None:
+            share, removal, base_share = np.zeros((n, k)), np.zeros((n, k)), np.ones(n)
+            redo = np.ones(n, dtype=bool)
+        else:
+            share, removal, base_share = (a.copy() for a in like)
+            names = set() if self.lift_tests_ is None else set(self.lift_tests_["channel"])
+            tested = [i for i, c in enumerate(conv.channels) if c in names]
+            redo = np.asarray((counts[:, tested] > 0).any(axis=1), dtype=bool)
+        for part, rows in self._parts(conv):
+            model = part._fitted()
+            if log_only and part.log_model_ is not None:
+                model = part.log_model_
+            idx = np.arange(n)[rows]
+            idx = idx[redo[idx]]
+            x = journey_features(conv, model.features, half_life_days=part.half_life_)[idx]
+            s, b, p_all = _credit_rows(
+                model, x, counts[idx], self.method, self.max_shapley_channels
+            )
+            share[idx], base_share[idx] = s, b
+            removal[idx] = self._removal(model, x, counts[idx], p_all)
+        return share, removal, base_share
+
+    def _credit_with(
+        self,
+        seq: Sequences,
+        *,
+        log_only: bool,
+        like: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[KernelOutput, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         conv = seq.converting
         k = len(seq.channels)
         counts = np.bincount(conv.row_of_touch * k + conv.codes, minlength=conv.n_rows * k).reshape(
             conv.n_rows, k
         )
-        share = np.zeros((conv.n_rows, k))
-        removal = np.zeros((conv.n_rows, k))
-        base_share = np.ones(conv.n_rows)
-        for part, rows in self._parts(conv):
-            model = part._fitted()
-            x = journey_features(conv, model.features, half_life_days=part.half_life_)[rows]
-            s, b, p_all = _credit_rows(
-                model, x, counts[rows], self.method, self.max_shapley_channels
-            )
-            share[rows], base_share[rows] = s, b
-            removal[rows] = self._removal(model, x, counts[rows], p_all)
+        arrays = self._credit_arrays(conv, counts, log_only=log_only, like=like)
+        share, removal, base_share = arrays
         touched = conv.lengths > 0
         # each touch: an equal part of its channel's share in its row
         row = conv.row_of_touch
@@ -1041,9 +1724,23 @@ class DataDrivenModel:
             ),
             "coefficients": pl.concat([m.coef_ for m in models]),
             "model_selection": pl.concat([m.cv_results_ for m in models]),
-            "diagnostics": pl.concat([m.diagnostics_ for m in models]),
+            "diagnostics": pl.concat([m.diagnostics_ for m in models], how="diagonal_relaxed"),
         }
-        return KernelOutput(
+        if self.identification_ is not None:
+            tables["stability"] = self.identification_
+        if self.intervals_ is not None:
+            conv_all = np.append(out.conversions, base_conv)
+            half = _Z95 * self.intervals_ * total
+            tables["intervals"] = pl.DataFrame(
+                {
+                    "channel": [*seq.channels, BASELINE],
+                    "conversions": conv_all,
+                    "sd": self.intervals_ * total,
+                    "lower": np.maximum(conv_all - half, 0.0),
+                    "upper": conv_all + half,
+                }
+            )
+        output = KernelOutput(
             out.conversions,
             out.revenue,
             per_touch,
@@ -1051,6 +1748,7 @@ class DataDrivenModel:
             tables,
             extra_rows=((BASELINE, base_conv, base_rev),),
         )
+        return output, arrays
 
     def _removal(
         self, model: _Fitted, x: np.ndarray, counts: np.ndarray, p_all: np.ndarray
@@ -1063,7 +1761,7 @@ class DataDrivenModel:
             rows = np.flatnonzero(counts[:, c] > 0)
             xc = x[rows].copy()
             xc[:, c + k * np.arange(f)] = 0.0
-            p_wo = model.predict(xc)
+            p_wo = model.predict(xc, full=x[rows])
             out[rows, c] = np.clip(1.0 - p_wo / np.maximum(p_all[rows], 1e-300), 0.0, 1.0)
         return out
 
@@ -1086,6 +1784,12 @@ def data_driven(
     min_returning: int = 100,
     interactions: Interactions = "auto",
     max_pairs: int = 10,
+    lift_tests: FrameLike | None = None,
+    lift_prior: float = 1.0,
+    diagnose: bool = True,
+    instability: float = 0.25,
+    intervals: bool | None = None,
+    interval_replicates: int = 20,
     seed: int = 0,
 ) -> KernelOutput:
     """Data-driven: a fitted conversion model, credit by counterfactual Shapley values.
@@ -1093,8 +1797,10 @@ def data_driven(
     See :mod:`attribution.models.data_driven` and :class:`DataDrivenModel` for the parameters.
     The baseline (conversions expected without any marketing) is the ``"(baseline)"`` row of
     ``.channels`` (also ``tables["baseline"]``); ``tables["effects"]``, ``["coefficients"]``,
-    ``["model_selection"]`` and ``["diagnostics"]`` describe the fitted model. On a path table
-    (no times) only the time-free feature sets are tried.
+    ``["model_selection"]``, ``["diagnostics"]`` and ``["stability"]`` describe the fitted model
+    (``["intervals"]`` when the log does not identify the credit). On a path table (no times)
+    only the time-free feature sets are tried. ``lift_tests`` are used inside the fit
+    (``tables["lift_tests"]`` and ``["log_only"]``).
 
     Examples
     --------
@@ -1124,6 +1830,11 @@ def data_driven(
         min_returning=min_returning,
         interactions=interactions,
         max_pairs=max_pairs,
+        lift_prior=lift_prior,
+        diagnose=diagnose,
+        instability=instability,
+        intervals=intervals,
+        interval_replicates=interval_replicates,
         seed=seed,
-    ).fit(seq)
+    ).fit(seq, lift_tests=lift_tests)
     return model.credit(seq)

@@ -28,6 +28,9 @@ top_paths          ``path, conversions, revenue, nulls, conversion_rate, share``
                    (:func:`attribution.reporting.paths.top_paths`)
 assists            ``channel, assisted_conversions, last_touch_conversions, assist_ratio, ...``
                    (:func:`attribution.reporting.paths.assists`)
+model_warnings     ``model, warning``: models whose credit the log does not identify
+                   (:class:`attribution.IdentificationWarning`; only when there are some;
+                   the page's header names them beside the model too)
 ================== =========================================================================
 
 A section whose input is not given is skipped with a note on the page saying what to pass
@@ -37,6 +40,7 @@ A section whose input is not given is skipped with a note on the page saying wha
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +50,7 @@ import numpy as np
 import polars as pl
 
 from attribution._api import attribute_all
-from attribution._base.errors import ValidationError
+from attribution._base.errors import SkippedModelWarning, ValidationError
 from attribution._base.frames import FrameLike
 from attribution._base.output import atomic_path, write_frame
 from attribution._base.periods import FreqLike, Period, as_period
@@ -192,7 +196,9 @@ def build_report(
         Targets for the trends section (see :func:`read_targets`); without them each period is
         compared with the previous one.
     models : sequence of str, optional
-        Models to run (default: every model the input supports).
+        Models to run (default: every model the input supports). A model that refuses the
+        input (Shapley over more channels than ``max_channels``) is left out, with a note
+        in the credit section and a :class:`~attribution.SkippedModelWarning`.
     freq : str or Period
         Period length of the trends, funnel and SLA sections: ``"1d"``, ``"1w"``, ``"1mo"``,
         ``"1q"``, ``"1y"``, or a pandas alias such as ``"MS"``, ``"W"``, ``"QS"``.
@@ -255,8 +261,21 @@ def build_report(
         data = build_journeys(events, opts, progress=progress)
     tables: dict[str, pl.DataFrame] = {}
     notes: dict[str, str] = {}
-    with prog.step("attributing"):
-        credit = attribute_all(data, models=models, **dict(model_params or {}))
+    with prog.step("attributing"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedModelWarning)
+        credit = attribute_all(
+            data,
+            models=models,
+            skip_refused=True,
+            with_warnings=True,
+            **dict(model_params or {}),
+        )
+    skipped = [str(w.message) for w in caught if issubclass(w.category, SkippedModelWarning)]
+    for w in caught:  # shown as they would have been, the skipped models to the caller too
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    # a model whose credit the log does not identify is flagged beside its name
+    flagged = credit.filter(pl.col("warning").is_not_null()).unique("model", maintain_order=True)
+    credit = credit.drop("warning")
     run_models = credit["model"].unique(maintain_order=True).to_list()
     if headline_model is None:
         headline_model = "markov" if "markov" in run_models else run_models[0]
@@ -273,6 +292,8 @@ def build_report(
         spend_total = float(roi_table.filter(pl.col("model") == run_models[0])["spend"].sum())
     tables["summary"] = _summary(data, spend_total, len(run_models))
     tables["credit"] = credit
+    if skipped:  # a model refused the input: say so on the page
+        notes["credit"] = " ".join(why[:1].upper() + why[1:] for why in skipped)
     if roi_table is not None:
         tables["roi"] = roi_table
     else:
@@ -287,14 +308,18 @@ def build_report(
         notes["trends"] = "The input is a path table, which has no times."
     _crm_sections(tables, notes, crm, activities, mql_commitment, period, prog)
     _path_sections(tables, data, top_n, prog)
+    warned = dict(zip(flagged["model"], flagged["warning"], strict=True))
+    if warned:
+        tables["model_warnings"] = flagged.select("model", "warning")
     meta = {
         "input": _describe_input(events),
-        "models": ", ".join(run_models),
+        "models": ", ".join(f"{m} (not identified)" if m in warned else m for m in run_models),
         "headline model": headline_model,
         "period": period.name,
     }
     if opts.lookback_days is not None:
         meta["lookback"] = f"{opts.lookback_days:g} days"
+    meta |= {f"{m} warning": text for m, text in warned.items()}
     return Report(tables, notes, title, headline_model, meta)
 
 

@@ -265,6 +265,8 @@ def render_html(
             parts.append(
                 f'<p class="note">Section skipped: {_e(why)} It needs {_e(sec.needs)}.</p>'
             )
+        elif sec.key in notes:  # shown, with a warning (a model that refused the input)
+            parts.append(f'<p class="note">{_e(notes[sec.key])}</p>')
         for chart in by_section.get(sec.key, []):
             caption = f"<figcaption>{_e(chart.caption)}</figcaption>" if chart.caption else ""
             parts.append(

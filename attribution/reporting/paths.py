@@ -535,7 +535,7 @@ def by_period(
     --------
     >>> import attribution as at, polars as pl
     >>> ev = pl.DataFrame({"user_id": [1, 1, 2, 2], "channel": ["a", None, "b", None],
-    ...     "event": ["touch", "conversion"] * 2, "revenue": [5.0, 5.0, 0.0, 7.0],
+    ...     "event": ["touch", "conversion"] * 2, "revenue": [0.0, 5.0, 0.0, 7.0],
     ...     "timestamp": ["2024-01-30", "2024-02-02", "2024-03-01", "2024-03-02"]})
     >>> by_period(at.build_journeys(ev), top_paths).select("period", "path", "revenue").rows()
     [(datetime.date(2024, 2, 1), 'a', 5.0), (datetime.date(2024, 3, 1), 'b', 7.0)]

@@ -7,7 +7,15 @@ from collections.abc import Mapping
 import polars as pl
 
 from attribution._base.errors import EmptyInputError, ValidationError, describe_rows
-from attribution._base.frames import ROW, FrameLike, Rule, check_columns, check_rules, to_lazy
+from attribution._base.frames import (
+    ROW,
+    FrameLike,
+    Rule,
+    check_columns,
+    check_rules,
+    reads,
+    to_lazy,
+)
 from attribution._base.periods import FreqLike, as_period
 from attribution._base.time import parse_dates
 
@@ -17,6 +25,7 @@ __all__ = ["TREND_METRICS", "read_targets"]
 TREND_METRICS: tuple[str, ...] = ("conversions", "revenue")
 
 
+@reads(source="targets table")
 def read_targets(
     source: FrameLike | Mapping[str, float],
     *,

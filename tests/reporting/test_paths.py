@@ -274,7 +274,7 @@ def test_path_length_counts_journeys_without_touches_as_zero():
             "timestamp": ["2024-01-01", "2024-01-02", "2024-03-01"],
             "channel": ["a", None, None],
             "event": ["touch", "conversion", "conversion"],
-            "revenue": [1.0, 1.0, 1.0],
+            "revenue": [0.0, 1.0, 1.0],
         }
     )
     got = path_length(at.build_journeys(ev))

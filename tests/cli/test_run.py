@@ -1,7 +1,9 @@
-"""The command line: ``attribution run EVENTS --model NAME|all --out DIR``.
+"""``attribution run EVENTS --model NAME|all --out DIR``: what it writes, options passed through.
 
-Most tests call :func:`attribution.cli.main` in-process; one runs ``python -m attribution.cli``.
+Most tests call :func:`attribution.cli.main` in-process; some run ``python -m attribution.cli``.
 Expected values come from the library's Python API or are counted from the input with Polars.
+Bad input, output sets, signals and models that refuse: test_bad_input.py, test_outputs.py,
+test_models.py.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import attribution as at
 from attribution.cli import main
 
 SAMPLE = Path(at.__file__).parent / "datasets" / "data" / "sample_events.csv"
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 PEER_PATHS = DATA / "channelattribution_paths" / "paths.csv"
 DP6 = DATA / "dp6_sessions" / "test_dataset.csv"
 OUTPUTS = ["channels.csv", "channels.parquet", "paths.csv", "paths.parquet"]
@@ -317,6 +319,22 @@ def test_time_zone_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert_frame_equal(pl.read_parquet(tokyo / "channels.parquet"), expected)
 
 
+def test_epoch_microseconds_give_the_outputs_of_the_same_times_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GA4's event_timestamp unit: read by magnitude, no option needed
+    raw = _raw_sample().with_columns(
+        pl.col("timestamp").str.to_datetime(time_zone="UTC").dt.epoch("us").alias("timestamp")
+    )
+    assert raw["timestamp"].min() > 10**15  # microseconds of this century
+    log = tmp_path / "us.parquet"
+    raw.write_parquet(log)
+    text, us = tmp_path / "text", tmp_path / "us"
+    assert _run(capsys, str(SAMPLE), "--model", "time_decay", "--out", str(text))[0] == 0
+    assert _run(capsys, str(log), "--model", "time_decay", "--out", str(us))[0] == 0
+    assert _snapshot(us) == _snapshot(text)
+
+
 def test_conversion_flag_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     flags = ["--user-col", "user_pseudo_id", "--time-col", "event_time"]
@@ -379,137 +397,6 @@ def test_peer_path_table_with_one_model(tmp_path: Path, capsys: pytest.CaptureFi
     assert_frame_equal(got.sort("channel"), by_hand)
 
 
-# ----------------------------------------------------------------------------------------------
-# bad input: exit 2, the message on stderr, nothing written
-
-
-def _negative_revenue_log(tmp_path: Path) -> Path:
-    raw = _raw_sample()
-    conv_rows = raw.with_row_index().filter(pl.col("event") == "conversion")["index"][:3]
-    bad = raw.with_columns(
-        pl.when(pl.int_range(pl.len()).is_in(conv_rows.implode()))
-        .then(-pl.col("revenue") - 1)
-        .otherwise(pl.col("revenue"))
-        .alias("revenue")
-    )
-    path = tmp_path / "negative.csv"
-    bad.write_csv(path)
-    return path
-
-
-BAD_CASES = {
-    "missing column": (lambda tmp: [str(SAMPLE), "--user-col", "visitor"], "'visitor'"),
-    "negative revenue": (
-        lambda tmp: [str(_negative_revenue_log(tmp))],
-        "Column 'revenue' has 3 negative values",
-    ),
-    "nonexistent file": (lambda tmp: [str(tmp / "no-such-log.csv")], "no-such-log.csv"),
-    "unknown model": (lambda tmp: [str(SAMPLE), "--model", "magic"], "Unknown model 'magic'"),
-    "parameter no model takes": (
-        lambda tmp: [str(SAMPLE), "--model", "linear", "--half-life-days", "3"],
-        "'half_life_days'",
-    ),
-    "bad lookback": (lambda tmp: [str(SAMPLE), "--lookback-days", "-1"], "lookback_days"),
-    "empty file": (lambda tmp: [str(_touch(tmp / "empty.csv"))], "empty (0 bytes)"),
-}
-
-
-def _touch(path: Path) -> Path:
-    path.write_bytes(b"")
-    return path
-
-
-@pytest.mark.parametrize("case", list(BAD_CASES))
-def test_bad_input_exits_2_and_writes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
-) -> None:
-    make_args, needle = BAD_CASES[case]
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-    args = make_args(inputs)
-    out = tmp_path / "out"
-    code, stdout, stderr = _run(capsys, *args, "--out", str(out))
-    assert code == 2
-    assert needle in stderr
-    assert "error: " in stderr
-    assert stdout == ""
-    assert not out.exists()
-
-
-@pytest.mark.parametrize("case", list(BAD_CASES))
-def test_bad_input_leaves_older_outputs_byte_identical(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
-) -> None:
-    out = tmp_path / "out"
-    assert _run(capsys, str(SAMPLE), "--model", "last_touch", "--out", str(out))[0] == 0
-    before = _snapshot(out)
-    assert sorted(before) == OUTPUTS
-    make_args, needle = BAD_CASES[case]
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-    code, _, stderr = _run(capsys, *make_args(inputs), "--out", str(out))
-    assert code == 2
-    assert needle in stderr
-    assert _snapshot(out) == before
-
-
-def test_a_failure_while_writing_leaves_older_outputs(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    out = tmp_path / "out"
-    assert _run(capsys, str(SAMPLE), "--model", "last_touch", "--out", str(out))[0] == 0
-    before = _snapshot(out)
-
-    def disk_full(self: pl.DataFrame, *args: object, **kwargs: object) -> None:
-        raise OSError("No space left on device")
-
-    monkeypatch.setattr(pl.DataFrame, "write_csv", disk_full)
-    with pytest.raises(OSError, match="No space left"):
-        main(["run", str(SAMPLE), "--out", str(out), "--quiet"])
-    assert _snapshot(out) == before  # no staging folder or half-written file left
-
-
-def test_argument_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "out"
-    for argv in (
-        ["run", str(SAMPLE), "--out", str(out), "--non-converting", "sometimes"],
-        ["run", str(SAMPLE)],  # --out is required
-        ["frobnicate"],
-    ):
-        with pytest.raises(SystemExit) as info:
-            main(argv)
-        assert info.value.code == 2
-        assert "usage:" in capsys.readouterr().err
-    assert not out.exists()
-
-
-def test_unknown_time_zone_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "out"
-    code, _, stderr = _run(capsys, str(SAMPLE), "--time-zone", "Mars/Olympus", "--out", str(out))
-    assert code == 2
-    assert "Mars/Olympus" in stderr
-    assert not out.exists()
-
-
-def test_non_numeric_position_weights_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "out"
-    code, _, stderr = _run(
-        capsys,
-        str(SAMPLE),
-        "--model",
-        "position_based",
-        "--position-weights",
-        "a,b",
-        "--out",
-        str(out),
-    )
-    assert code == 2
-    assert "position" in stderr
-    assert not out.exists()
-
-
 def test_spend_writes_roi_equal_to_the_library(tmp_path: Path) -> None:
     spend = SAMPLE.parent / "sample_spend.csv"
     out = tmp_path / "out"
@@ -538,26 +425,31 @@ def test_spend_writes_roi_equal_to_the_library(tmp_path: Path) -> None:
     np.testing.assert_allclose(joined["spend"], joined["spend_raw"])
 
 
-def test_forecast_subcommand_matches_the_library(tmp_path: Path) -> None:
-    """`attribution forecast` writes what forecasting.forecast returns for the same series."""
-    import forecasting as fc
-
-    months = pl.date_range(pl.date(2021, 1, 1), pl.date(2023, 12, 1), "1mo", eager=True)
-    t = np.arange(len(months))
-    series = pl.DataFrame(
-        {
-            "series_id": ["a"] * len(t) + ["b"] * len(t),
-            "date": pl.concat([months, months]),
-            "value": np.concatenate([100 + 2.0 * t, 50 + 10 * np.sin(2 * np.pi * t / 12)]),
-        }
-    )
-    src = tmp_path / "series.csv"
-    series.write_csv(src)
+def test_the_written_paths_read_back_as_the_same_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a one-day lookback some conversions have no touch: their path is '(no touch)'."""
     out = tmp_path / "out"
-    args = ["forecast", str(src), "--out", str(out), "--h", "4", "--no-plot", "--quiet"]
-    assert main(args) == 0
-    got = pl.read_parquet(out / "forecast.parquet")
-    want = fc.forecast(series, h=4)
-    assert got.height == want.height == 8
-    np.testing.assert_allclose(got.sort("series_id", "date")["mean"], want["mean"], rtol=1e-9)
-    assert main(["forecast", str(tmp_path / "missing.csv"), "--out", str(out)]) == 2
+    assert _run(capsys, str(SAMPLE), "--lookback-days", "1", "--out", str(out), "--quiet")[0] == 0
+    written = pl.read_csv(out / "paths.csv")
+    assert written.filter(pl.col("path") == at.NO_TOUCH)["total_conversions"].item() > 0
+    expected = at.build_journeys(SAMPLE, lookback_days=1).to_paths()
+    for name in ("paths.csv", "paths.parquet"):
+        back = at.read_paths(out / name)
+        assert_frame_equal(back.to_frame(), expected.to_frame())
+        assert_frame_equal(at.attribute_all(back), at.attribute_all(expected))
+
+
+def test_touch_and_conversion_events_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    renamed = _raw_sample().with_columns(
+        pl.col("event").replace({"touch": "visit", "conversion": "purchase"})
+    )
+    renamed.write_csv(tmp_path / "renamed.csv")
+    out, ref = tmp_path / "out", tmp_path / "ref"
+    flags = ["--touch-events", "visit,page_view", "--conversion-events", "purchase"]
+    assert _run(capsys, str(tmp_path / "renamed.csv"), "--out", str(out), *flags)[0] == 0
+    assert _run(capsys, str(SAMPLE), "--out", str(ref))[0] == 0
+    for name in ("channels.parquet", "paths.parquet"):
+        assert_frame_equal(pl.read_parquet(out / name), pl.read_parquet(ref / name))

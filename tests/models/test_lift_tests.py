@@ -1,0 +1,227 @@
+"""Lift tests inside the data-driven fit: the effect/selection split of a tested channel."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+import attribution as at
+from attribution.datasets.scenarios import scenario
+from attribution.evaluation import score_credit, simulated_lift_tests, truth_credit
+from attribution.models.base import credit_frame
+from attribution.models.data_driven import DataDrivenModel, _precision_weighted
+from attribution.models.features import journey_features
+
+
+@pytest.fixture(scope="module")
+def display_log():
+    """Display bought on intent (no effect): the log gives it a large share of credit."""
+    sim = scenario("display_on_intent", 8_000, seed=3)
+    journeys = at.build_journeys(sim.events)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.IdentificationWarning)
+        log_only = at.attribute(journeys, "data_driven")
+    return sim, journeys, log_only
+
+
+def _exact(channel: str, value: float) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "channel": [channel],
+            "incremental_conversions": [value],
+            "lower": [value],
+            "upper": [value],
+        }
+    )
+
+
+def _removal(result: at.Attribution) -> dict[str, float]:
+    eff = result.tables["effects"]
+    return dict(zip(eff["channel"], eff["removal_conversions"], strict=True))
+
+
+def test_an_exact_test_is_met_and_predictions_do_not_change(display_log) -> None:
+    sim, journeys, _ = display_log
+    truth = dict(sim.truth.select("channel", "incremental_conversions").iter_rows())
+    tests = pl.concat([_exact("Display", 0.0), _exact("Paid Search", float(truth["Paid Search"]))])
+    model = DataDrivenModel(diagnose=False).fit(journeys, lift_tests=tests)
+    plain = DataDrivenModel(diagnose=False).fit(journeys)
+    # the split keeps the likelihood: every prediction is as before
+    np.testing.assert_allclose(model.predict_proba(journeys), plain.predict_proba(journeys), 1e-12)
+    res = at.attribute(journeys, "data_driven", lift_tests=tests, diagnose=False)
+    removal = _removal(res)
+    assert removal["Display"] == pytest.approx(0.0, abs=1e-6)
+    assert removal["Paid Search"] == pytest.approx(truth["Paid Search"], rel=1e-6)
+    table = res.tables["lift_tests"]
+    assert table["reached"].all()
+    assert table.columns == [
+        "channel",
+        "test",
+        "lower",
+        "upper",
+        "model_lift_log",
+        "target",
+        "effect_scale",
+        "reached",
+        "model_lift",
+    ]
+    # credit still sums to the conversions
+    assert res.channels["conversions"].sum() == pytest.approx(journeys.n_conversions, rel=1e-9)
+    assert (res.channels["conversions"] >= -1e-9).all()
+
+
+@pytest.mark.parametrize("interactions", ["none", "auto"])
+def test_the_log_only_answer_is_the_fit_without_tests(display_log, interactions: str) -> None:
+    _, journeys, _ = display_log
+    tests = _exact("Display", 0.0)
+    kw = {"interactions": interactions, "diagnose": False}
+    res = at.attribute(journeys, "data_driven", lift_tests=tests, **kw)
+    log_only = at.attribute(journeys, "data_driven", **kw)
+    log = res.tables["log_only"]
+    expected = credit_frame(log_only)
+    assert log["channel"].to_list() == expected["channel"].to_list()
+    np.testing.assert_allclose(log["conversions"], expected["conversions"], rtol=1e-9)
+    np.testing.assert_allclose(log["revenue"], expected["revenue"], rtol=1e-9)
+    removal = _removal(log_only)
+    np.testing.assert_allclose(
+        log["removal_conversions"][:-1], [removal[c] for c in log["channel"][:-1]], rtol=1e-9
+    )
+
+
+def test_a_test_that_finds_intent_moves_credit_to_the_baseline_and_others(display_log) -> None:
+    sim, journeys, log_only = display_log
+    total = float(journeys.n_conversions)
+    t = truth_credit(sim.truth, total, baseline_conversions=sim.baseline_conversions)
+    tests = simulated_lift_tests(sim.truth, ["Display"], total_conversions=total, seed=1)
+    res = at.attribute(journeys, "data_driven", lift_tests=tests)
+
+    def scores(frame: pl.DataFrame) -> dict[str, float]:
+        return score_credit(frame.select("channel", credit="conversions"), t)[1]
+
+    before, after = scores(credit_frame(log_only)), scores(credit_frame(res))
+    assert before["no_effect_share"] > 0.10  # the log credits Display
+    assert after["no_effect_share"] < 0.03
+    assert after["total_abs_error"] < 0.5 * before["total_abs_error"]
+    # the untested channels move too: the tested channel's selection is in their game
+    cmp = at.compare_lift_tests(res, tests, channels="all").filter(pl.col("test").is_null())
+    untested = cmp.filter(pl.col("channel") != "(baseline)")
+    moved = (untested["in_fit"] - untested["credit"]).abs().sum()
+    assert moved > 1e-3 * total
+
+
+def test_shapley_with_a_selection_part_matches_brute_force(display_log) -> None:
+    """The tested channel's selection stays in every coalition's prediction."""
+    _, journeys, _ = display_log
+    tests = _exact("Display", 0.0)
+    for kind in ("logistic", "noisy_or"):
+        model = DataDrivenModel(
+            features="log_counts", estimator=kind, alphas=[1e-4], diagnose=False
+        ).fit(journeys, lift_tests=tests)
+        out = model.credit(journeys)
+        seq = out.touch_seq
+        assert seq is not None and out.touch_credit is not None
+        k = len(seq.channels)
+        x_all = journey_features(seq, ["log_count"])
+        present = x_all > 0
+        d = seq.channels.index("Display")
+        rows = np.flatnonzero(present[:, d] & (present.sum(axis=1) >= 3))
+        r = int(rows[0])
+        players = list(np.flatnonzero(present[r]))
+        fitted = model.model_
+        assert fitted.selection is not None and fitted.selection[d] > 0
+
+        def v(coalition: frozenset, r=r, fitted=fitted, x_all=x_all, k=k) -> float:
+            x = x_all[r].copy()
+            for c in range(k):
+                if c not in coalition:
+                    x[c] = 0.0
+            return float(fitted.predict(x[None, :], full=x_all[r][None, :])[0])
+
+        games = {
+            frozenset(s): v(frozenset(s))
+            for n in range(len(players) + 1)
+            for s in itertools.combinations(players, n)
+        }
+        phi = dict.fromkeys(players, 0.0)
+        orders = list(itertools.permutations(players))
+        for order in orders:
+            seen: frozenset = frozenset()
+            for p in order:
+                phi[p] += (games[seen | {p}] - games[seen]) / len(orders)
+                seen = seen | {p}
+        p_all = games[frozenset(players)]
+        lo, hi = seq.indptr[r], seq.indptr[r + 1]
+        got = np.bincount(seq.codes[lo:hi], weights=out.touch_credit[lo:hi], minlength=k)
+        for c in players:
+            assert got[c] == pytest.approx(max(phi[c], 0.0) / p_all, abs=1e-9), kind
+        assert got[d] == pytest.approx(0.0, abs=1e-9)  # an exact zero test: no effect
+
+
+def test_precision_weighting_is_the_normal_posterior_mean() -> None:
+    # prior N(model, (prior * max(model, test))^2), test N(test, se^2): the posterior mean
+    for test, se, model, prior in [(10.0, 2.0, 50.0, 1.0), (80.0, 30.0, 40.0, 0.5)]:
+        sd = prior * max(model, test)
+        grid = np.linspace(-500, 500, 200_001)
+        post = stats.norm.pdf(grid, model, sd) * stats.norm.pdf(test, grid, se)
+        expected = float((grid * post).sum() / post.sum())
+        assert _precision_weighted(test, se, model, prior) == pytest.approx(expected, rel=1e-6)
+    assert _precision_weighted(7.0, 0.0, 50.0, 1.0) == 7.0  # an exact test is met
+
+
+def test_a_wide_test_moves_the_model_less_than_a_narrow_one(display_log) -> None:
+    _, journeys, log_only = display_log
+    r_log = _removal(log_only)["Display"]
+
+    def after(half: float) -> float:
+        tests = pl.DataFrame(
+            {
+                "channel": ["Display"],
+                "incremental_conversions": [0.0],
+                "lower": [-half],
+                "upper": [half],
+            }
+        )
+        res = at.attribute(journeys, "data_driven", lift_tests=tests, diagnose=False)
+        return _removal(res)["Display"]
+
+    narrow, wide = after(0.05 * r_log), after(3.0 * r_log)
+    assert narrow < 0.01 * r_log
+    assert 0.3 * r_log < wide < r_log
+
+
+def test_lift_test_errors(display_log) -> None:
+    _, journeys, _ = display_log
+    with pytest.raises(at.ModelError, match=r"channels the journeys do not have: \['TV'\]"):
+        at.attribute(journeys, "data_driven", lift_tests=_exact("TV", 1.0), diagnose=False)
+    with pytest.raises(at.ModelError, match="need a linear conversion model"):
+        at.attribute(
+            journeys,
+            "data_driven",
+            lift_tests=_exact("Display", 0.0),
+            estimator="boosting",
+            features="counts",
+            diagnose=False,
+        )
+    with pytest.raises(at.ModelError, match="lift_prior must be > 0"):
+        at.attribute(journeys, "data_driven", lift_tests=_exact("Display", 0.0), lift_prior=0.0)
+
+
+def test_hazard_model_takes_lift_tests() -> None:
+    sim = scenario("daily_display_on_intent", 4_000, seed=2)
+    journeys = at.build_journeys(sim.events)
+    tests = _exact("Display", 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.IdentificationWarning)
+        res = at.attribute(journeys, "data_driven", lift_tests=tests)
+    assert res.tables["diagnostics"]["time_model"][0] == "hazard"
+    assert _removal(res)["Display"] == pytest.approx(0.0, abs=1e-6)
+    # a test that finds the channel empty: its synergies are refitted away, not emptied
+    coef = res.tables["coefficients"].filter(pl.col("feature") == "synergy")
+    assert not coef["channel"].str.contains("Display").any()
+    credit = dict(credit_frame(res).select("channel", "conversions").iter_rows())
+    assert credit["Display"] == pytest.approx(0.0, abs=1e-6)
