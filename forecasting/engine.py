@@ -34,13 +34,12 @@ models over every series (grouped by length, vectorised, in processes when it pa
 
 from __future__ import annotations
 
-import itertools
 import os
+import warnings
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -56,8 +55,16 @@ from attribution._base.periods import (
     regular_breaks,
     step_dates,
 )
-from forecasting.kernels import KERNELS, LOOPED, Result, Transform, run_kernel
-from forecasting.kernels.scale import TINY
+from forecasting.auto import (
+    COMBINE,
+    Combine,
+    combine_forecasts,
+    interval_factors,
+    model_scale,
+    validation_weights,
+    widen,
+)
+from forecasting.kernels import KERNELS, MIN_LENGTH, Result, Transform, run_kernel
 from forecasting.series import read_dates
 
 __all__ = [
@@ -68,17 +75,24 @@ __all__ = [
 
 #: Every model name :func:`forecast` knows: the kernels and their combination ``auto``.
 MODEL_NAMES: tuple[str, ...] = (*KERNELS, "auto")
-#: Default candidates of ``auto``: the vectorised models that do well on trend + season data.
-AUTO_CANDIDATES: tuple[str, ...] = ("harmonic", "theta")
+#: Default candidates of ``auto`` (see :mod:`forecasting.auto`).
+AUTO_CANDIDATES: tuple[str, ...] = ("theta", "ets", "arima", "seasonal_naive")
+#: The model a series too short for the requested one gets (see :data:`MIN_LENGTH`).
+FALLBACK = "naive"
+#: Shortest training part of a validation window of ``auto``.
+MIN_VALIDATION = 8
+#: The benchmark methods: ``auto`` alone on them is not worth running (see
+#: :func:`auto_min_length`).
+BENCHMARKS: tuple[str, ...] = ("naive", "seasonal_naive", "drift")
 
 
 # ----------------------------------------------------------------------------------------------
-# running models over a batch of equal-length series
+# running models over a batch of series
 
 
 @dataclass(frozen=True)
 class Options:
-    """Checked settings of one run (:func:`build_options`); sent to worker processes.
+    """Checked settings of one run (:func:`build_options`).
 
     Attributes
     ----------
@@ -86,81 +100,39 @@ class Options:
         Periods ahead.
     m : int
         Season length.
+    levels : tuple of float
+        Interval levels as fractions, ascending.
     probs : ndarray
         Quantile probabilities, a lower and an upper one per level.
-    transform : {"auto", "log1p", "none"}
+    transform : {"auto", "log", "none"}
         Scale of the models (see :mod:`forecasting.kernels.scale`).
     candidates : tuple of str
         Models that ``auto`` combines.
-    combine : {"weighted", "best"}
-        How ``auto`` combines them.
+    combine : {"select", "equal", "weighted", "best"}
+        How ``auto`` weights them (see :mod:`forecasting.auto`).
     n_windows, step : int
-        The backtest behind ``auto``'s weights.
+        The validation windows behind ``auto``: ``n_windows`` windows of ``h`` periods, the
+        last ending at the end of the series, ``step`` periods apart.
     """
 
     h: int
     m: int
+    levels: tuple[float, ...]
     probs: np.ndarray
     transform: Transform
     candidates: tuple[str, ...]
-    combine: Literal["weighted", "best"]
+    combine: Combine
     n_windows: int
     step: int
 
-    def run(self, name: str, y: np.ndarray) -> Result:
-        """Forecast the batch ``y`` with the kernel ``name`` under these settings."""
-        return run_kernel(name, y, self.h, self.m, self.probs, self.transform)
+    def holdouts(self) -> tuple[int, ...]:
+        """Points held out by each validation window of ``auto``, oldest window first."""
+        return tuple(self.h + self.step * (self.n_windows - 1 - w) for w in range(self.n_windows))
 
 
 def window_cuts(n: int, h: int, n_windows: int, step: int) -> list[int]:
     """Training lengths of the backtest windows, oldest first (the last ends h before n)."""
     return [n - h - step * (n_windows - 1 - w) for w in range(n_windows)]
-
-
-def _auto_weights(y: np.ndarray, opt: Options) -> np.ndarray:
-    """Weights (S, C) of the candidates from their backtest mean squared error."""
-    s, n = y.shape
-    c = len(opt.candidates)
-    cuts = window_cuts(n, opt.h, opt.n_windows, opt.step)
-    if cuts[0] < 4:
-        return np.full((s, c), 1.0 / c)
-    sq = np.zeros((s, c))
-    for cut in cuts:
-        actual = y[:, cut : cut + opt.h]
-        for j, name in enumerate(opt.candidates):
-            mean, _ = opt.run(name, y[:, :cut])
-            sq[:, j] += np.mean((mean - actual) ** 2, axis=1)
-    if opt.combine == "best":
-        w = np.zeros((s, c))
-        w[np.arange(s), np.argmin(sq, axis=1)] = 1.0
-        return w
-    exact = sq <= TINY * (1 + np.max(sq, axis=1, keepdims=True))
-    inv = np.where(
-        exact.any(axis=1, keepdims=True), exact.astype(float), 1.0 / np.maximum(sq, 1e-150) ** 2
-    )
-    return inv / inv.sum(axis=1, keepdims=True)
-
-
-def _run_batch(y: np.ndarray, models: Sequence[str], opt: Options) -> dict[str, Result]:
-    """Every model over one batch of equal-length series; ``auto`` reuses its candidates' fits."""
-    out: dict[str, Result] = {}
-    fits: dict[str, Result] = {}
-
-    def fit(name: str) -> Result:
-        if name not in fits:
-            fits[name] = opt.run(name, y)
-        return fits[name]
-
-    for name in models:
-        if name == "auto":
-            w = _auto_weights(y, opt)
-            parts = [fit(c) for c in opt.candidates]
-            mean = sum(w[:, j, None] * p[0] for j, p in enumerate(parts))
-            q = sum(w[:, j, None, None] * p[1] for j, p in enumerate(parts))
-            out[name] = (np.asarray(mean), np.asarray(q))
-        else:
-            out[name] = fit(name)
-    return out
 
 
 def _trim_leading_zeros(v: np.ndarray, keep: int = 4) -> np.ndarray:
@@ -171,65 +143,166 @@ def _trim_leading_zeros(v: np.ndarray, keep: int = 4) -> np.ndarray:
     return v[min(int(nz[0]), max(len(v) - keep, 0)) :]
 
 
-def _run_chunk(
-    chunk: list[np.ndarray], models: Sequence[str], opt: Options
-) -> dict[str, list[Result]]:
-    """Forecast a list of series (any lengths): grouped by length, each group vectorised.
-
-    Leading zeros (periods before a series' first non-zero value, e.g. a channel that started
-    later) are not fitted; at least 4 points are kept.
-    """
-    chunk = [_trim_leading_zeros(v) for v in chunk]
-    lengths = np.array([len(v) for v in chunk])
-    out: dict[str, list[Result]] = {name: [] for name in models}
-    order = []
-    for n in np.unique(lengths):
-        rows = np.flatnonzero(lengths == n)
-        order.append(rows)
-        y = np.stack([chunk[i] for i in rows])
-        for name, res in _run_batch(y, models, opt).items():
-            out[name].append(res)
-    perm = np.argsort(np.concatenate(order), kind="stable")
-    merged = {}
-    for name, parts in out.items():
-        mean = np.concatenate([p[0] for p in parts])[perm]
-        q = np.concatenate([p[1] for p in parts])[perm]
-        merged[name] = [(mean, q)]
-    return merged
-
-
 def _n_workers(n_jobs: int | None) -> int:
-    """Count the processes for ``n_jobs`` (-1: every core, -2: all but one; None or 0: one)."""
+    """Count the threads for ``n_jobs`` (-1: every core, -2: all but one; None or 0: one)."""
     cpus = os.cpu_count() or 1
     if n_jobs is None or n_jobs == 0:
         return 1
     return max(1, cpus + 1 + n_jobs if n_jobs < 0 else min(n_jobs, cpus))
 
 
+#: A unit of work: a kernel, the holdouts to fit, and the series (rows) it runs on.
+_Task = tuple[str, tuple[int, ...], np.ndarray]
+#: Fewest series per thread worth splitting a kernel run for.
+_CHUNK = 64
+
+
+def _run_tasks(
+    ys: list[np.ndarray], tasks: list[_Task], opt: Options, workers: int
+) -> dict[tuple[str, int], Result]:
+    """Run the kernel tasks, in threads when there are several workers.
+
+    The kernels spend their time in NumPy (matrix products and array operations that release
+    the GIL), so threads run them in parallel without starting processes: no worker ever
+    imports the user's script again, and the same code works in a script without a main
+    guard, a notebook or ``python -c``. A kernel run over many series is split into chunks of
+    series; where no thread can be started, everything runs in this thread.
+    """
+    units = []
+    for name, holdouts, rows in tasks:
+        n_split = max(1, min(workers, len(rows) // _CHUNK)) if workers > 1 else 1
+        for part in np.array_split(rows, n_split):
+            if len(part):
+                units.append((name, holdouts, part))
+
+    def run(unit: _Task) -> list[Result]:
+        name, holdouts, rows = unit
+        return run_kernel(
+            name, [ys[i] for i in rows], opt.h, opt.m, opt.probs, opt.transform, holdouts
+        )
+
+    outs: list[list[Result]] | None = None
+    if workers > 1 and len(units) > 1:
+        try:
+            with ThreadPoolExecutor(max_workers=min(workers, len(units))) as pool:
+                outs = list(pool.map(run, units))
+        except RuntimeError:  # no thread can start (e.g. at interpreter shutdown)
+            outs = None
+    if outs is None:
+        outs = [run(u) for u in units]
+    merged: dict[tuple[str, int], Result] = {}
+    p = len(opt.probs)
+    for (name, holdouts, rows), res in zip(units, outs, strict=True):
+        for b, (mean, q) in zip(holdouts, res, strict=True):
+            if (name, b) not in merged:
+                merged[(name, b)] = (
+                    np.full((len(ys), opt.h), np.nan),
+                    np.full((len(ys), opt.h, p), np.nan),
+                )
+            merged[(name, b)][0][rows] = mean
+            merged[(name, b)][1][rows] = q
+    return merged
+
+
+def _auto(
+    ys: list[np.ndarray], rows: np.ndarray, fits: dict[tuple[str, int], Result], opt: Options
+) -> Result:
+    """Combine the candidates' forecasts of the series ``rows`` (see :mod:`forecasting.auto`)."""
+    sub = [ys[i] for i in rows]
+    scale, sc = model_scale(sub, opt.transform)
+    lengths = np.array([len(v) for v in sub])
+    names = list(opt.candidates)
+    fit_ok = np.column_stack([lengths >= MIN_LENGTH[n] for n in names])  # (S, C)
+    holdouts = opt.holdouts()
+    # the validation windows, stacked: one row per series and window
+    actual, w_rows = [], []
+    for b in holdouts:
+        for k, v in enumerate(sub):
+            usable = len(v) - b >= max(MIN_VALIDATION, *(MIN_LENGTH[n] for n in names))
+            actual.append(v[len(v) - b : len(v) - b + opt.h] if usable else v[:0])
+            w_rows.append(k)
+    w_idx = np.array(w_rows)
+    reference = "seasonal_naive"
+    val_mean = {
+        n: np.concatenate([fits[(n, b)][0][rows] for b in holdouts])
+        for n in dict.fromkeys([*names, reference])
+    }
+    big_scale, big_sc = scale[w_idx], sc.take(w_idx)
+    w = validation_weights(names, actual, val_mean, big_scale, big_sc, opt.combine, reference)
+    # one weight row per series: the batch-level choices are the same on every row
+    weights = np.zeros((len(sub), len(names)))
+    np.add.at(weights, w_idx, w)
+    weights = np.where(fit_ok, weights, 0.0)
+    lost = weights.sum(axis=1) <= 0
+    weights[lost] = fit_ok[lost]  # none of the chosen fits this series: whatever does
+    weights /= weights.sum(axis=1, keepdims=True)
+    val = combine_forecasts(
+        [
+            (
+                np.concatenate([fits[(n, b)][0][rows] for b in holdouts]),
+                np.concatenate([fits[(n, b)][1][rows] for b in holdouts]),
+            )
+            for n in names
+        ],
+        weights[w_idx],
+        big_scale,
+        big_sc,
+    )
+    factors = interval_factors(actual, val, big_scale, big_sc, opt.levels)
+    final = combine_forecasts(
+        [(fits[(n, 0)][0][rows], fits[(n, 0)][1][rows]) for n in names], weights, scale, sc
+    )
+    return widen(final, factors, scale, sc)
+
+
+def auto_min_length(candidates: Sequence[str]) -> int:
+    """Fewest points ``auto`` needs: what its shortest-fitting model (not a benchmark) needs."""
+    models = [c for c in candidates if c not in BENCHMARKS] or list(candidates)
+    return min(MIN_LENGTH[c] for c in models)
+
+
 def forecast_arrays(
     values: list[np.ndarray], models: Sequence[str], opt: Options, n_jobs: int | None
-) -> dict[str, Result]:
-    """Run the models over every series, in a process pool when it pays off."""
-    workers = _n_workers(n_jobs)
-    looped = any(
-        name in LOOPED or (name == "auto" and set(opt.candidates) & set(LOOPED)) for name in models
-    )
-    big = len(values) >= (8 if looped else 20_000)
-    if workers == 1 or not big:
-        res = _run_chunk(values, models, opt)
-        return {k: v[0] for k, v in res.items()}
-    n_chunks = min(len(values), workers * 4)
-    bounds = np.linspace(0, len(values), n_chunks + 1).astype(int)
-    chunks = [values[a:b] for a, b in itertools.pairwise(bounds) if b > a]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        parts = list(pool.map(_run_chunk, chunks, [models] * len(chunks), [opt] * len(chunks)))
-    return {
-        name: (
-            np.concatenate([p[name][0][0] for p in parts]),
-            np.concatenate([p[name][0][1] for p in parts]),
-        )
-        for name in models
-    }
+) -> tuple[dict[str, Result], dict[str, np.ndarray]]:
+    """Run the models over every series; series too short for a model get :data:`FALLBACK`.
+
+    Returns the forecasts of each model and, per model, the name of the model that forecast
+    each series (the model itself, or the fallback).
+    """
+    ys = [_trim_leading_zeros(v) for v in values]
+    lengths = np.array([len(v) for v in ys])
+    everyone = np.arange(len(ys))
+    need: dict[str, set[int]] = {}
+    labels: dict[str, np.ndarray] = {}
+    eligible: dict[str, np.ndarray] = {}
+    for name in models:
+        least = auto_min_length(opt.candidates) if name == "auto" else MIN_LENGTH[name]
+        ok = lengths >= least
+        eligible[name] = everyone[ok]
+        labels[name] = np.where(ok, name, FALLBACK).astype(object)
+        if (~ok).any():
+            need.setdefault(FALLBACK, set()).add(0)
+        if name == "auto":
+            for c in dict.fromkeys([*opt.candidates, "seasonal_naive"]):
+                need.setdefault(c, set()).update((0, *opt.holdouts()))
+        else:
+            need.setdefault(name, set()).add(0)
+    tasks = [(name, tuple(sorted(hs)), everyone) for name, hs in need.items()]
+    fits = _run_tasks(ys, tasks, opt, _n_workers(n_jobs))
+    out: dict[str, Result] = {}
+    for name in models:
+        mean, q = (a.copy() for a in fits[(FALLBACK, 0)]) if FALLBACK in need else (None, None)
+        if mean is None:
+            mean = np.full((len(ys), opt.h), np.nan)
+            q = np.full((len(ys), opt.h, len(opt.probs)), np.nan)
+        assert q is not None
+        rows = eligible[name]
+        if len(rows):
+            res = _auto(ys, rows, fits, opt) if name == "auto" else fits[(name, 0)]
+            mean[rows] = res[0] if name == "auto" else res[0][rows]
+            q[rows] = res[1] if name == "auto" else res[1][rows]
+        out[name] = (mean, q)
+    return out, labels
 
 
 # ----------------------------------------------------------------------------------------------
@@ -290,17 +363,31 @@ def _level_label(level: float) -> str:
 
 
 def check_levels(level: Sequence[float] | float | None) -> list[float]:
-    """Interval levels in percent, sorted and unique; refuse values outside (0, 100)."""
+    """Interval levels in percent, sorted and unique.
+
+    A value in (0, 1) is a fraction (``0.9`` is 90 %); values from 1 to 100 (excluded) are
+    percentages. Anything else (0, negative, 100 or more, not a number) is refused.
+
+    Examples
+    --------
+    >>> check_levels([0.95, 80, 0.8])
+    [80.0, 95.0]
+    """
     if level is None:
         return []
     levels = [level] if isinstance(level, int | float) else list(level)
-    bad = [v for v in levels if not (isinstance(v, int | float) and 0 < v < 100)]
+    bad = [
+        v
+        for v in levels
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 100
+    ]
     if bad:
         raise ValidationError(
-            f"level must be percentages strictly between 0 and 100; got {bad} "
-            f"({len(bad)} bad value{'s' if len(bad) > 1 else ''})."
+            f"level must be percentages between 0 and 100 (80 for 80 %) or fractions between 0 "
+            f"and 1 (0.8), both excluded; got {bad} ({len(bad)} bad value"
+            f"{'s' if len(bad) > 1 else ''})."
         )
-    return sorted(set(float(v) for v in levels))
+    return sorted(set(round(float(v) * (100 if v < 1 else 1), 10) for v in levels))
 
 
 def _probs(levels: list[float]) -> np.ndarray:
@@ -412,23 +499,33 @@ def build_options(
         raise ValidationError(
             f"h (the number of periods ahead) must be a whole number >= 1; got {h!r}."
         )
-    if transform not in ("auto", "log1p", "none"):
-        raise ValidationError(f"transform must be 'auto', 'log1p' or 'none'; got {transform!r}.")
-    if combine not in ("weighted", "best"):
-        raise ValidationError(f"combine must be 'weighted' or 'best'; got {combine!r}.")
-    for name, v in (("n_windows", n_windows), ("step", step), ("season_length", m)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-            raise ValidationError(f"{name} must be a whole number >= 1; got {v!r}.")
+    if transform not in ("auto", "log", "log1p", "none"):
+        raise ValidationError(f"transform must be 'auto', 'log' or 'none'; got {transform!r}.")
+    if combine not in COMBINE:
+        raise ValidationError(
+            f"combine must be one of {', '.join(map(repr, COMBINE))}; got {combine!r}."
+        )
+    check_windows(n_windows, step)
+    if isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 1:
+        raise ValidationError(f"season_length must be a whole number >= 1; got {m!r}.")
     return Options(
         int(h),
         int(m),
+        tuple(lv / 100 for lv in levels),
         _probs(levels),
-        transform,  # type: ignore[arg-type]
+        "log" if transform == "log1p" else transform,  # type: ignore[arg-type]
         tuple(candidates),
         combine,  # type: ignore[arg-type]
         int(n_windows),
         int(step),
     )
+
+
+def check_windows(n_windows: int, step: int) -> None:
+    """Refuse a number of windows or a step that is not a whole number >= 1."""
+    for name, v in (("n_windows", n_windows), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+            raise ValidationError(f"{name} must be a whole number >= 1; got {v!r}.")
 
 
 def check_lengths(panel: Panel, need: int, why: str) -> None:
@@ -442,6 +539,38 @@ def check_lengths(panel: Panel, need: int, why: str) -> None:
         )
 
 
+def check_finite(panel: Panel, results: dict[str, Result]) -> None:
+    """Refuse forecasts that overflowed or are not finite, naming the series."""
+    for name, (mean, q) in results.items():
+        bad = ~(np.isfinite(mean).all(axis=1) & np.isfinite(q).all(axis=(1, 2)))
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            sample = ", ".join(str(panel.ids[int(i)]) for i in rows[:5])
+            raise ModelError(
+                f"Model {name!r} gives forecasts or interval bounds that are not finite numbers "
+                f"for {len(rows)} series ({sample}): they overflow the largest float "
+                f"(about 1.8e308). Rescale the series (forecasts scale with them) or shorten h."
+            )
+
+
+def warn_fallbacks(panel: Panel, labels: dict[str, np.ndarray]) -> None:
+    """Warn once about the series forecast by :data:`FALLBACK` instead of the asked model."""
+    lengths = np.array([len(v) for v in panel.values])
+    for name, lab in labels.items():
+        rows = np.flatnonzero(lab != name)
+        if len(rows):
+            sample = ", ".join(
+                f"{panel.ids[int(i)]} ({lengths[i]} point{'s' if lengths[i] != 1 else ''})"
+                for i in rows[:5]
+            )
+            warnings.warn(
+                f"{len(rows)} series are too short for {name!r} and are forecast by "
+                f"{FALLBACK!r} instead (its name is in the model column): {sample}.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
 def output_frame(
     panel: Panel,
     results: dict[str, Result],
@@ -451,11 +580,14 @@ def output_frame(
     time_col: str,
     ends: np.ndarray | None = None,
     sort: bool = True,
+    labels: dict[str, np.ndarray] | None = None,
 ) -> pl.DataFrame:
     """Lay results out as the long output frame of :func:`forecast`.
 
     The forecasts of series ``i`` start the period after its point ``ends[i]`` (by default
     its last point); rows are sorted by series, model and date unless ``sort`` is false.
+    ``labels`` name the model of each series per requested model (a fallback); a series
+    that falls back for several models appears once.
     """
     s = len(panel.values)
     if ends is None:
@@ -464,10 +596,11 @@ def output_frame(
     dates = panel.dates(np.repeat(np.arange(s), h), steps)
     frames = []
     for name, (mean, q) in results.items():
+        names = labels[name] if labels is not None else np.full(s, name, dtype=object)
         cols: dict[str, Any] = {
             id_col: panel.ids.gather(np.repeat(np.arange(s), h)),
             time_col: dates,
-            "model": pl.Series([name] * (s * h), dtype=pl.String),
+            "model": pl.Series(np.repeat(names, h).tolist(), dtype=pl.String),
             "mean": mean.reshape(-1),
         }
         for j, lv in enumerate(levels):
@@ -475,6 +608,8 @@ def output_frame(
             cols[f"hi-{_level_label(lv)}"] = q[:, :, 2 * j + 1].reshape(-1)
         frames.append(pl.DataFrame(cols))
     out = pl.concat(frames)
+    if labels is not None and any((lab != name).any() for name, lab in labels.items()):
+        out = out.unique([id_col, "model", time_col], keep="first", maintain_order=True)
     return out.sort(id_col, "model", time_col, maintain_order=True) if sort else out
 
 
@@ -488,8 +623,8 @@ def forecast(
     season_length: int | None = None,
     transform: Transform = "auto",
     candidates: Sequence[str] = AUTO_CANDIDATES,
-    combine: Literal["weighted", "best"] = "weighted",
-    n_windows: int = 3,
+    combine: Combine = "select",
+    n_windows: int = 1,
     step: int = 1,
     n_jobs: int | None = -1,
     id_col: str = "series_id",
@@ -509,8 +644,9 @@ def forecast(
         of every month or on month ends (from 28 February to 31 March is one month).
     h : int
         Number of periods to forecast.
-    level : sequence of float
-        Prediction interval levels in percent; one ``lo-<level>``/``hi-<level>`` pair each.
+    level : float or sequence of float
+        Prediction interval levels: percentages (``80``) or fractions (``0.8``, any value
+        below 1); one ``lo-<level>``/``hi-<level>`` pair each, named in percent.
     models : str or sequence of str
         Any of :data:`MODEL_NAMES` (see the module docstring); ``"auto"`` by default.
     freq : str or Period, optional
@@ -519,25 +655,28 @@ def forecast(
         ``"QS"``, ``"Y"``); inferred from the dates when omitted.
     season_length : int, optional
         Seasonal period; by default from ``freq`` (12 for months, 4 quarters, 7 days...).
-    transform : {"auto", "log1p", "none"}
-        ``"auto"``: non-negative series are modelled on the log1p scale (``harmonic`` also
-        weighs the raw scale in by AICc); ``"log1p"``: always (for non-negative series);
+    transform : {"auto", "log", "none"}
+        Every series is first divided by its mean absolute value, so units never matter.
+        ``"auto"``: non-negative series are then modelled on a log scale (``log(u)`` for
+        positive series, ``log(u + 1)`` for series with zeros; ``harmonic`` also weighs the
+        raw scale in by AICc); ``"log"`` (or its old name ``"log1p"``): the same, always;
         ``"none"``: the raw values. Leading zeros of a series (the periods before its first
         non-zero value, e.g. a channel that started later) are not fitted (at least 4 points
         are kept): on a log scale a jump from 0 would read as explosive growth.
     candidates : sequence of str
-        Models that ``auto`` combines (``ets`` and ``arima`` are allowed but slow: each is fit
-        ``n_windows + 1`` times per series).
-    combine : {"weighted", "best"}
-        ``auto`` averages the candidates' forecasts and interval bounds with weights
-        proportional to 1 / (backtest MSE)², or keeps the candidate with the smallest MSE.
+        Models that ``auto`` combines (see :mod:`forecasting.auto`).
+    combine : {"select", "equal", "weighted", "best"}
+        How ``auto`` weights its candidates from their validation errors (see
+        :mod:`forecasting.auto`): the batch's best equal-weight combination (default),
+        equal weights, per-series weights, or the batch's best single candidate.
     n_windows, step : int
-        The backtest behind ``auto``: see :func:`forecasting.backtest` (the last window ends
-        ``h`` periods before the end of each series; windows ``step`` periods apart). Series
-        too short for it get equal weights.
+        The validation behind ``auto``: ``n_windows`` windows of ``h`` periods, the last one
+        ending at the end of each series, ``step`` periods apart. A series whose window
+        would leave fewer than 8 points to fit on is left out of the validation.
     n_jobs : int or None
-        Processes for the per-series statsmodels fits (``ets``, ``arima``); -1 uses every
-        core, 1 (or ``None``) none. The vectorised models always run in this process.
+        Threads (-1: one per core, -2: all but one; 1 or ``None``: none). The models spend
+        their time in NumPy, which runs in parallel in threads; no process is ever started,
+        so a script without a ``if __name__ == "__main__":`` guard is never run again.
     id_col, time_col, value_col : str
         Column names of the input; the output keeps ``id_col`` and ``time_col``.
 
@@ -546,17 +685,19 @@ def forecast(
     DataFrame
         ``id_col``, ``time_col`` (the future periods: ``Date``, or ``Datetime`` for
         ``Datetime`` input; month-end series stay on month ends), ``model``, ``mean`` (point
-        forecast: the median when modelled on the log1p scale), then ``lo-<level>``,
-        ``hi-<level>`` per level; sorted by series, model and date.
+        forecast: the median when modelled on the log scale), then ``lo-<level>``,
+        ``hi-<level>`` per level; sorted by series, model and date. A series too short for
+        a model (:data:`forecasting.kernels.MIN_LENGTH`) is forecast by ``naive``, named so
+        in ``model``, with a warning.
 
     Raises
     ------
     SchemaError
         Missing or mistyped columns.
     ValidationError
-        Nulls, duplicates, gaps, bad ``h``/``level``/options, series too short.
+        Nulls, duplicates, gaps, bad ``h``/``level``/options.
     ModelError
-        Unknown model names.
+        Unknown model names; forecasts that overflow (not finite).
 
     Examples
     --------
@@ -565,7 +706,7 @@ def forecast(
     >>> s = pl.DataFrame({"series_id": "a", "value": [float(v) for v in range(1, 13)],
     ...     "date": pl.date_range(date(2024, 1, 1), date(2024, 12, 1), "1mo", eager=True)})
     >>> out = forecast(s, h=2, models="drift", transform="none")
-    >>> out.select("date", "mean", "lo-80").rows()  # doctest: +ELLIPSIS
+    >>> out.select("date", pl.col("mean", "lo-80").round(9)).rows()
     [(datetime.date(2025, 1, 1), 13.0, 13.0), (datetime.date(2025, 2, 1), 14.0, 14.0)]
     """
     levels = check_levels(level)
@@ -573,6 +714,7 @@ def forecast(
     panel = read_panel(series, freq, id_col, time_col, value_col)
     m = season_length if season_length is not None else panel.period.season_length
     opt = build_options(h, m, levels, transform, candidates, combine, n_windows, step)
-    check_lengths(panel, 4 if "harmonic" in names or "auto" in names else 2, "forecasting")
-    results = forecast_arrays(panel.values, names, opt, n_jobs)
-    return output_frame(panel, results, opt.h, levels, id_col, time_col)
+    results, labels = forecast_arrays(panel.values, names, opt, n_jobs)
+    check_finite(panel, results)
+    warn_fallbacks(panel, labels)
+    return output_frame(panel, results, opt.h, levels, id_col, time_col, labels=labels)

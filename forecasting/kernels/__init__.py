@@ -22,13 +22,15 @@ Each module is named after its family and holds the kernel functions of that nam
 (``forecasting.kernels.theta.theta``); the registry is the way to run one by name.
 """
 
-from forecasting.kernels.registry import KERNELS, LOOPED, Kernel, run_kernel
+from forecasting.kernels.arima import select_arima
+from forecasting.kernels.ets import select_ets
+from forecasting.kernels.registry import KERNELS, MIN_LENGTH, RAGGED, Kernel, run_kernel
 from forecasting.kernels.scale import Result, Transform
-from forecasting.kernels.statespace import select_arima, select_ets
 
 __all__ = [
     "KERNELS",
-    "LOOPED",
+    "MIN_LENGTH",
+    "RAGGED",
     "Kernel",
     "Result",
     "Transform",

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import stats
 
 from attribution._base.errors import ModelError
-from forecasting.kernels.scale import MAX_LOG, TINY, Result, Transform
+from forecasting.kernels.scale import TINY, Result, Scale, Transform, from_scale, to_scale
 
 __all__ = ["DAMPING", "Designs", "designs", "harmonic"]
 
@@ -85,7 +85,7 @@ def harmonic(
     h: int,
     m: int,
     probs: np.ndarray,
-    logm: np.ndarray,
+    sc: Scale,
     transform: Transform = "auto",
     **_: Any,
 ) -> Result:
@@ -98,10 +98,10 @@ def harmonic(
     penalty = 2 * k + 2 * k * (k + 1) / (n - k - 1)
     scales = []
     for on_log in (True, False):
-        allowed = logm if on_log else ((transform != "log1p") | ~logm)
+        allowed = sc.log if on_log else ((transform not in ("log", "log1p")) | ~sc.log)
         if not allowed.any():
             continue
-        z = np.log1p(np.where(logm[:, None], y, 0.0)) if on_log else y
+        z = to_scale(y, sc) if on_log else y
         jac = -z.sum(axis=1) if on_log else np.zeros(len(y))
         r = np.einsum("dij,sj->sdi", d.resid, z)
         rss = np.einsum("sdi,sdi->sd", r, r)
@@ -113,7 +113,7 @@ def harmonic(
         sd = np.sqrt(rss / (n - d.n_params))[:, :, None] * np.sqrt(1 + d.leverage)[None]
         q = loc[..., None] + sd[..., None] * tq[None, :, None, :]
         if on_log:
-            loc, q = np.expm1(np.minimum(loc, MAX_LOG)), np.expm1(np.minimum(q, MAX_LOG))
+            loc, q = from_scale(loc, sc), from_scale(q, sc)
         scales.append((aicc, loc, q))
     aicc = np.concatenate([s[0] for s in scales], axis=1)
     best = np.min(aicc, axis=1, keepdims=True)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from forecasting.kernels.scale import TINY, Result, normal_quantiles, to_scale
+from forecasting.kernels.scale import TINY, Result, Scale, normal_quantiles, to_scale
 
 __all__ = ["seasonal_indices", "seasonal_test", "theta"]
 
@@ -47,9 +47,15 @@ def seasonal_test(z: np.ndarray, m: int, alpha: float = 0.1) -> np.ndarray:
     return stats.f.sf(f, m - 1, n - m - 1) < alpha
 
 
-def theta(y: np.ndarray, h: int, m: int, probs: np.ndarray, logm: np.ndarray, **_: Any) -> Result:
+#: Seasonal cycles of history the Theta method is fitted on (all of a shorter series).
+CYCLES = 10
+
+
+def theta(y: np.ndarray, h: int, m: int, probs: np.ndarray, sc: Scale, **_: Any) -> Result:
     """Theta forecasts of a batch (see the module notes)."""
-    z = to_scale(y, logm)
+    if m > 1 and y.shape[1] > CYCLES * m:
+        y = y[:, -CYCLES * m :]
+    z = to_scale(y, sc)
     s, n = z.shape
     seas_in, seas_out = np.zeros((s, n)), np.zeros((s, h))
     if m > 1 and n >= 2 * m:
@@ -74,4 +80,4 @@ def theta(y: np.ndarray, h: int, m: int, probs: np.ndarray, logm: np.ndarray, **
     loc = level[rows, best][:, None] + slope[:, None] / 2 * (steps - 1 + 1 / a - (1 - a) ** n / a)
     sigma = np.sqrt(sse[rows, best] / max(n - 1, 1))[:, None]
     sd = sigma * np.sqrt(1 + a**2 * (steps - 1))
-    return normal_quantiles(loc + seas_out, sd, probs, logm)
+    return normal_quantiles(loc + seas_out, sd, probs, sc)

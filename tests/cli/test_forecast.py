@@ -79,10 +79,11 @@ def test_cli_forecasts_an_event_log(tmp_path):
 
 def test_cli_bad_input_exits_2_with_message(tmp_path, capsys):
     src = tmp_path / "s.csv"
-    frame({"a": np.ones(3)}).write_csv(src)
+    s = frame({"a": np.ones(12)})
+    pl.concat([s, s.head(1)]).write_csv(src)  # a date twice
     args = _parser().parse_args(["forecast", str(src), "--out", str(tmp_path / "o")])
     assert cli.run(args) == 2
-    assert "too short" in capsys.readouterr().err
+    assert "duplicated rows" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 

@@ -91,7 +91,7 @@ def test_forecasting_imports_only_the_base_layer_and_public_names(path):
 
 def test_the_engine_runs_kernels_from_the_registry():
     assert set(fc.MODEL_NAMES) == {*kernels.KERNELS, "auto"}
-    assert set(kernels.LOOPED) <= set(kernels.KERNELS)
+    assert set(kernels.RAGGED) <= set(kernels.KERNELS) == set(kernels.MIN_LENGTH)
 
 
 @pytest.mark.parametrize(

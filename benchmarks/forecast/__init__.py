@@ -1,0 +1,1 @@
+"""Forecast accuracy on public competition data, beside statsforecast (``make bench-forecast``)."""

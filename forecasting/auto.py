@@ -1,0 +1,271 @@
+"""``auto``: a validated combination of the candidate models, with calibrated intervals.
+
+Every candidate (by default ``theta``, ``ets``, ``arima`` and ``seasonal_naive``) is fitted
+twice per validation window: to each series without its last ``b`` points (the window, ``h``
+points long, sized to the horizon) and to the whole series. Forecasts are combined on the
+scale the models work on (the log scale of positive series, so the combination is a
+geometric mean there; see :mod:`forecasting.kernels.scale`), points and interval bounds with
+the same weights (quantile averaging).
+
+How the candidates are weighted (``combine``):
+
+``"select"`` (default)
+    The whole batch decides, which is far steadier than one series' few validation points.
+    Each candidate's validation error is taken relative to seasonal naive's on the same
+    series (``log(MAE / MAE_snaive)``, averaged over series: the log of the geometric mean
+    relative absolute error, robust to outlying series). Candidates worse than seasonal
+    naive are dropped; of the equal-weight combinations of the rest, the best is found, and
+    the one with the most members among those within one standard error of it is used (the
+    one-standard-error rule of cross-validation: a small, noisy batch keeps the broad
+    combination, a large one follows the evidence).
+``"equal"``
+    Every candidate with equal weight.
+``"weighted"``
+    Per series, weights proportional to 1 / validation MAE, shrunk halfway toward equal.
+``"best"``
+    The candidate with the best validation error over the batch.
+
+**Intervals.** The combined intervals are calibrated on the validation windows, split
+conformal style (Vovk et al. 2005; Romano et al. 2019): each validation point's distance from
+the combined median, in units of the interval's half-width on its side, is a score; the
+factor that makes the scores cover each level on the validation points widens or narrows
+the final intervals around the median (on the model scale). The factor is shrunk toward 1
+when few series have a validation window (weight ``S / (S + 20)``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from forecasting.kernels.scale import Result, Scale, from_scale, log_scale, series_scale
+
+__all__ = ["COMBINE", "Combination", "combine_forecasts", "model_scale", "validation_weights"]
+
+#: How ``auto`` weights its candidates (see the module notes).
+COMBINE: tuple[str, ...] = ("select", "equal", "weighted", "best")
+Combine = Literal["select", "equal", "weighted", "best"]
+#: Pseudo-count of series that shrinks the interval calibration toward the models' own.
+PRIOR_SERIES = 20.0
+#: Most candidates searched for the best subset (the best ones individually).
+MAX_SUBSET = 6
+
+
+@dataclass(frozen=True)
+class Combination:
+    """Weights of the candidates per series and the interval factors of one batch.
+
+    Attributes
+    ----------
+    weights : ndarray
+        ``(S, C)``: weights of the candidates for each series (rows sum to 1).
+    factors : ndarray
+        ``(L,)``: width factor of each interval level (1: the models' own intervals).
+    chosen : tuple of str
+        Candidates with a positive weight somewhere.
+    """
+
+    weights: np.ndarray
+    factors: np.ndarray
+    chosen: tuple[str, ...]
+
+
+def model_scale(values: Sequence[np.ndarray], transform: str) -> tuple[np.ndarray, Scale]:
+    """Scale and transform of each series, as the kernels use them (see :mod:`.scale`)."""
+    scale = np.array([series_scale(v[None])[0] for v in values])
+    parts = [log_scale((v / s)[None], transform) for v, s in zip(values, scale, strict=True)]  # type: ignore[arg-type]
+    return scale, Scale(np.array([p.log[0] for p in parts]), np.array([p.offset[0] for p in parts]))
+
+
+def to_model(x: np.ndarray, scale: np.ndarray, sc: Scale) -> np.ndarray:
+    """Forecasts ``x`` (S, ...) on the original scale to the model scale."""
+    shape = (len(scale),) + (1,) * (x.ndim - 1)
+    u = x / scale.reshape(shape)
+    log = sc.log.reshape(shape)
+    inner = np.maximum(np.where(log, u, 1.0) + sc.offset.reshape(shape), 1e-300)
+    return np.where(log, np.log(inner), u)
+
+
+def from_model(z: np.ndarray, scale: np.ndarray, sc: Scale) -> np.ndarray:
+    """Back from the model scale to the original one."""
+    shape = (len(scale),) + (1,) * (z.ndim - 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return from_scale(z, sc) * scale.reshape(shape)
+
+
+def _mae(actual: list[np.ndarray] | np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Mean absolute error of each series' validation window (nan where there is none)."""
+    a = _padded(actual, mean.shape[1]) if isinstance(actual, list) else actual
+    ok = np.isfinite(a)
+    count = ok.sum(axis=1)
+    total = np.where(ok, np.abs(np.where(ok, a, 0.0) - mean), 0.0).sum(axis=1)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _padded(actual: list[np.ndarray], h: int) -> np.ndarray:
+    """Stack the validation windows ``(S, h)``, nan where a series has none."""
+    out = np.full((len(actual), h), np.nan)
+    for i, a in enumerate(actual):
+        out[i, : len(a)] = a[:h]
+    return out
+
+
+def validation_weights(
+    names: Sequence[str],
+    actual: list[np.ndarray],
+    val_mean: dict[str, np.ndarray],
+    scale: np.ndarray,
+    sc: Scale,
+    combine: Combine,
+    reference: str = "seasonal_naive",
+) -> np.ndarray:
+    """Weights ``(S, C)`` of the candidates ``names`` from their validation forecasts.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The candidates.
+    actual : list of ndarray
+        The validation window of each series (empty where the series is too short).
+    val_mean : dict
+        Validation point forecasts ``(S, h)`` of each candidate and of ``reference``.
+    scale, sc
+        Scale and transform of the series (combinations are formed on the model scale).
+    combine : str
+        See the module notes.
+    reference : str
+        The benchmark of relative errors.
+    """
+    s, c = len(actual), len(names)
+    equal = np.full((s, c), 1.0 / c)
+    if combine == "equal" or c == 1:
+        return equal
+    actual_arr = _padded(actual, val_mean[names[0]].shape[1])
+    err = np.column_stack([_mae(actual_arr, val_mean[n]) for n in names])  # (S, C)
+    if combine == "weighted":
+        inv = 1.0 / np.maximum(err, 1e-300)
+        w = inv / inv.sum(axis=1, keepdims=True)
+        w = 0.5 * w + 0.5 / c
+        return np.where(np.isfinite(w).all(axis=1, keepdims=True), w, equal)
+    # errors are compared in units of each series' scale; a floor keeps exact fits finite
+    tiny = 1e-9 * scale
+    err = err + tiny[:, None]
+    ref = _mae(actual_arr, val_mean[reference]) + tiny
+    usable = np.isfinite(ref) & np.isfinite(err).all(axis=1)
+    if not usable.any():  # nothing to validate on: the models, not the benchmark
+        keep = np.array([n != reference for n in names]) if c > 1 else np.ones(c, bool)
+        keep = keep if keep.any() else np.ones(c, bool)
+        return np.broadcast_to(keep / keep.sum(), (s, c)).copy()
+    rows = np.flatnonzero(usable)
+    logrel = np.log(err[rows] / ref[rows, None])  # (N, C)
+    single = logrel.mean(axis=0)
+    if combine == "best":
+        w = np.zeros((s, c))
+        w[:, int(np.argmin(single))] = 1.0
+        return w
+    allowed = [j for j in np.argsort(single) if single[j] <= 1e-12 or names[j] == reference]
+    allowed = allowed[:MAX_SUBSET] or [int(np.argmin(single))]
+    z_val = {n: to_model(val_mean[n][rows], scale[rows], sc.take(rows)) for n in names}
+    subsets, scores = [], []
+    for r in range(1, len(allowed) + 1):
+        for sub in itertools.combinations(allowed, r):
+            mean_z = np.mean([z_val[names[j]] for j in sub], axis=0)
+            mean = from_model(mean_z, scale[rows], sc.take(rows))
+            mae = _mae(actual_arr[rows], mean) + tiny[rows]
+            subsets.append(sub)
+            scores.append(np.log(mae / ref[rows]))
+    table = np.array(scores)  # (subsets, N)
+    means = table.mean(axis=1)
+    best = int(np.argmin(means))
+    diff = table - table[best]
+    se = (
+        diff.std(axis=1, ddof=1) / np.sqrt(len(rows))
+        if len(rows) > 1
+        else np.full(len(diff), np.inf)
+    )
+    close = np.flatnonzero(means - means[best] <= np.nan_to_num(se, nan=np.inf))
+    pick = max(close, key=lambda i: (len(subsets[i]), -means[i]))
+    keep = np.zeros(c)
+    keep[list(subsets[pick])] = 1.0
+    return np.broadcast_to(keep / keep.sum(), (s, c)).copy()
+
+
+def interval_factors(
+    actual: list[np.ndarray],
+    val: Result,
+    scale: np.ndarray,
+    sc: Scale,
+    levels: Sequence[float],
+) -> np.ndarray:
+    """Width factor of each level from validation forecasts (see the module notes).
+
+    ``val`` holds the combined validation median ``(S, h)`` and quantiles ``(S, h, 2L)``
+    (a lower and an upper one per level); ``levels`` are fractions (0.8 for 80 %).
+    """
+    n_levels = len(levels)
+    if n_levels == 0:
+        return np.ones(0)
+    rows = [i for i, a in enumerate(actual) if len(a)]
+    if not rows:
+        return np.ones(n_levels)
+    idx = np.array(rows)
+    mid = to_model(val[0][idx], scale[idx], sc.take(idx))
+    q = to_model(val[1][idx], scale[idx], sc.take(idx))
+    a = np.full(mid.shape, np.nan)
+    for k, i in enumerate(rows):
+        a[k, : len(actual[i])] = to_model(
+            actual[i][None], scale[i : i + 1], sc.take(idx[k : k + 1])
+        )[0]
+    ok = np.isfinite(a)
+    factors = np.ones(n_levels)
+    weight = len(rows) / (len(rows) + PRIOR_SERIES)
+    for lv in range(n_levels):
+        lo, hi = q[..., 2 * lv], q[..., 2 * lv + 1]
+        up = a >= mid
+        half = np.where(up, hi - mid, mid - lo)
+        dist = np.abs(a - mid)
+        score = np.where(
+            half > 0, dist / np.where(half > 0, half, 1.0), np.where(dist > 0, np.inf, 0.0)
+        )
+        score = score[ok]
+        if not len(score):
+            continue
+        nominal = levels[lv]
+        k = min(len(score) - 1, int(np.ceil((len(score) + 1) * nominal)) - 1)
+        raw = float(np.sort(score)[max(k, 0)])
+        raw = raw if np.isfinite(raw) else 1.0
+        factors[lv] = 1.0 + weight * (raw - 1.0)
+    return factors
+
+
+def combine_forecasts(
+    parts: list[Result], weights: np.ndarray, scale: np.ndarray, sc: Scale
+) -> Result:
+    """Weighted mean of the candidates' points and quantiles on the model scale."""
+    mean_z = sum(weights[:, j, None] * to_model(p[0], scale, sc) for j, p in enumerate(parts))
+    q_z = sum(weights[:, j, None, None] * to_model(p[1], scale, sc) for j, p in enumerate(parts))
+    return from_model(np.asarray(mean_z), scale, sc), from_model(np.asarray(q_z), scale, sc)
+
+
+def widen(res: Result, factors: np.ndarray, scale: np.ndarray, sc: Scale) -> Result:
+    """Scale each level's interval around the median by its factor, on the model scale.
+
+    Levels ascend; each widened interval is made to contain the narrower ones.
+    """
+    if not len(factors):
+        return res
+    mid = to_model(res[0], scale, sc)
+    q = to_model(res[1], scale, sc)
+    out = q.copy()
+    for lv, f in enumerate(factors):
+        for j in (2 * lv, 2 * lv + 1):
+            out[..., j] = mid + f * (q[..., j] - mid)
+    # levels ascend: keep the intervals nested, each containing the one before
+    for lv in range(1, len(factors)):
+        out[..., 2 * lv] = np.minimum(out[..., 2 * lv], out[..., 2 * lv - 2])
+        out[..., 2 * lv + 1] = np.maximum(out[..., 2 * lv + 1], out[..., 2 * lv - 1])
+    return res[0], from_model(out, scale, sc)
