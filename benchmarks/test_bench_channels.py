@@ -6,8 +6,9 @@ touched); journeys are built once per log, outside the timing. Real logs reach t
 channels when campaigns or source/medium pairs are the channels.
 
 The quick tier (``make bench-quick``) times Markov at 100 channels against
-``baseline_quick.json``; ``make bench`` adds 150 to 10,000 channels for Markov and 100 and 300
-for data-driven (which refuses more than ``max_fit_channels``, 1,000 by default). Targets:
+``baseline_quick.json``; ``make bench`` adds 150 to 10,000 channels for Markov and 100 for
+data-driven (75 s on an idle machine; 300 channels take over 6 minutes, and more than
+``max_fit_channels``, 1,000 by default, are refused). Targets:
 Markov order 1 within 10 s at 2,000 channels and 60 s at 10,000. With timing disabled
 (``make test``), only 100 channels run, on a log of 30,000 events, as a smoke test.
 """
@@ -75,7 +76,7 @@ def test_markov_over_channels(benchmark, journeys_by_channels, n_channels):
     assert res.channels["conversions"].sum() == pytest.approx(journeys.n_conversions)
 
 
-@pytest.mark.parametrize("n_channels", [100, 300])
+@pytest.mark.parametrize("n_channels", [100])
 def test_data_driven_over_channels(benchmark, journeys_by_channels, n_channels):
     """Data-driven: dense features, cross-validated Newton fits."""
     journeys = journeys_by_channels(n_channels, _events(benchmark, n_channels))
