@@ -33,6 +33,21 @@ def event_log(n_events: int, seed: int = 0) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def journeys_by_size():
+    """``get(n_events)``: journeys (30-day lookback) of :func:`event_log`, built once per module."""
+    import attribution as at
+
+    cache: dict[int, at.Journeys] = {}
+
+    def get(n_events: int) -> at.Journeys:
+        if n_events not in cache:
+            cache[n_events] = at.build_journeys(event_log(n_events), lookback_days=30)
+        return cache[n_events]
+
+    return get
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "n_events" in metafunc.fixturenames:
         sizes = bench_sizes()

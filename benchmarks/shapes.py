@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from benchmarks.peak_memory import CHILD
+
 DATA_DIR = Path(__file__).parent / ".data"
 
 SHAPES = ("seconds", "us_int", "us_sparse", "ga4_string", "enum_channel")
@@ -104,22 +106,8 @@ def shaped_log(n_events: int, shape: str, seed: int = 0) -> Path:
 # ----------------------------------------------------------------------------------------------
 # fresh-process timing: ``python -m benchmarks.shapes``
 
-OURS = r"""
-import json, resource, sys, time
-t0 = time.perf_counter()
-import attribution as at
-path = sys.argv[1]
-t1 = time.perf_counter()
-j = at.build_journeys(path)
-t2 = time.perf_counter()
-for m in ["first_touch", "last_touch", "last_non_direct", "linear", "time_decay",
-          "position_based"]:
-    at.attribute(j, m).channels
-t3 = time.perf_counter()
-print(json.dumps({"total_s": t3 - t1, "journeys_s": t2 - t1, "models_s": t3 - t2,
-                  "import_s": t1 - t0, "n_journeys": j.n_journeys,
-                  "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}))
-"""
+# ours: journeys and the six heuristics, as the headline job of ``benchmarks.peak_memory``
+OURS = CHILD
 
 POLARS = r"""
 import json, resource, sys, time

@@ -11,19 +11,6 @@ import polars as pl
 import pytest
 
 import attribution as at
-from benchmarks.conftest import event_log
-
-
-@pytest.fixture(scope="module")
-def journeys_by_size():
-    cache: dict[int, at.Journeys] = {}
-
-    def get(n_events: int) -> at.Journeys:
-        if n_events not in cache:
-            cache[n_events] = at.build_journeys(event_log(n_events), lookback_days=30)
-        return cache[n_events]
-
-    return get
 
 
 def _tests(journeys: at.Journeys) -> pl.DataFrame:
