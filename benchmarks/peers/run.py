@@ -6,9 +6,10 @@ Usage: ``python -m benchmarks.peers.run [--sizes 1e5,1e6,1e7] [--reps 3] [--time
 For each size, the generated event log (``benchmarks/conftest.py``) is built into journeys and
 a path table by this project (timed), the path table is written in the peers' format, and each
 tool runs Markov order 1 and the first / last / linear heuristics on it in its own process and
-its own scratch virtualenv under ``/tmp`` (created here when missing; never project
-dependencies). Writes ``benchmarks/results/peers.json`` and ``peers.md``: median seconds and
-the largest difference in channel share from this project's result.
+its own scratch virtualenv in the temporary directory (``tempfile.gettempdir()``; created here
+when missing; never project dependencies). Writes ``benchmarks/results/peers.json`` and
+``peers.md``: median seconds and the largest difference in channel share from this project's
+result.
 """
 
 from __future__ import annotations
@@ -18,23 +19,25 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from pathlib import Path
 
 HERE = Path(__file__).parent
+SCRATCH = Path(tempfile.gettempdir())  # peers are never installed in the project's venv
 CHILD = HERE / "peer_child.py"
 RESULTS = HERE.parent / "results"
 DATA = HERE.parent / ".data" / "peers"
 
 #: tool -> (scratch venv, pip requirements)
 PEERS = {
-    "ChannelAttribution": (Path("/tmp/ca-venv"), ["ChannelAttribution", "pandas", "numpy"]),
+    "ChannelAttribution": (SCRATCH / "ca-venv", ["ChannelAttribution", "pandas", "numpy"]),
     "marketing-attribution-models": (
-        Path("/tmp/peers-mam-venv"),
+        SCRATCH / "peers-mam-venv",
         ["marketing-attribution-models"],
     ),
-    "mta": (Path("/tmp/peers-mta-venv"), ["mta"]),
+    "mta": (SCRATCH / "peers-mta-venv", ["mta"]),
 }
 MODELS = ["markov_order1", "linear", "first_touch", "last_touch"]
 
