@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +14,10 @@ import pytest
 from attribution.cli import forecast as cli
 from attribution.cli import main
 from tests.conftest import SAMPLE
+from tests.forecasting._series import frame as series_frame
 
-
-def frame(values: dict[str, np.ndarray]) -> pl.DataFrame:
-    parts = []
-    for sid, v in values.items():
-        d = pl.date_range(date(2021, 1, 1), date(2100, 1, 1), "1mo", eager=True)[: len(v)]
-        parts.append(pl.DataFrame({"series_id": [sid] * len(v), "date": d, "value": v}))
-    return pl.concat(parts)
+# monthly long frames from January 2021
+frame = partial(series_frame, start=date(2021, 1, 1))
 
 
 def _parser() -> argparse.ArgumentParser:

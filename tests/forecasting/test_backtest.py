@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -8,14 +9,10 @@ import pytest
 
 import forecasting as fc
 from attribution import ValidationError
+from tests.forecasting._series import frame as series_frame
 
-
-def frame(values: dict[str, np.ndarray]) -> pl.DataFrame:
-    parts = []
-    for sid, v in values.items():
-        d = pl.date_range(date(2021, 1, 1), date(2100, 1, 1), "1mo", eager=True)[: len(v)]
-        parts.append(pl.DataFrame({"series_id": [sid] * len(v), "date": d, "value": v}))
-    return pl.concat(parts)
+# monthly long frames from January 2021
+frame = partial(series_frame, start=date(2021, 1, 1))
 
 
 def test_windows_are_refits_on_truncated_series(rng):
