@@ -130,12 +130,13 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from attribution._base.errors import IdentificationWarning, ModelError
 from attribution._base.frames import FrameLike
 from attribution.journeys import Journeys, PathTable, Sequences
 from attribution.models.base import BASELINE, KernelOutput, credit_from_touches, register_model
-from attribution.models.features import FEATURE_SETS, group_rows, journey_features
+from attribution.models.features import FEATURE_SETS, Features, group_rows, journey_features
 from attribution.models.glm import LINKS, fit_linear, link_probability, stack_outcomes
 from attribution.models.hazard import (
     at_risk_delta,
@@ -166,7 +167,9 @@ Interactions = Literal["auto", "none"]
 _DEFAULT_ALPHAS = (1e-6, 1e-4, 1e-2)
 _PAIR_SE = 2.0  # standard errors by which synergies must improve the out-of-fold log loss
 _CHUNK_CELLS = 4_000_000  # rows x subsets (x features) per block of counterfactuals
-_MAX_FIT_CHANNELS = 1_000  # dense features and cross-validated Newton fits grow as k^2..k^3
+_DENSE_BYTES = 4 * 2**30  # dense features (boosting) larger than this are refused
+_SPARSE_CHANNELS = 64  # more channels than this: sparse features (module docstring)
+_MANY_CHANNELS = 200  # more than this: the cheaper model selection (module docstring)
 _Z95 = 1.959963984540054  # a test's interval is read as 95 %
 _BOOT_ROWS = 20_000  # journeys the bootstrap of an unidentified fit resamples
 _LIFT_SWEEPS = 20  # rounds over the tested channels (their synergies tie them)
@@ -229,19 +232,23 @@ class _Fitted:
         """Conversion probability at linear predictor ``eta`` (linear models)."""
         return link_probability(eta, self.kind)
 
-    def pair_terms(self, x: np.ndarray) -> np.ndarray:
+    def pair_terms(self, x: Features) -> Features:
         """Return the synergy columns of rows with per-channel features ``x``: ``(n, n_pairs)``."""
         g = pair_exposure(x, self.features, self.n_channels)
+        if sp.issparse(g):
+            g = sp.csc_matrix(g)
+            return sp.csr_matrix(g[:, self.pairs[:, 0]].multiply(g[:, self.pairs[:, 1]]))
         return g[:, self.pairs[:, 0]] * g[:, self.pairs[:, 1]]
 
-    def offset(self, x: np.ndarray) -> np.ndarray:
+    def offset(self, x: Features) -> np.ndarray:
         """Per row: the selection part of the linear predictor (0 without lift tests)."""
-        out = np.zeros(len(x)) if self.selection is None else np.asarray(x @ self.selection)
+        n = x.shape[0]
+        out = np.zeros(n) if self.selection is None else np.asarray(x @ self.selection)
         if self.pair_selection is not None and len(self.pairs):
             out = out + self.pair_terms(x) @ self.pair_selection
         return out
 
-    def predict(self, x: np.ndarray, full: np.ndarray | None = None) -> np.ndarray:
+    def predict(self, x: Features, full: Features | None = None) -> np.ndarray:
         """Conversion probability of rows with features ``x``.
 
         ``full``: the rows' features before channels were removed from ``x`` (default ``x``);
@@ -256,7 +263,8 @@ class _Fitted:
             if len(self.pairs):
                 eta = eta + self.pair_terms(x) @ self.pair_coef
             return self.probability(eta)
-        return np.asarray(self.booster.predict_proba(x)[:, 1], dtype=np.float64)
+        dense = sp.csr_matrix(x).toarray() if sp.issparse(x) else x
+        return np.asarray(self.booster.predict_proba(dense)[:, 1], dtype=np.float64)
 
     def pair_matrix(self) -> np.ndarray:
         """Symmetric ``(n_channels, n_channels)`` matrix of synergy coefficients."""
@@ -362,6 +370,172 @@ def _credit_rows(
     return share, baseline, p_all
 
 
+def _channel_counts(seq: Sequences) -> sp.csr_matrix:
+    """Touches per row and channel as a CSR matrix.
+
+    Columns are sorted: a row's channels in code order, as :func:`_present_channels` lists them.
+    """
+    n, k = seq.n_rows, len(seq.channels)
+    pair, cnt = np.unique(seq.row_of_touch.astype(np.int64) * k + seq.codes, return_counts=True)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pair // k, minlength=n), out=indptr[1:])
+    return sp.csr_matrix((cnt.astype(np.float64), pair % k, indptr), shape=(n, k))
+
+
+def _entry_rows(m: sp.csr_matrix) -> np.ndarray:
+    """Row of every stored entry of a CSR matrix."""
+    return np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+
+
+def _entries(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions of the stored entries of ``rows`` (in order) in a CSR matrix's arrays."""
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return shift + np.arange(int(lengths.sum()))
+
+
+def _per_entry(x: sp.csr_matrix, values: np.ndarray, cnt: sp.csr_matrix) -> np.ndarray:
+    """Sum ``values`` (one per entry of ``x``) over each (row, channel) entry of ``cnt``.
+
+    ``x`` holds per-channel features (column ``f * k + c``) of the rows of ``cnt``; each of its
+    entries belongs to a channel the row touched, i.e. to an entry of ``cnt``.
+    """
+    k = cnt.shape[1]
+    key_c = _entry_rows(cnt) * k + cnt.indices
+    key_x = _entry_rows(x) * k + x.indices % k
+    at = np.minimum(np.searchsorted(key_c, key_x), max(len(key_c) - 1, 0))
+    return np.bincount(at, weights=values, minlength=len(key_c))
+
+
+def _pair_lookup(model: _Fitted, c: np.ndarray) -> np.ndarray:
+    """Synergy coefficients ``γ`` of every pair of the channels ``c`` (shape ``c + (m,)``)."""
+    k = model.n_channels
+    keys = model.pairs[:, 0].astype(np.int64) * k + model.pairs[:, 1]
+    order = np.argsort(keys)
+    keys, coef = keys[order], model.pair_coef[order]
+    lo = np.minimum(c[..., :, None], c[..., None, :]).astype(np.int64)
+    hi = np.maximum(c[..., :, None], c[..., None, :])
+    want = lo * k + hi
+    at = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+    return np.where(keys[at] == want, coef[at], 0.0)
+
+
+def _local_games(
+    model: _Fitted,
+    base: np.ndarray,
+    a: np.ndarray,
+    g: np.ndarray | None,
+    c: np.ndarray,
+    subsets: np.ndarray,
+) -> np.ndarray:
+    """:func:`_row_games` of a linear model from each row's own channels.
+
+    ``base``: the intercept and selection part per row; ``a``, ``g``: the contribution to the
+    linear predictor and the exposure of the row's ``m`` channels ``c`` (shape ``(n, m)``).
+    """
+    m = c.shape[1]
+    bits = ((subsets[:, None] >> np.arange(m)[None, :]) & 1).astype(np.float64)
+    eta = base[:, None] + a @ bits.T
+    if g is not None and len(model.pairs) and m > 1:
+        gm = _pair_lookup(model, c) * g[:, :, None] * g[:, None, :]
+        eta = eta + 0.5 * ((gm @ bits.T) * bits.T[None, :, :]).sum(axis=1)
+    return model.probability(eta)
+
+
+def _credit_rows_sparse(
+    model: _Fitted,
+    x: sp.csr_matrix,
+    cnt: sp.csr_matrix,
+    method: Method,
+    max_channels: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_credit_rows` and the removal effects of sparse features, per row's channels.
+
+    A linear model's game on a row needs only the row's own channels: their parts of the
+    linear predictor and exposures, read from ``x`` once. Returns the channel shares and
+    removal effects ``(p(all) − p(all without c)) / p(all)`` per stored entry of ``cnt``
+    (row, channel), the baseline share and ``p(all)`` per row.
+    """
+    assert model.coef is not None and model.kind in LINKS
+    n, k = cnt.shape
+    m_row = np.diff(cnt.indptr)
+    a_all = _per_entry(x, x.data * model.coef[x.indices], cnt)
+    g_all: np.ndarray | None = None
+    if len(model.pairs):
+        first = x.indices < k
+        raw = np.where(first, x.data, 0.0)
+        expo = -np.expm1(-raw) if model.features[0] == "decay" else (raw > 0).astype(np.float64)
+        g_all = _per_entry(x, expo, cnt)
+    base = model.intercept + model.offset(x)
+    share, removal = np.zeros(cnt.nnz), np.zeros(cnt.nnz)
+    baseline, p_all = np.ones(n), np.zeros(n)
+    for m in np.unique(m_row):
+        m = int(m)
+        rows = np.flatnonzero(m_row == m)
+        if m == 0:
+            p_all[rows] = model.probability(base[rows])
+            continue
+        exact = method == "shapley" and m <= max_channels
+        full = (1 << m) - 1
+        if exact:
+            subsets = np.arange(1 << m)
+            weights = shapley_weights(m)
+            without = full ^ (1 << np.arange(m))
+        else:  # empty set, each "all but one", all
+            subsets = np.array([0, *(full ^ (1 << j) for j in range(m)), full])
+            without = np.arange(1, m + 1)
+        step = max(1, _CHUNK_CELLS // (len(subsets) * (m if len(model.pairs) else 1)))
+        for lo in range(0, len(rows), step):
+            r = rows[lo : lo + step]
+            ent = cnt.indptr[r][:, None] + np.arange(m)[None, :]
+            g = None if g_all is None else g_all[ent]
+            v = _local_games(model, base[r], a_all[ent], g, cnt.indices[ent], subsets)
+            p0, p1 = v[:, 0], v[:, -1]
+            if exact:
+                phi = v @ weights
+            else:
+                phi = p1[:, None] - v[:, 1:-1]
+                total = phi.sum(axis=1, keepdims=True)
+                gap = (p1 - p0)[:, None]
+                phi = np.divide(
+                    phi * gap, total, out=np.zeros_like(phi), where=total > 0
+                ) + np.where(total > 0, 0.0, gap / m)
+            phi = np.maximum(phi, 0.0)
+            denom = np.maximum(p1, 1e-300)
+            sh = phi / denom[:, None]
+            share[ent] = sh
+            baseline[r] = np.clip(1.0 - sh.sum(axis=1), 0.0, 1.0)
+            p_all[r] = p1
+            removal[ent] = np.clip(1.0 - v[:, without] / denom[:, None], 0.0, 1.0)
+    return share, baseline, p_all, removal
+
+
+def _touching(x: Features, cols: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` with a non-zero value in any of the columns ``cols``."""
+    if sp.issparse(x):
+        return np.asarray((sp.csr_matrix(x[:, cols]) != 0).sum(axis=1)).ravel() > 0
+    return np.asarray((x[:, cols] != 0).any(axis=1))
+
+
+def _without(x: Features, cols: np.ndarray) -> Features:
+    """Copy ``x`` with the columns ``cols`` set to 0."""
+    if sp.issparse(x):
+        keep = np.ones(x.shape[1])
+        keep[cols] = 0.0
+        return sp.csr_matrix(x @ sp.diags(keep))
+    out = x.copy()
+    out[:, cols] = 0.0
+    return out
+
+
+def _column(x: Features, c: int) -> np.ndarray:
+    """Column ``c`` of ``x`` as a dense vector."""
+    if sp.issparse(x):
+        return np.asarray(sp.csc_matrix(x)[:, [c]].toarray()).ravel()
+    return np.asarray(x[:, c])
+
+
 def _touched_outcomes(seq: Sequences) -> tuple[float, float]:
     """Conversions and non-conversions of the rows with touches (the rows a model fits)."""
     touched = seq.lengths > 0
@@ -398,7 +572,7 @@ class _LiftSplit:
     part of ``η`` the channel's removal takes away at ``κ = 1``), rises with ``κ``.
     """
 
-    def __init__(self, blocks: list[tuple[DataDrivenModel, np.ndarray, np.ndarray]], c: int):
+    def __init__(self, blocks: list[tuple[DataDrivenModel, Features, np.ndarray]], c: int):
         self.blocks = blocks
         self.c = c
         self.dirs: list[np.ndarray] = []
@@ -407,19 +581,17 @@ class _LiftSplit:
         for part, x, w in blocks:
             model = part.model_
             cols = self._cols(model)
-            rows = np.flatnonzero((x[:, cols] != 0).any(axis=1))
+            rows = np.flatnonzero(_touching(x, cols))
             xr = x[rows]
             eta = _eta(model, xr)
             if self.unit:
                 d = np.zeros(len(cols))
                 d[0] = 1.0
-                a = xr[:, cols[0]]
+                a = _column(xr, int(cols[0]))
             else:
                 assert model.coef is not None
                 d = model.coef[cols]
-                xc = xr.copy()
-                xc[:, cols] = 0.0
-                a = eta - _eta(model, xc, full=xr)
+                a = eta - _eta(model, _without(xr, cols), full=xr)
             self.dirs.append(d)
             self.terms.append((eta, a, w[rows]))
 
@@ -518,7 +690,7 @@ def _trim_lookback(seq: Sequences, days: float) -> Sequences:
     return replace(seq, indptr=indptr, codes=seq.codes[keep], touch_time=seq.touch_time[keep])
 
 
-def _eta(model: _Fitted, x: np.ndarray, full: np.ndarray | None = None) -> np.ndarray:
+def _eta(model: _Fitted, x: Features, full: Features | None = None) -> np.ndarray:
     """Linear predictor of a linear model (its selection part read from ``full``)."""
     assert model.coef is not None
     eta = model.intercept + x @ model.coef + model.offset(x if full is None else full)
@@ -574,10 +746,13 @@ class DataDrivenModel:
         Counterfactual credit rule (module docstring).
     max_shapley_channels : int
         Journeys with more distinct channels are credited by the removal rule.
-    max_fit_channels : int
-        Most channels a log may have (default 1,000): beyond it the fit is refused with a
-        :class:`~attribution.ModelError` naming both numbers, before any feature matrix is
-        built (``attribute_all`` and ``--model all`` skip the model with a warning).
+    max_fit_channels : int or None
+        Most channels a log may have (default ``None``: no limit; the linear models' sparse
+        features and Hessian-free Newton steps grow with the touches, not with the
+        channels): beyond it the fit is refused with a :class:`~attribution.ModelError` naming
+        both numbers, before any feature matrix is built (``attribute_all`` and ``--model
+        all`` skip the model with a warning). Boosting needs dense features and is refused
+        when they would take more than 4 GiB (the message gives the size).
     returning : {"separate", "pool"}
         Journeys that follow an earlier conversion of the same user (returning customers,
         and the non-converting tail after a user's last purchase; :attr:`Journeys.returning`).
@@ -696,7 +871,7 @@ class DataDrivenModel:
         intervals: bool | None = None,
         interval_replicates: int = 20,
         seed: int = 0,
-        max_fit_channels: int = _MAX_FIT_CHANNELS,
+        max_fit_channels: int | None = None,
     ) -> None:
         self.features = features
         self.estimator = estimator
@@ -764,17 +939,27 @@ class DataDrivenModel:
         if self.folds < 2:
             raise ModelError(f"folds must be at least 2; got {self.folds!r}.")
         limit = self.max_fit_channels
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ModelError(f"max_fit_channels must be an integer ≥ 1; got {limit!r}.")
-        if len(seq.channels) > limit:
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
+            raise ModelError(f"max_fit_channels must be an integer ≥ 1 or None; got {limit!r}.")
+        k = len(seq.channels)
+        if limit is not None and k > limit:
             raise ModelError(
                 f"data_driven fits at most max_fit_channels={limit:,} channels; this log has "
-                f"{len(seq.channels):,}. Its features are a journeys × channels matrix and each "
-                "cross-validated Newton step solves a system as wide as the channels, so time "
-                "and memory grow with the square to the cube of the channels. Group rare "
-                "channels (at.channel_group, or a campaign-to-channel map), use 'markov' "
-                "(exact at thousands of channels), or raise max_fit_channels."
+                f"{k:,}. Group rare channels (at.channel_group, or a campaign-to-channel map), "
+                "or raise max_fit_channels (None: no limit)."
             )
+        if self.estimator == "boosting" and k > _SPARSE_CHANNELS:
+            dense = 3 * 8 * 2 * k * int((seq.lengths > 0).sum())
+            if dense > _DENSE_BYTES:
+                raise ModelError(
+                    f"estimator='boosting' needs dense features: {int((seq.lengths > 0).sum()):,} "
+                    f"journeys × {k:,} channels × up to 2 features, about {dense / 2**30:.1f} GiB "
+                    f"with its working copies, more than the {_DENSE_BYTES / 2**30:.0f} GiB "
+                    "allowed. Use estimator='auto' or 'logistic' (sparse features), or group "
+                    "rare channels (at.channel_group)."
+                )
         if not 1 <= self.max_shapley_channels <= 20:
             raise ModelError(
                 f"max_shapley_channels must be in 1..20; got {self.max_shapley_channels!r}."
@@ -884,6 +1069,7 @@ class DataDrivenModel:
             shorter = conv_span is not None and null_span is not None and conv_span < null_span
             time_model = "hazard" if shorter else "journey"
         self.time_model_ = time_model
+        self._sparse_ = len(seq.channels) > _SPARSE_CHANNELS and self.estimator != "boosting"
         if time_model == "hazard":
             return self._fit_hazard(seq)
         self.half_life_ = float(self.half_life_days)
@@ -895,20 +1081,26 @@ class DataDrivenModel:
         fold = rng.integers(0, self.folds, size=len(cv_idx))
         pos_all, neg_all = seq.conversions, seq.nulls
         results: list[dict[str, Any]] = []
-        cache: dict[str, np.ndarray] = {}
+        cache: dict[str, Features] = {}
 
-        def feats(name: str) -> np.ndarray:
+        def feats(name: str) -> Features:
             if name not in cache:
                 cache[name] = journey_features(
-                    seq, FEATURE_SETS[name][0], half_life_days=self.half_life_days
+                    seq,
+                    FEATURE_SETS[name][0],
+                    half_life_days=self.half_life_days,
+                    sparse=self._sparse_,
                 )
             return cache[name]
 
-        def cv_loss(x: np.ndarray, fit: Callable[..., _Fitted]) -> float:
+        def cv_loss(x: Features, fit: Callable[..., _Fitted]) -> float:
             pos, neg = pos_all[cv_idx], neg_all[cv_idx]
             return cv_log_loss(x[cv_idx], pos, neg, fold, self.folds, fit)
 
         estimators = list(LINKS) if self.estimator == "auto" else [self.estimator]
+        if self.estimator == "auto" and len(seq.channels) > _MANY_CHANNELS:
+            estimators = ["logistic"]  # many channels: the logistic link (module docstring)
+        self._tried_ = ", ".join(estimators)
         mid_alpha = float(np.sort(np.asarray(self.alphas))[len(self.alphas) // 2])
         best: tuple[float, str, str, float | None] | None = None
         for kind in [e for e in estimators if e in LINKS]:
@@ -982,11 +1174,11 @@ class DataDrivenModel:
         delta = at_risk_delta(seq)  # shared by every sampling and feature pass below
         row, tau, pos, neg = interval_samples(seq, cv_idx, self.hazard_samples, rng, delta=delta)
         fold = fold_of[row]
-        cache: dict[float, np.ndarray] = {}
+        cache: dict[float, Features] = {}
 
-        def feats(h: float) -> np.ndarray:
+        def feats(h: float) -> Features:
             if h not in cache:
-                cache[h] = hazard_features(seq, row, tau, h, delta=delta)
+                cache[h] = hazard_features(seq, row, tau, h, delta=delta, sparse=self._sparse_)
             return cache[h]
 
         def row_of(h: float, alpha: float) -> dict[str, Any]:
@@ -1022,7 +1214,7 @@ class DataDrivenModel:
         self.half_life_ = h_best
         cache.clear()
         row, tau, pos, neg = interval_samples(seq, touched, self.hazard_samples, rng, delta=delta)
-        x = hazard_features(seq, row, tau, h_best, delta=delta)
+        x = hazard_features(seq, row, tau, h_best, delta=delta, sparse=self._sparse_)
         self._refit_ = self._linear_fitter("logistic", "decay", alpha, pairs)
         self.model_ = self._refit_(x, pos, neg)
         self._cv_idx_ = cv_idx
@@ -1035,7 +1227,7 @@ class DataDrivenModel:
         kind: str,
         name: str,
         alpha: float,
-        cv: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        cv: tuple[Features, np.ndarray, np.ndarray, np.ndarray],
         cv_best: float,
         results: list[dict[str, Any]],
         extra: dict[str, Any],
@@ -1095,7 +1287,7 @@ class DataDrivenModel:
         chosen_alpha: float | None,
         cv_best: float,
         results: list[dict[str, Any]],
-        x: np.ndarray,
+        x: Features,
         pos: np.ndarray,
         neg: np.ndarray,
     ) -> DataDrivenModel:
@@ -1162,7 +1354,7 @@ class DataDrivenModel:
         p0 = float(self.model_.predict(np.zeros((1, x.shape[1])))[0])  # no synergy at 0
         self.diagnostics_ = pl.DataFrame(
             {
-                "n_rows": [len(x)],
+                "n_rows": [x.shape[0]],
                 "n_unique_rows": [self._n_unique_],
                 "conversions": [float(pos.sum())],
                 "non_conversions": [float(neg.sum())],
@@ -1172,6 +1364,8 @@ class DataDrivenModel:
                 "null_log_loss": [log_loss(np.full(len(pos), rate), pos, neg)],
                 "baseline_probability": [p0],
                 "time_model": [self.time_model_],
+                "sparse_features": [self._sparse_],
+                "estimators_tried": ["logistic" if self.time_model_ == "hazard" else self._tried_],
                 "span_converting_days": [self.spans_[0]],
                 "span_non_converting_days": [self.spans_[1]],
             },
@@ -1185,6 +1379,8 @@ class DataDrivenModel:
         return self
 
     _n_unique_: int = 0
+    _sparse_: bool = False  # sparse features (more than _SPARSE_CHANNELS channels)
+    _tried_: str = ""  # the estimators model selection tried
     _tested_: frozenset[str] = frozenset()  # tested channels found empty: no synergy terms
     _refitted_: bool = False  # refitted without the synergies of such channels
     identification_: pl.DataFrame | None = None
@@ -1197,20 +1393,24 @@ class DataDrivenModel:
 
     def _linear_fitter(
         self, kind: str, name: str, alpha: float, pairs: np.ndarray = NO_PAIRS
-    ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], _Fitted]:
+    ) -> Callable[[Features, np.ndarray, np.ndarray], _Fitted]:
         discrete = not FEATURE_SETS[name][1]
         k_feats = FEATURE_SETS[name][0]
 
-        def fit(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> _Fitted:
+        def fit(x: Features, pos: np.ndarray, neg: np.ndarray) -> _Fitted:
             if discrete:
                 x, pos, neg = group_rows(x, pos, neg)
-            self._n_unique_ = len(x)
+            self._n_unique_ = x.shape[0]
             n_ch = x.shape[1] // len(k_feats)
             if not len(pairs):
                 b0, coef = fit_linear(x, pos, neg, alpha, kind)
                 return _Fitted(kind, k_feats, n_ch, b0, coef)
             shape = _Fitted(kind, k_feats, n_ch, pairs=pairs)
-            design = np.hstack([x, shape.pair_terms(x)])
+            terms = shape.pair_terms(x)
+            if sp.issparse(x):
+                design: Features = sp.hstack([x, terms], format="csr")
+            else:
+                design = np.hstack([x, terms])
             b0, coef = fit_linear(design, pos, neg, alpha, kind)
             p = x.shape[1]
             kept = coef[p:] > 0  # a synergy fitted at 0 is no synergy
@@ -1220,16 +1420,16 @@ class DataDrivenModel:
 
         return fit
 
-    def _boosting_fitter(
-        self, name: str
-    ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], _Fitted]:
+    def _boosting_fitter(self, name: str) -> Callable[[Features, np.ndarray, np.ndarray], _Fitted]:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         discrete = not FEATURE_SETS[name][1]
         k_feats = FEATURE_SETS[name][0]
         seed = self.seed
 
-        def fit(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> _Fitted:
+        def fit(x: Features, pos: np.ndarray, neg: np.ndarray) -> _Fitted:
+            if sp.issparse(x):
+                x = sp.csr_matrix(x).toarray()
             if discrete:
                 x, pos, neg = group_rows(x, pos, neg)
             self._n_unique_ = len(x)
@@ -1256,7 +1456,7 @@ class DataDrivenModel:
 
     def _design(
         self, seq: Sequences, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[Features, np.ndarray, np.ndarray, np.ndarray]:
         """Rows the chosen model is fitted on: features, conversions, non-conversions, journey."""
         touched = np.flatnonzero(seq.lengths > 0)
         if self.time_model_ == "hazard":
@@ -1264,14 +1464,27 @@ class DataDrivenModel:
             row, tau, pos, neg = interval_samples(
                 seq, touched, self.hazard_samples, rng, delta=delta
             )
-            return hazard_features(seq, row, tau, self.half_life_, delta=delta), pos, neg, row
-        x = journey_features(seq, self.model_.features, half_life_days=self.half_life_)
+            x = hazard_features(seq, row, tau, self.half_life_, delta=delta, sparse=self._sparse_)
+            return x, pos, neg, row
+        x = journey_features(
+            seq, self.model_.features, half_life_days=self.half_life_, sparse=self._sparse_
+        )
         return x[touched], seq.conversions[touched], seq.nulls[touched], touched
 
     def _credit_totals(self, model: _Fitted, seq: Sequences) -> np.ndarray:
         """Credited conversions of each channel, then the baseline, on ``seq``'s conversions."""
         conv = seq.converting
         k = len(seq.channels)
+        if self._sparse_ and model.kind in LINKS:
+            cnt = _channel_counts(conv)
+            xs = journey_features(conv, model.features, half_life_days=self.half_life_, sparse=True)
+            part, base_s, _, _ = _credit_rows_sparse(
+                model, sp.csr_matrix(xs), cnt, self.method, self.max_shapley_channels
+            )
+            w_e = conv.conversions[_entry_rows(cnt)] * part
+            return np.append(
+                np.bincount(cnt.indices, weights=w_e, minlength=k), conv.conversions @ base_s
+            )
         counts = np.bincount(conv.row_of_touch * k + conv.codes, minlength=conv.n_rows * k)
         x = journey_features(conv, model.features, half_life_days=self.half_life_)
         share, base, _ = _credit_rows(
@@ -1323,8 +1536,8 @@ class DataDrivenModel:
         sub = seq.subset(keep)
         x, pos, neg, unit = self._design(sub, rng)
         fold_of = rng.integers(0, self.folds, size=sub.n_rows)[unit]
-        oof = np.zeros(len(x))
-        null = np.zeros(len(x))
+        oof = np.zeros(x.shape[0])
+        null = np.zeros(x.shape[0])
         fold_credit = []
         for f in range(self.folds):
             tr, te = fold_of != f, fold_of == f
@@ -1435,7 +1648,7 @@ class DataDrivenModel:
     def _bootstrap(
         self,
         sub: Sequences,
-        x: np.ndarray,
+        x: Features,
         pos: np.ndarray,
         neg: np.ndarray,
         unit: np.ndarray,
@@ -1559,11 +1772,13 @@ class DataDrivenModel:
         ]
         self.lift_tests_ = pl.DataFrame(rows_out)
 
-    def _lift_blocks(self, conv: Sequences) -> list[tuple[DataDrivenModel, np.ndarray, np.ndarray]]:
+    def _lift_blocks(self, conv: Sequences) -> list[tuple[DataDrivenModel, Features, np.ndarray]]:
         """Per population: its model, the features of its converting rows, their conversions."""
         blocks = []
         for part, rows in self._parts(conv):
-            x = journey_features(conv, part.model_.features, half_life_days=part.half_life_)[rows]
+            x = journey_features(
+                conv, part.model_.features, half_life_days=part.half_life_, sparse=part._sparse_
+            )[rows]
             blocks.append((part, x, conv.conversions[rows]))
         return blocks
 
@@ -1595,7 +1810,9 @@ class DataDrivenModel:
         out = np.zeros(seq.n_rows)
         for part, rows in self._parts(seq):
             model = part._fitted()
-            x = journey_features(seq, model.features, half_life_days=part.half_life_)
+            x = journey_features(
+                seq, model.features, half_life_days=part.half_life_, sparse=part._sparse_
+            )
             out[rows] = model.predict(x[rows])
         return out
 
@@ -1698,6 +1915,42 @@ class DataDrivenModel:
             removal[idx] = self._removal(model, x, counts[idx], p_all)
         return share, removal, base_share
 
+    def _credit_arrays_sparse(
+        self,
+        conv: Sequences,
+        cnt: sp.csr_matrix,
+        *,
+        log_only: bool,
+        like: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return :meth:`_credit_arrays` of sparse features, per stored entry of ``cnt``.
+
+        Shares and removal effects per (row, channel touched), the baseline share per row.
+        """
+        n = conv.n_rows
+        if like is None:
+            share, removal, base_share = np.zeros(cnt.nnz), np.zeros(cnt.nnz), np.ones(n)
+            redo = np.ones(n, dtype=bool)
+        else:
+            share, removal, base_share = (a.copy() for a in like)
+            names = set() if self.lift_tests_ is None else set(self.lift_tests_["channel"])
+            tested = [i for i, c in enumerate(conv.channels) if c in names]
+            hit = _entry_rows(cnt)[np.isin(cnt.indices, tested)]
+            redo = np.bincount(hit, minlength=n) > 0
+        for part, rows in self._parts(conv):
+            model = part._fitted()
+            if log_only and part.log_model_ is not None:
+                model = part.log_model_
+            idx = np.arange(n)[rows]
+            idx = idx[redo[idx]]
+            x = journey_features(conv, model.features, half_life_days=part.half_life_, sparse=True)
+            s, b, _, r = _credit_rows_sparse(
+                model, sp.csr_matrix(x[idx]), cnt[idx], self.method, self.max_shapley_channels
+            )
+            ent = _entries(cnt.indptr, idx)
+            share[ent], removal[ent], base_share[idx] = s, r, b
+        return share, removal, base_share
+
     def _credit_with(
         self,
         seq: Sequences,
@@ -1707,21 +1960,38 @@ class DataDrivenModel:
     ) -> tuple[KernelOutput, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         conv = seq.converting
         k = len(seq.channels)
-        counts = np.bincount(conv.row_of_touch * k + conv.codes, minlength=conv.n_rows * k).reshape(
-            conv.n_rows, k
-        )
-        arrays = self._credit_arrays(conv, counts, log_only=log_only, like=like)
-        share, removal, base_share = arrays
         touched = conv.lengths > 0
-        # each touch: an equal part of its channel's share in its row
         row = conv.row_of_touch
-        per_touch = share[row, conv.codes] / counts[row, conv.codes]
+        if self._sparse_:
+            # shares and removal effects per (row, channel touched): no rows x channels array
+            cnt = _channel_counts(conv)
+            arrays = self._credit_arrays_sparse(conv, cnt, log_only=log_only, like=like)
+            share, removal, base_share = arrays
+            entry = np.searchsorted(
+                _entry_rows(cnt) * k + cnt.indices, row.astype(np.int64) * k + conv.codes
+            )
+            per_touch = share[entry] / cnt.data[entry]
+            w_entry = conv.conversions[_entry_rows(cnt)]
+            removal_conv: np.ndarray = np.bincount(
+                cnt.indices, weights=w_entry * removal, minlength=k
+            )
+            with_channel = np.bincount(cnt.indices, weights=w_entry, minlength=k)
+        else:
+            counts = np.bincount(row * k + conv.codes, minlength=conv.n_rows * k).reshape(
+                conv.n_rows, k
+            )
+            arrays = self._credit_arrays(conv, counts, log_only=log_only, like=like)
+            share, removal, base_share = arrays
+            # each touch: an equal part of its channel's share in its row
+            per_touch = share[row, conv.codes] / counts[row, conv.codes]
+            w_touched = conv.conversions[touched]
+            removal_conv = w_touched @ removal[touched] if len(w_touched) else np.zeros(k)
+            with_channel = (counts > 0).T.astype(np.float64) @ conv.conversions
         out = credit_from_touches(conv, per_touch)
         w_conv, w_val = conv.conversions[touched], conv.value[touched]
         base_conv = float((base_share[touched] * w_conv).sum())
         base_rev = float((base_share[touched] * w_val).sum())
         total = float(seq.conversions.sum())
-        removal = removal[touched]
         models = [self] if self.returning_model_ is None else [self, self.returning_model_]
         tables = {
             "baseline": pl.DataFrame(
@@ -1737,8 +2007,8 @@ class DataDrivenModel:
                 {
                     "channel": list(seq.channels),
                     "credited_conversions": out.conversions,
-                    "removal_conversions": w_conv @ removal if len(w_conv) else np.zeros(k),
-                    "journeys_with_channel": (counts > 0).T.astype(np.float64) @ conv.conversions,
+                    "removal_conversions": removal_conv,
+                    "journeys_with_channel": with_channel,
                 }
             ),
             "coefficients": pl.concat([m.coef_ for m in models]),
@@ -1810,7 +2080,7 @@ def data_driven(
     intervals: bool | None = None,
     interval_replicates: int = 20,
     seed: int = 0,
-    max_fit_channels: int = _MAX_FIT_CHANNELS,
+    max_fit_channels: int | None = None,
 ) -> KernelOutput:
     """Data-driven: a fitted conversion model, credit by counterfactual Shapley values.
 

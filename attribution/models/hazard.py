@@ -27,8 +27,10 @@ touches' contributions to the hazard at conversion).
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from attribution.journeys import Sequences
+from attribution.models.features import Features
 
 __all__ = ["at_risk_delta", "hazard_features", "interval_samples", "journey_spans"]
 
@@ -137,14 +139,16 @@ def hazard_features(
     half_life_days: float,
     *,
     delta: np.ndarray | None = None,
-) -> np.ndarray:
+    sparse: bool = False,
+) -> Features:
     """Decayed exposure per channel of every (row, interval) sample.
 
-    ``delta`` is :func:`at_risk_delta` of ``seq`` when already computed.
+    ``delta`` is :func:`at_risk_delta` of ``seq`` when already computed. ``sparse``: a CSR
+    matrix with an entry per (sample, channel touched by then), the same values.
 
     Returns
     -------
-    ndarray of float64, shape (n_samples, n_channels)
+    ndarray of float64 or csr_matrix, shape (n_samples, n_channels)
         ``Σ 2 ** (-(Δt_j − τ) / half_life_days)`` over the row's touches with ``Δt_j ≥ τ``.
 
     Examples
@@ -160,7 +164,8 @@ def hazard_features(
     """
     k = len(seq.channels)
     n = len(row)
-    out = np.zeros(n * k)
+    out = np.zeros(0 if sparse else n * k)
+    parts: list[sp.csr_matrix] = []
     dd = at_risk_delta(seq) if delta is None else delta
     lengths = seq.lengths[row]
     ends = np.cumsum(lengths)
@@ -176,10 +181,20 @@ def hazard_features(
         j = np.repeat(first, ln) + within
         gap = dd[j] - tau[s]
         keep = gap >= 0
-        out[start * k : stop * k] += np.bincount(
-            (s[keep] - start) * k + seq.codes[j[keep]],
-            weights=np.exp2(-gap[keep] / half_life_days),
-            minlength=(stop - start) * k,
-        )
+        if sparse:
+            block = sp.coo_matrix(
+                (np.exp2(-gap[keep] / half_life_days), (s[keep] - start, seq.codes[j[keep]])),
+                shape=(stop - start, k),
+            ).tocsr()  # duplicates summed
+            block.sort_indices()
+            parts.append(block)
+        else:
+            out[start * k : stop * k] += np.bincount(
+                (s[keep] - start) * k + seq.codes[j[keep]],
+                weights=np.exp2(-gap[keep] / half_life_days),
+                minlength=(stop - start) * k,
+            )
         start = stop
+    if sparse:
+        return sp.csr_matrix(sp.vstack(parts, format="csr")) if parts else sp.csr_matrix((n, k))
     return out.reshape(n, k)

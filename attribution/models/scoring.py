@@ -106,7 +106,7 @@ def cv_predict(
         ``fit(x, pos, neg)`` returns a :class:`Predictor`. A fold whose other folds lack
         either outcome is not predicted (nan).
     """
-    prob = np.full(len(x), np.nan)
+    prob = np.full(x.shape[0], np.nan)
     for f in range(folds):
         train, test = fold != f, fold == f
         if pos[train].sum() <= 0 or neg[train].sum() <= 0 or not test.any():
