@@ -92,6 +92,18 @@ that with the lookback), an :class:`attribution.IdentificationWarning` says so a
 credit moves, and the result comes with bootstrap intervals (``tables["intervals"]``:
 ``channel, conversions, sd, lower, upper``; ``intervals=True`` computes them always).
 
+Many channels (campaigns or source/medium pairs as channels): beyond 64 channels the features
+are a sparse (CSR) matrix holding only the channels each journey touched, the Newton steps
+of wide fits are solved by conjugate gradients on Hessian-vector products, and credit and
+removal effects are computed from each journey's own channels, so memory follows the touches,
+not journeys × channels; the results are those of the dense path to the solver's tolerance.
+Beyond 200 channels, ``estimator="auto"`` tries the logistic link only: the noisy-OR's
+active set drops negative coefficients a round at a time, and with many rare channels the
+rounds, each a full refit near ``η = 0``, make it the slowest part by far.
+``tables["diagnostics"]`` records ``sparse_features`` and ``estimators_tried``. There is no
+channel limit by default (``max_fit_channels``); boosting, which needs dense features, is
+refused when they would take more than 4 GiB.
+
 The pieces live beside this module: the features in :mod:`attribution.models.features`, the
 Newton solver in :mod:`attribution.models.glm`, log loss, AUC and cross-validation in
 :mod:`attribution.models.scoring`, the synergy screen in :mod:`attribution.models.synergy`, the
