@@ -138,17 +138,22 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from attribution._base.errors import IdentificationWarning, ModelError
 from attribution._base.frames import FrameLike
 from attribution.journeys import Journeys, PathTable, Sequences
 from attribution.models.base import BASELINE, KernelOutput, credit_from_touches, register_model
-from attribution.models.features import FEATURE_SETS, Features, group_rows, journey_features
+from attribution.models.features import (
+    FEATURE_SETS,
+    Features,
+    group_rows,
+    is_sparse,
+    journey_features,
+)
 from attribution.models.glm import LINKS, fit_linear, link_probability, stack_outcomes
 from attribution.models.hazard import (
     at_risk_delta,
@@ -165,6 +170,9 @@ from attribution.models.scoring import (
 )
 from attribution.models.shapley import shapley_weights
 from attribution.models.synergy import NO_PAIRS, pair_exposure, screen_pairs
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 # BASELINE, FEATURE_SETS, journey_features and shapley_weights were defined here; they are
 # still importable from this module, and live in base, features and shapley.
@@ -190,6 +198,13 @@ _INTENT_RATIO = 0.5  # a test under this share of the log's removal effect: most
 
 # ----------------------------------------------------------------------------------------------
 # counterfactual credit
+
+
+def _sparse() -> Any:
+    """Return :mod:`scipy.sparse`, imported on first use (many channels only)."""
+    import scipy.sparse
+
+    return scipy.sparse
 
 
 def _one_blas_thread() -> Any:
@@ -247,9 +262,9 @@ class _Fitted:
     def pair_terms(self, x: Features) -> Features:
         """Return the synergy columns of rows with per-channel features ``x``: ``(n, n_pairs)``."""
         g = pair_exposure(x, self.features, self.n_channels)
-        if sp.issparse(g):
-            g = sp.csc_matrix(g)
-            return sp.csr_matrix(g[:, self.pairs[:, 0]].multiply(g[:, self.pairs[:, 1]]))
+        if is_sparse(g):
+            g = _sparse().csc_matrix(g)
+            return _sparse().csr_matrix(g[:, self.pairs[:, 0]].multiply(g[:, self.pairs[:, 1]]))
         return g[:, self.pairs[:, 0]] * g[:, self.pairs[:, 1]]
 
     def offset(self, x: Features) -> np.ndarray:
@@ -275,7 +290,7 @@ class _Fitted:
             if len(self.pairs):
                 eta = eta + self.pair_terms(x) @ self.pair_coef
             return self.probability(eta)
-        dense = sp.csr_matrix(x).toarray() if sp.issparse(x) else x
+        dense = _sparse().csr_matrix(x).toarray() if is_sparse(x) else x
         return np.asarray(self.booster.predict_proba(dense)[:, 1], dtype=np.float64)
 
     def pair_matrix(self) -> np.ndarray:
@@ -391,7 +406,7 @@ def _channel_counts(seq: Sequences) -> sp.csr_matrix:
     pair, cnt = np.unique(seq.row_of_touch.astype(np.int64) * k + seq.codes, return_counts=True)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(pair // k, minlength=n), out=indptr[1:])
-    return sp.csr_matrix((cnt.astype(np.float64), pair % k, indptr), shape=(n, k))
+    return _sparse().csr_matrix((cnt.astype(np.float64), pair % k, indptr), shape=(n, k))
 
 
 def _entry_rows(m: sp.csr_matrix) -> np.ndarray:
@@ -525,17 +540,17 @@ def _credit_rows_sparse(
 
 def _touching(x: Features, cols: np.ndarray) -> np.ndarray:
     """Rows of ``x`` with a non-zero value in any of the columns ``cols``."""
-    if sp.issparse(x):
-        return np.asarray((sp.csr_matrix(x[:, cols]) != 0).sum(axis=1)).ravel() > 0
+    if is_sparse(x):
+        return np.asarray((_sparse().csr_matrix(x[:, cols]) != 0).sum(axis=1)).ravel() > 0
     return np.asarray((x[:, cols] != 0).any(axis=1))
 
 
 def _without(x: Features, cols: np.ndarray) -> Features:
     """Copy ``x`` with the columns ``cols`` set to 0."""
-    if sp.issparse(x):
+    if is_sparse(x):
         keep = np.ones(x.shape[1])
         keep[cols] = 0.0
-        return sp.csr_matrix(x @ sp.diags(keep))
+        return _sparse().csr_matrix(x @ _sparse().diags(keep))
     out = x.copy()
     out[:, cols] = 0.0
     return out
@@ -543,8 +558,8 @@ def _without(x: Features, cols: np.ndarray) -> Features:
 
 def _column(x: Features, c: int) -> np.ndarray:
     """Column ``c`` of ``x`` as a dense vector."""
-    if sp.issparse(x):
-        return np.asarray(sp.csc_matrix(x)[:, [c]].toarray()).ravel()
+    if is_sparse(x):
+        return np.asarray(_sparse().csc_matrix(x)[:, [c]].toarray()).ravel()
     return np.asarray(x[:, c])
 
 
@@ -1419,8 +1434,8 @@ class DataDrivenModel:
                 return _Fitted(kind, k_feats, n_ch, b0, coef)
             shape = _Fitted(kind, k_feats, n_ch, pairs=pairs)
             terms = shape.pair_terms(x)
-            if sp.issparse(x):
-                design: Features = sp.hstack([x, terms], format="csr")
+            if is_sparse(x):
+                design: Features = _sparse().hstack([x, terms], format="csr")
             else:
                 design = np.hstack([x, terms])
             b0, coef = fit_linear(design, pos, neg, alpha, kind)
@@ -1440,8 +1455,8 @@ class DataDrivenModel:
         seed = self.seed
 
         def fit(x: Features, pos: np.ndarray, neg: np.ndarray) -> _Fitted:
-            if sp.issparse(x):
-                x = sp.csr_matrix(x).toarray()
+            if is_sparse(x):
+                x = _sparse().csr_matrix(x).toarray()
             if discrete:
                 x, pos, neg = group_rows(x, pos, neg)
             self._n_unique_ = len(x)
@@ -1491,7 +1506,7 @@ class DataDrivenModel:
             cnt = _channel_counts(conv)
             xs = journey_features(conv, model.features, half_life_days=self.half_life_, sparse=True)
             part, base_s, _, _ = _credit_rows_sparse(
-                model, sp.csr_matrix(xs), cnt, self.method, self.max_shapley_channels
+                model, _sparse().csr_matrix(xs), cnt, self.method, self.max_shapley_channels
             )
             w_e = conv.conversions[_entry_rows(cnt)] * part
             return np.append(
@@ -1957,7 +1972,11 @@ class DataDrivenModel:
             idx = idx[redo[idx]]
             x = journey_features(conv, model.features, half_life_days=part.half_life_, sparse=True)
             s, b, _, r = _credit_rows_sparse(
-                model, sp.csr_matrix(x[idx]), cnt[idx], self.method, self.max_shapley_channels
+                model,
+                _sparse().csr_matrix(x[idx]),
+                cnt[idx],
+                self.method,
+                self.max_shapley_channels,
             )
             ent = _entries(cnt.indptr, idx)
             share[ent], removal[ent], base_share[idx] = s, r, b

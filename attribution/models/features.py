@@ -18,20 +18,33 @@ values are the same as the dense ones, and :func:`group_rows` groups such rows e
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from attribution._base.errors import ModelError
 from attribution.journeys import Sequences
 
-__all__ = ["FEATURE_SETS", "Features", "group_rows", "journey_features"]
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+__all__ = ["FEATURE_SETS", "Features", "group_rows", "is_sparse", "journey_features"]
 
 #: A feature matrix: a dense array, or a CSR matrix when there are many channels.
-Features: TypeAlias = np.ndarray | sp.csr_matrix
+Features: TypeAlias = "np.ndarray | sp.csr_matrix"
+
+
+def is_sparse(x: object) -> bool:
+    """Tell whether ``x`` is a SciPy sparse matrix.
+
+    SciPy is not imported to tell: while it is not loaded, nothing is one.
+    """
+    module = sys.modules.get("scipy.sparse")
+    return module is not None and bool(module.issparse(x))
+
 
 #: Feature sets by name: the per-channel features each is made of, and whether it needs times.
 FEATURE_SETS: dict[str, tuple[tuple[str, ...], bool]] = {
@@ -117,6 +130,8 @@ def _sparse_features(
     seq: Sequences, features: Sequence[str], half_life_days: float
 ) -> sp.csr_matrix:
     """:func:`journey_features` as a CSR matrix: one entry per (row, channel touched, feature)."""
+    import scipy.sparse as sp
+
     n, k = seq.n_rows, len(seq.channels)
     key = seq.row_of_touch.astype(np.int64) * k + seq.codes
     pair, inverse = np.unique(key, return_inverse=True)
@@ -167,8 +182,8 @@ def group_rows(
     >>> x.ravel().tolist(), pos.tolist(), neg.tolist()
     ([0.0, 1.0], [0.0, 3.0], [4.0, 1.0])
     """
-    if sp.issparse(x):
-        return _group_sparse_rows(sp.csr_matrix(x), pos, neg)
+    if is_sparse(x):
+        return _group_sparse_rows(x, pos, neg)
     if len(x) == 0:
         return x, pos, neg
     frame = pl.DataFrame(x, schema=[f"f{i}" for i in range(x.shape[1])], orient="row")
@@ -192,6 +207,8 @@ def _group_sparse_rows(
     row of its group, and should two different rows ever share a key, they are grouped by
     their (column, value) lists instead.
     """
+    import scipy.sparse as sp
+
     x = sp.csr_matrix(x, copy=True)
     x.eliminate_zeros()
     x.sort_indices()
@@ -219,6 +236,8 @@ def _group_by_entries(
     x: sp.csr_matrix, pos: np.ndarray, neg: np.ndarray
 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Group the rows of a canonical CSR matrix by their (column, value) lists."""
+    import scipy.sparse as sp
+
     n = x.shape[0]
     lengths = np.diff(x.indptr)
     entries = pl.DataFrame(

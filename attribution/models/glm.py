@@ -21,11 +21,14 @@ previous coefficients, and callers may pass a start (a warm start from a nearby 
 
 from __future__ import annotations
 
-import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator, cg
+from typing import TYPE_CHECKING
 
-from attribution.models.features import Features
+import numpy as np
+
+from attribution.models.features import Features, is_sparse
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = [
     "LINKS",
@@ -110,7 +113,9 @@ def stack_outcomes(
     ([1.0, 1.0, 2.0], [1.0, 0.0, 0.0], [3.0, 1.0, 5.0])
     """
     has_pos, has_neg = pos > 0, neg > 0
-    if sp.issparse(x):
+    if is_sparse(x):
+        import scipy.sparse as sp
+
         xs: Features = sp.vstack([x[has_pos], x[has_neg]], format="csr")
     else:
         xs = np.vstack([x[has_pos], x[has_neg]])
@@ -143,8 +148,8 @@ def newton_glm(
     >>> np.round(theta, 6).tolist()  # log odds 1:3, then 3:1
     [-1.098612, 2.197225]
     """
-    if sp.issparse(x):
-        return _newton_sparse(sp.csr_matrix(x), y, w, alpha, link, start)
+    if is_sparse(x):
+        return _newton_sparse(x, y, w, alpha, link, start)
     n, p = x.shape
     xt = np.hstack([np.ones((n, 1)), x])
     wn = w / w.sum()
@@ -199,6 +204,9 @@ def _newton_sparse(
     ``η → 0``, and there the iterates follow the steps closely). The line search and the
     stopping rules are those of the dense iteration.
     """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import LinearOperator, cg
+
     p = x.shape[1]
     x = sp.csr_matrix(x)
     x_t = sp.csr_matrix(x.T)
@@ -300,8 +308,10 @@ def fit_linear(
     """
     p = x.shape[1]
     coef = np.zeros(p)
-    sparse = sp.issparse(x)
+    sparse = is_sparse(x)
     if sparse:
+        import scipy.sparse as sp
+
         x = sp.csr_matrix(x)
         top = np.zeros(p)
         if x.nnz:

@@ -26,11 +26,15 @@ touches' contributions to the hazard at conversion).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import scipy.sparse as sp
 
 from attribution.journeys import Sequences
 from attribution.models.features import Features
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = ["at_risk_delta", "hazard_features", "interval_samples", "journey_spans"]
 
@@ -182,6 +186,8 @@ def hazard_features(
         gap = dd[j] - tau[s]
         keep = gap >= 0
         if sparse:
+            import scipy.sparse as sp
+
             block = sp.coo_matrix(
                 (np.exp2(-gap[keep] / half_life_days), (s[keep] - start, seq.codes[j[keep]])),
                 shape=(stop - start, k),
@@ -196,5 +202,7 @@ def hazard_features(
             )
         start = stop
     if sparse:
+        import scipy.sparse as sp
+
         return sp.csr_matrix(sp.vstack(parts, format="csr")) if parts else sp.csr_matrix((n, k))
     return out.reshape(n, k)

@@ -11,12 +11,15 @@ them only when they also improve the out-of-fold log loss
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
-from attribution.models.features import Features
+from attribution.models.features import Features, is_sparse
 from attribution.models.glm import link_derivatives, stack_outcomes
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = ["NO_PAIRS", "pair_exposure", "screen_pairs"]
 
@@ -42,7 +45,9 @@ def pair_exposure(x: Features, features: Sequence[str], n_channels: int) -> Feat
     >>> pair_exposure(np.array([[2.0, 0.0, 1.0, 0.0]]), ["count", "log_count"], 2).tolist()
     [[1.0, 0.0]]
     """
-    if sp.issparse(x):
+    if is_sparse(x):
+        import scipy.sparse as sp
+
         g = sp.csr_matrix(x[:, :n_channels], copy=True)
         g.data = -np.expm1(-g.data) if features[0] == "decay" else (g.data > 0).astype(np.float64)
         return g
@@ -103,7 +108,7 @@ def screen_pairs(
     z_min, least : float
         Smallest score statistic, and conversions and non-conversions a pair needs together.
     """
-    scores = _sparse_scores if sp.issparse(x) else _dense_scores
+    scores = _sparse_scores if is_sparse(x) else _dense_scores
     found = scores(x, pos, neg, link, intercept, coef, features, max_pairs, least)
     if found is None:
         return NO_PAIRS
@@ -172,6 +177,8 @@ def _sparse_scores(
     least: float,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`_dense_scores` of CSR features: no ``rows × channels`` or ``channels²`` array."""
+    import scipy.sparse as sp
+
     x = sp.csr_matrix(x)
     k = len(coef) // len(features)
     acts = coef.reshape(len(features), k).max(axis=0) > 0
