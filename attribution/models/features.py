@@ -217,9 +217,14 @@ def _group_sparse_rows(
     width = x.shape[1]
     lengths = np.diff(x.indptr)
     rng = np.random.default_rng(0x5EED)
-    keys = np.column_stack([x @ rng.random(width), x @ rng.random(width), lengths])
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    k1, k2 = x @ rng.random(width), x @ rng.random(width)
+    order = np.lexsort((k2, k1, lengths))
+    s1, s2, sl = k1[order], k2[order], lengths[order]
+    new = np.r_[True, (s1[1:] != s1[:-1]) | (s2[1:] != s2[:-1]) | (sl[1:] != sl[:-1])]
+    group = np.cumsum(new) - 1
+    first = order[new]
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = group
     rep = first[inverse]
     offset = np.arange(x.nnz) - np.repeat(x.indptr[:-1], lengths)
     mine = x.indptr[np.repeat(rep, lengths)] + offset
