@@ -34,18 +34,19 @@ the points. Sides are separate because validation windows are often biased (a tr
 bent): one symmetric factor would widen both bounds for an error made on one side.
 
 The windows pool every series of the batch (one pair of factors per level, so a series'
-intervals keep the shape its models give it, and a series whose recent volatility differs
-from its past gets what its models' error variance says) and several forecast origins: the
+intervals keep the shape its models give it; a series whose recent volatility differs from
+its past gets what its models' error variance says, estimated over its whole fit, so a recent
+change counts by its share of the history) and several forecast origins: the
 validation windows of the selection (the last ``h`` points, see ``n_windows``) and a later
 origin, ``h // 2`` points before the end, whose window is its last ``h // 2`` points. The
 later origin is the most recent evidence; pooling both halves the weight of one unusual
 window. The factors are shrunk toward 1 when few series have a window (weight
 ``S / (S + 20)``).
 
-These rules were chosen on M3 and M1 monthly series (80 % / 95 % intervals covering 81.1 /
-95.8 % and 81.0 / 95.5 % of the held-out points, against 82.6 / 96.2 % and 84.5 / 96.0 % with
-one symmetric factor on the last window) and checked on the Tourism monthly and quarterly
-and M3 quarterly series (see the forecasting guide).
+These rules were chosen on the M3 and M1 monthly series (80 % / 95 % intervals covering 81.1 /
+95.8 % and 81.0 / 95.4 % of the held-out points, against 82.6 / 96.2 % and 84.3 / 96.0 % with
+one symmetric factor on the last window) and checked on the Tourism monthly and quarterly and
+M3 quarterly series (see the forecasting guide).
 """
 
 from __future__ import annotations
