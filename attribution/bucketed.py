@@ -22,7 +22,7 @@ Results equal the in-memory ones: path tables exactly (same channels, paths, ord
 conversion values up to the order of floating-point summation, ~1e-15 relative), model credit
 to floating-point rounding. The input is read once: a streaming pass writes the columns that
 journeys need into one Arrow IPC part per bucket in a temporary directory (uncompressed, about
-55 bytes per event; removed afterwards, also on error), and each part is then read back whole.
+32 bytes per event; removed afterwards, also on error), and each part is then read back whole.
 Memory holds one bucket at a time.
 """
 
@@ -193,12 +193,22 @@ def plan_buckets(
     return max(1, math.ceil(n_rows * BYTES_PER_EVENT / budget))
 
 
-def _journey_columns(lf: pl.LazyFrame, opts: JourneyOptions) -> list[str]:
-    """Return the source columns that journeys read (no other is written to the buckets)."""
+def _journey_columns(lf: pl.LazyFrame, opts: JourneyOptions) -> list[pl.Expr]:
+    """Return the source columns that journeys read (no other is written to the buckets).
+
+    Text channel and event columns are written as Categorical: a code of 4 bytes a row
+    instead of a string view of 16 or more, so the parts are about 40 % smaller, and journey
+    building reads the codes as it reads any dictionary column.
+    """
     cols = opts.columns
     wanted = [cols.user, cols.time, cols.channel, cols.event, cols.conversion_flag, cols.revenue]
-    names = lf.collect_schema().names()
-    return [c for c in names if c in wanted]
+    schema = lf.collect_schema()
+    coded = {cols.channel, cols.event}
+    return [
+        pl.col(c).cast(pl.Categorical) if c in coded and schema[c] == pl.String else pl.col(c)
+        for c in schema.names()
+        if c in wanted
+    ]
 
 
 @contextmanager
@@ -333,7 +343,7 @@ def build_paths_bucketed(
     progress : bool
         Print the split and one line per bucket (duration, journeys, conversions) on stderr.
     tmp_dir : str or path, optional
-        Where to write the bucket parts (uncompressed Arrow IPC: about 55 bytes per event of
+        Where to write the bucket parts (uncompressed Arrow IPC: about 32 bytes per event of
         the usual columns); by default the system's temporary directory (``TMPDIR``).
     **params
         Any field of :class:`attribution.JourneyOptions`, replacing the one in ``options``.

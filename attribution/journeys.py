@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
@@ -702,10 +704,8 @@ def _collect_for_journeys(normal: pl.LazyFrame) -> pl.DataFrame:
         .otherwise(_KIND_BAD)
         .cast(pl.Int8)
     )
-    # channel names as codes: a dictionary column keeps its own; text gets one while scanning
+    # a dictionary column keeps its codes; text is coded after the read (_text_channel_codes)
     chan: pl.Expr = pl.when(ev == "touch").then(pl.col("channel"))
-    if not isinstance(normal.collect_schema()["channel"], pl.Categorical | pl.Enum):
-        chan = chan.cast(_local_categorical())
     return normal.select(
         pl.col("user_id").alias("user"),
         pl.col("timestamp").dt.epoch("us").alias("ts"),
@@ -755,10 +755,16 @@ class _Flat:
 def _channel_codes(chan: pl.Series) -> tuple[list[str], np.ndarray]:
     """Channel names in sorted order and each row's code into them (0 on null rows).
 
-    ``chan`` is Categorical or Enum (see :func:`_collect_for_journeys`). Its dictionary may
+    Text is coded by :func:`_text_channel_codes` (or, should that find two names sharing a
+    hash, through a Categorical of its own). A Categorical or Enum column's dictionary may
     hold names that do not occur (an Enum's full list, or Polars' process-wide dictionary),
     so the codes that occur are counted first; they are then mapped to the rank of their name.
     """
+    if not isinstance(chan.dtype, pl.Categorical | pl.Enum):
+        coded = _text_channel_codes(chan.cast(pl.String))
+        if coded is not None:
+            return coded
+        chan = chan.cast(_local_categorical())
     dtype = chan.dtype
     phys = chan.to_physical().fill_null(0).to_numpy()
     categories = getattr(dtype, "categories", None)
@@ -776,10 +782,55 @@ def _channel_codes(chan: pl.Series) -> tuple[list[str], np.ndarray]:
         dictionary = chan.cat.get_categories()  # type: ignore[attr-defined]
     names = dictionary.gather(present).to_list()
     order = sorted(range(len(names)), key=names.__getitem__)
-    small = np.uint8 if len(names) <= 2**8 else np.uint16 if len(names) <= 2**16 else np.uint32
+    small = _code_dtype(len(names))
     lookup = np.zeros(int(phys.max()) + 1 if len(phys) else 1, dtype=small)
     lookup[present[order]] = np.arange(len(order), dtype=small)
     return [names[i] for i in order], lookup[phys]
+
+
+def _code_dtype(n: int) -> type[np.unsignedinteger[Any]]:
+    """Return the smallest unsigned integer type holding the codes 0..n-1."""
+    return np.uint8 if n <= 2**8 else np.uint16 if n <= 2**16 else np.uint32
+
+
+def _text_channel_codes(chan: pl.Series) -> tuple[list[str], np.ndarray] | None:
+    """:func:`_channel_codes` for a text column, by hashing rather than a Categorical cast.
+
+    Every row's name is hashed twice (two independent 64-bit hashes, as user ids are in
+    :func:`_text_codes`); the first row of each distinct first hash stands for its name, and
+    rows find their name's slot through a small table on the fewest low bits of the hash that
+    keep the names apart. Every row's two hashes are then checked against its slot's, so two
+    names share a code only if they agree on all 128 bits. Returns ``None`` when two rows
+    share the first hash but not the second, or no table of at most 2**22 slots separates
+    the names (the caller then codes through a Categorical).
+    """
+    h1, h2 = _hash_ids(chan)
+    first = pl.Series(h1).arg_unique().to_numpy()
+    reps = chan.gather(first)
+    h1_rep = h1[first]
+    k = len(first)
+    for b in range(_bits(k), 23):
+        mask = _U64(2**b - 1)
+        low = h1_rep & mask
+        if len(np.unique(low)) == k:
+            break
+    else:
+        return None
+    table = np.zeros(int(mask) + 1, dtype=np.int32)
+    table[low.view(np.int64)] = np.arange(k, dtype=np.int32)
+    low_bits = h1 & mask
+    slot = table[low_bits.view(np.int64)]
+    del table, low_bits
+    if not (np.array_equal(h1, h1_rep[slot]) and np.array_equal(h2, h2[first][slot])):
+        return None
+    del h1, h2
+    present = reps.is_not_null().to_numpy()
+    names = reps.filter(pl.Series(present)).to_list()
+    order = sorted(range(len(names)), key=names.__getitem__)
+    small = _code_dtype(len(names))
+    lookup = np.zeros(k, dtype=small)  # a null row's slot gets 0
+    lookup[np.flatnonzero(present)[order]] = np.arange(len(order), dtype=small)
+    return [names[i] for i in order], lookup[slot]
 
 
 def _bits(n: int) -> int:
@@ -800,6 +851,8 @@ _U64 = np.uint64
 _WORD = 64
 #: Bits of the uint32 that carries (part | row) when :func:`_sort_packed` splits the events.
 _PERM_WORD = 32
+#: Fewest events whose split sort runs its parts on threads (tests lower it).
+_PARALLEL_ROWS = 1 << 20
 #: Seeds of the two independent 64-bit hashes that group text ids (see :func:`_text_codes`).
 _SEED_A, _SEED_B = 0x6A09E667F3BCC908, 0xBB67AE8584CAA73B
 
@@ -918,22 +971,36 @@ def _sort_packed(
         ends = np.cumsum(np.bincount(part, minlength=2**k))
         perm = np.argsort(part, kind="stable")
         del part
-    key = ucode
-    key &= _U64(2**local - 1)
-    key <<= _U64(low_bits)
-    key |= low
-    del low
-    key = key[perm]
-    del perm
+    packed = ucode
+    packed &= _U64(2**local - 1)
+    packed <<= _U64(low_bits)
+    packed |= low
+    key = np.take(packed, perm, out=low)  # into memory touched already
+    del packed, perm, low
     counts = np.diff(ends, prepend=0)
-    for p, (a, b) in enumerate(zip(ends - counts, ends, strict=True)):
-        if b > a:
-            chunk = key[a:b]
-            chunk.sort()
-            np.right_shift(chunk, _U64(low_bits), out=user[a:b], casting="unsafe")
-            np.bitwise_or(user[a:b], p << local, out=user[a:b])
-    key &= mask
+
+    def sort_part(p: int, a: int, b: int) -> None:  # NumPy sorts without holding the GIL
+        chunk = key[a:b]
+        chunk.sort()
+        np.right_shift(chunk, _U64(low_bits), out=user[a:b], casting="unsafe")
+        np.bitwise_or(user[a:b], p << local, out=user[a:b])
+        chunk &= mask
+
+    parts = [(p, a, b) for p, (a, b) in enumerate(zip(ends - counts, ends, strict=True)) if b > a]
+    workers = min(_cpu_count(), len(parts))
+    if workers > 1 and n >= _PARALLEL_ROWS:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda piece: sort_part(*piece), parts))
+    else:
+        for piece in parts:
+            sort_part(*piece)
     return user, key
+
+
+def _cpu_count() -> int:
+    """CPUs this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def _user_codes(user: pl.Series) -> tuple[np.ndarray, int, pl.Series, np.ndarray | None]:
@@ -1222,7 +1289,7 @@ def _journeys_from_sorted(
     del start
     nj = len(first)
     last = np.empty(nj, dtype=np.int64)
-    last[:-1] = first[1:] - 1
+    np.subtract(first[1:], 1, out=last[:-1])
     last[-1] = n - 1
     # a journey ends with its conversion, or with its last touch (its reference time)
     converted = conv[last]

@@ -199,3 +199,17 @@ def test_bucketed_real_log_shapes_equal_in_memory(tmp_path, rng):
     uint = shaped_events(rng, 2000, "uint64", n_users=300)
     want = at.build_journeys(uint).to_paths()
     assert_same_table(build_paths_bucketed(uint, n_buckets=4), want)
+
+
+def test_bucketed_dictionary_and_renamed_event_columns_equal_in_memory(rng):
+    """The parts hold text channel and event columns as codes; logs that arrive with an Enum
+    channel, or with event names of their own, give the in-memory table."""
+    ev = random_events(rng, 3000, n_users=400, channels="abcdefg")
+    names = sorted(ev["channel"].drop_nulls().unique().to_list())
+    enum = ev.with_columns(pl.col("channel").cast(pl.Enum(["zz", *names[::-1]])))
+    assert_same_table(build_paths_bucketed(enum, n_buckets=3), at.build_journeys(enum).to_paths())
+    renamed = ev.with_columns(pl.col("event").replace({"touch": "session", "conversion": "buy"}))
+    kw = {"touch_events": "session", "conversion_events": ["buy"], "lookback_days": 4}
+    want = at.build_journeys(renamed, **kw).to_paths()
+    assert_same_table(build_paths_bucketed(renamed, n_buckets=4, **kw), want)
+    assert_same_table(want, at.build_journeys(ev, lookback_days=4).to_paths())

@@ -502,6 +502,8 @@ def test_every_sort_path_matches_brute_force(rng, monkeypatch, kind, word, perm_
 
     monkeypatch.setattr(journeys_module, "_WORD", word)
     monkeypatch.setattr(journeys_module, "_PERM_WORD", perm_word)
+    monkeypatch.setattr(journeys_module, "_PARALLEL_ROWS", 0)  # parts sorted on threads
+    monkeypatch.setattr(journeys_module, "_cpu_count", lambda: 3)
     for _ in range(3):
         ev = shaped_events(rng, 700, kind)
         for options in ({}, {"lookback_days": 1.5, "collapse_repeats": True}):
@@ -521,6 +523,41 @@ def test_text_ids_stay_apart_when_one_hash_collides(rng, monkeypatch):
         lambda user: (np.zeros(len(user), dtype=np.uint64), real(user)[1]),
     )
     ev = shaped_events(rng, 600, "text")
+    assert as_tuples(at.build_journeys(ev)) == brute_force_journeys(ev)
+
+
+def test_text_channels_coded_by_hash_match_brute_force_with_many_names(rng):
+    """Thousands of channel names (unicode, prefixes of one another) need a wide slot table;
+    the journeys and the sorted channel list are those of the brute force."""
+    ev = shaped_events(rng, 3000, "dense")
+    words = [f"c{i}" for i in range(2500)] + ["c", "é", "😀x", "C1"]
+    pick = pl.Series(words).gather(pl.Series(rng.integers(0, len(words), ev.height)))
+    ev = ev.with_columns(
+        pl.when(pl.col("event") == "touch").then(pick).otherwise(None).alias("channel")
+    )
+    got = at.build_journeys(ev)
+    assert as_tuples(got) == brute_force_journeys(ev)
+    assert got.channels == tuple(sorted(ev["channel"].drop_nulls().unique().to_list()))
+
+
+@pytest.mark.parametrize("trouble", ["one_hash", "no_table"])
+def test_text_channels_fall_back_when_names_share_a_hash(rng, monkeypatch, trouble):
+    """Names that share the first hash (here: every name) or whose hashes no slot table
+    separates: the Categorical route codes them, and the journeys are still exact."""
+    import attribution.journeys as journeys_module
+
+    real = journeys_module._hash_ids
+
+    def fake(values):
+        h1, h2 = real(values)
+        if values.name != "chan":  # user ids keep their hashes
+            return h1, h2
+        return (h1 * 0 if trouble == "one_hash" else h1 << np.uint64(40)), h2
+
+    monkeypatch.setattr(journeys_module, "_hash_ids", fake)
+    # one hash for two names, or hashes that differ only above the widest table's bits
+    assert journeys_module._text_channel_codes(pl.Series("chan", ["a", "b"])) is None
+    ev = shaped_events(rng, 700, "text")
     assert as_tuples(at.build_journeys(ev)) == brute_force_journeys(ev)
 
 
@@ -600,6 +637,8 @@ def test_ids_sharing_the_sorted_bits_get_codes_of_their_own(rng, monkeypatch):
     real = journeys_module._hash_ids
 
     def paired(user):
+        if user.name == "chan":  # channel names keep their hashes
+            return real(user)
         h2 = real(user)[1]
         p = np.array([partner[u] for u in user.to_list()], dtype=np.uint64)
         return p * np.uint64(0x9E3779B97F4A7C15), h2

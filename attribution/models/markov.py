@@ -45,18 +45,18 @@ lessons learned from graph-based online attribution modeling", IJRM 33(3); Chann
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
-from scipy.linalg import blas, lapack
-from scipy.sparse.linalg import splu
 
 from attribution._base.errors import ModelError
 from attribution.journeys import Sequences
 from attribution.models.base import KernelOutput, physical_memory, register_model, whole_number
 from attribution.models.scoring import log_loss, split_counts, weighted_auc
+
+if TYPE_CHECKING:  # SciPy is imported where a chain is solved, not with the package
+    import scipy.sparse as sp
 
 __all__ = [
     "MAX_DENSE_STATES",
@@ -198,6 +198,8 @@ def decode_state(key: int, base: int) -> tuple[int, ...]:
 
 def _count_matrix(frm: np.ndarray, to: np.ndarray, w: np.ndarray, size: int) -> sp.csr_matrix:
     """Sum weights per (from, to) pair into a CSR matrix without a COO sort."""
+    import scipy.sparse as sp
+
     flat = frm * size + to
     if size * size <= 4_000_000:
         dense = np.bincount(flat, weights=w, minlength=size * size)
@@ -254,6 +256,8 @@ def fit_chain(seq: Sequences, order: int = 1) -> MarkovChain:
     >>> chain.transition_frame().filter(pl.col("from_state") == "b").rows()
     [('b', '(conversion)', 2.0, 0.3333333333333333), ('b', '(null)', 4.0, 0.6666666666666666)]
     """
+    import scipy.sparse as sp
+
     order = check_order(order)
     lay = state_layout(seq, order)
     uniq, state, steps, rows = lay.uniq, lay.state, lay.steps, lay.rows
@@ -364,6 +368,8 @@ class _Green:
     """
 
     def __init__(self, a: sp.csr_matrix, max_dense_states: int) -> None:
+        import scipy.sparse as sp
+
         n = a.shape[0]
         in_t = _independent_states(a)
         t, h = np.flatnonzero(in_t), np.flatnonzero(~in_t)
@@ -393,6 +399,8 @@ class _Green:
 
     def _w_right(self, y: np.ndarray) -> np.ndarray:
         """``W y`` for ``y`` of shape ``(m, r)``."""
+        from scipy.linalg import blas
+
         if not self.f.size:
             return np.zeros_like(y)
         z = np.asfortranarray(y[self.perm], dtype=np.float64)
@@ -401,6 +409,8 @@ class _Green:
 
     def _w_left(self, y: np.ndarray) -> np.ndarray:
         """``y W`` for ``y`` of shape ``(r, m)``."""
+        from scipy.linalg import blas
+
         if not self.f.size:
             return np.zeros_like(y)
         z = np.asfortranarray(y, dtype=np.float64)
@@ -482,6 +492,8 @@ def _inverse_factors(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     and ``L⁻¹`` (unit diagonal, not stored) below it (``trtri``), and ``perm``; so
     ``s⁻¹ y = U⁻¹ L⁻¹ y[perm]``.
     """
+    from scipy.linalg import lapack
+
     m = len(s)
     if not s.size:
         return s, np.zeros(0, dtype=np.int64)
@@ -541,6 +553,8 @@ def _removal_per_channel(
     chain: MarkovChain, a: sp.csr_matrix, b: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """As :func:`_removal_solutions`, by one sparse LU per channel on the chain without it."""
+    from scipy.sparse.linalg import splu
+
     n = a.shape[0]
     k = len(chain.channels)
     csc = a.tocsc()
@@ -574,6 +588,8 @@ def _removal_solutions(
     where it first enters (the walk reaches ``R`` only through ``E``, and what follows is the
     full chain's). For order 1, ``E`` is the channel's own state and ``F = G_0c / G_cc``.
     """
+    import scipy.sparse as sp
+
     n = chain.n_states + 1  # transient: start + states
     k = len(chain.channels)
     counts = chain.counts
