@@ -127,6 +127,12 @@ def test_a_test_that_finds_intent_moves_credit_to_the_baseline_and_others(displa
     untested = cmp.filter(pl.col("channel") != "(baseline)")
     moved = (untested["in_fit"] - untested["credit"]).abs().sum()
     assert moved > 1e-3 * total
+    # the refit describes itself, and keeps the log model's identification checks
+    diag, log_diag = res.tables["diagnostics"], log_only.tables["diagnostics"]
+    assert diag["cv_gain"].to_list() == log_diag["cv_gain"].to_list()
+    assert diag["warning"].to_list() == log_diag["warning"].to_list()
+    selected = res.tables["model_selection"].filter(pl.col("selected"))
+    assert diag["cv_log_loss"][0] == pytest.approx(selected["cv_log_loss"].min())
 
 
 def test_shapley_with_a_selection_part_matches_brute_force(display_log) -> None:
