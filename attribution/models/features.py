@@ -2,7 +2,8 @@
 
 Features (per channel ``c`` and row; a channel's features are all 0 when it is absent):
 
-- ``count``: number of touches; ``log_count``: ``log1p`` of it;
+- ``count``: number of touches; ``log_count``: ``log1p`` of it; ``presence``: 1 when it has
+  a touch (used for the tested channels of a fit with lift tests);
 - ``decay``: ``Σ 2 ** (-Δt / half_life_days)`` over its touches, ``Δt`` the days from the touch
   to the conversion (to the last touch for a non-converting journey);
 - ``recency``: ``2 ** (-Δt / half_life_days)`` of its most recent touch.
@@ -47,7 +48,8 @@ def journey_features(
     seq : Sequences
         Rows (journeys or paths) with channel codes and, for ``decay``/``recency``, times.
     features : sequence of str
-        Among ``count``, ``log_count``, ``decay``, ``recency`` (see the module docstring).
+        Among ``count``, ``log_count``, ``presence``, ``decay``, ``recency`` (see the module
+        docstring).
     half_life_days : float
         Half-life of ``decay`` and ``recency``.
 
@@ -64,13 +66,16 @@ def journey_features(
     """
     n, k = seq.n_rows, len(seq.channels)
     flat = seq.row_of_touch * k + seq.codes
-    blocks = []
+    blocks: list[np.ndarray] = []
     counts: np.ndarray | None = None
     for name in features:
-        if name in ("count", "log_count"):
+        if name in ("count", "log_count", "presence"):
             if counts is None:
                 counts = np.bincount(flat, minlength=n * k).astype(np.float64).reshape(n, k)
-            blocks.append(counts if name == "count" else np.log1p(counts))
+            if name == "presence":
+                blocks.append((counts > 0).astype(np.float64))
+            else:
+                blocks.append(counts if name == "count" else np.log1p(counts))
         elif name in ("decay", "recency"):
             if seq.delta_days is None:
                 raise ModelError(
@@ -86,7 +91,8 @@ def journey_features(
             blocks.append(block.reshape(n, k))
         else:
             raise ModelError(
-                f"Unknown feature {name!r}; expected 'count', 'log_count', 'decay' or 'recency'."
+                f"Unknown feature {name!r}; expected 'count', 'log_count', 'presence', 'decay' "
+                "or 'recency'."
             )
     return np.hstack(blocks) if blocks else np.zeros((n, 0))
 
