@@ -25,12 +25,28 @@ How the candidates are weighted (``combine``):
 ``"best"``
     The candidate with the best validation error over the batch.
 
-**Intervals.** The combined intervals are calibrated on the validation windows, split
-conformal style (Vovk et al. 2005; Romano et al. 2019): each validation point's distance from
-the combined median, in units of the interval's half-width on its side, is a score; the
-factor that makes the scores cover each level on the validation points widens or narrows
-the final intervals around the median (on the model scale). The factor is shrunk toward 1
-when few series have a validation window (weight ``S / (S + 20)``).
+**Intervals.** The combined intervals are calibrated on validation windows, split conformal
+style (Vovk et al. 2005; Romano et al. 2019), each side of each level on its own: a validation
+point's signed distance from the combined median, in units of the interval's half-width on
+that side, is a score; the quantile of the scores at ``(1 + level) / 2`` is the factor that
+moves that bound, around the median on the model scale, so that each tail holds its share of
+the points. Sides are separate because validation windows are often biased (a trend that
+bent): one symmetric factor would widen both bounds for an error made on one side.
+
+The windows pool every series of the batch (one pair of factors per level, so a series'
+intervals keep the shape its models give it; a series whose recent volatility differs from
+its past gets what its models' error variance says, estimated over its whole fit, so a recent
+change counts by its share of the history) and several forecast origins: the
+validation windows of the selection (the last ``h`` points, see ``n_windows``) and a later
+origin, ``h // 2`` points before the end, whose window is its last ``h // 2`` points. The
+later origin is the most recent evidence; pooling both halves the weight of one unusual
+window. The factors are shrunk toward 1 when few series have a window (weight
+``S / (S + 20)``).
+
+These rules were chosen on the M3 and M1 monthly series (80 % / 95 % intervals covering 81.1 /
+95.8 % and 81.0 / 95.4 % of the held-out points, against 82.6 / 96.2 % and 84.3 / 96.0 % with
+one symmetric factor on the last window) and checked on the Tourism monthly and quarterly and
+M3 quarterly series (see the forecasting guide).
 """
 
 from __future__ import annotations
@@ -64,7 +80,8 @@ class Combination:
     weights : ndarray
         ``(S, C)``: weights of the candidates for each series (rows sum to 1).
     factors : ndarray
-        ``(L,)``: width factor of each interval level (1: the models' own intervals).
+        ``(L, 2)``: factor of the lower and upper bound of each interval level (1: the
+        models' own intervals).
     chosen : tuple of str
         Candidates with a positive weight somewhere.
     """
@@ -200,18 +217,38 @@ def interval_factors(
     scale: np.ndarray,
     sc: Scale,
     levels: Sequence[float],
+    series: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Width factor of each level from validation forecasts (see the module notes).
+    """Width factors ``(L, 2)`` of the lower and upper bound of each level (see the notes).
 
-    ``val`` holds the combined validation median ``(S, h)`` and quantiles ``(S, h, 2L)``
-    (a lower and an upper one per level); ``levels`` are fractions (0.8 for 80 %).
+    ``val`` holds the combined validation median ``(W, h)`` and quantiles ``(W, h, 2L)``
+    (a lower and an upper one per level) of ``W`` validation windows, ``actual`` their
+    actual values (empty where a series has no window); ``levels`` are fractions (0.8 for
+    80 %); ``series`` tells which series each window belongs to (by default one each), for
+    the shrinkage toward 1.
+
+    Examples
+    --------
+    Actuals twice as spread as the model says, and shifted up by one model standard
+    deviation: the upper bound of the 80 % interval moves to ``(1 + 2 z) / z`` times its
+    half-width and the lower one to ``(2 z - 1) / z``, with ``z = 1.2816``.
+
+    >>> from forecasting.kernels.scale import Scale
+    >>> rng = np.random.default_rng(0)
+    >>> a = 1.0 + 2.0 * rng.standard_normal((4000, 1))
+    >>> z = 1.2815515655446004
+    >>> val = (np.zeros((4000, 1)), np.tile([-z, z], (4000, 1, 1)))
+    >>> sc = Scale(np.zeros(4000, bool), np.zeros(4000))
+    >>> f = interval_factors(list(a), val, np.ones(4000), sc, [0.8])
+    >>> np.round(f / [(2 * z - 1) / z, (2 * z + 1) / z], 1).tolist()
+    [[1.0, 1.0]]
     """
     n_levels = len(levels)
     if n_levels == 0:
-        return np.ones(0)
+        return np.ones((0, 2))
     rows = [i for i, a in enumerate(actual) if len(a)]
     if not rows:
-        return np.ones(n_levels)
+        return np.ones((n_levels, 2))
     idx = np.array(rows)
     mid = to_model(val[0][idx], scale[idx], sc.take(idx))
     q = to_model(val[1][idx], scale[idx], sc.take(idx))
@@ -221,24 +258,27 @@ def interval_factors(
             actual[i][None], scale[i : i + 1], sc.take(idx[k : k + 1])
         )[0]
     ok = np.isfinite(a)
-    factors = np.ones(n_levels)
-    weight = len(rows) / (len(rows) + PRIOR_SERIES)
+    factors = np.ones((n_levels, 2))
+    n_series = len(np.unique(series[idx])) if series is not None else len(rows)
+    weight = n_series / (n_series + PRIOR_SERIES)
+    dist = np.where(ok, a, mid) - mid
     for lv in range(n_levels):
-        lo, hi = q[..., 2 * lv], q[..., 2 * lv + 1]
-        up = a >= mid
-        half = np.where(up, hi - mid, mid - lo)
-        dist = np.abs(a - mid)
-        score = np.where(
-            half > 0, dist / np.where(half > 0, half, 1.0), np.where(dist > 0, np.inf, 0.0)
-        )
-        score = score[ok]
-        if not len(score):
-            continue
-        nominal = levels[lv]
-        k = min(len(score) - 1, int(np.ceil((len(score) + 1) * nominal)) - 1)
-        raw = float(np.sort(score)[max(k, 0)])
-        raw = raw if np.isfinite(raw) else 1.0
-        factors[lv] = 1.0 + weight * (raw - 1.0)
+        for side, sign in enumerate((-1.0, 1.0)):
+            half = sign * (q[..., 2 * lv + side] - mid)  # >= 0: the bound's distance
+            out = sign * dist  # > 0: beyond the median on this side
+            with np.errstate(divide="ignore", invalid="ignore"):
+                score = np.where(
+                    half > 0, out / np.where(half > 0, half, 1.0), np.sign(out) * np.inf
+                )
+            score = score[ok]
+            score = np.where(np.isnan(score), 0.0, score)
+            if not len(score):
+                continue
+            tail = (1.0 + levels[lv]) / 2  # share of the points inside this bound
+            k = min(len(score) - 1, int(np.ceil((len(score) + 1) * tail)) - 1)
+            raw = float(np.sort(score)[max(k, 0)])
+            raw = max(raw, 0.0) if np.isfinite(raw) else 1.0
+            factors[lv, side] = 1.0 + weight * (raw - 1.0)
     return factors
 
 
@@ -252,7 +292,7 @@ def combine_forecasts(
 
 
 def widen(res: Result, factors: np.ndarray, scale: np.ndarray, sc: Scale) -> Result:
-    """Scale each level's interval around the median by its factor, on the model scale.
+    """Move each level's bounds around the median by their factors ``(L, 2)``, on the model scale.
 
     Levels ascend; each widened interval is made to contain the narrower ones.
     """
@@ -261,9 +301,10 @@ def widen(res: Result, factors: np.ndarray, scale: np.ndarray, sc: Scale) -> Res
     mid = to_model(res[0], scale, sc)
     q = to_model(res[1], scale, sc)
     out = q.copy()
-    for lv, f in enumerate(factors):
-        for j in (2 * lv, 2 * lv + 1):
-            out[..., j] = mid + f * (q[..., j] - mid)
+    for lv in range(len(factors)):
+        for side in (0, 1):
+            j = 2 * lv + side
+            out[..., j] = mid + factors[lv, side] * (q[..., j] - mid)
     # levels ascend: keep the intervals nested, each containing the one before
     for lv in range(1, len(factors)):
         out[..., 2 * lv] = np.minimum(out[..., 2 * lv], out[..., 2 * lv - 2])

@@ -129,6 +129,15 @@ class Options:
         """Points held out by each validation window of ``auto``, oldest window first."""
         return tuple(self.h + self.step * (self.n_windows - 1 - w) for w in range(self.n_windows))
 
+    def calibration_holdouts(self) -> tuple[int, ...]:
+        """Points held out by the windows ``auto`` calibrates its intervals on.
+
+        The validation windows and a later origin, ``h // 2`` points before the end (see
+        :mod:`forecasting.auto`).
+        """
+        later = (self.h // 2,) if self.h // 2 >= 1 else ()
+        return tuple(dict.fromkeys((*self.holdouts(), *later)))
+
 
 def window_cuts(n: int, h: int, n_windows: int, step: int) -> list[int]:
     """Training lengths of the backtest windows, oldest first (the last ends h before n)."""
@@ -214,21 +223,27 @@ def _auto(
     names = list(opt.candidates)
     fit_ok = np.column_stack([lengths >= MIN_LENGTH[n] for n in names])  # (S, C)
     holdouts = opt.holdouts()
-    # the validation windows, stacked: one row per series and window
-    actual, w_rows = [], []
-    for b in holdouts:
-        for k, v in enumerate(sub):
-            usable = len(v) - b >= max(MIN_VALIDATION, *(MIN_LENGTH[n] for n in names))
-            actual.append(v[len(v) - b : len(v) - b + opt.h] if usable else v[:0])
-            w_rows.append(k)
-    w_idx = np.array(w_rows)
+    least = max(MIN_VALIDATION, *(MIN_LENGTH[n] for n in names))
+
+    def windows(bs: Sequence[int]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Stack the validation windows: one row per holdout and series (empty if too short)."""
+        actual, w_rows = [], []
+        for b in bs:
+            for k, v in enumerate(sub):
+                usable = len(v) - b >= least
+                actual.append(v[len(v) - b : len(v) - b + opt.h] if usable else v[:0])
+                w_rows.append(k)
+        return actual, np.array(w_rows)
+
+    actual, w_idx = windows(holdouts)
     reference = "seasonal_naive"
     val_mean = {
         n: np.concatenate([fits[(n, b)][0][rows] for b in holdouts])
         for n in dict.fromkeys([*names, reference])
     }
-    big_scale, big_sc = scale[w_idx], sc.take(w_idx)
-    w = validation_weights(names, actual, val_mean, big_scale, big_sc, opt.combine, reference)
+    w = validation_weights(
+        names, actual, val_mean, scale[w_idx], sc.take(w_idx), opt.combine, reference
+    )
     # one weight row per series: the batch-level choices are the same on every row
     weights = np.zeros((len(sub), len(names)))
     np.add.at(weights, w_idx, w)
@@ -236,11 +251,14 @@ def _auto(
     lost = weights.sum(axis=1) <= 0
     weights[lost] = fit_ok[lost]  # none of the chosen fits this series: whatever does
     weights /= weights.sum(axis=1, keepdims=True)
+    cal = opt.calibration_holdouts()
+    actual, w_idx = windows(cal)
+    big_scale, big_sc = scale[w_idx], sc.take(w_idx)
     val = combine_forecasts(
         [
             (
-                np.concatenate([fits[(n, b)][0][rows] for b in holdouts]),
-                np.concatenate([fits[(n, b)][1][rows] for b in holdouts]),
+                np.concatenate([fits[(n, b)][0][rows] for b in cal]),
+                np.concatenate([fits[(n, b)][1][rows] for b in cal]),
             )
             for n in names
         ],
@@ -248,7 +266,7 @@ def _auto(
         big_scale,
         big_sc,
     )
-    factors = interval_factors(actual, val, big_scale, big_sc, opt.levels)
+    factors = interval_factors(actual, val, big_scale, big_sc, opt.levels, series=w_idx)
     final = combine_forecasts(
         [(fits[(n, 0)][0][rows], fits[(n, 0)][1][rows]) for n in names], weights, scale, sc
     )
@@ -284,7 +302,7 @@ def forecast_arrays(
             need.setdefault(FALLBACK, set()).add(0)
         if name == "auto":
             for c in dict.fromkeys([*opt.candidates, "seasonal_naive"]):
-                need.setdefault(c, set()).update((0, *opt.holdouts()))
+                need.setdefault(c, set()).update((0, *opt.calibration_holdouts()))
         else:
             need.setdefault(name, set()).add(0)
     tasks = [(name, tuple(sorted(hs)), everyone) for name, hs in need.items()]
@@ -672,7 +690,9 @@ def forecast(
     n_windows, step : int
         The validation behind ``auto``: ``n_windows`` windows of ``h`` periods, the last one
         ending at the end of each series, ``step`` periods apart. A series whose window
-        would leave fewer than 8 points to fit on is left out of the validation.
+        would leave fewer than 8 points to fit on is left out of the validation. The
+        intervals are calibrated on these windows and on one more, from a later origin
+        ``h // 2`` periods before the end (see :mod:`forecasting.auto`).
     n_jobs : int or None
         Threads (-1: one per core, -2: all but one; 1 or ``None``: none). The models spend
         their time in NumPy, which runs in parallel in threads; no process is ever started,

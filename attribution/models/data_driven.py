@@ -56,27 +56,41 @@ conversion credited by the Shapley values of its channels on the hazard at the c
 
 Lift tests inside the fit (``lift_tests=``, as for :func:`attribution.calibrate`): the log
 cannot tell what a channel causes from the intent it finds (its touches predict conversion
-either way), so the likelihood is flat along that split, and an experiment decides it. Each
-tested channel's coefficients ``β`` (and those of its synergy terms) become ``κ β`` of effect
-and ``(1 − κ) β`` of *selection*: a term that stays in every prediction, since removing the
-channel's touches does not change who the person is. The predictions, and so the fit to the
-log, are unchanged; ``κ`` is chosen so that the channel's removal effect (what a holdout test
-measures; ``tables["effects"]``) equals the test, weighted by precision against the log's own
+either way), so the likelihood is flat along that split, and an experiment decides it. First
+the model is refitted (feature set, link and penalty chosen again by cross-validation) with
+each tested channel as a *control*: besides the chosen set's features it gets ``presence``,
+``log_count``, ``recency`` and ``decay`` (the time-free ones only without touch times). Its
+effect's size is the test's to say, so its shape can be flexible; the people a channel finds
+differ by its presence and by its timing, not by the shape the other channels' effects take,
+and on the log alone that difference leaks into the intercept (the baseline of every other
+journey) and into the feature set every channel shares (an intent-seeking channel that crowds
+before conversion makes a time decay win, which then discounts the other channels' older
+touches). Then each tested channel's coefficients ``β`` (and those of its synergy terms)
+become ``κ β`` of effect and ``(1 − κ) β`` of *selection*: a term that stays in every
+prediction, since removing the channel's touches does not change who the person is. The
+predictions, and so the fit to the log, are those of the refit (``control_model_``); ``κ`` is
+chosen so that the channel's removal effect (what a holdout test measures;
+``tables["effects"]``) equals the test, weighted by precision against the log's own
 figure (a normal prior centred on the log's removal effect with standard deviation
 ``lift_prior`` times it, and the test's standard error read from its 95 % interval). A
 channel the log gave nothing gets the direction of its first feature, with a negative
 selection (a channel that reaches people unlikely to buy). Every channel's credit is then
-recomputed on that model: a tested channel whose association was intent takes that intent
-into the baseline of the journeys it touched, so the untested channels in those journeys
-are credited against a higher baseline and move too (on a logistic link at low rates they
-get the interaction they shared with it; on a noisy-OR link less). A tested channel's
-synergy terms are split with it; but when the test finds less than half of the log's removal
-effect (mostly intent), the model is refitted without that channel's synergies first: an
+recomputed on that model: the untested channels move with the refit, and a tested channel
+whose association was intent takes that intent into the baseline of the journeys it touched,
+so the untested channels in those journeys are credited against a higher baseline (on a
+logistic link at low rates they get the interaction they shared with it; on a noisy-OR link
+less). The hazard model (``time_model="hazard"``) is not refitted with controls: its
+features are the days' adstock. A tested channel's synergy terms are split with it; but
+when the test finds less than half of the log's removal effect (mostly intent), the refit
+leaves out that channel's synergies: an
 intent-seeking channel takes the others' effects into its synergies (search works "with"
 display among the people display finds), and emptying them would empty those effects too.
 ``tables["lift_tests"]`` reports each test, the log's removal effect, the target, ``κ``
 (``effect_scale``) and the removal effect after; ``tables["log_only"]`` the credit and removal
-effects of the model fitted on the log alone, for :func:`attribution.compare_lift_tests`.
+effects of the model fitted on the log alone, for :func:`attribution.compare_lift_tests`;
+``tables["model_selection"]`` and ``["coefficients"]`` describe the refit (a tested
+channel's extra features are rows of the coefficients), and ``["diagnostics"]`` keeps the
+identification checks of the log's model.
 Boosting has no coefficients to split; it refuses tests.
 
 Identification (``diagnose=True``): a log can be too small or too uninformative for the model to
@@ -194,6 +208,26 @@ _Z95 = 1.959963984540054  # a test's interval is read as 95 %
 _BOOT_ROWS = 20_000  # journeys the bootstrap of an unidentified fit resamples
 _LIFT_SWEEPS = 20  # rounds over the tested channels (their synergies tie them)
 _INTENT_RATIO = 0.5  # a test under this share of the log's removal effect: mostly intent
+#: Features a tested channel gets besides the chosen set's, when the model is refitted with
+#: lift tests (the time-free ones only without touch times): a flexible shape for the
+#: selection the test leaves to it (class docstring, "Lift tests inside the fit").
+_CONTROL_FEATURES = ("presence", "log_count", "recency", "decay")
+_TIME_FEATURES = ("recency", "decay")
+#: Columns of ``diagnostics_`` that describe the fitted model itself (the rest are checks).
+_LOG_COLUMNS = (
+    "n_rows",
+    "n_unique_rows",
+    "conversions",
+    "non_conversions",
+    "log_loss",
+    "auc",
+    "cv_log_loss",
+    "null_log_loss",
+    "baseline_probability",
+    "time_model",
+    "span_converting_days",
+    "span_non_converting_days",
+)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -845,7 +879,10 @@ class DataDrivenModel:
         With lift tests: ``channel, test, lower, upper, model_lift_log, target,
         effect_scale, reached`` (module docstring).
     log_model_ : object or None
-        With lift tests: the fitted model before the split.
+        With lift tests: the model fitted on the log alone.
+    control_model_ : object or None
+        With lift tests: the model refitted with the tested channels as controls (their extra
+        features), before the split into effect and selection.
     identification_ : DataFrame or None
         ``channel, share, fold_min, fold_max, recent_share, lookback_share``: credit shares
         of the model fitted on the sample, of the fold models, and of the models of every
@@ -1047,8 +1084,10 @@ class DataDrivenModel:
         """
         with _one_blas_thread():
             self.log_model_ = None
+            self.control_model_ = None
             self.lift_tests_ = None
             self._tested_ = frozenset()
+            self._controls_ = frozenset()
             self._refitted_ = False
             tests = None if lift_tests is None else self._read_lift_tests(data, lift_tests)
             self._fit(data)
@@ -1072,6 +1111,8 @@ class DataDrivenModel:
                     sub = DataDrivenModel(**{**self._params(), "returning": "pool"})
                     sub.population_ = "returning"
                     sub._tested_ = self._tested_
+                    sub._controls_ = self._controls_
+                    sub._timed_ = self._timed_
                     self.returning_model_ = sub._fit_one(again)
                 if identify:
                     self._identify(first)
@@ -1112,12 +1153,7 @@ class DataDrivenModel:
 
         def feats(name: str) -> Features:
             if name not in cache:
-                cache[name] = journey_features(
-                    seq,
-                    FEATURE_SETS[name][0],
-                    half_life_days=self.half_life_days,
-                    sparse=self._sparse_,
-                )
+                cache[name] = self._features(seq, name, self.half_life_days)
             return cache[name]
 
         def cv_loss(x: Features, fit: Callable[..., _Fitted]) -> float:
@@ -1357,7 +1393,7 @@ class DataDrivenModel:
             )
             .select(population, pl.all())
         )
-        feats_names = FEATURE_SETS[name][0]
+        feats_names = self.model_.features if linear else FEATURE_SETS[name][0]
         k = len(channels)
         if linear:
             assert self.model_.coef is not None
@@ -1409,20 +1445,55 @@ class DataDrivenModel:
     _sparse_: bool = False  # sparse features (more than _SPARSE_CHANNELS channels)
     _tried_: str = ""  # the estimators model selection tried
     _tested_: frozenset[str] = frozenset()  # tested channels found empty: no synergy terms
+    _controls_: frozenset[str] = frozenset()  # tested channels: a flexible selection shape
+    _timed_: bool = False  # the journeys have touch times (the controls' time features)
     _refitted_: bool = False  # refitted without the synergies of such channels
     identification_: pl.DataFrame | None = None
     intervals_: np.ndarray | None = None
     lift_tests_: pl.DataFrame | None = None
     log_model_: _Fitted | None = None
+    control_model_: _Fitted | None = None
     _pairs_tried_: int = 0  # synergy pairs the chosen model was fitted with (some may be 0)
     population_: str = "all"
     returning_model_: DataDrivenModel | None = None
+
+    def _feature_names(self, name: str) -> tuple[str, ...]:
+        """Per-channel features of the set ``name``, and the tested channels' extra ones."""
+        base = FEATURE_SETS[name][0]
+        if not self._controls_ or getattr(self, "time_model_", None) == "hazard":
+            return base
+        extra = [f for f in _CONTROL_FEATURES if f not in base]
+        if not self._timed_:
+            extra = [f for f in extra if f not in _TIME_FEATURES]
+        return (*base, *extra)
+
+    def _features(self, seq: Sequences, name: str, half_life: float) -> Features:
+        """Return the design of feature set ``name``: the extra features of tested channels only.
+
+        The columns of the extra features are 0 for the channels without a test, so that
+        their coefficients are 0 and every channel keeps the chosen set's shape. Sparse (CSR)
+        with many channels.
+        """
+        names = self._feature_names(name)
+        x = journey_features(seq, names, half_life_days=half_life, sparse=self._sparse_)
+        n_base = len(FEATURE_SETS[name][0])
+        if len(names) > n_base:
+            k = len(seq.channels)
+            keep = np.isin(np.asarray(seq.channels), list(self._controls_))
+            if is_sparse(x):
+                mask = np.r_[np.ones(n_base * k), np.tile(keep, len(names) - n_base)]
+                x = _sparse().csr_matrix(x @ _sparse().diags(mask))
+                x.eliminate_zeros()
+                return x
+            for b in range(n_base, len(names)):
+                x[:, b * k : (b + 1) * k] *= keep
+        return x
 
     def _linear_fitter(
         self, kind: str, name: str, alpha: float, pairs: np.ndarray = NO_PAIRS
     ) -> Callable[[Features, np.ndarray, np.ndarray], _Fitted]:
         discrete = not FEATURE_SETS[name][1]
-        k_feats = FEATURE_SETS[name][0]
+        k_feats = self._feature_names(name)
 
         def fit(x: Features, pos: np.ndarray, neg: np.ndarray) -> _Fitted:
             if discrete:
@@ -1758,18 +1829,27 @@ class DataDrivenModel:
             if targets[-1] < _INTENT_RATIO * r_log and first.has_pairs:
                 emptied.append(ch)
         log_models = [part.model_ for part, _ in self._parts(seq)]
-        if emptied:
-            # the test finds the channel's association mostly intent; its synergy terms hold
-            # the other channels' effects among the people it finds: refit without them
+        journey = any(part.time_model_ == "journey" for part, _ in self._parts(seq))
+        if emptied or journey:
+            # refit with each tested channel as a flexible control for the selection its test
+            # leaves to it (the journey model), and, where a test finds the channel's
+            # association mostly intent, without its synergy terms: they hold the other
+            # channels' effects among the people it finds
             self._tested_ = frozenset(emptied)
+            self._controls_ = frozenset(ch for ch, *_ in tested)
+            self._timed_ = seq.delta_days is not None
+            checks = self.diagnostics_.drop(_LOG_COLUMNS, strict=False)
             self._fit(data, identify=False)
             self._refitted_ = True
+            if checks.width > 1:  # the log's identification checks stay in the diagnostics
+                self.diagnostics_ = self.diagnostics_.join(checks, on="population", how="left")
             blocks = self._lift_blocks(conv)
         parts = [part for part, _ in self._parts(seq)]
         if len(parts) != len(log_models):  # pragma: no cover - the same rows decide the same
             raise ModelError("The refit without synergies changed the populations modelled.")
         for part, log_model in zip(parts, log_models, strict=True):
             part.log_model_ = log_model
+            part.control_model_ = part.model_
         # a channel's removal includes its synergies with the others: solve in turn until
         # no test moves (each split scales the effect left by the previous ones)
         scale = np.ones(len(tested))

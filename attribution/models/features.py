@@ -2,7 +2,8 @@
 
 Features (per channel ``c`` and row; a channel's features are all 0 when it is absent):
 
-- ``count``: number of touches; ``log_count``: ``log1p`` of it;
+- ``count``: number of touches; ``log_count``: ``log1p`` of it; ``presence``: 1 when it has
+  a touch (used for the tested channels of a fit with lift tests);
 - ``decay``: ``Σ 2 ** (-Δt / half_life_days)`` over its touches, ``Δt`` the days from the touch
   to the conversion (to the last touch for a non-converting journey);
 - ``recency``: ``2 ** (-Δt / half_life_days)`` of its most recent touch.
@@ -73,7 +74,8 @@ def journey_features(
     seq : Sequences
         Rows (journeys or paths) with channel codes and, for ``decay``/``recency``, times.
     features : sequence of str
-        Among ``count``, ``log_count``, ``decay``, ``recency`` (see the module docstring).
+        Among ``count``, ``log_count``, ``presence``, ``decay``, ``recency`` (see the module
+        docstring).
     half_life_days : float
         Half-life of ``decay`` and ``recency``.
     sparse : bool
@@ -99,21 +101,25 @@ def journey_features(
                 f"Feature {name!r} needs touch times, and a path table has none; use "
                 "features without times ('counts', 'log_counts', 'counts+log_counts')."
             )
-        if name not in ("count", "log_count", "decay", "recency"):
+        if name not in ("count", "log_count", "presence", "decay", "recency"):
             raise ModelError(
-                f"Unknown feature {name!r}; expected 'count', 'log_count', 'decay' or 'recency'."
+                f"Unknown feature {name!r}; expected 'count', 'log_count', 'presence', 'decay' "
+                "or 'recency'."
             )
     if sparse:
         return _sparse_features(seq, features, half_life_days)
     n, k = seq.n_rows, len(seq.channels)
     flat = seq.row_of_touch * k + seq.codes
-    blocks = []
+    blocks: list[np.ndarray] = []
     counts: np.ndarray | None = None
     for name in features:
-        if name in ("count", "log_count"):
+        if name in ("count", "log_count", "presence"):
             if counts is None:
                 counts = np.bincount(flat, minlength=n * k).astype(np.float64).reshape(n, k)
-            blocks.append(counts if name == "count" else np.log1p(counts))
+            if name == "presence":
+                blocks.append((counts > 0).astype(np.float64))
+            else:
+                blocks.append(counts if name == "count" else np.log1p(counts))
         else:
             assert seq.delta_days is not None
             w = np.exp2(-np.maximum(seq.delta_days, 0.0) / half_life_days)
@@ -136,11 +142,14 @@ def _sparse_features(
     key = seq.row_of_touch.astype(np.int64) * k + seq.codes
     pair, inverse = np.unique(key, return_inverse=True)
     row, code = pair // k, pair % k
-    values = []
+    values: list[np.ndarray] = []
     for name in features:
-        if name in ("count", "log_count"):
+        if name in ("count", "log_count", "presence"):
             c = np.bincount(inverse, minlength=len(pair)).astype(np.float64)
-            values.append(c if name == "count" else np.log1p(c))
+            if name == "presence":
+                values.append(np.ones(len(pair)))
+            else:
+                values.append(c if name == "count" else np.log1p(c))
         else:
             assert seq.delta_days is not None
             w = np.exp2(-np.maximum(seq.delta_days, 0.0) / half_life_days)

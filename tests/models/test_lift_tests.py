@@ -15,7 +15,7 @@ from attribution.datasets.scenarios import scenario
 from attribution.evaluation import score_credit, simulated_lift_tests, truth_credit
 from attribution.models.base import credit_frame
 from attribution.models.data_driven import DataDrivenModel, _precision_weighted
-from attribution.models.features import journey_features
+from attribution.models.features import FEATURE_SETS, journey_features
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +50,24 @@ def test_an_exact_test_is_met_and_predictions_do_not_change(display_log) -> None
     truth = dict(sim.truth.select("channel", "incremental_conversions").iter_rows())
     tests = pl.concat([_exact("Display", 0.0), _exact("Paid Search", float(truth["Paid Search"]))])
     model = DataDrivenModel(diagnose=False).fit(journeys, lift_tests=tests)
-    plain = DataDrivenModel(diagnose=False).fit(journeys)
-    # the split keeps the likelihood: every prediction is as before
-    np.testing.assert_allclose(model.predict_proba(journeys), plain.predict_proba(journeys), 1e-12)
+    # the split keeps the likelihood: every prediction is that of the model refitted with the
+    # tested channels as controls
+    seq = journeys.sequences()
+    fitted, control = model.model_, model.control_model_
+    assert control is not None and fitted.features == control.features
+    x = journey_features(seq, fitted.features, half_life_days=model.half_life_)
+    np.testing.assert_allclose(fitted.predict(x), control.predict(x), rtol=1e-12)
+    # the extra features are the tested channels' only: every other channel keeps the
+    # chosen set's shape
+    n_base = len(FEATURE_SETS[model.feature_set_][0])
+    assert len(control.features) > n_base
+    k = len(seq.channels)
+    assert control.coef is not None
+    extra = control.coef[n_base * k :].reshape(-1, k)
+    tested = [seq.channels.index(c) for c in ("Display", "Paid Search")]
+    others = [c for c in range(k) if c not in tested]
+    assert (extra[:, others] == 0).all()
+    assert (extra[:, tested] > 0).any()
     res = at.attribute(journeys, "data_driven", lift_tests=tests, diagnose=False)
     removal = _removal(res)
     assert removal["Display"] == pytest.approx(0.0, abs=1e-6)
@@ -112,6 +127,12 @@ def test_a_test_that_finds_intent_moves_credit_to_the_baseline_and_others(displa
     untested = cmp.filter(pl.col("channel") != "(baseline)")
     moved = (untested["in_fit"] - untested["credit"]).abs().sum()
     assert moved > 1e-3 * total
+    # the refit describes itself, and keeps the log model's identification checks
+    diag, log_diag = res.tables["diagnostics"], log_only.tables["diagnostics"]
+    assert diag["cv_gain"].to_list() == log_diag["cv_gain"].to_list()
+    assert diag["warning"].to_list() == log_diag["warning"].to_list()
+    selected = res.tables["model_selection"].filter(pl.col("selected"))
+    assert diag["cv_log_loss"][0] == pytest.approx(selected["cv_log_loss"].min())
 
 
 def test_shapley_with_a_selection_part_matches_brute_force(display_log) -> None:
@@ -126,20 +147,20 @@ def test_shapley_with_a_selection_part_matches_brute_force(display_log) -> None:
         seq = out.touch_seq
         assert seq is not None and out.touch_credit is not None
         k = len(seq.channels)
-        x_all = journey_features(seq, ["log_count"])
-        present = x_all > 0
+        fitted = model.model_
+        x_all = journey_features(seq, fitted.features, half_life_days=model.half_life_)
+        present = x_all[:, :k] > 0
         d = seq.channels.index("Display")
         rows = np.flatnonzero(present[:, d] & (present.sum(axis=1) >= 3))
         r = int(rows[0])
         players = list(np.flatnonzero(present[r]))
-        fitted = model.model_
-        assert fitted.selection is not None and fitted.selection[d] > 0
+        assert fitted.selection is not None and fitted.selection[d::k].sum() > 0
 
         def v(coalition: frozenset, r=r, fitted=fitted, x_all=x_all, k=k) -> float:
             x = x_all[r].copy()
             for c in range(k):
                 if c not in coalition:
-                    x[c] = 0.0
+                    x[c::k] = 0.0
             return float(fitted.predict(x[None, :], full=x_all[r][None, :])[0])
 
         games = {
@@ -225,3 +246,68 @@ def test_hazard_model_takes_lift_tests() -> None:
     assert not coef["channel"].str.contains("Display").any()
     credit = dict(credit_frame(res).select("channel", "conversions").iter_rows())
     assert credit["Display"] == pytest.approx(0.0, abs=1e-6)
+
+
+def _selected_paths() -> tuple[pl.DataFrame, float, float]:
+    """Paths of expected counts where channel S finds likely buyers and causes nothing.
+
+    A user's chance to buy without marketing is 0.30 when S reaches them (whatever the number
+    of its touches) and 0.04 otherwise; each touch of A multiplies the chance of *not* buying
+    by 0.85 (a noisy-OR); C does nothing; reach is independent. Returns the path table and
+    A's conversions and the baseline's, in closed form: a conversion of probability ``p``
+    and baseline ``b`` is lost without A with probability ``(p − b) / p``.
+    """
+    p_s = {0: 0.6, 1: 0.2, 2: 0.12, 3: 0.08}
+    p_a = {0: 0.5, 1: 0.3, 2: 0.2}
+    rows = []
+    for s, a, c in itertools.product(p_s, p_a, (0, 1)):
+        if s + a + c == 0:
+            continue  # a log shows no non-buyer without touches
+        n = 2_000_000 * p_s[s] * p_a[a] * 0.5
+        b = 0.30 if s else 0.04
+        p = 1 - (1 - b) * 0.85**a
+        path = " > ".join(["S"] * s + ["A"] * a + ["C"] * c)
+        rows.append((path, round(n * p), round(n * (1 - p)), p, b))
+    df = pl.DataFrame(
+        rows, schema=["path", "total_conversions", "total_null", "p", "b"], orient="row"
+    )
+    conv = df["total_conversions"].cast(pl.Float64)
+    a_true = float((conv * (df["p"] - df["b"]) / df["p"]).sum())
+    base_true = float((conv * df["b"] / df["p"]).sum())
+    return df.select("path", "total_conversions", "total_null"), a_true, base_true
+
+
+def test_a_tested_channel_controls_for_the_selection_it_finds() -> None:
+    """The refit with S as a control recovers the untested channel and the baseline exactly.
+
+    S's selection is a step at its first touch; the counts the model credits cannot hold it,
+    so on the log alone it leaks into the intercept and into A: the post-hoc calibration
+    keeps that error, and a split of the log's own model leaves 0.2 % of it (A at 172,409).
+    With S's presence among its controls the refit is the true model.
+    """
+    paths, a_true, base_true = _selected_paths()
+    journeys = at.read_paths(paths)
+    test = _exact("S", 0.0)
+    kw = {"features": "counts", "diagnose": False}
+    log_result = at.attribute(journeys, "data_driven", **kw)
+    log_only = dict(credit_frame(log_result).select("channel", "conversions").iter_rows())
+    res = at.attribute(journeys, "data_driven", lift_tests=test, **kw)
+    in_fit = dict(credit_frame(res).select("channel", "conversions").iter_rows())
+    post = dict(at.calibrate(log_result, test).select("channel", "conversions").iter_rows())
+    assert in_fit["A"] == pytest.approx(a_true, rel=1e-4)
+    assert in_fit["(baseline)"] == pytest.approx(base_true, rel=1e-4)
+    assert in_fit["S"] == pytest.approx(0.0, abs=1e-6)
+    assert in_fit["C"] == pytest.approx(0.0, abs=1e-3 * a_true)
+    # the log alone, and the calibration after it, are off by several per cent
+    assert abs(log_only["A"] / a_true - 1) > 0.03
+    assert abs(post["A"] / a_true - 1) > 0.03
+    assert abs(post["(baseline)"] / base_true - 1) > 0.02
+    # the tested channel's step is in its selection: its presence carries it
+    control = res.tables["coefficients"].filter(pl.col("channel") == "S")
+    assert control.filter(pl.col("feature") == "presence")["coefficient"][0] > 0
+
+
+def test_presence_feature() -> None:
+    pt = at.read_paths(pl.DataFrame({"path": ["a > b > a", "b"], "total_conversions": [1, 1]}))
+    x = journey_features(pt.sequences(), ["presence", "count"])
+    assert sorted(x.tolist()) == [[0.0, 1.0, 0.0, 1.0], [1.0, 1.0, 2.0, 1.0]]
