@@ -867,23 +867,29 @@ def _sort_events(df: pl.DataFrame) -> _Flat:
     bits of the user code when the fields need more than a word). Decoding is shifts and
     masks. Simultaneous conversions of a user are ordered by revenue.
     """
-    names, code = _channel_codes(df["chan"])
+    # the channels are coded on a thread while this one reads the times and codes the users
+    # (NumPy and Polars work on big arrays without holding the GIL)
+    with ThreadPoolExecutor(1) as pool:
+        channels = pool.submit(_channel_codes, df["chan"])
+        is_conv = df["kind"] == _KIND_CONV
+        conv = is_conv.to_numpy()
+        conv_revenue = df["revenue"].filter(is_conv).fill_null(0.0).to_numpy()
+        # low field: time | conversion bit | channel code (null, so 0, on conversions)
+        low = df["ts"].to_numpy(writable=True).view(np.uint64)
+        tmin, tmax = int(low.view(np.int64).min()), int(low.view(np.int64).max())
+        unit = _time_unit(low.view(np.int64))
+        low -= _U64(tmin % 2**64)
+        if unit > 1:
+            low //= _U64(unit)
+        ucode, n_codes, user_ids, user_pos = _user_codes(df["user"])
+        names, code = channels.result()
+    del df
     if NO_TOUCH in names:
         raise ValidationError(
             f"Channel name {NO_TOUCH!r} is reserved for conversions without touches; rename it."
         )
-    is_conv = df["kind"] == _KIND_CONV
-    conv = is_conv.to_numpy()
-    conv_revenue = df["revenue"].filter(is_conv).fill_null(0.0).to_numpy()
-    # low field: time | conversion bit | channel code (null, so 0, on conversions)
-    low = df["ts"].to_numpy(writable=True).view(np.uint64)
-    tmin, tmax = int(low.view(np.int64).min()), int(low.view(np.int64).max())
-    unit = _time_unit(low.view(np.int64))
     b_c = _bits(len(names))
     low_bits = _bits((tmax - tmin) // unit + 1) + 1 + b_c
-    low -= _U64(tmin % 2**64)
-    if unit > 1:
-        low //= _U64(unit)
     low <<= _U64(1 + b_c)
     flags = conv.astype(np.uint32)
     flags <<= b_c
@@ -891,8 +897,6 @@ def _sort_events(df: pl.DataFrame) -> _Flat:
     del code
     low |= flags
     del flags
-    ucode, n_codes, user_ids, user_pos = _user_codes(df["user"])
-    del df
     # conversions in the order of the sort (user, time), simultaneous ones by revenue
     conv_rows = np.flatnonzero(conv)
     del conv
@@ -975,7 +979,7 @@ def _sort_packed(
     packed &= _U64(2**local - 1)
     packed <<= _U64(low_bits)
     packed |= low
-    key = np.take(packed, perm, out=low)  # into memory touched already
+    key = np.take(packed, perm, out=low, mode="clip")  # into memory touched already; unbuffered
     del packed, perm, low
     counts = np.diff(ends, prepend=0)
 
