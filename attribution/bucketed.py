@@ -131,6 +131,21 @@ def merge_paths(tables: Sequence[PathTable]) -> PathTable:
     return compress(seq)
 
 
+#: Bucket path tables kept unmerged before they are merged into one (see :func:`_add_table`).
+_MERGE_EVERY = 8
+
+
+def _add_table(tables: list[PathTable], table: PathTable) -> None:
+    """Keep a bucket's path table for one merge at the end, merging every few buckets.
+
+    Merging each table into the running total re-sorts the total every time; merging
+    ``_MERGE_EVERY`` at once sorts each path about once per that many buckets.
+    """
+    tables.append(table)
+    if len(tables) >= _MERGE_EVERY:
+        tables[:] = [merge_paths(tables)]
+
+
 def _parse_bytes(limit: int | float | str) -> int:
     if isinstance(limit, int | float):
         return int(limit)
@@ -372,11 +387,10 @@ def build_paths_bucketed(
     merged: list[PathTable] = []
 
     def visit(journeys: Journeys) -> None:
-        table = journeys.to_paths()
-        merged[:] = [merge_paths([*merged, table]) if merged else table]
+        _add_table(merged, journeys.to_paths())
 
     _for_each_bucket(source, n, opts, progress, visit, tmp_dir)
-    return merged[0]
+    return merged[0] if len(merged) == 1 else merge_paths(merged)
 
 
 def attribute_bucketed(
@@ -454,11 +468,10 @@ def attribute_bucketed(
     def visit(journeys: Journeys) -> None:
         out = spec.kernel(journeys.sequences(), **params)
         sums.append((journeys.channels, out.conversions, out.revenue))
-        table = journeys.to_paths()
-        tables[:] = [merge_paths([*tables, table]) if tables else table]
+        _add_table(tables, journeys.to_paths())
 
     _for_each_bucket(source, n, opts, progress, visit, tmp_dir)
-    merged = tables[0]
+    merged = tables[0] if len(tables) == 1 else merge_paths(tables)
     k = len(merged.channels)
     conversions, revenue = np.zeros(k), np.zeros(k)
     vocab = np.array(merged.channels, dtype=object)

@@ -1413,12 +1413,44 @@ def _sum_u64(out: np.ndarray, indptr: np.ndarray, values: np.ndarray) -> None:
         out[nonempty] = np.add.reduceat(values, starts)
 
 
+def _unique_rows(h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(h, return_index=True, return_inverse=True)`` for uint64 ``h``, faster.
+
+    Each row number rides in the low bits of a uint64 whose top bits are the top bits of its
+    value, so one value sort (much faster than an argsort) groups the rows, in order of value
+    and, within a group, of row. Should two different values share those top bits (rare), the
+    rows are grouped by an argsort instead. Returns the distinct values (ascending), the first
+    row of each and each row's group.
+    """
+    n = len(h)
+    if n == 0:
+        return h.copy(), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    b_r = _bits(n)
+    key = h >> _U64(b_r)
+    key <<= _U64(b_r)
+    key |= np.arange(n, dtype=np.uint64)
+    key.sort()
+    rows = (key & _U64(2**b_r - 1)).view(np.int64)
+    key >>= _U64(b_r)
+    hs = h[rows]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(hs[1:], hs[:-1], out=new[1:])
+    if not np.array_equal(new[1:], key[1:] != key[:-1]):  # two values share the top bits
+        order = np.argsort(h, kind="stable")
+        rows, hs = order, h[order]
+        np.not_equal(hs[1:], hs[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    group = np.empty(n, dtype=np.int64)
+    group[rows] = np.cumsum(new) - 1
+    return hs[starts], rows[starts], group
+
+
 def compress(seq: Sequences) -> PathTable:
     """Merge identical rows, summing their counts (exact: hashes are verified)."""
     lengths = seq.lengths
     h = _hash_rows(seq)
-    uniq_h, first, group = np.unique(h, return_index=True, return_inverse=True)
-    rep = first.astype(np.int64)
+    uniq_h, rep, group = _unique_rows(h)
     n_groups = len(uniq_h)
     # exact check: same length and every touch equal to the representative's touch
     rep_row = rep[group]

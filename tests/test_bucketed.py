@@ -213,3 +213,17 @@ def test_bucketed_dictionary_and_renamed_event_columns_equal_in_memory(rng):
     want = at.build_journeys(renamed, **kw).to_paths()
     assert_same_table(build_paths_bucketed(renamed, n_buckets=4, **kw), want)
     assert_same_table(want, at.build_journeys(ev, lookback_days=4).to_paths())
+
+
+def test_many_buckets_merged_in_rounds_equal_in_memory(rng, monkeypatch):
+    """More buckets than are kept unmerged: the tables are merged in rounds, with the same
+    result as the in-memory table and credit."""
+    import attribution.bucketed as bucketed
+
+    monkeypatch.setattr(bucketed, "_MERGE_EVERY", 3)
+    ev = random_events(rng, 4000, n_users=500)
+    assert_same_table(build_paths_bucketed(ev, n_buckets=10), at.build_journeys(ev).to_paths())
+    got = attribute_bucketed(ev, "linear", n_buckets=7).channels
+    want = at.attribute(at.build_journeys(ev), "linear").channels
+    assert got["channel"].to_list() == want["channel"].to_list()
+    np.testing.assert_allclose(got["conversions"].to_numpy(), want["conversions"].to_numpy())

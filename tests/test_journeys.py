@@ -645,3 +645,16 @@ def test_ids_sharing_the_sorted_bits_get_codes_of_their_own(rng, monkeypatch):
 
     monkeypatch.setattr(journeys_module, "_hash_ids", paired)
     assert as_tuples(at.build_journeys(ev)) == brute_force_journeys(ev)
+
+
+@pytest.mark.parametrize("spread", [1, 2**40, 0x9E3779B97F4A7C15])
+def test_unique_rows_equals_numpy_unique(rng, spread):
+    """The path-table grouping against ``np.unique``: small values (every one shares the top
+    bits, so the argsort route), values apart only in low bits, and hash-like values."""
+    from attribution.journeys import _unique_rows
+
+    for n, k in ((0, 1), (1, 1), (9, 3), (4000, 700), (20_000, 19_000)):
+        h = rng.integers(0, k, n).astype(np.uint64) * np.uint64(spread)
+        want = np.unique(h, return_index=True, return_inverse=True)
+        for got, expected in zip(_unique_rows(h), want, strict=True):
+            np.testing.assert_array_equal(got, expected.reshape(got.shape))
