@@ -31,8 +31,10 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -236,7 +238,9 @@ def _bucket_frames(
 ) -> Iterator[Callable[[int], pl.LazyFrame]]:
     """Split the log into ``n_buckets`` parts by a hash of the user id, in one pass.
 
-    Yields a function from a bucket number to that bucket's rows. The parts are Arrow IPC
+    Yields a function from a bucket number to that bucket's rows, to be asked for each bucket
+    in turn: asking for bucket ``b`` deletes the parts of the buckets before it (on a thread,
+    while bucket ``b`` is built), as they have been read. The parts are Arrow IPC
     files (uncompressed: writing them is what the split spends its time on) in a temporary
     directory (under ``tmp_dir``, or the system's temporary directory), written by a
     streaming sink and removed when the ``with`` block ends, however it ends.
@@ -256,14 +260,19 @@ def _bucket_frames(
         with prog.step(f"splitting into {n_buckets} buckets"):
             lf.select(columns).sink_ipc(target, compression=None, mkdir=True)
         written = {int(d.name.split("=")[1]) for d in root.iterdir()}
+        # the parts of the buckets read already are deleted on a thread while the rest run
+        with ThreadPoolExecutor(1) as remover:
 
-        def bucket(b: int) -> pl.LazyFrame:
-            files = sorted((root / f"__bucket={b}").iterdir()) if b in written else []
-            if not files:
-                return lf.select(columns).clear()
-            return pl.scan_ipc(files, hive_partitioning=False)
+            def bucket(b: int) -> pl.LazyFrame:
+                for done in sorted(k for k in written if k < b):
+                    written.discard(done)
+                    remover.submit(shutil.rmtree, root / f"__bucket={done}", ignore_errors=True)
+                files = sorted((root / f"__bucket={b}").iterdir()) if b in written else []
+                if not files:
+                    return lf.select(columns).clear()
+                return pl.scan_ipc(files, hive_partitioning=False)
 
-        yield bucket
+            yield bucket
 
 
 def _partition_target(root: Path, key: pl.Expr) -> Any:

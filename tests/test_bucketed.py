@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -227,3 +229,39 @@ def test_many_buckets_merged_in_rounds_equal_in_memory(rng, monkeypatch):
     want = at.attribute(at.build_journeys(ev), "linear").channels
     assert got["channel"].to_list() == want["channel"].to_list()
     np.testing.assert_allclose(got["conversions"].to_numpy(), want["conversions"].to_numpy())
+
+
+def test_parts_of_buckets_read_already_are_deleted_during_the_run(tmp_path, rng, monkeypatch):
+    """Asking for bucket b deletes the parts before it on a thread: its own and the later ones
+    are there while it is built, none is left at the end, and the table is the in-memory one.
+    """
+    import attribution.bucketed as bucketed
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    seen: list[tuple[int, list[int]]] = []
+    real = bucketed.build_journeys
+
+    def spy(frame, opts):
+        journeys = real(frame, opts)  # read: this bucket's parts are still there
+        (run,) = scratch.iterdir()
+        seen.append((len(seen), sorted(int(d.name.split("=")[1]) for d in run.iterdir())))
+        return journeys
+
+    monkeypatch.setattr(bucketed, "build_journeys", spy)
+    removed: list[str] = []
+    real_rmtree = shutil.rmtree
+
+    def rmtree(path, *args, **kwargs):
+        removed.append(Path(path).name)
+        return real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+    ev = random_events(rng, 3000, n_users=400)
+    got = build_paths_bucketed(ev, n_buckets=4, tmp_dir=scratch)
+    assert_same_table(got, at.build_journeys(ev).to_paths())
+    assert [b for b, _ in seen] == [0, 1, 2, 3]
+    for b, left in seen:
+        assert set(range(b, 4)) <= set(left)  # this bucket's parts and the later ones
+    assert removed[:3] == ["__bucket=0", "__bucket=1", "__bucket=2"]  # during the run
+    assert list(scratch.iterdir()) == []
