@@ -1389,18 +1389,54 @@ _P2 = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
 def _hash_rows(seq: Sequences) -> np.ndarray:
-    """Hash each row's codes to 64 bits (polynomial hash mixed with the length)."""
+    """Hash each row's codes to 64 bits (polynomial hash mixed with the length).
+
+    The polynomial is ``sum((code + 1) * P1**(position + 1))`` over the row, modulo 2**64. It
+    is computed without per-touch positions: every touch is weighted by ``P1**(i + 1)`` for its
+    index ``i`` in ``codes``, rows are summed, and each sum is brought back to its row's first
+    touch by ``P1**-start`` (P1 is odd, so it has an inverse modulo 2**64).
+    """
     lengths = seq.lengths
-    maxlen = int(lengths.max()) if len(lengths) else 0
+    n = len(seq.codes)
+    terms = seq.codes.astype(np.uint64)
+    starts = seq.indptr[:-1]
+    back = np.ones(len(starts), dtype=np.uint64)
     with np.errstate(over="ignore"):
-        powers = np.cumprod(np.full(maxlen + 1, _P1, dtype=np.uint64))
-        terms = (seq.codes.astype(np.uint64) + np.uint64(1)) * powers[seq.position]
+        terms += np.uint64(1)
+        for a in range(0, max(n, 1), _HASH_CHUNK):  # P1**i and P1**-i, a chunk at a time
+            b = min(a + _HASH_CHUNK, n)
+            terms[a:b] *= _powers(_P1, a + 1, b - a)
+            rows = slice(*np.searchsorted(starts, [a, b]))
+            back[rows] = _powers(_P1_INV, a, b - a + 1)[starts[rows] - a]
         h = np.zeros(seq.n_rows, dtype=np.uint64)
         _sum_u64(h, seq.indptr, terms)
+        h *= back
         h ^= lengths.astype(np.uint64) * _P2
         h ^= h >> np.uint64(31)
         h *= _P2
     return h
+
+
+#: Touches per chunk of the power tables in :func:`_hash_rows`.
+_HASH_CHUNK = 1 << 22
+_P1_INV = np.uint64(pow(int(_P1), -1, 2**64))
+
+
+def _powers(base: np.uint64, first: int, n: int) -> np.ndarray:
+    """Return ``base ** first, base ** (first + 1), ...`` (``n`` of them), modulo 2**64."""
+    out = np.full(n, base, dtype=np.uint64)
+    if n:
+        out[0] = np.uint64(pow(int(base), first, 2**64))
+        with np.errstate(over="ignore"):
+            np.multiply.accumulate(out, out=out)
+    return out
+
+
+def _shifted_touches(indptr: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Every touch's index plus its row's ``shift`` (one value per row)."""
+    out = np.repeat(shift, np.diff(indptr))
+    out += np.arange(len(out), dtype=out.dtype)
+    return out
 
 
 def _sum_u64(out: np.ndarray, indptr: np.ndarray, values: np.ndarray) -> None:
@@ -1455,7 +1491,8 @@ def compress(seq: Sequences) -> PathTable:
     # exact check: same length and every touch equal to the representative's touch
     rep_row = rep[group]
     same = np.array_equal(lengths, lengths[rep_row]) and np.array_equal(
-        seq.codes, seq.codes[seq.indptr[rep_row][seq.row_of_touch] + seq.position]
+        seq.codes,
+        seq.codes[_shifted_touches(seq.indptr, seq.indptr[:-1][rep_row] - seq.indptr[:-1])],
     )
     if not same:  # pragma: no cover - a 64-bit hash collision
         group, rep, n_groups = _exact_groups(seq)

@@ -658,3 +658,27 @@ def test_unique_rows_equals_numpy_unique(rng, spread):
         want = np.unique(h, return_index=True, return_inverse=True)
         for got, expected in zip(_unique_rows(h), want, strict=True):
             np.testing.assert_array_equal(got, expected.reshape(got.shape))
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 22])
+def test_path_hash_is_the_polynomial_of_each_row(rng, monkeypatch, chunk):
+    """The row hash, computed by chunks of global powers, against the polynomial written out
+    in Python integers for each row (empty rows included)."""
+    import attribution.journeys as journeys_module
+
+    monkeypatch.setattr(journeys_module, "_HASH_CHUNK", chunk)
+    lengths = rng.integers(0, 5, 40)
+    lengths[[0, 7, -1]] = 0
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    codes = rng.integers(0, 6, int(indptr[-1])).astype(np.int32)
+    ones = np.ones(len(lengths))
+    seq = journeys_module.Sequences(tuple("abcdef"), indptr, codes, ones, ones, ones)
+    m, p1, p2 = 2**64, 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
+    want = []
+    for r in range(len(lengths)):
+        row = codes[indptr[r] : indptr[r + 1]]
+        h = sum((int(c) + 1) * pow(p1, i + 1, m) for i, c in enumerate(row)) % m
+        h ^= (int(lengths[r]) * p2) % m
+        h ^= h >> 31
+        want.append((h * p2) % m)
+    assert journeys_module._hash_rows(seq).tolist() == want
