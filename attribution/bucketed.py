@@ -34,7 +34,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -133,19 +133,46 @@ def merge_paths(tables: Sequence[PathTable]) -> PathTable:
     return compress(seq)
 
 
-#: Bucket path tables kept unmerged before they are merged into one (see :func:`_add_table`).
+#: Bucket path tables kept unmerged before they are merged into one (see :class:`_BucketTables`).
 _MERGE_EVERY = 8
 
 
-def _add_table(tables: list[PathTable], table: PathTable) -> None:
-    """Keep a bucket's path table for one merge at the end, merging every few buckets.
+class _BucketTables:
+    """The buckets' path tables, each compressed on a thread while the next bucket is built.
 
-    Merging each table into the running total re-sorts the total every time; merging
-    ``_MERGE_EVERY`` at once sorts each path about once per that many buckets.
+    A bucket's journeys are compressed to paths (:meth:`Journeys.to_paths`, NumPy work that
+    runs without the GIL) while the next bucket is read and sorted; at most one bucket waits.
+    The tables are kept for one merge at the end, merged every ``_MERGE_EVERY`` buckets:
+    merging each into a running total would re-sort the total every time.
     """
-    tables.append(table)
-    if len(tables) >= _MERGE_EVERY:
-        tables[:] = [merge_paths(tables)]
+
+    def __init__(self) -> None:
+        self.tables: list[PathTable] = []
+        self._pool = ThreadPoolExecutor(1)
+        self._pending: Future[PathTable] | None = None
+
+    def __enter__(self) -> _BucketTables:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, journeys: Journeys) -> None:
+        """Compress ``journeys`` on the thread (once the previous bucket's table is in)."""
+        self._collect()
+        self._pending = self._pool.submit(journeys.to_paths)
+
+    def merged(self) -> PathTable:
+        """Return the merged table of every bucket added."""
+        self._collect()
+        return self.tables[0] if len(self.tables) == 1 else merge_paths(self.tables)
+
+    def _collect(self) -> None:
+        if self._pending is not None:
+            table, self._pending = self._pending.result(), None
+            self.tables.append(table)
+            if len(self.tables) >= _MERGE_EVERY:
+                self.tables[:] = [merge_paths(self.tables)]
 
 
 def _parse_bytes(limit: int | float | str) -> int:
@@ -393,13 +420,9 @@ def build_paths_bucketed(
     """
     opts = JourneyOptions.of(options, **params)
     n = plan_buckets(source, memory_limit=memory_limit, n_buckets=n_buckets)
-    merged: list[PathTable] = []
-
-    def visit(journeys: Journeys) -> None:
-        _add_table(merged, journeys.to_paths())
-
-    _for_each_bucket(source, n, opts, progress, visit, tmp_dir)
-    return merged[0] if len(merged) == 1 else merge_paths(merged)
+    with _BucketTables() as tables:
+        _for_each_bucket(source, n, opts, progress, tables.add, tmp_dir)
+        return tables.merged()
 
 
 def attribute_bucketed(
@@ -471,16 +494,16 @@ def attribute_bucketed(
         return Attribution(model, dict(params), seq, spec.kernel(seq, **params), source="paths")
 
     n = plan_buckets(source, memory_limit=memory_limit, n_buckets=n_buckets)
-    tables: list[PathTable] = []
     sums: list[tuple[tuple[str, ...], np.ndarray, np.ndarray]] = []
+    with _BucketTables() as tables:
 
-    def visit(journeys: Journeys) -> None:
-        out = spec.kernel(journeys.sequences(), **params)
-        sums.append((journeys.channels, out.conversions, out.revenue))
-        _add_table(tables, journeys.to_paths())
+        def visit(journeys: Journeys) -> None:
+            out = spec.kernel(journeys.sequences(), **params)
+            sums.append((journeys.channels, out.conversions, out.revenue))
+            tables.add(journeys)
 
-    _for_each_bucket(source, n, opts, progress, visit, tmp_dir)
-    merged = tables[0] if len(tables) == 1 else merge_paths(tables)
+        _for_each_bucket(source, n, opts, progress, visit, tmp_dir)
+        merged = tables.merged()
     k = len(merged.channels)
     conversions, revenue = np.zeros(k), np.zeros(k)
     vocab = np.array(merged.channels, dtype=object)
