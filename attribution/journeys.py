@@ -1499,8 +1499,10 @@ def compress(seq: Sequences) -> PathTable:
     conversions = np.bincount(group, weights=seq.conversions, minlength=n_groups)
     value = np.bincount(group, weights=seq.value, minlength=n_groups)
     nulls = np.bincount(group, weights=seq.nulls, minlength=n_groups)
-    # most conversions first, then most nulls, then shortest; ties by hash (deterministic)
-    order = np.lexsort((uniq_h if same else rep, lengths[rep], -nulls, -conversions))
+    # most conversions first, then most nulls, then shortest; ties by hash (deterministic):
+    # the groups come in hash order, so a stable sort on the other keys keeps it for ties
+    keys = (lengths[rep], -nulls, -conversions)
+    order = np.lexsort(keys if same else (rep, *keys))
     rep = rep[order]
     base = PathTable(seq.channels, seq.indptr, seq.codes, seq.conversions, seq.value, seq.nulls)
     table = _take_paths(base, rep)
@@ -1528,9 +1530,7 @@ def _take_paths(table: PathTable, order: np.ndarray) -> PathTable:
     lengths = np.diff(table.indptr)[order]
     indptr = np.zeros(len(order) + 1, dtype=np.int64)
     np.cumsum(lengths, out=indptr[1:])
-    take = np.repeat(table.indptr[:-1][order], lengths) + (
-        np.arange(indptr[-1]) - np.repeat(indptr[:-1], lengths)
-    )
+    take = _shifted_touches(indptr, table.indptr[:-1][order] - indptr[:-1])
     return PathTable(
         table.channels,
         indptr,
