@@ -7,7 +7,7 @@ to be run only from a scratch virtual environment, e.g.:
     /tmp/ca-venv/bin/pip install channelattribution==2.2.5 matplotlib pandas numpy
     /tmp/ca-venv/bin/python tests/reference/channelattribution/make_reference.py
 
-It reads /work/shared/data/channelattribution_paths/paths.csv and writes CSV /
+It reads ../shared/data/channelattribution_paths/paths.csv and writes CSV /
 JSON files next to this script (see README.md in this folder).
 """
 
@@ -29,7 +29,8 @@ import pandas as pd
 import ChannelAttribution as CA  # prints a licence/"Pro" banner on import
 
 OUT = Path(__file__).resolve().parent
-DATA = Path("/work/shared/data/channelattribution_paths/paths.csv")
+# the shared data sets live beside the repository, in ../shared
+DATA = OUT.parents[2].parent / "shared" / "data" / "channelattribution_paths" / "paths.csv"
 FLOAT_FMT = "%.17g"
 
 # CA defaults for markov_model (from its signature in 2.2.5); passed explicitly
