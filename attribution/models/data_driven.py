@@ -370,6 +370,41 @@ def _row_games(
     return model.predict(xs).reshape(n, len(subsets))
 
 
+def _game_subsets(m: int, exact: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Coalitions (bit masks) a row of ``m`` channels is played on, and Shapley's weights.
+
+    Exact Shapley plays every subset, with :func:`shapley_weights`; otherwise the empty set,
+    each "all but one" and all, and no weights (see :func:`_game_shares`).
+    """
+    if exact:
+        return np.arange(1 << m), shapley_weights(m)
+    full = (1 << m) - 1
+    return np.array([0, *(full ^ (1 << j) for j in range(m)), full]), None
+
+
+def _game_shares(
+    v: np.ndarray, weights: np.ndarray | None, m: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's share of p(all) from a row's games, and p(all).
+
+    ``v`` holds one row's game values per coalition of :func:`_game_subsets` (the empty set
+    first, all last). With weights, the Shapley values; without, each channel's removal
+    effect, scaled so that they add up to p(all) − p(none) (equal parts when none has one).
+    """
+    p0, p1 = v[:, 0], v[:, -1]
+    if weights is not None:
+        phi = v @ weights
+    else:
+        phi = p1[:, None] - v[:, 1:-1]
+        total = phi.sum(axis=1, keepdims=True)
+        gap = (p1 - p0)[:, None]
+        phi = np.divide(phi * gap, total, out=np.zeros_like(phi), where=total > 0) + np.where(
+            total > 0, 0.0, gap / m
+        )
+    phi = np.maximum(phi, 0.0)  # monotone models give >= 0; clear rounding noise
+    return phi / np.maximum(p1, 1e-300)[:, None], p1
+
+
 def _credit_rows(
     model: _Fitted,
     x: np.ndarray,
@@ -393,13 +428,7 @@ def _credit_rows(
         if m == 0:
             p_all[rows] = model.predict(x[rows])
             continue
-        exact = method == "shapley" and m <= max_channels
-        if exact:
-            subsets = np.arange(1 << m)
-            weights = shapley_weights(m)
-        else:  # empty set, each "all but one", all
-            full = (1 << m) - 1
-            subsets = np.array([0, *(full ^ (1 << j) for j in range(m)), full])
+        subsets, weights = _game_subsets(m, method == "shapley" and m <= max_channels)
         if model.kind in LINKS:
             per_row = len(subsets) * (m if len(model.pairs) else 1)
         else:
@@ -408,20 +437,7 @@ def _credit_rows(
         for lo in range(0, len(rows), step):
             r = rows[lo : lo + step]
             c = codes[r, :m]
-            v = _row_games(model, x[r], c, m, subsets)
-            p0, p1 = v[:, 0], v[:, -1]
-            if exact:
-                phi = v @ weights
-            else:
-                phi = p1[:, None] - v[:, 1:-1]
-                total = phi.sum(axis=1, keepdims=True)
-                gap = (p1 - p0)[:, None]
-                phi = np.divide(
-                    phi * gap, total, out=np.zeros_like(phi), where=total > 0
-                ) + np.where(total > 0, 0.0, gap / m)
-            phi = np.maximum(phi, 0.0)  # monotone models give >= 0; clear rounding noise
-            denom = np.maximum(p1, 1e-300)
-            s = phi / denom[:, None]
+            s, p1 = _game_shares(_row_games(model, x[r], c, m, subsets), weights, m)
             b = np.clip(1.0 - s.sum(axis=1), 0.0, 1.0)
             block = np.zeros((len(r), k))
             np.put_along_axis(block, c, s, axis=1)
@@ -537,34 +553,17 @@ def _credit_rows_sparse(
         if m == 0:
             p_all[rows] = model.probability(base[rows])
             continue
-        exact = method == "shapley" and m <= max_channels
-        full = (1 << m) - 1
-        if exact:
-            subsets = np.arange(1 << m)
-            weights = shapley_weights(m)
-            without = full ^ (1 << np.arange(m))
-        else:  # empty set, each "all but one", all
-            subsets = np.array([0, *(full ^ (1 << j) for j in range(m)), full])
-            without = np.arange(1, m + 1)
+        subsets, weights = _game_subsets(m, method == "shapley" and m <= max_channels)
+        # each channel's "all but it" coalition, as a column of the games
+        without = np.arange(1, m + 1) if weights is None else ((1 << m) - 1) ^ (1 << np.arange(m))
         step = max(1, _CHUNK_CELLS // (len(subsets) * (m if len(model.pairs) else 1)))
         for lo in range(0, len(rows), step):
             r = rows[lo : lo + step]
             ent = cnt.indptr[r][:, None] + np.arange(m)[None, :]
             g = None if g_all is None else g_all[ent]
             v = _local_games(model, base[r], a_all[ent], g, cnt.indices[ent], subsets)
-            p0, p1 = v[:, 0], v[:, -1]
-            if exact:
-                phi = v @ weights
-            else:
-                phi = p1[:, None] - v[:, 1:-1]
-                total = phi.sum(axis=1, keepdims=True)
-                gap = (p1 - p0)[:, None]
-                phi = np.divide(
-                    phi * gap, total, out=np.zeros_like(phi), where=total > 0
-                ) + np.where(total > 0, 0.0, gap / m)
-            phi = np.maximum(phi, 0.0)
+            sh, p1 = _game_shares(v, weights, m)
             denom = np.maximum(p1, 1e-300)
-            sh = phi / denom[:, None]
             share[ent] = sh
             baseline[r] = np.clip(1.0 - sh.sum(axis=1), 0.0, 1.0)
             p_all[r] = p1
