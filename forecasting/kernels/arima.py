@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from forecasting.kernels.scale import TINY, Result, Scale, normal_quantiles, to_scale
+from forecasting.kernels.scale import TINY, Result, Scale, normal_quantiles, to_scale_each
 from forecasting.kernels.theta import seasonal_indices
 
 __all__ = [
@@ -487,7 +487,7 @@ def arima(
     **_: Any,
 ) -> list[Result]:
     """ARIMA forecasts of a batch, one result per holdout (see the module notes)."""
-    zs = [to_scale(u[None], sc.take(np.array([i])))[0] for i, u in enumerate(us)]
+    zs = to_scale_each(us, sc)
     out = []
     for b, fit in zip(holdouts, arima_fit(zs, m, holdouts), strict=True):
         cut = [z[: max(len(z) - b, 1)] for z in zs]

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from forecasting.kernels.scale import TINY, Result, Scale, normal_quantiles, to_scale
+from forecasting.kernels.scale import TINY, Result, Scale, normal_quantiles, to_scale_each
 
 __all__ = [
     "ALPHAS",
@@ -424,7 +424,7 @@ def ets(
     **_: Any,
 ) -> list[Result]:
     """ETS forecasts of a batch, one result per holdout (see the module notes)."""
-    zs = [to_scale(u[None], sc.take(np.array([i])))[0] for i, u in enumerate(us)]
+    zs = to_scale_each(us, sc)
     return [normal_quantiles(*ets_forecast(fit, h), probs, sc) for fit in ets_fit(zs, m, holdouts)]
 
 

@@ -94,6 +94,11 @@ def to_scale(u: np.ndarray, sc: Scale) -> np.ndarray:
     return np.where(m, np.log(np.where(m, u, 1.0) + sc.offset[:, None]), u)
 
 
+def to_scale_each(us: list[np.ndarray], sc: Scale) -> list[np.ndarray]:
+    """:func:`to_scale` of a ragged batch: series ``i`` of ``us`` on the scale ``sc`` gives it."""
+    return [to_scale(u[None], sc.take(np.array([i])))[0] for i, u in enumerate(us)]
+
+
 def from_scale(z: np.ndarray, sc: Scale) -> np.ndarray:
     """Back from the model scale: ``exp(z) - offset`` for the log-modelled series of ``z``."""
     shape = (len(sc.log),) + (1,) * (z.ndim - 1)
