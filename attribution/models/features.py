@@ -110,26 +110,44 @@ def journey_features(
         return _sparse_features(seq, features, half_life_days)
     n, k = seq.n_rows, len(seq.channels)
     flat = seq.row_of_touch * k + seq.codes
-    blocks: list[np.ndarray] = []
+    blocks = [v.reshape(n, k) for v in _cell_values(seq, features, half_life_days, flat, n * k)]
+    return np.hstack(blocks) if blocks else np.zeros((n, 0))
+
+
+def _cell_values(
+    seq: Sequences,
+    features: Sequence[str],
+    half_life_days: float,
+    cell: np.ndarray,
+    n_cells: int,
+) -> list[np.ndarray]:
+    """Each feature's value in every (row, channel) cell; touch ``i`` falls in ``cell[i]``.
+
+    The dense features use every cell of the ``rows × channels`` grid, the sparse ones only
+    the cells touched.
+    """
+    values: list[np.ndarray] = []
     counts: np.ndarray | None = None
+    weight: np.ndarray | None = None
     for name in features:
         if name in ("count", "log_count", "presence"):
             if counts is None:
-                counts = np.bincount(flat, minlength=n * k).astype(np.float64).reshape(n, k)
+                counts = np.bincount(cell, minlength=n_cells).astype(np.float64)
             if name == "presence":
-                blocks.append((counts > 0).astype(np.float64))
+                values.append((counts > 0).astype(np.float64))
             else:
-                blocks.append(counts if name == "count" else np.log1p(counts))
+                values.append(counts if name == "count" else np.log1p(counts))
         else:
-            assert seq.delta_days is not None
-            w = np.exp2(-np.maximum(seq.delta_days, 0.0) / half_life_days)
+            if weight is None:
+                assert seq.delta_days is not None
+                weight = np.exp2(-np.maximum(seq.delta_days, 0.0) / half_life_days)
             if name == "decay":
-                block = np.bincount(flat, weights=w, minlength=n * k)
+                values.append(np.bincount(cell, weights=weight, minlength=n_cells))
             else:
-                block = np.zeros(n * k, dtype=np.float64)
-                np.maximum.at(block, flat, w)
-            blocks.append(block.reshape(n, k))
-    return np.hstack(blocks) if blocks else np.zeros((n, 0))
+                top = np.zeros(n_cells, dtype=np.float64)
+                np.maximum.at(top, cell, weight)
+                values.append(top)
+    return values
 
 
 def _sparse_features(
@@ -142,23 +160,7 @@ def _sparse_features(
     key = seq.row_of_touch.astype(np.int64) * k + seq.codes
     pair, inverse = np.unique(key, return_inverse=True)
     row, code = pair // k, pair % k
-    values: list[np.ndarray] = []
-    for name in features:
-        if name in ("count", "log_count", "presence"):
-            c = np.bincount(inverse, minlength=len(pair)).astype(np.float64)
-            if name == "presence":
-                values.append(np.ones(len(pair)))
-            else:
-                values.append(c if name == "count" else np.log1p(c))
-        else:
-            assert seq.delta_days is not None
-            w = np.exp2(-np.maximum(seq.delta_days, 0.0) / half_life_days)
-            if name == "decay":
-                values.append(np.bincount(inverse, weights=w, minlength=len(pair)))
-            else:
-                top = np.zeros(len(pair))
-                np.maximum.at(top, inverse, w)
-                values.append(top)
+    values = _cell_values(seq, features, half_life_days, inverse, len(pair))
     f = len(features)
     # entries of a row in column order: feature block first, then channel
     order = np.lexsort((np.repeat(np.arange(f), len(pair)), np.tile(row, f)))
