@@ -317,7 +317,7 @@ class Sequences:
         lengths = self.lengths[rows]
         indptr = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])
-        take = np.repeat(self.indptr[rows] - indptr[:-1], lengths) + np.arange(indptr[-1])
+        take = _shifted_touches(indptr, self.indptr[rows] - indptr[:-1])
         return Sequences(
             self.channels,
             indptr,
@@ -781,16 +781,23 @@ def _channel_codes(chan: pl.Series) -> tuple[list[str], np.ndarray]:
     else:  # pragma: no cover - Polars 1.x
         dictionary = chan.cat.get_categories()  # type: ignore[attr-defined]
     names = dictionary.gather(present).to_list()
+    ranked, lookup = _rank_names(names, present, int(phys.max()) + 1 if len(phys) else 1)
+    return ranked, lookup[phys]
+
+
+def _rank_names(names: list[str], slots: np.ndarray, n_slots: int) -> tuple[list[str], np.ndarray]:
+    """Sort channel names and code them by rank.
+
+    ``names[i]`` sits in slot ``slots[i]`` of ``n_slots``. Returns the names in sorted order and
+    each slot's code (the rank of its name; 0 for an empty slot), in the smallest unsigned type
+    that holds them.
+    """
     order = sorted(range(len(names)), key=names.__getitem__)
-    small = _code_dtype(len(names))
-    lookup = np.zeros(int(phys.max()) + 1 if len(phys) else 1, dtype=small)
-    lookup[present[order]] = np.arange(len(order), dtype=small)
-    return [names[i] for i in order], lookup[phys]
-
-
-def _code_dtype(n: int) -> type[np.unsignedinteger[Any]]:
-    """Return the smallest unsigned integer type holding the codes 0..n-1."""
-    return np.uint8 if n <= 2**8 else np.uint16 if n <= 2**16 else np.uint32
+    n = len(names)
+    small = np.uint8 if n <= 2**8 else np.uint16 if n <= 2**16 else np.uint32
+    lookup = np.zeros(n_slots, dtype=small)
+    lookup[slots[order]] = np.arange(n, dtype=small)
+    return [names[i] for i in order], lookup
 
 
 def _text_channel_codes(chan: pl.Series) -> tuple[list[str], np.ndarray] | None:
@@ -826,11 +833,8 @@ def _text_channel_codes(chan: pl.Series) -> tuple[list[str], np.ndarray] | None:
     del h1, h2
     present = reps.is_not_null().to_numpy()
     names = reps.filter(pl.Series(present)).to_list()
-    order = sorted(range(len(names)), key=names.__getitem__)
-    small = _code_dtype(len(names))
-    lookup = np.zeros(k, dtype=small)  # a null row's slot gets 0
-    lookup[np.flatnonzero(present)[order]] = np.arange(len(order), dtype=small)
-    return [names[i] for i in order], lookup[slot]
+    ranked, lookup = _rank_names(names, np.flatnonzero(present), k)  # a null's slot gets 0
+    return ranked, lookup[slot]
 
 
 def _bits(n: int) -> int:
@@ -1452,34 +1456,27 @@ def _sum_u64(out: np.ndarray, indptr: np.ndarray, values: np.ndarray) -> None:
 def _unique_rows(h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``np.unique(h, return_index=True, return_inverse=True)`` for uint64 ``h``, faster.
 
-    Each row number rides in the low bits of a uint64 whose top bits are the top bits of its
-    value, so one value sort (much faster than an argsort) groups the rows, in order of value
-    and, within a group, of row. Should two different values share those top bits (rare), the
-    rows are grouped by an argsort instead. Returns the distinct values (ascending), the first
-    row of each and each row's group.
+    :func:`_group_rows` groups the rows on the top bits of their value by one value sort (much
+    faster than an argsort), in order of value and, within a group, of row. Should two
+    different values share those top bits (rare), the rows are grouped by an argsort instead.
+    Returns the distinct values (ascending), the first row of each and each row's group.
     """
     n = len(h)
     if n == 0:
         return h.copy(), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    b_r = _bits(n)
-    key = h >> _U64(b_r)
-    key <<= _U64(b_r)
-    key |= np.arange(n, dtype=np.uint64)
-    key.sort()
-    rows = (key & _U64(2**b_r - 1)).view(np.int64)
-    key >>= _U64(b_r)
+    rows, top_new = _group_rows(h, 64)
     hs = h[rows]
     new = np.empty(n, dtype=bool)
     new[0] = True
     np.not_equal(hs[1:], hs[:-1], out=new[1:])
-    if not np.array_equal(new[1:], key[1:] != key[:-1]):  # two values share the top bits
-        order = np.argsort(h, kind="stable")
-        rows, hs = order, h[order]
+    if not np.array_equal(new, top_new):  # two values share the top bits
+        rows = np.argsort(h, kind="stable")
+        hs = h[rows]
         np.not_equal(hs[1:], hs[:-1], out=new[1:])
     starts = np.flatnonzero(new)
     group = np.empty(n, dtype=np.int64)
     group[rows] = np.cumsum(new) - 1
-    return hs[starts], rows[starts], group
+    return hs[starts], rows[starts].astype(np.int64, copy=False), group
 
 
 def compress(seq: Sequences) -> PathTable:
