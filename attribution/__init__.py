@@ -11,18 +11,14 @@ The public surface (see the documentation's user guide)::
     at.attribute_all(journeys)
     at.roi(result, spend)                               # money: also at.kpis (CAC, CPL, CLV)
 
-Names load on first use (PEP 562), so ``import attribution`` loads only the base layer and the
-two libraries every entry point works with (Polars and NumPy), and :mod:`forecasting` can use
-the base layer without loading the models.
+Names load on first use (PEP 562), so ``import attribution`` is light and
+:mod:`forecasting` can use the base layer without loading the models.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
-
-import numpy  # noqa: F401  (every entry point works on NumPy arrays and Polars frames)
-import polars  # noqa: F401
 
 from attribution._base.errors import (
     AttributionError,
