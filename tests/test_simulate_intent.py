@@ -78,6 +78,14 @@ def test_intent_settings_are_named_and_confounded() -> None:
     assert not DAILY_SCENARIOS["daily_no_confounding"].confounded
     sim = scenario("brand_search", 2_000, seed=1)
     assert "Brand Search" in sim.truth["channel"].to_list()
+    # two intent-seeking channels, neither with an effect; every other channel at random
+    chans = ALL_SCENARIOS["retargeting_display"].kwargs["channels"]
+    seeking = sorted(c.name for c in chans if c.intent_targeting > 0)
+    assert seeking == ["Display", "Retargeting"]
+    sim = scenario("retargeting_display", 2_000, seed=1)
+    no_effect = sim.truth.filter(~pl.col("has_effect"))
+    assert sorted(no_effect["channel"].to_list()) == seeking
+    assert no_effect["incremental_conversions"].to_list() == [0, 0]
     with pytest.raises(ValueError, match="late_share"):
         simulate(100, channels=(ChannelSpec("x", reach=1.0, effect=0.0, late_share=1.5),))
 

@@ -23,9 +23,10 @@ setting                       what changes                                      
 ``display_on_intent``         Display (no effect) is bought on in-market audiences: yes
                               more reach, intent-seeking, a third of it late
 ``intent_seeking``            the three together                                    yes
+``retargeting_display``       Retargeting and Display on intent (no effect, both)  yes
 ============================  ====================================================  ==========
 
-The intent-seeking settings (the last four) also widen intent (``intent_scale=1.5``), and
+The intent-seeking settings (the last five) also widen intent (``intent_scale=1.5``), and
 every other channel reaches users at random there. The ``daily_`` settings
 (:data:`DAILY_SCENARIOS`) are the same ideas in the second simulator family
 (:func:`~attribution.datasets.simulate_daily`: a daily hazard with intent that rises before a
@@ -222,6 +223,12 @@ SCENARIOS: dict[str, Scenario] = {
             True,
             _seeking("retargeting", "brand", "display"),
         ),
+        Scenario(
+            "retargeting_display",
+            "Retargeting and Display on intent (neither has an effect) together",
+            True,
+            _seeking("retargeting", "display"),
+        ),
     )
 }
 
@@ -276,6 +283,7 @@ INTENT_SETTINGS: tuple[str, ...] = (
     "brand_search",
     "display_on_intent",
     "intent_seeking",
+    "retargeting_display",
     "daily_retargeting",
     "daily_brand_search",
     "daily_display_on_intent",
