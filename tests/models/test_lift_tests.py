@@ -14,7 +14,7 @@ import attribution as at
 from attribution.datasets.scenarios import scenario
 from attribution.evaluation import score_credit, simulated_lift_tests, truth_credit
 from attribution.models.base import credit_frame
-from attribution.models.data_driven import DataDrivenModel, _precision_weighted
+from attribution.models.data_driven import DataDrivenModel, _clearly_lower, _precision_weighted
 from attribution.models.features import FEATURE_SETS, journey_features
 
 
@@ -311,3 +311,90 @@ def test_presence_feature() -> None:
     pt = at.read_paths(pl.DataFrame({"path": ["a > b > a", "b"], "total_conversions": [1, 1]}))
     x = journey_features(pt.sequences(), ["presence", "count"])
     assert sorted(x.tolist()) == [[0.0, 1.0, 0.0, 1.0], [1.0, 1.0, 2.0, 1.0]]
+
+
+def test_clearly_lower_is_a_paired_z_test_over_rows_or_journeys() -> None:
+    """``_clearly_lower`` against the z statistic of the per-row loss differences, by hand."""
+    rng = np.random.default_rng(5)
+    n = 400
+    pos = rng.integers(0, 3, n).astype(float)
+    neg = rng.integers(0, 3, n).astype(float)
+    base = rng.uniform(0.2, 0.8, n)
+
+    def z(prob: np.ndarray, groups: np.ndarray) -> float:
+        def loss(p: np.ndarray) -> np.ndarray:
+            return -(pos * np.log(p) + neg * np.log(1 - p))
+
+        d = np.array([(loss(base) - loss(prob))[groups == g].sum() for g in np.unique(groups)])
+        return float(d.mean() / (d.std() / np.sqrt(len(d))))
+
+    rows, journeys = np.arange(n), rng.integers(0, 60, n)
+    seen = set()
+    for shift in (0.0, 0.02, 0.05, 0.2):
+        # move each probability towards the rows' observed rate: a better model by `shift`
+        rate = np.where(pos + neg > 0, pos / np.maximum(pos + neg, 1), 0.5)
+        prob = np.clip(base + shift * (rate - base) + rng.normal(0, 0.01, n), 0.01, 0.99)
+        for groups, arg in ((rows, None), (journeys, journeys)):
+            expected = z(prob, groups) > 2.0
+            assert _clearly_lower(base, prob, pos, neg, arg) is expected
+            seen.add(expected)
+    assert seen == {True, False}  # both answers were checked
+
+
+def test_the_refit_keeps_to_the_link_that_survives_unseen_intent() -> None:
+    """On the closed-form log the logistic link's credit is off and the noisy-OR's exact.
+
+    S finds likely buyers; A reaches people at random and acts as a noisy-OR. With S as a
+    control the noisy-OR link is the true model, and a channel reaching people at random
+    keeps its effect whatever their baseline; the logistic link's odds ratio does not
+    (non-collapsible), so its credit of A is off. With a test the refit keeps to the
+    noisy-OR unless the log clearly prefers the logistic (it does not here).
+    """
+    paths, a_true, base_true = _selected_paths()
+    journeys = at.read_paths(paths)
+    test = _exact("S", 0.0)
+    kw = {"features": "counts", "diagnose": False}
+    credit = {}
+    for kind in ("logistic", "noisy_or", "auto"):
+        res = at.attribute(journeys, "data_driven", lift_tests=test, estimator=kind, **kw)
+        credit[kind] = dict(credit_frame(res).select("channel", "conversions").iter_rows())
+        chosen = res.tables["model_selection"].filter(pl.col("selected"))
+        if kind == "auto":
+            assert chosen["estimator"].to_list() == ["noisy_or"]
+    assert credit["noisy_or"]["A"] == pytest.approx(a_true, rel=1e-4)
+    assert credit["auto"]["A"] == pytest.approx(a_true, rel=1e-4)
+    assert abs(credit["logistic"]["A"] / a_true - 1) > 0.02
+    assert abs(credit["logistic"]["(baseline)"] / base_true - 1) > 0.01
+
+
+def test_a_narrow_logistic_win_does_not_choose_the_refit_link() -> None:
+    """Three intent-seeking channels, two tested exactly: the refit keeps to the noisy-OR.
+
+    Here the logistic link's out-of-fold log loss is the lower one, by less than its noise;
+    its refit leaves the untested channels short and twice the error (against the
+    simulator's truth) of the noisy-OR refit that the rule keeps.
+    """
+    sim = scenario("intent_seeking", 8_000, seed=0)
+    journeys = at.build_journeys(sim.events)
+    truth = dict(sim.truth.select("channel", "incremental_conversions").iter_rows())
+    tests = pl.concat([_exact(c, float(truth[c])) for c in ("Brand Search", "Retargeting")])
+    t = truth_credit(
+        sim.truth, journeys.n_conversions, baseline_conversions=sim.baseline_conversions
+    )
+    fits, errors = {}, {}
+    for kind in ("auto", "noisy_or", "logistic"):
+        res = at.attribute(
+            journeys, "data_driven", lift_tests=tests, estimator=kind, diagnose=False
+        )
+        fits[kind] = credit_frame(res)
+        errors[kind] = score_credit(fits[kind].select("channel", credit="conversions"), t)[1][
+            "total_abs_error"
+        ]
+        if kind == "auto":
+            sel = res.tables["model_selection"]
+            best = dict(sel.group_by("estimator").agg(pl.col("cv_log_loss").min()).iter_rows())
+            assert best["logistic"] < best["noisy_or"]  # the log's own choice
+            assert sel.filter(pl.col("selected"))["estimator"].to_list() == ["noisy_or"]
+    # the refit is the noisy-OR one (exact tests: the log model's link does not matter)
+    np.testing.assert_allclose(fits["auto"]["conversions"], fits["noisy_or"]["conversions"])
+    assert errors["auto"] < 0.6 * errors["logistic"]
