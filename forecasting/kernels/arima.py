@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from forecasting.kernels.ets import refresh_sources
 from forecasting.kernels.scale import TINY, Result, Scale, normal_quantiles, to_scale_each
 from forecasting.kernels.theta import seasonal_indices
 
@@ -353,7 +354,12 @@ def _diff_poly(d: np.ndarray, big_d: np.ndarray, m: int) -> np.ndarray:
     return out
 
 
-def arima_fit(zs: list[np.ndarray], m: int, holdouts: tuple[int, ...] = (0,)) -> list[ArimaFit]:
+def arima_fit(
+    zs: list[np.ndarray],
+    m: int,
+    holdouts: tuple[int, ...] = (0,),
+    refit: tuple[int, ...] | None = None,
+) -> list[ArimaFit]:
     """Choose and fit an ARIMA for each series of ``zs`` (any lengths; see the module notes).
 
     Parameters
@@ -366,6 +372,11 @@ def arima_fit(zs: list[np.ndarray], m: int, holdouts: tuple[int, ...] = (0,)) ->
         Fit on each series without its last ``b`` points, for each ``b`` (0: all of it). The
         orders of differencing come from the whole series; everything else is refitted.
         The filtering is shared by all of them.
+    refit : tuple of int, optional
+        The holdouts whose orders and coefficients are chosen afresh (all by default). Any
+        other holdout ``b`` keeps the model chosen at the next larger holdout of ``refit``
+        (its older origin) and only runs it over its longer window (errors, variance and
+        forecasts from its own end; see :func:`forecasting.kernels.ets.refresh_sources`).
 
     Returns
     -------
@@ -389,7 +400,13 @@ def arima_fit(zs: list[np.ndarray], m: int, holdouts: tuple[int, ...] = (0,)) ->
     for n in np.unique(lw):
         rows = np.flatnonzero(lw == n)
         lengths = [int(n) - b for b in holdouts]
-        live = [i for i, nb in enumerate(lengths) if nb >= 8]
+
+        def same(b: int, a: int, n: int = int(n)) -> bool:
+            """Whether the windows without the last b and a points allow the same models."""
+            return min(n - a, n - b) >= 8 and _is_seasonal(n - a, m) == _is_seasonal(n - b, m)
+
+        source = refresh_sources(holdouts, refit, same)
+        live = [i for i, nb in enumerate(lengths) if nb >= 8 and source[i] == i]
         if not live:
             continue
         w = np.stack([ws[i] for i in rows])
@@ -404,6 +421,10 @@ def arima_fit(zs: list[np.ndarray], m: int, holdouts: tuple[int, ...] = (0,)) ->
             chosen = _choose(gram, m, season_b, lengths[i] - t0, with_const[rows])
             for slot, val in zip(res[i], chosen, strict=True):
                 slot[rows] = val if slot.ndim == 1 else val[:, : slot.shape[1]]
+        for i, src in enumerate(source):  # the others keep the model of an older origin
+            if src != i:
+                for slot, val in zip(res[i], res[src], strict=True):
+                    slot[rows] = val[rows]
     fits = []
     for b, (aicc_b, ar_b, ma_b, const_b, o) in zip(holdouts, res, strict=True):
         order = np.column_stack([o[:, 0], d, o[:, 1], o[:, 2], big_d, o[:, 3], o[:, 4]])
@@ -484,12 +505,13 @@ def arima(
     probs: np.ndarray,
     sc: Scale,
     holdouts: tuple[int, ...] = (0,),
+    refit: tuple[int, ...] | None = None,
     **_: Any,
 ) -> list[Result]:
-    """ARIMA forecasts of a batch, one result per holdout (see the module notes)."""
+    """ARIMA forecasts of a batch, one result per holdout (see the notes and :func:`arima_fit`)."""
     zs = to_scale_each(us, sc)
     out = []
-    for b, fit in zip(holdouts, arima_fit(zs, m, holdouts), strict=True):
+    for b, fit in zip(holdouts, arima_fit(zs, m, holdouts, refit), strict=True):
         cut = [z[: max(len(z) - b, 1)] for z in zs]
         loc, sd = arima_forecast(fit, cut, m, h)
         out.append(normal_quantiles(loc, sd, probs, sc))
