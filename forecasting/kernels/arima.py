@@ -150,7 +150,7 @@ def _ma_polys(m: int, seasonal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return np.array(polys), np.array(qs), np.array(big_qs)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=128)  # one per series length: (n, K), about 0.1 MB each
 def _ma_inverse(m: int, seasonal: bool, n: int) -> np.ndarray:
     """Impulse responses ``(n, K)`` of ``1 / M(B)`` over the grid of :func:`_ma_polys`."""
     polys, _, _ = _ma_polys(m, seasonal)
