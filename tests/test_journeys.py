@@ -619,6 +619,16 @@ def test_text_ids_are_ordered_by_their_bytes(names):
     assert got == sorted(names, key=lambda s: s.encode())
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=12), min_size=1, max_size=300, unique=True))
+def test_text_ids_of_any_characters_are_ordered_by_their_bytes(names):
+    """Text of any characters (multi-byte ones, NULs, prefixes of one another) in byte order."""
+    from attribution.journeys import _text_order
+
+    got = [names[i] for i in _text_order(pl.Series(names, dtype=pl.String))]
+    assert got == sorted(names, key=lambda s: s.encode())
+
+
 def test_mixed_rows_are_the_rows_unlike_their_groups_first(rng):
     """Rows whose second hash differs from their group's first row's, against a loop over
     the groups (none, some groups mixed, every row its own value in one group)."""
