@@ -704,9 +704,8 @@ def _collect_for_journeys(normal: pl.LazyFrame) -> pl.DataFrame:
         .otherwise(_KIND_BAD)
         .cast(pl.Int8)
     )
-    # a dictionary column keeps its codes; text becomes one while it is read
+    # a dictionary column keeps its codes; text is coded after the read (_text_channel_codes)
     chan: pl.Expr = pl.when(ev == "touch").then(pl.col("channel"))
-
     return normal.select(
         pl.col("user_id").alias("user"),
         pl.col("timestamp").dt.epoch("us").alias("ts"),
