@@ -352,8 +352,9 @@ def ets_fit(
         The holdouts whose form and smoothing parameters are chosen afresh (all by default).
         Any other holdout ``b`` keeps the form and smoothing parameters chosen at the next
         larger holdout of ``refit`` (its older origin) and only re-estimates the initial
-        state and the variance on its longer window (see :func:`refresh_sources`): the
-        costly grid search is done once per origin of ``refit``.
+        state and the variance on its longer window (see :func:`refresh_sources`; its
+        ``aicc`` is the older origin's): the costly grid search is done once per origin of
+        ``refit``.
 
     Returns
     -------
