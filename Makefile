@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# compiled modules beside the sources, as a regular install writes them: an editable install
+# does not, and a process that may not write bytecode would compile every module at each start
+BYTECODE = $(BIN)/python -m compileall -q attribution forecasting
 
 .PHONY: demo test lint typecheck pytest bench docs clean
 
@@ -10,6 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,spark,docs]"
+	$(BYTECODE)
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -34,6 +38,7 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 bench: $(STAMP)
+	$(BYTECODE)
 	BENCH_SIZES=$${BENCH_SIZES:-1e5,1e6,1e7} $(BIN)/python -m pytest benchmarks --benchmark-enable \
 		--benchmark-only --benchmark-columns=median,min,max,rounds \
 		--benchmark-json=benchmarks/results/latest.json
@@ -44,7 +49,7 @@ QUICK_BENCH = BENCH_SIZES=1e5,1e6 $(BIN)/python -m pytest benchmarks -m quick -p
 	--benchmark-enable --benchmark-only --benchmark-columns=median,min,rounds \
 	--benchmark-json=benchmarks/results/quick.json
 
-.PHONY: bench-quick bench-baseline bench-peers bench-scale bench-forecast
+.PHONY: bench-quick bench-baseline bench-peers bench-scale bench-forecast bench-shapes
 
 bench-quick: $(STAMP)
 	$(QUICK_BENCH)
@@ -59,6 +64,14 @@ bench-baseline: $(STAMP)
 PEER_SIZES ?= 1e5,1e6,1e7
 bench-peers: $(STAMP)
 	$(BIN)/python -m benchmarks.peers.run --sizes $(PEER_SIZES)
+
+# 10M events of each real log shape (microsecond times with integer ids, GA4 text ids, Enum
+# channels) -> journeys -> the six heuristics, in fresh processes beside the Polars version;
+# writes benchmarks/results/shapes.json.
+SHAPES_EVENTS ?= 1e7
+bench-shapes: $(STAMP)
+	$(BYTECODE)
+	$(BIN)/python -m benchmarks.shapes --events $(SHAPES_EVENTS)
 
 # 100M events (about 26M users) as Parquet parts, bucketed journeys + Markov order 1 under
 # /usr/bin/time -v, checked against a split by hand; writes benchmarks/results/scale.json.

@@ -1101,6 +1101,26 @@ def _strays(w: np.ndarray, codes: np.ndarray, w_of_rank: np.ndarray) -> np.ndarr
     return np.flatnonzero(w != w_of_rank[codes >> _U64(1)])
 
 
+def _mixed_rows(w: np.ndarray, rows: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Rows whose ``w`` differs from that of their group's first row (usually none).
+
+    The groups are those of :func:`_group_rows`; ``w`` is read in group order, so only a
+    group where ``w`` changes is looked at row by row. Returns row numbers, ascending.
+    """
+    ws = np.take(w, rows)  # faster than indexing with an array
+    change = np.flatnonzero(ws[1:] != ws[:-1]) + 1
+    change = change[~first[change]]  # a change inside a group, not at its start
+    if len(change) == 0:
+        return np.zeros(0, dtype=np.int64)
+    group = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    mixed = np.zeros(len(starts), dtype=bool)
+    mixed[group[change]] = True
+    at = np.flatnonzero(mixed[group])
+    bad = at[ws[at] != ws[starts[group[at]]]]
+    return np.sort(rows[bad].astype(np.int64))
+
+
 def _place_strays(
     codes: np.ndarray, n_ranked: int, at: np.ndarray, strays: np.ndarray, stray_id: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -1149,10 +1169,12 @@ def _text_codes(user: pl.Series) -> tuple[np.ndarray, int, pl.Series, np.ndarray
     h1, h2 = _hash_ids(user)
     rows, first = _group_rows(h1, 64)
     del h1
-    names, order, rank, rep_rows = _rank_text_groups(user, rows, first)
-    n_ranked = len(order)
-    codes = _scatter_groups(rows, first, _gap_codes(n_ranked)[rank])
-    strays = _strays(h2, codes, h2[rep_rows])
+    with ThreadPoolExecutor(1) as pool:  # the strays are found while the groups are ranked
+        mixed = pool.submit(_mixed_rows, h2, rows, first)
+        names, order, rank = _rank_text_groups(user, rows, first)
+        n_ranked = len(order)
+        codes = _scatter_groups(rows, first, _gap_codes(n_ranked)[rank])
+        strays = mixed.result()
     at = np.zeros(0, dtype=np.int64)
     stray_id = np.zeros(0, dtype=np.int64)
     late: list[str] = []
@@ -1189,12 +1211,11 @@ def _text_position(names: pl.Series, order: np.ndarray, text: str) -> int:
 
 def _rank_text_groups(
     user: pl.Series, rows: np.ndarray, first: np.ndarray
-) -> tuple[pl.Series, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[pl.Series, np.ndarray, np.ndarray]:
     """Rank the groups of rows by the byte order of their first row's text.
 
-    Returns ``(names, order, rank, rep_rows)``: the first row's text of every group, in row
-    order; the positions of ``names`` in byte order; the rank of each group; and the first
-    row of the group of each rank.
+    Returns ``(names, order, rank)``: the first row's text of every group, in row order; the
+    positions of ``names`` in byte order; and the rank of each group.
     """
     reps = rows[first]  # first row of each group, groups in hash order
     n_groups = len(reps)
@@ -1211,8 +1232,7 @@ def _rank_text_groups(
     order = _text_order(names)
     rank = np.empty(n_groups, dtype=np.int64)
     rank[group_of[order]] = np.arange(n_groups)
-    rep_rows = (packed >> _U64(b_g))[order].view(np.int64)
-    return names, order, rank, rep_rows
+    return names, order, rank
 
 
 def _hash_ids(user: pl.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -160,8 +160,9 @@ def _n_workers(n_jobs: int | None) -> int:
     return max(1, cpus + 1 + n_jobs if n_jobs < 0 else min(n_jobs, cpus))
 
 
-#: A unit of work: a kernel, the holdouts to fit, and the series (rows) it runs on.
-_Task = tuple[str, tuple[int, ...], np.ndarray]
+#: A unit of work: a kernel, the holdouts to forecast, the series (rows) it runs on, and the
+#: holdouts whose models are chosen afresh (the others update an older origin's model).
+_Task = tuple[str, tuple[int, ...], np.ndarray, tuple[int, ...]]
 #: Fewest series per thread worth splitting a kernel run for.
 _CHUNK = 64
 
@@ -178,16 +179,16 @@ def _run_tasks(
     series; where no thread can be started, everything runs in this thread.
     """
     units = []
-    for name, holdouts, rows in tasks:
+    for name, holdouts, rows, refit in tasks:
         n_split = max(1, min(workers, len(rows) // _CHUNK)) if workers > 1 else 1
         for part in np.array_split(rows, n_split):
             if len(part):
-                units.append((name, holdouts, part))
+                units.append((name, holdouts, part, refit))
 
     def run(unit: _Task) -> list[Result]:
-        name, holdouts, rows = unit
+        name, holdouts, rows, refit = unit
         return run_kernel(
-            name, [ys[i] for i in rows], opt.h, opt.m, opt.probs, opt.transform, holdouts
+            name, [ys[i] for i in rows], opt.h, opt.m, opt.probs, opt.transform, holdouts, refit
         )
 
     outs: list[list[Result]] | None = None
@@ -201,7 +202,7 @@ def _run_tasks(
         outs = [run(u) for u in units]
     merged: dict[tuple[str, int], Result] = {}
     p = len(opt.probs)
-    for (name, holdouts, rows), res in zip(units, outs, strict=True):
+    for (name, holdouts, rows, _), res in zip(units, outs, strict=True):
         for b, (mean, q) in zip(holdouts, res, strict=True):
             if (name, b) not in merged:
                 merged[(name, b)] = (
@@ -291,6 +292,7 @@ def forecast_arrays(
     lengths = np.array([len(v) for v in ys])
     everyone = np.arange(len(ys))
     need: dict[str, set[int]] = {}
+    refit: dict[str, set[int]] = {}
     labels: dict[str, np.ndarray] = {}
     eligible: dict[str, np.ndarray] = {}
     for name in models:
@@ -300,12 +302,17 @@ def forecast_arrays(
         labels[name] = np.where(ok, name, FALLBACK).astype(object)
         if (~ok).any():
             need.setdefault(FALLBACK, set()).add(0)
+            refit.setdefault(FALLBACK, set()).add(0)
         if name == "auto":
             for c in dict.fromkeys([*opt.candidates, "seasonal_naive"]):
                 need.setdefault(c, set()).update((0, *opt.calibration_holdouts()))
+                refit.setdefault(c, set()).update((0, *opt.holdouts()))
         else:
             need.setdefault(name, set()).add(0)
-    tasks = [(name, tuple(sorted(hs)), everyone) for name, hs in need.items()]
+            refit.setdefault(name, set()).add(0)
+    tasks = [
+        (name, tuple(sorted(hs)), everyone, tuple(sorted(refit[name]))) for name, hs in need.items()
+    ]
     fits = _run_tasks(ys, tasks, opt, _n_workers(n_jobs))
     out: dict[str, Result] = {}
     for name in models:
@@ -692,7 +699,8 @@ def forecast(
         ending at the end of each series, ``step`` periods apart. A series whose window
         would leave fewer than 8 points to fit on is left out of the validation. The
         intervals are calibrated on these windows and on one more, from a later origin
-        ``h // 2`` periods before the end (see :mod:`forecasting.auto`).
+        ``h // 2`` periods before the end, forecast by the models of the last window run on
+        to it (see :mod:`forecasting.auto`).
     n_jobs : int or None
         Threads (-1: one per core, -2: all but one; 1 or ``None``: none). The models spend
         their time in NumPy, which runs in parallel in threads; no process is ever started,

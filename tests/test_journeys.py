@@ -619,6 +619,32 @@ def test_text_ids_are_ordered_by_their_bytes(names):
     assert got == sorted(names, key=lambda s: s.encode())
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=12), min_size=1, max_size=300, unique=True))
+def test_text_ids_of_any_characters_are_ordered_by_their_bytes(names):
+    """Text of any characters (multi-byte ones, NULs, prefixes of one another) in byte order."""
+    from attribution.journeys import _text_order
+
+    got = [names[i] for i in _text_order(pl.Series(names, dtype=pl.String))]
+    assert got == sorted(names, key=lambda s: s.encode())
+
+
+def test_mixed_rows_are_the_rows_unlike_their_groups_first(rng):
+    """Rows whose second hash differs from their group's first row's, against a loop over
+    the groups (none, some groups mixed, every row its own value in one group)."""
+    from attribution.journeys import _group_rows, _mixed_rows
+
+    for n, n_keys, n_values in ((1, 1, 1), (50, 5, 1), (2000, 40, 3), (3000, 1, 3000)):
+        key = rng.integers(0, n_keys, n).astype(np.uint64) << np.uint64(40)
+        w = rng.integers(0, n_values, n).astype(np.uint64)
+        rows, first = _group_rows(key, 64)
+        want = []
+        for k in np.unique(key):
+            members = np.flatnonzero(key == k)  # ascending: the first is the group's first row
+            want.extend(members[w[members] != w[members[0]]])
+        np.testing.assert_array_equal(_mixed_rows(w, rows, first), np.sort(want))
+
+
 def test_ids_sharing_the_sorted_bits_get_codes_of_their_own(rng, monkeypatch):
     """Pairs of ids that tie on the bits the grouping sort uses: the second of each pair is
     found late and placed beside the first (a free code), with the brute-force journeys."""

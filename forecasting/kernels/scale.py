@@ -28,8 +28,10 @@ __all__ = [
     "Scale",
     "Transform",
     "from_scale",
+    "log_scale_each",
     "normal_quantiles",
     "series_scale",
+    "series_scale_each",
     "to_scale",
 ]
 
@@ -78,6 +80,35 @@ def series_scale(y: np.ndarray) -> np.ndarray:
     top = np.where(top > 0, top, 1.0)
     s = top * np.mean(np.abs(y) / top[:, None], axis=1)  # no overflow near 1e308
     return np.where(s > 0, s, 1.0)
+
+
+def _by_length(us: list[np.ndarray]) -> list[np.ndarray]:
+    """Positions of the series of each length in ``us``."""
+    lengths = np.array([len(u) for u in us])
+    return [np.flatnonzero(lengths == n) for n in np.unique(lengths)]
+
+
+def series_scale_each(ys: list[np.ndarray]) -> np.ndarray:
+    """:func:`series_scale` of a ragged batch (series of one length at once).
+
+    Examples
+    --------
+    >>> series_scale_each([np.array([1.0, -3.0]), np.zeros(3)]).tolist()
+    [2.0, 1.0]
+    """
+    out = np.ones(len(ys))
+    for rows in _by_length(ys):
+        out[rows] = series_scale(np.stack([ys[i] for i in rows]))
+    return out
+
+
+def log_scale_each(us: list[np.ndarray], transform: Transform) -> Scale:
+    """:func:`log_scale` of a ragged batch (series of one length at once)."""
+    log, offset = np.zeros(len(us), dtype=bool), np.ones(len(us))
+    for rows in _by_length(us):
+        part = log_scale(np.stack([us[i] for i in rows]), transform)
+        log[rows], offset[rows] = part.log, part.offset
+    return Scale(log, offset)
 
 
 def log_scale(u: np.ndarray, transform: Transform) -> Scale:

@@ -124,3 +124,33 @@ def test_calibration_holdouts_add_a_later_origin(h):
     opt = fc.engine.build_options(h, 12, [80.0], "auto", ("theta",), "select", 2, 3)
     assert opt.holdouts() == (h + 3, h)
     assert opt.calibration_holdouts() == ((h + 3, h, h // 2) if h // 2 else (h + 3, h))
+
+
+def test_the_later_origin_updates_the_models_of_the_validation_origin(monkeypatch):
+    """Every kernel forecasts the later origin (h // 2), but only the final fit and the
+    validation window choose their models (``refit``); for ets and arima that makes the later
+    origin's forecasts differ from a refit's (the kernel tests check them against the models'
+    recursions)."""
+    calls = []
+    real = fc.engine.run_kernel
+
+    def spy(name, ys, h, m, probs, transform, holdouts=(0,), refit=None):
+        calls.append((name, tuple(holdouts), None if refit is None else tuple(refit)))
+        return real(name, ys, h, m, probs, transform, holdouts, refit)
+
+    monkeypatch.setattr(fc.engine, "run_kernel", spy)
+    rng = np.random.default_rng(5)
+    series = {
+        f"s{i}": 100 * np.exp(_seasonal(rng, 48) + 0.05 * rng.standard_normal(48)) for i in range(6)
+    }
+    fc.forecast(frame(series), h=6, models="auto", n_jobs=1)
+    assert {c[0] for c in calls} == {"theta", "ets", "arima", "seasonal_naive"}
+    for _, holdouts, refit in calls:
+        assert holdouts == (0, 3, 6) and refit == (0, 6)
+    ys = list(series.values())
+    probs = np.array([0.1, 0.9])
+    for name in ("ets", "arima"):
+        _, later, _ = real(name, ys, 6, 12, probs, "auto", (0, 3, 6), (0, 6))
+        _, refitted, _ = real(name, ys, 6, 12, probs, "auto", (0, 3, 6))
+        # the refresh is a different forecast from a refit (else this test tells nothing)
+        assert not np.allclose(later[0], refitted[0])

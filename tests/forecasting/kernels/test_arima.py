@@ -83,3 +83,31 @@ def test_a_batch_fits_each_series_as_if_alone_and_holdouts_refit():
     # the orders of differencing come from the whole series, the rest is refitted
     assert cut.order[0, 1] == d[0] and cut.order[0, 4] == big_d[0]
     assert cut.lengths[0] == full.lengths[0] - 24
+
+
+def test_a_refreshed_holdout_runs_the_older_origins_model_over_its_longer_window():
+    """Outside ``refit``, a holdout keeps the orders and coefficients chosen at the next
+    older origin; its errors are that model's filter (scipy's lfilter) over its own longer
+    window, and its variance their mean square."""
+    z = _seasonal_walk(n=120, seed=5)
+    full, later, older = arima_fit([z], 12, holdouts=(0, 9, 18), refit=(0, 18))
+    for name in ("order", "ar", "ma", "const"):
+        np.testing.assert_array_equal(getattr(later, name), getattr(older, name))
+    [alone] = arima_fit([z[:111]], 12)
+    assert later.lengths[0] == older.lengths[0] + 9
+    _, d, _, _, big_d, _, _ = later.order[0]
+    w = z[12:] - z[:-12] if big_d else z
+    w = np.diff(w, n=int(d)) if d else w
+    w = w[: int(later.lengths[0])]
+    e = signal.lfilter(later.ar[0], later.ma[0], w) - signal.lfilter(
+        [1.0], later.ma[0], np.full(len(w), later.const[0])
+    )
+    np.testing.assert_allclose(later.errors[0, : len(w)], e, atol=1e-10)
+    start = 14 if len(w) >= 3 * 12 + 10 else 2  # seasonal terms need m + 2 lags
+    p, _, q, big_p, _, big_q, c = later.order[0]
+    npar = p + big_p * (p + 1) + q + big_q + c
+    mean_square = e[start:] @ e[start:] / (len(w) - start - npar)
+    assert later.sigma2[0] == pytest.approx(mean_square, rel=1e-9)
+    # a fresh choice would differ, so the test tells a refresh from a refit
+    assert not np.allclose(alone.ar[0], later.ar[0]) or not np.allclose(alone.ma[0], later.ma[0])
+    np.testing.assert_array_equal(arima_fit([z], 12)[0].ar, full.ar)

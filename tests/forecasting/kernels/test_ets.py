@@ -125,3 +125,30 @@ def test_holdouts_are_refits_on_the_truncated_series():
     np.testing.assert_allclose(cut.params, alone.params)
     assert cut.level[0] == pytest.approx(alone.level[0], rel=1e-10)
     assert cut.sigma2[0] == pytest.approx(alone.sigma2[0], rel=1e-10)
+
+
+@pytest.mark.parametrize("form", [1, 3])
+def test_a_refreshed_holdout_runs_the_older_origins_model_over_its_longer_window(form):
+    """Outside ``refit``, a holdout keeps the form and smoothing parameters chosen at the
+    next older origin; its initial state, variance and forecasts are those of the explicit
+    recursion over its own (longer) window at those parameters."""
+    trend, season = FORMS[form]
+    z = np.log(_series("linear", n=60, seed=15) / 300)
+    full, later, older = ets_fit([z], 12, holdouts=(0, 6, 12), forms=[form], refit=(0, 12))
+    [alone] = ets_fit([z[:54]], 12, forms=[form])
+    assert later.form[0] == older.form[0] == form
+    np.testing.assert_array_equal(later.params, older.params)
+    # a fresh choice on the later window would take another grid point here: the test
+    # would not tell a refresh from a refit otherwise
+    assert not np.array_equal(alone.params, older.params)
+    alpha, beta, gamma, phi = later.params[0]
+    sse, level, slope, seas = _brute_sse(z[:54], alpha, beta, gamma, phi, trend, season, 12)
+    k = 1 + (trend != "N") + (11 if season else 0) + 1 + (trend != "N") + season + (trend == "Ad")
+    assert later.sigma2[0] * (54 - k - 1) == pytest.approx(sse, rel=1e-8)
+    steps = np.arange(1, 13)
+    brute = level + np.cumsum(phi**steps) * slope + np.array(seas)[(steps - 1) % 12]
+    np.testing.assert_allclose(ets_forecast(later, 12)[0][0], brute, rtol=1e-8, atol=1e-10)
+    # the holdouts of refit are fitted as before
+    refit_all = ets_fit([z], 12, holdouts=(0, 6, 12), forms=[form])
+    np.testing.assert_array_equal(refit_all[0].params, full.params)
+    np.testing.assert_array_equal(refit_all[2].params, older.params)
