@@ -271,7 +271,11 @@ def _auto(
     final = combine_forecasts(
         [(fits[(n, 0)][0][rows], fits[(n, 0)][1][rows]) for n in names], weights, scale, sc
     )
-    return widen(final, factors, scale, sc)
+    mean, q = widen(final, factors, scale, sc)
+    # a widened lower bound can cross 0 (log(u + 1) below 0, or the raw scale): clip it there,
+    # as every kernel does for non-negative series
+    nonneg = np.array([bool(np.all(v >= 0)) for v in sub])
+    return mean, np.where(nonneg[:, None, None], np.maximum(q, 0.0), q)
 
 
 def auto_min_length(candidates: Sequence[str]) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 from scipy import stats
 
@@ -154,3 +155,13 @@ def test_the_later_origin_updates_the_models_of_the_validation_origin(monkeypatc
         _, refitted, _ = real(name, ys, 6, 12, probs, "auto", (0, 3, 6))
         # the refresh is a different forecast from a refit (else this test tells nothing)
         assert not np.allclose(later[0], refitted[0])
+
+
+@pytest.mark.parametrize("transform", ["auto", "none"])
+def test_widened_intervals_of_non_negative_series_stay_non_negative(transform):
+    # intermittent counts: the calibration widens lower bounds that sit at or near 0
+    rng = np.random.default_rng(1)
+    counts = {f"s{i}": (rng.random(24) < 0.5) * rng.integers(1, 9, 24) * 1.0 for i in range(30)}
+    out = fc.forecast(frame(counts), h=6, transform=transform)
+    assert out.select(pl.min_horizontal("mean", "lo-80", "lo-95").min()).item() >= 0.0
+    assert (out["lo-95"] <= out["lo-80"]).all() and (out["lo-80"] <= out["mean"]).all()
