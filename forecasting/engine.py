@@ -34,9 +34,10 @@ models over every series (grouped by length, vectorised, in processes when it pa
 
 from __future__ import annotations
 
+import numbers
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -404,11 +405,18 @@ def check_levels(level: Sequence[float] | float | None) -> list[float]:
     """
     if level is None:
         return []
-    levels = [level] if isinstance(level, int | float) else list(level)
+    if isinstance(level, np.ndarray):  # of any NumPy number type
+        levels: list[Any] = list(np.ravel(level))
+    elif isinstance(level, str | bytes) or not isinstance(level, Iterable):
+        levels = [level]
+    else:
+        levels = list(level)
     bad = [
         v
         for v in levels
-        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 100
+        if isinstance(v, bool | np.bool_)
+        or not isinstance(v, numbers.Real)
+        or not 0 < float(v) < 100
     ]
     if bad:
         raise ValidationError(
@@ -416,7 +424,9 @@ def check_levels(level: Sequence[float] | float | None) -> list[float]:
             f"and 1 (0.8), both excluded; got {bad} ({len(bad)} bad value"
             f"{'s' if len(bad) > 1 else ''})."
         )
-    return sorted(set(round(float(v) * (100 if v < 1 else 1), 10) for v in levels))
+    # a NumPy float32 is read as written (0.9, not 0.899999976)
+    values = [float(str(v)) if isinstance(v, np.floating) else float(v) for v in levels]
+    return sorted(set(round(v * (100 if v < 1 else 1), 10) for v in values))
 
 
 def _probs(levels: list[float]) -> np.ndarray:

@@ -208,3 +208,14 @@ def test_bad_input_raises_named_errors():
         )
     with pytest.raises(ValidationError, match="combine must be one of"):
         fc.forecast(s, h=2, combine="weighted-mse")
+
+
+def test_levels_given_as_numpy_numbers_or_text():
+    s = frame({"a": 100 + np.arange(24.0)})
+    ref = fc.forecast(s, h=2, models="naive", level=[80, 95])
+    for given in (np.array([80, 95]), [np.int64(80), np.float32(0.95)], (np.float64(0.8), 95)):
+        assert fc.forecast(s, h=2, models="naive", level=given).equals(ref)
+    for bad in ("80", ["80", 95], object()):
+        with pytest.raises(ValidationError, match=r"level must be percentages.*got \[") as info:
+            fc.forecast(s, h=2, level=bad)
+        assert "'8', '0'" not in str(info.value)  # text is one value, not its characters
