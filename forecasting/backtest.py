@@ -30,6 +30,7 @@ from forecasting.engine import (
     check_lengths,
     check_levels,
     check_models,
+    check_names,
     check_windows,
     forecast_arrays,
     output_frame,
@@ -133,6 +134,7 @@ def backtest(
     """
     levels = check_levels(level)
     names = check_models(models, candidates)
+    check_names(id_col, time_col, value_col, levels, ("cutoff", "horizon", "actual", "scale"))
     panel = read_panel(series, freq, id_col, time_col, value_col)
     m = season_length if season_length is not None else panel.period.season_length
     opt = build_options(h, m, levels, transform, candidates, combine, 1, 1)

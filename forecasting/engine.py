@@ -567,6 +567,32 @@ def check_windows(n_windows: int, step: int) -> None:
             raise ValidationError(f"{name} must be a whole number >= 1; got {v!r}.")
 
 
+def check_names(
+    id_col: str, time_col: str, value_col: str, levels: list[float], taken: Sequence[str] = ()
+) -> None:
+    """Refuse column names that clash with each other or with a column of the output.
+
+    The output has ``id_col``, ``time_col``, ``model``, ``mean``, ``lo-<level>`` and
+    ``hi-<level>`` (and ``taken``, the other columns of a backtest); an input column of the
+    same name would be overwritten by it.
+    """
+    given = {"id_col": id_col, "time_col": time_col, "value_col": value_col}
+    for a, b in (("id_col", "time_col"), ("id_col", "value_col"), ("time_col", "value_col")):
+        if given[a] == given[b]:
+            raise ValidationError(
+                f"{a} and {b} are both {given[a]!r}; the series need separate id, date and "
+                "value columns."
+            )
+    output = ["model", "mean", *taken]
+    output += [f"{side}-{_level_label(lv)}" for lv in levels for side in ("lo", "hi")]
+    for a in ("id_col", "time_col"):
+        if given[a] in output:
+            raise ValidationError(
+                f"{a}={given[a]!r} is also the name of an output column "
+                f"({', '.join(map(repr, output))}); rename the column and pass its new name."
+            )
+
+
 def check_lengths(panel: Panel, need: int, why: str) -> None:
     """Refuse series shorter than ``need`` points, naming them; ``why`` says what needs it."""
     lengths = np.array([len(v) for v in panel.values])
@@ -753,6 +779,7 @@ def forecast(
     """
     levels = check_levels(level)
     names = check_models(models, candidates)
+    check_names(id_col, time_col, value_col, levels)
     panel = read_panel(series, freq, id_col, time_col, value_col)
     m = season_length if season_length is not None else panel.period.season_length
     opt = build_options(h, m, levels, transform, candidates, combine, n_windows, step)

@@ -219,3 +219,23 @@ def test_levels_given_as_numpy_numbers_or_text():
         with pytest.raises(ValidationError, match=r"level must be percentages.*got \[") as info:
             fc.forecast(s, h=2, level=bad)
         assert "'8', '0'" not in str(info.value)  # text is one value, not its characters
+
+
+@pytest.mark.parametrize(
+    ("names", "match"),
+    [
+        ({"id_col": "model"}, "id_col='model' is also the name of an output column"),
+        ({"id_col": "mean"}, "id_col='mean' is also the name of an output column"),
+        ({"time_col": "lo-80"}, "time_col='lo-80' is also the name of an output column"),
+        ({"id_col": "date", "time_col": "date"}, "id_col and time_col are both 'date'"),
+    ],
+)
+def test_column_names_that_the_output_would_overwrite_are_refused(names, match):
+    s = frame({"a": np.arange(1.0, 13.0), "b": np.arange(2.0, 14.0)})
+    renamed = s.rename({"date": names.get("time_col", "date")})
+    if names.get("id_col", "date") != "date":
+        renamed = renamed.rename({"series_id": names["id_col"]})
+    with pytest.raises(ValidationError, match=match):
+        fc.forecast(renamed, h=2, models="naive", **names)
+    with pytest.raises(ValidationError, match=match):
+        fc.backtest(renamed, h=2, models="naive", n_windows=1, **names)
