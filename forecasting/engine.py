@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from attribution._base.errors import EmptyInputError, ModelError, SchemaError, ValidationError
-from attribution._base.frames import FrameLike, check_columns, to_lazy
+from attribution._base.errors import EmptyInputError, ModelError, ValidationError
+from attribution._base.frames import FrameLike, check_columns, numeric_expr, to_lazy
 from attribution._base.periods import (
     FreqLike,
     Period,
@@ -444,16 +444,15 @@ def read_panel(
     lf = to_lazy(series, what="series")
     schema = lf.collect_schema()
     check_columns(schema, [id_col, time_col, value_col], "series")
-    if not schema[value_col].is_numeric():
-        raise SchemaError(
-            f"Column {value_col!r} of the series has type {schema[value_col]}; expected numbers."
-        )
+    # numbers written as text (a CSV column with a stray word is read as text) are parsed;
+    # values that are not numbers are named
+    value = numeric_expr(lf, value_col, schema[value_col], "finite numbers")
     date = read_dates(lf, time_col, what="series")
     df = (
         lf.select(
             pl.col(id_col).alias("id"),
             date.alias("t"),
-            pl.col(value_col).cast(pl.Float64).alias("v"),
+            value.alias("v"),
         )
         .with_row_index("row")
         .collect()

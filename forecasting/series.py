@@ -21,8 +21,16 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import polars as pl
 
-from attribution._base.errors import EmptyInputError, ModelError, SchemaError, ValidationError
-from attribution._base.frames import ROW, FrameLike, Rule, check_columns, check_rules, to_lazy
+from attribution._base.errors import EmptyInputError, ModelError, ValidationError
+from attribution._base.frames import (
+    ROW,
+    FrameLike,
+    Rule,
+    check_columns,
+    check_rules,
+    numeric_expr,
+    to_lazy,
+)
 from attribution._base.periods import FreqLike, as_period
 from attribution._base.time import parse_date, parse_dates
 
@@ -136,11 +144,7 @@ def to_series(
     lf = to_lazy(frame, what=what)
     schema = lf.collect_schema()
     check_columns(schema, [c for c in (id_col, time_col, value_col) if c], what)
-    if not (schema[value_col].is_numeric() or schema[value_col] == pl.Null):
-        raise SchemaError(
-            f"Column {value_col!r} of the series frame has type {schema[value_col]}; "
-            "expected numbers."
-        )
+    amount = numeric_expr(lf, value_col, schema[value_col], "numbers")
     date = read_dates(lf, time_col, what=what)
     rules = [Rule(time_col, date.is_null(), "null dates", "every row needs a date", False)]
     if id_col:
@@ -150,7 +154,7 @@ def to_series(
     df = lf.select(
         ident.alias("__id"),
         period.truncate(date).alias("__date"),
-        pl.col(value_col).cast(pl.Float64).alias("__value"),
+        amount.alias("__value"),
     ).collect()
     agg = df.group_by("__id", "__date").agg(pl.col("__value").sum())
     bounds = agg.group_by("__id").agg(

@@ -143,3 +143,22 @@ def test_forecast_of_an_event_log_reads_its_own_columns(tmp_path: Path) -> None:
     a = pl.read_parquet(tmp_path / "a" / "forecast.parquet")
     b = pl.read_parquet(tmp_path / "b" / "forecast.parquet")
     assert a.equals(b)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("series_id,date,value\n", "The series frame is empty (0 rows)"),
+        (
+            "series_id,date,value\na,2020-01-01,1\na,2020-02-01,x\na,2020-03-01,3\n",
+            "Column 'value' has 1 values that are not numbers ('x' at row 1)",
+        ),
+    ],
+)
+def test_a_series_file_with_no_rows_or_a_word_for_a_value_is_named(tmp_path, capsys, text, message):
+    src = tmp_path / "s.csv"
+    src.write_text(text)
+    assert main(["forecast", str(src), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()

@@ -239,3 +239,14 @@ def test_column_names_that_the_output_would_overwrite_are_refused(names, match):
         fc.forecast(renamed, h=2, models="naive", **names)
     with pytest.raises(ValidationError, match=match):
         fc.backtest(renamed, h=2, models="naive", n_windows=1, **names)
+
+
+def test_values_written_as_text_are_read_and_words_are_named():
+    s = frame({"a": np.arange(1.0, 13.0)})
+    as_text = s.with_columns(pl.col("value").cast(pl.String))
+    assert fc.forecast(as_text, h=2, models="naive").equals(fc.forecast(s, h=2, models="naive"))
+    words = as_text.with_columns(
+        pl.when(pl.int_range(12) == 4).then(pl.lit("n/a")).otherwise(pl.col("value")).alias("value")
+    )
+    with pytest.raises(ValidationError, match=r"1 values that are not numbers \('n/a' at row 4\)"):
+        fc.forecast(words, h=2)

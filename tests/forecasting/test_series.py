@@ -83,6 +83,11 @@ def test_to_series_errors_name_column_and_rows():
         fc.to_series(frame, freq="fortnightly")
     with pytest.raises(EmptyInputError, match="empty"):
         fc.to_series(frame.clear())
+    ok = frame.with_columns(pl.Series("date", ["2024-01-01", "2024-03-01"]))
+    as_text = ok.with_columns(pl.Series("value", [" 1.5", "2"]))  # as a CSV reader may type it
+    assert fc.to_series(as_text)["value"].to_list() == [1.5, 0.0, 2.0]
+    with pytest.raises(ValidationError, match=r"1 values that are not numbers \('x' at row 1\)"):
+        fc.to_series(ok.with_columns(pl.Series("value", ["1", "x"])))
 
 
 @pytest.fixture(scope="module")
