@@ -296,9 +296,18 @@ def interval_factors(
 def combine_forecasts(
     parts: list[Result], weights: np.ndarray, scale: np.ndarray, sc: Scale
 ) -> Result:
-    """Weighted mean of the candidates' points and quantiles on the model scale."""
-    mean_z = sum(weights[:, j, None] * to_model(p[0], scale, sc) for j, p in enumerate(parts))
-    q_z = sum(weights[:, j, None, None] * to_model(p[1], scale, sc) for j, p in enumerate(parts))
+    """Weighted mean of the candidates' points and quantiles on the model scale.
+
+    A candidate with weight 0 for a series takes no part in it, even where its forecast
+    overflowed (``0 * inf`` would make the combination ``nan``).
+    """
+
+    def term(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.where(w > 0, w * to_model(x, scale, sc), 0.0)
+
+    mean_z = sum(term(weights[:, j, None], p[0]) for j, p in enumerate(parts))
+    q_z = sum(term(weights[:, j, None, None], p[1]) for j, p in enumerate(parts))
     return from_model(np.asarray(mean_z), scale, sc), from_model(np.asarray(q_z), scale, sc)
 
 
@@ -315,7 +324,8 @@ def widen(res: Result, factors: np.ndarray, scale: np.ndarray, sc: Scale) -> Res
     for lv in range(len(factors)):
         for side in (0, 1):
             j = 2 * lv + side
-            out[..., j] = mid + factors[lv, side] * (q[..., j] - mid)
+            with np.errstate(invalid="ignore", over="ignore"):  # overflow: refused later
+                out[..., j] = mid + factors[lv, side] * (q[..., j] - mid)
     # levels ascend: keep the intervals nested, each containing the one before
     for lv in range(1, len(factors)):
         out[..., 2 * lv] = np.minimum(out[..., 2 * lv], out[..., 2 * lv - 2])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import polars as pl
 import pytest
@@ -165,3 +167,18 @@ def test_widened_intervals_of_non_negative_series_stay_non_negative(transform):
     out = fc.forecast(frame(counts), h=6, transform=transform)
     assert out.select(pl.min_horizontal("mean", "lo-80", "lo-95").min()).item() >= 0.0
     assert (out["lo-95"] <= out["lo-80"]).all() and (out["lo-80"] <= out["mean"]).all()
+
+
+def test_a_candidate_left_out_takes_no_part_even_where_it_overflowed():
+    from forecasting.auto import combine_forecasts
+
+    sc = Scale(np.array([True, False]), np.zeros(2))
+    scale = np.array([2.0, 3.0])
+    good = (np.array([[4.0], [-1.0]]), np.array([[[2.0, 8.0]], [[-5.0, 3.0]]]))
+    blown = (np.array([[np.inf], [np.inf]]), np.full((2, 1, 2), np.inf))
+    weights = np.array([[1.0, 0.0], [1.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no RuntimeWarning on the way
+        mean, q = combine_forecasts([good, blown], weights, scale, sc)
+    np.testing.assert_allclose(mean, good[0], rtol=1e-12)
+    np.testing.assert_allclose(q, good[1], rtol=1e-12)
