@@ -148,6 +148,9 @@ def run_kernel(
                 transform=transform,
             )
     nonneg = np.array([bool(np.all(y >= 0)) for y in ys])
+    # a series of zeros has no unit to scale by (its scale is 1): it is forecast 0, exactly,
+    # so that zeros times c still give c times the forecast
+    zero = np.array([not np.any(y) for y in ys])
     out: list[Result] = []
     for mean, q in results:
         with np.errstate(over="ignore", invalid="ignore"):
@@ -155,5 +158,7 @@ def run_kernel(
         if nonneg.any():
             mean = np.where(nonneg[:, None], np.maximum(mean, 0.0), mean)
             q = np.where(nonneg[:, None, None], np.maximum(q, 0.0), q)
+        if zero.any():
+            mean, q = np.where(zero[:, None], 0.0, mean), np.where(zero[:, None, None], 0.0, q)
         out.append((mean, q))
     return out

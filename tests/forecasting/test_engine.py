@@ -250,3 +250,13 @@ def test_values_written_as_text_are_read_and_words_are_named():
     )
     with pytest.raises(ValidationError, match=r"1 values that are not numbers \('n/a' at row 4\)"):
         fc.forecast(words, h=2)
+
+
+@pytest.mark.parametrize("model", fc.MODEL_NAMES)
+def test_a_series_of_zeros_is_forecast_zero_so_scaling_it_changes_nothing(model):
+    # zeros times any c are the same zeros, so units invariance leaves only 0 as their forecast
+    rng = np.random.default_rng(2)
+    s = frame({"z": np.zeros(30), "y": 50 + rng.normal(0, 5, 30)})
+    out = fc.forecast(s, h=4, models=model)
+    zero = out.filter(pl.col("series_id") == "z").select("mean", "lo-80", "hi-80", "lo-95", "hi-95")
+    assert (zero.to_numpy() == 0.0).all()
