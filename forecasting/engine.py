@@ -155,6 +155,12 @@ def _trim_leading_zeros(v: np.ndarray, keep: int = 4) -> np.ndarray:
 
 def _n_workers(n_jobs: int | None) -> int:
     """Count the threads for ``n_jobs`` (-1: every core, -2: all but one; None or 0: one)."""
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool | np.bool_) or not isinstance(n_jobs, int | np.integer)
+    ):
+        raise ValidationError(
+            f"n_jobs must be a whole number (-1: every core) or None; got {n_jobs!r}."
+        )
     cpus = os.cpu_count() or 1
     if n_jobs is None or n_jobs == 0:
         return 1
@@ -508,10 +514,20 @@ def read_panel(
 
 
 def check_models(models: str | Sequence[str], candidates: Sequence[str]) -> list[str]:
-    """Model names in order without repeats; refuse unknown names and ``auto`` as candidate."""
+    """Model names in order without repeats; refuse unknown names and ``auto`` as candidate.
+
+    A string is one name (``candidates="theta"`` is ``["theta"]``); ``auto`` needs at least one
+    candidate.
+    """
     names = [models] if isinstance(models, str) else list(models)
+    candidates = [candidates] if isinstance(candidates, str) else list(candidates)
     if not names:
         raise ModelError("models is empty; name at least one of: " + ", ".join(MODEL_NAMES))
+    if "auto" in names and not candidates:
+        raise ModelError(
+            "candidates of 'auto' is empty; name at least one of: "
+            + ", ".join(n for n in MODEL_NAMES if n != "auto")
+        )
     for name in [*names, *candidates]:
         if name not in MODEL_NAMES:
             raise ModelError(
@@ -552,7 +568,7 @@ def build_options(
         tuple(lv / 100 for lv in levels),
         _probs(levels),
         "log" if transform == "log1p" else transform,  # type: ignore[arg-type]
-        tuple(candidates),
+        tuple(dict.fromkeys([candidates] if isinstance(candidates, str) else candidates)),
         combine,  # type: ignore[arg-type]
         int(n_windows),
         int(step),

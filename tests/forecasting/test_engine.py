@@ -260,3 +260,14 @@ def test_a_series_of_zeros_is_forecast_zero_so_scaling_it_changes_nothing(model)
     out = fc.forecast(s, h=4, models=model)
     zero = out.filter(pl.col("series_id") == "z").select("mean", "lo-80", "hi-80", "lo-95", "hi-95")
     assert (zero.to_numpy() == 0.0).all()
+
+
+def test_options_of_the_wrong_kind_are_refused_by_name():
+    s = frame({"a": 100 + np.arange(24.0)})
+    for bad in ("2", 1.5, True):
+        with pytest.raises(ValidationError, match=r"n_jobs must be a whole number"):
+            fc.forecast(s, h=2, models="naive", n_jobs=bad)  # type: ignore[arg-type]
+    with pytest.raises(ModelError, match="candidates of 'auto' is empty"):
+        fc.forecast(s, h=2, candidates=[])
+    one = fc.forecast(s, h=2, candidates="theta")  # one name, not its letters
+    assert one.equals(fc.forecast(s, h=2, candidates=["theta"]))
