@@ -28,10 +28,16 @@ DAMPING = (0.8, 0.9, 0.95, 0.98)
 
 @dataclass(frozen=True)
 class Designs:
-    """Every trend x harmonics design for one (n, h, m): operators for a whole batch."""
+    """Every trend x harmonics design for one (n, h, m): operators for a whole batch.
 
-    resid: np.ndarray  # (D, n, n): I - hat matrix
-    ahead: np.ndarray  # (D, h, n): maps the series to the forecast
+    Designs have up to ``p`` columns; those with fewer are padded with zero columns (and zero
+    coefficients), so they stack. Memory grows as ``D * p * (n + h)``, not ``D * n * n``: a
+    series of a few thousand days fits in megabytes.
+    """
+
+    fit: np.ndarray  # (D, n, p): the regressors over the series
+    proj: np.ndarray  # (D, p, n): (X'X)^-1 X', the least-squares coefficients of a series
+    new: np.ndarray  # (D, h, p): the regressors over the forecast periods
     leverage: np.ndarray  # (D, h): x0' (X'X)^-1 x0
     n_params: np.ndarray  # (D,)
     names: tuple[str, ...] = field(default=())
@@ -54,7 +60,7 @@ def designs(n: int, h: int, m: int) -> Designs:
     for phi in DAMPING:
         trends.append((f"damped{phi:g}", phi * (1 - phi ** (t + 1)) / (1 - phi)))
     k_max = m // 2 if m > 1 and n >= 2 * m else 0
-    resid, ahead, lev, npar, names = [], [], [], [], []
+    fits, projs, news, lev, npar, names = [], [], [], [], [], []
     for label, trend in trends:
         for k in range(k_max + 1):
             cols = [np.ones(n + h)] + ([trend] if trend is not None else [])
@@ -69,15 +75,29 @@ def designs(n: int, h: int, m: int) -> Designs:
                 continue
             fit, new = x[:n], x[n:]
             xtx_inv = np.linalg.pinv(fit.T @ fit)
-            proj = xtx_inv @ fit.T
-            resid.append(np.eye(n) - fit @ proj)
-            ahead.append(new @ proj)
+            fits.append(fit)
+            projs.append(xtx_inv @ fit.T)
+            news.append(new)
             lev.append(np.einsum("ij,jk,ik->i", new, xtx_inv, new))
             npar.append(p)
             names.append(f"{label}+K{k}")
-    if not resid:
+    if not fits:
         raise ModelError(f"harmonic needs at least 4 observations; a series has {n}.")
-    return Designs(np.stack(resid), np.stack(ahead), np.stack(lev), np.array(npar), tuple(names))
+    width = max(npar)
+
+    def pad(a: np.ndarray, axis: int) -> np.ndarray:
+        extra = [(0, 0)] * a.ndim
+        extra[axis] = (0, width - a.shape[axis])
+        return np.pad(a, extra)
+
+    return Designs(
+        np.stack([pad(a, 1) for a in fits]),
+        np.stack([pad(a, 0) for a in projs]),
+        np.stack([pad(a, 1) for a in news]),
+        np.stack(lev),
+        np.array(npar),
+        tuple(names),
+    )
 
 
 def harmonic(
@@ -103,13 +123,14 @@ def harmonic(
             continue
         z = to_scale(y, sc) if on_log else y
         jac = -z.sum(axis=1) if on_log else np.zeros(len(y))
-        r = np.einsum("dij,sj->sdi", d.resid, z)
+        beta = np.einsum("dpn,sn->sdp", d.proj, z)
+        r = z[:, None, :] - np.einsum("dnp,sdp->sdn", d.fit, beta)
         rss = np.einsum("sdi,sdi->sd", r, r)
         floor = TINY * (1.0 + np.einsum("si,si->s", z, z))[:, None]
         rss = np.maximum(rss, floor)
         loglik = -0.5 * n * (np.log(2 * np.pi * rss / n) + 1) + jac[:, None]
         aicc = np.where(allowed[:, None], -2 * loglik + penalty[None, :], np.inf)
-        loc = np.einsum("dhn,sn->sdh", d.ahead, z)
+        loc = np.einsum("dhp,sdp->sdh", d.new, beta)
         sd = np.sqrt(rss / (n - d.n_params))[:, :, None] * np.sqrt(1 + d.leverage)[None]
         q = loc[..., None] + sd[..., None] * tq[None, :, None, :]
         if on_log:

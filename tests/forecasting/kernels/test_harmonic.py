@@ -52,3 +52,22 @@ def test_short_series_get_no_seasonal_terms_and_stay_bounded():
     )
     out = fc.forecast(series, h=4)
     assert out["hi-95"].max() < 20 * y.max()
+
+
+def test_designs_of_a_long_daily_series_take_memory_linear_in_its_length():
+    # n x n operators per design took 24 * 1500^2 * 8 bytes (430 MB) here, 4 GB at 3000 days
+    from dataclasses import fields
+
+    from forecasting.kernels.harmonic import designs
+
+    d = designs(1500, 14, 7)
+    size = sum(getattr(d, f.name).nbytes for f in fields(d) if f.name != "names")
+    assert size < 24 * 10 * (1500 + 14) * 8 * 3  # D designs, at most 10 columns, 3 arrays
+
+
+def test_harmonic_equals_the_least_squares_fit_of_its_one_design():
+    # 6 points, season 1: only "none+K0" and trends; a straight line is fitted exactly by the
+    # linear design, whose AICc then dominates: the forecast is the line (closed form)
+    y = 3.0 + 2.0 * np.arange(6.0)
+    out = fc.forecast(frame({"a": y}), h=3, models="harmonic", transform="none", season_length=1)
+    np.testing.assert_allclose(out["mean"], 3.0 + 2.0 * np.arange(6.0, 9.0), rtol=1e-6)
