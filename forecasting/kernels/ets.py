@@ -270,14 +270,21 @@ def _grid_sse(
     out: list[dict[int, np.ndarray]] = [
         {j: np.empty((s, len(forms[j][1].params))) for j in pos} for _, pos in ends
     ]
-    lag = np.arange(n)[None, :] - 1 - np.arange(n - 1)[:, None]  # (n-1, n): t - 1 - i
-    ok = lag >= 0
     chunk = max(1, _BLOCK // (n * k_all))
     for a in range(0, s, chunk):
         zc = z[a : a + chunk]
         c = len(zc)
-        lagged = np.where(ok[:, None, :], zc[:, np.where(ok, lag, 0)].transpose(1, 0, 2), 0.0)
-        e0 = zc[None] - (impulse @ lagged.reshape(n - 1, c * n)).reshape(k_all, c, n)
+        # the lag matrix is (n-1) x c x n: over 4 blocks (a long daily series), it is built
+        # for a span of periods at a time, so memory grows as n, not n²
+        span = n if (n - 1) * c * n <= 4 * _BLOCK else max(1, 4 * _BLOCK // ((n - 1) * c))
+        e0 = np.empty((k_all, c, n))
+        for t0 in range(0, n, span):
+            t1 = min(n, t0 + span)
+            lag = np.arange(t0, t1)[None, :] - 1 - np.arange(n - 1)[:, None]  # t - 1 - i
+            ok = lag >= 0
+            lagged = np.where(ok[:, None, :], zc[:, np.where(ok, lag, 0)].transpose(1, 0, 2), 0.0)
+            wide = (impulse @ lagged.reshape(n - 1, c * (t1 - t0))).reshape(k_all, c, t1 - t0)
+            e0[:, :, t0:t1] = zc[None, :, t0:t1] - wide
         for e, (n_e, whitened) in enumerate(plan):
             for j, wu in whitened:
                 part = e0[bounds[j] : bounds[j + 1], :, :n_e]
