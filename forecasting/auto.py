@@ -79,6 +79,9 @@ Combine = Literal["select", "equal", "weighted", "best"]
 PRIOR_SERIES = 20.0
 #: Most candidates searched for the best subset (the best ones individually).
 MAX_SUBSET = 6
+#: Distances on the model scale (log or divided by the series' scale) below this are
+#: rounding: an interval this narrow is an exact fit.
+_ROUNDING = 1e-9
 
 
 @dataclass(frozen=True)
@@ -181,9 +184,14 @@ def validation_weights(
         return np.where(np.isfinite(w).all(axis=1, keepdims=True), w, equal)
     # errors are compared in units of each series' scale; a floor keeps exact fits finite
     tiny = 1e-9 * scale
+    ref = _mae(actual_arr, val_mean[reference])
+    # a window every model forecasts exactly (a series of zeros, a constant), up to rounding,
+    # tells the models apart no better than no window: its rounding errors would decide ties
+    # (and with them the forecast would depend on the units)
+    exact = (err <= tiny[:, None]).all(axis=1) & (ref <= tiny)
     err = err + tiny[:, None]
-    ref = _mae(actual_arr, val_mean[reference]) + tiny
-    usable = np.isfinite(ref) & np.isfinite(err).all(axis=1)
+    ref = ref + tiny
+    usable = np.isfinite(ref) & np.isfinite(err).all(axis=1) & ~exact
     if not usable.any():  # nothing to validate on: the models, not the benchmark
         keep = np.array([n != reference for n in names]) if c > 1 else np.ones(c, bool)
         keep = keep if keep.any() else np.ones(c, bool)
@@ -277,6 +285,12 @@ def interval_factors(
         for side, sign in enumerate((-1.0, 1.0)):
             half = sign * (q[..., 2 * lv + side] - mid)  # >= 0: the bound's distance
             out = sign * dist  # > 0: beyond the median on this side
+            # an interval of width 0 (a constant series, fitted exactly) holding its actual:
+            # distances of rounding size (the model scale is free of units) say nothing,
+            # and their ratio would depend on the units
+            flat = half <= _ROUNDING
+            half = np.where(flat, 0.0, half)
+            out = np.where(flat & (np.abs(out) <= _ROUNDING), 0.0, out)
             with np.errstate(divide="ignore", invalid="ignore"):
                 score = np.where(
                     half > 0, out / np.where(half > 0, half, 1.0), np.sign(out) * np.inf

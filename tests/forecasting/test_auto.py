@@ -182,3 +182,24 @@ def test_a_candidate_left_out_takes_no_part_even_where_it_overflowed():
         mean, q = combine_forecasts([good, blown], weights, scale, sc)
     np.testing.assert_allclose(mean, good[0], rtol=1e-12)
     np.testing.assert_allclose(q, good[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("c", [1e-3, 7.3e4])
+def test_series_fitted_exactly_do_not_make_auto_depend_on_the_units(c):
+    # a constant and a series of zeros are forecast exactly by every candidate: their
+    # validation errors and interval widths are rounding, which must not choose the
+    # candidates or the interval factors (the ties fell differently in other units)
+    rng = np.random.default_rng(108)
+    batch = {
+        "short": rng.lognormal(-9, 3, 6),
+        "constant": np.full(23, 1e-11),
+        "zeros": np.zeros(60),
+        "noisy": rng.lognormal(0, 1, 24),
+    }
+    s = frame(batch)
+    one = fc.forecast(s, h=6, level=[50, 80, 95], transform="none")
+    other = fc.forecast(
+        s.with_columns(pl.col("value") * c), h=6, level=[50, 80, 95], transform="none"
+    )
+    for col in ("mean", "lo-50", "hi-50", "lo-80", "hi-80", "lo-95", "hi-95"):
+        np.testing.assert_allclose(other[col].to_numpy(), c * one[col].to_numpy(), rtol=1e-9)
