@@ -223,7 +223,10 @@ def validation_weights(
         if len(rows) > 1
         else np.full(len(diff), np.inf)
     )
-    close = np.flatnonzero(means - means[best] <= np.nan_to_num(se, nan=np.inf))
+    # a tolerance of rounding size: a candidate that forecasts a window as another does
+    # (arima as seasonal naive) puts a difference of 0 in the table, give or take rounding,
+    # and the rule must not turn on that rounding (it moves with the units)
+    close = np.flatnonzero(means - means[best] <= np.nan_to_num(se, nan=np.inf) + _ROUNDING)
     pick = max(close, key=lambda i: (len(subsets[i]), -means[i]))
     keep = np.zeros(c)
     keep[list(subsets[pick])] = 1.0

@@ -203,3 +203,23 @@ def test_series_fitted_exactly_do_not_make_auto_depend_on_the_units(c):
     )
     for col in ("mean", "lo-50", "hi-50", "lo-80", "hi-80", "lo-95", "hi-95"):
         np.testing.assert_allclose(other[col].to_numpy(), c * one[col].to_numpy(), rtol=1e-9)
+
+
+def test_a_candidate_equal_to_another_on_a_window_does_not_make_the_choice_turn_on_rounding():
+    # two series with validation windows; on the first, candidate b forecasts as a does, so
+    # {a} and {a, b} differ there by 0, which puts the one-standard-error rule on its edge:
+    # the subset chosen must not depend on the units (it did, by the sign of the rounding)
+    from forecasting.auto import validation_weights
+
+    names = ["a", "b", "seasonal_naive"]
+    actual = [np.array([1.0, 2.0, 0.5]), np.array([3.0, -1.0, 2.0])]
+    a = np.array([[0.9, 1.6, 0.9], [2.5, -0.2, 1.5]])
+    b = np.array([[0.9, 1.6, 0.9], [2.9, 0.3, 1.1]])
+    snaive = np.array([[0.2, 1.2, 1.1], [2.0, 0.5, 1.0]])
+    sc = Scale(np.zeros(2, bool), np.zeros(2))
+    chosen = set()
+    for c in np.geomspace(1e-6, 1e6, 61):
+        val = {"a": c * a, "b": c * b, "seasonal_naive": c * snaive}
+        w = validation_weights(names, [c * x for x in actual], val, c * np.ones(2), sc, "select")
+        chosen.add(tuple(w[0] > 0))
+    assert chosen == {(True, True, False)}  # within one standard error: the broader subset
