@@ -197,7 +197,15 @@ def reconciliation_matrix(
             raise ValidationError(f"method {method!r} needs residuals (the error covariance).")
         weights = np.diag(np.diag(cov)) if method == "wls" else cov
     inv = np.linalg.pinv(weights)
-    return np.linalg.solve(summing.T @ inv @ summing, summing.T @ inv)
+    try:
+        return np.linalg.solve(summing.T @ inv @ summing, summing.T @ inv)
+    except np.linalg.LinAlgError:
+        # errors of 0 (series forecast exactly in every window) leave W singular: a ridge of
+        # rounding size keeps every node, and with W = 0 it is the OLS projection
+        level = float(np.mean(np.diag(weights)))
+        ridge = 1e-9 * level if level > 0 else 1.0
+        inv = np.linalg.pinv(weights + ridge * np.eye(n))
+        return np.linalg.solve(summing.T @ inv @ summing, summing.T @ inv)
 
 
 def _levels(columns: Sequence[str]) -> list[str]:
@@ -376,5 +384,7 @@ def _correlation(cov: np.ndarray | None, n: int) -> np.ndarray:
     if cov is None:
         return np.eye(n)
     sd = np.sqrt(np.diag(cov))
-    sd = np.where(sd > 0, sd, 1.0)
-    return cov / np.outer(sd, sd)
+    flat = sd <= 0  # a node whose errors were all 0: uncorrelated, its own width kept
+    corr = cov / np.outer(np.where(flat, 1.0, sd), np.where(flat, 1.0, sd))
+    corr[flat, flat] = 1.0
+    return corr

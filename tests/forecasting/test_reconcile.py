@@ -126,3 +126,38 @@ def test_reconciled_forecasts_add_up_and_are_at_least_as_accurate():
     assert err["mint_shrink"] < err["base"] and err["ols"] < err["base"]
     for method in ("bottom_up", "ols", "mint_shrink"):
         assert abs(inside[method] - inside["base"]) < 0.06, (method, inside)
+
+
+def test_residuals_of_zero_give_the_ols_projection_and_keep_the_widths():
+    # every node forecast exactly in every window: W = 0, which no method can invert; every
+    # weighting of zero errors is alike, so the projection is the plain least squares one
+    tree = fc.hierarchy_matrix(HIER)
+    rng = np.random.default_rng(3)
+    dates = [date(2024, m, 1) for m in (1, 2)]
+    mean = rng.normal(100, 20, (2, 9))
+    base = pl.DataFrame(
+        {
+            "series_id": np.repeat(tree.nodes, 2),
+            "date": dates * 9,
+            "model": "m",
+            "mean": mean.T.ravel(),
+        }
+    ).with_columns((pl.col("mean") - 5).alias("lo-80"), (pl.col("mean") + 5).alias("hi-80"))
+    cuts = [date(2023, m, 1) for m in range(1, 7)]
+    zero = pl.DataFrame(
+        {
+            "series_id": np.repeat(tree.nodes, 6),
+            "date": cuts * 9,
+            "cutoff": cuts * 9,
+            "model": "m",
+            "actual": 1.0,
+            "mean": 1.0,
+        }
+    )
+    for method in ("wls", "mint_shrink"):
+        out = fc.reconcile(base, HIER, method=method, residuals=zero)
+        assert np.isfinite(out.select("mean", "lo-80", "hi-80").to_numpy()).all()
+        got = out.pivot(on="series_id", index="date", values="mean").select(tree.nodes).to_numpy()
+        np.testing.assert_allclose(got, mean @ _gls(tree.summing, np.eye(9), np.eye(9)).T)
+        ols = fc.reconcile(base, HIER, method="ols")
+        np.testing.assert_allclose(out["hi-80"] - out["lo-80"], ols["hi-80"] - ols["lo-80"])
