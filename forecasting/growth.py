@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from attribution._base.errors import ValidationError, describe_rows
@@ -83,9 +85,20 @@ def cagr(start: float, end: float, years: float) -> float:
     0.2599
     """
     for name, v in (("start", start), ("end", end), ("years", years)):
-        if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
+        number = isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
+        if not (number and math.isfinite(v) and v > 0):
             raise ValidationError(f"cagr: {name} must be a finite number > 0; got {v!r}.")
-    return float((end / start) ** (1.0 / years) - 1.0)
+    start, end, years = float(start), float(end), float(years)
+    try:
+        rate = (end / start) ** (1.0 / years) - 1.0
+    except OverflowError:
+        rate = math.inf
+    if not math.isfinite(rate):
+        raise ValidationError(
+            f"cagr: growing from {start!r} to {end!r} in {years!r} years is a rate beyond the "
+            "largest float; check the values and the span."
+        )
+    return float(rate)
 
 
 # ---------------------------------------------------------------------------------------------

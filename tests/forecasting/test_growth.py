@@ -28,6 +28,18 @@ def test_cagr_rejects_undefined_inputs(args):
         fc.cagr(*args)
 
 
+def test_cagr_takes_numpy_numbers_and_refuses_rates_beyond_the_largest_float():
+    import numpy as np
+
+    # the seed example again, in NumPy scalars: 2 ** (1 / 3) - 1
+    assert fc.cagr(np.int64(1000), np.float32(2000), years=np.int64(3)) == pytest.approx(
+        2 ** (1 / 3) - 1, rel=1e-12
+    )
+    for args in ((1, 2, 1e-6), (1e-300, 1e300, 1)):  # 2 ** 1e6 and 1e600 overflow
+        with pytest.raises(ValidationError, match="beyond the largest float"):
+            fc.cagr(*args)
+
+
 # --- growth of series, forecasts and targets (issue 5, item 4) -------------------------------
 
 import datetime as dt  # noqa: E402
