@@ -180,9 +180,10 @@ def _period(freq: FreqLike | None, lf: pl.LazyFrame, keys: list[str]) -> Period:
 
 
 def _rate(end: pl.Expr, start: pl.Expr, years: pl.Expr) -> pl.Expr:
-    """``(end / start) ** (1 / years) - 1``, null where undefined."""
+    """``(end / start) ** (1 / years) - 1``, null where undefined or beyond the largest float."""
     ok = (start > 0) & (end > 0) & (years > 0)
-    return pl.when(ok).then((end / start).pow(1.0 / years) - 1.0).otherwise(None)
+    rate = (end / start).pow(1.0 / years) - 1.0
+    return pl.when(ok & rate.is_finite()).then(rate).otherwise(None)
 
 
 def _group(lf: pl.LazyFrame, keys: list[str], *aggs: pl.Expr) -> pl.LazyFrame:
@@ -332,7 +333,10 @@ def cagr_series(
             pl.when(ok).then(at[0]).otherwise(None).alias("start_value"),
             pl.when(ok).then(at[1]).otherwise(None).alias("end_value"),
             (pl.col("__t1") - pl.col("__t0")).alias("years"),
-            pl.when(ok).then(slope.exp() - 1.0).otherwise(None).alias("__slope_rate"),
+            pl.when(ok & slope.exp().is_finite())
+            .then(slope.exp() - 1.0)
+            .otherwise(None)
+            .alias("__slope_rate"),
         )
     out = out.with_columns(
         pl.lit(method).alias("method"),

@@ -148,6 +148,16 @@ def test_cagr_series_by_groups_and_undefined_rates_are_null():
         assert not out["cagr"].is_nan().any()
 
 
+def test_a_rate_beyond_the_largest_float_is_null_not_infinite():
+    # 1e-300 to 1e300 in 11 months: (1e600) ** (12 / 11) overflows a float
+    dates = _months(dt.date(2020, 1, 1), 12)
+    frame = pl.DataFrame(
+        {"series_id": "x", "date": dates, "value": np.geomspace(1e-300, 1e300, 12)}
+    )
+    for method in ("endpoints", "loglinear"):
+        assert cagr_series(frame, by="series_id", method=method)["cagr"].to_list() == [None]
+
+
 def test_cagr_series_errors_name_column_and_rows():
     with pytest.raises(SchemaError, match="Column 'value' is missing"):
         cagr_series(pl.DataFrame({"date": ["2020-01-01"], "revenue": [1.0]}))
