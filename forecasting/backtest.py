@@ -220,7 +220,12 @@ def accuracy(
     aggs = [
         pl.len().alias("n"),
         e.mean().alias("mae"),
-        (e**2).mean().sqrt().alias("rmse"),
+        # errors near 1e154 and beyond square past the largest float: then in units of the
+        # largest error
+        pl.when((e**2).mean().is_finite())
+        .then((e**2).mean().sqrt())
+        .otherwise(e.max() * ((e / e.max()) ** 2).mean().sqrt())
+        .alias("rmse"),
         pl.when(a != 0).then(e / a.abs()).mean().alias("mape"),
         pl.when(denom != 0).then(2 * e / denom).mean().alias("smape"),
         pl.when(pl.col("scale") > 0).then(e / pl.col("scale")).mean().alias("mase"),

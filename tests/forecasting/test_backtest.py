@@ -68,6 +68,11 @@ def test_accuracy_matches_brute_force(rng):
     # all actuals zero: MAPE has no usable point -> null, not inf
     zero = cv.with_columns(pl.lit(0.0).alias("actual"))
     assert fc.accuracy(zero, by="model")["mape"].null_count() == 2
+    # errors whose squares overflow: the same metrics, scaled (RMSE was inf)
+    huge = fc.accuracy(cv.with_columns(pl.col("actual", "mean", "lo-80", "hi-80") * 1e200))
+    plain = fc.accuracy(cv)
+    for col in ("mae", "rmse", "mase"):
+        np.testing.assert_allclose(huge[col].to_numpy(), 1e200 * plain[col].to_numpy(), rtol=1e-12)
 
 
 def test_auto_best_picks_the_exact_candidate():
