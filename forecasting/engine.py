@@ -7,28 +7,27 @@ future period and model: ``series_id, date, model, mean, lo-80, hi-80, lo-95, hi
 ``ets``, ``arima``) and their combination:
 
 ``auto``
-    A combination of ``candidates`` (default ``harmonic`` and ``theta``) weighted by the
-    inverse square of their mean squared error in a rolling-origin backtest (Bates & Granger
-    1969, with a sharper weighting), or the single best one (``combine="best"``); see
-    :func:`forecasting.backtest`. Points and interval bounds are averaged with the same
-    weights (quantile averaging).
+    The validated combination of ``candidates`` (default ``theta``, ``ets``, ``arima`` and
+    ``seasonal_naive``) with calibrated intervals; see :mod:`forecasting.auto`.
 
-Non-negative series (every value >= 0) are modelled on the ``log1p`` scale by default
-(``transform="auto"``): quantiles are transformed back exactly, so intervals stay >= 0, and
-the ``mean`` column is then the back-transformed location, i.e. the forecast **median**
-(which is also what the mean absolute error rewards). Lower bounds of non-negative series are
-clipped at 0 for every model.
+Every series is divided by its mean absolute value before any model, so units never matter;
+non-negative series are then modelled on a log scale (``transform="auto"``; see
+:mod:`forecasting.kernels.scale`): quantiles are transformed back exactly, so intervals stay
+>= 0, and the ``mean`` column is then the forecast **median**. Lower bounds of non-negative
+series are clipped at 0 for every model. A series too short for a model is forecast by
+``naive`` (named so in the ``model`` column, with a warning); forecasts that overflow raise
+:class:`~attribution.ModelError`.
 
-Speed: ``naive``, ``seasonal_naive``, ``drift``, ``harmonic`` and ``theta`` are vectorised
-over all series of equal length (NumPy, no loop per series); ``ets`` and ``arima`` fit one
-statsmodels model per series and candidate, tens of milliseconds each, so they run in a pool
-of ``n_jobs`` processes.
+Speed: every kernel is vectorised over the series of a batch (NumPy, no loop per series;
+``ets`` and ``arima`` fit the whole batch at once). With ``n_jobs`` they run in threads, as
+NumPy releases the GIL: no process is started, so a script without a main guard, a notebook
+and ``python -c`` work alike.
 
 The steps, each a public name of this module that :mod:`forecasting.backtest` builds on:
 :func:`check_levels`, :func:`check_models` and :func:`build_options` check the arguments
 into :class:`Options`; :func:`read_panel` reads and checks the series into a :class:`Panel`;
 :func:`check_lengths` refuses series too short for a model; :func:`forecast_arrays` runs the
-models over every series (grouped by length, vectorised, in processes when it pays off);
+models over every series (grouped by length, vectorised, in threads when it pays off);
 :func:`output_frame` lays the results out as the long output frame.
 """
 
