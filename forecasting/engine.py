@@ -394,7 +394,7 @@ class Panel:
 
 def _level_label(level: float) -> str:
     """``80.0`` -> ``"80"``: the level as written in column names."""
-    return f"{level:g}"
+    return f"{level:.15g}"  # every digit a level can have (99.9999999 is not "100")
 
 
 def check_levels(level: Sequence[float] | float | None) -> list[float]:

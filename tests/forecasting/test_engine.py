@@ -271,3 +271,12 @@ def test_options_of_the_wrong_kind_are_refused_by_name():
         fc.forecast(s, h=2, candidates=[])
     one = fc.forecast(s, h=2, candidates="theta")  # one name, not its letters
     assert one.equals(fc.forecast(s, h=2, candidates=["theta"]))
+
+
+def test_every_level_gets_its_own_columns_named_by_all_its_digits():
+    # levels that agree to six digits were written as one pair ("lo-100" for 99.9999999 %)
+    s = frame({"a": 100 + np.arange(24.0)})
+    out = fc.forecast(s, h=2, models="naive", level=[80, 80.0000001, 99.9999999])
+    names = ["lo-80", "hi-80", "lo-80.0000001", "hi-80.0000001", "lo-99.9999999", "hi-99.9999999"]
+    assert out.columns[4:] == names
+    assert (out["lo-99.9999999"] < out["lo-80"]).all()  # the wider level, not a copy
