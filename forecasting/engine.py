@@ -33,6 +33,7 @@ models over every series (grouped by length, vectorised, in threads when it pays
 
 from __future__ import annotations
 
+import datetime as dt
 import numbers
 import os
 import warnings
@@ -388,8 +389,26 @@ class Panel:
         if isinstance(self.dtype, pl.Datetime):
             dates = dates.cast(pl.Datetime(self.dtype.time_unit))
             if self.dtype.time_zone:
-                dates = dates.dt.replace_time_zone(self.dtype.time_zone)
+                dates = _local_midnights(dates, self.dtype.time_zone)
         return dates
+
+
+def _local_midnights(naive: pl.Series, zone: str) -> pl.Series:
+    """Each date's start in ``zone``: its midnight, or the day's first instant.
+
+    A clock change can skip midnight (Sao Paulo, 4 November 2018): the day then starts at
+    the first instant after the gap. A midnight that occurs twice is the earlier one.
+    """
+    out = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+    for minutes in (30, 60, 90, 120, 180):  # the longest clock changes skip 2 hours
+        gap = out.is_null() & naive.is_not_null()
+        if not gap.any():
+            break
+        later = (naive + dt.timedelta(minutes=minutes)).dt.replace_time_zone(
+            zone, ambiguous="earliest", non_existent="null"
+        )
+        out = pl.select(pl.when(gap).then(later).otherwise(out)).to_series().alias(naive.name)
+    return out
 
 
 def _level_label(level: float) -> str:

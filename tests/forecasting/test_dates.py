@@ -211,3 +211,20 @@ def test_datetime_input_gets_datetime_dates_back():
     assert out.schema["date"] == pl.Datetime("us", "Europe/Paris")
     assert out["date"].dt.date().to_list() == [date(2024, 1, 1), date(2024, 2, 1)]
     assert fc.to_series(paris)["date"].to_list() == months
+
+
+def test_a_forecast_day_whose_midnight_a_clock_change_skips_starts_after_the_gap():
+    # Sao Paulo moved its clocks from 00:00 to 01:00 on 4 November 2018: that day's first
+    # instant is 01:00 local (03:00 UTC); the others keep midnight
+    days = pl.datetime_range(
+        datetime(2018, 10, 1),
+        datetime(2018, 11, 1),
+        "1d",
+        eager=True,
+        time_zone="America/Sao_Paulo",
+    )
+    s = pl.DataFrame({"series_id": "a", "date": days, "value": np.arange(len(days)) + 1.0})
+    out = fc.forecast(s, h=5, models="naive")
+    utc = out["date"].dt.convert_time_zone("UTC").to_list()
+    hours = [(d.day, d.hour) for d in utc]
+    assert hours == [(2, 3), (3, 3), (4, 3), (5, 2), (6, 2)]  # UTC-3, then UTC-2 from 01:00
