@@ -282,6 +282,7 @@ def interval_factors(
     ok = np.isfinite(a)
     factors = np.ones((n_levels, 2))
     n_series = len(np.unique(series[idx])) if series is not None else len(rows)
+    owner = np.broadcast_to((series[idx] if series is not None else idx)[:, None], a.shape)
     weight = n_series / (n_series + PRIOR_SERIES)
     dist = np.where(ok, a, mid) - mid
     for lv in range(n_levels):
@@ -303,11 +304,37 @@ def interval_factors(
             if not len(score):
                 continue
             tail = (1.0 + levels[lv]) / 2  # share of the points inside this bound
-            k = min(len(score) - 1, int(np.ceil((len(score) + 1) * tail)) - 1)
-            raw = float(np.sort(score)[max(k, 0)])
+            raw = _tail_quantile(score, tail, owner[ok])
             raw = max(raw, 0.0) if np.isfinite(raw) else 1.0
             factors[lv, side] = 1.0 + weight * (raw - 1.0)
     return factors
+
+
+def _conformal(score: np.ndarray, tail: float) -> float:
+    """Return the ``ceil((n + 1) tail)``-th smallest score (the largest if there are few)."""
+    k = min(len(score) - 1, int(np.ceil((len(score) + 1) * tail)) - 1)
+    return float(np.sort(score)[max(k, 0)])
+
+
+def _tail_quantile(score: np.ndarray, tail: float, owner: np.ndarray) -> float:
+    """:func:`_conformal` of the pooled scores, robust to one series holding the tail.
+
+    In a small batch the tail is a handful of points: one series with an outlier in its
+    last periods (a spike of revenue) would hold all of them and widen every other series'
+    intervals many times. When one series holds more than half of the points at or beyond
+    the quantile, the quantile of the other series' points is used if it is lower. In large
+    batches no series holds such a share, and the quantile is the plain one.
+    """
+    raw = _conformal(score, tail)
+    beyond = owner[score >= raw]
+    if not len(beyond):
+        return raw
+    ids, counts = np.unique(beyond, return_counts=True)
+    top = int(np.argmax(counts))
+    rest = owner != ids[top]
+    if 2 * counts[top] <= len(beyond) or not rest.any():
+        return raw
+    return min(raw, _conformal(score[rest], tail))
 
 
 def combine_forecasts(
