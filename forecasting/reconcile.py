@@ -43,6 +43,7 @@ from scipy import stats
 
 from attribution._base.errors import SchemaError, ValidationError
 from attribution._base.frames import FrameLike, check_columns, to_lazy
+from forecasting.engine import FALLBACK
 
 __all__ = [
     "METHODS",
@@ -270,7 +271,9 @@ def reconcile(
     forecasts
         Output of :func:`forecasting.forecast` for every node of the hierarchy (``id_col``,
         ``time_col``, ``model``, ``mean`` and ``lo-``/``hi-`` columns); each model is
-        reconciled on its own.
+        reconciled on its own. A node too short for a model (forecast by ``naive``, its
+        fallback) takes part in that model's reconciliation with its ``naive`` forecast and is
+        labelled with the model in the result.
     hierarchy
         One row per bottom series, one column per level from the top down (see
         :func:`hierarchy_matrix`); e.g. ``channel``, ``campaign``.
@@ -323,8 +326,21 @@ def reconcile(
         )
     res = to_lazy(residuals, what="residuals").collect() if residuals is not None else None
     levels = _levels(fc.columns)
+    # a series too short for a model is forecast by the fallback and labelled so
+    # (forecasting.forecast): a model's reconciliation takes the fallback's rows for the
+    # nodes it lacks, and the fallback's own group, when it does not hold every node (it was
+    # not asked for), is none
+    groups = fc["model"].unique(maintain_order=True).to_list()
+    fallback = fc.filter(pl.col("model") == FALLBACK)
+    partial = set(tree.nodes) - set(fallback[id_col]) if fallback.height else set()
     out = []
     for (model,), part in fc.group_by("model", maintain_order=True):
+        if model == FALLBACK and partial and len(groups) > 1:
+            continue
+        if model != FALLBACK and fallback.height:
+            lacking = [n for n in tree.nodes if n not in set(part[id_col])]
+            extra = fallback.filter(pl.col(id_col).is_in(lacking))
+            part = pl.concat([part, extra.with_columns(pl.lit(model).alias("model"))])
         wide = part.pivot(on=id_col, index=time_col, values="mean", aggregate_function="first")
         missing = [v for v in tree.nodes if v not in wide.columns]
         if missing:

@@ -161,3 +161,33 @@ def test_residuals_of_zero_give_the_ols_projection_and_keep_the_widths():
         np.testing.assert_allclose(got, mean @ _gls(tree.summing, np.eye(9), np.eye(9)).T)
         ols = fc.reconcile(base, HIER, method="ols")
         np.testing.assert_allclose(out["hi-80"] - out["lo-80"], ols["hi-80"] - ols["lo-80"])
+
+
+def test_a_campaign_too_short_for_the_model_is_reconciled_with_its_fallback():
+    # a campaign two months old is forecast by naive (labelled so); the hierarchy was
+    # refused for it ("Model 'auto' has no forecasts for 1 nodes"); now its naive forecast
+    # takes part in the reconciliation, which is the least squares projection (closed form)
+    rng = np.random.default_rng(5)
+    months = pl.date_range(date(2021, 1, 1), date(2023, 12, 1), "1mo", eager=True)
+    a, b = 50 + rng.normal(0, 3, 36), 30 + rng.normal(0, 3, 36)
+    new = np.r_[np.full(34, np.nan), 5.0, 6.0]
+    values = {"brand": a, "generic": b, "new": new, "Search": a + b, "Social": new}
+    values["total"] = a + b + np.nan_to_num(new)
+    values["Social"] = np.nan_to_num(new)
+    rows = [
+        pl.DataFrame({"series_id": k, "date": months, "value": v}).drop_nulls().drop_nans()
+        for k, v in values.items()
+    ]
+    hier = pl.DataFrame(
+        {"channel": ["Search", "Search", "Social"], "campaign": ["brand", "generic", "new"]}
+    )
+    with pytest.warns(UserWarning, match="too short for 'auto'"):
+        base = fc.forecast(pl.concat(rows), h=3, models="auto")
+    assert base.filter(pl.col("series_id") == "new")["model"].unique().to_list() == ["naive"]
+    out = fc.reconcile(base, hier, method="ols")
+    assert out["model"].unique().to_list() == ["auto"] and out.height == 6 * 3
+    tree = fc.hierarchy_matrix(hier)
+    y = base.pivot(on="series_id", index="date", values="mean").sort("date").select(tree.nodes)
+    got = out.pivot(on="series_id", index="date", values="mean").sort("date").select(tree.nodes)
+    projection = _gls(tree.summing, np.eye(len(tree.nodes)), np.eye(len(tree.nodes)))
+    np.testing.assert_allclose(got.to_numpy(), y.to_numpy() @ projection.T, rtol=1e-9)
