@@ -91,7 +91,15 @@ from attribution._base.errors import (
     ValidationError,
     describe_rows,
 )
-from attribution._base.frames import ROW, FrameLike, Rule, check_rules, is_text, numeric_expr
+from attribution._base.frames import (
+    ROW,
+    FrameLike,
+    Rule,
+    check_rules,
+    is_text,
+    numeric_expr,
+    to_lazy,
+)
 from attribution.channels import Rules, channel_group
 from attribution.io import read_events
 
@@ -141,7 +149,7 @@ def _parts(source: GASource, *, what: str, kinds: tuple[str, ...]) -> list[_Part
     if isinstance(source, pl.LazyFrame | pl.DataFrame):
         return [_Part(source.lazy(), what)]
     if type(source).__module__.startswith("pandas"):
-        return [_Part(pl.from_pandas(source).lazy(), what)]
+        return [_Part(to_lazy(source, what=what), what)]
     paths: list[Path] = []
     items = [source] if isinstance(source, str | os.PathLike) else list(source)
     for item in items:

@@ -14,6 +14,7 @@ import warnings
 from collections import defaultdict
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 
@@ -696,3 +697,18 @@ def test_ga360_all_sessions_extract_layout(tmp_path):
         1501590000,
         1501590000,
     ]
+
+
+def test_ga360_pandas_ids_of_mixed_python_types_are_refused_by_name() -> None:
+    frame = pd.DataFrame(
+        {
+            "fullVisitorId": pd.Series(["0012", 12], dtype=object),
+            "visitStartTime": [1501583974, 1501583975],
+            "channelGrouping": ["Direct", "Referral"],
+            "totals.transactions": [None, 1],
+        }
+    )
+    with pytest.raises(
+        at.SchemaError, match=r"Column 'fullVisitorId' .*several types.*12 at row 1"
+    ):
+        at.read_ga360(frame)

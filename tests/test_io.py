@@ -1673,3 +1673,34 @@ def test_spend_and_path_values_beyond_the_largest_float_are_refused() -> None:
     )
     with pytest.raises(ValidationError, match="Column 'total_conversion_value' sums to more"):
         at.read_paths(paths)
+
+
+def test_pandas_object_column_of_mixed_types_is_refused_by_name() -> None:
+    frame = pd.DataFrame(
+        {
+            "user_id": pd.Series(["007", 7, "x"], dtype=object),
+            "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03"],
+            "channel": ["a", "b", "c"],
+            "event": ["touch", "touch", "touch"],
+        }
+    )
+    with pytest.raises(SchemaError, match=r"Column 'user_id' .*several types.*7 at row 1"):
+        at.read_events(frame)
+    # the fix the message suggests gives three users, "007" and "7" apart
+    frame["user_id"] = frame["user_id"].astype("string")
+    assert at.read_events(frame).collect()["user_id"].to_list() == ["007", "7", "x"]
+
+
+def test_pandas_named_index_is_a_column() -> None:
+    frame = pd.DataFrame(
+        {
+            "user_id": [3, 3],
+            "timestamp": ["2024-01-01", "2024-01-02"],
+            "channel": ["a", None],
+            "event": ["touch", "conversion"],
+            "revenue": [None, 4.0],
+        }
+    ).set_index("user_id")
+    out = at.read_events(frame).collect()
+    assert out["user_id"].to_list() == [3, 3]
+    assert out["revenue"].to_list() == [0.0, 4.0]

@@ -116,7 +116,7 @@ def to_lazy(
         return remember_source(lf, path)
     module = type(source).__module__
     if module.startswith("pandas"):
-        return pl.from_pandas(source).lazy()
+        return _from_pandas(source, what)
     if module.startswith("pyspark"):
         raise SchemaError(
             "A Spark DataFrame cannot be read into memory here; pass it to "
@@ -127,6 +127,38 @@ def to_lazy(
         f"Cannot read the {what} from a {type(source).__name__}; expected a file path, a "
         "Polars or pandas DataFrame, or a Polars LazyFrame."
     )
+
+
+def _from_pandas(frame: pd.DataFrame, what: str) -> pl.LazyFrame:
+    """Convert a pandas frame; a named index becomes columns (``df.set_index("user_id")``).
+
+    A column whose objects are of several Python types (``"007"`` beside ``7``) has no
+    single type: it is refused by name, with its types and first rows of the rarer ones.
+    """
+    names = [n for n in frame.index.names if n is not None]
+    keep_index = bool(names) and not any(n in frame.columns for n in names)
+    try:
+        return pl.from_pandas(frame, include_index=keep_index).lazy()
+    except Exception as exc:
+        if not _is_failure_of_reading(exc) and not isinstance(exc, TypeError | ValueError):
+            raise
+        for name in frame.columns:
+            kinds = frame[name].map(lambda v: type(v).__name__, na_action="ignore")
+            counts = kinds.value_counts()
+            if len(counts) < 2:
+                continue
+            common = counts.index[0]
+            rare = [i for i, k in enumerate(kinds.tolist()) if isinstance(k, str) and k != common]
+            values = frame[name].iloc[rare[:5]].tolist()
+            shown = ", ".join(f"{n} ×{k}" for n, k in counts.items())
+            raise SchemaError(
+                f"Column {str(name)!r} of the {what} holds values of several types ({shown}: "
+                f"{describe_rows(rare, values=values)}); expected one type: convert it first, "
+                f"e.g. df[{str(name)!r}].astype('string') for text."
+            ) from None
+        raise SchemaError(
+            f"Cannot read the {what} from this pandas DataFrame: {_first_line(exc)}."
+        ) from None
 
 
 def _integer_ids(lf: pl.LazyFrame, names: Sequence[str]) -> pl.LazyFrame:
