@@ -98,6 +98,7 @@ from attribution._base.frames import (
     check_rules,
     is_text,
     numeric_expr,
+    scan_csv,
     to_lazy,
 )
 from attribution.channels import Rules, channel_group
@@ -193,7 +194,7 @@ def _parts(source: GASource, *, what: str, kinds: tuple[str, ...]) -> list[_Part
             lf = pl.scan_ndjson(path, infer_schema_length=None)
         else:
             # every column as text: long ids stay exact, numbers are read where they are used
-            lf = pl.scan_csv(path, infer_schema=False)
+            lf = scan_csv(path, infer_schema=False)
         parts.append(_Part(lf, label))
     if not parts:
         raise EmptyInputError(f"Every {what} file is empty (0 bytes).")

@@ -712,3 +712,22 @@ def test_ga360_pandas_ids_of_mixed_python_types_are_refused_by_name() -> None:
         at.SchemaError, match=r"Column 'fullVisitorId' .*several types.*12 at row 1"
     ):
         at.read_ga360(frame)
+
+
+def test_ga360_csv_with_semicolons_and_trailing_empty_lines(tmp_path) -> None:
+    path = tmp_path / "ga_sessions.csv"
+    path.write_text(
+        "fullVisitorId;visitStartTime;channelGrouping;totals.transactions;"
+        "totals.totalTransactionRevenue\r\n"
+        "0253103469973976997;1501583974;Organic Search;;\r\n"
+        "0253103469973976997;1501590000;Direct;1;30500000\r\n\r\n\r\n",
+        newline="",
+    )
+    out = at.read_ga360(path).collect()
+    start = dt.datetime.fromtimestamp(1501590000, dt.timezone.utc)
+    assert out.select("user_id", "channel", "event", "revenue").rows() == [
+        ("0253103469973976997", "Organic Search", "touch", 0.0),
+        ("0253103469973976997", "Direct", "touch", 0.0),
+        ("0253103469973976997", "Direct", "conversion", 30.5),
+    ]
+    assert out["timestamp"][-1] == start

@@ -1704,3 +1704,56 @@ def test_pandas_named_index_is_a_column() -> None:
     out = at.read_events(frame).collect()
     assert out["user_id"].to_list() == [3, 3]
     assert out["revenue"].to_list() == [0.0, 4.0]
+
+
+# a small log written by hand: user 1 touches email, then buys for 10; user 2 touches seo
+_BY_HAND = [
+    ("user_id", "timestamp", "channel", "event", "revenue"),
+    ("1", "2024-01-01T00:00:00Z", "email", "touch", ""),
+    ("1", "2024-01-02T00:00:00Z", "", "conversion", "10.5"),
+    ("2", "2024-01-03T00:00:00Z", "seo", "touch", ""),
+]
+_BY_HAND_ROWS = [
+    (1, datetime(2024, 1, 1, tzinfo=UTC), "email", "touch", 0.0),
+    (1, datetime(2024, 1, 2, tzinfo=UTC), None, "conversion", 10.5),
+    (2, datetime(2024, 1, 3, tzinfo=UTC), "seo", "touch", 0.0),
+]
+
+
+@pytest.mark.parametrize(
+    ("sep", "end", "tail"),
+    [
+        (";", "\n", ""),  # spreadsheets in locales with a decimal comma
+        ("|", "\n", ""),
+        (",", "\n", "\n\n"),  # trailing empty lines
+        (",", "\r\n", "\r\n\r\n"),
+        (";", "\r\n", "\r\n"),
+    ],
+)
+def test_csv_separator_and_trailing_empty_lines(
+    tmp_path: Path, sep: str, end: str, tail: str
+) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(end.join(sep.join(r) for r in _BY_HAND) + end + tail, newline="")
+    assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
+
+
+def test_csv_empty_line_between_rows_is_skipped(tmp_path: Path) -> None:
+    lines = [",".join(r) for r in _BY_HAND]
+    path = tmp_path / "e.csv"
+    path.write_text("\n".join([*lines[:2], "", *lines[2:]]) + "\n")
+    assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
+
+
+def test_read_paths_and_spend_skip_trailing_empty_lines_and_read_semicolons(
+    tmp_path: Path,
+) -> None:
+    paths = tmp_path / "p.csv"
+    paths.write_text("path;total_conversions\na > b;2\nb;1\n\n\n")
+    assert sorted(at.read_paths(paths).to_frame().select("path", "conversions").rows()) == [
+        ("a > b", 2.0),
+        ("b", 1.0),
+    ]
+    spend = tmp_path / "s.csv"
+    spend.write_text("date;channel;spend\n2024-01-01;a;10\n\n")
+    assert at.read_spend(spend).rows() == [(date(2024, 1, 1), "a", 10.0)]

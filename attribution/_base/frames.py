@@ -18,6 +18,7 @@ import csv
 import functools
 import inspect
 import json
+import mmap
 import os
 import re
 import weakref
@@ -49,6 +50,7 @@ __all__ = [
     "as_list",
     "check_columns",
     "check_rules",
+    "csv_separator",
     "diagnose",
     "is_empty",
     "is_text",
@@ -58,6 +60,7 @@ __all__ = [
     "reading",
     "reads",
     "remember_source",
+    "scan_csv",
     "source_path",
     "to_lazy",
 ]
@@ -218,9 +221,8 @@ def _scan(path: Path, what: str, id_columns: Sequence[str] = ()) -> pl.LazyFrame
         return pl.scan_parquet(path)
     if suffix in _CSV:
         text = dict.fromkeys(id_columns, pl.String)
-        lf = pl.scan_csv(
+        lf = scan_csv(
             path,
-            separator=_separator(path),
             infer_schema_length=_INFER_ROWS,
             schema_overrides=text,
         )
@@ -233,8 +235,44 @@ def _scan(path: Path, what: str, id_columns: Sequence[str] = ()) -> pl.LazyFrame
     )
 
 
-def _separator(path: Path) -> str:
-    return "\t" if path.suffix.lower() == ".tsv" else ","
+def csv_separator(path: Path) -> str:
+    """Return the field separator of a CSV file: tab for ``.tsv``, else read from its header.
+
+    The header line (outside quotes) decides: a comma if it has one, else the most frequent
+    of semicolon (spreadsheets in locales whose decimal mark is a comma), tab and ``|``.
+    """
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    with open(path, "rb") as f:
+        first = f.readline(1 << 16)
+    header = re.sub(r'"[^"]*"', "", first.decode("utf-8", errors="replace"))
+    if "," in header:
+        return ","
+    counts = {sep: header.count(sep) for sep in (";", "\t", "|")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
+
+
+def _has_blank_lines(path: Path) -> bool:
+    """Whether a text file has an empty line (a trailing one, as editors and Excel leave)."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as text:
+            crlf = text.find(b"\r\n", 0, 1 << 16) >= 0
+            return text.find(b"\n\r\n" if crlf else b"\n\n") >= 0
+
+
+def scan_csv(path: Path, **options: Any) -> pl.LazyFrame:
+    """Scan a CSV file with its own separator (:func:`csv_separator`), skipping blank lines.
+
+    Polars reads an empty line as a row of nulls; a row whose every field is empty is left
+    out when the file has empty lines (row numbers in messages then count the rows kept).
+    """
+    lf = pl.scan_csv(path, separator=csv_separator(path), **options)
+    if _has_blank_lines(path):
+        lf = lf.filter(~pl.all_horizontal(pl.all().is_null()))
+    return lf
 
 
 # ----------------------------------------------------------------------------------------------
@@ -495,7 +533,7 @@ def _diagnose_text(
     path: Path, what: str, *, csv_file: bool, exc: BaseException | None
 ) -> str | None:
     shown = repr(str(path))
-    sep = _separator(path)
+    sep = csv_separator(path)
     first_data_line = 2 if csv_file else 1
     bad = _first_bad_utf8(path)
     if bad is not None:

@@ -335,6 +335,21 @@ def test_epoch_microseconds_give_the_outputs_of_the_same_times_as_text(
     assert _snapshot(us) == _snapshot(text)
 
 
+def test_a_semicolon_csv_with_crlf_and_trailing_empty_lines_gives_the_same_outputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the sample with semicolons between fields, CRLF line ends and empty lines at the end
+    lines = SAMPLE.read_text().splitlines()
+    assert not any(";" in line or '"' in line for line in lines)
+    log = tmp_path / "excel.csv"
+    log.write_text("\r\n".join(line.replace(",", ";") for line in lines) + "\r\n\r\n", newline="")
+    comma, semi = tmp_path / "comma", tmp_path / "semi"
+    assert _run(capsys, str(SAMPLE), "--model", "linear", "--out", str(comma))[0] == 0
+    code, _, err = _run(capsys, str(log), "--model", "linear", "--out", str(semi))
+    assert code == 0, err
+    assert _snapshot(semi) == _snapshot(comma)
+
+
 def test_conversion_flag_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     flags = ["--user-col", "user_pseudo_id", "--time-col", "event_time"]
