@@ -117,6 +117,7 @@ _PARQUET = (".parquet", ".pq")
 _NDJSON = (".ndjson", ".jsonl", ".json")
 _CSV = (".csv",)
 _FIRST_EVENTS = ("first_visit", "first_open")
+_REVENUE = "ecommerce.purchase_revenue"
 # text a spreadsheet program writes for a long number: 2.81772E+18
 _SCIENTIFIC = r"^\s*[+-]?\d+(\.\d*)?[eE][+-]?\d+\s*$"
 
@@ -293,7 +294,36 @@ _PARAMS = {
 }
 
 
-def _ga4_flat(part: _Part, index: int, revenue: str | None) -> pl.LazyFrame:
+def _converts(lf: pl.LazyFrame, conversions: Sequence[str]) -> bool:
+    """Whether any event of one input is a conversion (reads ``event_name`` once)."""
+    found = lf.select(pl.col("event_name").cast(pl.String).is_in(list(conversions)).any())
+    return bool(found.collect().item())
+
+
+def _number_text(lf: pl.LazyFrame, expr: pl.Expr, name: str, what: str) -> pl.Expr:
+    """Numbers written as text, as Float64; text that is not a number is refused by row."""
+    text = _text(expr)
+    value = text.cast(pl.Float64, strict=False)
+    bad = text.is_not_null() & value.is_null()
+    sample = (
+        lf.with_row_index(ROW)
+        .filter(bad)
+        .select(ROW, text.alias("v"), pl.len().alias("n"))
+        .head(5)
+        .collect()
+    )
+    if sample.height:
+        raise ValidationError(
+            f"Field {name!r} of the {what} has {sample['n'][0]} values that are not numbers "
+            f"({describe_rows(sample[ROW].to_list(), values=sample['v'].to_list())}); "
+            "expected a conversion's value (null: 0)."
+        )
+    return value
+
+
+def _ga4_flat(
+    part: _Part, index: int, revenue: str | None, conversions: Sequence[str]
+) -> pl.LazyFrame:
     """One file of the GA4 export as one row per event with the fields the reader uses."""
     lf, what = part.lf, part.what
     schema = _schema(part)
@@ -351,8 +381,13 @@ def _ga4_flat(part: _Part, index: int, revenue: str | None) -> pl.LazyFrame:
     else:
         field = _field(schema, revenue)
         if field is None:
-            # older or intraday tables may lack the record: then no event carries revenue
-            if revenue.split(".")[0] in schema or revenue != "ecommerce.purchase_revenue":
+            # older or intraday tables may lack the record, and newline-delimited JSON has
+            # only the fields its rows hold (a record that is null in every row has none):
+            # then no event carries revenue. A file with conversions must have the field.
+            head = revenue.split(".")[0]
+            if head in schema and schema[head] == pl.Null:
+                pass
+            elif (head in schema or revenue != _REVENUE) and _converts(lf, conversions):
                 raise SchemaError(
                     f"The revenue field {revenue!r} is not in the {what}; name another with "
                     "revenue= (e.g. 'ecommerce.purchase_revenue_in_usd', "
@@ -366,6 +401,8 @@ def _ga4_flat(part: _Part, index: int, revenue: str | None) -> pl.LazyFrame:
                     f"The revenue field {revenue!r} of the {what} has type {dtype}; expected "
                     "a number."
                 )
+            if is_text(dtype):
+                expr = _number_text(lf, expr, revenue, what)
             exprs.append(expr.cast(pl.Float64, strict=False).alias("__rev"))
     events = lf.with_row_index(ROW).select(pl.col(ROW), *exprs)
     return _with_params(events, lf, schema, params, what)
@@ -389,12 +426,15 @@ def _with_params(
         inner = params_t.inner if isinstance(params_t, pl.List) else None
         fields = {f.name: f.dtype for f in inner.fields} if isinstance(inner, pl.Struct) else {}
         value_t = fields.get("value")
-        if "key" not in fields or not isinstance(value_t, pl.Struct):
+        # newline-delimited JSON whose lists are all empty, or whose values are all null
+        no_values = inner == pl.Null or ("key" in fields and value_t == pl.Null)
+        if not no_values and ("key" not in fields or not isinstance(value_t, pl.Struct)):
             raise SchemaError(
                 f"Column 'event_params' of the {what} has type {params_t}; expected GA4's list "
                 "of {key, value: {string_value, int_value, float_value, double_value}} records."
             )
-        value_fields = {f.name: _dtype(f.dtype) for f in value_t.fields}
+        if isinstance(value_t, pl.Struct):
+            value_fields = {f.name: _dtype(f.dtype) for f in value_t.fields}
     number_keys = [k for k, name in params.items() if name == "__rev"]
     if not value_fields:
         return events.with_columns(
@@ -460,6 +500,38 @@ def _carries(prefix: str) -> pl.Expr:
     return (src.is_not_null() | med.is_not_null() | camp.is_not_null() | gclid.is_not_null()) & ~(
         direct & gclid.is_null()
     )
+
+
+def _check_ga4(
+    events: pl.DataFrame, parts: list[_Part], wanted: Sequence[str], revenue: str | None
+) -> None:
+    """Refuse events without a time, and conversions of negative or non-finite value.
+
+    The message names the file, the field and the file's own rows.
+    """
+    value = pl.col("__rev")
+    rules = [
+        ("event_timestamp", "Column", pl.col("__ts").is_null(), "nulls", "every event needs one"),
+        (
+            revenue or "revenue",
+            "Field",
+            pl.col("__name").is_in(list(wanted)) & (~value.is_finite() | (value < 0)),
+            "negative or non-finite values on conversion events",
+            "a conversion's value must be a number ≥ 0 (null: 0)",
+        ),
+    ]
+    for name, kind, broken, noun, rule in rules:
+        bad = events.filter(broken.fill_null(False))
+        if bad.height == 0:
+            continue
+        first = bad["__file"][0]
+        rows = bad.filter(pl.col("__file") == first)
+        values = None if name == "event_timestamp" else rows["__rev"].to_list()
+        shown = describe_rows(rows["__order"].to_list(), values=values)
+        raise ValidationError(
+            f"{kind} {name!r} of the {parts[first].what} has {rows.height} {noun} ({shown}); "
+            f"{rule}."
+        )
 
 
 def read_ga4(
@@ -557,9 +629,11 @@ def read_ga4(
                     f"Column 'user_id' is missing from the {part.what}; user={user!r} needs it "
                     "(or pass user='user_pseudo_id')."
                 )
-    flat = [_ga4_flat(p, i, revenue) for i, p in enumerate(parts)]
+    flat = [_ga4_flat(p, i, revenue, wanted) for i, p in enumerate(parts)]
     # read once: every step below starts from these events
-    ev = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null()).collect().lazy()
+    events = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null()).collect()
+    _check_ga4(events, parts, wanted, revenue)
+    ev = events.lazy()
     in_session = ev.filter(pl.col("__sid").is_not_null())
     order = ["__ts", "__file", "__order"]
 

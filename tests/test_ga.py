@@ -731,3 +731,124 @@ def test_ga360_csv_with_semicolons_and_trailing_empty_lines(tmp_path) -> None:
         ("0253103469973976997", "Direct", "conversion", 30.5),
     ]
     assert out["timestamp"][-1] == start
+
+
+def test_ga4_json_day_whose_ecommerce_is_null_everywhere_is_read(tmp_path):
+    # BigQuery's JSON leaves null fields out; a day in which every event writes
+    # "ecommerce": null (or one without any purchase) is typed Null, not a record
+    day1 = [
+        ga4_event(t(9, 9), "session_start", "1.1", 11, params={"source": "bing", "medium": "cpc"}),
+        ga4_event(t(9, 9, 5), "page_view", "1.1", 11),
+    ]
+    day2 = [
+        ga4_event(t(10, 9), "session_start", "1.1", 12, params={"medium": "email"}),
+        ga4_event(t(10, 9, 1), "purchase", "1.1", 12, revenue=25.0, transaction_id="T1"),
+    ]
+    first = tmp_path / "events_20240309.json"
+    first.write_text(
+        "".join(
+            json.dumps({**r, "event_timestamp": str(r["event_timestamp"])}) + "\n" for r in day1
+        )
+    )
+    (second,) = write_daily_ndjson(day2, tmp_path / "b")
+    ev = canonical(at.read_ga4([first, second]))
+    assert ev.select("channel", "event", "revenue").rows() == [
+        ("Paid Search", "touch", 0.0),
+        ("Email", "touch", 0.0),
+        (None, "conversion", 25.0),
+    ]
+
+
+def test_ga4_json_day_with_ecommerce_records_but_no_purchase_is_read(tmp_path):
+    # a view_item's ecommerce has no purchase_revenue; BigQuery's JSON leaves it out
+    view = ga4_event(t(9, 9, 5), "view_item", "1.1", 11, transaction_id="(not set)")
+    view["ecommerce"] = {"total_item_quantity": 1, "unique_items": 1}
+    rows = [ga4_event(t(9, 9), "session_start", "1.1", 11), view]
+    (path,) = write_daily_ndjson(rows, tmp_path)
+    ev = canonical(at.read_ga4(path))
+    assert ev.select("channel", "event").rows() == [("Direct", "touch")]
+    # with a purchase in the file, a missing field is the user's to name
+    (bad,) = write_daily_ndjson([*rows, {**view, "event_name": "purchase"}], tmp_path / "p")
+    with pytest.raises(at.SchemaError, match=r"revenue field 'ecommerce.purchase_revenue' is not"):
+        at.read_ga4(bad)
+
+
+def test_ga4_json_whose_event_params_are_all_empty_or_null_is_read(tmp_path):
+    base = {"event_timestamp": "1700000000000000", "user_pseudo_id": "9.9"}
+    empty = tmp_path / "empty.json"
+    empty.write_text(
+        json.dumps({**base, "event_name": "page_view", "event_params": []})
+        + "\n"
+        + json.dumps(
+            {
+                **base,
+                "event_name": "purchase",
+                "event_params": [],
+                "ecommerce": {"purchase_revenue": 3.0},
+            }
+        )
+        + "\n"
+    )
+    null_values = tmp_path / "null_values.json"
+    null_values.write_text(
+        json.dumps(
+            {
+                **base,
+                "event_name": "purchase",
+                "event_params": [{"key": "ga_session_id", "value": None}],
+                "ecommerce": {"purchase_revenue": 3.0},
+            }
+        )
+        + "\n"
+    )
+    for path in (empty, null_values):
+        # no ga_session_id: no session, so no touch; the purchase still converts
+        ev = canonical(at.read_ga4(path))
+        assert ev.select("user_id", "event", "revenue").rows() == [("9.9", "conversion", 3.0)]
+
+
+def test_ga4_revenue_text_that_is_not_a_number_is_refused_by_row(tmp_path):
+    rows = [
+        ga4_event(t(9, 9), "session_start", "1.1", 11),
+        ga4_event(t(9, 9, 1), "purchase", "1.1", 11, revenue=1.0),
+    ]
+    (path,) = write_daily_ndjson(rows, tmp_path)
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[1])
+    record["ecommerce"]["purchase_revenue"] = "12,50 EUR"
+    path.write_text(lines[0] + "\n" + json.dumps(record) + "\n")
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Field 'ecommerce.purchase_revenue' of the GA4 export file .* 1 values that are "
+        r"not numbers \('12,50 EUR' at row 1\)",
+    ):
+        at.read_ga4(path)
+
+
+def test_ga4_null_event_timestamp_and_negative_revenue_name_the_file_field_and_row(tmp_path):
+    rows = [
+        ga4_event(t(9, 9), "session_start", "1.1", 11),
+        ga4_event(t(9, 9, 1), "page_view", "1.1", 11),
+        ga4_event(t(9, 9, 2), "purchase", "1.1", 11, revenue=-4.0),
+    ]
+    frame = ga4_frame(rows)
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Field 'ecommerce.purchase_revenue' of the GA4 export has 1 negative or "
+        r"non-finite values on conversion events \(-4 at row 2\)",
+    ):
+        at.read_ga4(frame)
+    # a refund-like negative value on an event that is not a conversion is not read
+    ok = frame.with_columns(pl.Series("event_name", ["session_start", "page_view", "refund"]))
+    assert canonical(at.read_ga4(ok))["event"].to_list() == ["touch"]
+    # previously the event without a time was dropped and the session started later
+    (path,) = write_daily_ndjson(rows[:2], tmp_path)
+    lines = path.read_text().splitlines()
+    first = json.loads(lines[0])
+    del first["event_timestamp"]
+    path.write_text(json.dumps(first) + "\n" + lines[1] + "\n")
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Column 'event_timestamp' of the GA4 export file .* has 1 nulls \(row 0\)",
+    ):
+        at.read_ga4(path)
