@@ -118,6 +118,8 @@ _NDJSON = (".ndjson", ".jsonl", ".json")
 _CSV = (".csv",)
 _FIRST_EVENTS = ("first_visit", "first_open")
 _REVENUE = "ecommerce.purchase_revenue"
+#: Microseconds of the year 9999 (about): the largest time a Datetime holds.
+_MAX_MICROS = 250_000_000_000_000_000
 # text a spreadsheet program writes for a long number: 2.81772E+18
 _SCIENTIFIC = r"^\s*[+-]?\d+(\.\d*)?[eE][+-]?\d+\s*$"
 
@@ -891,13 +893,17 @@ def _ga360_flat(
     user = _ids(pl.col(user_name), base_schema[user_name], user_name, what)
     time_name = named["time"]
     time_t = base_schema[time_name]
+    far_off: pl.Expr = pl.lit(False)
     if isinstance(time_t, pl.Datetime):
         micros = pl.col(time_name).dt.epoch("us")
     else:
         unit = {"s": 1_000_000, "ms": 1_000, "us": 1}.get(epoch_unit)
         if unit is None:
             raise ValidationError(f"epoch_unit must be 's', 'ms' or 'us'; got {epoch_unit!r}.")
-        micros = _digits(base, time_name, what, f"epoch {epoch_unit} (visitStartTime)") * unit
+        raw = _digits(base, time_name, what, f"epoch {epoch_unit} (visitStartTime)")
+        # beyond the year 9999 (checked before Int64 could overflow): a smaller unit
+        far_off = raw.abs() >= _MAX_MICROS // unit
+        micros = pl.when(far_off).then(None).otherwise(raw * unit)
     session = (
         _text(pl.col(named["session"]).cast(pl.String)) if "session" in named else pl.lit(None)
     )
@@ -908,6 +914,8 @@ def _ga360_flat(
         pl.col(user_name).cast(pl.String).alias("__user_raw"),
         session.cast(pl.String).alias("__sid"),
         micros.alias("__ts"),
+        far_off.fill_null(False).alias("__far"),
+        pl.col(time_name).cast(pl.String).alias("__ts_raw"),
         (_text(pl.col(named["channel"])) if "channel" in named else pl.lit(None, pl.String))
         .cast(pl.String)
         .alias("__chan"),
@@ -929,6 +937,12 @@ def _ga360_flat(
             show_values=False,
         ),
         Rule(
+            "__ts_raw",
+            pl.col("__far"),
+            "times beyond the year 9999 when read as epoch " + epoch_unit,
+            f"{time_name} is read in epoch_unit={epoch_unit!r}; pass the unit of these values",
+        ),
+        Rule(
             "__ts",
             pl.col("__ts").is_null(),
             "nulls",
@@ -939,6 +953,12 @@ def _ga360_flat(
             "__tx",
             (pl.col("__tx") < 0).fill_null(False),
             "negative values",
+            "transactions count a session's purchases (null or 0: none)",
+        ),
+        Rule(
+            "__tx",
+            (~pl.col("__tx").is_finite()).fill_null(False),
+            "NaN or infinite values",
             "transactions count a session's purchases (null or 0: none)",
         ),
         Rule(
@@ -974,6 +994,7 @@ def _ga360_flat(
         "__user": user_name,
         "__user_raw": user_name,
         "__ts": time_name,
+        "__ts_raw": time_name,
         "__tx": named.get("transactions", "transactions"),
         "__rev": named.get("revenue", "revenue"),
         "__chan": named.get("channel", "channelGrouping"),
@@ -992,7 +1013,7 @@ def _ga360_flat(
     converted = (pl.col("__tx") > 0 if "transactions" in named else pl.col("__rev") > 0).fill_null(
         False
     )
-    return df.with_columns(converted.alias("__conv")).drop("__user_raw")
+    return df.with_columns(converted.alias("__conv")).drop("__user_raw", "__far", "__ts_raw")
 
 
 def read_ga360(

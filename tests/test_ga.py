@@ -852,3 +852,43 @@ def test_ga4_null_event_timestamp_and_negative_revenue_name_the_file_field_and_r
         match=r"Column 'event_timestamp' of the GA4 export file .* has 1 nulls \(row 0\)",
     ):
         at.read_ga4(path)
+
+
+def test_ga360_transactions_nan_is_refused_not_a_conversion(tmp_path):
+    # NaN compares greater than every number: it used to make the session convert
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "fullVisitorId,visitStartTime,channelGrouping,totals.transactions\n"
+        "1,1501583974,Direct,\n2,1501583975,Referral,NaN\n"
+    )
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Column 'totals.transactions' of the GA360 export file .* 1 "
+        r"NaN or infinite values \(nan at row 1\)",
+    ):
+        at.read_ga360(path)
+
+
+@pytest.mark.parametrize("factor", [1_000, 1_000_000])
+def test_ga360_start_times_in_a_smaller_unit_name_the_column_and_value(tmp_path, factor):
+    path = tmp_path / "s.csv"
+    value = 1501583974 * factor
+    path.write_text(
+        "fullVisitorId,visitStartTime,channelGrouping,totals.transactions\n"
+        f"1,1501583974,Direct,\n2,{value},Referral,1\n"
+    )
+    with pytest.raises(
+        at.ValidationError,
+        match=rf"Column 'visitStartTime' of the GA360 export file .* 1 times beyond the year "
+        rf"9999 when read as epoch s \('{value}' at row 1\)",
+    ):
+        at.read_ga360(path)
+    unit = {1_000: "ms", 1_000_000: "us"}[factor]
+    path.write_text(
+        f"fullVisitorId,visitStartTime,channelGrouping,totals.transactions\n2,{value},Referral,1\n"
+    )
+    ev = at.read_ga360(path, epoch_unit=unit).collect()
+    assert (
+        ev["timestamp"].to_list()
+        == [dt.datetime(2017, 8, 1, 10, 39, 34, tzinfo=dt.timezone.utc)] * 2
+    )
