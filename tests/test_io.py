@@ -1757,3 +1757,45 @@ def test_read_paths_and_spend_skip_trailing_empty_lines_and_read_semicolons(
     spend = tmp_path / "s.csv"
     spend.write_text("date;channel;spend\n2024-01-01;a;10\n\n")
     assert at.read_spend(spend).rows() == [(date(2024, 1, 1), "a", 10.0)]
+
+
+@pytest.mark.parametrize(
+    ("small", "large", "unit"),
+    [
+        (1_700_000_000, 1_700_000_000_000, "ms"),  # seconds beside milliseconds
+        (1_700_000_000_000, 1_700_000_000_000_000, "us"),  # GA4 micros beside millis
+        (1_700_000_000, 1_700_000_000_000_000_000, "ns"),
+    ],
+)
+def test_epoch_numbers_of_two_units_in_one_column_are_refused(
+    tmp_path: Path, small: int, large: int, unit: str
+) -> None:
+    # read in the unit of the largest, the smaller value used to land in January 1970
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "user_id,timestamp,channel,event,revenue\n"
+        f"1,{large},email,touch,\n1,{small},seo,touch,\n1,{large + 5},,conversion,3\n"
+    )
+    with pytest.raises(
+        ValidationError,
+        match=rf"Column 'timestamp' of the event log mixes epoch units: its largest values are "
+        rf"in {unit} \(\d+\), but 1 would fall before 1973-03-03 in {unit} \({small} at "
+        r"row 1\).*epoch_unit=",
+    ):
+        at.read_events(path)
+    # the unit given reads every value in it, as asked
+    out = at.read_events(path, epoch_unit=unit).collect()
+    assert out["timestamp"].dt.year().to_list() == [2023, 1970, 2023]
+
+
+def test_epoch_zero_beside_milliseconds_is_not_a_second_unit() -> None:
+    raw = pl.DataFrame(
+        {
+            "user_id": [1, 1],
+            "timestamp": [0, 1_700_000_000_000],
+            "channel": ["a", None],
+            "event": ["touch", "conversion"],
+        }
+    )
+    got = at.read_events(raw).collect()["timestamp"].to_list()
+    assert got == [datetime(1970, 1, 1, tzinfo=UTC), datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)]
