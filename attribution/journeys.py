@@ -1562,6 +1562,10 @@ def _take_paths(table: PathTable, order: np.ndarray) -> PathTable:
 _REPEAT = r"^(.*?\S)(?:\s*×\s*|\s+[xX]\s*)(\d+)$"
 
 
+#: The largest ``n`` of GA's ``X × n`` that :func:`read_paths` expands.
+_MAX_REPEAT = 1_000_000
+
+
 def _repeats(df: pl.DataFrame, parts: pl.Series, path_col: str, repeats: str) -> pl.Series:
     """Expand (or refuse) GA's ``X × n`` steps in the split paths; row ``__row`` of ``df``."""
     if repeats not in ("refuse", "expand", "keep"):
@@ -1590,14 +1594,23 @@ def _repeats(df: pl.DataFrame, parts: pl.Series, path_col: str, repeats: str) ->
         .otherwise(1)
         .alias("__n"),
     )
-    bad = steps.filter(~(pl.col("__n") >= 1))  # zero, or too many digits for a count
-    if bad.height:
-        paths = df.filter(pl.col("__row").is_in(bad["__row"].unique().implode()))
-        raise ValidationError(
-            f"Column {path_col!r} has {paths.height} paths with a repeat count below 1 "
-            f"({describe_rows(paths['__row'].to_list(), values=paths['path'].to_list())}); "
-            "'X × n' needs n ≥ 1."
-        )
+    # zero, or too many digits for a count; or more touches than a path can hold in memory
+    for broken, noun, rule in (
+        (pl.col("__n") < 1, "below 1", "n ≥ 1"),
+        (
+            pl.col("__n").is_null() | (pl.col("__n") > _MAX_REPEAT),
+            f"above {_MAX_REPEAT:,}",
+            f"n ≤ {_MAX_REPEAT:,}",
+        ),
+    ):
+        bad = steps.filter(broken)
+        if bad.height:
+            paths = df.filter(pl.col("__row").is_in(bad["__row"].unique().implode()))
+            raise ValidationError(
+                f"Column {path_col!r} has {paths.height} paths with a repeat count {noun} "
+                f"({describe_rows(paths['__row'].to_list(), values=paths['path'].to_list())}); "
+                f"'X × n' needs {rule}."
+            )
     expanded = (
         steps.with_columns(pl.col("__step").repeat_by("__n"))
         .explode("__step")
@@ -1637,7 +1650,8 @@ def read_paths(
     repeats : {"refuse", "expand", "keep"}
         Google Analytics' path exports write a channel repeated n times in a row as
         ``Direct × 2`` (also ``Direct ×2``, ``Direct×2``, ``Direct x 2``, ``Direct x2``).
-        ``"expand"`` reads it as n touches of the channel; ``"refuse"`` (default) raises a
+        ``"expand"`` reads it as n touches of the channel (n from 1 to 1,000,000);
+        ``"refuse"`` (default) raises a
         ValidationError naming the row and the value, so that ``Direct × 2`` never becomes a
         channel of its own by accident; ``"keep"`` takes the text as a channel name.
 

@@ -118,3 +118,20 @@ def test_csv_export_with_the_multiplication_sign(tmp_path):
     )
     got = at.read_paths(path, repeats="expand").to_frame()
     assert got.rows() == [("Organic Search > Organic Search > Direct", 4.0, 120.5, 3.0)]
+
+
+@pytest.mark.parametrize("count", ["1000001", "99999999999999", "9" * 30])
+def test_repeat_counts_too_large_to_expand_are_refused_by_row(count):
+    # these used to fail inside polars (a u32 cast) or try to build the repeats in memory
+    paths = ["Email", f"Direct × {count} > Email"]
+    with pytest.raises(
+        at.ValidationError,
+        match=rf"1 paths with a repeat count above 1,000,000 \('Direct × {count} > Email' at "
+        r"row 1\); 'X × n' needs n ≤ 1,000,000",
+    ):
+        at.read_paths(table(paths), repeats="expand")
+
+
+def test_the_largest_repeat_count_is_expanded():
+    got = at.read_paths(table(["Direct × 1000000"]), repeats="expand")
+    assert got.to_frame()["path"].str.count_matches("Direct").to_list() == [1_000_000]
