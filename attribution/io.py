@@ -229,7 +229,7 @@ def _with_channel_group(
 def _read_events(
     source: FrameLike, cols: EventColumns, *, validate: bool, what: str = "event log"
 ) -> pl.LazyFrame:
-    lf = to_lazy(source, what=what, id_columns=[cols.user])
+    lf = to_lazy(source, what=what, id_columns=[cols.user], value_columns=[cols.revenue, "cost"])
     source_time = lf.collect_schema().get(cols.time)
     try:
         normal = normalise_events(lf, cols, what=what)
@@ -256,9 +256,14 @@ def _read_two_tables(
     validate: bool,
 ) -> pl.LazyFrame:
     """Touches and conversions from two tables, each normalised and validated on its own."""
-    t = to_lazy(touches, what="touch table", id_columns=[touch_cols.user])
+    t = to_lazy(touches, what="touch table", id_columns=[touch_cols.user], value_columns=["cost"])
     t = t.with_columns(pl.lit("touch").alias("__event"))
-    c = to_lazy(conversions, what="conversions table", id_columns=[conv_cols.user])
+    c = to_lazy(
+        conversions,
+        what="conversions table",
+        id_columns=[conv_cols.user],
+        value_columns=[conv_cols.revenue],
+    )
     c = c.with_columns(
         pl.lit("conversion").alias("__event"), pl.lit(None, pl.String).alias("__channel")
     )
@@ -298,7 +303,7 @@ def read_spend(
     SchemaError, ValidationError
         Missing columns, non-numeric spend, null channels or negative / non-finite spend.
     """
-    lf = to_lazy(source, what="spend table")
+    lf = to_lazy(source, what="spend table", value_columns=[spend_col])
     schema = lf.collect_schema()
     needed = [channel_col, spend_col] + ([campaign_col] if campaign_col else [])
     missing = [c for c in needed if c not in schema]

@@ -660,7 +660,12 @@ def build_journeys(
             cols, normal = EventColumns(), events.with_row_index(ROW)
         else:
             cols = opts.columns
-            source = to_lazy(events, what="event log", id_columns=[cols.user])
+            source = to_lazy(
+                events,
+                what="event log",
+                id_columns=[cols.user],
+                value_columns=[cols.revenue, "cost"],
+            )
             normal = normalise_events(source, cols, keep_categories=True)
         df = _collect_for_journeys(normal)
     with prog.step(f"validating {df.height:,} events"):
@@ -1673,7 +1678,7 @@ def read_paths(
     >>> at.read_paths(ga, repeats="expand").to_frame()["path"].to_list()
     ['Organic Search > Organic Search > Direct']
     """
-    lf = to_lazy(source, what="path table")
+    lf = to_lazy(source, what="path table", value_columns=[conversions_col, value_col, null_col])
     schema = lf.collect_schema()
     for name in (path_col, conversions_col):
         if name not in schema:

@@ -6,6 +6,7 @@ Reference values are written out by hand or computed with Python's ``datetime`` 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import date, datetime, timedelta, timezone
@@ -1799,3 +1800,50 @@ def test_epoch_zero_beside_milliseconds_is_not_a_second_unit() -> None:
     )
     got = at.read_events(raw).collect()["timestamp"].to_list()
     assert got == [datetime(1970, 1, 1, tzinfo=UTC), datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)]
+
+
+def _late_decimal_log(n_touches: int) -> tuple[str, float]:
+    """A CSV whose revenue is a whole 0 on the first rows and 12.5 on the last one."""
+    rows = [f"{i},2024-01-01T00:00:00Z,email,touch,0" for i in range(n_touches)]
+    rows.append(f"{n_touches - 1},2024-01-02T00:00:00Z,,conversion,12.5")
+    return "user_id,timestamp,channel,event,revenue\n" + "\n".join(rows) + "\n", 12.5
+
+
+def test_a_decimal_revenue_after_the_rows_that_type_a_csv_column_is_read(tmp_path: Path) -> None:
+    # the column's type is guessed from the first 10,000 rows (all "0"): it used to be refused
+    text, value = _late_decimal_log(10_001)
+    path = tmp_path / "e.csv"
+    path.write_text(text)
+    out = at.read_events(path).collect()
+    assert out.height == 10_002
+    assert out["revenue"].sum() == value
+    journeys = at.build_journeys(path)
+    assert journeys.frame["revenue"].sum() == value
+    lines = text.splitlines()
+    ndjson = tmp_path / "e.ndjson"
+    keys = lines[0].split(",")
+    ndjson.write_text(
+        "".join(
+            json.dumps(
+                {
+                    k: (float(v) if "." in v else int(v)) if k == "revenue" else (v or None)
+                    for k, v in zip(keys, line.split(","), strict=True)
+                }
+            )
+            + "\n"
+            for line in lines[1:]
+        )
+    )
+    assert at.read_events(ndjson).collect()["revenue"].sum() == value
+
+
+def test_fractional_counts_and_spend_after_the_typed_rows_are_read(tmp_path: Path) -> None:
+    # data-driven path exports hold fractional conversions, sorted here after whole ones
+    paths = tmp_path / "p.csv"
+    rows = [f"c{i},1" for i in range(10_001)] + ["a > b,0.5"]
+    paths.write_text("path,total_conversions\n" + "\n".join(rows) + "\n")
+    assert at.read_paths(paths).to_frame()["conversions"].sum() == 10_001.5
+    spend = tmp_path / "s.csv"
+    rows = [f"2024-01-01,c{i},10" for i in range(10_001)] + ["2024-01-02,a,2.5"]
+    spend.write_text("date,channel,spend\n" + "\n".join(rows) + "\n")
+    assert at.read_spend(spend)["spend"].sum() == 100_012.5

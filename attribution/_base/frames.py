@@ -41,6 +41,7 @@ from attribution._base.errors import (
 
 if TYPE_CHECKING:  # pandas is optional: only its type is named here
     import pandas as pd
+    from polars._typing import PolarsDataType
 
 __all__ = [
     "ROW",
@@ -83,7 +84,11 @@ _NDJSON = {".ndjson", ".jsonl", ".json"}
 
 
 def to_lazy(
-    source: FrameLike, *, what: str = "input", id_columns: Sequence[str] = ()
+    source: FrameLike,
+    *,
+    what: str = "input",
+    id_columns: Sequence[str] = (),
+    value_columns: Sequence[str | None] = (),
 ) -> pl.LazyFrame:
     """Turn any accepted input into a LazyFrame without reading more than the schema.
 
@@ -99,6 +104,10 @@ def to_lazy(
         numbers would drop leading zeros, and ids beyond Int64 would not parse) and become
         Int64 only when every value is a canonical integer that fits (this reads those
         columns once). Other sources keep their types.
+    value_columns
+        Numeric value columns (revenue, cost, counts). A CSV or NDJSON file's types are
+        guessed from its first rows, so a column of whole numbers there (``0`` on touch rows)
+        would refuse a later ``12.5``: these are read as Float64 when guessed as integers.
     """
     if isinstance(source, pl.LazyFrame):
         return source
@@ -109,7 +118,7 @@ def to_lazy(
         if not path.exists():
             raise FileNotFoundError(f"The {what} file {str(path)!r} does not exist.")
         with reading(path, what):
-            lf = _scan(path, what, id_columns)
+            lf = _scan(path, what, id_columns, [c for c in value_columns if c is not None])
             names = lf.collect_schema().names()  # a file that is not what its name says fails
         if any("\ufffd" in n or "\x00" in n for n in names):  # a header that is not UTF-8
             found = diagnose(path, what)
@@ -208,7 +217,9 @@ def source_path(source: object) -> Path | None:
     return entry[1]
 
 
-def _scan(path: Path, what: str, id_columns: Sequence[str] = ()) -> pl.LazyFrame:
+def _scan(
+    path: Path, what: str, id_columns: Sequence[str] = (), value_columns: Sequence[str] = ()
+) -> pl.LazyFrame:
     if path.is_dir():
         files = sorted(path.rglob("*.parquet"))
         if not files:
@@ -220,19 +231,32 @@ def _scan(path: Path, what: str, id_columns: Sequence[str] = ()) -> pl.LazyFrame
     if suffix in _PARQUET:
         return pl.scan_parquet(path)
     if suffix in _CSV:
-        text = dict.fromkeys(id_columns, pl.String)
-        lf = scan_csv(
-            path,
-            infer_schema_length=_INFER_ROWS,
-            schema_overrides=text,
-        )
+        text: dict[str, PolarsDataType] = dict.fromkeys(id_columns, pl.String)
+        lf = scan_csv(path, infer_schema_length=_INFER_ROWS, schema_overrides=text)
+        floats = _guessed_integers(lf, value_columns)
+        if floats:
+            lf = scan_csv(
+                path, infer_schema_length=_INFER_ROWS, schema_overrides={**text, **floats}
+            )
         return _integer_ids(lf, id_columns) if id_columns else lf
     if suffix in _NDJSON:
-        return pl.scan_ndjson(path, infer_schema_length=_INFER_ROWS)
+        lf = pl.scan_ndjson(path, infer_schema_length=_INFER_ROWS)
+        floats = _guessed_integers(lf, value_columns)
+        if floats:
+            lf = pl.scan_ndjson(path, infer_schema_length=_INFER_ROWS, schema_overrides=floats)
+        return lf
     raise SchemaError(
         f"Cannot read {str(path)!r}: unknown file type {suffix!r}; expected one of "
         f"{sorted(_PARQUET | _CSV | _NDJSON)} or a directory of Parquet files."
     )
+
+
+def _guessed_integers(lf: pl.LazyFrame, names: Sequence[str]) -> dict[str, PolarsDataType]:
+    """Value columns that a text file's first rows typed as integers, to be read as floats."""
+    if not names:
+        return {}
+    schema = lf.collect_schema()
+    return {c: pl.Float64 for c in names if c in schema and schema[c].is_integer()}
 
 
 def csv_separator(path: Path) -> str:

@@ -468,3 +468,18 @@ def test_touch_and_conversion_events_options(
     assert _run(capsys, str(SAMPLE), "--out", str(ref))[0] == 0
     for name in ("channels.parquet", "paths.parquet"):
         assert_frame_equal(pl.read_parquet(out / name), pl.read_parquet(ref / name))
+
+
+def test_a_decimal_revenue_after_the_rows_that_type_a_csv_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 10,001 touches with revenue "0" (the rows whose values type the column), then a sale
+    rows = [f"{i},2024-01-01T00:00:00Z,email,touch,0" for i in range(10_001)]
+    rows.append("10000,2024-01-02T00:00:00Z,,conversion,12.5")
+    log = tmp_path / "late.csv"
+    log.write_text("user_id,timestamp,channel,event,revenue\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    code, _, err = _run(capsys, str(log), "--model", "last_touch", "--out", str(out))
+    assert code == 0, err
+    channels = pl.read_parquet(out / "channels.parquet")
+    assert channels.select("channel", "conversions", "revenue").rows() == [("email", 1.0, 12.5)]
