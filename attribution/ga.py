@@ -238,10 +238,15 @@ def _text(expr: pl.Expr) -> pl.Expr:
     return pl.when(text != "").then(text)
 
 
+def _whole_decimal(dtype: pl.DataType) -> bool:
+    """Whether a type is a decimal without a fractional part (BigQuery's NUMERIC of ids)."""
+    return isinstance(dtype, pl.Decimal) and dtype.scale == 0
+
+
 def _digits(lf: pl.LazyFrame, name: str, what: str, rule: str) -> pl.Expr:
     """Read a column of whole numbers, which may arrive as text, as an Int64 expression."""
     dtype = lf.collect_schema()[name]
-    if dtype.is_integer():
+    if dtype.is_integer() or _whole_decimal(dtype):
         return pl.col(name).cast(pl.Int64)
     if dtype == pl.Null:
         return pl.lit(None, pl.Int64)
@@ -272,7 +277,7 @@ def _ids(expr: pl.Expr, dtype: pl.DataType, name: str, what: str) -> pl.Expr:
     """User ids as text; floating-point ids have lost digits and are refused."""
     if is_text(dtype) or dtype == pl.Null:
         return _text(expr)
-    if dtype.is_integer():
+    if dtype.is_integer() or _whole_decimal(dtype):
         return expr.cast(pl.String)
     raise SchemaError(
         f"Column {name!r} of the {what} has type {dtype}; expected ids as text (numbers this "

@@ -892,3 +892,29 @@ def test_ga360_start_times_in_a_smaller_unit_name_the_column_and_value(tmp_path,
         ev["timestamp"].to_list()
         == [dt.datetime(2017, 8, 1, 10, 39, 34, tzinfo=dt.timezone.utc)] * 2
     )
+
+
+def test_ga_whole_decimals_are_read_as_integers():
+    # BigQuery's NUMERIC arrives as a decimal without fraction
+    frame = ga4_frame(
+        [
+            ga4_event(t(9, 9), "session_start", "1.1", 11, params={"medium": "email"}),
+            ga4_event(t(9, 9, 1), "purchase", "1.1", 11, revenue=5.0),
+        ]
+    ).with_columns(pl.col("event_timestamp").cast(pl.Decimal(20, 0)))
+    ev = canonical(at.read_ga4(frame))
+    assert ev["timestamp"].to_list() == [
+        t(9, 9).replace(tzinfo=dt.timezone.utc),
+        t(9, 9, 1).replace(tzinfo=dt.timezone.utc),
+    ]
+    sessions = pl.DataFrame(
+        {
+            "fullVisitorId": pl.Series(["18446744073709551617"]).cast(pl.Decimal(38, 0)),
+            "visitStartTime": pl.Series([1501583974]).cast(pl.Decimal(20, 0)),
+            "channelGrouping": ["Direct"],
+            "totals.transactions": [1],
+        }
+    )
+    ev = at.read_ga360(sessions).collect()
+    assert ev["user_id"].to_list() == ["18446744073709551617"] * 2
+    assert ev["timestamp"][0] == dt.datetime.fromtimestamp(1501583974, dt.timezone.utc)
