@@ -829,6 +829,49 @@ def _ga360_columns(
     return out
 
 
+def _check_json_records(lf: pl.LazyFrame, schema: pl.Schema, names: list[str], what: str) -> None:
+    """Refuse records written as JSON text (``totals``) that are not JSON: one pass for all.
+
+    A field of such text reads as null, so a broken record would quietly mean "no
+    transaction".
+    """
+    heads = sorted(
+        {
+            name.split(".")[0]
+            for name in names
+            if "." in name
+            and name not in schema
+            and name.replace(".", "_") not in schema
+            and is_text(schema[name.split(".")[0]])
+        }
+    )
+    if not heads:
+        return
+
+    def broken(head: str) -> pl.Expr:
+        text = _text(pl.col(head))
+        return text.is_not_null() & text.str.json_path_match("$").is_null()
+
+    counts = lf.select(broken(h).sum().alias(h) for h in heads).collect().row(0, named=True)
+    for head in heads:
+        if counts[head]:
+            sample = (
+                lf.with_row_index(ROW)
+                .filter(broken(head))
+                .select(ROW, pl.col(head).str.slice(0, 60).alias("v"))
+                .head(5)
+                .collect()
+            )
+            rows = describe_rows(
+                sample[ROW].to_list(), values=sample["v"].to_list(), total=counts[head]
+            )
+            raise ValidationError(
+                f"Column {head!r} of the {what} has {counts[head]} values that are not JSON "
+                f"records ({rows}); its fields are read from JSON text such as "
+                '\'{"transactions": "1"}\'.'
+            )
+
+
 def _warn_rounded(bad: pl.DataFrame, height: int, name: str, what: str) -> None:
     """Warn that ids were rounded by a spreadsheet: users sharing a rounded value are merged."""
     if bad.height == 0:
@@ -882,6 +925,7 @@ def _ga360_flat(
             f"{', '.join(repr(c) for c in _GA360_FIELDS['transactions'])}); name one with "
             "transactions_col= or revenue_col=."
         )
+    _check_json_records(lf, schema, [name for name, _, _ in cols.values()], what)
     # every field in a column of its own, named as the user knows it (for messages)
     named = {key: name for key, (name, _, _) in cols.items()}
     exprs = {name: expr.alias(name) for name, expr, _ in cols.values()}

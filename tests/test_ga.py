@@ -918,3 +918,27 @@ def test_ga_whole_decimals_are_read_as_integers():
     ev = at.read_ga360(sessions).collect()
     assert ev["user_id"].to_list() == ["18446744073709551617"] * 2
     assert ev["timestamp"][0] == dt.datetime.fromtimestamp(1501583974, dt.timezone.utc)
+
+
+def test_ga360_totals_as_json_text_that_is_not_json_is_refused_by_row(tmp_path):
+    # Kaggle's extract writes totals as JSON text; a broken record read as "no transaction"
+    good = json.dumps({"visits": "1", "transactions": "1", "totalTransactionRevenue": "2000000"})
+    path = tmp_path / "train.csv"
+    frame = pl.DataFrame(
+        {
+            "fullVisitorId": ["0014262055593378383", "0014262055593378383"],
+            "visitStartTime": ["1472880147", "1472900000"],
+            "channelGrouping": ["Referral", "Direct"],
+            "totals": [good, '{"visits": "1", "transactions": "1"'],
+        }
+    )
+    frame.write_csv(path)
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Column 'totals' of the GA360 export file .* 1 values that are not JSON records "
+        r"\('\{\"visits\": \"1\", \"transactions\": \"1\"' at row 1\)",
+    ):
+        at.read_ga360(path)
+    frame.with_columns(pl.lit(good).alias("totals")).write_csv(path)
+    ev = at.read_ga360(path).collect()
+    assert ev.filter(pl.col("event") == "conversion")["revenue"].to_list() == [2.0, 2.0]
