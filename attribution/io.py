@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import polars as pl
 
@@ -273,12 +275,28 @@ def _read_two_tables(
         parts.append(frame.select("user_id", "timestamp", "channel", "event", "revenue"))
     t_user = parts[0].collect_schema()["user_id"]
     c_user = parts[1].collect_schema()["user_id"]
+    if {t_user, c_user} == {pl.String(), pl.Int64()} and any(
+        _from_text_file(x) for x, u in ((touches, t_user), (conversions, c_user)) if u == pl.Int64
+    ):
+        # a CSV's ids are text, read as Int64 when every value is a canonical integer: the
+        # other table's text ids ("007" beside "8") are compared with that same text
+        parts = [p.with_columns(pl.col("user_id").cast(pl.String)) for p in parts]
+        t_user = c_user = pl.String()
     if t_user != c_user:
         raise SchemaError(
             f"User ids are {t_user} in the touch table ({touch_cols.user!r}) but {c_user} in the "
             f"conversions table ({conv_cols.user!r}); they must have the same type to be matched."
         )
     return mark_canonical(pl.concat(parts, how="vertical"), validated=validate)
+
+
+def _from_text_file(source: FrameLike) -> bool:
+    """Whether ``source`` is a CSV (or TSV) file, whose ids are text before they are read."""
+    return isinstance(source, str | os.PathLike) and Path(source).suffix.lower() in (
+        ".csv",
+        ".tsv",
+        ".txt",
+    )
 
 
 @reads(source="spend table")

@@ -1847,3 +1847,33 @@ def test_fractional_counts_and_spend_after_the_typed_rows_are_read(tmp_path: Pat
     rows = [f"2024-01-01,c{i},10" for i in range(10_001)] + ["2024-01-02,a,2.5"]
     spend.write_text("date,channel,spend\n" + "\n".join(rows) + "\n")
     assert at.read_spend(spend)["spend"].sum() == 100_012.5
+
+
+def test_two_csv_tables_whose_ids_read_as_text_and_as_integers_are_matched(
+    tmp_path: Path,
+) -> None:
+    # the touches hold a leading-zero id, so their ids stay text; the orders' ids all read as
+    # integers: both were text in the files, and "8" is the same user in both
+    touches = tmp_path / "sessions.csv"
+    touches.write_text("uid,ts,channel\n007,2024-01-01,a\n8,2024-01-02,b\n")
+    orders = tmp_path / "orders.csv"
+    orders.write_text("uid,ts,amount\n8,2024-01-05,5\n")
+    out = at.read_events(
+        touches, user_col="uid", time_col="ts", conversions=orders, revenue_col="amount"
+    ).collect()
+    assert out.select("user_id", "event", "revenue").rows() == [
+        ("007", "touch", 0.0),
+        ("8", "touch", 0.0),
+        ("8", "conversion", 5.0),
+    ]
+    credit = at.attribute(at.build_journeys(out), "last_touch").channels
+    assert credit.filter(pl.col("conversions") > 0).select("channel", "revenue").rows() == [
+        ("b", 5.0)
+    ]
+    # and the other way round: "008" is not "8"
+    orders.write_text("uid,ts,amount\n008,2024-01-05,5\n")
+    touches.write_text("uid,ts,channel\n7,2024-01-01,a\n8,2024-01-02,b\n")
+    out = at.read_events(
+        touches, user_col="uid", time_col="ts", conversions=orders, revenue_col="amount"
+    ).collect()
+    assert out["user_id"].to_list() == ["7", "8", "008"]
