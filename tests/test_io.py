@@ -1877,3 +1877,16 @@ def test_two_csv_tables_whose_ids_read_as_text_and_as_integers_are_matched(
         touches, user_col="uid", time_col="ts", conversions=orders, revenue_col="amount"
     ).collect()
     assert out["user_id"].to_list() == ["7", "8", "008"]
+
+
+def test_a_missing_column_names_a_header_that_differs_only_in_case_or_spaces(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text("User_ID,timestamp, channel ,event\n1,2024-01-01,a,touch\n")
+    with pytest.raises(
+        SchemaError,
+        match=r"'User_ID' differs from 'user_id' only in case or spaces\. ' channel ' differs "
+        r"from 'channel' only in case or spaces\.",
+    ):
+        at.read_events(path)

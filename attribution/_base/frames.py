@@ -669,9 +669,13 @@ def check_columns(schema: pl.Schema, needed: Sequence[str], what: str) -> None:
         found = ", ".join(repr(c) for c in schema.names() if not c.startswith("__"))
         noun = "Column" if len(missing) == 1 else "Columns"
         verb = "is" if len(missing) == 1 else "are"
+        # a header written in another case or with spaces around a name (" user_id")
+        key = {c.strip().lower(): c for c in schema.names()}
+        near = [(c, key[c.strip().lower()]) for c in missing if c.strip().lower() in key]
+        hint = "".join(f" {n!r} differs from {c!r} only in case or spaces." for c, n in near)
         raise SchemaError(
-            f"{noun} {names} {verb} missing from the {what}; found columns: {found or 'none'}. "
-            "Pass the right name with the matching *_col parameter."
+            f"{noun} {names} {verb} missing from the {what}; found columns: {found or 'none'}."
+            f"{hint} Pass the right name with the matching *_col parameter."
         )
 
 
