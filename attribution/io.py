@@ -83,8 +83,10 @@ def read_events(
         1e11 seconds, below 1e14 milliseconds, below 1e17 microseconds, else nanoseconds).
     time_format : str, optional
         A strftime format for text timestamps, e.g. ``"%d/%m/%Y %H:%M"``. Without it, text is
-        read as ISO-8601 (with or without an offset), ``YYYY-MM``, ``YYYYMMDD``, or day/month
-        text whose order the column decides (text that reads both ways is refused).
+        read as ISO-8601 (with or without an offset), ``YYYY-MM``, ``YYYYMMDD``, day/month
+        text whose order the column decides (text that reads both ways is refused), or epoch
+        numbers written as text when every value has 10, 13, 16 or 19 digits (as BigQuery's
+        JSON writes them; read as numbers are, see ``epoch_unit``).
     conversions
         Optional separate conversions table (e.g. orders beside sessions). When given, every
         row of ``source`` is a touch (``event_col`` is not used) and every row of

@@ -1890,3 +1890,35 @@ def test_a_missing_column_names_a_header_that_differs_only_in_case_or_spaces(
         r"from 'channel' only in case or spaces\.",
     ):
         at.read_events(path)
+
+
+def test_epoch_numbers_written_as_text_are_read_as_epoch_numbers(tmp_path: Path) -> None:
+    # BigQuery's JSON writes INT64 as text: "event_timestamp": "1700000000000000"
+    path = tmp_path / "events.ndjson"
+    rows = [
+        {"user_id": "7", "timestamp": "1700000000000000", "channel": "a", "event": "touch"},
+        {"user_id": "7", "timestamp": "1700000060000000", "event": "conversion", "revenue": 3},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # by hand: 1,700,000,000 s after 1970 is 2023-11-14 22:13:20 UTC
+    start = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert at.read_events(path).collect()["timestamp"].to_list() == [
+        start,
+        start + timedelta(minutes=1),
+    ]
+    frame = pl.DataFrame(
+        {
+            "user_id": [1, 1],
+            "timestamp": [" 1700000000", "1700000060"],
+            "channel": ["a", None],
+            "event": ["touch", "conversion"],
+        }
+    )
+    assert at.read_events(frame).collect()["timestamp"].to_list() == [
+        start,
+        start + timedelta(minutes=1),
+    ]
+    # 14 digits are not an epoch length: text such as 20240101101010 is still refused
+    frame = frame.with_columns(pl.lit("20240101101010").alias("timestamp"))
+    with pytest.raises(ValidationError, match=r"not dates or times \('20240101101010'"):
+        at.read_events(frame)
