@@ -483,3 +483,27 @@ def test_a_decimal_revenue_after_the_rows_that_type_a_csv_column(
     assert code == 0, err
     channels = pl.read_parquet(out / "channels.parquet")
     assert channels.select("channel", "conversions", "revenue").rows() == [("email", 1.0, 12.5)]
+
+
+def test_a_ga_path_export_with_repeats_is_refused_naming_the_option_then_expanded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = tmp_path / "ga_paths.csv"
+    paths.write_text(
+        "path,total_conversions,total_conversion_value,total_null\n"
+        "Direct × 2 > Email,3,30,1\nEmail,1,5,2\n"
+    )
+    out = tmp_path / "out"
+    code, _, err = _run(capsys, str(paths), "--model", "linear", "--out", str(out))
+    assert code == 2
+    assert "pass --repeats expand to read 'X × n'" in err
+    assert "repeats=" not in err
+    assert not out.exists()
+    code, _, err = _run(
+        capsys, str(paths), "--model", "linear", "--repeats", "expand", "--out", str(out)
+    )
+    assert code == 0, err
+    # by hand, linear: Direct > Direct > Email gives each touch a third of 3 conversions
+    # (30): Direct 2 (20), Email 1 (10); the Email path adds 1 (5) to Email
+    got = pl.read_parquet(out / "channels.parquet").select("channel", "conversions", "revenue")
+    assert got.sort("channel").rows() == [("Direct", 2.0, 20.0), ("Email", 2.0, 15.0)]
