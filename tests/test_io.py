@@ -1922,3 +1922,21 @@ def test_epoch_numbers_written_as_text_are_read_as_epoch_numbers(tmp_path: Path)
     frame = frame.with_columns(pl.lit("20240101101010").alias("timestamp"))
     with pytest.raises(ValidationError, match=r"not dates or times \('20240101101010'"):
         at.read_events(frame)
+
+
+def test_text_of_another_shape_names_the_time_format_option(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "user_id,timestamp,channel,event,revenue\n"
+        "1,1/2/2024 3:04 PM,a,touch,\n1,1/13/2024 3:04 PM,,conversion,5\n"
+    )
+    with pytest.raises(
+        ValidationError,
+        match=r"not dates or times .*; for other shapes pass time_format= \(e\.g\. ",
+    ):
+        at.read_events(path)
+    got = at.read_events(path, time_format="%m/%d/%Y %I:%M %p").collect()["timestamp"]
+    assert got.to_list() == [
+        datetime(2024, 1, 2, 15, 4, tzinfo=UTC),
+        datetime(2024, 1, 13, 15, 4, tzinfo=UTC),
+    ]

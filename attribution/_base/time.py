@@ -281,7 +281,9 @@ def _text_reading(
         value = pl.coalesce(aware, local)
         gap = naive.is_not_null() & local.is_null()
     noun = "values that are not dates or times"
-    return _Parsed(value, text, present, noun, f"expected {expected}", gap)
+    # the other shapes need a format: the hint has the form cli_wording rewrites
+    hint = f"; for other shapes pass {format_name}= (e.g. '%m/%d/%Y %I:%M %p')"
+    return _Parsed(value, text, present, noun, f"expected {expected}{hint}", gap)
 
 
 def _decide_dayfirst(
