@@ -1643,7 +1643,8 @@ def read_paths(
     source
         CSV/Parquet/NDJSON path or a frame.
     path_col : str
-        Column of paths: channel names separated by ``sep`` (surrounding spaces are stripped).
+        Column of paths: channel names separated by ``sep`` (surrounding spaces are stripped),
+        or lists of channel names.
         The path ``"(no touch)"`` holds conversions without a touch (as written by
         :meth:`PathTable.to_frame` with ``peer_names=True``).
     conversions_col : str
@@ -1691,9 +1692,27 @@ def read_paths(
         "value": value_col if value_col in schema else None,
         "nulls": null_col if null_col in schema else None,
     }
+    if not sep.strip():
+        raise ValidationError(f"sep={sep!r} is not a separator; expected text such as '>'.")
     if is_empty(lf):
         raise EmptyInputError("The path table is empty (0 rows).")
-    exprs = [pl.col(path_col).cast(pl.String).alias("path")]
+    path_t = schema[path_col]
+    if isinstance(path_t, pl.List | pl.Array):
+        # a path already split into its channels: join them, refusing names that hold sep
+        steps = pl.col(path_col).cast(pl.List(pl.String))
+        holds = steps.list.eval(pl.element().str.contains(sep, literal=True)).list.any()
+        found = lf.with_row_index("__row").filter(holds).select("__row", path_col).head(5)
+        broken = found.collect()
+        if broken.height:
+            shown = describe_rows(broken["__row"].to_list(), values=broken[path_col].to_list())
+            raise ValidationError(
+                f"Column {path_col!r} holds lists of channels with names containing the "
+                f"separator {sep!r} ({shown}); pass another sep=."
+            )
+        path = steps.list.join(f" {sep.strip()} ", ignore_nulls=False)
+    else:
+        path = pl.col(path_col).cast(pl.String)
+    exprs = [path.alias("path")]
     for out, src in numeric.items():
         if src is None:
             exprs.append(pl.lit(0.0).alias(out))

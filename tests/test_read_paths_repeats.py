@@ -135,3 +135,21 @@ def test_repeat_counts_too_large_to_expand_are_refused_by_row(count):
 def test_the_largest_repeat_count_is_expanded():
     got = at.read_paths(table(["Direct × 1000000"]), repeats="expand")
     assert got.to_frame()["path"].str.count_matches("Direct").to_list() == [1_000_000]
+
+
+def test_paths_given_as_lists_of_channels_are_read_like_text():
+    as_lists = pl.DataFrame({"path": [["a", "b"], ["b"]], "total_conversions": [1, 2]})
+    as_text = pl.DataFrame({"path": ["a > b", "b"], "total_conversions": [1, 2]})
+    assert at.read_paths(as_lists).to_frame().sort("path").rows() == (
+        at.read_paths(as_text).to_frame().sort("path").rows()
+    )
+    with pytest.raises(at.ValidationError, match=r"containing the separator '>' \(\['a>c'"):
+        at.read_paths(as_lists.with_columns(pl.Series("path", [["a>c"], ["b"]])))
+    with pytest.raises(at.ValidationError, match=r"1 null or empty paths \(row 0\)"):
+        at.read_paths(as_lists.with_columns(pl.Series("path", [["a", None], ["b"]])))
+
+
+def test_an_empty_separator_is_refused():
+    # it used to split every name into its characters
+    with pytest.raises(at.ValidationError, match=r"sep='' is not a separator"):
+        at.read_paths(table(["ab > c"]), sep="")
