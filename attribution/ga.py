@@ -101,6 +101,7 @@ from attribution._base.frames import (
     scan_csv,
     to_lazy,
 )
+from attribution._base.time import parse_times
 from attribution.channels import Rules, channel_group
 from attribution.io import read_events
 
@@ -872,6 +873,23 @@ def _check_json_records(lf: pl.LazyFrame, schema: pl.Schema, names: list[str], w
             )
 
 
+#: A day of the years 1900-2199 as YYYYMMDD: as epoch seconds, these would all fall between
+#: 1970-08-09 and 1970-09-12, before Google Analytics existed.
+_YYYYMMDD = r"^\s*(19|20|21)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s*$"
+
+
+def _dates_or_text_times(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> bool:
+    """Whether a GA360 time column holds days (``date``) or text times rather than epochs."""
+    if not (dtype.is_integer() or is_text(dtype)):
+        return False
+    text = _text(pl.col(name))
+    day = text.str.contains(_YYYYMMDD)
+    iso = text.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}")
+    found = lf.select(n=text.is_not_null().sum(), days=day.sum(), iso=iso.sum()).collect()
+    n, days, isos = found.row(0)
+    return bool(n and (days == n or (is_text(dtype) and isos == n)))
+
+
 def _warn_rounded(bad: pl.DataFrame, height: int, name: str, what: str) -> None:
     """Warn that ids were rounded by a spreadsheet: users sharing a rounded value are merged."""
     if bad.height == 0:
@@ -945,6 +963,11 @@ def _ga360_flat(
     far_off: pl.Expr = pl.lit(False)
     if isinstance(time_t, pl.Datetime):
         micros = pl.col(time_name).dt.epoch("us")
+    elif time_t == pl.Date or _dates_or_text_times(base, time_name, time_t):
+        # GA's date (YYYYMMDD, a day's first instant in UTC) or ISO text, not epoch numbers
+        if time_t.is_integer():
+            base = base.with_columns(pl.col(time_name).cast(pl.String))
+        micros = parse_times(base, time_name, what=what).dt.epoch("us")
     else:
         unit = {"s": 1_000_000, "ms": 1_000, "us": 1}.get(epoch_unit)
         if unit is None:
@@ -1109,7 +1132,9 @@ transactions_col, revenue_col : str, optional
         Divide revenue by this: GA360 stores it in micro-units (10⁶ per currency unit). Pass 1
         for extracts already in currency units.
     epoch_unit : {"s", "ms", "us"}
-        Unit of a numeric session start time (``visitStartTime`` is in seconds).
+        Unit of a numeric session start time (``visitStartTime`` is in seconds). A time
+        column of days (GA's ``date``, ``YYYYMMDD`` of the years 1900-2199, or a Date) or of
+        ISO-8601 text is read as such: a day is its first instant in UTC.
     rounded_ids : {"warn", "raise"}
         What to do with ids a spreadsheet turned into scientific notation (``2.81772E+18``):
         ``"warn"`` (default) reads them as they are with a

@@ -942,3 +942,26 @@ def test_ga360_totals_as_json_text_that_is_not_json_is_refused_by_row(tmp_path):
     frame.with_columns(pl.lit(good).alias("totals")).write_csv(path)
     ev = at.read_ga360(path).collect()
     assert ev.filter(pl.col("event") == "conversion")["revenue"].to_list() == [2.0, 2.0]
+
+
+def test_ga360_time_col_of_days_or_iso_text_is_not_read_as_epoch_seconds(tmp_path):
+    # 20170801 as epoch seconds is 1970-08-22: GA's date column used to be read so
+    path = tmp_path / "sessions.csv"
+    path.write_text(
+        "fullVisitorId,date,channelGrouping,totals.transactions\n"
+        "1,20170801,Direct,\n1,20170802,Referral,1\n"
+    )
+    ev = at.read_ga360(path, time_col="date").collect()
+    day1 = dt.datetime(2017, 8, 1, tzinfo=dt.timezone.utc)
+    day2 = day1 + dt.timedelta(days=1)
+    assert ev["timestamp"].to_list() == [day1, day2, day2]  # the conversion with its touch
+    as_ints = pl.read_csv(path, schema_overrides={"fullVisitorId": pl.String})
+    assert at.read_ga360(as_ints, time_col="date").collect()["timestamp"].to_list() == (
+        ev["timestamp"].to_list()
+    )
+    iso = as_ints.with_columns(ts=pl.Series(["2017-08-01T10:00:00Z", "2017-08-02 11:30"]))
+    got = at.read_ga360(iso, time_col="ts").collect()["timestamp"].to_list()
+    assert got[:2] == [
+        day1 + dt.timedelta(hours=10),
+        day1 + dt.timedelta(days=1, hours=11, minutes=30),
+    ]
