@@ -518,8 +518,16 @@ def _check_ga4(
     The message names the file, the field and the file's own rows.
     """
     value = pl.col("__rev")
+    ts = pl.col("__ts")
     rules = [
-        ("event_timestamp", "Column", pl.col("__ts").is_null(), "nulls", "every event needs one"),
+        ("event_timestamp", "Column", ts.is_null(), "nulls", "every event needs one"),
+        (
+            "event_timestamp",
+            "Column",
+            (ts.abs() < 100_000_000_000_000) | (ts.abs() >= 100_000_000_000_000_000),
+            "values outside 1973-5138 when read as microseconds (GA4's unit)",
+            "seconds, milliseconds or nanoseconds must be converted to microseconds first",
+        ),
         (
             revenue or "revenue",
             "Field",
@@ -534,7 +542,9 @@ def _check_ga4(
             continue
         first = bad["__file"][0]
         rows = bad.filter(pl.col("__file") == first)
-        values = None if name == "event_timestamp" else rows["__rev"].to_list()
+        values = (
+            None if noun == "nulls" else rows["__ts" if kind == "Column" else "__rev"].to_list()
+        )
         shown = describe_rows(rows["__order"].to_list(), values=values)
         raise ValidationError(
             f"{kind} {name!r} of the {parts[first].what} has {rows.height} {noun} ({shown}); "

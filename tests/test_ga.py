@@ -965,3 +965,19 @@ def test_ga360_time_col_of_days_or_iso_text_is_not_read_as_epoch_seconds(tmp_pat
         day1 + dt.timedelta(hours=10),
         day1 + dt.timedelta(days=1, hours=11, minutes=30),
     ]
+
+
+@pytest.mark.parametrize("factor", [10**-6, 10**-3, 10**3])
+def test_ga4_event_timestamps_in_another_unit_are_refused(factor):
+    # seconds read as microseconds fell in the first hour of 1970, silently
+    when = micros(t(9, 9))
+    value = int(when * factor)
+    frame = ga4_frame([ga4_event(t(9, 9), "purchase", "1.1", 11, revenue=2.0)]).with_columns(
+        pl.lit(value, pl.Int64).alias("event_timestamp")
+    )
+    with pytest.raises(
+        at.ValidationError,
+        match=rf"Column 'event_timestamp' of the GA4 export has 1 values outside 1973-5138 "
+        rf"when read as microseconds \(GA4's unit\) \({value} at row 0\)",
+    ):
+        at.read_ga4(frame)
