@@ -219,7 +219,8 @@ def _with_channel_group(
     names = [c for c in (source_col, medium_col, campaign_col) if c is not None]
     check_columns(schema, names, what)
     for name in names:
-        if not (is_text(schema[name]) or schema[name] == pl.Null):
+        # campaign ids are often numbers: a CSV reader types such a column as integers
+        if not (is_text(schema[name]) or schema[name] == pl.Null or schema[name].is_integer()):
             raise SchemaError(
                 f"Column {name!r} has type {schema[name]}; expected text (a traffic source, "
                 "medium or campaign name)."

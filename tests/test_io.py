@@ -1940,3 +1940,29 @@ def test_text_of_another_shape_names_the_time_format_option(tmp_path: Path) -> N
         datetime(2024, 1, 2, 15, 4, tzinfo=UTC),
         datetime(2024, 1, 13, 15, 4, tzinfo=UTC),
     ]
+
+
+def test_a_campaign_column_of_numeric_ids_is_read_as_text(tmp_path: Path) -> None:
+    # ad platforms name campaigns by number; a CSV reader types the column as integers
+    path = tmp_path / "utm.csv"
+    path.write_text(
+        "uid,ts,utm_source,utm_medium,utm_campaign,kind\n"
+        "1,2024-01-01,google,cpc,123456789,touch\n"
+        "1,2024-01-02,newsletter,email,987,touch\n"
+        "1,2024-01-03,,,,conversion\n"
+    )
+    out = at.read_events(
+        path,
+        user_col="uid",
+        time_col="ts",
+        source_col="utm_source",
+        medium_col="utm_medium",
+        campaign_col="utm_campaign",
+        event_col="kind",
+        revenue_col=None,
+    ).collect()
+    assert out.select("channel", "campaign").rows() == [
+        ("Paid Search", "123456789"),
+        ("Email", "987"),
+        ("Direct", None),
+    ]
