@@ -1966,3 +1966,16 @@ def test_a_campaign_column_of_numeric_ids_is_read_as_text(tmp_path: Path) -> Non
         ("Email", "987"),
         ("Direct", None),
     ]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    # Excel's "Unicode Text" is UTF-16: reading it as latin1, as the advice was, garbles it
+    path = tmp_path / "e.csv"
+    text = "user_id,timestamp,channel,event\n1,2024-01-01,a,touch\n"
+    path.write_bytes(("\ufeff" + text).encode(encoding))
+    with pytest.raises(
+        AttributionError,
+        match=r"'.*e.csv' is UTF-16 text, not UTF-8 \(byte 0xf[ef] at line 1 .*iconv -f utf-16",
+    ):
+        at.read_events(path)

@@ -557,6 +557,15 @@ def _diagnose_text(
     path: Path, what: str, *, csv_file: bool, exc: BaseException | None
 ) -> str | None:
     shown = repr(str(path))
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        # Excel's "Unicode Text" and PowerShell write UTF-16: latin1 advice would garble it
+        return (
+            f"The {what} file {shown} is UTF-16 text, not UTF-8 (byte 0x{head[0]:02x} at line 1 "
+            "is UTF-16's byte-order mark). Save it as UTF-8 (for example: iconv -f utf-16 -t "
+            "utf-8 in.csv > out.csv)."
+        )
     sep = csv_separator(path)
     first_data_line = 2 if csv_file else 1
     bad = _first_bad_utf8(path)
