@@ -240,8 +240,14 @@ def user_id_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> pl.Expr:
         return col.cast(pl.String)
     if is_text(dtype):
         return col.cast(pl.String)
+    why = ""
+    if dtype.is_float():  # floats hold integers exactly only below 2**53
+        why = (
+            " (pandas makes an integer column with a missing value float: read the ids as "
+            "text, or as df[col].astype('Int64'))"
+        )
     raise SchemaError(
-        f"Column {name!r} has type {dtype}; expected user ids as integers or strings."
+        f"Column {name!r} has type {dtype}; expected user ids as integers or strings{why}."
     )
 
 

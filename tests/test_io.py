@@ -1979,3 +1979,17 @@ def test_a_utf16_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
         match=r"'.*e.csv' is UTF-16 text, not UTF-8 \(byte 0xf[ef] at line 1 .*iconv -f utf-16",
     ):
         at.read_events(path)
+
+
+def test_float_user_ids_name_the_pandas_cause() -> None:
+    frame = pd.DataFrame(
+        {
+            "user_id": [1, None, 2],  # pandas: float64 because of the missing id
+            "timestamp": ["2024-01-01"] * 3,
+            "channel": ["a"] * 3,
+            "event": ["touch"] * 3,
+        }
+    )
+    assert frame["user_id"].dtype == "float64"
+    with pytest.raises(SchemaError, match=r"has type Float64; .*astype\('Int64'\)"):
+        at.read_events(frame)
