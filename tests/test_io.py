@@ -1993,3 +1993,19 @@ def test_float_user_ids_name_the_pandas_cause() -> None:
     assert frame["user_id"].dtype == "float64"
     with pytest.raises(SchemaError, match=r"has type Float64; .*astype\('Int64'\)"):
         at.read_events(frame)
+
+
+def test_a_partitioned_parquet_folder_keeps_its_partition_columns(tmp_path: Path) -> None:
+    # Spark and Hive write channel=email/part-0.parquet: the channel is in the folder name;
+    # a name=value folder above the one given is not a partition
+    root = tmp_path / "run=3" / "events"
+    for channel, uid in (("email", 1), ("seo", 2)):
+        folder = root / f"channel={channel}"
+        folder.mkdir(parents=True)
+        pl.DataFrame(
+            {"user_id": [uid], "timestamp": ["2024-01-01"], "event": ["touch"]}
+        ).write_parquet(folder / "part-0.parquet")
+    (root / "_SUCCESS").write_text("")
+    out = at.read_events(root).collect().sort("user_id")
+    assert out.columns == CANONICAL
+    assert out.select("user_id", "channel").rows() == [(1, "email"), (2, "seo")]

@@ -224,7 +224,20 @@ def _scan(
         files = sorted(path.rglob("*.parquet"))
         if not files:
             raise EmptyInputError(f"The {what} directory {str(path)!r} has no .parquet files.")
-        return pl.scan_parquet(files)
+        # a partitioned folder (Spark, Hive: channel=email/part-0.parquet) keeps its
+        # partition columns in the folder names, not in the files
+        keys = {
+            part.split("=", 1)[0]
+            for f in files
+            for part in f.relative_to(path).parts[:-1]
+            if "=" in part
+        }
+        if not keys:
+            return pl.scan_parquet(files)
+        lf = pl.scan_parquet(files, hive_partitioning=True)
+        # polars reads partitions from the whole path: keep those below the folder
+        above = [c for c in lf.collect_schema().names() if _is_key_above(c, path, keys)]
+        return lf.drop(above) if above else lf
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise EmptyInputError(f"The {what} file {str(path)!r} is empty (0 bytes).")
@@ -257,6 +270,12 @@ def _guessed_integers(lf: pl.LazyFrame, names: Sequence[str]) -> dict[str, Polar
         return {}
     schema = lf.collect_schema()
     return {c: pl.Float64 for c in names if c in schema and schema[c].is_integer()}
+
+
+def _is_key_above(name: str, folder: Path, keys: set[str]) -> bool:
+    """Whether ``name`` is a ``name=value`` folder above ``folder``, not one of its partitions."""
+    above = {p.split("=", 1)[0] for p in folder.resolve().parts if "=" in p}
+    return name in above and name not in keys
 
 
 def csv_separator(path: Path) -> str:
