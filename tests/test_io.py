@@ -2009,3 +2009,15 @@ def test_a_partitioned_parquet_folder_keeps_its_partition_columns(tmp_path: Path
     out = at.read_events(root).collect().sort("user_id")
     assert out.columns == CANONICAL
     assert out.select("user_id", "channel").rows() == [(1, "email"), (2, "seo")]
+
+
+def test_hidden_and_underscore_files_of_a_parquet_folder_are_not_read(tmp_path: Path) -> None:
+    folder = tmp_path / "events"
+    folder.mkdir()
+    pl.DataFrame(
+        {"user_id": [1], "timestamp": ["2024-01-01"], "channel": ["a"], "event": ["touch"]}
+    ).write_parquet(folder / "part-0.parquet")
+    (folder / "._part-0.parquet").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")
+    (folder / "_temporary").mkdir()
+    (folder / "_temporary" / "part-1.parquet").write_bytes(b"half written")
+    assert at.read_events(folder).collect()["channel"].to_list() == ["a"]

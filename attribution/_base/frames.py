@@ -221,7 +221,12 @@ def _scan(
     path: Path, what: str, id_columns: Sequence[str] = (), value_columns: Sequence[str] = ()
 ) -> pl.LazyFrame:
     if path.is_dir():
-        files = sorted(path.rglob("*.parquet"))
+        # hidden and underscore names are not data (Spark's _temporary, macOS' ._ copies)
+        files = sorted(
+            f
+            for f in path.rglob("*.parquet")
+            if not any(p.startswith((".", "_")) for p in f.relative_to(path).parts)
+        )
         if not files:
             raise EmptyInputError(f"The {what} directory {str(path)!r} has no .parquet files.")
         # a partitioned folder (Spark, Hive: channel=email/part-0.parquet) keeps its
