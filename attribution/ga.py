@@ -172,7 +172,14 @@ def _parts(source: GASource, *, what: str, kinds: tuple[str, ...]) -> list[_Part
         if not path.exists():
             raise FileNotFoundError(f"The {what} file {text!r} does not exist.")
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in kinds)
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in kinds
+                # hidden and underscore names are not data (macOS' ._ copies, _temporary)
+                and not any(q.startswith((".", "_")) for q in p.relative_to(path).parts)
+            )
             if not found:
                 raise EmptyInputError(
                     f"The {what} folder {text!r} has no files ending in {', '.join(kinds)}."

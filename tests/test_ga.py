@@ -981,3 +981,17 @@ def test_ga4_event_timestamps_in_another_unit_are_refused(factor):
         rf"when read as microseconds \(GA4's unit\) \({value} at row 0\)",
     ):
         at.read_ga4(frame)
+
+
+def test_ga_export_folders_skip_hidden_and_underscore_files(tmp_path):
+    rows = [
+        ga4_event(t(9, 9), "session_start", "1.1", 11, params={"medium": "email"}),
+        ga4_event(t(9, 9, 1), "purchase", "1.1", 11, revenue=5.0),
+    ]
+    write_daily_ndjson(rows, tmp_path)
+    (tmp_path / "._events_20240309.json").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    ev = canonical(at.read_ga4(tmp_path))
+    assert ev.select("channel", "event", "revenue").rows() == [
+        ("Email", "touch", 0.0),
+        (None, "conversion", 5.0),
+    ]
