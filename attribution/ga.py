@@ -657,7 +657,8 @@ def read_ga4(
     flat = [_ga4_flat(p, i, revenue, wanted) for i, p in enumerate(parts)]
     # read once: every step below starts from these events
     events = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null()).collect()
-    _check_ga4(events, parts, wanted, revenue)
+    if validate:
+        _check_ga4(events, parts, wanted, revenue)
     ev = events.lazy()
     in_session = ev.filter(pl.col("__sid").is_not_null())
     order = ["__ts", "__file", "__order"]
