@@ -270,6 +270,14 @@ def normalise_events(
     """
     schema = lf.collect_schema()
     check_columns(schema, cols.required(), what)
+    used = [*cols.required(), *([cols.revenue] if cols.revenue else []), *_OPTIONAL]
+    twice = [c for c in used if f"{c}_duplicated_0" in schema]
+    if twice:
+        # a CSV header that names a column twice: polars renames the second copy
+        raise SchemaError(
+            f"The header of the {what} names {', '.join(repr(c) for c in twice)} more than "
+            "once, so which column holds the data is ambiguous; name each column once."
+        )
     check_time_zone(cols.time_zone)
     if is_text(schema[cols.time]) and cols.time_format is None and _epoch_text(lf, cols.time):
         text = pl.col(cols.time).cast(pl.String).str.strip_chars()

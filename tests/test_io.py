@@ -2021,3 +2021,18 @@ def test_hidden_and_underscore_files_of_a_parquet_folder_are_not_read(tmp_path: 
     (folder / "_temporary").mkdir()
     (folder / "_temporary" / "part-1.parquet").write_bytes(b"half written")
     assert at.read_events(folder).collect()["channel"].to_list() == ["a"]
+
+
+def test_a_header_naming_a_used_column_twice_is_refused(tmp_path: Path) -> None:
+    # the reader used to take the first of the two channel columns without a word
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "user_id,timestamp,channel,channel,event,notes,notes\n1,2024-01-01,a,b,touch,x,y\n"
+    )
+    with pytest.raises(SchemaError, match=r"The header of the event log names 'channel' more"):
+        at.read_events(path)
+    with pytest.raises(SchemaError, match=r"names 'channel' more than once"):
+        at.build_journeys(path)
+    # a column named twice that the reader does not use is no matter
+    path.write_text("user_id,timestamp,channel,event,notes,notes\n1,2024-01-01,a,touch,x,y\n")
+    assert at.read_events(path).collect()["channel"].to_list() == ["a"]
