@@ -616,8 +616,9 @@ def read_ga4(
     SchemaError
         A required column is missing, or a column has a type the export never has.
     ValidationError
-        ``event_timestamp`` holds text that is not a number, a revenue is negative, ... (the
-        message names the file, column and rows).
+        ``event_timestamp`` holds text that is not a number, nulls or values outside 1973-5138
+        as microseconds (seconds or milliseconds), a conversion's revenue is negative or not a
+        number, ... (the message names the file, column and rows).
     EmptyInputError
         No event has a ``user_pseudo_id`` (or, with ``user="user_id"``, a ``user_id``).
 
