@@ -2036,3 +2036,24 @@ def test_a_header_naming_a_used_column_twice_is_refused(tmp_path: Path) -> None:
     # a column named twice that the reader does not use is no matter
     path.write_text("user_id,timestamp,channel,event,notes,notes\n1,2024-01-01,a,touch,x,y\n")
     assert at.read_events(path).collect()["channel"].to_list() == ["a"]
+
+
+def test_a_json_file_holding_one_array_of_records_is_read(tmp_path: Path) -> None:
+    # pandas' to_json(orient="records") and many APIs write one array, not one record a line
+    path = tmp_path / "events.json"
+    pd.DataFrame(
+        {
+            "user_id": ["007", "8"],
+            "timestamp": ["2024-01-01", "2024-01-02"],
+            "channel": ["a", None],
+            "event": ["touch", "conversion"],
+            "revenue": [None, 3.5],
+        }
+    ).to_json(path, orient="records")
+    assert at.read_events(path).collect().select("user_id", "event", "revenue").rows() == [
+        ("007", "touch", 0.0),
+        ("8", "conversion", 3.5),
+    ]
+    path.write_text(" [ ]\n")
+    with pytest.raises(EmptyInputError, match=r"is an empty JSON array"):
+        at.read_events(path)

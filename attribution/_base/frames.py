@@ -95,8 +95,9 @@ def to_lazy(
     Parameters
     ----------
     source
-        A path (``.parquet``/``.pq``, ``.csv``/``.tsv``, ``.ndjson``/``.jsonl``, or a directory
-        of Parquet files), a Polars ``DataFrame``/``LazyFrame`` or a pandas ``DataFrame``.
+        A path (``.parquet``/``.pq``, ``.csv``/``.tsv``, ``.ndjson``/``.jsonl``, ``.json``
+        holding one record per line or one array of records, or a directory of Parquet
+        files), a Polars ``DataFrame``/``LazyFrame`` or a pandas ``DataFrame``.
     what
         Name of the input, used in error messages.
     id_columns
@@ -257,6 +258,12 @@ def _scan(
                 path, infer_schema_length=_INFER_ROWS, schema_overrides={**text, **floats}
             )
         return _integer_ids(lf, id_columns) if id_columns else lf
+    if suffix == ".json" and _first_char(path) == "[":
+        # one JSON array of records (pandas' to_json(orient="records"), many APIs)
+        records = pl.read_json(path, infer_schema_length=None)
+        if records.height == 0:
+            raise EmptyInputError(f"The {what} file {str(path)!r} is an empty JSON array.")
+        return records.lazy()
     if suffix in _NDJSON:
         lf = pl.scan_ndjson(path, infer_schema_length=_INFER_ROWS)
         floats = _guessed_integers(lf, value_columns)
@@ -281,6 +288,13 @@ def _is_key_above(name: str, folder: Path, keys: set[str]) -> bool:
     """Whether ``name`` is a ``name=value`` folder above ``folder``, not one of its partitions."""
     above = {p.split("=", 1)[0] for p in folder.resolve().parts if "=" in p}
     return name in above and name not in keys
+
+
+def _first_char(path: Path) -> str:
+    """Return the first character of a text file that is not a space or a byte-order mark."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    return head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")[:1]
 
 
 def csv_separator(path: Path) -> str:
