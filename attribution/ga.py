@@ -648,13 +648,14 @@ def read_ga4(
         )
     wanted = (conversion_events,) if isinstance(conversion_events, str) else conversion_events
     parts = _parts(source, what="GA4 export", kinds=_PARQUET + _NDJSON)
-    if user != "user_pseudo_id":
-        for part in parts:
-            if "user_id" not in _schema(part):
-                raise SchemaError(
-                    f"Column 'user_id' is missing from the {part.what}; user={user!r} needs it "
-                    "(or pass user='user_pseudo_id')."
-                )
+    # BigQuery's JSON leaves null fields out: a day on which nobody signed in has no
+    # user_id column, and its events have no user_id
+    if user != "user_pseudo_id" and not any("user_id" in _schema(p) for p in parts):
+        missing = parts[0].what if len(parts) == 1 else f"{parts[0].what} (or any other file)"
+        raise SchemaError(
+            f"Column 'user_id' is missing from the {missing}; user={user!r} needs it "
+            "(or pass user='user_pseudo_id')."
+        )
     flat = [_ga4_flat(p, i, revenue, wanted) for i, p in enumerate(parts)]
     # read once: every step below starts from these events
     events = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null()).collect()

@@ -995,3 +995,37 @@ def test_ga_export_folders_skip_hidden_and_underscore_files(tmp_path):
         ("Email", "touch", 0.0),
         (None, "conversion", 5.0),
     ]
+
+
+def test_ga4_json_day_without_any_signed_in_user_is_read_with_user_ids(tmp_path):
+    # BigQuery's JSON leaves null fields out: a day on which nobody signed in has no user_id
+    day1 = [
+        ga4_event(t(9, 9), "session_start", "1.1", 11, params={"medium": "email"}),
+    ]
+    day2 = [
+        ga4_event(
+            t(10, 9),
+            "session_start",
+            "1.1",
+            12,
+            user_id="u1",
+            params={"medium": "cpc", "source": "bing"},
+        ),
+        ga4_event(t(10, 9, 1), "purchase", "1.1", 12, user_id="u1", revenue=8.0),
+    ]
+    paths = write_daily_ndjson(day1 + day2, tmp_path)
+    assert "user_id" not in paths[0].read_text()
+    ev = canonical(at.read_ga4(tmp_path, user="stitched"))
+    # stitched: the device's first user_id covers its anonymous day too
+    assert ev.select("user_id", "channel", "event").rows() == [
+        ("u1", "Email", "touch"),
+        ("u1", "Paid Search", "touch"),
+        ("u1", None, "conversion"),
+    ]
+    ev = canonical(at.read_ga4(tmp_path, user="user_id"))
+    assert ev.select("user_id", "channel", "event").rows() == [
+        ("u1", "Paid Search", "touch"),
+        ("u1", None, "conversion"),
+    ]
+    with pytest.raises(at.SchemaError, match=r"Column 'user_id' is missing from the GA4 export"):
+        at.read_ga4(paths[0], user="user_id")
