@@ -847,6 +847,13 @@ def _ga360_columns(
             if found is not None:
                 out[key] = (candidate, *found)
                 break
+        else:
+            # BigQuery's JSON leaves null fields out: a day without a transaction has a totals
+            # record without transactions; the field is null there, not missing
+            head = candidates[0].split(".")[0]
+            totals = key in ("transactions", "revenue") and head == "totals"
+            if totals and isinstance(schema.get(head), pl.Struct | pl.Null):
+                out[key] = (candidates[0], pl.lit(None, pl.String), pl.String())
     return out
 
 

@@ -1029,3 +1029,30 @@ def test_ga4_json_day_without_any_signed_in_user_is_read_with_user_ids(tmp_path)
     ]
     with pytest.raises(at.SchemaError, match=r"Column 'user_id' is missing from the GA4 export"):
         at.read_ga4(paths[0], user="user_id")
+
+
+def test_ga360_json_day_without_any_transaction_is_read(tmp_path):
+    # BigQuery's JSON leaves null fields out: on a day without a transaction, totals has no
+    # transactions field, which used to refuse the file ("neither a transactions nor ...")
+    day1 = {
+        "fullVisitorId": "0123",
+        "visitId": "1",
+        "visitStartTime": "1501583974",
+        "channelGrouping": "Direct",
+        "totals": {"visits": "1", "hits": "3"},
+    }
+    day2 = {
+        "fullVisitorId": "0123",
+        "visitId": "2",
+        "visitStartTime": "1501670374",
+        "channelGrouping": "Referral",
+        "totals": {"visits": "1", "transactions": "1", "totalTransactionRevenue": "2500000"},
+    }
+    for name, row in (("ga_sessions_20170801.json", day1), ("ga_sessions_20170802.json", day2)):
+        (tmp_path / name).write_text(json.dumps(row) + "\n")
+    ev = at.read_ga360(tmp_path).collect()
+    assert ev.select("channel", "event", "revenue").rows() == [
+        ("Direct", "touch", 0.0),
+        ("Referral", "touch", 0.0),
+        ("Referral", "conversion", 2.5),
+    ]
