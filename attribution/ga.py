@@ -337,12 +337,18 @@ def _number_text(lf: pl.LazyFrame, expr: pl.Expr, name: str, what: str) -> pl.Ex
 
 
 def _ga4_flat(
-    part: _Part, index: int, revenue: str | None, conversions: Sequence[str]
+    part: _Part,
+    index: int,
+    revenue: str | None,
+    conversions: Sequence[str],
+    *,
+    pseudo_optional: bool = False,
 ) -> pl.LazyFrame:
     """One file of the GA4 export as one row per event with the fields the reader uses."""
     lf, what = part.lf, part.what
     schema = _schema(part)
-    missing = [c for c in ("event_timestamp", "event_name", "user_pseudo_id") if c not in schema]
+    needed = ("event_timestamp", "event_name", *(() if pseudo_optional else ("user_pseudo_id",)))
+    missing = [c for c in needed if c not in schema]
     if missing:
         found = ", ".join(repr(c) for c in schema.names())
         raise SchemaError(
@@ -361,12 +367,16 @@ def _ga4_flat(
         found = _field(schema, path)
         return pl.lit(None, pl.String) if found is None else _text(found[0])
 
-    pseudo_t = schema["user_pseudo_id"]
+    pseudo_t = schema.get("user_pseudo_id", pl.Null())
     user_t = schema.get("user_id", pl.Null())
     exprs = [
         pl.lit(index, pl.Int32).alias("__file"),
         pl.col(ROW).cast(pl.Int64).alias("__order"),
-        _ids(pl.col("user_pseudo_id"), pseudo_t, "user_pseudo_id", what).alias("__pseudo"),
+        (
+            _ids(pl.col("user_pseudo_id"), pseudo_t, "user_pseudo_id", what)
+            if "user_pseudo_id" in schema
+            else pl.lit(None, pl.String)
+        ).alias("__pseudo"),
         (
             _ids(pl.col("user_id"), user_t, "user_id", what)
             if "user_id" in schema
@@ -656,7 +666,11 @@ def read_ga4(
             f"Column 'user_id' is missing from the {missing}; user={user!r} needs it "
             "(or pass user='user_pseudo_id')."
         )
-    flat = [_ga4_flat(p, i, revenue, wanted) for i, p in enumerate(parts)]
+    # a day of cookieless pings only has no user_pseudo_id column in BigQuery's JSON
+    some_pseudo = len(parts) > 1 and any("user_pseudo_id" in _schema(p) for p in parts)
+    flat = [
+        _ga4_flat(p, i, revenue, wanted, pseudo_optional=some_pseudo) for i, p in enumerate(parts)
+    ]
     # read once: every step below starts from these events
     events = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null()).collect()
     if validate:

@@ -1056,3 +1056,23 @@ def test_ga360_json_day_without_any_transaction_is_read(tmp_path):
         ("Referral", "touch", 0.0),
         ("Referral", "conversion", 2.5),
     ]
+
+
+def test_ga4_json_day_of_cookieless_pings_only_is_left_out_not_refused(tmp_path):
+    # consent mode: events without user_pseudo_id; in BigQuery's JSON a day of only such
+    # events has no user_pseudo_id column, which used to refuse the whole export
+    cookieless = ga4_event(t(9, 9), "page_view", None, 11)
+    (first,) = write_daily_ndjson([cookieless], tmp_path / "a")
+    assert "user_pseudo_id" not in first.read_text()
+    rows = [
+        ga4_event(t(10, 9), "session_start", "1.1", 12, params={"medium": "email"}),
+        ga4_event(t(10, 9, 1), "purchase", "1.1", 12, revenue=4.0),
+    ]
+    (second,) = write_daily_ndjson(rows, tmp_path / "b")
+    ev = canonical(at.read_ga4([first, second]))
+    assert ev.select("user_id", "channel", "event", "revenue").rows() == [
+        ("1.1", "Email", "touch", 0.0),
+        ("1.1", None, "conversion", 4.0),
+    ]
+    with pytest.raises(at.SchemaError, match=r"Column 'user_pseudo_id' is missing from the GA4"):
+        at.read_ga4(first)
