@@ -119,10 +119,13 @@ CHANNEL_GROUPS: tuple[str, ...] = (
 #: Columns of a rule table, in order: the channel, then a regex for each of the three inputs.
 RULE_COLUMNS: tuple[str, ...] = ("channel", "source", "medium", "campaign")
 
-#: What ``rules=`` accepts: ``"ga4"``, a frame with :data:`RULE_COLUMNS`, or a list of rows.
+#: What ``rules=`` accepts: ``"ga4"``, a frame with :data:`RULE_COLUMNS` (a pandas one too),
+#: a dict of those columns, or a list of rows.
 Rules: TypeAlias = (
     Literal["ga4"]
     | pl.DataFrame
+    | pl.LazyFrame
+    | Mapping[str, Sequence[str | None]]
     | Sequence[Sequence[str | None]]
     | Sequence[Mapping[str, str | None]]
 )
@@ -242,17 +245,18 @@ def rule_table(rules: Rules) -> pl.DataFrame:
     Parameters
     ----------
     rules
-        ``"ga4"``; a frame with a ``channel`` column and any of ``source``, ``medium``,
-        ``campaign``; or a list of rows, each a ``(channel, source, medium, campaign)`` tuple
-        (trailing conditions may be left out) or a dict with those keys.
+        ``"ga4"``; a frame (Polars, lazy or pandas, or a dict of columns) with a ``channel``
+        column and any of ``source``, ``medium``, ``campaign``; or a list of rows, each a
+        ``(channel, source, medium, campaign)`` tuple (trailing conditions may be left out)
+        or a dict with those keys.
 
     Raises
     ------
     SchemaError
         The table lacks a ``channel`` column, has other columns, or a row has too many cells.
     ValidationError
-        A channel is null or blank, or a pattern is not a valid regular expression (the message
-        names the row and the pattern).
+        The table has no rows, a channel is null or blank, or a pattern is not a valid
+        regular expression (the message names the row and the pattern).
     """
     if isinstance(rules, str):
         if rules != "ga4":
@@ -261,8 +265,12 @@ def rule_table(rules: Rules) -> pl.DataFrame:
                 f"columns {', '.join(RULE_COLUMNS)}."
             )
         return ga4_rules()
-    if isinstance(rules, pl.DataFrame):
-        frame = rules
+    if isinstance(rules, pl.DataFrame | pl.LazyFrame):
+        frame = rules.lazy().collect()
+    elif type(rules).__module__.startswith("pandas"):
+        frame = pl.from_pandas(rules)
+    elif isinstance(rules, Mapping):  # columns by name, as pl.DataFrame takes them
+        frame = pl.DataFrame(dict(rules))
     else:
         rows = list(rules)
         dicts = [r for r in rows if isinstance(r, Mapping)]
@@ -282,7 +290,11 @@ def rule_table(rules: Rules) -> pl.DataFrame:
         else:
             cells: list[tuple[str | None, ...]] = []
             for i, row in enumerate(rows):
-                if isinstance(row, str) or len(row) > len(RULE_COLUMNS):
+                if (
+                    isinstance(row, str)
+                    or not isinstance(row, Sequence)
+                    or len(row) > len(RULE_COLUMNS)
+                ):
                     raise SchemaError(
                         f"Rule table row {i} is {row!r}; expected (channel, source, medium, "
                         "campaign), with null for no condition."
@@ -303,6 +315,11 @@ def rule_table(rules: Rules) -> pl.DataFrame:
         (pl.col(c).cast(pl.String) if c in frame.columns else pl.lit(None, pl.String).alias(c))
         for c in RULE_COLUMNS
     )
+    if table.height == 0:
+        raise ValidationError(
+            "The rule table has no rows; expected at least one rule (channel, source, medium, "
+            "campaign), or rules='ga4'."
+        )
     for i, row in enumerate(table.iter_rows(named=True)):
         if row["channel"] is None or not row["channel"].strip():
             raise ValidationError(
@@ -315,7 +332,10 @@ def rule_table(rules: Rules) -> pl.DataFrame:
             try:
                 pl.Series([""]).str.contains(_full(pattern))
             except pl.exceptions.PolarsError as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                # polars' own message puts the reason on an 'error:' line of its own
+                found = re.search(r"^error: (.+)$", str(exc), re.MULTILINE)
+                lines = str(exc).strip().splitlines()
+                first = found[1] if found else lines[0] if lines else type(exc).__name__
                 raise ValidationError(
                     f"Rule table row {i} ({row['channel']!r}) has {col} pattern {pattern!r}, "
                     f"which is not a valid regular expression ({first})."
@@ -371,7 +391,8 @@ def _groups(keys: pl.DataFrame, table: pl.DataFrame) -> pl.Series:
         matches.append(pl.when(cond).then(pl.lit(row["channel"], pl.String)))
     # the first rule that matches wins: coalesce takes the first non-null of the rules' answers
     out = pl.coalesce([*matches, pl.lit(_UNASSIGNED, pl.String)])
-    return norm.select(out.alias("channel_group")).to_series()
+    # with_columns: a table of rules without conditions gives one value for every row
+    return norm.with_columns(out.alias("channel_group"))["channel_group"]
 
 
 def channel_group(

@@ -91,7 +91,17 @@ from attribution._base.errors import (
     ValidationError,
     describe_rows,
 )
-from attribution._base.frames import ROW, FrameLike, Rule, check_rules, is_text, numeric_expr
+from attribution._base.frames import (
+    ROW,
+    FrameLike,
+    Rule,
+    check_rules,
+    is_text,
+    numeric_expr,
+    scan_csv,
+    to_lazy,
+)
+from attribution._base.time import parse_times
 from attribution.channels import Rules, channel_group
 from attribution.io import read_events
 
@@ -108,6 +118,9 @@ _PARQUET = (".parquet", ".pq")
 _NDJSON = (".ndjson", ".jsonl", ".json")
 _CSV = (".csv",)
 _FIRST_EVENTS = ("first_visit", "first_open")
+_REVENUE = "ecommerce.purchase_revenue"
+#: Microseconds of the year 9999 (about): the largest time a Datetime holds.
+_MAX_MICROS = 250_000_000_000_000_000
 # text a spreadsheet program writes for a long number: 2.81772E+18
 _SCIENTIFIC = r"^\s*[+-]?\d+(\.\d*)?[eE][+-]?\d+\s*$"
 
@@ -141,7 +154,7 @@ def _parts(source: GASource, *, what: str, kinds: tuple[str, ...]) -> list[_Part
     if isinstance(source, pl.LazyFrame | pl.DataFrame):
         return [_Part(source.lazy(), what)]
     if type(source).__module__.startswith("pandas"):
-        return [_Part(pl.from_pandas(source).lazy(), what)]
+        return [_Part(to_lazy(source, what=what), what)]
     paths: list[Path] = []
     items = [source] if isinstance(source, str | os.PathLike) else list(source)
     for item in items:
@@ -159,7 +172,14 @@ def _parts(source: GASource, *, what: str, kinds: tuple[str, ...]) -> list[_Part
         if not path.exists():
             raise FileNotFoundError(f"The {what} file {text!r} does not exist.")
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in kinds)
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in kinds
+                # hidden and underscore names are not data (macOS' ._ copies, _temporary)
+                and not any(q.startswith((".", "_")) for q in p.relative_to(path).parts)
+            )
             if not found:
                 raise EmptyInputError(
                     f"The {what} folder {text!r} has no files ending in {', '.join(kinds)}."
@@ -185,7 +205,7 @@ def _parts(source: GASource, *, what: str, kinds: tuple[str, ...]) -> list[_Part
             lf = pl.scan_ndjson(path, infer_schema_length=None)
         else:
             # every column as text: long ids stay exact, numbers are read where they are used
-            lf = pl.scan_csv(path, infer_schema=False)
+            lf = scan_csv(path, infer_schema=False)
         parts.append(_Part(lf, label))
     if not parts:
         raise EmptyInputError(f"Every {what} file is empty (0 bytes).")
@@ -226,10 +246,15 @@ def _text(expr: pl.Expr) -> pl.Expr:
     return pl.when(text != "").then(text)
 
 
+def _whole_decimal(dtype: pl.DataType) -> bool:
+    """Whether a type is a decimal without a fractional part (BigQuery's NUMERIC of ids)."""
+    return isinstance(dtype, pl.Decimal) and dtype.scale == 0
+
+
 def _digits(lf: pl.LazyFrame, name: str, what: str, rule: str) -> pl.Expr:
     """Read a column of whole numbers, which may arrive as text, as an Int64 expression."""
     dtype = lf.collect_schema()[name]
-    if dtype.is_integer():
+    if dtype.is_integer() or _whole_decimal(dtype):
         return pl.col(name).cast(pl.Int64)
     if dtype == pl.Null:
         return pl.lit(None, pl.Int64)
@@ -260,7 +285,7 @@ def _ids(expr: pl.Expr, dtype: pl.DataType, name: str, what: str) -> pl.Expr:
     """User ids as text; floating-point ids have lost digits and are refused."""
     if is_text(dtype) or dtype == pl.Null:
         return _text(expr)
-    if dtype.is_integer():
+    if dtype.is_integer() or _whole_decimal(dtype):
         return expr.cast(pl.String)
     raise SchemaError(
         f"Column {name!r} of the {what} has type {dtype}; expected ids as text (numbers this "
@@ -284,11 +309,46 @@ _PARAMS = {
 }
 
 
-def _ga4_flat(part: _Part, index: int, revenue: str | None) -> pl.LazyFrame:
+def _converts(lf: pl.LazyFrame, conversions: Sequence[str]) -> bool:
+    """Whether any event of one input is a conversion (reads ``event_name`` once)."""
+    found = lf.select(pl.col("event_name").cast(pl.String).is_in(list(conversions)).any())
+    return bool(found.collect().item())
+
+
+def _number_text(lf: pl.LazyFrame, expr: pl.Expr, name: str, what: str) -> pl.Expr:
+    """Numbers written as text, as Float64; text that is not a number is refused by row."""
+    text = _text(expr)
+    value = text.cast(pl.Float64, strict=False)
+    bad = text.is_not_null() & value.is_null()
+    sample = (
+        lf.with_row_index(ROW)
+        .filter(bad)
+        .select(ROW, text.alias("v"), pl.len().alias("n"))
+        .head(5)
+        .collect()
+    )
+    if sample.height:
+        raise ValidationError(
+            f"Field {name!r} of the {what} has {sample['n'][0]} values that are not numbers "
+            f"({describe_rows(sample[ROW].to_list(), values=sample['v'].to_list())}); "
+            "expected a conversion's value (null: 0)."
+        )
+    return value
+
+
+def _ga4_flat(
+    part: _Part,
+    index: int,
+    revenue: str | None,
+    conversions: Sequence[str],
+    *,
+    pseudo_optional: bool = False,
+) -> pl.LazyFrame:
     """One file of the GA4 export as one row per event with the fields the reader uses."""
     lf, what = part.lf, part.what
     schema = _schema(part)
-    missing = [c for c in ("event_timestamp", "event_name", "user_pseudo_id") if c not in schema]
+    needed = ("event_timestamp", "event_name", *(() if pseudo_optional else ("user_pseudo_id",)))
+    missing = [c for c in needed if c not in schema]
     if missing:
         found = ", ".join(repr(c) for c in schema.names())
         raise SchemaError(
@@ -307,12 +367,16 @@ def _ga4_flat(part: _Part, index: int, revenue: str | None) -> pl.LazyFrame:
         found = _field(schema, path)
         return pl.lit(None, pl.String) if found is None else _text(found[0])
 
-    pseudo_t = schema["user_pseudo_id"]
+    pseudo_t = schema.get("user_pseudo_id", pl.Null())
     user_t = schema.get("user_id", pl.Null())
     exprs = [
         pl.lit(index, pl.Int32).alias("__file"),
         pl.col(ROW).cast(pl.Int64).alias("__order"),
-        _ids(pl.col("user_pseudo_id"), pseudo_t, "user_pseudo_id", what).alias("__pseudo"),
+        (
+            _ids(pl.col("user_pseudo_id"), pseudo_t, "user_pseudo_id", what)
+            if "user_pseudo_id" in schema
+            else pl.lit(None, pl.String)
+        ).alias("__pseudo"),
         (
             _ids(pl.col("user_id"), user_t, "user_id", what)
             if "user_id" in schema
@@ -342,8 +406,13 @@ def _ga4_flat(part: _Part, index: int, revenue: str | None) -> pl.LazyFrame:
     else:
         field = _field(schema, revenue)
         if field is None:
-            # older or intraday tables may lack the record: then no event carries revenue
-            if revenue.split(".")[0] in schema or revenue != "ecommerce.purchase_revenue":
+            # older or intraday tables may lack the record, and newline-delimited JSON has
+            # only the fields its rows hold (a record that is null in every row has none):
+            # then no event carries revenue. A file with conversions must have the field.
+            head = revenue.split(".")[0]
+            if head in schema and schema[head] == pl.Null:
+                pass
+            elif (head in schema or revenue != _REVENUE) and _converts(lf, conversions):
                 raise SchemaError(
                     f"The revenue field {revenue!r} is not in the {what}; name another with "
                     "revenue= (e.g. 'ecommerce.purchase_revenue_in_usd', "
@@ -357,6 +426,8 @@ def _ga4_flat(part: _Part, index: int, revenue: str | None) -> pl.LazyFrame:
                     f"The revenue field {revenue!r} of the {what} has type {dtype}; expected "
                     "a number."
                 )
+            if is_text(dtype):
+                expr = _number_text(lf, expr, revenue, what)
             exprs.append(expr.cast(pl.Float64, strict=False).alias("__rev"))
     events = lf.with_row_index(ROW).select(pl.col(ROW), *exprs)
     return _with_params(events, lf, schema, params, what)
@@ -380,12 +451,15 @@ def _with_params(
         inner = params_t.inner if isinstance(params_t, pl.List) else None
         fields = {f.name: f.dtype for f in inner.fields} if isinstance(inner, pl.Struct) else {}
         value_t = fields.get("value")
-        if "key" not in fields or not isinstance(value_t, pl.Struct):
+        # newline-delimited JSON whose lists are all empty, or whose values are all null
+        no_values = inner == pl.Null or ("key" in fields and value_t == pl.Null)
+        if not no_values and ("key" not in fields or not isinstance(value_t, pl.Struct)):
             raise SchemaError(
                 f"Column 'event_params' of the {what} has type {params_t}; expected GA4's list "
                 "of {key, value: {string_value, int_value, float_value, double_value}} records."
             )
-        value_fields = {f.name: _dtype(f.dtype) for f in value_t.fields}
+        if isinstance(value_t, pl.Struct):
+            value_fields = {f.name: _dtype(f.dtype) for f in value_t.fields}
     number_keys = [k for k, name in params.items() if name == "__rev"]
     if not value_fields:
         return events.with_columns(
@@ -453,6 +527,48 @@ def _carries(prefix: str) -> pl.Expr:
     )
 
 
+def _check_ga4(
+    events: pl.DataFrame, parts: list[_Part], wanted: Sequence[str], revenue: str | None
+) -> None:
+    """Refuse events without a time, and conversions of negative or non-finite value.
+
+    The message names the file, the field and the file's own rows.
+    """
+    value = pl.col("__rev")
+    ts = pl.col("__ts")
+    rules = [
+        ("event_timestamp", "Column", ts.is_null(), "nulls", "every event needs one"),
+        (
+            "event_timestamp",
+            "Column",
+            (ts.abs() < 100_000_000_000_000) | (ts.abs() >= 100_000_000_000_000_000),
+            "values outside 1973-5138 when read as microseconds (GA4's unit)",
+            "seconds, milliseconds or nanoseconds must be converted to microseconds first",
+        ),
+        (
+            revenue or "revenue",
+            "Field",
+            pl.col("__name").is_in(list(wanted)) & (~value.is_finite() | (value < 0)),
+            "negative or non-finite values on conversion events",
+            "a conversion's value must be a number ≥ 0 (null: 0)",
+        ),
+    ]
+    for name, kind, broken, noun, rule in rules:
+        bad = events.filter(broken.fill_null(False))
+        if bad.height == 0:
+            continue
+        first = bad["__file"][0]
+        rows = bad.filter(pl.col("__file") == first)
+        values = (
+            None if noun == "nulls" else rows["__ts" if kind == "Column" else "__rev"].to_list()
+        )
+        shown = describe_rows(rows["__order"].to_list(), values=values)
+        raise ValidationError(
+            f"{kind} {name!r} of the {parts[first].what} has {rows.height} {noun} ({shown}); "
+            f"{rule}."
+        )
+
+
 def read_ga4(
     source: GASource,
     *,
@@ -510,8 +626,9 @@ def read_ga4(
     SchemaError
         A required column is missing, or a column has a type the export never has.
     ValidationError
-        ``event_timestamp`` holds text that is not a number, a revenue is negative, ... (the
-        message names the file, column and rows).
+        ``event_timestamp`` holds text that is not a number, nulls or values outside 1973-5138
+        as microseconds (seconds or milliseconds), a conversion's revenue is negative or not a
+        number, ... (the message names the file, column and rows).
     EmptyInputError
         No event has a ``user_pseudo_id`` (or, with ``user="user_id"``, a ``user_id``).
 
@@ -541,16 +658,24 @@ def read_ga4(
         )
     wanted = (conversion_events,) if isinstance(conversion_events, str) else conversion_events
     parts = _parts(source, what="GA4 export", kinds=_PARQUET + _NDJSON)
-    if user != "user_pseudo_id":
-        for part in parts:
-            if "user_id" not in _schema(part):
-                raise SchemaError(
-                    f"Column 'user_id' is missing from the {part.what}; user={user!r} needs it "
-                    "(or pass user='user_pseudo_id')."
-                )
-    flat = [_ga4_flat(p, i, revenue) for i, p in enumerate(parts)]
+    # BigQuery's JSON leaves null fields out: a day on which nobody signed in has no
+    # user_id column, and its events have no user_id
+    if user != "user_pseudo_id" and not any("user_id" in _schema(p) for p in parts):
+        missing = parts[0].what if len(parts) == 1 else f"{parts[0].what} (or any other file)"
+        raise SchemaError(
+            f"Column 'user_id' is missing from the {missing}; user={user!r} needs it "
+            "(or pass user='user_pseudo_id')."
+        )
+    # a day of cookieless pings only has no user_pseudo_id column in BigQuery's JSON
+    some_pseudo = len(parts) > 1 and any("user_pseudo_id" in _schema(p) for p in parts)
+    flat = [
+        _ga4_flat(p, i, revenue, wanted, pseudo_optional=some_pseudo) for i, p in enumerate(parts)
+    ]
     # read once: every step below starts from these events
-    ev = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null()).collect().lazy()
+    events = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null()).collect()
+    if validate:
+        _check_ga4(events, parts, wanted, revenue)
+    ev = events.lazy()
     in_session = ev.filter(pl.col("__sid").is_not_null())
     order = ["__ts", "__file", "__order"]
 
@@ -736,7 +861,74 @@ def _ga360_columns(
             if found is not None:
                 out[key] = (candidate, *found)
                 break
+        else:
+            # BigQuery's JSON leaves null fields out: a day without a transaction has a totals
+            # record without transactions; the field is null there, not missing
+            head = candidates[0].split(".")[0]
+            totals = key in ("transactions", "revenue") and head == "totals"
+            if totals and isinstance(schema.get(head), pl.Struct | pl.Null):
+                out[key] = (candidates[0], pl.lit(None, pl.String), pl.String())
     return out
+
+
+def _check_json_records(lf: pl.LazyFrame, schema: pl.Schema, names: list[str], what: str) -> None:
+    """Refuse records written as JSON text (``totals``) that are not JSON: one pass for all.
+
+    A field of such text reads as null, so a broken record would quietly mean "no
+    transaction".
+    """
+    heads = sorted(
+        {
+            name.split(".")[0]
+            for name in names
+            if "." in name
+            and name not in schema
+            and name.replace(".", "_") not in schema
+            and is_text(schema[name.split(".")[0]])
+        }
+    )
+    if not heads:
+        return
+
+    def broken(head: str) -> pl.Expr:
+        text = _text(pl.col(head))
+        return text.is_not_null() & text.str.json_path_match("$").is_null()
+
+    counts = lf.select(broken(h).sum().alias(h) for h in heads).collect().row(0, named=True)
+    for head in heads:
+        if counts[head]:
+            sample = (
+                lf.with_row_index(ROW)
+                .filter(broken(head))
+                .select(ROW, pl.col(head).str.slice(0, 60).alias("v"))
+                .head(5)
+                .collect()
+            )
+            rows = describe_rows(
+                sample[ROW].to_list(), values=sample["v"].to_list(), total=counts[head]
+            )
+            raise ValidationError(
+                f"Column {head!r} of the {what} has {counts[head]} values that are not JSON "
+                f"records ({rows}); its fields are read from JSON text such as "
+                '\'{"transactions": "1"}\'.'
+            )
+
+
+#: A day of the years 1900-2199 as YYYYMMDD: as epoch seconds, these would all fall between
+#: 1970-08-09 and 1970-09-12, before Google Analytics existed.
+_YYYYMMDD = r"^\s*(19|20|21)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s*$"
+
+
+def _dates_or_text_times(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> bool:
+    """Whether a GA360 time column holds days (``date``) or text times rather than epochs."""
+    if not (dtype.is_integer() or is_text(dtype)):
+        return False
+    text = _text(pl.col(name))
+    day = text.str.contains(_YYYYMMDD)
+    iso = text.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}")
+    found = lf.select(n=text.is_not_null().sum(), days=day.sum(), iso=iso.sum()).collect()
+    n, days, isos = found.row(0)
+    return bool(n and (days == n or (is_text(dtype) and isos == n)))
 
 
 def _warn_rounded(bad: pl.DataFrame, height: int, name: str, what: str) -> None:
@@ -792,6 +984,7 @@ def _ga360_flat(
             f"{', '.join(repr(c) for c in _GA360_FIELDS['transactions'])}); name one with "
             "transactions_col= or revenue_col=."
         )
+    _check_json_records(lf, schema, [name for name, _, _ in cols.values()], what)
     # every field in a column of its own, named as the user knows it (for messages)
     named = {key: name for key, (name, _, _) in cols.items()}
     exprs = {name: expr.alias(name) for name, expr, _ in cols.values()}
@@ -808,13 +1001,22 @@ def _ga360_flat(
     user = _ids(pl.col(user_name), base_schema[user_name], user_name, what)
     time_name = named["time"]
     time_t = base_schema[time_name]
+    far_off: pl.Expr = pl.lit(False)
     if isinstance(time_t, pl.Datetime):
         micros = pl.col(time_name).dt.epoch("us")
+    elif time_t == pl.Date or _dates_or_text_times(base, time_name, time_t):
+        # GA's date (YYYYMMDD, a day's first instant in UTC) or ISO text, not epoch numbers
+        if time_t.is_integer():
+            base = base.with_columns(pl.col(time_name).cast(pl.String))
+        micros = parse_times(base, time_name, what=what).dt.epoch("us")
     else:
         unit = {"s": 1_000_000, "ms": 1_000, "us": 1}.get(epoch_unit)
         if unit is None:
             raise ValidationError(f"epoch_unit must be 's', 'ms' or 'us'; got {epoch_unit!r}.")
-        micros = _digits(base, time_name, what, f"epoch {epoch_unit} (visitStartTime)") * unit
+        raw = _digits(base, time_name, what, f"epoch {epoch_unit} (visitStartTime)")
+        # beyond the year 9999 (checked before Int64 could overflow): a smaller unit
+        far_off = raw.abs() >= _MAX_MICROS // unit
+        micros = pl.when(far_off).then(None).otherwise(raw * unit)
     session = (
         _text(pl.col(named["session"]).cast(pl.String)) if "session" in named else pl.lit(None)
     )
@@ -825,6 +1027,8 @@ def _ga360_flat(
         pl.col(user_name).cast(pl.String).alias("__user_raw"),
         session.cast(pl.String).alias("__sid"),
         micros.alias("__ts"),
+        far_off.fill_null(False).alias("__far"),
+        pl.col(time_name).cast(pl.String).alias("__ts_raw"),
         (_text(pl.col(named["channel"])) if "channel" in named else pl.lit(None, pl.String))
         .cast(pl.String)
         .alias("__chan"),
@@ -846,6 +1050,12 @@ def _ga360_flat(
             show_values=False,
         ),
         Rule(
+            "__ts_raw",
+            pl.col("__far"),
+            "times beyond the year 9999 when read as epoch " + epoch_unit,
+            f"{time_name} is read in epoch_unit={epoch_unit!r}; pass the unit of these values",
+        ),
+        Rule(
             "__ts",
             pl.col("__ts").is_null(),
             "nulls",
@@ -856,6 +1066,12 @@ def _ga360_flat(
             "__tx",
             (pl.col("__tx") < 0).fill_null(False),
             "negative values",
+            "transactions count a session's purchases (null or 0: none)",
+        ),
+        Rule(
+            "__tx",
+            (~pl.col("__tx").is_finite()).fill_null(False),
+            "NaN or infinite values",
             "transactions count a session's purchases (null or 0: none)",
         ),
         Rule(
@@ -891,6 +1107,7 @@ def _ga360_flat(
         "__user": user_name,
         "__user_raw": user_name,
         "__ts": time_name,
+        "__ts_raw": time_name,
         "__tx": named.get("transactions", "transactions"),
         "__rev": named.get("revenue", "revenue"),
         "__chan": named.get("channel", "channelGrouping"),
@@ -909,7 +1126,7 @@ def _ga360_flat(
     converted = (pl.col("__tx") > 0 if "transactions" in named else pl.col("__rev") > 0).fill_null(
         False
     )
-    return df.with_columns(converted.alias("__conv")).drop("__user_raw")
+    return df.with_columns(converted.alias("__conv")).drop("__user_raw", "__far", "__ts_raw")
 
 
 def read_ga360(
@@ -956,7 +1173,9 @@ transactions_col, revenue_col : str, optional
         Divide revenue by this: GA360 stores it in micro-units (10⁶ per currency unit). Pass 1
         for extracts already in currency units.
     epoch_unit : {"s", "ms", "us"}
-        Unit of a numeric session start time (``visitStartTime`` is in seconds).
+        Unit of a numeric session start time (``visitStartTime`` is in seconds). A time
+        column of days (GA's ``date``, ``YYYYMMDD`` of the years 1900-2199, or a Date) or of
+        ISO-8601 text is read as such: a day is its first instant in UTC.
     rounded_ids : {"warn", "raise"}
         What to do with ids a spreadsheet turned into scientific notation (``2.81772E+18``):
         ``"warn"`` (default) reads them as they are with a

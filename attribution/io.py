@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import polars as pl
 
@@ -81,8 +83,10 @@ def read_events(
         1e11 seconds, below 1e14 milliseconds, below 1e17 microseconds, else nanoseconds).
     time_format : str, optional
         A strftime format for text timestamps, e.g. ``"%d/%m/%Y %H:%M"``. Without it, text is
-        read as ISO-8601 (with or without an offset), ``YYYY-MM``, ``YYYYMMDD``, or day/month
-        text whose order the column decides (text that reads both ways is refused).
+        read as ISO-8601 (with or without an offset), ``YYYY-MM``, ``YYYYMMDD``, day/month
+        text whose order the column decides (text that reads both ways is refused), or epoch
+        numbers written as text when every value has 10, 13, 16 or 19 digits (as BigQuery's
+        JSON writes them; read as numbers are, see ``epoch_unit``).
     conversions
         Optional separate conversions table (e.g. orders beside sessions). When given, every
         row of ``source`` is a touch (``event_col`` is not used) and every row of
@@ -215,7 +219,8 @@ def _with_channel_group(
     names = [c for c in (source_col, medium_col, campaign_col) if c is not None]
     check_columns(schema, names, what)
     for name in names:
-        if not (is_text(schema[name]) or schema[name] == pl.Null):
+        # campaign ids are often numbers: a CSV reader types such a column as integers
+        if not (is_text(schema[name]) or schema[name] == pl.Null or schema[name].is_integer()):
             raise SchemaError(
                 f"Column {name!r} has type {schema[name]}; expected text (a traffic source, "
                 "medium or campaign name)."
@@ -229,7 +234,7 @@ def _with_channel_group(
 def _read_events(
     source: FrameLike, cols: EventColumns, *, validate: bool, what: str = "event log"
 ) -> pl.LazyFrame:
-    lf = to_lazy(source, what=what, id_columns=[cols.user])
+    lf = to_lazy(source, what=what, id_columns=[cols.user], value_columns=[cols.revenue, "cost"])
     source_time = lf.collect_schema().get(cols.time)
     try:
         normal = normalise_events(lf, cols, what=what)
@@ -256,9 +261,14 @@ def _read_two_tables(
     validate: bool,
 ) -> pl.LazyFrame:
     """Touches and conversions from two tables, each normalised and validated on its own."""
-    t = to_lazy(touches, what="touch table", id_columns=[touch_cols.user])
+    t = to_lazy(touches, what="touch table", id_columns=[touch_cols.user], value_columns=["cost"])
     t = t.with_columns(pl.lit("touch").alias("__event"))
-    c = to_lazy(conversions, what="conversions table", id_columns=[conv_cols.user])
+    c = to_lazy(
+        conversions,
+        what="conversions table",
+        id_columns=[conv_cols.user],
+        value_columns=[conv_cols.revenue],
+    )
     c = c.with_columns(
         pl.lit("conversion").alias("__event"), pl.lit(None, pl.String).alias("__channel")
     )
@@ -268,12 +278,28 @@ def _read_two_tables(
         parts.append(frame.select("user_id", "timestamp", "channel", "event", "revenue"))
     t_user = parts[0].collect_schema()["user_id"]
     c_user = parts[1].collect_schema()["user_id"]
+    if {t_user, c_user} == {pl.String(), pl.Int64()} and any(
+        _from_text_file(x) for x, u in ((touches, t_user), (conversions, c_user)) if u == pl.Int64
+    ):
+        # a CSV's ids are text, read as Int64 when every value is a canonical integer: the
+        # other table's text ids ("007" beside "8") are compared with that same text
+        parts = [p.with_columns(pl.col("user_id").cast(pl.String)) for p in parts]
+        t_user = c_user = pl.String()
     if t_user != c_user:
         raise SchemaError(
             f"User ids are {t_user} in the touch table ({touch_cols.user!r}) but {c_user} in the "
             f"conversions table ({conv_cols.user!r}); they must have the same type to be matched."
         )
     return mark_canonical(pl.concat(parts, how="vertical"), validated=validate)
+
+
+def _from_text_file(source: FrameLike) -> bool:
+    """Whether ``source`` is a CSV (or TSV) file, whose ids are text before they are read."""
+    return isinstance(source, str | os.PathLike) and Path(source).suffix.lower() in (
+        ".csv",
+        ".tsv",
+        ".txt",
+    )
 
 
 @reads(source="spend table")
@@ -298,7 +324,7 @@ def read_spend(
     SchemaError, ValidationError
         Missing columns, non-numeric spend, null channels or negative / non-finite spend.
     """
-    lf = to_lazy(source, what="spend table")
+    lf = to_lazy(source, what="spend table", value_columns=[spend_col])
     schema = lf.collect_schema()
     needed = [channel_col, spend_col] + ([campaign_col] if campaign_col else [])
     missing = [c for c in needed if c not in schema]

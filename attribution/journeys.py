@@ -660,7 +660,12 @@ def build_journeys(
             cols, normal = EventColumns(), events.with_row_index(ROW)
         else:
             cols = opts.columns
-            source = to_lazy(events, what="event log", id_columns=[cols.user])
+            source = to_lazy(
+                events,
+                what="event log",
+                id_columns=[cols.user],
+                value_columns=[cols.revenue, "cost"],
+            )
             normal = normalise_events(source, cols, keep_categories=True)
         df = _collect_for_journeys(normal)
     with prog.step(f"validating {df.height:,} events"):
@@ -1562,6 +1567,10 @@ def _take_paths(table: PathTable, order: np.ndarray) -> PathTable:
 _REPEAT = r"^(.*?\S)(?:\s*×\s*|\s+[xX]\s*)(\d+)$"
 
 
+#: The largest ``n`` of GA's ``X × n`` that :func:`read_paths` expands.
+_MAX_REPEAT = 1_000_000
+
+
 def _repeats(df: pl.DataFrame, parts: pl.Series, path_col: str, repeats: str) -> pl.Series:
     """Expand (or refuse) GA's ``X × n`` steps in the split paths; row ``__row`` of ``df``."""
     if repeats not in ("refuse", "expand", "keep"):
@@ -1590,14 +1599,23 @@ def _repeats(df: pl.DataFrame, parts: pl.Series, path_col: str, repeats: str) ->
         .otherwise(1)
         .alias("__n"),
     )
-    bad = steps.filter(~(pl.col("__n") >= 1))  # zero, or too many digits for a count
-    if bad.height:
-        paths = df.filter(pl.col("__row").is_in(bad["__row"].unique().implode()))
-        raise ValidationError(
-            f"Column {path_col!r} has {paths.height} paths with a repeat count below 1 "
-            f"({describe_rows(paths['__row'].to_list(), values=paths['path'].to_list())}); "
-            "'X × n' needs n ≥ 1."
-        )
+    # zero, or too many digits for a count; or more touches than a path can hold in memory
+    for broken, noun, rule in (
+        (pl.col("__n") < 1, "below 1", "n ≥ 1"),
+        (
+            pl.col("__n").is_null() | (pl.col("__n") > _MAX_REPEAT),
+            f"above {_MAX_REPEAT:,}",
+            f"n ≤ {_MAX_REPEAT:,}",
+        ),
+    ):
+        bad = steps.filter(broken)
+        if bad.height:
+            paths = df.filter(pl.col("__row").is_in(bad["__row"].unique().implode()))
+            raise ValidationError(
+                f"Column {path_col!r} has {paths.height} paths with a repeat count {noun} "
+                f"({describe_rows(paths['__row'].to_list(), values=paths['path'].to_list())}); "
+                f"'X × n' needs {rule}."
+            )
     expanded = (
         steps.with_columns(pl.col("__step").repeat_by("__n"))
         .explode("__step")
@@ -1625,7 +1643,8 @@ def read_paths(
     source
         CSV/Parquet/NDJSON path or a frame.
     path_col : str
-        Column of paths: channel names separated by ``sep`` (surrounding spaces are stripped).
+        Column of paths: channel names separated by ``sep`` (surrounding spaces are stripped),
+        or lists of channel names.
         The path ``"(no touch)"`` holds conversions without a touch (as written by
         :meth:`PathTable.to_frame` with ``peer_names=True``).
     conversions_col : str
@@ -1637,7 +1656,8 @@ def read_paths(
     repeats : {"refuse", "expand", "keep"}
         Google Analytics' path exports write a channel repeated n times in a row as
         ``Direct × 2`` (also ``Direct ×2``, ``Direct×2``, ``Direct x 2``, ``Direct x2``).
-        ``"expand"`` reads it as n touches of the channel; ``"refuse"`` (default) raises a
+        ``"expand"`` reads it as n touches of the channel (n from 1 to 1,000,000);
+        ``"refuse"`` (default) raises a
         ValidationError naming the row and the value, so that ``Direct × 2`` never becomes a
         channel of its own by accident; ``"keep"`` takes the text as a channel name.
 
@@ -1659,7 +1679,7 @@ def read_paths(
     >>> at.read_paths(ga, repeats="expand").to_frame()["path"].to_list()
     ['Organic Search > Organic Search > Direct']
     """
-    lf = to_lazy(source, what="path table")
+    lf = to_lazy(source, what="path table", value_columns=[conversions_col, value_col, null_col])
     schema = lf.collect_schema()
     for name in (path_col, conversions_col):
         if name not in schema:
@@ -1672,9 +1692,27 @@ def read_paths(
         "value": value_col if value_col in schema else None,
         "nulls": null_col if null_col in schema else None,
     }
+    if not sep.strip():
+        raise ValidationError(f"sep={sep!r} is not a separator; expected text such as '>'.")
     if is_empty(lf):
         raise EmptyInputError("The path table is empty (0 rows).")
-    exprs = [pl.col(path_col).cast(pl.String).alias("path")]
+    path_t = schema[path_col]
+    if isinstance(path_t, pl.List | pl.Array):
+        # a path already split into its channels: join them, refusing names that hold sep
+        steps = pl.col(path_col).cast(pl.List(pl.String))
+        holds = steps.list.eval(pl.element().str.contains(sep, literal=True)).list.any()
+        found = lf.with_row_index("__row").filter(holds).select("__row", path_col).head(5)
+        broken = found.collect()
+        if broken.height:
+            shown = describe_rows(broken["__row"].to_list(), values=broken[path_col].to_list())
+            raise ValidationError(
+                f"Column {path_col!r} holds lists of channels with names containing the "
+                f"separator {sep!r} ({shown}); pass another sep=."
+            )
+        path = steps.list.join(f" {sep.strip()} ", ignore_nulls=False)
+    else:
+        path = pl.col(path_col).cast(pl.String)
+    exprs = [path.alias("path")]
     for out, src in numeric.items():
         if src is None:
             exprs.append(pl.lit(0.0).alias(out))

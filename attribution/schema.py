@@ -240,8 +240,14 @@ def user_id_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> pl.Expr:
         return col.cast(pl.String)
     if is_text(dtype):
         return col.cast(pl.String)
+    why = ""
+    if dtype.is_float():  # floats hold integers exactly only below 2**53
+        why = (
+            " (pandas makes an integer column with a missing value float: read the ids as "
+            "text, or as df[col].astype('Int64'))"
+        )
     raise SchemaError(
-        f"Column {name!r} has type {dtype}; expected user ids as integers or strings."
+        f"Column {name!r} has type {dtype}; expected user ids as integers or strings{why}."
     )
 
 
@@ -264,7 +270,18 @@ def normalise_events(
     """
     schema = lf.collect_schema()
     check_columns(schema, cols.required(), what)
+    used = [*cols.required(), *([cols.revenue] if cols.revenue else []), *_OPTIONAL]
+    twice = [c for c in used if f"{c}_duplicated_0" in schema]
+    if twice:
+        # a CSV header that names a column twice: polars renames the second copy
+        raise SchemaError(
+            f"The header of the {what} names {', '.join(repr(c) for c in twice)} more than "
+            "once, so which column holds the data is ambiguous; name each column once."
+        )
     check_time_zone(cols.time_zone)
+    if is_text(schema[cols.time]) and cols.time_format is None and _epoch_text(lf, cols.time):
+        text = pl.col(cols.time).cast(pl.String).str.strip_chars()
+        lf = lf.with_columns(pl.when(text != "").then(text).cast(pl.Int64, strict=False))
 
     user = user_id_expr(lf, cols.user, schema[cols.user])
 
@@ -337,6 +354,23 @@ def normalise_events(
         out = pl.concat([touches, convs.select(cols_out)], how="vertical")
     order = [_ROW, *EVENT_COLUMNS, *(o.meta.output_name() for o in optional)]
     return out.select(order)
+
+
+#: Epoch times written as text (BigQuery's JSON writes INT64 so): seconds, milliseconds,
+#: microseconds or nanoseconds of the years 2001-2286 have 10, 13, 16 or 19 digits.
+_EPOCH_TEXT = r"^\s*(\d{10}|\d{13}|\d{16}|\d{19})\s*$"
+
+
+def _epoch_text(lf: pl.LazyFrame, name: str) -> bool:
+    """Whether a text time column holds only epoch digits (its first rows, then all of it)."""
+    text = pl.col(name).cast(pl.String).str.strip_chars()
+    blank = text.is_null() | (text == "")
+    first = lf.select(text).head(100).collect().to_series()
+    first = first.filter(first.is_not_null() & (first != ""))
+    if first.is_empty() or not first.str.contains(_EPOCH_TEXT).all():
+        return False
+    every = lf.select((blank | text.str.contains(_EPOCH_TEXT)).all()).collect().item()
+    return bool(every)
 
 
 def _text(name: str, dtype: pl.DataType, keep_categories: bool) -> pl.Expr:

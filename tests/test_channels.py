@@ -548,3 +548,45 @@ def test_read_events_source_columns_are_checked():
             medium_col="value",
             event_col="kind",
         )
+
+
+_PAIRS = pl.DataFrame({"s": ["google", "Bing", "newsletter"], "m": ["cpc", "CPC", "email"]})
+
+
+def _groups_of(rules: object) -> list[str]:
+    return _PAIRS.select(at.channel_group("s", "m", rules=rules)).to_series().to_list()  # type: ignore[arg-type]
+
+
+def test_rule_tables_as_lazy_pandas_or_dict_of_columns_read_like_a_frame() -> None:
+    import pandas as pd
+
+    columns = {"channel": ["Google Ads", "Other"], "source": ["google", None]}
+    # by hand: google/cpc matches the first rule; every other row the catch-all
+    expected = ["Google Ads", "Other", "Other"]
+    assert _groups_of(pl.DataFrame(columns)) == expected
+    assert _groups_of(pl.LazyFrame(columns)) == expected
+    assert _groups_of(pd.DataFrame(columns)) == expected
+    assert _groups_of(columns) == expected
+
+
+def test_a_table_of_catch_all_rules_only_gives_its_channel_to_every_row() -> None:
+    assert _groups_of([("Everything",)]) == ["Everything"] * 3
+    assert _groups_of({"channel": ["Everything"]}) == ["Everything"] * 3
+
+
+def test_empty_rule_tables_and_rows_that_are_not_rows_are_refused() -> None:
+    with pytest.raises(at.ValidationError, match=r"The rule table has no rows"):
+        _groups_of([])
+    with pytest.raises(at.ValidationError, match=r"The rule table has no rows"):
+        _groups_of(pl.DataFrame(schema={"channel": pl.String, "source": pl.String}))
+    with pytest.raises(at.SchemaError, match=r"Rule table row 1 is None; expected \(channel,"):
+        _groups_of([("A", "google"), None])
+
+
+def test_an_invalid_pattern_names_the_regex_engine_s_reason() -> None:
+    with pytest.raises(
+        at.ValidationError,
+        match=r"row 0 \('A'\) has source pattern '\(goo', which is not a valid regular "
+        r"expression \(unclosed group\)",
+    ):
+        _groups_of([("A", "(goo")])

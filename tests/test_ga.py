@@ -14,6 +14,7 @@ import warnings
 from collections import defaultdict
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 
@@ -696,3 +697,382 @@ def test_ga360_all_sessions_extract_layout(tmp_path):
         1501590000,
         1501590000,
     ]
+
+
+def test_ga360_pandas_ids_of_mixed_python_types_are_refused_by_name() -> None:
+    frame = pd.DataFrame(
+        {
+            "fullVisitorId": pd.Series(["0012", 12], dtype=object),
+            "visitStartTime": [1501583974, 1501583975],
+            "channelGrouping": ["Direct", "Referral"],
+            "totals.transactions": [None, 1],
+        }
+    )
+    with pytest.raises(
+        at.SchemaError, match=r"Column 'fullVisitorId' .*several types.*12 at row 1"
+    ):
+        at.read_ga360(frame)
+
+
+def test_ga360_csv_with_semicolons_and_trailing_empty_lines(tmp_path) -> None:
+    path = tmp_path / "ga_sessions.csv"
+    path.write_text(
+        "fullVisitorId;visitStartTime;channelGrouping;totals.transactions;"
+        "totals.totalTransactionRevenue\r\n"
+        "0253103469973976997;1501583974;Organic Search;;\r\n"
+        "0253103469973976997;1501590000;Direct;1;30500000\r\n\r\n\r\n",
+        newline="",
+    )
+    out = at.read_ga360(path).collect()
+    start = dt.datetime.fromtimestamp(1501590000, dt.timezone.utc)
+    assert out.select("user_id", "channel", "event", "revenue").rows() == [
+        ("0253103469973976997", "Organic Search", "touch", 0.0),
+        ("0253103469973976997", "Direct", "touch", 0.0),
+        ("0253103469973976997", "Direct", "conversion", 30.5),
+    ]
+    assert out["timestamp"][-1] == start
+
+
+def test_ga4_json_day_whose_ecommerce_is_null_everywhere_is_read(tmp_path):
+    # BigQuery's JSON leaves null fields out; a day in which every event writes
+    # "ecommerce": null (or one without any purchase) is typed Null, not a record
+    day1 = [
+        ga4_event(t(9, 9), "session_start", "1.1", 11, params={"source": "bing", "medium": "cpc"}),
+        ga4_event(t(9, 9, 5), "page_view", "1.1", 11),
+    ]
+    day2 = [
+        ga4_event(t(10, 9), "session_start", "1.1", 12, params={"medium": "email"}),
+        ga4_event(t(10, 9, 1), "purchase", "1.1", 12, revenue=25.0, transaction_id="T1"),
+    ]
+    first = tmp_path / "events_20240309.json"
+    first.write_text(
+        "".join(
+            json.dumps({**r, "event_timestamp": str(r["event_timestamp"])}) + "\n" for r in day1
+        )
+    )
+    (second,) = write_daily_ndjson(day2, tmp_path / "b")
+    ev = canonical(at.read_ga4([first, second]))
+    assert ev.select("channel", "event", "revenue").rows() == [
+        ("Paid Search", "touch", 0.0),
+        ("Email", "touch", 0.0),
+        (None, "conversion", 25.0),
+    ]
+
+
+def test_ga4_json_day_with_ecommerce_records_but_no_purchase_is_read(tmp_path):
+    # a view_item's ecommerce has no purchase_revenue; BigQuery's JSON leaves it out
+    view = ga4_event(t(9, 9, 5), "view_item", "1.1", 11, transaction_id="(not set)")
+    view["ecommerce"] = {"total_item_quantity": 1, "unique_items": 1}
+    rows = [ga4_event(t(9, 9), "session_start", "1.1", 11), view]
+    (path,) = write_daily_ndjson(rows, tmp_path)
+    ev = canonical(at.read_ga4(path))
+    assert ev.select("channel", "event").rows() == [("Direct", "touch")]
+    # with a purchase in the file, a missing field is the user's to name
+    (bad,) = write_daily_ndjson([*rows, {**view, "event_name": "purchase"}], tmp_path / "p")
+    with pytest.raises(at.SchemaError, match=r"revenue field 'ecommerce.purchase_revenue' is not"):
+        at.read_ga4(bad)
+
+
+def test_ga4_json_whose_event_params_are_all_empty_or_null_is_read(tmp_path):
+    base = {"event_timestamp": "1700000000000000", "user_pseudo_id": "9.9"}
+    empty = tmp_path / "empty.json"
+    empty.write_text(
+        json.dumps({**base, "event_name": "page_view", "event_params": []})
+        + "\n"
+        + json.dumps(
+            {
+                **base,
+                "event_name": "purchase",
+                "event_params": [],
+                "ecommerce": {"purchase_revenue": 3.0},
+            }
+        )
+        + "\n"
+    )
+    null_values = tmp_path / "null_values.json"
+    null_values.write_text(
+        json.dumps(
+            {
+                **base,
+                "event_name": "purchase",
+                "event_params": [{"key": "ga_session_id", "value": None}],
+                "ecommerce": {"purchase_revenue": 3.0},
+            }
+        )
+        + "\n"
+    )
+    for path in (empty, null_values):
+        # no ga_session_id: no session, so no touch; the purchase still converts
+        ev = canonical(at.read_ga4(path))
+        assert ev.select("user_id", "event", "revenue").rows() == [("9.9", "conversion", 3.0)]
+
+
+def test_ga4_revenue_text_that_is_not_a_number_is_refused_by_row(tmp_path):
+    rows = [
+        ga4_event(t(9, 9), "session_start", "1.1", 11),
+        ga4_event(t(9, 9, 1), "purchase", "1.1", 11, revenue=1.0),
+    ]
+    (path,) = write_daily_ndjson(rows, tmp_path)
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[1])
+    record["ecommerce"]["purchase_revenue"] = "12,50 EUR"
+    path.write_text(lines[0] + "\n" + json.dumps(record) + "\n")
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Field 'ecommerce.purchase_revenue' of the GA4 export file .* 1 values that are "
+        r"not numbers \('12,50 EUR' at row 1\)",
+    ):
+        at.read_ga4(path)
+
+
+def test_ga4_null_event_timestamp_and_negative_revenue_name_the_file_field_and_row(tmp_path):
+    rows = [
+        ga4_event(t(9, 9), "session_start", "1.1", 11),
+        ga4_event(t(9, 9, 1), "page_view", "1.1", 11),
+        ga4_event(t(9, 9, 2), "purchase", "1.1", 11, revenue=-4.0),
+    ]
+    frame = ga4_frame(rows)
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Field 'ecommerce.purchase_revenue' of the GA4 export has 1 negative or "
+        r"non-finite values on conversion events \(-4 at row 2\)",
+    ):
+        at.read_ga4(frame)
+    # a refund-like negative value on an event that is not a conversion is not read
+    ok = frame.with_columns(pl.Series("event_name", ["session_start", "page_view", "refund"]))
+    assert canonical(at.read_ga4(ok))["event"].to_list() == ["touch"]
+    # previously the event without a time was dropped and the session started later
+    (path,) = write_daily_ndjson(rows[:2], tmp_path)
+    lines = path.read_text().splitlines()
+    first = json.loads(lines[0])
+    del first["event_timestamp"]
+    path.write_text(json.dumps(first) + "\n" + lines[1] + "\n")
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Column 'event_timestamp' of the GA4 export file .* has 1 nulls \(row 0\)",
+    ):
+        at.read_ga4(path)
+
+
+def test_ga360_transactions_nan_is_refused_not_a_conversion(tmp_path):
+    # NaN compares greater than every number: it used to make the session convert
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "fullVisitorId,visitStartTime,channelGrouping,totals.transactions\n"
+        "1,1501583974,Direct,\n2,1501583975,Referral,NaN\n"
+    )
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Column 'totals.transactions' of the GA360 export file .* 1 "
+        r"NaN or infinite values \(nan at row 1\)",
+    ):
+        at.read_ga360(path)
+
+
+@pytest.mark.parametrize("factor", [1_000, 1_000_000])
+def test_ga360_start_times_in_a_smaller_unit_name_the_column_and_value(tmp_path, factor):
+    path = tmp_path / "s.csv"
+    value = 1501583974 * factor
+    path.write_text(
+        "fullVisitorId,visitStartTime,channelGrouping,totals.transactions\n"
+        f"1,1501583974,Direct,\n2,{value},Referral,1\n"
+    )
+    with pytest.raises(
+        at.ValidationError,
+        match=rf"Column 'visitStartTime' of the GA360 export file .* 1 times beyond the year "
+        rf"9999 when read as epoch s \('{value}' at row 1\)",
+    ):
+        at.read_ga360(path)
+    unit = {1_000: "ms", 1_000_000: "us"}[factor]
+    path.write_text(
+        f"fullVisitorId,visitStartTime,channelGrouping,totals.transactions\n2,{value},Referral,1\n"
+    )
+    ev = at.read_ga360(path, epoch_unit=unit).collect()
+    assert (
+        ev["timestamp"].to_list()
+        == [dt.datetime(2017, 8, 1, 10, 39, 34, tzinfo=dt.timezone.utc)] * 2
+    )
+
+
+def test_ga_whole_decimals_are_read_as_integers():
+    # BigQuery's NUMERIC arrives as a decimal without fraction
+    frame = ga4_frame(
+        [
+            ga4_event(t(9, 9), "session_start", "1.1", 11, params={"medium": "email"}),
+            ga4_event(t(9, 9, 1), "purchase", "1.1", 11, revenue=5.0),
+        ]
+    ).with_columns(pl.col("event_timestamp").cast(pl.Decimal(20, 0)))
+    ev = canonical(at.read_ga4(frame))
+    assert ev["timestamp"].to_list() == [
+        t(9, 9).replace(tzinfo=dt.timezone.utc),
+        t(9, 9, 1).replace(tzinfo=dt.timezone.utc),
+    ]
+    sessions = pl.DataFrame(
+        {
+            "fullVisitorId": pl.Series(["18446744073709551617"]).cast(pl.Decimal(38, 0)),
+            "visitStartTime": pl.Series([1501583974]).cast(pl.Decimal(20, 0)),
+            "channelGrouping": ["Direct"],
+            "totals.transactions": [1],
+        }
+    )
+    ev = at.read_ga360(sessions).collect()
+    assert ev["user_id"].to_list() == ["18446744073709551617"] * 2
+    assert ev["timestamp"][0] == dt.datetime.fromtimestamp(1501583974, dt.timezone.utc)
+
+
+def test_ga360_totals_as_json_text_that_is_not_json_is_refused_by_row(tmp_path):
+    # Kaggle's extract writes totals as JSON text; a broken record read as "no transaction"
+    good = json.dumps({"visits": "1", "transactions": "1", "totalTransactionRevenue": "2000000"})
+    path = tmp_path / "train.csv"
+    frame = pl.DataFrame(
+        {
+            "fullVisitorId": ["0014262055593378383", "0014262055593378383"],
+            "visitStartTime": ["1472880147", "1472900000"],
+            "channelGrouping": ["Referral", "Direct"],
+            "totals": [good, '{"visits": "1", "transactions": "1"'],
+        }
+    )
+    frame.write_csv(path)
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Column 'totals' of the GA360 export file .* 1 values that are not JSON records "
+        r"\('\{\"visits\": \"1\", \"transactions\": \"1\"' at row 1\)",
+    ):
+        at.read_ga360(path)
+    frame.with_columns(pl.lit(good).alias("totals")).write_csv(path)
+    ev = at.read_ga360(path).collect()
+    assert ev.filter(pl.col("event") == "conversion")["revenue"].to_list() == [2.0, 2.0]
+
+
+def test_ga360_time_col_of_days_or_iso_text_is_not_read_as_epoch_seconds(tmp_path):
+    # 20170801 as epoch seconds is 1970-08-22: GA's date column used to be read so
+    path = tmp_path / "sessions.csv"
+    path.write_text(
+        "fullVisitorId,date,channelGrouping,totals.transactions\n"
+        "1,20170801,Direct,\n1,20170802,Referral,1\n"
+    )
+    ev = at.read_ga360(path, time_col="date").collect()
+    day1 = dt.datetime(2017, 8, 1, tzinfo=dt.timezone.utc)
+    day2 = day1 + dt.timedelta(days=1)
+    assert ev["timestamp"].to_list() == [day1, day2, day2]  # the conversion with its touch
+    as_ints = pl.read_csv(path, schema_overrides={"fullVisitorId": pl.String})
+    assert at.read_ga360(as_ints, time_col="date").collect()["timestamp"].to_list() == (
+        ev["timestamp"].to_list()
+    )
+    iso = as_ints.with_columns(ts=pl.Series(["2017-08-01T10:00:00Z", "2017-08-02 11:30"]))
+    got = at.read_ga360(iso, time_col="ts").collect()["timestamp"].to_list()
+    assert got[:2] == [
+        day1 + dt.timedelta(hours=10),
+        day1 + dt.timedelta(days=1, hours=11, minutes=30),
+    ]
+
+
+@pytest.mark.parametrize("factor", [10**-6, 10**-3, 10**3])
+def test_ga4_event_timestamps_in_another_unit_are_refused(factor):
+    # seconds read as microseconds fell in the first hour of 1970, silently
+    when = micros(t(9, 9))
+    value = int(when * factor)
+    frame = ga4_frame([ga4_event(t(9, 9), "purchase", "1.1", 11, revenue=2.0)]).with_columns(
+        pl.lit(value, pl.Int64).alias("event_timestamp")
+    )
+    with pytest.raises(
+        at.ValidationError,
+        match=rf"Column 'event_timestamp' of the GA4 export has 1 values outside 1973-5138 "
+        rf"when read as microseconds \(GA4's unit\) \({value} at row 0\)",
+    ):
+        at.read_ga4(frame)
+
+
+def test_ga_export_folders_skip_hidden_and_underscore_files(tmp_path):
+    rows = [
+        ga4_event(t(9, 9), "session_start", "1.1", 11, params={"medium": "email"}),
+        ga4_event(t(9, 9, 1), "purchase", "1.1", 11, revenue=5.0),
+    ]
+    write_daily_ndjson(rows, tmp_path)
+    (tmp_path / "._events_20240309.json").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    ev = canonical(at.read_ga4(tmp_path))
+    assert ev.select("channel", "event", "revenue").rows() == [
+        ("Email", "touch", 0.0),
+        (None, "conversion", 5.0),
+    ]
+
+
+def test_ga4_json_day_without_any_signed_in_user_is_read_with_user_ids(tmp_path):
+    # BigQuery's JSON leaves null fields out: a day on which nobody signed in has no user_id
+    day1 = [
+        ga4_event(t(9, 9), "session_start", "1.1", 11, params={"medium": "email"}),
+    ]
+    day2 = [
+        ga4_event(
+            t(10, 9),
+            "session_start",
+            "1.1",
+            12,
+            user_id="u1",
+            params={"medium": "cpc", "source": "bing"},
+        ),
+        ga4_event(t(10, 9, 1), "purchase", "1.1", 12, user_id="u1", revenue=8.0),
+    ]
+    paths = write_daily_ndjson(day1 + day2, tmp_path)
+    assert "user_id" not in paths[0].read_text()
+    ev = canonical(at.read_ga4(tmp_path, user="stitched"))
+    # stitched: the device's first user_id covers its anonymous day too
+    assert ev.select("user_id", "channel", "event").rows() == [
+        ("u1", "Email", "touch"),
+        ("u1", "Paid Search", "touch"),
+        ("u1", None, "conversion"),
+    ]
+    ev = canonical(at.read_ga4(tmp_path, user="user_id"))
+    assert ev.select("user_id", "channel", "event").rows() == [
+        ("u1", "Paid Search", "touch"),
+        ("u1", None, "conversion"),
+    ]
+    with pytest.raises(at.SchemaError, match=r"Column 'user_id' is missing from the GA4 export"):
+        at.read_ga4(paths[0], user="user_id")
+
+
+def test_ga360_json_day_without_any_transaction_is_read(tmp_path):
+    # BigQuery's JSON leaves null fields out: on a day without a transaction, totals has no
+    # transactions field, which used to refuse the file ("neither a transactions nor ...")
+    day1 = {
+        "fullVisitorId": "0123",
+        "visitId": "1",
+        "visitStartTime": "1501583974",
+        "channelGrouping": "Direct",
+        "totals": {"visits": "1", "hits": "3"},
+    }
+    day2 = {
+        "fullVisitorId": "0123",
+        "visitId": "2",
+        "visitStartTime": "1501670374",
+        "channelGrouping": "Referral",
+        "totals": {"visits": "1", "transactions": "1", "totalTransactionRevenue": "2500000"},
+    }
+    for name, row in (("ga_sessions_20170801.json", day1), ("ga_sessions_20170802.json", day2)):
+        (tmp_path / name).write_text(json.dumps(row) + "\n")
+    ev = at.read_ga360(tmp_path).collect()
+    assert ev.select("channel", "event", "revenue").rows() == [
+        ("Direct", "touch", 0.0),
+        ("Referral", "touch", 0.0),
+        ("Referral", "conversion", 2.5),
+    ]
+
+
+def test_ga4_json_day_of_cookieless_pings_only_is_left_out_not_refused(tmp_path):
+    # consent mode: events without user_pseudo_id; in BigQuery's JSON a day of only such
+    # events has no user_pseudo_id column, which used to refuse the whole export
+    cookieless = ga4_event(t(9, 9), "page_view", None, 11)
+    (first,) = write_daily_ndjson([cookieless], tmp_path / "a")
+    assert "user_pseudo_id" not in first.read_text()
+    rows = [
+        ga4_event(t(10, 9), "session_start", "1.1", 12, params={"medium": "email"}),
+        ga4_event(t(10, 9, 1), "purchase", "1.1", 12, revenue=4.0),
+    ]
+    (second,) = write_daily_ndjson(rows, tmp_path / "b")
+    ev = canonical(at.read_ga4([first, second]))
+    assert ev.select("user_id", "channel", "event", "revenue").rows() == [
+        ("1.1", "Email", "touch", 0.0),
+        ("1.1", None, "conversion", 4.0),
+    ]
+    with pytest.raises(at.SchemaError, match=r"Column 'user_pseudo_id' is missing from the GA4"):
+        at.read_ga4(first)

@@ -6,6 +6,7 @@ Reference values are written out by hand or computed with Python's ``datetime`` 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import date, datetime, timedelta, timezone
@@ -1673,3 +1674,386 @@ def test_spend_and_path_values_beyond_the_largest_float_are_refused() -> None:
     )
     with pytest.raises(ValidationError, match="Column 'total_conversion_value' sums to more"):
         at.read_paths(paths)
+
+
+def test_pandas_object_column_of_mixed_types_is_refused_by_name() -> None:
+    frame = pd.DataFrame(
+        {
+            "user_id": pd.Series(["007", 7, "x"], dtype=object),
+            "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03"],
+            "channel": ["a", "b", "c"],
+            "event": ["touch", "touch", "touch"],
+        }
+    )
+    with pytest.raises(SchemaError, match=r"Column 'user_id' .*several types.*7 at row 1"):
+        at.read_events(frame)
+    # the fix the message suggests gives three users, "007" and "7" apart
+    frame["user_id"] = frame["user_id"].astype("string")
+    assert at.read_events(frame).collect()["user_id"].to_list() == ["007", "7", "x"]
+
+
+def test_pandas_named_index_is_a_column() -> None:
+    frame = pd.DataFrame(
+        {
+            "user_id": [3, 3],
+            "timestamp": ["2024-01-01", "2024-01-02"],
+            "channel": ["a", None],
+            "event": ["touch", "conversion"],
+            "revenue": [None, 4.0],
+        }
+    ).set_index("user_id")
+    out = at.read_events(frame).collect()
+    assert out["user_id"].to_list() == [3, 3]
+    assert out["revenue"].to_list() == [0.0, 4.0]
+
+
+# a small log written by hand: user 1 touches email, then buys for 10; user 2 touches seo
+_BY_HAND = [
+    ("user_id", "timestamp", "channel", "event", "revenue"),
+    ("1", "2024-01-01T00:00:00Z", "email", "touch", ""),
+    ("1", "2024-01-02T00:00:00Z", "", "conversion", "10.5"),
+    ("2", "2024-01-03T00:00:00Z", "seo", "touch", ""),
+]
+_BY_HAND_ROWS = [
+    (1, datetime(2024, 1, 1, tzinfo=UTC), "email", "touch", 0.0),
+    (1, datetime(2024, 1, 2, tzinfo=UTC), None, "conversion", 10.5),
+    (2, datetime(2024, 1, 3, tzinfo=UTC), "seo", "touch", 0.0),
+]
+
+
+@pytest.mark.parametrize(
+    ("sep", "end", "tail"),
+    [
+        (";", "\n", ""),  # spreadsheets in locales with a decimal comma
+        ("|", "\n", ""),
+        (",", "\n", "\n\n"),  # trailing empty lines
+        (",", "\r\n", "\r\n\r\n"),
+        (";", "\r\n", "\r\n"),
+    ],
+)
+def test_csv_separator_and_trailing_empty_lines(
+    tmp_path: Path, sep: str, end: str, tail: str
+) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(end.join(sep.join(r) for r in _BY_HAND) + end + tail, newline="")
+    assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
+
+
+def test_csv_empty_line_between_rows_is_skipped(tmp_path: Path) -> None:
+    lines = [",".join(r) for r in _BY_HAND]
+    path = tmp_path / "e.csv"
+    path.write_text("\n".join([*lines[:2], "", *lines[2:]]) + "\n")
+    assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
+
+
+def test_read_paths_and_spend_skip_trailing_empty_lines_and_read_semicolons(
+    tmp_path: Path,
+) -> None:
+    paths = tmp_path / "p.csv"
+    paths.write_text("path;total_conversions\na > b;2\nb;1\n\n\n")
+    assert sorted(at.read_paths(paths).to_frame().select("path", "conversions").rows()) == [
+        ("a > b", 2.0),
+        ("b", 1.0),
+    ]
+    spend = tmp_path / "s.csv"
+    spend.write_text("date;channel;spend\n2024-01-01;a;10\n\n")
+    assert at.read_spend(spend).rows() == [(date(2024, 1, 1), "a", 10.0)]
+
+
+@pytest.mark.parametrize(
+    ("small", "large", "unit"),
+    [
+        (1_700_000_000, 1_700_000_000_000, "ms"),  # seconds beside milliseconds
+        (1_700_000_000_000, 1_700_000_000_000_000, "us"),  # GA4 micros beside millis
+        (1_700_000_000, 1_700_000_000_000_000_000, "ns"),
+    ],
+)
+def test_epoch_numbers_of_two_units_in_one_column_are_refused(
+    tmp_path: Path, small: int, large: int, unit: str
+) -> None:
+    # read in the unit of the largest, the smaller value used to land in January 1970
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "user_id,timestamp,channel,event,revenue\n"
+        f"1,{large},email,touch,\n1,{small},seo,touch,\n1,{large + 5},,conversion,3\n"
+    )
+    with pytest.raises(
+        ValidationError,
+        match=rf"Column 'timestamp' of the event log mixes epoch units: its largest values are "
+        rf"in {unit} \(\d+\), but 1 would fall before 1973-03-03 in {unit} \({small} at "
+        r"row 1\).*epoch_unit=",
+    ):
+        at.read_events(path)
+    # the unit given reads every value in it, as asked
+    out = at.read_events(path, epoch_unit=unit).collect()
+    assert out["timestamp"].dt.year().to_list() == [2023, 1970, 2023]
+
+
+def test_epoch_zero_beside_milliseconds_is_not_a_second_unit() -> None:
+    raw = pl.DataFrame(
+        {
+            "user_id": [1, 1],
+            "timestamp": [0, 1_700_000_000_000],
+            "channel": ["a", None],
+            "event": ["touch", "conversion"],
+        }
+    )
+    got = at.read_events(raw).collect()["timestamp"].to_list()
+    assert got == [datetime(1970, 1, 1, tzinfo=UTC), datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)]
+
+
+def _late_decimal_log(n_touches: int) -> tuple[str, float]:
+    """A CSV whose revenue is a whole 0 on the first rows and 12.5 on the last one."""
+    rows = [f"{i},2024-01-01T00:00:00Z,email,touch,0" for i in range(n_touches)]
+    rows.append(f"{n_touches - 1},2024-01-02T00:00:00Z,,conversion,12.5")
+    return "user_id,timestamp,channel,event,revenue\n" + "\n".join(rows) + "\n", 12.5
+
+
+def test_a_decimal_revenue_after_the_rows_that_type_a_csv_column_is_read(tmp_path: Path) -> None:
+    # the column's type is guessed from the first 10,000 rows (all "0"): it used to be refused
+    text, value = _late_decimal_log(10_001)
+    path = tmp_path / "e.csv"
+    path.write_text(text)
+    out = at.read_events(path).collect()
+    assert out.height == 10_002
+    assert out["revenue"].sum() == value
+    journeys = at.build_journeys(path)
+    assert journeys.frame["revenue"].sum() == value
+    lines = text.splitlines()
+    ndjson = tmp_path / "e.ndjson"
+    keys = lines[0].split(",")
+    ndjson.write_text(
+        "".join(
+            json.dumps(
+                {
+                    k: (float(v) if "." in v else int(v)) if k == "revenue" else (v or None)
+                    for k, v in zip(keys, line.split(","), strict=True)
+                }
+            )
+            + "\n"
+            for line in lines[1:]
+        )
+    )
+    assert at.read_events(ndjson).collect()["revenue"].sum() == value
+
+
+def test_fractional_counts_and_spend_after_the_typed_rows_are_read(tmp_path: Path) -> None:
+    # data-driven path exports hold fractional conversions, sorted here after whole ones
+    paths = tmp_path / "p.csv"
+    rows = [f"c{i},1" for i in range(10_001)] + ["a > b,0.5"]
+    paths.write_text("path,total_conversions\n" + "\n".join(rows) + "\n")
+    assert at.read_paths(paths).to_frame()["conversions"].sum() == 10_001.5
+    spend = tmp_path / "s.csv"
+    rows = [f"2024-01-01,c{i},10" for i in range(10_001)] + ["2024-01-02,a,2.5"]
+    spend.write_text("date,channel,spend\n" + "\n".join(rows) + "\n")
+    assert at.read_spend(spend)["spend"].sum() == 100_012.5
+
+
+def test_two_csv_tables_whose_ids_read_as_text_and_as_integers_are_matched(
+    tmp_path: Path,
+) -> None:
+    # the touches hold a leading-zero id, so their ids stay text; the orders' ids all read as
+    # integers: both were text in the files, and "8" is the same user in both
+    touches = tmp_path / "sessions.csv"
+    touches.write_text("uid,ts,channel\n007,2024-01-01,a\n8,2024-01-02,b\n")
+    orders = tmp_path / "orders.csv"
+    orders.write_text("uid,ts,amount\n8,2024-01-05,5\n")
+    out = at.read_events(
+        touches, user_col="uid", time_col="ts", conversions=orders, revenue_col="amount"
+    ).collect()
+    assert out.select("user_id", "event", "revenue").rows() == [
+        ("007", "touch", 0.0),
+        ("8", "touch", 0.0),
+        ("8", "conversion", 5.0),
+    ]
+    credit = at.attribute(at.build_journeys(out), "last_touch").channels
+    assert credit.filter(pl.col("conversions") > 0).select("channel", "revenue").rows() == [
+        ("b", 5.0)
+    ]
+    # and the other way round: "008" is not "8"
+    orders.write_text("uid,ts,amount\n008,2024-01-05,5\n")
+    touches.write_text("uid,ts,channel\n7,2024-01-01,a\n8,2024-01-02,b\n")
+    out = at.read_events(
+        touches, user_col="uid", time_col="ts", conversions=orders, revenue_col="amount"
+    ).collect()
+    assert out["user_id"].to_list() == ["7", "8", "008"]
+
+
+def test_a_missing_column_names_a_header_that_differs_only_in_case_or_spaces(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text("User_ID,timestamp, channel ,event\n1,2024-01-01,a,touch\n")
+    with pytest.raises(
+        SchemaError,
+        match=r"'User_ID' differs from 'user_id' only in case or spaces\. ' channel ' differs "
+        r"from 'channel' only in case or spaces\.",
+    ):
+        at.read_events(path)
+
+
+def test_epoch_numbers_written_as_text_are_read_as_epoch_numbers(tmp_path: Path) -> None:
+    # BigQuery's JSON writes INT64 as text: "event_timestamp": "1700000000000000"
+    path = tmp_path / "events.ndjson"
+    rows = [
+        {"user_id": "7", "timestamp": "1700000000000000", "channel": "a", "event": "touch"},
+        {"user_id": "7", "timestamp": "1700000060000000", "event": "conversion", "revenue": 3},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # by hand: 1,700,000,000 s after 1970 is 2023-11-14 22:13:20 UTC
+    start = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert at.read_events(path).collect()["timestamp"].to_list() == [
+        start,
+        start + timedelta(minutes=1),
+    ]
+    frame = pl.DataFrame(
+        {
+            "user_id": [1, 1],
+            "timestamp": [" 1700000000", "1700000060"],
+            "channel": ["a", None],
+            "event": ["touch", "conversion"],
+        }
+    )
+    assert at.read_events(frame).collect()["timestamp"].to_list() == [
+        start,
+        start + timedelta(minutes=1),
+    ]
+    # 14 digits are not an epoch length: text such as 20240101101010 is still refused
+    frame = frame.with_columns(pl.lit("20240101101010").alias("timestamp"))
+    with pytest.raises(ValidationError, match=r"not dates or times \('20240101101010'"):
+        at.read_events(frame)
+
+
+def test_text_of_another_shape_names_the_time_format_option(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "user_id,timestamp,channel,event,revenue\n"
+        "1,1/2/2024 3:04 PM,a,touch,\n1,1/13/2024 3:04 PM,,conversion,5\n"
+    )
+    with pytest.raises(
+        ValidationError,
+        match=r"not dates or times .*; for other shapes pass time_format= \(e\.g\. ",
+    ):
+        at.read_events(path)
+    got = at.read_events(path, time_format="%m/%d/%Y %I:%M %p").collect()["timestamp"]
+    assert got.to_list() == [
+        datetime(2024, 1, 2, 15, 4, tzinfo=UTC),
+        datetime(2024, 1, 13, 15, 4, tzinfo=UTC),
+    ]
+
+
+def test_a_campaign_column_of_numeric_ids_is_read_as_text(tmp_path: Path) -> None:
+    # ad platforms name campaigns by number; a CSV reader types the column as integers
+    path = tmp_path / "utm.csv"
+    path.write_text(
+        "uid,ts,utm_source,utm_medium,utm_campaign,kind\n"
+        "1,2024-01-01,google,cpc,123456789,touch\n"
+        "1,2024-01-02,newsletter,email,987,touch\n"
+        "1,2024-01-03,,,,conversion\n"
+    )
+    out = at.read_events(
+        path,
+        user_col="uid",
+        time_col="ts",
+        source_col="utm_source",
+        medium_col="utm_medium",
+        campaign_col="utm_campaign",
+        event_col="kind",
+        revenue_col=None,
+    ).collect()
+    assert out.select("channel", "campaign").rows() == [
+        ("Paid Search", "123456789"),
+        ("Email", "987"),
+        ("Direct", None),
+    ]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    # Excel's "Unicode Text" is UTF-16: reading it as latin1, as the advice was, garbles it
+    path = tmp_path / "e.csv"
+    text = "user_id,timestamp,channel,event\n1,2024-01-01,a,touch\n"
+    path.write_bytes(("\ufeff" + text).encode(encoding))
+    with pytest.raises(
+        AttributionError,
+        match=r"'.*e.csv' is UTF-16 text, not UTF-8 \(byte 0xf[ef] at line 1 .*iconv -f utf-16",
+    ):
+        at.read_events(path)
+
+
+def test_float_user_ids_name_the_pandas_cause() -> None:
+    frame = pd.DataFrame(
+        {
+            "user_id": [1, None, 2],  # pandas: float64 because of the missing id
+            "timestamp": ["2024-01-01"] * 3,
+            "channel": ["a"] * 3,
+            "event": ["touch"] * 3,
+        }
+    )
+    assert frame["user_id"].dtype == "float64"
+    with pytest.raises(SchemaError, match=r"has type Float64; .*astype\('Int64'\)"):
+        at.read_events(frame)
+
+
+def test_a_partitioned_parquet_folder_keeps_its_partition_columns(tmp_path: Path) -> None:
+    # Spark and Hive write channel=email/part-0.parquet: the channel is in the folder name;
+    # a name=value folder above the one given is not a partition
+    root = tmp_path / "run=3" / "events"
+    for channel, uid in (("email", 1), ("seo", 2)):
+        folder = root / f"channel={channel}"
+        folder.mkdir(parents=True)
+        pl.DataFrame(
+            {"user_id": [uid], "timestamp": ["2024-01-01"], "event": ["touch"]}
+        ).write_parquet(folder / "part-0.parquet")
+    (root / "_SUCCESS").write_text("")
+    out = at.read_events(root).collect().sort("user_id")
+    assert out.columns == CANONICAL
+    assert out.select("user_id", "channel").rows() == [(1, "email"), (2, "seo")]
+
+
+def test_hidden_and_underscore_files_of_a_parquet_folder_are_not_read(tmp_path: Path) -> None:
+    folder = tmp_path / "events"
+    folder.mkdir()
+    pl.DataFrame(
+        {"user_id": [1], "timestamp": ["2024-01-01"], "channel": ["a"], "event": ["touch"]}
+    ).write_parquet(folder / "part-0.parquet")
+    (folder / "._part-0.parquet").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")
+    (folder / "_temporary").mkdir()
+    (folder / "_temporary" / "part-1.parquet").write_bytes(b"half written")
+    assert at.read_events(folder).collect()["channel"].to_list() == ["a"]
+
+
+def test_a_header_naming_a_used_column_twice_is_refused(tmp_path: Path) -> None:
+    # the reader used to take the first of the two channel columns without a word
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "user_id,timestamp,channel,channel,event,notes,notes\n1,2024-01-01,a,b,touch,x,y\n"
+    )
+    with pytest.raises(SchemaError, match=r"The header of the event log names 'channel' more"):
+        at.read_events(path)
+    with pytest.raises(SchemaError, match=r"names 'channel' more than once"):
+        at.build_journeys(path)
+    # a column named twice that the reader does not use is no matter
+    path.write_text("user_id,timestamp,channel,event,notes,notes\n1,2024-01-01,a,touch,x,y\n")
+    assert at.read_events(path).collect()["channel"].to_list() == ["a"]
+
+
+def test_a_json_file_holding_one_array_of_records_is_read(tmp_path: Path) -> None:
+    # pandas' to_json(orient="records") and many APIs write one array, not one record a line
+    path = tmp_path / "events.json"
+    pd.DataFrame(
+        {
+            "user_id": ["007", "8"],
+            "timestamp": ["2024-01-01", "2024-01-02"],
+            "channel": ["a", None],
+            "event": ["touch", "conversion"],
+            "revenue": [None, 3.5],
+        }
+    ).to_json(path, orient="records")
+    assert at.read_events(path).collect().select("user_id", "event", "revenue").rows() == [
+        ("007", "touch", 0.0),
+        ("8", "conversion", 3.5),
+    ]
+    path.write_text(" [ ]\n")
+    with pytest.raises(EmptyInputError, match=r"is an empty JSON array"):
+        at.read_events(path)

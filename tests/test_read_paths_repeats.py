@@ -118,3 +118,38 @@ def test_csv_export_with_the_multiplication_sign(tmp_path):
     )
     got = at.read_paths(path, repeats="expand").to_frame()
     assert got.rows() == [("Organic Search > Organic Search > Direct", 4.0, 120.5, 3.0)]
+
+
+@pytest.mark.parametrize("count", ["1000001", "99999999999999", "9" * 30])
+def test_repeat_counts_too_large_to_expand_are_refused_by_row(count):
+    # these used to fail inside polars (a u32 cast) or try to build the repeats in memory
+    paths = ["Email", f"Direct × {count} > Email"]
+    with pytest.raises(
+        at.ValidationError,
+        match=rf"1 paths with a repeat count above 1,000,000 \('Direct × {count} > Email' at "
+        r"row 1\); 'X × n' needs n ≤ 1,000,000",
+    ):
+        at.read_paths(table(paths), repeats="expand")
+
+
+def test_the_largest_repeat_count_is_expanded():
+    got = at.read_paths(table(["Direct × 1000000"]), repeats="expand")
+    assert got.to_frame()["path"].str.count_matches("Direct").to_list() == [1_000_000]
+
+
+def test_paths_given_as_lists_of_channels_are_read_like_text():
+    as_lists = pl.DataFrame({"path": [["a", "b"], ["b"]], "total_conversions": [1, 2]})
+    as_text = pl.DataFrame({"path": ["a > b", "b"], "total_conversions": [1, 2]})
+    assert at.read_paths(as_lists).to_frame().sort("path").rows() == (
+        at.read_paths(as_text).to_frame().sort("path").rows()
+    )
+    with pytest.raises(at.ValidationError, match=r"containing the separator '>' \(\['a>c'"):
+        at.read_paths(as_lists.with_columns(pl.Series("path", [["a>c"], ["b"]])))
+    with pytest.raises(at.ValidationError, match=r"1 null or empty paths \(row 0\)"):
+        at.read_paths(as_lists.with_columns(pl.Series("path", [["a", None], ["b"]])))
+
+
+def test_an_empty_separator_is_refused():
+    # it used to split every name into its characters
+    with pytest.raises(at.ValidationError, match=r"sep='' is not a separator"):
+        at.read_paths(table(["ab > c"]), sep="")

@@ -18,6 +18,7 @@ import csv
 import functools
 import inspect
 import json
+import mmap
 import os
 import re
 import weakref
@@ -40,6 +41,7 @@ from attribution._base.errors import (
 
 if TYPE_CHECKING:  # pandas is optional: only its type is named here
     import pandas as pd
+    from polars._typing import PolarsDataType
 
 __all__ = [
     "ROW",
@@ -49,6 +51,7 @@ __all__ = [
     "as_list",
     "check_columns",
     "check_rules",
+    "csv_separator",
     "diagnose",
     "is_empty",
     "is_text",
@@ -58,6 +61,7 @@ __all__ = [
     "reading",
     "reads",
     "remember_source",
+    "scan_csv",
     "source_path",
     "to_lazy",
 ]
@@ -80,15 +84,20 @@ _NDJSON = {".ndjson", ".jsonl", ".json"}
 
 
 def to_lazy(
-    source: FrameLike, *, what: str = "input", id_columns: Sequence[str] = ()
+    source: FrameLike,
+    *,
+    what: str = "input",
+    id_columns: Sequence[str] = (),
+    value_columns: Sequence[str | None] = (),
 ) -> pl.LazyFrame:
     """Turn any accepted input into a LazyFrame without reading more than the schema.
 
     Parameters
     ----------
     source
-        A path (``.parquet``/``.pq``, ``.csv``/``.tsv``, ``.ndjson``/``.jsonl``, or a directory
-        of Parquet files), a Polars ``DataFrame``/``LazyFrame`` or a pandas ``DataFrame``.
+        A path (``.parquet``/``.pq``, ``.csv``/``.tsv``, ``.ndjson``/``.jsonl``, ``.json``
+        holding one record per line or one array of records, or a directory of Parquet
+        files), a Polars ``DataFrame``/``LazyFrame`` or a pandas ``DataFrame``.
     what
         Name of the input, used in error messages.
     id_columns
@@ -96,6 +105,10 @@ def to_lazy(
         numbers would drop leading zeros, and ids beyond Int64 would not parse) and become
         Int64 only when every value is a canonical integer that fits (this reads those
         columns once). Other sources keep their types.
+    value_columns
+        Numeric value columns (revenue, cost, counts). A CSV or NDJSON file's types are
+        guessed from its first rows, so a column of whole numbers there (``0`` on touch rows)
+        would refuse a later ``12.5``: these are read as Float64 when guessed as integers.
     """
     if isinstance(source, pl.LazyFrame):
         return source
@@ -106,7 +119,7 @@ def to_lazy(
         if not path.exists():
             raise FileNotFoundError(f"The {what} file {str(path)!r} does not exist.")
         with reading(path, what):
-            lf = _scan(path, what, id_columns)
+            lf = _scan(path, what, id_columns, [c for c in value_columns if c is not None])
             names = lf.collect_schema().names()  # a file that is not what its name says fails
         if any("\ufffd" in n or "\x00" in n for n in names):  # a header that is not UTF-8
             found = diagnose(path, what)
@@ -116,7 +129,7 @@ def to_lazy(
         return remember_source(lf, path)
     module = type(source).__module__
     if module.startswith("pandas"):
-        return pl.from_pandas(source).lazy()
+        return _from_pandas(source, what)
     if module.startswith("pyspark"):
         raise SchemaError(
             "A Spark DataFrame cannot be read into memory here; pass it to "
@@ -127,6 +140,38 @@ def to_lazy(
         f"Cannot read the {what} from a {type(source).__name__}; expected a file path, a "
         "Polars or pandas DataFrame, or a Polars LazyFrame."
     )
+
+
+def _from_pandas(frame: pd.DataFrame, what: str) -> pl.LazyFrame:
+    """Convert a pandas frame; a named index becomes columns (``df.set_index("user_id")``).
+
+    A column whose objects are of several Python types (``"007"`` beside ``7``) has no
+    single type: it is refused by name, with its types and first rows of the rarer ones.
+    """
+    names = [n for n in frame.index.names if n is not None]
+    keep_index = bool(names) and not any(n in frame.columns for n in names)
+    try:
+        return pl.from_pandas(frame, include_index=keep_index).lazy()
+    except Exception as exc:
+        if not _is_failure_of_reading(exc) and not isinstance(exc, TypeError | ValueError):
+            raise
+        for name in frame.columns:
+            kinds = frame[name].map(lambda v: type(v).__name__, na_action="ignore")
+            counts = kinds.value_counts()
+            if len(counts) < 2:
+                continue
+            common = counts.index[0]
+            rare = [i for i, k in enumerate(kinds.tolist()) if isinstance(k, str) and k != common]
+            values = frame[name].iloc[rare[:5]].tolist()
+            shown = ", ".join(f"{n} ×{k}" for n, k in counts.items())
+            raise SchemaError(
+                f"Column {str(name)!r} of the {what} holds values of several types ({shown}: "
+                f"{describe_rows(rare, values=values)}); expected one type: convert it first, "
+                f"e.g. df[{str(name)!r}].astype('string') for text."
+            ) from None
+        raise SchemaError(
+            f"Cannot read the {what} from this pandas DataFrame: {_first_line(exc)}."
+        ) from None
 
 
 def _integer_ids(lf: pl.LazyFrame, names: Sequence[str]) -> pl.LazyFrame:
@@ -173,36 +218,123 @@ def source_path(source: object) -> Path | None:
     return entry[1]
 
 
-def _scan(path: Path, what: str, id_columns: Sequence[str] = ()) -> pl.LazyFrame:
+def _scan(
+    path: Path, what: str, id_columns: Sequence[str] = (), value_columns: Sequence[str] = ()
+) -> pl.LazyFrame:
     if path.is_dir():
-        files = sorted(path.rglob("*.parquet"))
+        # hidden and underscore names are not data (Spark's _temporary, macOS' ._ copies)
+        files = sorted(
+            f
+            for f in path.rglob("*.parquet")
+            if not any(p.startswith((".", "_")) for p in f.relative_to(path).parts)
+        )
         if not files:
             raise EmptyInputError(f"The {what} directory {str(path)!r} has no .parquet files.")
-        return pl.scan_parquet(files)
+        # a partitioned folder (Spark, Hive: channel=email/part-0.parquet) keeps its
+        # partition columns in the folder names, not in the files
+        keys = {
+            part.split("=", 1)[0]
+            for f in files
+            for part in f.relative_to(path).parts[:-1]
+            if "=" in part
+        }
+        if not keys:
+            return pl.scan_parquet(files)
+        lf = pl.scan_parquet(files, hive_partitioning=True)
+        # polars reads partitions from the whole path: keep those below the folder
+        above = [c for c in lf.collect_schema().names() if _is_key_above(c, path, keys)]
+        return lf.drop(above) if above else lf
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise EmptyInputError(f"The {what} file {str(path)!r} is empty (0 bytes).")
     if suffix in _PARQUET:
         return pl.scan_parquet(path)
     if suffix in _CSV:
-        text = dict.fromkeys(id_columns, pl.String)
-        lf = pl.scan_csv(
-            path,
-            separator=_separator(path),
-            infer_schema_length=_INFER_ROWS,
-            schema_overrides=text,
-        )
+        text: dict[str, PolarsDataType] = dict.fromkeys(id_columns, pl.String)
+        lf = scan_csv(path, infer_schema_length=_INFER_ROWS, schema_overrides=text)
+        floats = _guessed_integers(lf, value_columns)
+        if floats:
+            lf = scan_csv(
+                path, infer_schema_length=_INFER_ROWS, schema_overrides={**text, **floats}
+            )
         return _integer_ids(lf, id_columns) if id_columns else lf
+    if suffix == ".json" and _first_char(path) == "[":
+        # one JSON array of records (pandas' to_json(orient="records"), many APIs)
+        records = pl.read_json(path, infer_schema_length=None)
+        if records.height == 0:
+            raise EmptyInputError(f"The {what} file {str(path)!r} is an empty JSON array.")
+        return records.lazy()
     if suffix in _NDJSON:
-        return pl.scan_ndjson(path, infer_schema_length=_INFER_ROWS)
+        lf = pl.scan_ndjson(path, infer_schema_length=_INFER_ROWS)
+        floats = _guessed_integers(lf, value_columns)
+        if floats:
+            lf = pl.scan_ndjson(path, infer_schema_length=_INFER_ROWS, schema_overrides=floats)
+        return lf
     raise SchemaError(
         f"Cannot read {str(path)!r}: unknown file type {suffix!r}; expected one of "
         f"{sorted(_PARQUET | _CSV | _NDJSON)} or a directory of Parquet files."
     )
 
 
-def _separator(path: Path) -> str:
-    return "\t" if path.suffix.lower() == ".tsv" else ","
+def _guessed_integers(lf: pl.LazyFrame, names: Sequence[str]) -> dict[str, PolarsDataType]:
+    """Value columns that a text file's first rows typed as integers, to be read as floats."""
+    if not names:
+        return {}
+    schema = lf.collect_schema()
+    return {c: pl.Float64 for c in names if c in schema and schema[c].is_integer()}
+
+
+def _is_key_above(name: str, folder: Path, keys: set[str]) -> bool:
+    """Whether ``name`` is a ``name=value`` folder above ``folder``, not one of its partitions."""
+    above = {p.split("=", 1)[0] for p in folder.resolve().parts if "=" in p}
+    return name in above and name not in keys
+
+
+def _first_char(path: Path) -> str:
+    """Return the first character of a text file that is not a space or a byte-order mark."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    return head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")[:1]
+
+
+def csv_separator(path: Path) -> str:
+    """Return the field separator of a CSV file: tab for ``.tsv``, else read from its header.
+
+    The header line (outside quotes) decides: a comma if it has one, else the most frequent
+    of semicolon (spreadsheets in locales whose decimal mark is a comma), tab and ``|``.
+    """
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    with open(path, "rb") as f:
+        first = f.readline(1 << 16)
+    header = re.sub(r'"[^"]*"', "", first.decode("utf-8", errors="replace"))
+    if "," in header:
+        return ","
+    counts = {sep: header.count(sep) for sep in (";", "\t", "|")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
+
+
+def _has_blank_lines(path: Path) -> bool:
+    """Whether a text file has an empty line (a trailing one, as editors and Excel leave)."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as text:
+            crlf = text.find(b"\r\n", 0, 1 << 16) >= 0
+            return text.find(b"\n\r\n" if crlf else b"\n\n") >= 0
+
+
+def scan_csv(path: Path, **options: Any) -> pl.LazyFrame:
+    """Scan a CSV file with its own separator (:func:`csv_separator`), skipping blank lines.
+
+    Polars reads an empty line as a row of nulls; a row whose every field is empty is left
+    out when the file has empty lines (row numbers in messages then count the rows kept).
+    """
+    lf = pl.scan_csv(path, separator=csv_separator(path), **options)
+    if _has_blank_lines(path):
+        lf = lf.filter(~pl.all_horizontal(pl.all().is_null()))
+    return lf
 
 
 # ----------------------------------------------------------------------------------------------
@@ -463,7 +595,16 @@ def _diagnose_text(
     path: Path, what: str, *, csv_file: bool, exc: BaseException | None
 ) -> str | None:
     shown = repr(str(path))
-    sep = _separator(path)
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        # Excel's "Unicode Text" and PowerShell write UTF-16: latin1 advice would garble it
+        return (
+            f"The {what} file {shown} is UTF-16 text, not UTF-8 (byte 0x{head[0]:02x} at line 1 "
+            "is UTF-16's byte-order mark). Save it as UTF-8 (for example: iconv -f utf-16 -t "
+            "utf-8 in.csv > out.csv)."
+        )
+    sep = csv_separator(path)
     first_data_line = 2 if csv_file else 1
     bad = _first_bad_utf8(path)
     if bad is not None:
@@ -575,9 +716,13 @@ def check_columns(schema: pl.Schema, needed: Sequence[str], what: str) -> None:
         found = ", ".join(repr(c) for c in schema.names() if not c.startswith("__"))
         noun = "Column" if len(missing) == 1 else "Columns"
         verb = "is" if len(missing) == 1 else "are"
+        # a header written in another case or with spaces around a name (" user_id")
+        key = {c.strip().lower(): c for c in schema.names()}
+        near = [(c, key[c.strip().lower()]) for c in missing if c.strip().lower() in key]
+        hint = "".join(f" {n!r} differs from {c!r} only in case or spaces." for c, n in near)
         raise SchemaError(
-            f"{noun} {names} {verb} missing from the {what}; found columns: {found or 'none'}. "
-            "Pass the right name with the matching *_col parameter."
+            f"{noun} {names} {verb} missing from the {what}; found columns: {found or 'none'}."
+            f"{hint} Pass the right name with the matching *_col parameter."
         )
 
 

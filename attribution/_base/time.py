@@ -27,7 +27,8 @@ integer ``YYYYMMDD``       that day, when every value is a valid date of years 1
 numbers                    epoch time in ``epoch_unit``; when it is not given, the unit is
                            detected from the largest magnitude: below 1e11 seconds, below
                            1e14 milliseconds, below 1e17 microseconds, else nanoseconds
-                           (milliseconds before 1973-03-03 would read as seconds: pass it)
+                           (milliseconds before 1973-03-03 would read as seconds: pass it);
+                           a column with values of two of these ranges is refused
 other text                 with ``format=`` (a strftime format), that format; else refused
 ========================== ============================================================
 
@@ -71,6 +72,9 @@ EpochUnit = Literal["s", "ms", "us", "ns"]
 EPOCH_UNITS: dict[str, float] = {"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3}
 #: Upper bounds of the largest magnitude for each detected unit (year 5138 in each).
 _EPOCH_LIMITS = (("s", 1e11), ("ms", 1e14), ("us", 1e17))
+#: The smallest magnitude of each detected unit; a column whose largest value is in a unit
+#: and that holds values below its floor mixes units (refused unless the unit is given).
+_EPOCH_FLOORS: dict[str, float] = {"s": 0.0, "ms": 1e11, "us": 1e14, "ns": 1e17}
 
 #: Text that ends in a UTC offset or zone letter (for engines that parse text themselves).
 TZ_SUFFIX = r"\d\d:\d\d(:\d\d)?([.,]\d+)?\s*(Z|z|UTC|GMT|[+-]\d\d(:?\d\d)?)$"
@@ -277,7 +281,9 @@ def _text_reading(
         value = pl.coalesce(aware, local)
         gap = naive.is_not_null() & local.is_null()
     noun = "values that are not dates or times"
-    return _Parsed(value, text, present, noun, f"expected {expected}", gap)
+    # the other shapes need a format: the hint has the form cli_wording rewrites
+    hint = f"; for other shapes pass {format_name}= (e.g. '%m/%d/%Y %I:%M %p')"
+    return _Parsed(value, text, present, noun, f"expected {expected}{hint}", gap)
 
 
 def _decide_dayfirst(
@@ -355,11 +361,12 @@ def _number_reading(
         ymd, yyyymmdd = pl.lit(None, pl.Date), pl.lit(False)
     stats = lf.select(
         x.filter(finite).abs().max().alias("max"),
+        x.filter(finite & (x != 0)).abs().min().alias("min"),
         (col.is_not_null() & ~finite).sum().alias("bad"),
         col.is_not_null().sum().alias("n"),
         yyyymmdd.sum().alias("ymd"),
     ).collect()
-    max_abs, n_bad, n, n_ymd = stats.row(0)
+    max_abs, min_abs, n_bad, n, n_ymd = stats.row(0)
     of = f" of the {what}" if what else ""
     if n_bad:
         sample = (
@@ -378,6 +385,25 @@ def _number_reading(
         value = ymd if dates else _localise(ymd.cast(pl.Datetime("us")), time_zone)
         return _Parsed(value, col, col.is_not_null(), "", "")
     unit = epoch_unit or detect_epoch_unit(float(max_abs or 0.0))
+    floor = _EPOCH_FLOORS[unit]
+    if epoch_unit is None and min_abs is not None and min_abs < floor:
+        small = col.is_not_null() & (x != 0) & (x.abs() < floor)
+        sample = (
+            lf.with_row_index(ROW)
+            .filter(small)
+            .select(ROW, col.alias("v"), pl.len().alias("n"))
+            .head(5)
+            .collect()
+        )
+        rows = describe_rows(
+            sample[ROW].to_list(), values=sample["v"].to_list(), total=sample["n"][0]
+        )
+        raise ValidationError(
+            f"Column {name!r}{of} mixes epoch units: its largest values are in {unit} "
+            f"({max_abs:.0f}), but {sample['n'][0]} would fall before 1973-03-03 in {unit} "
+            f"({rows}), so are in a smaller unit. Write every value in one unit, or pass "
+            "epoch_unit= to read them all in one."
+        )
     micros = x * EPOCH_UNITS[unit]
     # year 1 to 9999 in microseconds; outside it a Datetime cannot hold the value
     in_range = micros.abs() < 2.5e17

@@ -43,6 +43,7 @@ __all__ = [
     "add_column_options",
     "add_journey_options",
     "add_model_options",
+    "add_path_options",
     "attribute_models",
     "check_finite",
     "cli_wording",
@@ -138,6 +139,20 @@ def add_column_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_path_options(parser: argparse.ArgumentParser) -> None:
+    """Add how a peer path table is read (``--repeats``)."""
+    p = parser.add_argument_group("path table options")
+    p.add_argument(
+        "--repeats",
+        choices=["refuse", "expand", "keep"],
+        default="refuse",
+        help=(
+            "a path table's Google Analytics repeat notation 'X × n': refuse it (default), "
+            "expand it to n touches of X, or keep the text as a channel name"
+        ),
+    )
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """Add the models' own options (``--half-life-days`` ...)."""
     m = parser.add_argument_group("model options")
@@ -219,7 +234,7 @@ def load(args: argparse.Namespace, prog: Progress) -> Journeys | PathTable:
     names = set(to_lazy(args.events, what="event log").collect_schema().names())
     if {"path", "total_conversions"} <= names:
         with prog.step("reading path table"):
-            return read_paths(args.events)
+            return read_paths(args.events, repeats=getattr(args, "repeats", "refuse"))
     return build_journeys(args.events, journey_options(args), progress=prog.enabled)
 
 
@@ -327,6 +342,8 @@ def cli_wording(message: str, parser: argparse.ArgumentParser | None) -> str:
     'Map other names with --touch-events or stage_map=.'
     >>> cli_wording("the limit is max_channels=24; raise max_channels ('max_channels').", p)
     "the limit is --max-channels 24; raise --max-channels ('max_channels')."
+    >>> cli_wording("pass touch_events='visit' or stage_map='x'.", p)
+    "pass --touch-events visit or stage_map='x'."
     """
     if parser is None:
         return message
@@ -342,9 +359,12 @@ def cli_wording(message: str, parser: argparse.ArgumentParser | None) -> str:
     def keyword(m: re.Match[str]) -> str:
         if m[1] not in flags:
             return m[0]
-        return flags[m[1]] + (f" {m[2]}" if m[2] else "")
+        return flags[m[1]] + (f" {m[3]}" if m[3] else "")
 
-    message = re.sub(r"(?<![\w'\"-])([a-z][a-z_]*)=([\w.+-]*\w)?(?=[\s,.;:)/]|$)", keyword, message)
+    # name=value or name='value' (a choice, quoted in the Python wording)
+    message = re.sub(
+        r"(?<![\w'\"-])([a-z][a-z_]*)=('?)([\w.+-]*\w)?\2(?=[\s,.;:)/]|$)", keyword, message
+    )
 
     def bare(m: re.Match[str]) -> str:
         return flags.get(m[1], m[0]) if "_" in m[1] else m[0]

@@ -21,6 +21,7 @@ from attribution.cli.options import (
     add_column_options,
     add_journey_options,
     add_model_options,
+    add_path_options,
     check_finite,
     guarded,
     load,
@@ -89,6 +90,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     inputs.add_argument("--headline-model", default=None, help="model of the single-model charts")
     add_journey_options(rep)
     add_column_options(rep)
+    add_path_options(rep)
     add_model_options(rep)
     rep.add_argument("--quiet", action="store_true", help="no progress")
     rep.set_defaults(func=run, command_parser=rep)

@@ -24,6 +24,7 @@ from attribution.cli.options import (
     add_column_options,
     add_journey_options,
     add_model_options,
+    add_path_options,
     attribute_models,
     guarded,
     load,
@@ -66,6 +67,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     add_journey_options(p)
     add_column_options(p)
+    add_path_options(p)
     add_model_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress and no table")
     p.set_defaults(func=run, command_parser=p)

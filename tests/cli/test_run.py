@@ -335,6 +335,21 @@ def test_epoch_microseconds_give_the_outputs_of_the_same_times_as_text(
     assert _snapshot(us) == _snapshot(text)
 
 
+def test_a_semicolon_csv_with_crlf_and_trailing_empty_lines_gives_the_same_outputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the sample with semicolons between fields, CRLF line ends and empty lines at the end
+    lines = SAMPLE.read_text().splitlines()
+    assert not any(";" in line or '"' in line for line in lines)
+    log = tmp_path / "excel.csv"
+    log.write_text("\r\n".join(line.replace(",", ";") for line in lines) + "\r\n\r\n", newline="")
+    comma, semi = tmp_path / "comma", tmp_path / "semi"
+    assert _run(capsys, str(SAMPLE), "--model", "linear", "--out", str(comma))[0] == 0
+    code, _, err = _run(capsys, str(log), "--model", "linear", "--out", str(semi))
+    assert code == 0, err
+    assert _snapshot(semi) == _snapshot(comma)
+
+
 def test_conversion_flag_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     flags = ["--user-col", "user_pseudo_id", "--time-col", "event_time"]
@@ -453,3 +468,42 @@ def test_touch_and_conversion_events_options(
     assert _run(capsys, str(SAMPLE), "--out", str(ref))[0] == 0
     for name in ("channels.parquet", "paths.parquet"):
         assert_frame_equal(pl.read_parquet(out / name), pl.read_parquet(ref / name))
+
+
+def test_a_decimal_revenue_after_the_rows_that_type_a_csv_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 10,001 touches with revenue "0" (the rows whose values type the column), then a sale
+    rows = [f"{i},2024-01-01T00:00:00Z,email,touch,0" for i in range(10_001)]
+    rows.append("10000,2024-01-02T00:00:00Z,,conversion,12.5")
+    log = tmp_path / "late.csv"
+    log.write_text("user_id,timestamp,channel,event,revenue\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    code, _, err = _run(capsys, str(log), "--model", "last_touch", "--out", str(out))
+    assert code == 0, err
+    channels = pl.read_parquet(out / "channels.parquet")
+    assert channels.select("channel", "conversions", "revenue").rows() == [("email", 1.0, 12.5)]
+
+
+def test_a_ga_path_export_with_repeats_is_refused_naming_the_option_then_expanded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = tmp_path / "ga_paths.csv"
+    paths.write_text(
+        "path,total_conversions,total_conversion_value,total_null\n"
+        "Direct × 2 > Email,3,30,1\nEmail,1,5,2\n"
+    )
+    out = tmp_path / "out"
+    code, _, err = _run(capsys, str(paths), "--model", "linear", "--out", str(out))
+    assert code == 2
+    assert "pass --repeats expand to read 'X × n'" in err
+    assert "repeats=" not in err
+    assert not out.exists()
+    code, _, err = _run(
+        capsys, str(paths), "--model", "linear", "--repeats", "expand", "--out", str(out)
+    )
+    assert code == 0, err
+    # by hand, linear: Direct > Direct > Email gives each touch a third of 3 conversions
+    # (30): Direct 2 (20), Email 1 (10); the Email path adds 1 (5) to Email
+    got = pl.read_parquet(out / "channels.parquet").select("channel", "conversions", "revenue")
+    assert got.sort("channel").rows() == [("Direct", 2.0, 20.0), ("Email", 2.0, 15.0)]
