@@ -465,7 +465,7 @@ def read_panel(
     series: FrameLike, freq: FreqLike | None, id_col: str, time_col: str, value_col: str
 ) -> Panel:
     """Read long series into a :class:`Panel`; refuse nulls, duplicates and irregular dates."""
-    lf = to_lazy(series, what="series")
+    lf = to_lazy(series, what="series", series=(time_col, value_col, id_col))
     schema = lf.collect_schema()
     check_columns(schema, [id_col, time_col, value_col], "series")
     # numbers written as text (a CSV column with a stray word is read as text) are parsed;

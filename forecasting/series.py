@@ -144,7 +144,7 @@ def to_series(
     if span not in ("global", "series"):
         raise ValidationError(f"span must be 'global' or 'series'; got {span!r}.")
     what = "series frame"
-    lf = to_lazy(frame, what=what)
+    lf = to_lazy(frame, what=what, series=(time_col, value_col, id_col))
     schema = lf.collect_schema()
     check_columns(schema, [c for c in (id_col, time_col, value_col) if c], what)
     amount = numeric_expr(lf, value_col, schema[value_col], "numbers")

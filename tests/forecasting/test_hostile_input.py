@@ -1,0 +1,59 @@
+"""Hostile inputs to the forecasting side: odd types, odd calendars, odd magnitudes.
+
+Each test states where its reference comes from (a closed form, a hand-worked example, or the
+same data given in the ordinary way).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+import polars as pl
+import pytest
+
+import attribution as at
+import forecasting as fc
+from attribution import SchemaError
+
+VALUES = [float(v) for v in (5, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14, 17, 16, 19)]
+
+
+def _months(start: date, n: int) -> list[date]:
+    return pl.date_range(start, date(2100, 1, 1), "1mo", eager=True)[:n].to_list()
+
+
+# --------------------------------------------------------------------------------------------
+# a pandas Series where a frame is expected
+
+
+def test_a_pandas_series_with_a_datetime_index_is_one_series():
+    days = _months(date(2023, 1, 1), 14)
+    s = pd.Series(VALUES, index=pd.DatetimeIndex(days), name="sales")
+    # reference: the same series written as a long frame by hand
+    frame = pl.DataFrame(
+        {"series_id": "sales", "date": [datetime(d.year, d.month, d.day) for d in days]}
+    ).with_columns(value=pl.Series(VALUES))
+    out = fc.forecast(s, h=3, models=["naive", "theta"])
+    assert out.equals(fc.forecast(frame, h=3, models=["naive", "theta"]))
+    assert out["series_id"].unique().to_list() == ["sales"]
+    monthly = fc.to_series(s)
+    assert monthly["date"].to_list() == days
+    assert monthly["value"].to_list() == VALUES
+    assert monthly["series_id"].unique().to_list() == ["sales"]
+    # unnamed: one series called "total", as to_series names a frame without ids
+    assert fc.to_series(pd.Series(VALUES, index=pd.DatetimeIndex(days)))["series_id"][0] == "total"
+    # a PeriodIndex is its periods' first days
+    periods = pd.Series(VALUES, index=pd.period_range("2023-01", periods=14, freq="M"))
+    assert fc.to_series(periods)["date"].to_list() == days
+    # the growth figures of one series read it too: 2023-01 to 2024-01 is one year,
+    # 5 -> 16 is 220 %
+    cagr = fc.cagr_series(s.iloc[:13])
+    assert cagr["cagr"][0] == pytest.approx(16 / 5 - 1)
+
+
+def test_a_pandas_series_without_dates_or_where_a_table_is_expected_is_refused_by_name():
+    with pytest.raises(SchemaError, match=r"needs its dates as its index .* got a RangeIndex"):
+        fc.forecast(pd.Series(VALUES), h=2)
+    with pytest.raises(SchemaError, match=r"Cannot read the event log from a pandas Series"):
+        at.build_journeys(pd.Series(["a", "b"], name="channel"))
