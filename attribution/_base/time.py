@@ -24,6 +24,11 @@ ISO-8601 text              ``2024-01-31``, ``2024-01-31T10:00``, ``2024-01-31 10
                            a column that reads both ways is refused: pass ``format=``
 integer ``YYYYMMDD``       that day, when every value is a valid date of years 1900-2199
                            and no ``epoch_unit`` is given
+integer ``YYYYMM``         calendar dates only (:func:`parse_dates`): the first day of that
+                           month, when every value is a month of years 1900-2199 and no
+                           ``epoch_unit`` is given
+integer ``YYYY``           calendar dates only: 1 January of that year, when every value is
+                           in 1000-9999 and no ``epoch_unit`` is given
 numbers                    epoch time in ``epoch_unit``; when it is not given, the unit is
                            detected from the largest magnitude: below 1e11 seconds, below
                            1e14 milliseconds, below 1e17 microseconds, else nanoseconds
@@ -367,16 +372,27 @@ def _number_reading(
         ).str.to_date("%Y-%m-%d", strict=False)
         # epoch seconds of 1970-08-09 .. 1970-09-12 read the same way: pass epoch_unit for them
         yyyymmdd = (day >= 19_000_101) & (day <= 21_991_231) & ymd.is_not_null()
+        # calendar dates only: years (2019) and months (202401) would be the first hours or
+        # days of 1970 as epoch seconds, which no table of days or months holds
+        ym = (
+            (day // 100).cast(pl.String) + "-" + (day % 100).cast(pl.String).str.zfill(2) + "-01"
+        ).str.to_date("%Y-%m-%d", strict=False)
+        yyyymm = (day >= 190_001) & (day <= 219_912) & ym.is_not_null() & pl.lit(dates)
+        year = (day.cast(pl.String) + "-01-01").str.to_date("%Y-%m-%d", strict=False)
+        yyyy = (day >= 1_000) & (day <= 9_999) & pl.lit(dates)
     else:
         ymd, yyyymmdd = pl.lit(None, pl.Date), pl.lit(False)
+        ym, yyyymm, year, yyyy = ymd, yyyymmdd, ymd, yyyymmdd
     stats = lf.select(
         x.filter(finite).abs().max().alias("max"),
         x.filter(finite & (x != 0)).abs().min().alias("min"),
         (col.is_not_null() & ~finite).sum().alias("bad"),
         col.is_not_null().sum().alias("n"),
         yyyymmdd.sum().alias("ymd"),
+        yyyymm.sum().alias("ym"),
+        yyyy.sum().alias("y"),
     ).collect()
-    max_abs, min_abs, n_bad, n, n_ymd = stats.row(0)
+    max_abs, min_abs, n_bad, n, n_ymd, n_ym, n_y = stats.row(0)
     of = f" of the {what}" if what else ""
     if n_bad:
         sample = (
@@ -394,6 +410,8 @@ def _number_reading(
     if epoch_unit is None and n and n_ymd == n:
         value = ymd if dates else _localise(ymd.cast(pl.Datetime("us")), time_zone)
         return _Parsed(value, col, col.is_not_null(), "", "")
+    if epoch_unit is None and n and dates and (n_ym == n or n_y == n):
+        return _Parsed(ym if n_ym == n else year, col, col.is_not_null(), "", "")
     unit = epoch_unit or detect_epoch_unit(float(max_abs or 0.0))
     floor = _EPOCH_FLOORS[unit]
     if epoch_unit is None and min_abs is not None and min_abs < floor:

@@ -276,6 +276,23 @@ def test_integer_yyyymmdd_are_dates_unless_an_epoch_unit_is_given():
     assert times([10000101]) == [utc(1970, 4, 26, 17, 48, 21)]
 
 
+def test_integer_years_and_yyyymm_are_calendar_dates_unless_an_epoch_unit_is_given():
+    assert dates([2019, 2020, 1999]) == [
+        dt.date(2019, 1, 1),
+        dt.date(2020, 1, 1),
+        dt.date(1999, 1, 1),
+    ]
+    assert dates([202401, 202312]) == [dt.date(2024, 1, 1), dt.date(2023, 12, 1)]
+    assert parse_date(2019) == dt.date(2019, 1, 1)
+    # 2019 epoch seconds are 00:33:39 on 1 January 1970 (2019 = 33 * 60 + 39)
+    assert dates([2019], epoch_unit="s") == [dt.date(1970, 1, 1)]
+    assert times([2019]) == [utc(1970, 1, 1, 0, 33, 39)]
+    # not every value a month (202413), or a year beside an epoch: epoch seconds as before;
+    # 202413 s = 2 days 8:13:33
+    assert dates([202401, 202413]) == [dt.date(1970, 1, 3), dt.date(1970, 1, 3)]
+    assert dates([2019, 86_400 * 3]) == [dt.date(1970, 1, 1), dt.date(1970, 1, 4)]
+
+
 def test_unknown_epoch_unit_and_unreadable_types_are_schema_errors():
     with pytest.raises(SchemaError, match=r"epoch_unit must be one of s, ms, us, ns"):
         times([1], epoch_unit="days")

@@ -57,3 +57,25 @@ def test_a_pandas_series_without_dates_or_where_a_table_is_expected_is_refused_b
         fc.forecast(pd.Series(VALUES), h=2)
     with pytest.raises(SchemaError, match=r"Cannot read the event log from a pandas Series"):
         at.build_journeys(pd.Series(["a", "b"], name="channel"))
+
+
+# --------------------------------------------------------------------------------------------
+# whole numbers as dates
+
+
+def test_integer_years_and_yyyymm_columns_are_yearly_and_monthly_periods():
+    years = list(range(2010, 2024))
+    as_ints = pl.DataFrame({"series_id": "a", "date": years, "value": VALUES})
+    as_dates = as_ints.with_columns(date=pl.Series([date(y, 1, 1) for y in years]))
+    out = fc.forecast(as_ints, h=2, models=["naive", "theta"])
+    assert out.equals(fc.forecast(as_dates, h=2, models=["naive", "theta"]))
+    assert out["date"].unique(maintain_order=True).to_list() == [date(2024, 1, 1), date(2025, 1, 1)]
+    months = _months(date(2023, 7, 1), 14)
+    yyyymm = [d.year * 100 + d.month for d in months]
+    assert yyyymm[:2] == [202307, 202308]
+    as_ints = pl.DataFrame({"series_id": "a", "date": yyyymm, "value": VALUES})
+    out = fc.forecast(as_ints, h=2, models="naive")
+    assert out["date"].to_list() == [date(2024, 9, 1), date(2024, 10, 1)]
+    assert fc.to_series(as_ints)["date"].to_list() == months
+    yyyymmdd = pl.DataFrame({"series_id": "a", "date": [20240131, 20240229, 20240331]})
+    assert fc.to_series(yyyymmdd.with_columns(value=pl.lit(1.0)), freq="1d").height == 61
