@@ -51,6 +51,7 @@ from attribution._base.periods import (
     FreqLike,
     Period,
     as_period,
+    calendar_anchor,
     infer_freq,
     is_month_end,
     regular_breaks,
@@ -363,6 +364,10 @@ class Panel:
         Period of the series.
     dtype : DataType
         Type of the input's time column: ``Datetime`` input gets ``Datetime`` dates back.
+    first_step : Series, optional
+        Position of ``first`` in each series (Int64), when it is not the first point: a
+        monthly series' calendar counts from its first date on its latest day of the month
+        (:func:`~attribution._base.periods.calendar_anchor`); then ``first`` is that date.
     """
 
     ids: pl.Series
@@ -371,12 +376,15 @@ class Panel:
     month_end: pl.Series
     period: Period
     dtype: pl.DataType
+    first_step: pl.Series | None = None
 
     def dates(self, rows: np.ndarray, steps: np.ndarray) -> pl.Series:
-        """Return the date ``steps[i]`` periods after the first date of series ``rows[i]``.
+        """Return the date ``steps[i]`` periods after the first point of series ``rows[i]``.
 
         Month-end series stay on month ends; the dates have the input's type.
         """
+        if self.first_step is not None:
+            steps = steps - self.first_step.to_numpy()[rows]
         frame = pl.DataFrame(
             {
                 "d": self.first.gather(rows),
@@ -523,12 +531,16 @@ def read_panel(
             f"(first break: {sample}); fill missing periods with forecasting.to_series."
         )
     ends = is_month_end(pl.col("t")).all() if period.months is not None else pl.lit(False)
+    anchor, at = calendar_anchor(pl.col("t"), period)
     groups = df.group_by("id", maintain_order=True).agg(
-        pl.col("v"), pl.col("t").first().alias("first"), ends.alias("month_end")
+        pl.col("v"), anchor.alias("first"), ends.alias("month_end"), at.alias("at")
     )
     values = [np.asarray(v, dtype=np.float64) for v in groups["v"].to_list()]
     dtype = schema[time_col] if isinstance(schema[time_col], pl.Datetime) else pl.Date()
-    return Panel(groups["id"], values, groups["first"], groups["month_end"], period, dtype)
+    at_series = groups["at"] if (groups["at"] != 0).any() else None
+    return Panel(
+        groups["id"], values, groups["first"], groups["month_end"], period, dtype, at_series
+    )
 
 
 def check_models(models: str | Sequence[str], candidates: Sequence[str]) -> list[str]:

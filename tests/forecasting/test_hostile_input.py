@@ -14,7 +14,7 @@ import pytest
 
 import attribution as at
 import forecasting as fc
-from attribution import SchemaError
+from attribution import SchemaError, ValidationError
 
 VALUES = [float(v) for v in (5, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14, 17, 16, 19)]
 
@@ -79,3 +79,48 @@ def test_integer_years_and_yyyymm_columns_are_yearly_and_monthly_periods():
     assert fc.to_series(as_ints)["date"].to_list() == months
     yyyymmdd = pl.DataFrame({"series_id": "a", "date": [20240131, 20240229, 20240331]})
     assert fc.to_series(yyyymmdd.with_columns(value=pl.lit(1.0)), freq="1d").height == 61
+
+
+# --------------------------------------------------------------------------------------------
+# monthly series on the 29th / 30th that start in February
+
+
+def _on_day(day: int, start: date, n: int) -> list[date]:
+    """Dates on ``day`` of each month from ``start``'s month, clipped to short months."""
+    out = []
+    for first in _months(start.replace(day=1), n):
+        last = (pl.Series([first]).dt.month_end()[0]).day
+        out.append(first.replace(day=min(day, last)))
+    return out
+
+
+@pytest.mark.parametrize("day", [29, 30])
+def test_a_monthly_series_on_a_late_day_may_start_on_a_clipped_february(day):
+    dates = _on_day(day, date(2023, 2, 1), 14)
+    assert dates[:3] == [date(2023, 2, 28), date(2023, 3, day), date(2023, 4, day)]
+    series = pl.DataFrame({"series_id": "a", "date": dates, "value": VALUES})
+    starts = series.with_columns(date=pl.Series(_months(date(2023, 2, 1), 14)))
+    out = fc.forecast(series, h=3, models=["naive", "theta"])
+    ref = fc.forecast(starts, h=3, models=["naive", "theta"])
+    assert out.drop("date").equals(ref.drop("date"))
+    # 14 months from February 2023 end in March 2024; then April, May, June on that day
+    assert out["date"].unique(maintain_order=True).to_list() == [
+        date(2024, 4, day),
+        date(2024, 5, day),
+        date(2024, 6, day),
+    ]
+    cv = fc.backtest(series, h=2, models="naive", n_windows=2)
+    assert cv["date"].unique().sort().to_list() == [
+        date(2024, 1, day),
+        date(2024, 2, 29),
+        date(2024, 3, day),
+    ]
+    # the calendar is still checked: a 29th among 30ths breaks it
+    if day == 30:
+        broken = series.with_columns(
+            date=pl.when(pl.col("date") == date(2023, 6, 30))
+            .then(date(2023, 6, 29))
+            .otherwise(pl.col("date"))
+        )
+        with pytest.raises(ValidationError, match=r"a at 2023-06-29 \(expected 2023-06-30\)"):
+            fc.forecast(broken, h=2, models="naive")
