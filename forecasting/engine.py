@@ -57,6 +57,7 @@ from attribution._base.periods import (
     regular_breaks,
     step_dates,
 )
+from attribution._base.time import parse_times
 from forecasting.auto import (
     COMBINE,
     Combine,
@@ -509,6 +510,7 @@ def read_panel(
     df = df.sort("id", "t")
     dup = df.filter(pl.struct("id", "t").is_duplicated())
     if dup.height:
+        _refuse_times_of_day(lf, id_col, time_col)
         sample = ", ".join(
             f"{i} {t}" for i, t in dup.select("id", "t").unique(maintain_order=True).head(5).rows()
         )
@@ -540,6 +542,46 @@ def read_panel(
     at_series = groups["at"] if (groups["at"] != 0).any() else None
     return Panel(
         groups["id"], values, groups["first"], groups["month_end"], period, dtype, at_series
+    )
+
+
+def _refuse_times_of_day(lf: pl.LazyFrame, id_col: str, time_col: str) -> None:
+    """Refuse series with several times on one day (hourly data), naming the step found.
+
+    Called when a series has two rows on one date: if they are different times of that day,
+    the data is finer than the periods forecast here, which are days or longer.
+    """
+    dtype = lf.collect_schema()[time_col]
+    zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
+    times = lf.select(
+        pl.col(id_col).alias("id"), parse_times(lf, time_col, time_zone=zone or "UTC").alias("t")
+    ).collect()
+    same_day = times.filter(pl.struct("id", pl.col("t").dt.date()).is_duplicated())
+    distinct = same_day.unique(["id", "t"], maintain_order=True).sort("id", "t")
+    if distinct.height <= same_day.select("id", pl.col("t").dt.date()).n_unique():
+        return  # the same time repeated: duplicated rows, not a finer period
+    secs = distinct.select(pl.col("t").diff().over("id").dt.total_seconds().alias("s")).filter(
+        pl.col("s") > 0
+    )["s"]
+    values, counts = np.unique(secs.to_numpy(), return_counts=True)
+    step = int(values[np.argmax(counts)])
+    if step % 3_600 == 0:
+        n = step // 3_600
+        found = "hourly data" if n == 1 else f"data every {n} hours"
+    elif step % 60 == 0:
+        found = f"data every {step // 60} minutes"
+    else:
+        found = f"data every {step} seconds"
+    sid, a, b = (
+        distinct.select("id", pl.col("t").shift(1).over("id").alias("a"), pl.col("t").alias("b"))
+        .filter(pl.col("a").is_not_null() & (pl.col("a").dt.date() == pl.col("b").dt.date()))
+        .row(0)
+    )
+    raise ValidationError(
+        f"Column {time_col!r} of the series holds several times a day ({found}: series {sid} "
+        f"has {a:%Y-%m-%d %H:%M} and {b:%Y-%m-%d %H:%M}); forecasting supports periods of a day "
+        "or longer ('1d', '1w', '1mo', '1q', '1y' and their multiples): sum the rows to days "
+        "first with forecasting.to_series(frame, freq='1d')."
     )
 
 

@@ -124,3 +124,32 @@ def test_a_monthly_series_on_a_late_day_may_start_on_a_clipped_february(day):
         )
         with pytest.raises(ValidationError, match=r"a at 2023-06-29 \(expected 2023-06-30\)"):
             fc.forecast(broken, h=2, models="naive")
+
+
+# --------------------------------------------------------------------------------------------
+# data finer than a day
+
+
+def test_hourly_data_is_refused_naming_the_step_found_and_the_periods_supported():
+    hours = pl.datetime_range(datetime(2024, 1, 1), datetime(2024, 1, 3), "1h", eager=True)
+    hourly = pl.DataFrame({"series_id": "a", "date": hours, "value": 1.0})
+    with pytest.raises(
+        ValidationError,
+        match=r"several times a day \(hourly data: series a has 2024-01-01 00:00 and "
+        r"2024-01-01 01:00\); forecasting supports periods of a day or longer \('1d'",
+    ):
+        fc.forecast(hourly, h=2)
+    with pytest.raises(ValidationError, match=r"hourly data"):
+        fc.backtest(hourly, h=2, freq="1h")
+    six = [f"2024-01-0{d}T{h:02d}:00:00Z" for d in (1, 2) for h in (0, 6, 12, 18)]
+    with pytest.raises(ValidationError, match=r"\(data every 6 hours: series b has"):
+        fc.forecast(pl.DataFrame({"series_id": "b", "date": six, "value": 1.0}), h=2)
+    # the same day twice is still a duplicated row
+    twice = pl.DataFrame(
+        {"series_id": "a", "date": [date(2024, 1, 1), date(2024, 1, 1)], "value": 1.0}
+    )
+    with pytest.raises(ValidationError, match=r"1 duplicated rows \(a 2024-01-01\)"):
+        fc.forecast(twice, h=2)
+    # summed to days, the same data forecasts: 24 ones a day
+    days = fc.to_series(hourly.filter(pl.col("date") < datetime(2024, 1, 3)), freq="1d")
+    assert days["value"].to_list() == [24.0, 24.0]
