@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
@@ -153,3 +154,38 @@ def test_hourly_data_is_refused_naming_the_step_found_and_the_periods_supported(
     # summed to days, the same data forecasts: 24 ones a day
     days = fc.to_series(hourly.filter(pl.col("date") < datetime(2024, 1, 3)), freq="1d")
     assert days["value"].to_list() == [24.0, 24.0]
+
+
+# --------------------------------------------------------------------------------------------
+# response curves of spend and revenue near the largest float
+
+
+def _curve_frame(spend: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:
+    days = pl.date_range(date(2024, 1, 1), date(2024, 1, 20), eager=True)
+    return pl.DataFrame({"date": days, "channel": "a", "spend": spend, "revenue": revenue})
+
+
+@pytest.mark.parametrize("curve", ["exponential", "hill"])
+def test_response_curves_of_spend_and_revenue_near_1e300_are_the_rescaled_fit(curve):
+    x = np.tile([0.0, 50.0, 100.0, 200.0, 400.0], 4)
+    noise = np.random.default_rng(0).normal(0.0, 20.0, x.size)
+    y = 1000 * (1 - np.exp(-x / 100)) + noise
+    sx, sy = 2.5e297, 1e297  # spend up to 1e300, revenue up to about 1e300
+    small = fc.fit_response_curves(_curve_frame(x, y), curve=curve)
+    big = fc.fit_response_curves(_curve_frame(x * sx, y * sy), curve=curve)
+    # the model is unit-free: beta scales with revenue, theta / K with spend, the shape,
+    # the decay and the covariance of the log parameters not at all
+    units = np.array([sy, sx, 1.0][: small.params.shape[1]])
+    assert big.params / units == pytest.approx(small.params, rel=1e-5)
+    assert big.cov_log == pytest.approx(small.cov_log, rel=1e-3, abs=1e-9)
+    assert big.sigma / sy == pytest.approx(small.sigma, rel=1e-6)
+    assert big.decay == pytest.approx(small.decay, abs=1e-6)
+    assert np.isfinite(big.table()["std_error"].drop_nulls().to_numpy()).all()
+
+
+def test_an_exact_exponential_curve_near_1e300_is_recovered():
+    x = np.tile([0.0, 50.0, 100.0, 200.0, 400.0], 4) * 2.5e297
+    # revenue = beta (1 - exp(-x / theta)) with beta = 1e300, theta = 2.5e299
+    y = 1e300 * (1 - np.exp(-x / 2.5e299))
+    fit = fc.fit_response_curves(_curve_frame(x, y), adstock=False)
+    assert fit.params[0] == pytest.approx([1e300, 2.5e299], rel=1e-6)
