@@ -723,6 +723,29 @@ def warn_fallbacks(panel: Panel, labels: dict[str, np.ndarray]) -> None:
             )
 
 
+def unknown_intervals(panel: Panel, results: dict[str, Result]) -> None:
+    """Blank the interval bounds of one-point series (NaN, null in the output), with a warning.
+
+    A single value says nothing about how a series varies: the residual-based interval of
+    its forecast (``naive``, the fallback) would have zero width, a certainty the data does
+    not give. The forecast itself, that value, is kept.
+    """
+    lengths = np.array([len(v) for v in panel.values])
+    rows = np.flatnonzero(lengths == 1)
+    if not len(rows) or not any(q.shape[2] for _, q in results.values()):
+        return
+    for _, q in results.values():
+        q[rows] = np.nan
+    sample = ", ".join(str(panel.ids[int(i)]) for i in rows[:5])
+    warnings.warn(
+        f"{len(rows)} series have a single point ({sample}): their forecast is that value, and "
+        "their interval bounds are left null, as one point tells nothing about how the series "
+        "varies.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def output_frame(
     panel: Panel,
     results: dict[str, Result],
@@ -758,7 +781,9 @@ def output_frame(
         for j, lv in enumerate(levels):
             cols[f"lo-{_level_label(lv)}"] = q[:, :, 2 * j].reshape(-1)
             cols[f"hi-{_level_label(lv)}"] = q[:, :, 2 * j + 1].reshape(-1)
-        frames.append(pl.DataFrame(cols))
+        bounds = [c for c in cols if c.startswith(("lo-", "hi-"))]
+        # bounds left unknown (unknown_intervals) are null, not NaN
+        frames.append(pl.DataFrame(cols).with_columns(pl.col(bounds).fill_nan(None)))
     out = pl.concat(frames)
     if labels is not None and any((lab != name).any() for name, lab in labels.items()):
         out = out.unique([id_col, "model", time_col], keep="first", maintain_order=True)
@@ -873,4 +898,5 @@ def forecast(
     results, labels = forecast_arrays(panel.values, names, opt, n_jobs)
     check_finite(panel, results)
     warn_fallbacks(panel, labels)
+    unknown_intervals(panel, results)
     return output_frame(panel, results, opt.h, levels, id_col, time_col, labels=labels)

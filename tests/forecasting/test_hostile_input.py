@@ -6,6 +6,7 @@ same data given in the ordinary way).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import numpy as np
@@ -189,3 +190,61 @@ def test_an_exact_exponential_curve_near_1e300_is_recovered():
     y = 1e300 * (1 - np.exp(-x / 2.5e299))
     fit = fc.fit_response_curves(_curve_frame(x, y), adstock=False)
     assert fit.params[0] == pytest.approx([1e300, 2.5e299], rel=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# one-point series
+
+
+def test_a_one_point_series_gets_its_value_and_null_bounds_with_a_warning():
+    months = _months(date(2023, 1, 1), 14)
+    batch = pl.concat(
+        [
+            pl.DataFrame({"series_id": "long", "date": months, "value": VALUES}),
+            pl.DataFrame({"series_id": "one", "date": [months[-1]], "value": [42.0]}),
+        ]
+    )
+    with pytest.warns(UserWarning) as caught:
+        out = fc.forecast(batch, h=3, models=["naive", "auto"])
+    said = [str(w.message) for w in caught]
+    assert any(re.match(r"1 series have a single point \(one\).*left null", m) for m in said)
+    assert any("too short for 'auto'" in m for m in said)
+    one = out.filter(pl.col("series_id") == "one")
+    assert one["mean"].to_list() == [42.0] * 3  # naive: the last value
+    bounds = ["lo-80", "hi-80", "lo-95", "hi-95"]
+    assert one.select(pl.col(bounds).null_count()).row(0) == (3, 3, 3, 3)
+    # the other series is untouched: the naive interval of a random walk widens as sqrt(k)
+    # from the sd of its one-step changes (FPP3 §5.5; on the log scale of a positive series)
+    long = out.filter((pl.col("series_id") == "long") & (pl.col("model") == "naive"))
+    steps = np.diff(np.log(np.array(VALUES) / np.mean(VALUES)))
+    sd = np.sqrt(np.mean(steps**2))
+    z80 = 1.2815515655446004
+    expected = VALUES[-1] * np.exp(z80 * sd * np.sqrt([1, 2, 3]))
+    assert long["hi-80"].to_numpy() == pytest.approx(expected, rel=1e-9)
+    # no level: nothing to blank, no warning
+    one_alone = batch.filter(pl.col("series_id") == "one")
+    with pytest.warns(UserWarning) as caught:
+        assert fc.forecast(one_alone, h=1, level=None, freq="1mo").width == 4
+    assert not any("single point" in str(w.message) for w in caught)
+
+
+def test_reconciled_bounds_that_take_part_of_a_one_point_node_are_null():
+    months = _months(date(2023, 1, 1), 14)
+    a = np.array(VALUES)
+    frames = [
+        pl.DataFrame({"series_id": "a", "date": months, "value": a}),
+        pl.DataFrame({"series_id": "b", "date": [months[-1]], "value": [3.0]}),
+        pl.DataFrame({"series_id": "total", "date": months, "value": a + np.r_[[0.0] * 13, 3.0]}),
+    ]
+    with pytest.warns(UserWarning, match="single point"):
+        base = fc.forecast(pl.concat(frames), h=2, models="naive")
+    hier = pl.DataFrame({"campaign": ["a", "b"]})
+    bottom = fc.reconcile(base, hier, method="bottom_up")
+    # bottom-up: a keeps its own interval; b and the total (a + b) have an unknown spread
+    got = bottom.filter(pl.col("series_id") == "a")["lo-80"].to_list()
+    assert got == pytest.approx(base.filter(pl.col("series_id") == "a")["lo-80"].to_list())
+    for node in ("b", "total"):
+        assert bottom.filter(pl.col("series_id") == node)["hi-95"].null_count() == 2
+    # the means are still coherent: total = a + b
+    means = bottom.pivot(on="series_id", index="date", values="mean")
+    assert (means["total"] - means["a"] - means["b"]).abs().max() < 1e-9
