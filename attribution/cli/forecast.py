@@ -71,7 +71,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--models", default="auto", help="comma-separated forecast models")
     p.add_argument("--level", default="80,95", help="interval levels in %% (default 80,95)")
     p.add_argument("--season-length", type=int, default=None)
-    p.add_argument("--n-jobs", type=int, default=-1, help="processes (-1: all cores)")
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="threads (-1: one per core, -2: all but one; 1: none)",
+    )
     p.add_argument("--no-plot", action="store_true", help="skip the fan chart")
     e = p.add_argument_group("event logs")
     e.add_argument("--model", default="linear", help="attribution model (default linear)")
