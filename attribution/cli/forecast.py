@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from attribution._base.errors import AttributionError
+from attribution._base.errors import AttributionError, SchemaError
 from attribution._base.frames import to_lazy
 from attribution._base.output import atomic_path, check_out_dir, output_set
 from attribution.cli.options import (
@@ -109,14 +109,38 @@ def _add_event_columns(p: argparse.ArgumentParser) -> None:
 
 
 def _series(args: argparse.Namespace) -> tuple[pl.DataFrame, str | None]:
+    """Read the series to forecast: the file's own, or those of the attributed event log.
+
+    A file with two of the three series columns and not the event log's user and event
+    columns is a series file: the missing column is named (a misspelt ``--value-col`` was
+    read as an event log).
+    """
     lf = to_lazy(args.source, what="input")
-    names = set(lf.collect_schema().names())
-    if {args.id_col, args.time_col, args.value_col} <= names:
+    found = lf.collect_schema().names()
+    options = {args.id_col: "--id-col", args.time_col: "--time-col", args.value_col: "--value-col"}
+    missing = [c for c in options if c not in found]
+    shown = ", ".join(map(repr, found))
+    if not missing:
         return lf.collect(), args.freq
+    event_log = {args.event_user_col, args.event_event_col} <= set(found)
+    if len(missing) == 1 and not event_log:
+        raise SchemaError(
+            f"Column {missing[0]!r} is missing from the series file {str(args.source)!r}; found "
+            f"columns: {shown}. Pass the right name with {options[missing[0]]}."
+        )
     import attribution as at
     from forecasting.series import series_from_attribution
 
-    journeys = at.build_journeys(args.source, _journey_options(args))
+    try:
+        journeys = at.build_journeys(args.source, _journey_options(args))
+    except SchemaError as exc:
+        if "missing" not in str(exc):
+            raise
+        wanted = ", ".join(map(repr, options))
+        raise SchemaError(
+            f"{exc} Nor is it a series file: that needs the columns {wanted} (--id-col, "
+            "--time-col, --value-col)."
+        ) from None
     result = at.attribute(journeys, args.model)
     freq = args.freq or "1mo"
     series = series_from_attribution(
