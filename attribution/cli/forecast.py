@@ -200,16 +200,25 @@ def fan_chart(
         for c in fc.columns
         if c.startswith("lo-") and f"hi-{c[3:]}" in fc.columns
     )
-    if history.schema[time_col] == pl.String:
-        history = history.with_columns(pl.col(time_col).str.to_date(strict=False))
+    from forecasting.series import read_dates
+
+    # the history's dates as the forecasts read them (text, offsets, whole-number years...)
+    lf = history.lazy()
+    history = lf.with_columns(read_dates(lf, time_col, what="series")).collect()
+    if isinstance(fc.schema[time_col], pl.Datetime):
+        fc = fc.with_columns(pl.col(time_col).dt.date())
+    # Python (and so matplotlib) dates end in 9999: later years are drawn as decimal years
+    years = pl.concat([history[time_col], fc[time_col]]).dt.year()
+    decimal = bool(years.max() > 9999) if years.len() else False  # type: ignore[operator]
     for ax, sid in zip(axes.flat, ids, strict=False):
         past = history.filter(pl.col(id_col) == sid)
         ahead = fc.filter(pl.col(id_col) == sid)
         ahead = ahead.filter(pl.col("model") == ahead["model"][0])
-        ax.plot(past[time_col].to_list(), past[value_col].to_list(), color="black", lw=1)
+        when = _x_values(ahead[time_col], decimal)
+        ax.plot(_x_values(past[time_col], decimal), past[value_col].to_list(), color="black", lw=1)
         for i, (_, label) in enumerate(reversed(levels)):
             ax.fill_between(
-                ahead[time_col].to_list(),
+                when,
                 ahead[f"lo-{label}"].to_list(),
                 ahead[f"hi-{label}"].to_list(),
                 color="tab:blue",
@@ -217,7 +226,9 @@ def fan_chart(
                 lw=0,
                 label=f"{label}%",
             )
-        ax.plot(ahead[time_col].to_list(), ahead["mean"].to_list(), color="tab:blue", lw=1.5)
+        ax.plot(when, ahead["mean"].to_list(), color="tab:blue", lw=1.5)
+        if decimal:
+            ax.set_xlabel("year", fontsize=7)
         ax.set_title(f"{sid} ({ahead['model'][0]})", fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(ids) :]:
@@ -228,6 +239,14 @@ def fan_chart(
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
     return target
+
+
+def _x_values(dates: pl.Series, decimal: bool) -> list[Any]:
+    """Dates to draw: Python dates, or decimal years (2024.5) past what Python dates hold."""
+    if not decimal:
+        return dates.to_list()
+    days = 365 + dates.dt.is_leap_year().cast(pl.Int32)
+    return (dates.dt.year() + (dates.dt.ordinal_day() - 1) / days).to_list()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from attribution.cli import main
+
+
+def test_the_fan_chart_draws_years_past_9999(tmp_path):
+    # whole-number years up to 9998: h = 3 reaches 9999, 10000 and 10001, beyond Python dates
+    years = list(range(9985, 9999))
+    src = tmp_path / "y.csv"
+    pl.DataFrame(
+        {"series_id": "a", "date": years, "value": [float(y % 7 + 1) for y in years]}
+    ).write_csv(src)
+    out = tmp_path / "o"
+    assert (
+        main(["forecast", str(src), "--h", "3", "--out", str(out), "--models", "naive", "--quiet"])
+        == 0
+    )
+    fc = pl.read_parquet(out / "forecast.parquet")
+    assert fc["date"][0] == date(9999, 1, 1)
+    assert fc["date"].dt.strftime("%m-%d").to_list() == ["01-01"] * 3
+    assert fc["date"].dt.year().to_list() == [9999, 10000, 10001]
+    assert (out / "forecast.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_a_misspelt_value_column_is_named_not_read_as_an_event_log(tmp_path, capsys):
