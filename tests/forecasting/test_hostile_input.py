@@ -248,3 +248,45 @@ def test_reconciled_bounds_that_take_part_of_a_one_point_node_are_null():
     # the means are still coherent: total = a + b
     means = bottom.pivot(on="series_id", index="date", values="mean")
     assert (means["total"] - means["a"] - means["b"]).abs().max() < 1e-9
+
+
+# --------------------------------------------------------------------------------------------
+# intermittent series that end in a long run of zeros
+
+
+def _trailing_zeros(v: np.ndarray) -> int:
+    n = 0
+    for x in v[::-1]:
+        if x != 0:
+            break
+        n += 1
+    return n
+
+
+@pytest.mark.parametrize(("freq", "step", "zeros"), [("1q", "3mo", 40), ("1mo", "1mo", 120)])
+def test_theta_on_an_all_zero_window_bounds_the_chance_of_a_sale(freq, step, zeros):
+    rng = np.random.default_rng(3)
+    early = (rng.random(60) < 0.3) * rng.integers(1, 10, 60).astype(float)
+    v = np.r_[early, np.zeros(zeros)]
+    days = pl.date_range(date(1950, 1, 1), date(2100, 1, 1), step, eager=True)[: len(v)]
+    series = pl.DataFrame({"series_id": "a", "date": days, "value": v})
+    out = fc.forecast(series, h=2, models="theta", level=[80, 95, 99], freq=freq)
+    assert out["mean"].to_list() == [0.0, 0.0]
+    # rule of three: after n zeros a sale has a chance of at most 3 / n; the quantile at p is
+    # 0 up to 1 - 3 / n, then the past sales' quantile at (p - (1 - 3 / n)) / (3 / n)
+    chance = 3 / _trailing_zeros(v)
+    sales = v[v > 0]
+    for level in (80, 95, 99):
+        p = 0.5 + level / 200
+        r = (p - (1 - chance)) / chance
+        expected = np.quantile(sales, r) if r > 1e-9 else 0.0
+        assert out[f"hi-{level}"].to_list() == pytest.approx([expected] * 2, abs=1e-9)
+        assert out[f"lo-{level}"].to_list() == [0.0, 0.0]
+    if zeros == 40:  # 3 / 40 = 7.5 %: the 95 % interval is not [0, 0]
+        assert out["hi-95"][0] > 0 and out["hi-80"][0] == 0
+    else:  # 3 / 120 = 2.5 %: [0, 0] is a 95 % interval, not a 99 % one
+        assert out["hi-95"][0] == 0 and out["hi-99"][0] > 0
+    # auto, which combines theta, is not [0, 0] at 95 % either after 40 quarters
+    if zeros == 40:
+        auto = fc.forecast(series, h=2, models="auto", freq=freq)
+        assert (auto["hi-95"] > 0).all()
