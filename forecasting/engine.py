@@ -554,11 +554,13 @@ def _refuse_times_of_day(lf: pl.LazyFrame, id_col: str, time_col: str) -> None:
     dtype = lf.collect_schema()[time_col]
     zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
     times = lf.select(
-        pl.col(id_col).alias("id"), parse_times(lf, time_col, time_zone=zone or "UTC").alias("t")
+        pl.col(id_col).alias("id"),
+        parse_times(lf, time_col, time_zone=zone or "UTC").alias("t"),
+        read_dates(lf, time_col, what="series").alias("d"),  # the date each row is read on
     ).collect()
-    same_day = times.filter(pl.struct("id", pl.col("t").dt.date()).is_duplicated())
+    same_day = times.filter(pl.struct("id", "d").is_duplicated())
     distinct = same_day.unique(["id", "t"], maintain_order=True).sort("id", "t")
-    if distinct.height <= same_day.select("id", pl.col("t").dt.date()).n_unique():
+    if distinct.height <= same_day.select("id", "d").n_unique():
         return  # the same time repeated: duplicated rows, not a finer period
     secs = distinct.select(pl.col("t").diff().over("id").dt.total_seconds().alias("s")).filter(
         pl.col("s") > 0
@@ -573,15 +575,20 @@ def _refuse_times_of_day(lf: pl.LazyFrame, id_col: str, time_col: str) -> None:
     else:
         found = f"data every {step} seconds"
     sid, a, b = (
-        distinct.select("id", pl.col("t").shift(1).over("id").alias("a"), pl.col("t").alias("b"))
-        .filter(pl.col("a").is_not_null() & (pl.col("a").dt.date() == pl.col("b").dt.date()))
-        .row(0)
+        distinct.select(
+            "id",
+            pl.col("t").shift(1).over("id").alias("a"),
+            pl.col("t").alias("b"),
+            (pl.col("d").shift(1).over("id") == pl.col("d")).alias("same"),
+        )
+        .filter(pl.col("same"))
+        .row(0)[:3]
     )
     raise ValidationError(
         f"Column {time_col!r} of the series holds several times a day ({found}: series {sid} "
-        f"has {a:%Y-%m-%d %H:%M} and {b:%Y-%m-%d %H:%M}); forecasting supports periods of a day "
-        "or longer ('1d', '1w', '1mo', '1q', '1y' and their multiples): sum the rows to days "
-        "first with forecasting.to_series(frame, freq='1d')."
+        f"has {a:%Y-%m-%d %H:%M} and {b:%Y-%m-%d %H:%M} UTC); forecasting supports periods of "
+        "a day or longer ('1d', '1w', '1mo', '1q', '1y' and their multiples): sum the rows to "
+        "days first with forecasting.to_series(frame, freq='1d')."
     )
 
 

@@ -138,7 +138,7 @@ def test_hourly_data_is_refused_naming_the_step_found_and_the_periods_supported(
     with pytest.raises(
         ValidationError,
         match=r"several times a day \(hourly data: series a has 2024-01-01 00:00 and "
-        r"2024-01-01 01:00\); forecasting supports periods of a day or longer \('1d'",
+        r"2024-01-01 01:00 UTC\); forecasting supports periods of a day or longer \('1d'",
     ):
         fc.forecast(hourly, h=2)
     with pytest.raises(ValidationError, match=r"hourly data"):
@@ -146,6 +146,10 @@ def test_hourly_data_is_refused_naming_the_step_found_and_the_periods_supported(
     six = [f"2024-01-0{d}T{h:02d}:00:00Z" for d in (1, 2) for h in (0, 6, 12, 18)]
     with pytest.raises(ValidationError, match=r"\(data every 6 hours: series b has"):
         fc.forecast(pl.DataFrame({"series_id": "b", "date": six, "value": 1.0}), h=2)
+    # local days: 01:00 and 03:00 at UTC+2 are 23:00 the day before and 01:00 in UTC
+    local = ["2024-01-01T01:00:00+02:00", "2024-01-01T03:00:00+02:00"]
+    with pytest.raises(ValidationError, match=r"every 2 hours: series c has 2023-12-31 23:00"):
+        fc.forecast(pl.DataFrame({"series_id": "c", "date": local, "value": 1.0}), h=2)
     # the same day twice is still a duplicated row
     twice = pl.DataFrame(
         {"series_id": "a", "date": [date(2024, 1, 1), date(2024, 1, 1)], "value": 1.0}
