@@ -825,7 +825,8 @@ def forecast(
         ``2024-01``, read by :func:`forecasting.series.read_dates`) and ``value_col``.
         Periods must be regular and complete (build the frame with
         :func:`forecasting.to_series` to fill gaps); monthly series may sit on the same day
-        of every month or on month ends (from 28 February to 31 March is one month).
+        of every month or on month ends (from 28 February to 31 March is one month). A
+        pandas ``Series`` with a ``DatetimeIndex`` is one series (its name is the id).
     h : int
         Number of periods to forecast.
     level : float or sequence of float
@@ -875,7 +876,8 @@ def forecast(
         forecast: the median when modelled on the log scale), then ``lo-<level>``,
         ``hi-<level>`` per level; sorted by series, model and date. A series too short for
         a model (:data:`forecasting.kernels.MIN_LENGTH`) is forecast by ``naive``, named so
-        in ``model``, with a warning.
+        in ``model``, with a warning; a series of a single point gets null ``lo``/``hi``
+        bounds, with a warning (one value tells nothing about its spread).
 
     Raises
     ------
