@@ -317,7 +317,8 @@ def read_spend(
     -------
     DataFrame
         ``date`` (Date, null when the table has no date column), ``channel``, ``spend``
-        (Float64 ≥ 0) and ``campaign`` when ``campaign_col`` is given.
+        (Float64 ≥ 0) and ``campaign`` when ``campaign_col`` is given. A date written with
+        a UTC offset keeps the day written in it (``2024-03-01T00:00:00+02:00`` is 1 March).
 
     Raises
     ------
@@ -337,7 +338,7 @@ def read_spend(
         raise EmptyInputError("The spend table is empty (0 rows).")
     exprs = [
         (
-            parse_dates(lf, date_col, what="spend table")
+            parse_dates(lf, date_col, what="spend table", local_date=True)
             if date_col in schema
             else pl.lit(None, pl.Date)
         ).alias("date"),

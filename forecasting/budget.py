@@ -463,7 +463,7 @@ class ResponseCurves:
 
 
 def _fit_one(
-    curve: Curve, spend: np.ndarray, revenue: np.ndarray, adstock: bool
+    curve: Curve, spend: np.ndarray, revenue: np.ndarray, adstock: bool, channel: str = ""
 ) -> tuple[np.ndarray, np.ndarray, float, float, float]:
     """Least-squares fit of one channel: natural params, cov of (log params, decay), ..."""
     k = len(_PARAMS[curve])
@@ -502,16 +502,30 @@ def _fit_one(
                 if best is None or res.cost < best.cost:
                     best = res
     assert best is not None
-    z, jac = best.x, best.jac * scale_y
+    z = best.x
+    params = np.exp(z[:k])
+    if not (np.all(np.isfinite(z)) and np.all(np.isfinite(params)) and np.all(params > 0)):
+        raise ModelError(
+            f"The {curve} curve of channel {channel!r} could not be fitted: its parameters "
+            f"overflow ({', '.join(f'{v:.3g}' for v in params)}). Rescale its spend and "
+            "revenue (e.g. to thousands) and fit again."
+        )
     dof = max(n - z.size, 1)
-    ssr = float(np.sum((best.fun * scale_y) ** 2))
-    s2 = ssr / dof
-    cov = np.linalg.pinv(jac.T @ jac) * s2
+    # in units of scale_y: the covariance of the log parameters and decay does not depend on
+    # the unit of revenue, and revenue near 1e300 would overflow jac.T @ jac and the sum of
+    # squares
+    s2 = float(np.sum(best.fun**2)) / dof
+    cov = np.full((z.size, z.size), np.nan)
+    if np.all(np.isfinite(best.jac)):
+        try:
+            cov = np.linalg.pinv(best.jac.T @ best.jac) * s2
+        except np.linalg.LinAlgError:  # no standard errors, as when they are not finite
+            pass
     if not np.all(np.isfinite(cov)):
         cov = np.full_like(cov, np.nan)
     decay = float(z[k]) if adstock else 0.0
     decay_se = float(np.sqrt(max(cov[k, k], 0.0))) if adstock else 0.0
-    return np.exp(z[:k]), cov[:k, :k], decay, decay_se, float(np.sqrt(s2))
+    return params, cov[:k, :k], decay, decay_se, scale_y * float(np.sqrt(s2))
 
 
 def fit_response_curves(
@@ -655,7 +669,9 @@ def fit_response_curves(
             f"{len(idle)} channels never spend ({', '.join(map(repr, idle[:5]))}); a response "
             "curve needs spend that varies. Drop them before fitting."
         )
-    fits = [_fit_one(curve, s, r, adstock) for s, r in zip(spend, revenue, strict=True)]
+    fits = [
+        _fit_one(curve, s, r, adstock, c) for c, s, r in zip(channels, spend, revenue, strict=True)
+    ]
     last = n if current_periods is None else min(current_periods, n)
     return ResponseCurves(
         curve=curve,

@@ -51,11 +51,13 @@ from attribution._base.periods import (
     FreqLike,
     Period,
     as_period,
+    calendar_anchor,
     infer_freq,
     is_month_end,
     regular_breaks,
     step_dates,
 )
+from attribution._base.time import parse_times
 from forecasting.auto import (
     COMBINE,
     Combine,
@@ -363,6 +365,10 @@ class Panel:
         Period of the series.
     dtype : DataType
         Type of the input's time column: ``Datetime`` input gets ``Datetime`` dates back.
+    first_step : Series, optional
+        Position of ``first`` in each series (Int64), when it is not the first point: a
+        monthly series' calendar counts from its first date on its latest day of the month
+        (:func:`~attribution._base.periods.calendar_anchor`); then ``first`` is that date.
     """
 
     ids: pl.Series
@@ -371,12 +377,15 @@ class Panel:
     month_end: pl.Series
     period: Period
     dtype: pl.DataType
+    first_step: pl.Series | None = None
 
     def dates(self, rows: np.ndarray, steps: np.ndarray) -> pl.Series:
-        """Return the date ``steps[i]`` periods after the first date of series ``rows[i]``.
+        """Return the date ``steps[i]`` periods after the first point of series ``rows[i]``.
 
         Month-end series stay on month ends; the dates have the input's type.
         """
+        if self.first_step is not None:
+            steps = steps - self.first_step.to_numpy()[rows]
         frame = pl.DataFrame(
             {
                 "d": self.first.gather(rows),
@@ -465,7 +474,7 @@ def read_panel(
     series: FrameLike, freq: FreqLike | None, id_col: str, time_col: str, value_col: str
 ) -> Panel:
     """Read long series into a :class:`Panel`; refuse nulls, duplicates and irregular dates."""
-    lf = to_lazy(series, what="series")
+    lf = to_lazy(series, what="series", series=(time_col, value_col, id_col))
     schema = lf.collect_schema()
     check_columns(schema, [id_col, time_col, value_col], "series")
     # numbers written as text (a CSV column with a stray word is read as text) are parsed;
@@ -501,6 +510,7 @@ def read_panel(
     df = df.sort("id", "t")
     dup = df.filter(pl.struct("id", "t").is_duplicated())
     if dup.height:
+        _refuse_times_of_day(lf, id_col, time_col)
         sample = ", ".join(
             f"{i} {t}" for i, t in dup.select("id", "t").unique(maintain_order=True).head(5).rows()
         )
@@ -523,12 +533,63 @@ def read_panel(
             f"(first break: {sample}); fill missing periods with forecasting.to_series."
         )
     ends = is_month_end(pl.col("t")).all() if period.months is not None else pl.lit(False)
+    anchor, at = calendar_anchor(pl.col("t"), period)
     groups = df.group_by("id", maintain_order=True).agg(
-        pl.col("v"), pl.col("t").first().alias("first"), ends.alias("month_end")
+        pl.col("v"), anchor.alias("first"), ends.alias("month_end"), at.alias("at")
     )
     values = [np.asarray(v, dtype=np.float64) for v in groups["v"].to_list()]
     dtype = schema[time_col] if isinstance(schema[time_col], pl.Datetime) else pl.Date()
-    return Panel(groups["id"], values, groups["first"], groups["month_end"], period, dtype)
+    at_series = groups["at"] if (groups["at"] != 0).any() else None
+    return Panel(
+        groups["id"], values, groups["first"], groups["month_end"], period, dtype, at_series
+    )
+
+
+def _refuse_times_of_day(lf: pl.LazyFrame, id_col: str, time_col: str) -> None:
+    """Refuse series with several times on one day (hourly data), naming the step found.
+
+    Called when a series has two rows on one date: if they are different times of that day,
+    the data is finer than the periods forecast here, which are days or longer.
+    """
+    dtype = lf.collect_schema()[time_col]
+    zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
+    times = lf.select(
+        pl.col(id_col).alias("id"),
+        parse_times(lf, time_col, time_zone=zone or "UTC").alias("t"),
+        read_dates(lf, time_col, what="series").alias("d"),  # the date each row is read on
+    ).collect()
+    same_day = times.filter(pl.struct("id", "d").is_duplicated())
+    distinct = same_day.unique(["id", "t"], maintain_order=True).sort("id", "t")
+    if distinct.height <= same_day.select("id", "d").n_unique():
+        return  # the same time repeated: duplicated rows, not a finer period
+    secs = distinct.select(pl.col("t").diff().over("id").dt.total_seconds().alias("s")).filter(
+        pl.col("s") > 0
+    )["s"]
+    values, counts = np.unique(secs.to_numpy(), return_counts=True)
+    step = int(values[np.argmax(counts)])
+    if step % 3_600 == 0:
+        n = step // 3_600
+        found = "hourly data" if n == 1 else f"data every {n} hours"
+    elif step % 60 == 0:
+        found = f"data every {step // 60} minutes"
+    else:
+        found = f"data every {step} seconds"
+    sid, a, b = (
+        distinct.select(
+            "id",
+            pl.col("t").shift(1).over("id").alias("a"),
+            pl.col("t").alias("b"),
+            (pl.col("d").shift(1).over("id") == pl.col("d")).alias("same"),
+        )
+        .filter(pl.col("same"))
+        .row(0)[:3]
+    )
+    raise ValidationError(
+        f"Column {time_col!r} of the series holds several times a day ({found}: series {sid} "
+        f"has {a:%Y-%m-%d %H:%M} and {b:%Y-%m-%d %H:%M} UTC); forecasting supports periods of "
+        "a day or longer ('1d', '1w', '1mo', '1q', '1y' and their multiples): sum the rows to "
+        "days first with forecasting.to_series(frame, freq='1d')."
+    )
 
 
 def check_models(models: str | Sequence[str], candidates: Sequence[str]) -> list[str]:
@@ -669,6 +730,29 @@ def warn_fallbacks(panel: Panel, labels: dict[str, np.ndarray]) -> None:
             )
 
 
+def unknown_intervals(panel: Panel, results: dict[str, Result]) -> None:
+    """Blank the interval bounds of one-point series (NaN, null in the output), with a warning.
+
+    A single value says nothing about how a series varies: the residual-based interval of
+    its forecast (``naive``, the fallback) would have zero width, a certainty the data does
+    not give. The forecast itself, that value, is kept.
+    """
+    lengths = np.array([len(v) for v in panel.values])
+    rows = np.flatnonzero(lengths == 1)
+    if not len(rows) or not any(q.shape[2] for _, q in results.values()):
+        return
+    for _, q in results.values():
+        q[rows] = np.nan
+    sample = ", ".join(str(panel.ids[int(i)]) for i in rows[:5])
+    warnings.warn(
+        f"{len(rows)} series have a single point ({sample}): their forecast is that value, and "
+        "their interval bounds are left null, as one point tells nothing about how the series "
+        "varies.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def output_frame(
     panel: Panel,
     results: dict[str, Result],
@@ -704,7 +788,9 @@ def output_frame(
         for j, lv in enumerate(levels):
             cols[f"lo-{_level_label(lv)}"] = q[:, :, 2 * j].reshape(-1)
             cols[f"hi-{_level_label(lv)}"] = q[:, :, 2 * j + 1].reshape(-1)
-        frames.append(pl.DataFrame(cols))
+        bounds = [c for c in cols if c.startswith(("lo-", "hi-"))]
+        # bounds left unknown (unknown_intervals) are null, not NaN
+        frames.append(pl.DataFrame(cols).with_columns(pl.col(bounds).fill_nan(None)))
     out = pl.concat(frames)
     if labels is not None and any((lab != name).any() for name, lab in labels.items()):
         out = out.unique([id_col, "model", time_col], keep="first", maintain_order=True)
@@ -739,7 +825,8 @@ def forecast(
         ``2024-01``, read by :func:`forecasting.series.read_dates`) and ``value_col``.
         Periods must be regular and complete (build the frame with
         :func:`forecasting.to_series` to fill gaps); monthly series may sit on the same day
-        of every month or on month ends (from 28 February to 31 March is one month).
+        of every month or on month ends (from 28 February to 31 March is one month). A
+        pandas ``Series`` with a ``DatetimeIndex`` is one series (its name is the id).
     h : int
         Number of periods to forecast.
     level : float or sequence of float
@@ -789,7 +876,8 @@ def forecast(
         forecast: the median when modelled on the log scale), then ``lo-<level>``,
         ``hi-<level>`` per level; sorted by series, model and date. A series too short for
         a model (:data:`forecasting.kernels.MIN_LENGTH`) is forecast by ``naive``, named so
-        in ``model``, with a warning.
+        in ``model``, with a warning; a series of a single point gets null ``lo``/``hi``
+        bounds, with a warning (one value tells nothing about its spread).
 
     Raises
     ------
@@ -819,4 +907,5 @@ def forecast(
     results, labels = forecast_arrays(panel.values, names, opt, n_jobs)
     check_finite(panel, results)
     warn_fallbacks(panel, labels)
+    unknown_intervals(panel, results)
     return output_frame(panel, results, opt.h, levels, id_col, time_col, labels=labels)

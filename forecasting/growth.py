@@ -118,7 +118,8 @@ def _prepare(
     Null or unreadable dates raise; duplicated ``(keys, date)`` rows raise. Values stay
     nullable (callers decide what a null means).
     """
-    lf = to_lazy(frame, what=what)
+    one = (date_col, next(iter(values)), None) if not keys and len(values) == 1 else None
+    lf = to_lazy(frame, what=what, series=one)
     schema = lf.collect_schema()
     check_columns(schema, [*keys, date_col, *values], what)
     exprs = [pl.col(k) for k in keys]

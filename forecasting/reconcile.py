@@ -364,8 +364,14 @@ def reconcile(
             hi = _wide(part, id_col, time_col, f"hi-{lv}", tree.nodes, wide[time_col])
             z = stats.norm.ppf(0.5 + float(lv) / 200)
             sd = (hi - lo) / (2 * z)  # (h, nodes)
+            # a node without bounds (a one-point series) has an unknown spread: so has every
+            # node whose reconciled forecast takes part of it
+            unknown = np.isnan(sd)
+            sd = np.where(unknown, 0.0, sd)
+            blind = (unknown.astype(np.float64) @ (np.abs(proj) > 1e-12).T.astype(np.float64)) > 0
             scaled = proj[None, :, :] * sd[:, None, :]  # (h, nodes, nodes): P diag(sd_h)
             var = np.einsum("hij,jk,hik->hi", scaled, corr, scaled)  # diag(P Sigma_h P')
+            var = np.where(blind, np.nan, var)
             sd_new = np.sqrt(np.maximum(var, 0.0))
             ratio = np.where(sd > 0, sd_new / np.where(sd > 0, sd, 1.0), np.nan)
             lo_new = np.where(sd > 0, coherent - (base - lo) * ratio, coherent - z * sd_new)
@@ -379,6 +385,8 @@ def reconcile(
             )
             out.append(rows)
     result = pl.concat(out).select(fc.columns)
+    bounds = [c for c in result.columns if c.startswith(("lo-", "hi-"))]
+    result = result.with_columns(pl.col(bounds).fill_nan(None))  # unknown bounds stay null
     return result.sort(id_col, "model", time_col)
 
 

@@ -6,11 +6,12 @@ parameter. Periods with no rows are **filled explicitly** (0 by default: no conv
 month), so a series has one row per period from its start to its end.
 
 Dates and periods are read by the base layer, as everywhere in the project: date columns by
-:func:`read_dates` (Date, Datetime, ISO text with ``Z`` or offsets, ``YYYY-MM``,
-``YYYYMMDD``...), periods by :func:`attribution._base.periods.as_period` (``"1d"``, ``"1w"``,
-``"1mo"``, ``"1q"``, ``"1y"``, multiples such as ``"2w"``, and the pandas aliases ``"D"``,
-``"W"``, ``"MS"``, ``"M"``, ``"ME"``, ``"QS"``, ``"Y"``). A date belongs to the period that
-starts at its truncation (weeks start on Monday, months on the 1st).
+:func:`read_dates` (Date, Datetime, ISO text with ``Z`` or offsets, which keeps the date
+written in it, ``YYYY-MM``, ``YYYYMMDD``...), periods by
+:func:`attribution._base.periods.as_period` (``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"``,
+multiples such as ``"2w"``, and the pandas aliases ``"D"``, ``"W"``, ``"MS"``, ``"M"``,
+``"ME"``, ``"QS"``, ``"Y"``). A date belongs to the period that starts at its truncation
+(weeks start on Monday, months on the 1st).
 """
 
 from __future__ import annotations
@@ -44,18 +45,20 @@ def read_dates(lf: pl.LazyFrame, name: str, *, what: str) -> pl.Expr:
     """Read the date column ``name`` of ``lf`` with the base layer's parser, as ``Date``.
 
     :func:`attribution._base.time.parse_dates` reads it (unreadable values raise, naming
-    rows; nulls stay null). A column of aware datetimes keeps its own calendar: each value's
-    date is taken in the column's time zone, so midnight in Paris stays that day.
+    rows; nulls stay null). Every value keeps the calendar date it is written in: a column
+    of aware datetimes takes each date in the column's time zone, so midnight in Paris stays
+    that day, and text with a UTC offset keeps the date written before the offset
+    (``2024-03-01T00:00:00+02:00`` is 1 March, not 29 February in UTC).
 
     Examples
     --------
-    >>> lf = pl.LazyFrame({"d": ["2024-01-31T00:00:00Z", "2024-02"]})
+    >>> lf = pl.LazyFrame({"d": ["2024-01-31T00:00:00Z", "2024-03-01T00:00:00+02:00"]})
     >>> lf.select(read_dates(lf, "d", what="series")).collect()["d"].to_list()
-    [datetime.date(2024, 1, 31), datetime.date(2024, 2, 1)]
+    [datetime.date(2024, 1, 31), datetime.date(2024, 3, 1)]
     """
     dtype = lf.collect_schema().get(name)
     zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
-    return parse_dates(lf, name, what=what, time_zone=zone or "UTC")
+    return parse_dates(lf, name, what=what, time_zone=zone or "UTC", local_date=True)
 
 
 def season_length(freq: FreqLike) -> int:
@@ -141,7 +144,7 @@ def to_series(
     if span not in ("global", "series"):
         raise ValidationError(f"span must be 'global' or 'series'; got {span!r}.")
     what = "series frame"
-    lf = to_lazy(frame, what=what)
+    lf = to_lazy(frame, what=what, series=(time_col, value_col, id_col))
     schema = lf.collect_schema()
     check_columns(schema, [c for c in (id_col, time_col, value_col) if c], what)
     amount = numeric_expr(lf, value_col, schema[value_col], "numbers")
@@ -164,7 +167,7 @@ def to_series(
         bounds = bounds.with_columns(pl.col("lo").min().alias("lo"), pl.col("hi").max().alias("hi"))
     for value, name in ((start, "lo"), (end, "hi")):
         if value is not None:
-            when = parse_date(value, name="start" if name == "lo" else "end")
+            when = parse_date(value, name="start" if name == "lo" else "end", local_date=True)
             bounds = bounds.with_columns(period.truncate(pl.lit(when)).alias(name))
     grid = (
         bounds.filter(pl.col("lo") <= pl.col("hi"))

@@ -67,7 +67,8 @@ __all__ = [
 ]
 
 #: Anything the readers accept: a path (Parquet, CSV, NDJSON, or a directory of Parquet
-#: files), a Polars ``DataFrame`` or ``LazyFrame``, or a pandas ``DataFrame``.
+#: files), a Polars ``DataFrame`` or ``LazyFrame``, or a pandas ``DataFrame`` (the readers of
+#: dated series also take a pandas ``Series`` with a ``DatetimeIndex``: see :func:`to_lazy`).
 FrameLike: TypeAlias = Union[str, "os.PathLike[str]", pl.DataFrame, pl.LazyFrame, "pd.DataFrame"]
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -89,6 +90,7 @@ def to_lazy(
     what: str = "input",
     id_columns: Sequence[str] = (),
     value_columns: Sequence[str | None] = (),
+    series: tuple[str, str, str | None] | None = None,
 ) -> pl.LazyFrame:
     """Turn any accepted input into a LazyFrame without reading more than the schema.
 
@@ -109,6 +111,12 @@ def to_lazy(
         Numeric value columns (revenue, cost, counts). A CSV or NDJSON file's types are
         guessed from its first rows, so a column of whole numbers there (``0`` on touch rows)
         would refuse a later ``12.5``: these are read as Float64 when guessed as integers.
+    series
+        ``(time_col, value_col, id_col)`` of a reader of dated series: a pandas ``Series``
+        with a ``DatetimeIndex`` (or ``PeriodIndex``) is then read as one series, its index
+        as ``time_col``, its values as ``value_col`` and its name as the series id in
+        ``id_col`` (``"total"`` when unnamed; no id column when ``id_col`` is None). Other
+        readers refuse a pandas ``Series`` by name.
     """
     if isinstance(source, pl.LazyFrame):
         return source
@@ -128,6 +136,8 @@ def to_lazy(
             )
         return remember_source(lf, path)
     module = type(source).__module__
+    if module.startswith("pandas") and _is_pandas_series(source):
+        return _from_pandas_series(source, what, series)
     if module.startswith("pandas"):
         return _from_pandas(source, what)
     if module.startswith("pyspark"):
@@ -140,6 +150,44 @@ def to_lazy(
         f"Cannot read the {what} from a {type(source).__name__}; expected a file path, a "
         "Polars or pandas DataFrame, or a Polars LazyFrame."
     )
+
+
+def _is_pandas_series(source: object) -> bool:
+    import pandas as pd  # the source is a pandas object, so pandas is installed
+
+    return isinstance(source, pd.Series)
+
+
+def _from_pandas_series(
+    source: pd.Series, what: str, series: tuple[str, str, str | None] | None
+) -> pl.LazyFrame:
+    """One dated series from a pandas ``Series`` (see :func:`to_lazy`); refuse anything else."""
+    import pandas as pd
+
+    if series is None:
+        raise SchemaError(
+            f"Cannot read the {what} from a pandas Series; expected a table (a file path, a "
+            "Polars or pandas DataFrame, or a Polars LazyFrame): turn it into one first, e.g. "
+            "with series.reset_index() or series.to_frame()."
+        )
+    time_col, value_col, id_col = series
+    index = source.index
+    if isinstance(index, pd.PeriodIndex):
+        index = index.to_timestamp()
+    columns = ", ".join(repr(c) for c in (id_col, time_col, value_col) if c)
+    if not isinstance(index, pd.DatetimeIndex):
+        raise SchemaError(
+            f"A pandas Series given as the {what} needs its dates as its index (a "
+            f"DatetimeIndex or PeriodIndex); got a {type(index).__name__}. Pass a DataFrame "
+            f"with the columns {columns} instead, or set the dates as the index "
+            "(series.set_axis(pd.to_datetime(dates)))."
+        )
+    frame = pd.DataFrame({time_col: index, value_col: source.to_numpy()})
+    lf = _from_pandas(frame, what)
+    if id_col is None:
+        return lf
+    name = "total" if source.name is None else str(source.name)
+    return lf.select(pl.lit(name, pl.String).alias(id_col), pl.all())
 
 
 def _from_pandas(frame: pd.DataFrame, what: str) -> pl.LazyFrame:

@@ -10,7 +10,8 @@ Per-period figures label each period by its first day (weeks start on Monday), w
 spelling: ``"M"`` and ``"MS"`` group the same rows. Regular series may sit on either calendar
 of a month: on the same day of each month (clipped to the month's length) or on month ends;
 :func:`step_dates` keeps a month-end series on month ends, so a series that starts on
-28 February and then runs on 31 March, 30 April ... is regular.
+28 February and then runs on 31 March, 30 April ... is regular, and so is one on the 30th
+that starts on 28 February (:func:`calendar_anchor`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "FreqLike",
     "Period",
     "as_period",
+    "calendar_anchor",
     "infer_freq",
     "is_month_end",
     "regular_breaks",
@@ -226,20 +228,37 @@ def step_dates(
     return pl.when(end).then(moved.dt.month_end()).otherwise(moved)
 
 
+def calendar_anchor(t: pl.Expr, period: Period) -> tuple[pl.Expr, pl.Expr]:
+    """Give the date a series' calendar is counted from, and its position in the series.
+
+    Aggregations for a group of dates sorted in time. Hours, days and weeks count from the
+    first date. Months, quarters and years count from the first date on the series' latest
+    day of the month, so a series on the 30th that starts on 28 February (30 February
+    clipped) counts from 30 March, one period later.
+    """
+    if period.months is None:
+        return t.first(), pl.lit(0, pl.Int64)
+    day = t.dt.day()
+    top = day == day.max()
+    return t.filter(top).first(), pl.int_range(pl.len(), dtype=pl.Int64).filter(top).first()
+
+
 def regular_breaks(
     frame: pl.DataFrame, *, id_col: str, time_col: str, period: Period
 ) -> pl.DataFrame:
     """Rows of ``frame`` (sorted by id and time) that break their series' calendar.
 
-    A series is regular when its k-th date is its first date moved by k periods, on the
-    same-day calendar or, when every date of the series is a month end, on month ends.
-    Returns ``id_col, time_col, expected`` for the rows that are not where expected.
+    A series is regular when its k-th date is its anchor (:func:`calendar_anchor`, the first
+    date unless a month was clipped) moved by the k periods between them, on the same-day
+    calendar (clipped to each month's length) or, when every date of the series is a month
+    end, on month ends. Returns ``id_col, time_col, expected`` for the rows that are not
+    where expected.
     """
     k = pl.int_range(pl.len()).over(id_col)
     t = pl.col(time_col)
-    first = t.first().over(id_col)
+    anchor, at = (e.over(id_col) for e in calendar_anchor(t, period))
     ends = is_month_end(t).all().over(id_col) if period.months is not None else pl.lit(False)
-    expected = step_dates(first, k, period, month_end=ends)
+    expected = step_dates(anchor, k - at, period, month_end=ends)
     return (
         frame.with_columns(expected.alias("expected"))
         .filter(t != pl.col("expected"))
@@ -284,6 +303,7 @@ def infer_freq(dates: pl.Series, ids: pl.Series | None = None) -> Period:
         (pl.col("t").dt.year() * 12 + pl.col("t").dt.month()).diff().over("id").alias("months"),
         pl.col("t").dt.day().diff().over("id").alias("dday"),
         is_month_end(pl.col("t")).alias("end"),
+        is_month_end(pl.col("t")).shift(1).over("id").alias("prev_end"),
     ).drop_nulls()
     diffs = diffs.filter(pl.col("days") > 0)
     if diffs.height == 0:
@@ -296,7 +316,9 @@ def infer_freq(dates: pl.Series, ids: pl.Series | None = None) -> Period:
     share = float(np.mean(days == step))
     if step < 28 and share > 0.5:
         return Period(step // 7, "w") if step % 7 == 0 else Period(step, "d")
-    calendar = (pl.col("dday") == 0) | pl.col("end")
+    # a step of whole months: the same day, onto a month end (31 January to 29 February), or
+    # off one to a later day (28 February to 30 March, the 30th clipped in February)
+    calendar = (pl.col("dday") == 0) | pl.col("end") | (pl.col("prev_end") & (pl.col("dday") > 0))
     months = diffs.filter(calendar & (pl.col("months") > 0))["months"].to_numpy()
     m = _mode(months) if len(months) else 0
     if m and np.sum(months == m) > 0.5 * len(days):

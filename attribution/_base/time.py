@@ -24,6 +24,11 @@ ISO-8601 text              ``2024-01-31``, ``2024-01-31T10:00``, ``2024-01-31 10
                            a column that reads both ways is refused: pass ``format=``
 integer ``YYYYMMDD``       that day, when every value is a valid date of years 1900-2199
                            and no ``epoch_unit`` is given
+integer ``YYYYMM``         calendar dates only (:func:`parse_dates`): the first day of that
+                           month, when every value is a month of years 1900-2199 and no
+                           ``epoch_unit`` is given
+integer ``YYYY``           calendar dates only: 1 January of that year, when every value is
+                           in 1000-9999 and no ``epoch_unit`` is given
 numbers                    epoch time in ``epoch_unit``; when it is not given, the unit is
                            detected from the largest magnitude: below 1e11 seconds, below
                            1e14 milliseconds, below 1e17 microseconds, else nanoseconds
@@ -34,7 +39,11 @@ other text                 with ``format=`` (a strftime format), that format; el
 
 Time zones are handled one way: every instant is returned in UTC (``Datetime("us", "UTC")``),
 naive times are read in ``time_zone``, and the date of an instant is its calendar date in
-``time_zone``. Date-only text and naive times keep their own calendar date. A naive time that
+``time_zone``. Date-only text and naive times keep their own calendar date. Readers of
+period labels (a day, week or month per row: series dates, spend dates) pass
+``local_date=True`` to :func:`parse_dates`: text with a UTC offset then keeps the calendar
+date written in it (``2024-03-01T00:00:00+02:00`` is 1 March, the local midnight that starts
+that day), not its date in ``time_zone``. A naive time that
 does not exist in ``time_zone`` (a daylight-saving gap) is refused by name; one that exists
 twice (the hour repeated in autumn) is read as the earlier.
 
@@ -235,6 +244,7 @@ def _text_reading(
     format: str | None,
     dates: bool,
     format_name: str = "format",
+    local_date: bool = False,
 ) -> _Parsed:
     text = pl.col(name).cast(pl.String).str.strip_chars()
     present = text.is_not_null() & (text != "")
@@ -274,7 +284,12 @@ def _text_reading(
         .str.to_datetime(_AWARE_FMT, time_unit="us", time_zone="UTC", strict=False)
     )
     if dates:
-        value = pl.coalesce(naive.dt.date(), aware.dt.convert_time_zone(time_zone).dt.date())
+        if local_date:  # the date written before the offset (the offset must still be valid)
+            written = parts.wall.str.to_datetime(_NAIVE_FMT, time_unit="us", strict=False)
+            day: pl.Expr = pl.when(aware.is_not_null()).then(written.dt.date())
+        else:
+            day = aware.dt.convert_time_zone(time_zone).dt.date()
+        value = pl.coalesce(naive.dt.date(), day)
         gap = None
     else:
         local = _localise(naive, time_zone)
@@ -357,16 +372,27 @@ def _number_reading(
         ).str.to_date("%Y-%m-%d", strict=False)
         # epoch seconds of 1970-08-09 .. 1970-09-12 read the same way: pass epoch_unit for them
         yyyymmdd = (day >= 19_000_101) & (day <= 21_991_231) & ymd.is_not_null()
+        # calendar dates only: years (2019) and months (202401) would be the first hours or
+        # days of 1970 as epoch seconds, which no table of days or months holds
+        ym = (
+            (day // 100).cast(pl.String) + "-" + (day % 100).cast(pl.String).str.zfill(2) + "-01"
+        ).str.to_date("%Y-%m-%d", strict=False)
+        yyyymm = (day >= 190_001) & (day <= 219_912) & ym.is_not_null() & pl.lit(dates)
+        year = (day.cast(pl.String) + "-01-01").str.to_date("%Y-%m-%d", strict=False)
+        yyyy = (day >= 1_000) & (day <= 9_999) & pl.lit(dates)
     else:
         ymd, yyyymmdd = pl.lit(None, pl.Date), pl.lit(False)
+        ym, yyyymm, year, yyyy = ymd, yyyymmdd, ymd, yyyymmdd
     stats = lf.select(
         x.filter(finite).abs().max().alias("max"),
         x.filter(finite & (x != 0)).abs().min().alias("min"),
         (col.is_not_null() & ~finite).sum().alias("bad"),
         col.is_not_null().sum().alias("n"),
         yyyymmdd.sum().alias("ymd"),
+        yyyymm.sum().alias("ym"),
+        yyyy.sum().alias("y"),
     ).collect()
-    max_abs, min_abs, n_bad, n, n_ymd = stats.row(0)
+    max_abs, min_abs, n_bad, n, n_ymd, n_ym, n_y = stats.row(0)
     of = f" of the {what}" if what else ""
     if n_bad:
         sample = (
@@ -384,6 +410,8 @@ def _number_reading(
     if epoch_unit is None and n and n_ymd == n:
         value = ymd if dates else _localise(ymd.cast(pl.Datetime("us")), time_zone)
         return _Parsed(value, col, col.is_not_null(), "", "")
+    if epoch_unit is None and n and dates and (n_ym == n or n_y == n):
+        return _Parsed(ym if n_ym == n else year, col, col.is_not_null(), "", "")
     unit = epoch_unit or detect_epoch_unit(float(max_abs or 0.0))
     floor = _EPOCH_FLOORS[unit]
     if epoch_unit is None and min_abs is not None and min_abs < floor:
@@ -439,6 +467,7 @@ def _reading(
     format: str | None,
     dates: bool,
     format_name: str = "format",
+    local_date: bool = False,
 ) -> _Parsed:
     check_time_zone(time_zone)
     schema = lf.collect_schema()
@@ -470,7 +499,7 @@ def _reading(
         value = col.cast(pl.Date) if dates else col.cast(pl.Datetime("us", "UTC"))
         return _Parsed(value, col, pl.lit(False), "", "")
     if is_text(dtype):
-        return _text_reading(lf, name, what, time_zone, format, dates, format_name)
+        return _text_reading(lf, name, what, time_zone, format, dates, format_name, local_date)
     if dtype.is_numeric():
         return _number_reading(lf, name, dtype, what, epoch_unit, dates, time_zone)
     of = f" of the {what}" if what else ""
@@ -578,18 +607,30 @@ def parse_dates(
     epoch_unit: EpochUnit | str | None = None,
     format: str | None = None,
     format_name: str = "format",
+    local_date: bool = False,
 ) -> pl.Expr:
     """Read column ``name`` of ``lf`` as calendar dates (``Date``): an expression.
 
     Dates and date-only text keep their day; naive times keep their wall-clock day; aware
     times and epoch numbers take their day in ``time_zone``. Parameters and errors as
-    :func:`parse_times`.
+    :func:`parse_times`, and:
+
+    Parameters
+    ----------
+    local_date : bool
+        Text with a UTC offset (``Z``, ``+02:00``) keeps the calendar date written in it
+        rather than its date in ``time_zone``: for columns that label periods (a series'
+        days or months, a spend table's days), where ``2024-03-01T00:00:00+02:00`` is the
+        local midnight that starts 1 March. The offset must still be valid. (Text read with
+        ``format=`` and aware ``Datetime`` columns take their date as without it.)
 
     Examples
     --------
     >>> lf = pl.LazyFrame({"d": ["2024-01-31T23:30:00-02:00", "20240201", "2024-03"]})
     >>> lf.select(parse_dates(lf, "d")).collect()["d"].to_list()
     [datetime.date(2024, 2, 1), datetime.date(2024, 2, 1), datetime.date(2024, 3, 1)]
+    >>> lf.select(parse_dates(lf, "d", local_date=True)).collect()["d"].to_list()
+    [datetime.date(2024, 1, 31), datetime.date(2024, 2, 1), datetime.date(2024, 3, 1)]
     """
     p = _reading(
         lf,
@@ -600,6 +641,7 @@ def parse_dates(
         format=format,
         dates=True,
         format_name=format_name,
+        local_date=local_date,
     )
     _check(lf, name, p, what, time_zone)
     return p.value.alias(name)
@@ -609,8 +651,15 @@ def parse_dates(
 # single values
 
 
-def _one(value: Any, name: str, dates: bool, time_zone: str, format: str | None) -> Any:
-    if isinstance(value, dt.datetime) and dates and value.tzinfo is None:
+def _one(
+    value: Any,
+    name: str,
+    dates: bool,
+    time_zone: str,
+    format: str | None,
+    local_date: bool = False,
+) -> Any:
+    if isinstance(value, dt.datetime) and dates and (value.tzinfo is None or local_date):
         return value.date()
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime) and dates:
         return value
@@ -624,10 +673,13 @@ def _one(value: Any, name: str, dates: bool, time_zone: str, format: str | None)
         ) from None
     lf = series.to_frame().lazy()
     try:
-        parse = parse_dates if dates else parse_times
-        out = lf.select(parse(lf, "value", time_zone=time_zone, format=format)).collect()["value"][
-            0
-        ]
+        if dates:
+            read = parse_dates(
+                lf, "value", time_zone=time_zone, format=format, local_date=local_date
+            )
+        else:
+            read = parse_times(lf, "value", time_zone=time_zone, format=format)
+        out = lf.select(read).collect()["value"][0]
     except (SchemaError, ValidationError) as exc:
         reason = str(exc).split("; ", 1)[-1]
         raise ValidationError(f"{name} must be a date or time; got {value!r}: {reason}") from None
@@ -655,14 +707,19 @@ def parse_time(
 
 
 def parse_date(
-    value: Any, *, name: str = "value", time_zone: str = "UTC", format: str | None = None
+    value: Any,
+    *,
+    name: str = "value",
+    time_zone: str = "UTC",
+    format: str | None = None,
+    local_date: bool = False,
 ) -> dt.date:
-    """One value read as a calendar date, by the column rules.
+    """One value read as a calendar date, by the column rules (``local_date`` as there).
 
     Examples
     --------
     >>> parse_date("2024-03", name="start"), parse_date("20240131", name="start")
     (datetime.date(2024, 3, 1), datetime.date(2024, 1, 31))
     """
-    out: dt.date = _one(value, name, True, time_zone, format)
+    out: dt.date = _one(value, name, True, time_zone, format, local_date)
     return out

@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from attribution._base.errors import AttributionError
+from attribution._base.errors import AttributionError, SchemaError
 from attribution._base.frames import to_lazy
 from attribution._base.output import atomic_path, check_out_dir, output_set
 from attribution.cli.options import (
@@ -71,7 +71,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--models", default="auto", help="comma-separated forecast models")
     p.add_argument("--level", default="80,95", help="interval levels in %% (default 80,95)")
     p.add_argument("--season-length", type=int, default=None)
-    p.add_argument("--n-jobs", type=int, default=-1, help="processes (-1: all cores)")
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="threads (-1: one per core, -2: all but one; 1: none)",
+    )
     p.add_argument("--no-plot", action="store_true", help="skip the fan chart")
     e = p.add_argument_group("event logs")
     e.add_argument("--model", default="linear", help="attribution model (default linear)")
@@ -104,14 +109,38 @@ def _add_event_columns(p: argparse.ArgumentParser) -> None:
 
 
 def _series(args: argparse.Namespace) -> tuple[pl.DataFrame, str | None]:
+    """Read the series to forecast: the file's own, or those of the attributed event log.
+
+    A file with two of the three series columns and not the event log's user and event
+    columns is a series file: the missing column is named (a misspelt ``--value-col`` was
+    read as an event log).
+    """
     lf = to_lazy(args.source, what="input")
-    names = set(lf.collect_schema().names())
-    if {args.id_col, args.time_col, args.value_col} <= names:
+    found = lf.collect_schema().names()
+    options = {args.id_col: "--id-col", args.time_col: "--time-col", args.value_col: "--value-col"}
+    missing = [c for c in options if c not in found]
+    shown = ", ".join(map(repr, found))
+    if not missing:
         return lf.collect(), args.freq
+    event_log = {args.event_user_col, args.event_event_col} <= set(found)
+    if len(missing) == 1 and not event_log:
+        raise SchemaError(
+            f"Column {missing[0]!r} is missing from the series file {str(args.source)!r}; found "
+            f"columns: {shown}. Pass the right name with {options[missing[0]]}."
+        )
     import attribution as at
     from forecasting.series import series_from_attribution
 
-    journeys = at.build_journeys(args.source, _journey_options(args))
+    try:
+        journeys = at.build_journeys(args.source, _journey_options(args))
+    except SchemaError as exc:
+        if "missing" not in str(exc):
+            raise
+        wanted = ", ".join(map(repr, options))
+        raise SchemaError(
+            f"{exc} Nor is it a series file: that needs the columns {wanted} (--id-col, "
+            "--time-col, --value-col)."
+        ) from None
     result = at.attribute(journeys, args.model)
     freq = args.freq or "1mo"
     series = series_from_attribution(
@@ -171,16 +200,25 @@ def fan_chart(
         for c in fc.columns
         if c.startswith("lo-") and f"hi-{c[3:]}" in fc.columns
     )
-    if history.schema[time_col] == pl.String:
-        history = history.with_columns(pl.col(time_col).str.to_date(strict=False))
+    from forecasting.series import read_dates
+
+    # the history's dates as the forecasts read them (text, offsets, whole-number years...)
+    lf = history.lazy()
+    history = lf.with_columns(read_dates(lf, time_col, what="series")).collect()
+    if isinstance(fc.schema[time_col], pl.Datetime):
+        fc = fc.with_columns(pl.col(time_col).dt.date())
+    # Python (and so matplotlib) dates end in 9999: later years are drawn as decimal years
+    years = pl.concat([history[time_col], fc[time_col]]).dt.year()
+    decimal = bool(years.max() > 9999) if years.len() else False  # type: ignore[operator]
     for ax, sid in zip(axes.flat, ids, strict=False):
         past = history.filter(pl.col(id_col) == sid)
         ahead = fc.filter(pl.col(id_col) == sid)
         ahead = ahead.filter(pl.col("model") == ahead["model"][0])
-        ax.plot(past[time_col].to_list(), past[value_col].to_list(), color="black", lw=1)
+        when = _x_values(ahead[time_col], decimal)
+        ax.plot(_x_values(past[time_col], decimal), past[value_col].to_list(), color="black", lw=1)
         for i, (_, label) in enumerate(reversed(levels)):
             ax.fill_between(
-                ahead[time_col].to_list(),
+                when,
                 ahead[f"lo-{label}"].to_list(),
                 ahead[f"hi-{label}"].to_list(),
                 color="tab:blue",
@@ -188,7 +226,9 @@ def fan_chart(
                 lw=0,
                 label=f"{label}%",
             )
-        ax.plot(ahead[time_col].to_list(), ahead["mean"].to_list(), color="tab:blue", lw=1.5)
+        ax.plot(when, ahead["mean"].to_list(), color="tab:blue", lw=1.5)
+        if decimal:
+            ax.set_xlabel("year", fontsize=7)
         ax.set_title(f"{sid} ({ahead['model'][0]})", fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(ids) :]:
@@ -199,6 +239,14 @@ def fan_chart(
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
     return target
+
+
+def _x_values(dates: pl.Series, decimal: bool) -> list[Any]:
+    """Dates to draw: Python dates, or decimal years (2024.5) past what Python dates hold."""
+    if not decimal:
+        return dates.to_list()
+    days = 365 + dates.dt.is_leap_year().cast(pl.Int32)
+    return (dates.dt.year() + (dates.dt.ordinal_day() - 1) / days).to_list()
 
 
 def run(args: argparse.Namespace) -> int:

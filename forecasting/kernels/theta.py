@@ -14,7 +14,7 @@ from scipy import stats
 
 from forecasting.kernels.scale import TINY, Result, Scale, normal_quantiles, to_scale
 
-__all__ = ["seasonal_indices", "seasonal_test", "theta"]
+__all__ = ["quiet_quantiles", "seasonal_indices", "seasonal_test", "theta"]
 
 _ALPHAS = np.linspace(0.01, 0.99, 99)
 
@@ -51,10 +51,42 @@ def seasonal_test(z: np.ndarray, m: int, alpha: float = 0.1) -> np.ndarray:
 CYCLES = 10
 
 
+def quiet_quantiles(full: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Quantiles ``(P,)`` of the next value of a non-negative series that ends in zeros.
+
+    A run of ``n`` trailing zeros bounds the chance of a non-zero value by ``3 / n`` (the
+    rule of three: the 95 % upper confidence bound of a rate never seen in ``n`` trials).
+    The next value is taken as 0, or with that chance one of the series' past non-zero
+    values; its quantile at ``p`` is 0 up to ``1 - 3 / n`` and above it the quantile of the
+    past non-zero values at ``(p - (1 - 3 / n)) / (3 / n)``.
+    """
+    nonzero = np.flatnonzero(full)
+    run = len(full) - 1 - int(nonzero[-1])
+    chance = min(3.0 / max(run, 1), 1.0)
+    sizes = full[nonzero]
+    r = (probs - (1.0 - chance)) / chance
+    # r at 0 (up to rounding) is the zero part: 120 zeros and a 95 % bound, 0.975 = 1 - 3 / 120
+    return np.where(r > 1e-9, np.quantile(sizes, np.clip(r, 0.0, 1.0)), 0.0)
+
+
 def theta(y: np.ndarray, h: int, m: int, probs: np.ndarray, sc: Scale, **_: Any) -> Result:
-    """Theta forecasts of a batch (see the module notes)."""
+    """Theta forecasts of a batch (see the module notes).
+
+    A non-negative series whose window (the last :data:`CYCLES` seasons) is all zeros but
+    whose earlier history is not is forecast 0, and its quantiles are those of
+    :func:`quiet_quantiles` (its window alone would give a zero-width interval).
+    """
+    full = y
     if m > 1 and y.shape[1] > CYCLES * m:
         y = y[:, -CYCLES * m :]
+    mean, q = _theta(y, h, m, probs, sc)
+    quiet = ~y.any(axis=1) & full.any(axis=1) & (full >= 0).all(axis=1)
+    for i in np.flatnonzero(quiet):
+        q[i] = quiet_quantiles(full[i], probs)[None, :]
+    return mean, q
+
+
+def _theta(y: np.ndarray, h: int, m: int, probs: np.ndarray, sc: Scale) -> Result:
     z = to_scale(y, sc)
     s, n = z.shape
     seas_in, seas_out = np.zeros((s, n)), np.zeros((s, h))

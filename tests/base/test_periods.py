@@ -135,3 +135,11 @@ def test_step_dates_keep_month_ends_and_count_from_the_first_date():
     ]
     weeks = first.select(step_dates(pl.col("d"), pl.col("k"), Period(2, "w")))
     assert weeks.to_series().to_list()[0] == dt.date(2023, 3, 14)
+
+
+def test_infer_freq_reads_a_late_day_of_month_clipped_in_february_as_months():
+    # the 30th of each month, clipped to 28 February: two steps of one month each
+    dates = pl.Series([dt.date(2023, 2, 28), dt.date(2023, 3, 30), dt.date(2023, 4, 30)])
+    assert infer_freq(dates) == Period(1, "mo")
+    quarters = pl.Series([dt.date(2023, 2, 28), dt.date(2023, 5, 30), dt.date(2023, 8, 30)])
+    assert infer_freq(quarters) == Period(1, "q")

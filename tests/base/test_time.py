@@ -182,6 +182,42 @@ def test_dates_of_aware_times_are_taken_in_the_zone_and_naive_ones_keep_their_da
     assert dates([dt.datetime(2024, 1, 31, 23, 59)]) == [dt.date(2024, 1, 31)]
 
 
+def test_local_date_keeps_the_day_written_before_the_offset():
+    # hand-worked: the text names local midnight (or 23:30) of the day written; in UTC the
+    # first is the evening before, the second the next morning
+    text = ["2024-03-01T00:00:00+02:00", "2024-01-31T23:30:00-02:00", "2024-02-29T12:00Z"]
+    assert dates(text) == [dt.date(2024, 2, 29), dt.date(2024, 2, 1), dt.date(2024, 2, 29)]
+    assert dates(text, local_date=True) == [
+        dt.date(2024, 3, 1),
+        dt.date(2024, 1, 31),
+        dt.date(2024, 2, 29),
+    ]
+    # naive text and dates are unchanged; a broken offset is still refused
+    assert dates(["2024-03-01T00:00", "2024-03"], local_date=True) == [
+        dt.date(2024, 3, 1),
+        dt.date(2024, 3, 1),
+    ]
+    with pytest.raises(ValidationError, match=r"'2024-03-01T00:00\+25:00' at row 0"):
+        dates(["2024-03-01T00:00+25:00"], local_date=True)
+    assert parse_date("2024-03-01T00:00:00+02:00", local_date=True) == dt.date(2024, 3, 1)
+    paris = dt.datetime(2024, 3, 1, tzinfo=ZoneInfo("Europe/Paris"))
+    assert parse_date(paris, local_date=True) == dt.date(2024, 3, 1)
+    assert parse_date(paris) == dt.date(2024, 2, 29)
+
+
+def test_read_spend_keeps_the_day_written_before_the_offset():
+    import attribution as at
+
+    spend = pl.DataFrame(
+        {
+            "date": ["2024-03-01T00:00:00+02:00", "2024-03-31T23:00:00-05:00"],
+            "channel": ["a", "a"],
+            "spend": [1.0, 2.0],
+        }
+    )
+    assert at.read_spend(spend)["date"].to_list() == [dt.date(2024, 3, 1), dt.date(2024, 3, 31)]
+
+
 def test_dates_read_month_and_compact_text():
     assert dates(["2024-03", "20240131", "2024-02-29"]) == [
         dt.date(2024, 3, 1),
@@ -238,6 +274,23 @@ def test_integer_yyyymmdd_are_dates_unless_an_epoch_unit_is_given():
     # not every value a valid date, or a year outside 1900-2199: epoch seconds
     assert times([20240131, 20241399])[0] == utc(1970, 8, 23, 6, 15, 31)
     assert times([10000101]) == [utc(1970, 4, 26, 17, 48, 21)]
+
+
+def test_integer_years_and_yyyymm_are_calendar_dates_unless_an_epoch_unit_is_given():
+    assert dates([2019, 2020, 1999]) == [
+        dt.date(2019, 1, 1),
+        dt.date(2020, 1, 1),
+        dt.date(1999, 1, 1),
+    ]
+    assert dates([202401, 202312]) == [dt.date(2024, 1, 1), dt.date(2023, 12, 1)]
+    assert parse_date(2019) == dt.date(2019, 1, 1)
+    # 2019 epoch seconds are 00:33:39 on 1 January 1970 (2019 = 33 * 60 + 39)
+    assert dates([2019], epoch_unit="s") == [dt.date(1970, 1, 1)]
+    assert times([2019]) == [utc(1970, 1, 1, 0, 33, 39)]
+    # not every value a month (202413), or a year beside an epoch: epoch seconds as before;
+    # 202413 s = 2 days 8:13:33
+    assert dates([202401, 202413]) == [dt.date(1970, 1, 3), dt.date(1970, 1, 3)]
+    assert dates([2019, 86_400 * 3]) == [dt.date(1970, 1, 1), dt.date(1970, 1, 4)]
 
 
 def test_unknown_epoch_unit_and_unreadable_types_are_schema_errors():

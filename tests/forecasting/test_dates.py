@@ -51,6 +51,20 @@ def test_forecast_reads_iso_dates_ending_in_z():
     assert _dates(out) == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]
 
 
+def test_forecast_and_to_series_keep_the_local_date_of_text_with_an_offset():
+    # local midnight of the 1st at UTC+2 is 22:00 UTC on the last day of the month before:
+    # the series is still the months written, as if the dates were given as dates
+    month_starts = _months(date(2024, 1, 1), 12)
+    text = [f"{d.isoformat()}T00:00:00+02:00" for d in month_starts]
+    out = fc.forecast(_long(text), h=3, models=["naive", "theta"])
+    ref = fc.forecast(_long(month_starts), h=3, models=["naive", "theta"])
+    assert out.equals(ref)
+    assert _dates(out) == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]
+    series = fc.to_series(_long(text), start="2023-12-01T00:00:00+01:00")
+    assert series["date"].to_list() == [date(2023, 12, 1), *month_starts]
+    assert series["value"].to_list() == [0.0, *VALUES[:12]]
+
+
 def test_forecast_reads_month_end_iso_dates_ending_in_z():
     ends = _month_ends(date(2024, 1, 31), 12)
     text = [f"{d.isoformat()}T00:00:00Z" for d in ends]
