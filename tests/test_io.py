@@ -2011,6 +2011,19 @@ def test_a_partitioned_parquet_folder_keeps_its_partition_columns(tmp_path: Path
     assert out.select("user_id", "channel").rows() == [(1, "email"), (2, "seo")]
 
 
+def test_user_id_partitions_keep_their_leading_zeros(tmp_path: Path) -> None:
+    # user_id=007 and user_id=7 are two users: as integers both would be 7, one journey
+    root = tmp_path / "events"
+    for uid, channel in (("007", "email"), ("7", "seo")):
+        folder = root / f"user_id={uid}"
+        folder.mkdir(parents=True)
+        pl.DataFrame(
+            {"timestamp": ["2024-01-01"], "channel": [channel], "event": ["touch"]}
+        ).write_parquet(folder / "part-0.parquet")
+    out = at.read_events(root).collect().sort("user_id")
+    assert out.select("user_id", "channel").rows() == [("007", "email"), ("7", "seo")]
+
+
 def test_hidden_and_underscore_files_of_a_parquet_folder_are_not_read(tmp_path: Path) -> None:
     folder = tmp_path / "events"
     folder.mkdir()

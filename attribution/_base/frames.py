@@ -104,7 +104,9 @@ def to_lazy(
         Identifier columns. A CSV file has no types, so these are read as text (guessing
         numbers would drop leading zeros, and ids beyond Int64 would not parse) and become
         Int64 only when every value is a canonical integer that fits (this reads those
-        columns once). Other sources keep their types.
+        columns once). The partition values of a partitioned Parquet folder
+        (``user_id=007/part-0.parquet``) of these columns stay text too. Other sources keep
+        their types.
     value_columns
         Numeric value columns (revenue, cost, counts). A CSV or NDJSON file's types are
         guessed from its first rows, so a column of whole numbers there (``0`` on touch rows)
@@ -240,7 +242,10 @@ def _scan(
         }
         if not keys:
             return pl.scan_parquet(files)
-        lf = pl.scan_parquet(files, hive_partitioning=True)
+        # polars guesses a partition's type from its values: user_id=007 would become 7, the
+        # same user as user_id=7; id partitions stay text
+        ids: dict[str, PolarsDataType] = {c: pl.String for c in id_columns if c in keys}
+        lf = pl.scan_parquet(files, hive_partitioning=True, hive_schema=ids or None)
         # polars reads partitions from the whole path: keep those below the folder
         above = [c for c in lf.collect_schema().names() if _is_key_above(c, path, keys)]
         return lf.drop(above) if above else lf
