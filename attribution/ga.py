@@ -463,8 +463,11 @@ def _with_params(
     number_keys = [k for k, name in params.items() if name == "__rev"]
     if not value_fields:
         return events.with_columns(
-            pl.lit(None, pl.Float64 if name == "__rev" else pl.String).alias(name)
-            for name in params.values()
+            *(
+                pl.lit(None, pl.Float64 if name == "__rev" else pl.String).alias(name)
+                for name in params.values()
+            ),
+            *(pl.lit(None, pl.String).alias("__rev_text") for _ in number_keys),
         ).drop(ROW)
 
     value = pl.col("__value")
@@ -480,7 +483,13 @@ def _with_params(
         for x in (d, f)
         if x is not None
     ]
-    numbers = [x.cast(pl.Float64, strict=False) for x in (d, f, i, s) if x is not None]
+    numbers = [x.cast(pl.Float64, strict=False) for x in (d, f, i) if x is not None]
+    if s is not None:
+        # a number sent as text ("12.50"); other text is no number, and is refused below
+        numbers.append(_text(s).cast(pl.Float64, strict=False))
+    not_number = (
+        pl.when(pl.coalesce(numbers).is_null()).then(_text(s)) if s is not None else pl.lit(None)
+    )
 
     def first(exprs: list[pl.Expr], dtype: pl.DataType) -> pl.Expr:
         return pl.coalesce(exprs) if exprs else pl.lit(None, dtype)
@@ -501,14 +510,23 @@ def _with_params(
             first(texts, pl.String()).alias("__text"),
             first(ids, pl.String()).alias("__id"),
             first(numbers, pl.Float64()).alias("__number"),
+            not_number.cast(pl.String).alias("__not_number"),
         )
     )
     wide = long.group_by(ROW).agg(
-        pl.col("__id" if key == "ga_session_id" else "__number" if key in number_keys else "__text")
-        .filter(pl.col("__key") == key)
-        .first()
-        .alias(name)
-        for key, name in params.items()
+        *(
+            pl.col(
+                "__id" if key == "ga_session_id" else "__number" if key in number_keys else "__text"
+            )
+            .filter(pl.col("__key") == key)
+            .first()
+            .alias(name)
+            for key, name in params.items()
+        ),
+        *(
+            pl.col("__not_number").filter(pl.col("__key") == key).first().alias("__rev_text")
+            for key in number_keys
+        ),
     )
     out = events.join(wide, on=ROW, how="left", maintain_order="left")
     return out.drop(ROW)
@@ -567,6 +585,24 @@ def _check_ga4(
             f"{kind} {name!r} of the {parts[first].what} has {rows.height} {noun} ({shown}); "
             f"{rule}."
         )
+
+
+def _refuse_text_revenue(events: pl.DataFrame, parts: list[_Part], revenue: str | None) -> None:
+    """Refuse an event parameter of revenue sent as text that is not a number (``"abc"``).
+
+    Such a value would otherwise be read as no value, 0, without a word.
+    """
+    bad = events.filter(pl.col("__rev_text").is_not_null())
+    if bad.height == 0:
+        return
+    first = bad["__file"][0]
+    rows = bad.filter(pl.col("__file") == first)
+    shown = describe_rows(rows["__order"].to_list(), values=rows["__rev_text"].to_list())
+    raise ValidationError(
+        f"Field {revenue!r} of the {parts[first].what} has {rows.height} values that are not "
+        f"numbers ({shown}); expected a conversion's value as a number (string_value text "
+        "such as '12.50' is read, other text is not a value)."
+    )
 
 
 def read_ga4(
@@ -673,6 +709,9 @@ def read_ga4(
     ]
     # read once: every step below starts from these events
     events = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null()).collect()
+    if "__rev_text" in events.columns:
+        _refuse_text_revenue(events, parts, revenue)
+        events = events.drop("__rev_text")
     if validate:
         _check_ga4(events, parts, wanted, revenue)
     ev = events.lazy()

@@ -345,6 +345,31 @@ def test_ga4_revenue_and_conversion_options():
         at.read_ga4(frame, revenue="ecommerce.total")
 
 
+def test_ga4_revenue_parameter_sent_as_text(tmp_path):
+    # gtag sends value: "12.50" as text, which the export keeps in string_value (schema:
+    # event_params.value.string_value): it is 12.5; text that is no number is refused, by
+    # field, file and row, rather than read as no value (0)
+    s = sid(t(9, 9))
+
+    def export(value):
+        return [
+            ga4_event(
+                t(9, 9), "session_start", "1.1", s, params={"source": "bing", "medium": "cpc"}
+            ),
+            ga4_event(t(9, 9, 2), "purchase", "1.1", s, params={"value": value}),
+        ]
+
+    for source in (ga4_frame(export(" 12.50 ")), write_daily_ndjson(export("12.50"), tmp_path)):
+        ev = canonical(at.read_ga4(source, revenue="event_params.value"))
+        assert ev.filter(pl.col("event") == "conversion")["revenue"].to_list() == [12.5]
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Field 'event_params.value' of the GA4 export has 1 values "
+        r"that are not numbers \('12,50' at row 1\)",
+    ):
+        at.read_ga4(ga4_frame(export("12,50")), revenue="event_params.value")
+
+
 def test_ga4_bad_exports_are_refused_by_name(tmp_path):
     rows = ga4_rows()[:3]
     with pytest.raises(at.SchemaError, match=r"Column 'user_pseudo_id' is missing from the GA4"):
