@@ -1131,16 +1131,6 @@ def _ga360_flat(
                 "export the column as text (or name another id with user_col=)",
             )
         )
-    if not use_rules:
-        rules.append(
-            Rule(
-                "__chan",
-                pl.col("__chan").is_null(),
-                "nulls",
-                "every session needs a channel grouping",
-                show_values=False,
-            )
-        )
     df = flat.collect()
     names = {
         "__user": user_name,
@@ -1166,6 +1156,43 @@ def _ga360_flat(
         False
     )
     return df.with_columns(converted.alias("__conv")).drop("__user_raw", "__far", "__ts_raw")
+
+
+def _check_session_channels(sessions: pl.DataFrame, parts: list[_Part], name: str) -> None:
+    """Refuse sessions without a channel grouping, or whose hits disagree on it.
+
+    Hit-level rows repeat their session's ``channelGrouping``; a row where it is null takes
+    the session's from its other rows.
+    """
+    n_chans = pl.col("__chans").list.len()
+    for broken, noun, rule in (
+        (
+            n_chans == 0,
+            "sessions without a channel grouping on any row",
+            "every session needs one (or pass channel_rules='ga4' to group trafficSource "
+            "source/medium)",
+        ),
+        (
+            n_chans > 1,
+            "sessions whose rows disagree on the channel grouping",
+            "the rows of a session repeat its channel grouping, so these rows are not one "
+            "session's (or the file was edited)",
+        ),
+    ):
+        bad = sessions.filter(broken)
+        if bad.height == 0:
+            continue
+        first = bad["__file0"][0]
+        rows = bad.filter(pl.col("__file0") == first).head(5)
+        shown = "; ".join(
+            f"row {r['__row0']}: fullVisitorId {r['__user']!r}"
+            + (f", visitId {r['__sid0']!r}" if r["__sid0"] is not None else "")
+            + (f": {', '.join(repr(c) for c in r['__chans'])}" if r["__chans"] else "")
+            for r in rows.iter_rows(named=True)
+        )
+        raise ValidationError(
+            f"Column {name!r} of the {parts[first].what} has {bad.height} {noun} ({shown}); {rule}."
+        )
 
 
 def read_ga360(
@@ -1301,6 +1328,10 @@ transactions_col, revenue_col : str, optional
         .agg(
             pl.col("__ts").min(),
             pl.col("__chan").drop_nulls().first(),
+            pl.col("__chan").drop_nulls().unique(maintain_order=True).alias("__chans"),
+            pl.col("__file").first().alias("__file0"),
+            pl.col(ROW).first().alias("__row0"),
+            pl.col("__sid").first().alias("__sid0"),
             *(
                 pl.col(f"__{k}").filter(has_traffic).first()
                 for k in ("source", "medium", "campaign")
@@ -1312,6 +1343,7 @@ transactions_col, revenue_col : str, optional
     if channel_rules is not None:
         channel = channel_group("__source", "__medium", "__campaign", rules=channel_rules)
     else:
+        _check_session_channels(sessions, parts, channel_col or "channelGrouping")
         channel = pl.col("__chan")
     has_campaign = rows["__campaign"].is_not_null().any()
     out = sessions.select(

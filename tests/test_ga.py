@@ -604,6 +604,43 @@ def test_ga360_column_options_and_fallbacks():
         at.read_ga360(hits, user_col="visitor")
 
 
+def test_ga360_hit_rows_with_a_null_channel_grouping_take_their_sessions(tmp_path):
+    # hit-level extracts repeat the session's channelGrouping on every hit; a hit where it is
+    # null (an extract's gap) belongs to the same session, whose channel is Referral
+    path = tmp_path / "hits.csv"
+    header = "fullVisitorId,visitId,visitStartTime,channelGrouping,transactions\n"
+    path.write_text(
+        header + "0001,1501600000,1501600000,,\n"
+        "0001,1501600000,1501600000,Referral,\n"
+        "0001,1501600000,1501600000,,\n"
+        "0002,1501600100,1501600100,Direct,1\n"
+    )
+    ev = canonical(at.read_ga360(path))
+    assert ev.select("user_id", "channel", "event").rows() == [
+        ("0001", "Referral", "touch"),
+        ("0002", "Direct", "conversion"),
+        ("0002", "Direct", "touch"),
+    ]
+    # a session none of whose rows has one is refused; so is one whose rows disagree
+    path.write_text(header + "0001,1501600000,1501600000,,\n0001,1501600000,1501600000,,\n")
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Column 'channelGrouping' of the GA360 export file '.*hits.csv' has 1 sessions "
+        r"without a channel grouping on any row \(row 0: fullVisitorId '0001', visitId "
+        r"'1501600000'\)",
+    ):
+        at.read_ga360(path)
+    path.write_text(
+        header + "0001,1501600000,1501600000,Referral,\n0001,1501600000,1501600000,Direct,\n"
+    )
+    with pytest.raises(
+        at.ValidationError,
+        match=r"has 1 sessions whose rows disagree on the channel grouping \(row 0: fullVisitorId "
+        r"'0001', visitId '1501600000': 'Referral', 'Direct'\)",
+    ):
+        at.read_ga360(path)
+
+
 def test_ga360_null_flags_convert_nothing_and_negative_flags_are_refused(tmp_path):
     path = tmp_path / "sessions.csv"
     path.write_text(
