@@ -99,6 +99,7 @@ from attribution._base.frames import (
     is_text,
     numeric_expr,
     scan_csv,
+    scan_ndjson,
     to_lazy,
 )
 from attribution._base.time import parse_times
@@ -202,7 +203,7 @@ def _parts(source: GASource, *, what: str, kinds: tuple[str, ...]) -> list[_Part
             lf = pl.scan_parquet(path)
         elif suffix in _NDJSON:
             # nested records: infer the schema from the whole file, not from its first rows
-            lf = pl.scan_ndjson(path, infer_schema_length=None)
+            lf = scan_ndjson(path)
         else:
             # every column as text: long ids stay exact, numbers are read where they are used
             lf = scan_csv(path, infer_schema=False)

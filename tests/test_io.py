@@ -2070,3 +2070,54 @@ def test_a_json_file_holding_one_array_of_records_is_read(tmp_path: Path) -> Non
     path.write_text(" [ ]\n")
     with pytest.raises(EmptyInputError, match=r"is an empty JSON array"):
         at.read_events(path)
+
+
+def test_ndjson_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # Windows editors start a UTF-8 file with the bytes EF BB BF; polars refused the first line
+    path = tmp_path / "events.ndjson"
+    rows = [
+        {"user_id": 7, "timestamp": "2024-01-01", "channel": "a", "event": "touch"},
+        {"user_id": 7, "timestamp": "2024-01-02", "event": "conversion", "revenue": 3},
+    ]
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(r) + "\n" for r in rows).encode())
+    out = at.read_events(path).collect()
+    assert out.select("user_id", "channel", "revenue").rows() == [(7, "a", 0.0), (7, None, 3.0)]
+
+
+def test_ndjson_fields_that_change_type_after_the_first_rows(tmp_path: Path) -> None:
+    # 10,001 rows of integer campaign ids and user ids, then text: every field is read as
+    # what the whole file holds (the campaign column was guessed from the first 10,000 rows
+    # as integers and failed on "spring")
+    path = tmp_path / "events.ndjson"
+    n = 10_001
+    lines = [
+        json.dumps(
+            {
+                "user_id": i,
+                "timestamp": "2024-01-01",
+                "channel": "a",
+                "event": "touch",
+                "campaign": i,
+            }
+        )
+        for i in range(n)
+    ]
+    late = {"user_id": "u-1", "timestamp": "2024-01-02", "channel": "b", "event": "touch"}
+    lines.append(json.dumps({**late, "campaign": "spring"}))
+    path.write_text("\n".join(lines) + "\n")
+    out = at.read_events(path).collect()
+    assert out.height == n + 1
+    assert out["user_id"].dtype == pl.String
+    assert out.tail(2).select("user_id", "campaign").rows() == [
+        (str(n - 1), str(n - 1)),
+        ("u-1", "spring"),
+    ]
+    # a field that no column type holds (a value, then a record) is named, with both lines
+    lines[-1] = json.dumps({**late, "user_id": {"id": 1}})
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(
+        at.ReadError,
+        match=rf"Field 'user_id' of the event log file .* is a single value at line 1 \(row 0\) "
+        rf"but a record at line {n + 1} \(row {n}\)",
+    ):
+        at.read_events(path).collect()

@@ -62,6 +62,7 @@ __all__ = [
     "reads",
     "remember_source",
     "scan_csv",
+    "scan_ndjson",
     "source_path",
     "to_lazy",
 ]
@@ -109,8 +110,9 @@ def to_lazy(
         their types.
     value_columns
         Numeric value columns (revenue, cost, counts). A CSV or NDJSON file's types are
-        guessed from its first rows, so a column of whole numbers there (``0`` on touch rows)
-        would refuse a later ``12.5``: these are read as Float64 when guessed as integers.
+        guessed from its first rows (an NDJSON file's from all of them), so a column of whole
+        numbers there (``0`` on touch rows) would refuse a later ``12.5``: these are read as
+        Float64 when guessed as integers.
     """
     if isinstance(source, pl.LazyFrame):
         return source
@@ -270,11 +272,9 @@ def _scan(
             raise EmptyInputError(f"The {what} file {str(path)!r} is an empty JSON array.")
         return records.lazy()
     if suffix in _NDJSON:
-        lf = pl.scan_ndjson(path, infer_schema_length=_INFER_ROWS)
+        lf = scan_ndjson(path)
         floats = _guessed_integers(lf, value_columns)
-        if floats:
-            lf = pl.scan_ndjson(path, infer_schema_length=_INFER_ROWS, schema_overrides=floats)
-        return lf
+        return lf.with_columns(pl.col(c).cast(t) for c, t in floats.items()) if floats else lf
     raise SchemaError(
         f"Cannot read {str(path)!r}: unknown file type {suffix!r}; expected one of "
         f"{sorted(_PARQUET | _CSV | _NDJSON)} or a directory of Parquet files."
@@ -328,6 +328,20 @@ def _has_blank_lines(path: Path) -> bool:
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as text:
             crlf = text.find(b"\r\n", 0, 1 << 16) >= 0
             return text.find(b"\n\r\n" if crlf else b"\n\n") >= 0
+
+
+def scan_ndjson(path: Path) -> pl.LazyFrame:
+    """Scan a newline-delimited JSON file, each field's type inferred from the whole file.
+
+    A field may change type far down a file (whole numbers, then ``12.5``; numbers, then
+    text): guessed from the first rows, it would fail there. A file that starts with a UTF-8
+    byte-order mark (Windows editors write one) is read without it, in memory.
+    """
+    with open(path, "rb") as f:
+        bom = f.read(3) == codecs.BOM_UTF8
+    if not bom:
+        return pl.scan_ndjson(path, infer_schema_length=None)
+    return pl.read_ndjson(path.read_bytes()[3:], infer_schema_length=None).lazy()
 
 
 def scan_csv(path: Path, **options: Any) -> pl.LazyFrame:
@@ -675,18 +689,44 @@ def _diagnose_csv(path: Path, what: str, sep: str, exc: BaseException | None) ->
     )
 
 
+def _json_kind(value: object) -> str:
+    """Return the kind of a JSON value: a record, a list or a single value."""
+    if isinstance(value, dict):
+        return "a record"
+    if isinstance(value, list):
+        return "a list"
+    return "a single value"
+
+
 def _diagnose_ndjson(path: Path, what: str) -> str | None:
-    with open(path, encoding="utf-8") as f:
+    # the first line of each kind of value of each field: a field that is a record on one line
+    # and a number on another has no column type
+    kinds: dict[str, dict[str, int]] = {}
+    with open(path, encoding="utf-8-sig") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue
             try:
-                json.loads(line)
+                record = json.loads(line)
             except json.JSONDecodeError as err:
                 return (
                     f"The {what} file {str(path)!r} is not NDJSON: line {number} (row "
                     f"{number - 1}) is not one JSON value ({err.msg} at character {err.pos + 1})."
                 )
+            if not isinstance(record, dict):
+                continue
+            for name, value in record.items():
+                if value is None:
+                    continue
+                seen = kinds.setdefault(name, {})
+                seen.setdefault(_json_kind(value), number)
+                if len(seen) > 1:
+                    (kind, first), (other, line_no) = seen.items()
+                    return (
+                        f"Field {name!r} of the {what} file {str(path)!r} is {kind} at line "
+                        f"{first} (row {first - 1}) but {other} at line {line_no} (row "
+                        f"{line_no - 1}); a field must hold one kind of value on every line."
+                    )
     return None
 
 
