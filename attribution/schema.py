@@ -216,10 +216,13 @@ def user_id_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> pl.Expr:
     ``"7"`` are two users (a CSV file's id column is read as text for this reason, see
     :func:`attribution.io.read_events`).
 
+    Floats are read as Int64 when every value is whole and below 2**53 (pandas makes an
+    integer column with a missing value float: ``123.0``); otherwise they are refused.
+
     Raises
     ------
     SchemaError
-        Any other type (floats, dates...).
+        Floats that are not all whole ids, or any other type (dates...).
 
     Examples
     --------
@@ -240,15 +243,44 @@ def user_id_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> pl.Expr:
         return col.cast(pl.String)
     if is_text(dtype):
         return col.cast(pl.String)
-    why = ""
-    if dtype.is_float():  # floats hold integers exactly only below 2**53
-        why = (
-            " (pandas makes an integer column with a missing value float: read the ids as "
-            "text, or as df[col].astype('Int64'))"
-        )
+    if dtype.is_float():
+        return _whole_float_ids(lf, name, dtype)
     raise SchemaError(
-        f"Column {name!r} has type {dtype}; expected user ids as integers or strings{why}."
+        f"Column {name!r} has type {dtype}; expected user ids as integers or strings."
     )
+
+
+#: Floats hold every integer exactly only below 2**53.
+_EXACT_FLOAT = 2**53
+
+
+def _whole_float_ids(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> pl.Expr:
+    """Read float ids as the Int64 ids they are when every value is whole (reads the column).
+
+    pandas makes an integer column with a missing value float (``123.0``). A fraction, NaN or
+    infinity, or a magnitude from 2**53 up (where floats have lost digits) is refused by row;
+    nulls are left to the rule on null ids.
+    """
+    col = pl.col(name)
+    bad = col.is_not_null() & (
+        ~col.is_finite() | (col.abs() >= _EXACT_FLOAT) | (col != col.round(0))
+    ).fill_null(True)
+    sample = (
+        lf.with_row_index(_ROW)
+        .filter(bad)
+        .select(pl.col(_ROW), col.alias("v"), pl.len().alias("n"))
+        .head(5)
+        .collect()
+    )
+    if sample.height:
+        shown = describe_rows(sample[_ROW].to_list(), values=sample["v"].to_list())
+        raise SchemaError(
+            f"Column {name!r} has type {dtype} and {sample['n'][0]} ids that are not whole "
+            f"numbers below 2**53 ({shown}); "
+            "expected user ids as integers or strings (pandas makes an integer column with a "
+            "missing value float: read the ids as text, or as df[col].astype('Int64'))."
+        )
+    return col.cast(pl.Int64)
 
 
 def normalise_events(

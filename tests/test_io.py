@@ -764,8 +764,8 @@ def test_neither_event_nor_flag_column() -> None:
     [
         (
             "user_id",
-            [1.0, 1.0, 1.0, 2.0, 2.0, 3.0],
-            r"Column 'user_id' has type Float64; expected user ids",
+            [1.0, 1.0, 1.0, 2.0, 2.0, 3.5],
+            r"Column 'user_id' has type Float64 and 1 ids that are not whole numbers",
         ),
         ("user_id", [True] * 6, r"Column 'user_id' has type Boolean"),
         (
@@ -1981,18 +1981,34 @@ def test_a_utf16_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
         at.read_events(path)
 
 
-def test_float_user_ids_name_the_pandas_cause() -> None:
+def test_whole_float_user_ids_are_read_as_the_integers_they_are() -> None:
+    # pandas makes an integer column with a missing value float64: 123.0 is the id 123
     frame = pd.DataFrame(
         {
-            "user_id": [1, None, 2],  # pandas: float64 because of the missing id
-            "timestamp": ["2024-01-01"] * 3,
-            "channel": ["a"] * 3,
-            "event": ["touch"] * 3,
+            "user_id": [123, 2**53 - 1, None, 123],
+            "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"],
+            "channel": ["a", "b", "c", None],
+            "event": ["touch", "touch", "touch", "conversion"],
         }
     )
     assert frame["user_id"].dtype == "float64"
-    with pytest.raises(SchemaError, match=r"has type Float64; .*astype\('Int64'\)"):
+    ok = frame.drop(index=2)
+    out = at.read_events(ok).collect()
+    assert out["user_id"].dtype == pl.Int64
+    assert out["user_id"].to_list() == [123, 2**53 - 1, 123]
+    # the same log with integer ids gives the same events
+    assert_frame_equal(out, at.read_events(ok.astype({"user_id": "int64"})).collect())
+    # a missing id keeps the rule on null ids
+    with pytest.raises(ValidationError, match=r"Column 'user_id' has 1 nulls \(row 2\)"):
         at.read_events(frame)
+    # a fraction is no id, and from 2**53 up a float has lost digits: refused by row
+    bad = ok.assign(user_id=[123.0, 7.5, float(2**60)])
+    with pytest.raises(
+        SchemaError,
+        match=r"Column 'user_id' has type Float64 and 2 ids that are not whole numbers below "
+        r"2\*\*53 \(7\.5 at row 1, 1\.15\d*e\+18 at row 2\); .*astype\('Int64'\)",
+    ):
+        at.read_events(bad)
 
 
 def test_a_partitioned_parquet_folder_keeps_its_partition_columns(tmp_path: Path) -> None:
