@@ -414,9 +414,12 @@ def _text(name: str, dtype: pl.DataType, keep_categories: bool) -> pl.Expr:
 def _flag(lf: pl.LazyFrame, name: str, schema: pl.Schema) -> pl.Expr:
     """Read the conversion flag as Int8 0/1 from 0/1, true/false or null (null: no conversion).
 
-    Reads the flag column once unless it is boolean.
+    Reads the flag column once unless it is boolean. Text flags are read case-insensitively:
+    ``true``/``false``, ``1``/``0``, ``yes``/``no`` (blank: null); other words are refused.
     """
     dtype = schema[name]
+    if is_text(dtype):
+        return _text_flag(lf, name)
     if not (dtype == pl.Boolean or dtype.is_numeric() or dtype == pl.Null):
         raise SchemaError(
             f"Column {name!r} has type {dtype}; expected 0/1 or true/false marking converting "
@@ -439,6 +442,31 @@ def _flag(lf: pl.LazyFrame, name: str, schema: pl.Schema) -> pl.Expr:
                 "expected 0 or 1, true or false, or null (no conversion)."
             )
     return raw.cast(pl.Boolean).fill_null(False).cast(pl.Int8)
+
+
+#: Text conversion flags, read case-insensitively after stripping spaces.
+_TEXT_FLAGS = {"true": 1, "1": 1, "yes": 1, "false": 0, "0": 0, "no": 0}
+
+
+def _text_flag(lf: pl.LazyFrame, name: str) -> pl.Expr:
+    """Read a text conversion flag (``"true"``, ``"FALSE"``, ``"1"``, ``"no"``) as Int8 0/1."""
+    text = pl.col(name).cast(pl.String).str.strip_chars().str.to_lowercase()
+    value = text.replace_strict(_TEXT_FLAGS, default=None, return_dtype=pl.Int8)
+    bad = text.is_not_null() & (text != "") & value.is_null()
+    sample = (
+        lf.with_row_index(_ROW)
+        .filter(bad)
+        .select(pl.col(_ROW), pl.col(name).alias("v"), pl.len().alias("n"))
+        .head(6)
+        .collect()
+    )
+    if sample.height:
+        raise ValidationError(
+            f"Column {name!r} has {sample['n'][0]} values that are not conversion flags "
+            f"({describe_rows(sample[_ROW].to_list(), values=sample['v'].to_list())}); "
+            "expected 0 or 1, true or false, yes or no (any case), or null (no conversion)."
+        )
+    return value.fill_null(0)
 
 
 #: What a channel name may not contain: the separator of the path format (``a > b``), which

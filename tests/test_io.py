@@ -389,9 +389,31 @@ def test_flag_mode_keeps_the_canonical_column_order() -> None:
     assert out.collect_schema().names() == CANONICAL
 
 
-def test_flag_column_of_text_is_a_schema_error() -> None:
-    raw = _sessions().with_columns(pl.col("is_conversion").cast(pl.String))
-    with pytest.raises(SchemaError, match=r"Column 'is_conversion' has type String; expected 0/1"):
+def test_text_conversion_flags_are_read_as_words() -> None:
+    # spreadsheets and exports write flags as words: each 0/1 of the integer log is written
+    # in turn as one of the accepted spellings, and the events are those of the integers
+    ints = at.read_events(_sessions(), **_FLAG_KW).collect()
+    flags = _sessions()["is_conversion"].to_list()
+    spellings = {1: ["true", "True", " YES ", "1"], 0: ["false", "FALSE", "no", "0"]}
+    words = [None if f is None else spellings[f][i % 4] for i, f in enumerate(flags)]
+    raw = _sessions().with_columns(pl.Series("is_conversion", words, pl.String))
+    out = at.read_events(raw, **_FLAG_KW).collect()
+    sort = ["user_id", "timestamp", "event"]
+    assert_frame_equal(out.select(CANONICAL).sort(sort), ints.select(CANONICAL).sort(sort))
+    # other words are refused, naming the rows
+    words[1], words[3] = "converted", "y"
+    raw = _sessions().with_columns(pl.Series("is_conversion", words, pl.String))
+    with pytest.raises(
+        ValidationError,
+        match=r"Column 'is_conversion' has 2 values that are not conversion flags "
+        r"\('converted' at row 1, 'y' at row 3\); expected 0 or 1, true or false, yes or no",
+    ):
+        at.read_events(raw, **_FLAG_KW)
+
+
+def test_flag_column_of_dates_is_a_schema_error() -> None:
+    raw = _sessions().with_columns(pl.col("is_conversion").cast(pl.Date))
+    with pytest.raises(SchemaError, match=r"Column 'is_conversion' has type Date; expected 0/1"):
         at.read_events(raw, **_FLAG_KW)
 
 
