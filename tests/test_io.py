@@ -1768,6 +1768,25 @@ def test_csv_empty_line_between_rows_is_skipped(tmp_path: Path) -> None:
     assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
 
 
+@pytest.mark.parametrize(
+    ("preamble", "sep"),
+    [
+        ("sep=;\n", ";"),  # Excel's directive: this file's separator is ;
+        ("SEP=|\r\n", "|"),
+        ("sep=,\n", ","),
+        ("# exported 2024-03-01\n#\n", ","),  # comment lines before the header
+        ("sep=;\n# users: all\n", ";"),
+    ],
+)
+def test_csv_lines_before_the_header_are_skipped(tmp_path: Path, preamble: str, sep: str) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(preamble + "\n".join(sep.join(r) for r in _BY_HAND) + "\n", newline="")
+    assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
+    # a '#' after the header is data: an id may start with one
+    path.write_text(preamble + "\n".join(sep.join(r) for r in _BY_HAND).replace("\n1", "\n#1"))
+    assert at.read_events(path).collect()["user_id"].to_list() == ["#1", "#1", "2"]
+
+
 def test_read_paths_and_spend_skip_trailing_empty_lines_and_read_semicolons(
     tmp_path: Path,
 ) -> None:

@@ -51,6 +51,7 @@ __all__ = [
     "as_list",
     "check_columns",
     "check_rules",
+    "csv_preamble",
     "csv_separator",
     "diagnose",
     "is_empty",
@@ -302,15 +303,53 @@ def _first_char(path: Path) -> str:
     return head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")[:1]
 
 
+def csv_preamble(path: Path) -> tuple[int, str | None]:
+    r"""Return the lines before a CSV file's header, and the separator they name.
+
+    Two kinds of line come before a header: Excel's ``sep=;`` directive (first line only),
+    which names the separator, and comment lines starting with ``#`` (as some exporters
+    write a title or a date). Both are skipped; a ``#`` after the header is data.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "e.csv"
+    >>> _ = path.write_text("sep=;\n# exported 2024-03-01\nuser_id;channel\n1;a\n")
+    >>> csv_preamble(path)
+    (2, ';')
+    """
+    count, named = 0, None
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f):
+            if number >= 1000:
+                break
+            line = raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+            directive = re.fullmatch(r"sep=(.)", line.strip(" "), flags=re.IGNORECASE)
+            if number == 0 and directive is not None:
+                count, named = 1, directive.group(1)
+            elif line.lstrip().startswith("#"):
+                count = number + 1
+            else:
+                break
+    return count, named
+
+
 def csv_separator(path: Path) -> str:
     """Return the field separator of a CSV file: tab for ``.tsv``, else read from its header.
 
-    The header line (outside quotes) decides: a comma if it has one, else the most frequent
-    of semicolon (spreadsheets in locales whose decimal mark is a comma), tab and ``|``.
+    Excel's ``sep=;`` first line names it. Otherwise the header line (outside quotes, after
+    any comment lines, see :func:`csv_preamble`) decides: a comma if it has one, else the most
+    frequent of semicolon (spreadsheets in locales whose decimal mark is a comma), tab and
+    ``|``.
     """
     if path.suffix.lower() == ".tsv":
         return "\t"
+    skip, named = csv_preamble(path)
+    if named is not None:
+        return named
     with open(path, "rb") as f:
+        for _ in range(skip):
+            f.readline(1 << 16)
         first = f.readline(1 << 16)
     header = re.sub(r'"[^"]*"', "", first.decode("utf-8", errors="replace"))
     if "," in header:
@@ -347,10 +386,12 @@ def scan_ndjson(path: Path) -> pl.LazyFrame:
 def scan_csv(path: Path, **options: Any) -> pl.LazyFrame:
     """Scan a CSV file with its own separator (:func:`csv_separator`), skipping blank lines.
 
+    Lines before the header (:func:`csv_preamble`: ``sep=;``, ``#`` comments) are skipped.
     Polars reads an empty line as a row of nulls; a row whose every field is empty is left
     out when the file has empty lines (row numbers in messages then count the rows kept).
     """
-    lf = pl.scan_csv(path, separator=csv_separator(path), **options)
+    skip, _ = csv_preamble(path)
+    lf = pl.scan_csv(path, separator=csv_separator(path), skip_lines=skip, **options)
     if _has_blank_lines(path):
         lf = lf.filter(~pl.all_horizontal(pl.all().is_null()))
     return lf
@@ -624,7 +665,8 @@ def _diagnose_text(
             "utf-8 in.csv > out.csv)."
         )
     sep = csv_separator(path)
-    first_data_line = 2 if csv_file else 1
+    skip = csv_preamble(path)[0] if csv_file else 0
+    first_data_line = 2 + skip if csv_file else 1
     bad = _first_bad_utf8(path)
     if bad is not None:
         number, line, start = bad
@@ -648,13 +690,19 @@ def _diagnose_text(
 
 
 def _csv_header(path: Path, sep: str) -> list[str]:
+    skip = csv_preamble(path)[0]
     with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        for _ in range(skip):
+            f.readline()
         return next(csv.reader(f, delimiter=sep), [])
 
 
 def _diagnose_csv(path: Path, what: str, sep: str, exc: BaseException | None) -> str | None:
     shown = repr(str(path))
+    skip = csv_preamble(path)[0]
     with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        for _ in range(skip):
+            f.readline()
         reader = csv.reader(f, delimiter=sep)
         try:
             header = next(reader, [])
@@ -663,7 +711,7 @@ def _diagnose_csv(path: Path, what: str, sep: str, exc: BaseException | None) ->
                     more = "more" if len(record) > len(header) else "fewer"
                     return (
                         f"The {what} file {shown} has a row with {more} fields than its header: "
-                        f"row {row} (line {reader.line_num}) has {len(record)} fields, the "
+                        f"row {row} (line {reader.line_num + skip}) has {len(record)} fields, the "
                         f"header {len(header)} ({', '.join(repr(h) for h in header)})."
                     )
         except csv.Error:
@@ -673,7 +721,7 @@ def _diagnose_csv(path: Path, what: str, sep: str, exc: BaseException | None) ->
         return None
     value, dtype, column = found.groups()
     where = (
-        pl.scan_csv(path, separator=sep, infer_schema=False)
+        pl.scan_csv(path, separator=sep, infer_schema=False, skip_lines=skip)
         .with_row_index(ROW)
         .filter(pl.col(column) == value)
         .select(ROW)
