@@ -1787,6 +1787,17 @@ def test_csv_lines_before_the_header_are_skipped(tmp_path: Path, preamble: str, 
     assert at.read_events(path).collect()["user_id"].to_list() == ["#1", "#1", "2"]
 
 
+def test_csv_lines_of_spaces_are_skipped_like_empty_lines(tmp_path: Path) -> None:
+    # an editor's indented blank line was read as a row with a user id of spaces and no time
+    lines = [",".join(r) for r in _BY_HAND]
+    path = tmp_path / "e.csv"
+    path.write_text("\n".join([*lines[:2], "   ", "\t", *lines[2:], " "]) + "\n")
+    assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
+    spend = tmp_path / "s.csv"
+    spend.write_text("date;channel;spend\n2024-01-01;a;10\n  \n2024-01-02;a;5\n")
+    assert at.read_spend(spend)["spend"].to_list() == [10.0, 5.0]
+
+
 def test_read_paths_and_spend_skip_trailing_empty_lines_and_read_semicolons(
     tmp_path: Path,
 ) -> None:

@@ -359,6 +359,10 @@ def csv_separator(path: Path) -> str:
     return best if counts[best] else ","
 
 
+#: A line of spaces or tabs only, which polars reads as a row of one blank field.
+_SPACES_LINE = rb"(?m)^[ \t]+\r?(\n|\Z)"
+
+
 def _has_blank_lines(path: Path) -> bool:
     """Whether a text file has an empty line (a trailing one, as editors and Excel leave)."""
     with open(path, "rb") as f:
@@ -367,6 +371,15 @@ def _has_blank_lines(path: Path) -> bool:
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as text:
             crlf = text.find(b"\r\n", 0, 1 << 16) >= 0
             return text.find(b"\n\r\n" if crlf else b"\n\n") >= 0
+
+
+def _has_space_lines(path: Path) -> bool:
+    """Whether a text file has a line of spaces or tabs only."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as text:
+            return re.search(_SPACES_LINE, text) is not None  # type: ignore[call-overload]
 
 
 def scan_ndjson(path: Path) -> pl.LazyFrame:
@@ -388,10 +401,14 @@ def scan_csv(path: Path, **options: Any) -> pl.LazyFrame:
 
     Lines before the header (:func:`csv_preamble`: ``sep=;``, ``#`` comments) are skipped.
     Polars reads an empty line as a row of nulls; a row whose every field is empty is left
-    out when the file has empty lines (row numbers in messages then count the rows kept).
+    out when the file has empty lines (row numbers in messages then count the rows kept). A
+    line of spaces only is an empty line too: such a file is read in memory without them.
     """
     skip, _ = csv_preamble(path)
-    lf = pl.scan_csv(path, separator=csv_separator(path), skip_lines=skip, **options)
+    source: Path | bytes = path
+    if _has_space_lines(path):
+        source = re.sub(_SPACES_LINE, b"", path.read_bytes())
+    lf = pl.scan_csv(source, separator=csv_separator(path), skip_lines=skip, **options)
     if _has_blank_lines(path):
         lf = lf.filter(~pl.all_horizontal(pl.all().is_null()))
     return lf
