@@ -2189,3 +2189,29 @@ def test_ndjson_fields_that_change_type_after_the_first_rows(tmp_path: Path) -> 
         rf"but a record at line {n + 1} \(row {n}\)",
     ):
         at.read_events(path).collect()
+
+
+def test_csv_decimal_commas_in_a_semicolon_file_are_numbers(tmp_path: Path) -> None:
+    # Excel in a decimal-comma locale writes 10,5 in a ;-separated file: by hand, the log of
+    # _BY_HAND with its revenue of 10.5 written so
+    path = tmp_path / "e.csv"
+    lines = [";".join(r) for r in _BY_HAND]
+    path.write_text("\n".join(lines).replace("10.5", "10,5") + "\n")
+    assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
+    spend = tmp_path / "s.csv"
+    spend.write_text("date;channel;spend\n2024-01-01;a;1234,25\n2024-01-02;a;0,5\n")
+    assert at.read_spend(spend)["spend"].to_list() == [1234.25, 0.5]
+    cost = tmp_path / "c.csv"
+    cost.write_text(
+        "user_id;timestamp;channel;event;cost\n1;2024-01-01;a;touch;0,25\n1;2024-01-02;b;touch;2\n"
+    )
+    assert at.read_events(cost).collect()["cost"].to_list() == [0.25, 2.0]
+    # a thousands separator is not read: refused, naming the value and how to write it
+    path.write_text("\n".join(lines).replace("10.5", "1.010,5") + "\n")
+    with pytest.raises(
+        ValidationError,
+        match=r"Column 'revenue' has 1 values that are not numbers \('1\.010,5' at row 1\); "
+        r"expected revenue ≥ 0\. Numbers with a decimal comma \('1,5'\) are read .* a thousands "
+        r"separator \('1\.234,5'\) is not read",
+    ):
+        at.read_events(path)

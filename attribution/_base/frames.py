@@ -265,6 +265,8 @@ def _scan(
             lf = scan_csv(
                 path, infer_schema_length=_INFER_ROWS, schema_overrides={**text, **floats}
             )
+        if csv_separator(path) != ",":
+            lf = _decimal_commas(lf, value_columns)
         return _integer_ids(lf, id_columns) if id_columns else lf
     if suffix == ".json" and _first_char(path) == "[":
         # one JSON array of records (pandas' to_json(orient="records"), many APIs)
@@ -279,6 +281,40 @@ def _scan(
     raise SchemaError(
         f"Cannot read {str(path)!r}: unknown file type {suffix!r}; expected one of "
         f"{sorted(_PARQUET | _CSV | _NDJSON)} or a directory of Parquet files."
+    )
+
+
+#: A number written with a decimal comma, without a thousands separator: ``-1,5``, ``12``.
+_DECIMAL_COMMA = r"^[+-]?\d+(,\d+)?$"
+
+
+def _decimal_commas(lf: pl.LazyFrame, names: Sequence[str]) -> pl.LazyFrame:
+    """Value columns written with a decimal comma (``1,5``) become Float64 (reads them once).
+
+    A ``;``-separated file is what spreadsheets write in locales whose decimal mark is a
+    comma. A text value column is read so only when every value is such a number and one
+    has a comma; otherwise it is left to :func:`numeric_expr`, which refuses it by row.
+    """
+    schema = lf.collect_schema()
+    text = [c for c in names if c in schema and is_text(schema[c])]
+    if not text:
+        return lf
+    stripped = {c: pl.col(c).str.strip_chars() for c in text}
+    found = lf.select(
+        *(
+            (t.is_null() | (t == "") | t.str.contains(_DECIMAL_COMMA)).all().alias(c)
+            for c, t in stripped.items()
+        ),
+        *(t.str.contains(",").any().alias(f"{c}__comma") for c, t in stripped.items()),
+    ).collect()
+    row = found.row(0, named=True)
+    commas = [c for c in text if row[c] and row[f"{c}__comma"]]
+    return lf.with_columns(
+        pl.when(stripped[c] != "")
+        .then(stripped[c].str.replace(",", ".", literal=True))
+        .cast(pl.Float64)
+        .alias(c)
+        for c in commas
     )
 
 
@@ -859,10 +895,17 @@ def numeric_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType, rule: str) -> 
         .collect()
     )
     if sample.height:
+        hint = ""
+        if any("," in v for v in sample["v"].to_list()):
+            hint = (
+                " Numbers with a decimal comma ('1,5') are read from a CSV file separated by "
+                "';' when every value of the column is one; a thousands separator ('1.234,5') "
+                "is not read: write the numbers without it."
+            )
         raise ValidationError(
             f"Column {name!r} has {sample['n'][0]} values that are not numbers "
             f"({describe_rows(sample[ROW].to_list(), values=sample['v'].to_list())}); "
-            f"expected {rule}."
+            f"expected {rule}.{hint}"
         )
     return parsed
 
