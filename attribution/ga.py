@@ -19,7 +19,10 @@ How a GA4 session becomes a touch
 - **Its channel** comes from the session's own source, medium and campaign: the first event of
   the session that carries ``collected_traffic_source`` (``manual_source``, ``manual_medium``,
   ``manual_campaign_name``, ``gclid``); if no event does, the first that carries the
-  ``source`` / ``medium`` / ``campaign`` / ``gclid`` event parameters. A ``gclid`` (Google Ads
+  ``source`` / ``medium`` / ``campaign`` / ``gclid`` event parameters; if none does, the
+  session-scoped ``session_traffic_source_last_click`` of newer exports (its
+  ``manual_campaign``, else ``google_ads_campaign`` as ``google`` / ``cpc``, else
+  ``cross_channel_campaign``). A ``gclid`` (Google Ads
   auto-tagging) means ``google`` / ``cpc``, as GA4 reads it when auto-tagging is on. A session
   with no source at all is ``(direct)`` / ``(none)``. An explicit ``(direct)`` carries no
   source. The channel is :func:`attribution.channel_group` of the three, by ``channel_rules``.
@@ -77,7 +80,7 @@ from __future__ import annotations
 import glob
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -389,6 +392,7 @@ def _ga4_flat(
         text_field("collected_traffic_source.manual_medium").alias("__c_med"),
         text_field("collected_traffic_source.manual_campaign_name").alias("__c_camp"),
         text_field("collected_traffic_source.gclid").alias("__c_gclid"),
+        *_last_click(text_field),
         # traffic_source is the user's and repeats on every event: kept where it may be used
         *(
             pl.when(pl.col("event_name").is_in(list(_FIRST_EVENTS)))
@@ -432,6 +436,42 @@ def _ga4_flat(
             exprs.append(expr.cast(pl.Float64, strict=False).alias("__rev"))
     events = lf.with_row_index(ROW).select(pl.col(ROW), *exprs)
     return _with_params(events, lf, schema, params, what)
+
+
+#: GA4's session-scoped last click (exports from mid-2024): its records, by preference.
+_LAST_CLICK = "session_traffic_source_last_click"
+
+
+def _last_click(text_field: Callable[[str], pl.Expr]) -> list[pl.Expr]:
+    """Return the session's source, medium and campaign from GA4's session last click.
+
+    Its ``manual_campaign`` (the utm tags) if it has a source or medium; else its
+    ``google_ads_campaign`` (a campaign there is Google Ads traffic: ``google`` / ``cpc``);
+    else its ``cross_channel_campaign``. Columns ``__l_src, __l_med, __l_camp, __l_gclid``.
+    """
+    manual = [text_field(f"{_LAST_CLICK}.manual_campaign.{f}") for f in _UTM]
+    ads_campaign = text_field(f"{_LAST_CLICK}.google_ads_campaign.campaign_name")
+    ads_id = text_field(f"{_LAST_CLICK}.google_ads_campaign.campaign_id")
+    cross = [text_field(f"{_LAST_CLICK}.cross_channel_campaign.{f}") for f in _UTM]
+    has_manual = manual[0].is_not_null() | manual[1].is_not_null()
+    has_ads = ads_campaign.is_not_null() | ads_id.is_not_null()
+    ads = [pl.lit("google"), pl.lit("cpc"), ads_campaign]
+    out = []
+    for k, name in enumerate(("src", "med", "camp")):
+        out.append(
+            pl.when(has_manual)
+            .then(manual[k])
+            .when(has_ads)
+            .then(ads[k])
+            .otherwise(cross[k])
+            .cast(pl.String)
+            .alias(f"__l_{name}")
+        )
+    return [*out, pl.lit(None, pl.String).alias("__l_gclid")]
+
+
+#: The fields of a manual or cross-channel campaign record, as source, medium, campaign.
+_UTM = ("source", "medium", "campaign_name")
 
 
 def _with_params(
@@ -627,7 +667,7 @@ def read_ga4(
         glob pattern, or a list of them; or a Polars/pandas frame with the export's columns.
         Needed: ``event_timestamp`` (µs since 1970, UTC), ``event_name``, ``user_pseudo_id``
         and ``event_params``; read when present: ``user_id``, ``collected_traffic_source``,
-        ``traffic_source``, ``ecommerce``.
+        ``session_traffic_source_last_click``, ``traffic_source``, ``ecommerce``.
     user : {"user_pseudo_id", "user_id", "stitched"}
         Who a user is: the device or cookie (default); the site's signed-in ``user_id``
         (sessions without one are left out); or the ``user_id`` where known and the device
@@ -720,7 +760,8 @@ def read_ga4(
     order = ["__ts", "__file", "__order"]
 
     # sessions: their first event, and the first event that carries a source gives it
-    # (collected_traffic_source, else the event parameters, else traffic_source if asked)
+    # (collected_traffic_source, else the event parameters, else GA4's session last click,
+    # else traffic_source if asked)
     sessions = in_session.group_by(_SESSION).agg(pl.col("__ts").min().alias("__start"))
     signed_in = (
         in_session.filter(pl.col("__uid").is_not_null())
@@ -728,7 +769,7 @@ def read_ga4(
         .agg(pl.col("__uid").sort_by(order).first().alias("__s_uid"))
     )
     sessions = sessions.join(signed_in, on=_SESSION, how="left")
-    levels = {"c": _carries("c"), "p": _carries("p")}
+    levels = {"c": _carries("c"), "p": _carries("p"), "l": _carries("l")}
     if first_session_fallback:
         levels["t"] = pl.col("__name").is_in(list(_FIRST_EVENTS)) & _carries("t")
     for level, carries in levels.items():

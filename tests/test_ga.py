@@ -321,6 +321,54 @@ def test_ga4_gclid_in_event_params_and_collected_source_first():
     assert ev["campaign"].to_list() == ["x", None]
 
 
+def test_ga4_session_traffic_source_last_click_gives_sessions_their_source(tmp_path):
+    # the newer export's session-scoped record (Google: "To determine session traffic
+    # source, use the session_traffic_source_last_click record"): manual_campaign
+    # {source, medium, campaign_name}, google_ads_campaign {campaign_name, ...},
+    # cross_channel_campaign {source, medium, campaign_name, ...}
+    campaign = pl.Struct({"source": pl.String, "medium": pl.String, "campaign_name": pl.String})
+    record = pl.Struct(
+        {
+            "manual_campaign": campaign,
+            "google_ads_campaign": pl.Struct(
+                {"customer_id": pl.String, "campaign_id": pl.String, "campaign_name": pl.String}
+            ),
+            "cross_channel_campaign": campaign,
+        }
+    )
+    starts = [sid(t(10, h)) for h in (8, 9, 10, 11, 12)]
+    rows, clicks = [], []
+    cases = [
+        # (collected_traffic_source, last click record, expected channel and campaign)
+        (None, {"manual_campaign": {"source": "newsletter", "medium": "email",
+                                    "campaign_name": "march"}}, ("Email", "march")),
+        (None, {"google_ads_campaign": {"campaign_name": "brand"}}, ("Paid Search", "brand")),
+        (None, {"cross_channel_campaign": {"source": "facebook", "medium": "paid_social",
+                                           "campaign_name": None}}, ("Paid Social", None)),
+        # the session's own collected source comes first
+        ({"manual_source": "bing", "manual_medium": "organic"},
+         {"manual_campaign": {"source": "newsletter", "medium": "email"}},
+         ("Organic Search", None)),
+        # an explicit (direct) carries no source
+        (None, {"manual_campaign": {"source": "(direct)", "medium": "(none)"}}, ("Direct", None)),
+    ]  # fmt: skip
+    for start, (collected, click, _) in zip(starts, cases, strict=True):
+        when = dt.datetime.fromtimestamp(start, dt.timezone.utc).replace(tzinfo=None)
+        rows.append(ga4_event(when, "session_start", "1.1", start, collected=collected))
+        clicks.append(click)
+    frame = ga4_frame(rows).with_columns(
+        pl.Series("session_traffic_source_last_click", clicks, dtype=record)
+    )
+    expected = [c for _, _, c in cases]
+    frame.write_ndjson(tmp_path / "events_20240310.json")
+    for source in (frame, tmp_path / "events_20240310.json"):
+        ev = canonical(at.read_ga4(source))
+        assert ev.select("channel", "campaign").rows() == expected
+    # without the record, those sessions had no source: Direct
+    old = canonical(at.read_ga4(frame.drop("session_traffic_source_last_click")))
+    assert old["channel"].to_list() == ["Direct", "Direct", "Direct", "Organic Search", "Direct"]
+
+
 def test_ga4_revenue_and_conversion_options():
     s = sid(t(9, 9))
     rows = [
