@@ -2215,3 +2215,17 @@ def test_csv_decimal_commas_in_a_semicolon_file_are_numbers(tmp_path: Path) -> N
         r"separator \('1\.234,5'\) is not read",
     ):
         at.read_events(path)
+
+
+def test_rfc_2822_times_are_read_with_their_time_format() -> None:
+    # e-mail and RSS times; by hand: 10:00 at +0100 is 09:00 UTC, 1 March 2024 was a Friday
+    frame = pl.DataFrame(
+        {
+            "user_id": [1, 1],
+            "timestamp": ["Fri, 01 Mar 2024 10:00:00 +0000", "Sat, 02 Mar 2024 10:00:00 +0100"],
+            "channel": ["a", None],
+            "event": ["touch", "conversion"],
+        }
+    )
+    out = at.read_events(frame, time_format="%a, %d %b %Y %H:%M:%S %z").collect()
+    assert out["timestamp"].to_list() == [_utc(2024, 3, 1, 10), _utc(2024, 3, 2, 9)]
