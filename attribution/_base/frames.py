@@ -415,7 +415,7 @@ def _has_space_lines(path: Path) -> bool:
         if os.fstat(f.fileno()).st_size == 0:
             return False
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as text:
-            return re.search(_SPACES_LINE, text) is not None  # type: ignore[call-overload]
+            return re.search(_SPACES_LINE, text) is not None
 
 
 def scan_ndjson(path: Path) -> pl.LazyFrame:
