@@ -80,7 +80,8 @@ from __future__ import annotations
 import glob
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -90,6 +91,7 @@ import polars as pl
 from attribution._base.errors import (
     DataQualityWarning,
     EmptyInputError,
+    ReadError,
     SchemaError,
     ValidationError,
     describe_rows,
@@ -99,8 +101,10 @@ from attribution._base.frames import (
     FrameLike,
     Rule,
     check_rules,
+    diagnose,
     is_text,
     numeric_expr,
+    read_error,
     scan_csv,
     scan_ndjson,
     to_lazy,
@@ -135,10 +139,34 @@ _SCIENTIFIC = r"^\s*[+-]?\d+(\.\d*)?[eE][+-]?\d+\s*$"
 
 @dataclass(frozen=True)
 class _Part:
-    """One input of an export: a lazy frame and the name used for it in messages."""
+    """One input of an export: a lazy frame, the name used for it in messages, its file."""
 
     lf: pl.LazyFrame
     what: str
+    path: Path | None = None
+    kind: str = "export"
+
+
+@contextmanager
+def _reading(parts: list[_Part], what: str) -> Iterator[None]:
+    """Turn errors of reading the export's files into a :class:`ReadError` naming the file.
+
+    The file, row, line and column are found where they can be (see
+    :func:`attribution._base.frames.diagnose`).
+    """
+    sources: list[tuple[object, str]] = [(p.path, what) for p in parts if p.path is not None]
+    try:
+        yield
+    except Exception as exc:
+        error = read_error(exc, sources)
+        if error is None:
+            raise
+        raise error from exc
+    except pl.exceptions.PanicException as exc:  # a BaseException: not caught above
+        error = read_error(exc, sources)
+        if error is None:
+            raise
+        raise error from exc
 
 
 def _schema(part: _Part) -> pl.Schema:
@@ -146,6 +174,9 @@ def _schema(part: _Part) -> pl.Schema:
     try:
         return part.lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
+        found = None if part.path is None else diagnose(part.path, part.kind, exc)
+        if found is not None:
+            raise ReadError(found) from None
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise SchemaError(
             f"Cannot read the {part.what}: {first}. Expected Parquet, newline-delimited JSON "
@@ -210,7 +241,7 @@ def _parts(source: GASource, *, what: str, kinds: tuple[str, ...]) -> list[_Part
         else:
             # every column as text: long ids stay exact, numbers are read where they are used
             lf = scan_csv(path, infer_schema=False)
-        parts.append(_Part(lf, label))
+        parts.append(_Part(lf, label, path, what))
     if not parts:
         raise EmptyInputError(f"Every {what} file is empty (0 bytes).")
     return parts
@@ -735,156 +766,160 @@ def read_ga4(
         )
     wanted = (conversion_events,) if isinstance(conversion_events, str) else conversion_events
     parts = _parts(source, what="GA4 export", kinds=_PARQUET + _NDJSON)
-    # BigQuery's JSON leaves null fields out: a day on which nobody signed in has no
-    # user_id column, and its events have no user_id
-    if user != "user_pseudo_id" and not any("user_id" in _schema(p) for p in parts):
-        missing = parts[0].what if len(parts) == 1 else f"{parts[0].what} (or any other file)"
-        raise SchemaError(
-            f"Column 'user_id' is missing from the {missing}; user={user!r} needs it "
-            "(or pass user='user_pseudo_id')."
-        )
-    # a day of cookieless pings only has no user_pseudo_id column in BigQuery's JSON
-    some_pseudo = len(parts) > 1 and any("user_pseudo_id" in _schema(p) for p in parts)
-    flat = [
-        _ga4_flat(p, i, revenue, wanted, pseudo_optional=some_pseudo) for i, p in enumerate(parts)
-    ]
-    # read once: every step below starts from these events
-    events = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null()).collect()
-    if "__rev_text" in events.columns:
-        _refuse_text_revenue(events, parts, revenue)
-        events = events.drop("__rev_text")
-    if validate:
-        _check_ga4(events, parts, wanted, revenue)
-    ev = events.lazy()
-    in_session = ev.filter(pl.col("__sid").is_not_null())
-    order = ["__ts", "__file", "__order"]
-
-    # sessions: their first event, and the first event that carries a source gives it
-    # (collected_traffic_source, else the event parameters, else GA4's session last click,
-    # else traffic_source if asked)
-    sessions = in_session.group_by(_SESSION).agg(pl.col("__ts").min().alias("__start"))
-    signed_in = (
-        in_session.filter(pl.col("__uid").is_not_null())
-        .group_by(_SESSION)
-        .agg(pl.col("__uid").sort_by(order).first().alias("__s_uid"))
-    )
-    sessions = sessions.join(signed_in, on=_SESSION, how="left")
-    levels = {"c": _carries("c"), "p": _carries("p"), "l": _carries("l")}
-    if first_session_fallback:
-        levels["t"] = pl.col("__name").is_in(list(_FIRST_EVENTS)) & _carries("t")
-    for level, carries in levels.items():
-        cols = [f"__{level}_{k}" for k in _TRAFFIC]
-        found = (
-            in_session.filter(carries)
-            .group_by(_SESSION)
-            .agg(*(pl.col(c).sort_by(order).first() for c in cols), pl.lit(True).alias("__any"))
-            .rename({"__any": f"__{level}_any"})
-        )
-        sessions = sessions.join(found, on=_SESSION, how="left")
-
-    def pick(k: str) -> pl.Expr:
-        chosen: pl.Expr = pl.lit(None, pl.String)
-        for level in reversed(list(levels)):
-            chosen = (
-                pl.when(pl.col(f"__{level}_any").fill_null(False))
-                .then(pl.col(f"__{level}_{k}"))
-                .otherwise(chosen)
+    with _reading(parts, "GA4 export"):
+        # BigQuery's JSON leaves null fields out: a day on which nobody signed in has no
+        # user_id column, and its events have no user_id
+        if user != "user_pseudo_id" and not any("user_id" in _schema(p) for p in parts):
+            missing = parts[0].what if len(parts) == 1 else f"{parts[0].what} (or any other file)"
+            raise SchemaError(
+                f"Column 'user_id' is missing from the {missing}; user={user!r} needs it "
+                "(or pass user='user_pseudo_id')."
             )
-        return chosen
+        # a day of cookieless pings only has no user_pseudo_id column in BigQuery's JSON
+        some_pseudo = len(parts) > 1 and any("user_pseudo_id" in _schema(p) for p in parts)
+        flat = [
+            _ga4_flat(p, i, revenue, wanted, pseudo_optional=some_pseudo)
+            for i, p in enumerate(parts)
+        ]
+        # read once: every step below starts from these events
+        events = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null()).collect()
+        if "__rev_text" in events.columns:
+            _refuse_text_revenue(events, parts, revenue)
+            events = events.drop("__rev_text")
+        if validate:
+            _check_ga4(events, parts, wanted, revenue)
+        ev = events.lazy()
+        in_session = ev.filter(pl.col("__sid").is_not_null())
+        order = ["__ts", "__file", "__order"]
 
-    gclid = pick("gclid").is_not_null()
-    sessions = sessions.with_columns(
-        pl.when(gclid).then(pl.lit("google")).otherwise(pick("src")).alias("__src"),
-        pl.when(gclid).then(pl.lit("cpc")).otherwise(pick("med")).alias("__med"),
-        pick("camp").alias("__camp"),
-    ).with_columns(channel_group("__src", "__med", "__camp", rules=channel_rules).alias("channel"))
+        # sessions: their first event, and the first event that carries a source gives it
+        # (collected_traffic_source, else the event parameters, else GA4's session last click,
+        # else traffic_source if asked)
+        sessions = in_session.group_by(_SESSION).agg(pl.col("__ts").min().alias("__start"))
+        signed_in = (
+            in_session.filter(pl.col("__uid").is_not_null())
+            .group_by(_SESSION)
+            .agg(pl.col("__uid").sort_by(order).first().alias("__s_uid"))
+        )
+        sessions = sessions.join(signed_in, on=_SESSION, how="left")
+        levels = {"c": _carries("c"), "p": _carries("p"), "l": _carries("l")}
+        if first_session_fallback:
+            levels["t"] = pl.col("__name").is_in(list(_FIRST_EVENTS)) & _carries("t")
+        for level, carries in levels.items():
+            cols = [f"__{level}_{k}" for k in _TRAFFIC]
+            found = (
+                in_session.filter(carries)
+                .group_by(_SESSION)
+                .agg(*(pl.col(c).sort_by(order).first() for c in cols), pl.lit(True).alias("__any"))
+                .rename({"__any": f"__{level}_any"})
+            )
+            sessions = sessions.join(found, on=_SESSION, how="left")
 
-    # who each session and each conversion belongs to
-    device_uid = (
-        ev.filter(pl.col("__uid").is_not_null())
-        .group_by("__pseudo")
-        .agg(pl.col("__uid").sort_by(order).first().alias("__d_uid"))
-    )
-    sessions = sessions.join(device_uid, on="__pseudo", how="left")
-    conv = (
-        ev.filter(pl.col("__name").is_in(list(wanted)))
-        .join(
-            sessions.select(*_SESSION, "__s_uid", "__d_uid", "channel", "__camp"),
-            on=_SESSION,
-            how="left",
-            maintain_order="left",
+        def pick(k: str) -> pl.Expr:
+            chosen: pl.Expr = pl.lit(None, pl.String)
+            for level in reversed(list(levels)):
+                chosen = (
+                    pl.when(pl.col(f"__{level}_any").fill_null(False))
+                    .then(pl.col(f"__{level}_{k}"))
+                    .otherwise(chosen)
+                )
+            return chosen
+
+        gclid = pick("gclid").is_not_null()
+        sessions = sessions.with_columns(
+            pl.when(gclid).then(pl.lit("google")).otherwise(pick("src")).alias("__src"),
+            pl.when(gclid).then(pl.lit("cpc")).otherwise(pick("med")).alias("__med"),
+            pick("camp").alias("__camp"),
+        ).with_columns(
+            channel_group("__src", "__med", "__camp", rules=channel_rules).alias("channel")
         )
-        .join(
-            device_uid.rename({"__d_uid": "__dev_uid"}),
-            on="__pseudo",
-            how="left",
-            maintain_order="left",
+
+        # who each session and each conversion belongs to
+        device_uid = (
+            ev.filter(pl.col("__uid").is_not_null())
+            .group_by("__pseudo")
+            .agg(pl.col("__uid").sort_by(order).first().alias("__d_uid"))
         )
-    )
-    if user == "user_pseudo_id":
-        session_user = pl.col("__pseudo")
-        conv_user = pl.col("__pseudo")
-    elif user == "user_id":
-        session_user = pl.col("__s_uid")
-        conv_user = pl.coalesce("__uid", "__s_uid")
-    else:
-        session_user = pl.coalesce("__s_uid", "__d_uid", "__pseudo")
-        conv_user = pl.coalesce("__uid", "__s_uid", "__dev_uid", "__pseudo")
-    conv = (
-        conv.with_columns(conv_user.alias("user_id"))
-        .filter(pl.col("user_id").is_not_null())
-        .sort(["user_id", "__ts", "__file", "__order"])
-    )
-    if dedupe_transactions:
-        txn = pl.col("__txn")
-        keyed = txn.is_not_null() & ~txn.str.to_lowercase().is_in(["(not set)", "(none)"])
-        first = pl.int_range(pl.len()).over(["user_id", "__txn"]) == 0
-        conv = conv.filter(~keyed | first)
-    # the session's touch again before each later conversion made in the same session
-    later = pl.struct("__ts", "__file", "__order").rank("ordinal").over(_SESSION) > 1
-    again = conv.filter(pl.col("__sid").is_not_null() & pl.col("channel").is_not_null() & later)
-    columns = ["user_id", "timestamp", "channel", "event", "revenue", "campaign"]
-    touches = sessions.select(
-        session_user.alias("user_id"),
-        pl.col("__start").alias("timestamp"),
-        pl.col("channel"),
-        pl.lit("touch").alias("event"),
-        pl.lit(0.0).alias("revenue"),
-        pl.col("__camp").alias("campaign"),
-    ).filter(pl.col("user_id").is_not_null())
-    repeats = again.select(
-        "user_id",
-        pl.col("__ts").alias("timestamp"),
-        "channel",
-        pl.lit("touch").alias("event"),
-        pl.lit(0.0).alias("revenue"),
-        pl.col("__camp").alias("campaign"),
-    )
-    conversions = conv.select(
-        "user_id",
-        pl.col("__ts").alias("timestamp"),
-        pl.lit(None, pl.String).alias("channel"),
-        pl.lit("conversion").alias("event"),
-        pl.col("__rev").fill_null(0.0).alias("revenue"),
-        pl.lit(None, pl.String).alias("campaign"),
-    )
-    frame = (
-        pl.concat([touches, repeats, conversions], how="vertical")
-        .select(columns)
-        .sort("user_id", "timestamp", "event", "channel", nulls_last=True)
-        .collect()
-    )
-    if frame.height == 0:
-        who = "a user_pseudo_id" if user == "user_pseudo_id" else "a user_id"
-        raise EmptyInputError(
-            f"The GA4 export has no sessions or conversions with {who}; nothing to attribute."
+        sessions = sessions.join(device_uid, on="__pseudo", how="left")
+        conv = (
+            ev.filter(pl.col("__name").is_in(list(wanted)))
+            .join(
+                sessions.select(*_SESSION, "__s_uid", "__d_uid", "channel", "__camp"),
+                on=_SESSION,
+                how="left",
+                maintain_order="left",
+            )
+            .join(
+                device_uid.rename({"__d_uid": "__dev_uid"}),
+                on="__pseudo",
+                how="left",
+                maintain_order="left",
+            )
         )
-    return read_events(
-        frame,
-        epoch_unit="us",
-        revenue_col="revenue",
-        validate=validate,
-    )
+        if user == "user_pseudo_id":
+            session_user = pl.col("__pseudo")
+            conv_user = pl.col("__pseudo")
+        elif user == "user_id":
+            session_user = pl.col("__s_uid")
+            conv_user = pl.coalesce("__uid", "__s_uid")
+        else:
+            session_user = pl.coalesce("__s_uid", "__d_uid", "__pseudo")
+            conv_user = pl.coalesce("__uid", "__s_uid", "__dev_uid", "__pseudo")
+        conv = (
+            conv.with_columns(conv_user.alias("user_id"))
+            .filter(pl.col("user_id").is_not_null())
+            .sort(["user_id", "__ts", "__file", "__order"])
+        )
+        if dedupe_transactions:
+            txn = pl.col("__txn")
+            keyed = txn.is_not_null() & ~txn.str.to_lowercase().is_in(["(not set)", "(none)"])
+            first = pl.int_range(pl.len()).over(["user_id", "__txn"]) == 0
+            conv = conv.filter(~keyed | first)
+        # the session's touch again before each later conversion made in the same session
+        later = pl.struct("__ts", "__file", "__order").rank("ordinal").over(_SESSION) > 1
+        again = conv.filter(pl.col("__sid").is_not_null() & pl.col("channel").is_not_null() & later)
+        columns = ["user_id", "timestamp", "channel", "event", "revenue", "campaign"]
+        touches = sessions.select(
+            session_user.alias("user_id"),
+            pl.col("__start").alias("timestamp"),
+            pl.col("channel"),
+            pl.lit("touch").alias("event"),
+            pl.lit(0.0).alias("revenue"),
+            pl.col("__camp").alias("campaign"),
+        ).filter(pl.col("user_id").is_not_null())
+        repeats = again.select(
+            "user_id",
+            pl.col("__ts").alias("timestamp"),
+            "channel",
+            pl.lit("touch").alias("event"),
+            pl.lit(0.0).alias("revenue"),
+            pl.col("__camp").alias("campaign"),
+        )
+        conversions = conv.select(
+            "user_id",
+            pl.col("__ts").alias("timestamp"),
+            pl.lit(None, pl.String).alias("channel"),
+            pl.lit("conversion").alias("event"),
+            pl.col("__rev").fill_null(0.0).alias("revenue"),
+            pl.lit(None, pl.String).alias("campaign"),
+        )
+        frame = (
+            pl.concat([touches, repeats, conversions], how="vertical")
+            .select(columns)
+            .sort("user_id", "timestamp", "event", "channel", nulls_last=True)
+            .collect()
+        )
+        if frame.height == 0:
+            who = "a user_pseudo_id" if user == "user_pseudo_id" else "a user_id"
+            raise EmptyInputError(
+                f"The GA4 export has no sessions or conversions with {who}; nothing to attribute."
+            )
+        return read_events(
+            frame,
+            epoch_unit="us",
+            revenue_col="revenue",
+            validate=validate,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1343,63 +1378,64 @@ transactions_col, revenue_col : str, optional
         "revenue": revenue_col,
     }
     parts = _parts(source, what="GA360 export", kinds=_PARQUET + _NDJSON + _CSV)
-    frames = []
-    for i, part in enumerate(parts):
-        df = _ga360_flat(
-            part,
-            i,
-            given,
-            rounded_ids=rounded_ids,
-            use_rules=channel_rules is not None,
-            revenue_scale=revenue_scale,
-            epoch_unit=epoch_unit,
+    with _reading(parts, "GA360 export"):
+        frames = []
+        for i, part in enumerate(parts):
+            df = _ga360_flat(
+                part,
+                i,
+                given,
+                rounded_ids=rounded_ids,
+                use_rules=channel_rules is not None,
+                revenue_scale=revenue_scale,
+                epoch_unit=epoch_unit,
+            )
+            if df is not None:
+                frames.append(df)
+        if not frames:
+            raise EmptyInputError("The GA360 export is empty (0 rows).")
+        rows = pl.concat(frames, how="vertical_relaxed")
+        # hit-level rows repeat the session's fields: one row per session, totals taken once
+        key = ["__user", pl.coalesce("__sid", pl.col("__ts").cast(pl.String)).alias("__key")]
+        has_traffic = pl.any_horizontal(
+            pl.col(f"__{k}").is_not_null() for k in ("source", "medium", "campaign")
         )
-        if df is not None:
-            frames.append(df)
-    if not frames:
-        raise EmptyInputError("The GA360 export is empty (0 rows).")
-    rows = pl.concat(frames, how="vertical_relaxed")
-    # hit-level rows repeat the session's fields: one row per session, totals taken once
-    key = ["__user", pl.coalesce("__sid", pl.col("__ts").cast(pl.String)).alias("__key")]
-    has_traffic = pl.any_horizontal(
-        pl.col(f"__{k}").is_not_null() for k in ("source", "medium", "campaign")
-    )
-    sessions = (
-        rows.sort(["__file", ROW])
-        .group_by(key, maintain_order=True)
-        .agg(
-            pl.col("__ts").min(),
-            pl.col("__chan").drop_nulls().first(),
-            pl.col("__chan").drop_nulls().unique(maintain_order=True).alias("__chans"),
-            pl.col("__file").first().alias("__file0"),
-            pl.col(ROW).first().alias("__row0"),
-            pl.col("__sid").first().alias("__sid0"),
-            *(
-                pl.col(f"__{k}").filter(has_traffic).first()
-                for k in ("source", "medium", "campaign")
-            ),
-            pl.col("__conv").any(),
-            pl.col("__rev").max().fill_null(0.0),
+        sessions = (
+            rows.sort(["__file", ROW])
+            .group_by(key, maintain_order=True)
+            .agg(
+                pl.col("__ts").min(),
+                pl.col("__chan").drop_nulls().first(),
+                pl.col("__chan").drop_nulls().unique(maintain_order=True).alias("__chans"),
+                pl.col("__file").first().alias("__file0"),
+                pl.col(ROW).first().alias("__row0"),
+                pl.col("__sid").first().alias("__sid0"),
+                *(
+                    pl.col(f"__{k}").filter(has_traffic).first()
+                    for k in ("source", "medium", "campaign")
+                ),
+                pl.col("__conv").any(),
+                pl.col("__rev").max().fill_null(0.0),
+            )
         )
-    )
-    if channel_rules is not None:
-        channel = channel_group("__source", "__medium", "__campaign", rules=channel_rules)
-    else:
-        _check_session_channels(sessions, parts, channel_col or "channelGrouping")
-        channel = pl.col("__chan")
-    has_campaign = rows["__campaign"].is_not_null().any()
-    out = sessions.select(
-        pl.col("__user").alias("user_id"),
-        pl.col("__ts").alias("timestamp"),
-        channel.alias("channel"),
-        pl.col("__conv").cast(pl.Int8).alias("converted"),
-        pl.when(pl.col("__conv")).then(pl.col("__rev")).otherwise(0.0).alias("revenue"),
-        *([pl.col("__campaign").alias("campaign")] if has_campaign else []),
-    )
-    return read_events(
-        out,
-        conversion_flag_col="converted",
-        revenue_col="revenue",
-        epoch_unit="us",
-        validate=validate,
-    )
+        if channel_rules is not None:
+            channel = channel_group("__source", "__medium", "__campaign", rules=channel_rules)
+        else:
+            _check_session_channels(sessions, parts, channel_col or "channelGrouping")
+            channel = pl.col("__chan")
+        has_campaign = rows["__campaign"].is_not_null().any()
+        out = sessions.select(
+            pl.col("__user").alias("user_id"),
+            pl.col("__ts").alias("timestamp"),
+            channel.alias("channel"),
+            pl.col("__conv").cast(pl.Int8).alias("converted"),
+            pl.when(pl.col("__conv")).then(pl.col("__rev")).otherwise(0.0).alias("revenue"),
+            *([pl.col("__campaign").alias("campaign")] if has_campaign else []),
+        )
+        return read_events(
+            out,
+            conversion_flag_col="converted",
+            revenue_col="revenue",
+            epoch_unit="us",
+            validate=validate,
+        )

@@ -442,7 +442,10 @@ def test_ga4_bad_exports_are_refused_by_name(tmp_path):
         at.read_ga4(bad)
     array = tmp_path / "events_20240302.json"  # a JSON document, not one record per line
     array.write_text('{"rows": [\n  {"event_name": "page_view"}\n]}\n')
-    with pytest.raises(at.SchemaError, match=r"Cannot read the GA4 export file .*newline-delim"):
+    with pytest.raises(
+        at.ReadError,
+        match=r"The GA4 export file '.*events_20240302.json' is not NDJSON: line 1 \(row 0\)",
+    ):
         at.read_ga4(array)
     with pytest.raises(at.EmptyInputError, match=r"No GA4 export files match"):
         at.read_ga4(str(tmp_path / "nothing_*.parquet"))
@@ -687,6 +690,29 @@ def test_ga360_hit_rows_with_a_null_channel_grouping_take_their_sessions(tmp_pat
         r"'0001', visitId '1501600000': 'Referral', 'Direct'\)",
     ):
         at.read_ga360(path)
+
+
+def test_ga360_files_that_cannot_be_read_are_named_by_line_and_column(tmp_path):
+    # a Latin-1 byte and a row with a field too many were raw polars errors
+    header = "fullVisitorId,visitId,visitStartTime,channelGrouping,transactions\n"
+    path = tmp_path / "sessions.csv"
+    path.write_bytes(
+        header.encode() + b"0001,1501600000,1501600000,Direct,\n"
+        b"0002,1501600000,1501600000,R\xe9f\xe9rence,1\n"
+    )
+    with pytest.raises(
+        at.ReadError,
+        match=r"The GA360 export file '.*sessions.csv' is not UTF-8 text: byte 0xe9 at line 3 "
+        r"\(row 1\), column 'channelGrouping'",
+    ):
+        at.read_ga360(path)
+    path.write_text(
+        header + "0001,1501600000,1501600000,Direct,\n0002,1501600000,1501600000,Referral,1,9\n"
+    )
+    with pytest.raises(
+        at.ReadError, match=r"has a row with more fields than its header: row 1 \(line 3\)"
+    ):
+        at.read_ga360([path])
 
 
 def test_ga360_null_flags_convert_nothing_and_negative_flags_are_refused(tmp_path):
