@@ -1787,6 +1787,14 @@ def test_csv_lines_before_the_header_are_skipped(tmp_path: Path, preamble: str, 
     assert at.read_events(path).collect()["user_id"].to_list() == ["#1", "#1", "2"]
 
 
+def test_csv_header_whose_first_column_is_named_hash_is_the_header(tmp_path: Path) -> None:
+    # row-numbered exports name their first column '#': that line is the header, not a comment
+    path = tmp_path / "e.csv"
+    rows = [("#", *_BY_HAND[0]), *((str(i), *r) for i, r in enumerate(_BY_HAND[1:], 1))]
+    path.write_text("# exported, by hand\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
+
+
 def test_csv_lines_of_spaces_are_skipped_like_empty_lines(tmp_path: Path) -> None:
     # an editor's indented blank line was read as a row with a user id of spaces and no time
     lines = [",".join(r) for r in _BY_HAND]

@@ -344,7 +344,9 @@ def csv_preamble(path: Path) -> tuple[int, str | None]:
 
     Two kinds of line come before a header: Excel's ``sep=;`` directive (first line only),
     which names the separator, and comment lines starting with ``#`` (as some exporters
-    write a title or a date). Both are skipped; a ``#`` after the header is data.
+    write a title or a date). Both are skipped; a ``#`` after the header is data. A line
+    starting with ``#`` that has as many separators as the line after it is the header
+    (a first column named ``#``, as row-numbered exports have).
 
     Examples
     --------
@@ -356,18 +358,27 @@ def csv_preamble(path: Path) -> tuple[int, str | None]:
     """
     count, named = 0, None
     with open(path, "rb") as f:
-        for number, raw in enumerate(f):
-            if number >= 1000:
-                break
-            line = raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
-            directive = re.fullmatch(r"sep=(.)", line.strip(" "), flags=re.IGNORECASE)
-            if number == 0 and directive is not None:
-                count, named = 1, directive.group(1)
-            elif line.lstrip().startswith("#"):
-                count = number + 1
-            else:
-                break
+        lines = [
+            raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+            for _, raw in zip(range(1000), f, strict=False)
+        ]
+    for number, line in enumerate(lines):
+        directive = re.fullmatch(r"sep=(.)", line.strip(" "), flags=re.IGNORECASE)
+        if number == 0 and directive is not None:
+            count, named = 1, directive.group(1)
+        elif line.lstrip().startswith("#") and not _same_fields(line, lines[number + 1 :]):
+            count = number + 1
+        else:
+            break
     return count, named
+
+
+def _same_fields(line: str, rest: list[str]) -> bool:
+    """Whether ``line`` has as many of some separator as the next line without a ``#``."""
+    after = next((r for r in rest if not r.lstrip().startswith("#")), None)
+    if after is None:
+        return False
+    return any(line.count(sep) == after.count(sep) > 0 for sep in (",", ";", "\t", "|"))
 
 
 def csv_separator(path: Path) -> str:
