@@ -19,7 +19,10 @@ How a GA4 session becomes a touch
 - **Its channel** comes from the session's own source, medium and campaign: the first event of
   the session that carries ``collected_traffic_source`` (``manual_source``, ``manual_medium``,
   ``manual_campaign_name``, ``gclid``); if no event does, the first that carries the
-  ``source`` / ``medium`` / ``campaign`` / ``gclid`` event parameters. A ``gclid`` (Google Ads
+  ``source`` / ``medium`` / ``campaign`` / ``gclid`` event parameters; if none does, the
+  session-scoped ``session_traffic_source_last_click`` of newer exports (its
+  ``manual_campaign``, else ``google_ads_campaign`` as ``google`` / ``cpc``, else
+  ``cross_channel_campaign``). A ``gclid`` (Google Ads
   auto-tagging) means ``google`` / ``cpc``, as GA4 reads it when auto-tagging is on. A session
   with no source at all is ``(direct)`` / ``(none)``. An explicit ``(direct)`` carries no
   source. The channel is :func:`attribution.channel_group` of the three, by ``channel_rules``.
@@ -77,7 +80,8 @@ from __future__ import annotations
 import glob
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -87,6 +91,7 @@ import polars as pl
 from attribution._base.errors import (
     DataQualityWarning,
     EmptyInputError,
+    ReadError,
     SchemaError,
     ValidationError,
     describe_rows,
@@ -96,9 +101,12 @@ from attribution._base.frames import (
     FrameLike,
     Rule,
     check_rules,
+    diagnose,
     is_text,
     numeric_expr,
+    read_error,
     scan_csv,
+    scan_ndjson,
     to_lazy,
 )
 from attribution._base.time import parse_times
@@ -131,10 +139,34 @@ _SCIENTIFIC = r"^\s*[+-]?\d+(\.\d*)?[eE][+-]?\d+\s*$"
 
 @dataclass(frozen=True)
 class _Part:
-    """One input of an export: a lazy frame and the name used for it in messages."""
+    """One input of an export: a lazy frame, the name used for it in messages, its file."""
 
     lf: pl.LazyFrame
     what: str
+    path: Path | None = None
+    kind: str = "export"
+
+
+@contextmanager
+def _reading(parts: list[_Part], what: str) -> Iterator[None]:
+    """Turn errors of reading the export's files into a :class:`ReadError` naming the file.
+
+    The file, row, line and column are found where they can be (see
+    :func:`attribution._base.frames.diagnose`).
+    """
+    sources: list[tuple[object, str]] = [(p.path, what) for p in parts if p.path is not None]
+    try:
+        yield
+    except Exception as exc:
+        error = read_error(exc, sources)
+        if error is None:
+            raise
+        raise error from exc
+    except pl.exceptions.PanicException as exc:  # a BaseException: not caught above
+        error = read_error(exc, sources)
+        if error is None:
+            raise
+        raise error from exc
 
 
 def _schema(part: _Part) -> pl.Schema:
@@ -142,6 +174,9 @@ def _schema(part: _Part) -> pl.Schema:
     try:
         return part.lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
+        found = None if part.path is None else diagnose(part.path, part.kind, exc)
+        if found is not None:
+            raise ReadError(found) from None
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise SchemaError(
             f"Cannot read the {part.what}: {first}. Expected Parquet, newline-delimited JSON "
@@ -202,11 +237,11 @@ def _parts(source: GASource, *, what: str, kinds: tuple[str, ...]) -> list[_Part
             lf = pl.scan_parquet(path)
         elif suffix in _NDJSON:
             # nested records: infer the schema from the whole file, not from its first rows
-            lf = pl.scan_ndjson(path, infer_schema_length=None)
+            lf = scan_ndjson(path)
         else:
             # every column as text: long ids stay exact, numbers are read where they are used
             lf = scan_csv(path, infer_schema=False)
-        parts.append(_Part(lf, label))
+        parts.append(_Part(lf, label, path, what))
     if not parts:
         raise EmptyInputError(f"Every {what} file is empty (0 bytes).")
     return parts
@@ -388,6 +423,7 @@ def _ga4_flat(
         text_field("collected_traffic_source.manual_medium").alias("__c_med"),
         text_field("collected_traffic_source.manual_campaign_name").alias("__c_camp"),
         text_field("collected_traffic_source.gclid").alias("__c_gclid"),
+        *_last_click(text_field),
         # traffic_source is the user's and repeats on every event: kept where it may be used
         *(
             pl.when(pl.col("event_name").is_in(list(_FIRST_EVENTS)))
@@ -433,6 +469,42 @@ def _ga4_flat(
     return _with_params(events, lf, schema, params, what)
 
 
+#: GA4's session-scoped last click (exports from mid-2024): its records, by preference.
+_LAST_CLICK = "session_traffic_source_last_click"
+
+
+def _last_click(text_field: Callable[[str], pl.Expr]) -> list[pl.Expr]:
+    """Return the session's source, medium and campaign from GA4's session last click.
+
+    Its ``manual_campaign`` (the utm tags) if it has a source or medium; else its
+    ``google_ads_campaign`` (a campaign there is Google Ads traffic: ``google`` / ``cpc``);
+    else its ``cross_channel_campaign``. Columns ``__l_src, __l_med, __l_camp, __l_gclid``.
+    """
+    manual = [text_field(f"{_LAST_CLICK}.manual_campaign.{f}") for f in _UTM]
+    ads_campaign = text_field(f"{_LAST_CLICK}.google_ads_campaign.campaign_name")
+    ads_id = text_field(f"{_LAST_CLICK}.google_ads_campaign.campaign_id")
+    cross = [text_field(f"{_LAST_CLICK}.cross_channel_campaign.{f}") for f in _UTM]
+    has_manual = manual[0].is_not_null() | manual[1].is_not_null()
+    has_ads = ads_campaign.is_not_null() | ads_id.is_not_null()
+    ads = [pl.lit("google"), pl.lit("cpc"), ads_campaign]
+    out = []
+    for k, name in enumerate(("src", "med", "camp")):
+        out.append(
+            pl.when(has_manual)
+            .then(manual[k])
+            .when(has_ads)
+            .then(ads[k])
+            .otherwise(cross[k])
+            .cast(pl.String)
+            .alias(f"__l_{name}")
+        )
+    return [*out, pl.lit(None, pl.String).alias("__l_gclid")]
+
+
+#: The fields of a manual or cross-channel campaign record, as source, medium, campaign.
+_UTM = ("source", "medium", "campaign_name")
+
+
 def _with_params(
     events: pl.LazyFrame,
     lf: pl.LazyFrame,
@@ -463,8 +535,11 @@ def _with_params(
     number_keys = [k for k, name in params.items() if name == "__rev"]
     if not value_fields:
         return events.with_columns(
-            pl.lit(None, pl.Float64 if name == "__rev" else pl.String).alias(name)
-            for name in params.values()
+            *(
+                pl.lit(None, pl.Float64 if name == "__rev" else pl.String).alias(name)
+                for name in params.values()
+            ),
+            *(pl.lit(None, pl.String).alias("__rev_text") for _ in number_keys),
         ).drop(ROW)
 
     value = pl.col("__value")
@@ -480,7 +555,13 @@ def _with_params(
         for x in (d, f)
         if x is not None
     ]
-    numbers = [x.cast(pl.Float64, strict=False) for x in (d, f, i, s) if x is not None]
+    numbers = [x.cast(pl.Float64, strict=False) for x in (d, f, i) if x is not None]
+    if s is not None:
+        # a number sent as text ("12.50"); other text is no number, and is refused below
+        numbers.append(_text(s).cast(pl.Float64, strict=False))
+    not_number = (
+        pl.when(pl.coalesce(numbers).is_null()).then(_text(s)) if s is not None else pl.lit(None)
+    )
 
     def first(exprs: list[pl.Expr], dtype: pl.DataType) -> pl.Expr:
         return pl.coalesce(exprs) if exprs else pl.lit(None, dtype)
@@ -501,14 +582,23 @@ def _with_params(
             first(texts, pl.String()).alias("__text"),
             first(ids, pl.String()).alias("__id"),
             first(numbers, pl.Float64()).alias("__number"),
+            not_number.cast(pl.String).alias("__not_number"),
         )
     )
     wide = long.group_by(ROW).agg(
-        pl.col("__id" if key == "ga_session_id" else "__number" if key in number_keys else "__text")
-        .filter(pl.col("__key") == key)
-        .first()
-        .alias(name)
-        for key, name in params.items()
+        *(
+            pl.col(
+                "__id" if key == "ga_session_id" else "__number" if key in number_keys else "__text"
+            )
+            .filter(pl.col("__key") == key)
+            .first()
+            .alias(name)
+            for key, name in params.items()
+        ),
+        *(
+            pl.col("__not_number").filter(pl.col("__key") == key).first().alias("__rev_text")
+            for key in number_keys
+        ),
     )
     out = events.join(wide, on=ROW, how="left", maintain_order="left")
     return out.drop(ROW)
@@ -569,6 +659,24 @@ def _check_ga4(
         )
 
 
+def _refuse_text_revenue(events: pl.DataFrame, parts: list[_Part], revenue: str | None) -> None:
+    """Refuse an event parameter of revenue sent as text that is not a number (``"abc"``).
+
+    Such a value would otherwise be read as no value, 0, without a word.
+    """
+    bad = events.filter(pl.col("__rev_text").is_not_null())
+    if bad.height == 0:
+        return
+    first = bad["__file"][0]
+    rows = bad.filter(pl.col("__file") == first)
+    shown = describe_rows(rows["__order"].to_list(), values=rows["__rev_text"].to_list())
+    raise ValidationError(
+        f"Field {revenue!r} of the {parts[first].what} has {rows.height} values that are not "
+        f"numbers ({shown}); expected a conversion's value as a number (string_value text "
+        "such as '12.50' is read, other text is not a value)."
+    )
+
+
 def read_ga4(
     source: GASource,
     *,
@@ -590,7 +698,7 @@ def read_ga4(
         glob pattern, or a list of them; or a Polars/pandas frame with the export's columns.
         Needed: ``event_timestamp`` (µs since 1970, UTC), ``event_name``, ``user_pseudo_id``
         and ``event_params``; read when present: ``user_id``, ``collected_traffic_source``,
-        ``traffic_source``, ``ecommerce``.
+        ``session_traffic_source_last_click``, ``traffic_source``, ``ecommerce``.
     user : {"user_pseudo_id", "user_id", "stitched"}
         Who a user is: the device or cookie (default); the site's signed-in ``user_id``
         (sessions without one are left out); or the ``user_id`` where known and the device
@@ -658,152 +766,160 @@ def read_ga4(
         )
     wanted = (conversion_events,) if isinstance(conversion_events, str) else conversion_events
     parts = _parts(source, what="GA4 export", kinds=_PARQUET + _NDJSON)
-    # BigQuery's JSON leaves null fields out: a day on which nobody signed in has no
-    # user_id column, and its events have no user_id
-    if user != "user_pseudo_id" and not any("user_id" in _schema(p) for p in parts):
-        missing = parts[0].what if len(parts) == 1 else f"{parts[0].what} (or any other file)"
-        raise SchemaError(
-            f"Column 'user_id' is missing from the {missing}; user={user!r} needs it "
-            "(or pass user='user_pseudo_id')."
-        )
-    # a day of cookieless pings only has no user_pseudo_id column in BigQuery's JSON
-    some_pseudo = len(parts) > 1 and any("user_pseudo_id" in _schema(p) for p in parts)
-    flat = [
-        _ga4_flat(p, i, revenue, wanted, pseudo_optional=some_pseudo) for i, p in enumerate(parts)
-    ]
-    # read once: every step below starts from these events
-    events = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null()).collect()
-    if validate:
-        _check_ga4(events, parts, wanted, revenue)
-    ev = events.lazy()
-    in_session = ev.filter(pl.col("__sid").is_not_null())
-    order = ["__ts", "__file", "__order"]
-
-    # sessions: their first event, and the first event that carries a source gives it
-    # (collected_traffic_source, else the event parameters, else traffic_source if asked)
-    sessions = in_session.group_by(_SESSION).agg(pl.col("__ts").min().alias("__start"))
-    signed_in = (
-        in_session.filter(pl.col("__uid").is_not_null())
-        .group_by(_SESSION)
-        .agg(pl.col("__uid").sort_by(order).first().alias("__s_uid"))
-    )
-    sessions = sessions.join(signed_in, on=_SESSION, how="left")
-    levels = {"c": _carries("c"), "p": _carries("p")}
-    if first_session_fallback:
-        levels["t"] = pl.col("__name").is_in(list(_FIRST_EVENTS)) & _carries("t")
-    for level, carries in levels.items():
-        cols = [f"__{level}_{k}" for k in _TRAFFIC]
-        found = (
-            in_session.filter(carries)
-            .group_by(_SESSION)
-            .agg(*(pl.col(c).sort_by(order).first() for c in cols), pl.lit(True).alias("__any"))
-            .rename({"__any": f"__{level}_any"})
-        )
-        sessions = sessions.join(found, on=_SESSION, how="left")
-
-    def pick(k: str) -> pl.Expr:
-        chosen: pl.Expr = pl.lit(None, pl.String)
-        for level in reversed(list(levels)):
-            chosen = (
-                pl.when(pl.col(f"__{level}_any").fill_null(False))
-                .then(pl.col(f"__{level}_{k}"))
-                .otherwise(chosen)
+    with _reading(parts, "GA4 export"):
+        # BigQuery's JSON leaves null fields out: a day on which nobody signed in has no
+        # user_id column, and its events have no user_id
+        if user != "user_pseudo_id" and not any("user_id" in _schema(p) for p in parts):
+            missing = parts[0].what if len(parts) == 1 else f"{parts[0].what} (or any other file)"
+            raise SchemaError(
+                f"Column 'user_id' is missing from the {missing}; user={user!r} needs it "
+                "(or pass user='user_pseudo_id')."
             )
-        return chosen
+        # a day of cookieless pings only has no user_pseudo_id column in BigQuery's JSON
+        some_pseudo = len(parts) > 1 and any("user_pseudo_id" in _schema(p) for p in parts)
+        flat = [
+            _ga4_flat(p, i, revenue, wanted, pseudo_optional=some_pseudo)
+            for i, p in enumerate(parts)
+        ]
+        # read once: every step below starts from these events
+        events = pl.concat(flat, how="vertical").filter(pl.col("__pseudo").is_not_null()).collect()
+        if "__rev_text" in events.columns:
+            _refuse_text_revenue(events, parts, revenue)
+            events = events.drop("__rev_text")
+        if validate:
+            _check_ga4(events, parts, wanted, revenue)
+        ev = events.lazy()
+        in_session = ev.filter(pl.col("__sid").is_not_null())
+        order = ["__ts", "__file", "__order"]
 
-    gclid = pick("gclid").is_not_null()
-    sessions = sessions.with_columns(
-        pl.when(gclid).then(pl.lit("google")).otherwise(pick("src")).alias("__src"),
-        pl.when(gclid).then(pl.lit("cpc")).otherwise(pick("med")).alias("__med"),
-        pick("camp").alias("__camp"),
-    ).with_columns(channel_group("__src", "__med", "__camp", rules=channel_rules).alias("channel"))
+        # sessions: their first event, and the first event that carries a source gives it
+        # (collected_traffic_source, else the event parameters, else GA4's session last click,
+        # else traffic_source if asked)
+        sessions = in_session.group_by(_SESSION).agg(pl.col("__ts").min().alias("__start"))
+        signed_in = (
+            in_session.filter(pl.col("__uid").is_not_null())
+            .group_by(_SESSION)
+            .agg(pl.col("__uid").sort_by(order).first().alias("__s_uid"))
+        )
+        sessions = sessions.join(signed_in, on=_SESSION, how="left")
+        levels = {"c": _carries("c"), "p": _carries("p"), "l": _carries("l")}
+        if first_session_fallback:
+            levels["t"] = pl.col("__name").is_in(list(_FIRST_EVENTS)) & _carries("t")
+        for level, carries in levels.items():
+            cols = [f"__{level}_{k}" for k in _TRAFFIC]
+            found = (
+                in_session.filter(carries)
+                .group_by(_SESSION)
+                .agg(*(pl.col(c).sort_by(order).first() for c in cols), pl.lit(True).alias("__any"))
+                .rename({"__any": f"__{level}_any"})
+            )
+            sessions = sessions.join(found, on=_SESSION, how="left")
 
-    # who each session and each conversion belongs to
-    device_uid = (
-        ev.filter(pl.col("__uid").is_not_null())
-        .group_by("__pseudo")
-        .agg(pl.col("__uid").sort_by(order).first().alias("__d_uid"))
-    )
-    sessions = sessions.join(device_uid, on="__pseudo", how="left")
-    conv = (
-        ev.filter(pl.col("__name").is_in(list(wanted)))
-        .join(
-            sessions.select(*_SESSION, "__s_uid", "__d_uid", "channel", "__camp"),
-            on=_SESSION,
-            how="left",
-            maintain_order="left",
+        def pick(k: str) -> pl.Expr:
+            chosen: pl.Expr = pl.lit(None, pl.String)
+            for level in reversed(list(levels)):
+                chosen = (
+                    pl.when(pl.col(f"__{level}_any").fill_null(False))
+                    .then(pl.col(f"__{level}_{k}"))
+                    .otherwise(chosen)
+                )
+            return chosen
+
+        gclid = pick("gclid").is_not_null()
+        sessions = sessions.with_columns(
+            pl.when(gclid).then(pl.lit("google")).otherwise(pick("src")).alias("__src"),
+            pl.when(gclid).then(pl.lit("cpc")).otherwise(pick("med")).alias("__med"),
+            pick("camp").alias("__camp"),
+        ).with_columns(
+            channel_group("__src", "__med", "__camp", rules=channel_rules).alias("channel")
         )
-        .join(
-            device_uid.rename({"__d_uid": "__dev_uid"}),
-            on="__pseudo",
-            how="left",
-            maintain_order="left",
+
+        # who each session and each conversion belongs to
+        device_uid = (
+            ev.filter(pl.col("__uid").is_not_null())
+            .group_by("__pseudo")
+            .agg(pl.col("__uid").sort_by(order).first().alias("__d_uid"))
         )
-    )
-    if user == "user_pseudo_id":
-        session_user = pl.col("__pseudo")
-        conv_user = pl.col("__pseudo")
-    elif user == "user_id":
-        session_user = pl.col("__s_uid")
-        conv_user = pl.coalesce("__uid", "__s_uid")
-    else:
-        session_user = pl.coalesce("__s_uid", "__d_uid", "__pseudo")
-        conv_user = pl.coalesce("__uid", "__s_uid", "__dev_uid", "__pseudo")
-    conv = (
-        conv.with_columns(conv_user.alias("user_id"))
-        .filter(pl.col("user_id").is_not_null())
-        .sort(["user_id", "__ts", "__file", "__order"])
-    )
-    if dedupe_transactions:
-        txn = pl.col("__txn")
-        keyed = txn.is_not_null() & ~txn.str.to_lowercase().is_in(["(not set)", "(none)"])
-        first = pl.int_range(pl.len()).over(["user_id", "__txn"]) == 0
-        conv = conv.filter(~keyed | first)
-    # the session's touch again before each later conversion made in the same session
-    later = pl.struct("__ts", "__file", "__order").rank("ordinal").over(_SESSION) > 1
-    again = conv.filter(pl.col("__sid").is_not_null() & pl.col("channel").is_not_null() & later)
-    columns = ["user_id", "timestamp", "channel", "event", "revenue", "campaign"]
-    touches = sessions.select(
-        session_user.alias("user_id"),
-        pl.col("__start").alias("timestamp"),
-        pl.col("channel"),
-        pl.lit("touch").alias("event"),
-        pl.lit(0.0).alias("revenue"),
-        pl.col("__camp").alias("campaign"),
-    ).filter(pl.col("user_id").is_not_null())
-    repeats = again.select(
-        "user_id",
-        pl.col("__ts").alias("timestamp"),
-        "channel",
-        pl.lit("touch").alias("event"),
-        pl.lit(0.0).alias("revenue"),
-        pl.col("__camp").alias("campaign"),
-    )
-    conversions = conv.select(
-        "user_id",
-        pl.col("__ts").alias("timestamp"),
-        pl.lit(None, pl.String).alias("channel"),
-        pl.lit("conversion").alias("event"),
-        pl.col("__rev").fill_null(0.0).alias("revenue"),
-        pl.lit(None, pl.String).alias("campaign"),
-    )
-    frame = (
-        pl.concat([touches, repeats, conversions], how="vertical")
-        .select(columns)
-        .sort("user_id", "timestamp", "event", "channel", nulls_last=True)
-        .collect()
-    )
-    if frame.height == 0:
-        who = "a user_pseudo_id" if user == "user_pseudo_id" else "a user_id"
-        raise EmptyInputError(
-            f"The GA4 export has no sessions or conversions with {who}; nothing to attribute."
+        sessions = sessions.join(device_uid, on="__pseudo", how="left")
+        conv = (
+            ev.filter(pl.col("__name").is_in(list(wanted)))
+            .join(
+                sessions.select(*_SESSION, "__s_uid", "__d_uid", "channel", "__camp"),
+                on=_SESSION,
+                how="left",
+                maintain_order="left",
+            )
+            .join(
+                device_uid.rename({"__d_uid": "__dev_uid"}),
+                on="__pseudo",
+                how="left",
+                maintain_order="left",
+            )
         )
-    return read_events(
-        frame,
-        epoch_unit="us",
-        revenue_col="revenue",
-        validate=validate,
-    )
+        if user == "user_pseudo_id":
+            session_user = pl.col("__pseudo")
+            conv_user = pl.col("__pseudo")
+        elif user == "user_id":
+            session_user = pl.col("__s_uid")
+            conv_user = pl.coalesce("__uid", "__s_uid")
+        else:
+            session_user = pl.coalesce("__s_uid", "__d_uid", "__pseudo")
+            conv_user = pl.coalesce("__uid", "__s_uid", "__dev_uid", "__pseudo")
+        conv = (
+            conv.with_columns(conv_user.alias("user_id"))
+            .filter(pl.col("user_id").is_not_null())
+            .sort(["user_id", "__ts", "__file", "__order"])
+        )
+        if dedupe_transactions:
+            txn = pl.col("__txn")
+            keyed = txn.is_not_null() & ~txn.str.to_lowercase().is_in(["(not set)", "(none)"])
+            first = pl.int_range(pl.len()).over(["user_id", "__txn"]) == 0
+            conv = conv.filter(~keyed | first)
+        # the session's touch again before each later conversion made in the same session
+        later = pl.struct("__ts", "__file", "__order").rank("ordinal").over(_SESSION) > 1
+        again = conv.filter(pl.col("__sid").is_not_null() & pl.col("channel").is_not_null() & later)
+        columns = ["user_id", "timestamp", "channel", "event", "revenue", "campaign"]
+        touches = sessions.select(
+            session_user.alias("user_id"),
+            pl.col("__start").alias("timestamp"),
+            pl.col("channel"),
+            pl.lit("touch").alias("event"),
+            pl.lit(0.0).alias("revenue"),
+            pl.col("__camp").alias("campaign"),
+        ).filter(pl.col("user_id").is_not_null())
+        repeats = again.select(
+            "user_id",
+            pl.col("__ts").alias("timestamp"),
+            "channel",
+            pl.lit("touch").alias("event"),
+            pl.lit(0.0).alias("revenue"),
+            pl.col("__camp").alias("campaign"),
+        )
+        conversions = conv.select(
+            "user_id",
+            pl.col("__ts").alias("timestamp"),
+            pl.lit(None, pl.String).alias("channel"),
+            pl.lit("conversion").alias("event"),
+            pl.col("__rev").fill_null(0.0).alias("revenue"),
+            pl.lit(None, pl.String).alias("campaign"),
+        )
+        frame = (
+            pl.concat([touches, repeats, conversions], how="vertical")
+            .select(columns)
+            .sort("user_id", "timestamp", "event", "channel", nulls_last=True)
+            .collect()
+        )
+        if frame.height == 0:
+            who = "a user_pseudo_id" if user == "user_pseudo_id" else "a user_id"
+            raise EmptyInputError(
+                f"The GA4 export has no sessions or conversions with {who}; nothing to attribute."
+            )
+        return read_events(
+            frame,
+            epoch_unit="us",
+            revenue_col="revenue",
+            validate=validate,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1092,16 +1208,6 @@ def _ga360_flat(
                 "export the column as text (or name another id with user_col=)",
             )
         )
-    if not use_rules:
-        rules.append(
-            Rule(
-                "__chan",
-                pl.col("__chan").is_null(),
-                "nulls",
-                "every session needs a channel grouping",
-                show_values=False,
-            )
-        )
     df = flat.collect()
     names = {
         "__user": user_name,
@@ -1127,6 +1233,43 @@ def _ga360_flat(
         False
     )
     return df.with_columns(converted.alias("__conv")).drop("__user_raw", "__far", "__ts_raw")
+
+
+def _check_session_channels(sessions: pl.DataFrame, parts: list[_Part], name: str) -> None:
+    """Refuse sessions without a channel grouping, or whose hits disagree on it.
+
+    Hit-level rows repeat their session's ``channelGrouping``; a row where it is null takes
+    the session's from its other rows.
+    """
+    n_chans = pl.col("__chans").list.len()
+    for broken, noun, rule in (
+        (
+            n_chans == 0,
+            "sessions without a channel grouping on any row",
+            "every session needs one (or pass channel_rules='ga4' to group trafficSource "
+            "source/medium)",
+        ),
+        (
+            n_chans > 1,
+            "sessions whose rows disagree on the channel grouping",
+            "the rows of a session repeat its channel grouping, so these rows are not one "
+            "session's (or the file was edited)",
+        ),
+    ):
+        bad = sessions.filter(broken)
+        if bad.height == 0:
+            continue
+        first = bad["__file0"][0]
+        rows = bad.filter(pl.col("__file0") == first).head(5)
+        shown = "; ".join(
+            f"row {r['__row0']}: fullVisitorId {r['__user']!r}"
+            + (f", visitId {r['__sid0']!r}" if r["__sid0"] is not None else "")
+            + (f": {', '.join(repr(c) for c in r['__chans'])}" if r["__chans"] else "")
+            for r in rows.iter_rows(named=True)
+        )
+        raise ValidationError(
+            f"Column {name!r} of the {parts[first].what} has {bad.height} {noun} ({shown}); {rule}."
+        )
 
 
 def read_ga360(
@@ -1235,58 +1378,64 @@ transactions_col, revenue_col : str, optional
         "revenue": revenue_col,
     }
     parts = _parts(source, what="GA360 export", kinds=_PARQUET + _NDJSON + _CSV)
-    frames = []
-    for i, part in enumerate(parts):
-        df = _ga360_flat(
-            part,
-            i,
-            given,
-            rounded_ids=rounded_ids,
-            use_rules=channel_rules is not None,
-            revenue_scale=revenue_scale,
-            epoch_unit=epoch_unit,
+    with _reading(parts, "GA360 export"):
+        frames = []
+        for i, part in enumerate(parts):
+            df = _ga360_flat(
+                part,
+                i,
+                given,
+                rounded_ids=rounded_ids,
+                use_rules=channel_rules is not None,
+                revenue_scale=revenue_scale,
+                epoch_unit=epoch_unit,
+            )
+            if df is not None:
+                frames.append(df)
+        if not frames:
+            raise EmptyInputError("The GA360 export is empty (0 rows).")
+        rows = pl.concat(frames, how="vertical_relaxed")
+        # hit-level rows repeat the session's fields: one row per session, totals taken once
+        key = ["__user", pl.coalesce("__sid", pl.col("__ts").cast(pl.String)).alias("__key")]
+        has_traffic = pl.any_horizontal(
+            pl.col(f"__{k}").is_not_null() for k in ("source", "medium", "campaign")
         )
-        if df is not None:
-            frames.append(df)
-    if not frames:
-        raise EmptyInputError("The GA360 export is empty (0 rows).")
-    rows = pl.concat(frames, how="vertical_relaxed")
-    # hit-level rows repeat the session's fields: one row per session, totals taken once
-    key = ["__user", pl.coalesce("__sid", pl.col("__ts").cast(pl.String)).alias("__key")]
-    has_traffic = pl.any_horizontal(
-        pl.col(f"__{k}").is_not_null() for k in ("source", "medium", "campaign")
-    )
-    sessions = (
-        rows.sort(["__file", ROW])
-        .group_by(key, maintain_order=True)
-        .agg(
-            pl.col("__ts").min(),
-            pl.col("__chan").drop_nulls().first(),
-            *(
-                pl.col(f"__{k}").filter(has_traffic).first()
-                for k in ("source", "medium", "campaign")
-            ),
-            pl.col("__conv").any(),
-            pl.col("__rev").max().fill_null(0.0),
+        sessions = (
+            rows.sort(["__file", ROW])
+            .group_by(key, maintain_order=True)
+            .agg(
+                pl.col("__ts").min(),
+                pl.col("__chan").drop_nulls().first(),
+                pl.col("__chan").drop_nulls().unique(maintain_order=True).alias("__chans"),
+                pl.col("__file").first().alias("__file0"),
+                pl.col(ROW).first().alias("__row0"),
+                pl.col("__sid").first().alias("__sid0"),
+                *(
+                    pl.col(f"__{k}").filter(has_traffic).first()
+                    for k in ("source", "medium", "campaign")
+                ),
+                pl.col("__conv").any(),
+                pl.col("__rev").max().fill_null(0.0),
+            )
         )
-    )
-    if channel_rules is not None:
-        channel = channel_group("__source", "__medium", "__campaign", rules=channel_rules)
-    else:
-        channel = pl.col("__chan")
-    has_campaign = rows["__campaign"].is_not_null().any()
-    out = sessions.select(
-        pl.col("__user").alias("user_id"),
-        pl.col("__ts").alias("timestamp"),
-        channel.alias("channel"),
-        pl.col("__conv").cast(pl.Int8).alias("converted"),
-        pl.when(pl.col("__conv")).then(pl.col("__rev")).otherwise(0.0).alias("revenue"),
-        *([pl.col("__campaign").alias("campaign")] if has_campaign else []),
-    )
-    return read_events(
-        out,
-        conversion_flag_col="converted",
-        revenue_col="revenue",
-        epoch_unit="us",
-        validate=validate,
-    )
+        if channel_rules is not None:
+            channel = channel_group("__source", "__medium", "__campaign", rules=channel_rules)
+        else:
+            _check_session_channels(sessions, parts, channel_col or "channelGrouping")
+            channel = pl.col("__chan")
+        has_campaign = rows["__campaign"].is_not_null().any()
+        out = sessions.select(
+            pl.col("__user").alias("user_id"),
+            pl.col("__ts").alias("timestamp"),
+            channel.alias("channel"),
+            pl.col("__conv").cast(pl.Int8).alias("converted"),
+            pl.when(pl.col("__conv")).then(pl.col("__rev")).otherwise(0.0).alias("revenue"),
+            *([pl.col("__campaign").alias("campaign")] if has_campaign else []),
+        )
+        return read_events(
+            out,
+            conversion_flag_col="converted",
+            revenue_col="revenue",
+            epoch_unit="us",
+            validate=validate,
+        )

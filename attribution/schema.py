@@ -216,10 +216,13 @@ def user_id_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> pl.Expr:
     ``"7"`` are two users (a CSV file's id column is read as text for this reason, see
     :func:`attribution.io.read_events`).
 
+    Floats are read as Int64 when every value is whole and below 2**53 (pandas makes an
+    integer column with a missing value float: ``123.0``); otherwise they are refused.
+
     Raises
     ------
     SchemaError
-        Any other type (floats, dates...).
+        Floats that are not all whole ids, or any other type (dates...).
 
     Examples
     --------
@@ -240,15 +243,44 @@ def user_id_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> pl.Expr:
         return col.cast(pl.String)
     if is_text(dtype):
         return col.cast(pl.String)
-    why = ""
-    if dtype.is_float():  # floats hold integers exactly only below 2**53
-        why = (
-            " (pandas makes an integer column with a missing value float: read the ids as "
-            "text, or as df[col].astype('Int64'))"
-        )
+    if dtype.is_float():
+        return _whole_float_ids(lf, name, dtype)
     raise SchemaError(
-        f"Column {name!r} has type {dtype}; expected user ids as integers or strings{why}."
+        f"Column {name!r} has type {dtype}; expected user ids as integers or strings."
     )
+
+
+#: Floats hold every integer exactly only below 2**53.
+_EXACT_FLOAT = 2**53
+
+
+def _whole_float_ids(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> pl.Expr:
+    """Read float ids as the Int64 ids they are when every value is whole (reads the column).
+
+    pandas makes an integer column with a missing value float (``123.0``). A fraction, NaN or
+    infinity, or a magnitude from 2**53 up (where floats have lost digits) is refused by row;
+    nulls are left to the rule on null ids.
+    """
+    col = pl.col(name)
+    bad = col.is_not_null() & (
+        ~col.is_finite() | (col.abs() >= _EXACT_FLOAT) | (col != col.round(0))
+    ).fill_null(True)
+    sample = (
+        lf.with_row_index(_ROW)
+        .filter(bad)
+        .select(pl.col(_ROW), col.alias("v"), pl.len().alias("n"))
+        .head(5)
+        .collect()
+    )
+    if sample.height:
+        shown = describe_rows(sample[_ROW].to_list(), values=sample["v"].to_list())
+        raise SchemaError(
+            f"Column {name!r} has type {dtype} and {sample['n'][0]} ids that are not whole "
+            f"numbers below 2**53 ({shown}); "
+            "expected user ids as integers or strings (pandas makes an integer column with a "
+            "missing value float: read the ids as text, or as df[col].astype('Int64'))."
+        )
+    return col.cast(pl.Int64)
 
 
 def normalise_events(
@@ -382,9 +414,12 @@ def _text(name: str, dtype: pl.DataType, keep_categories: bool) -> pl.Expr:
 def _flag(lf: pl.LazyFrame, name: str, schema: pl.Schema) -> pl.Expr:
     """Read the conversion flag as Int8 0/1 from 0/1, true/false or null (null: no conversion).
 
-    Reads the flag column once unless it is boolean.
+    Reads the flag column once unless it is boolean. Text flags are read case-insensitively:
+    ``true``/``false``, ``1``/``0``, ``yes``/``no`` (blank: null); other words are refused.
     """
     dtype = schema[name]
+    if is_text(dtype):
+        return _text_flag(lf, name)
     if not (dtype == pl.Boolean or dtype.is_numeric() or dtype == pl.Null):
         raise SchemaError(
             f"Column {name!r} has type {dtype}; expected 0/1 or true/false marking converting "
@@ -407,6 +442,31 @@ def _flag(lf: pl.LazyFrame, name: str, schema: pl.Schema) -> pl.Expr:
                 "expected 0 or 1, true or false, or null (no conversion)."
             )
     return raw.cast(pl.Boolean).fill_null(False).cast(pl.Int8)
+
+
+#: Text conversion flags, read case-insensitively after stripping spaces.
+_TEXT_FLAGS = {"true": 1, "1": 1, "yes": 1, "false": 0, "0": 0, "no": 0}
+
+
+def _text_flag(lf: pl.LazyFrame, name: str) -> pl.Expr:
+    """Read a text conversion flag (``"true"``, ``"FALSE"``, ``"1"``, ``"no"``) as Int8 0/1."""
+    text = pl.col(name).cast(pl.String).str.strip_chars().str.to_lowercase()
+    value = text.replace_strict(_TEXT_FLAGS, default=None, return_dtype=pl.Int8)
+    bad = text.is_not_null() & (text != "") & value.is_null()
+    sample = (
+        lf.with_row_index(_ROW)
+        .filter(bad)
+        .select(pl.col(_ROW), pl.col(name).alias("v"), pl.len().alias("n"))
+        .head(6)
+        .collect()
+    )
+    if sample.height:
+        raise ValidationError(
+            f"Column {name!r} has {sample['n'][0]} values that are not conversion flags "
+            f"({describe_rows(sample[_ROW].to_list(), values=sample['v'].to_list())}); "
+            "expected 0 or 1, true or false, yes or no (any case), or null (no conversion)."
+        )
+    return value.fill_null(0)
 
 
 #: What a channel name may not contain: the separator of the path format (``a > b``), which

@@ -321,6 +321,54 @@ def test_ga4_gclid_in_event_params_and_collected_source_first():
     assert ev["campaign"].to_list() == ["x", None]
 
 
+def test_ga4_session_traffic_source_last_click_gives_sessions_their_source(tmp_path):
+    # the newer export's session-scoped record (Google: "To determine session traffic
+    # source, use the session_traffic_source_last_click record"): manual_campaign
+    # {source, medium, campaign_name}, google_ads_campaign {campaign_name, ...},
+    # cross_channel_campaign {source, medium, campaign_name, ...}
+    campaign = pl.Struct({"source": pl.String, "medium": pl.String, "campaign_name": pl.String})
+    record = pl.Struct(
+        {
+            "manual_campaign": campaign,
+            "google_ads_campaign": pl.Struct(
+                {"customer_id": pl.String, "campaign_id": pl.String, "campaign_name": pl.String}
+            ),
+            "cross_channel_campaign": campaign,
+        }
+    )
+    starts = [sid(t(10, h)) for h in (8, 9, 10, 11, 12)]
+    rows, clicks = [], []
+    cases = [
+        # (collected_traffic_source, last click record, expected channel and campaign)
+        (None, {"manual_campaign": {"source": "newsletter", "medium": "email",
+                                    "campaign_name": "march"}}, ("Email", "march")),
+        (None, {"google_ads_campaign": {"campaign_name": "brand"}}, ("Paid Search", "brand")),
+        (None, {"cross_channel_campaign": {"source": "facebook", "medium": "paid_social",
+                                           "campaign_name": None}}, ("Paid Social", None)),
+        # the session's own collected source comes first
+        ({"manual_source": "bing", "manual_medium": "organic"},
+         {"manual_campaign": {"source": "newsletter", "medium": "email"}},
+         ("Organic Search", None)),
+        # an explicit (direct) carries no source
+        (None, {"manual_campaign": {"source": "(direct)", "medium": "(none)"}}, ("Direct", None)),
+    ]  # fmt: skip
+    for start, (collected, click, _) in zip(starts, cases, strict=True):
+        when = dt.datetime.fromtimestamp(start, dt.timezone.utc).replace(tzinfo=None)
+        rows.append(ga4_event(when, "session_start", "1.1", start, collected=collected))
+        clicks.append(click)
+    frame = ga4_frame(rows).with_columns(
+        pl.Series("session_traffic_source_last_click", clicks, dtype=record)
+    )
+    expected = [c for _, _, c in cases]
+    frame.write_ndjson(tmp_path / "events_20240310.json")
+    for source in (frame, tmp_path / "events_20240310.json"):
+        ev = canonical(at.read_ga4(source))
+        assert ev.select("channel", "campaign").rows() == expected
+    # without the record, those sessions had no source: Direct
+    old = canonical(at.read_ga4(frame.drop("session_traffic_source_last_click")))
+    assert old["channel"].to_list() == ["Direct", "Direct", "Direct", "Organic Search", "Direct"]
+
+
 def test_ga4_revenue_and_conversion_options():
     s = sid(t(9, 9))
     rows = [
@@ -343,6 +391,31 @@ def test_ga4_revenue_and_conversion_options():
     ) == [7.5, 90.0]
     with pytest.raises(at.SchemaError, match=r"revenue field 'ecommerce.total' is not in"):
         at.read_ga4(frame, revenue="ecommerce.total")
+
+
+def test_ga4_revenue_parameter_sent_as_text(tmp_path):
+    # gtag sends value: "12.50" as text, which the export keeps in string_value (schema:
+    # event_params.value.string_value): it is 12.5; text that is no number is refused, by
+    # field, file and row, rather than read as no value (0)
+    s = sid(t(9, 9))
+
+    def export(value):
+        return [
+            ga4_event(
+                t(9, 9), "session_start", "1.1", s, params={"source": "bing", "medium": "cpc"}
+            ),
+            ga4_event(t(9, 9, 2), "purchase", "1.1", s, params={"value": value}),
+        ]
+
+    for source in (ga4_frame(export(" 12.50 ")), write_daily_ndjson(export("12.50"), tmp_path)):
+        ev = canonical(at.read_ga4(source, revenue="event_params.value"))
+        assert ev.filter(pl.col("event") == "conversion")["revenue"].to_list() == [12.5]
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Field 'event_params.value' of the GA4 export has 1 values "
+        r"that are not numbers \('12,50' at row 1\)",
+    ):
+        at.read_ga4(ga4_frame(export("12,50")), revenue="event_params.value")
 
 
 def test_ga4_bad_exports_are_refused_by_name(tmp_path):
@@ -369,7 +442,10 @@ def test_ga4_bad_exports_are_refused_by_name(tmp_path):
         at.read_ga4(bad)
     array = tmp_path / "events_20240302.json"  # a JSON document, not one record per line
     array.write_text('{"rows": [\n  {"event_name": "page_view"}\n]}\n')
-    with pytest.raises(at.SchemaError, match=r"Cannot read the GA4 export file .*newline-delim"):
+    with pytest.raises(
+        at.ReadError,
+        match=r"The GA4 export file '.*events_20240302.json' is not NDJSON: line 1 \(row 0\)",
+    ):
         at.read_ga4(array)
     with pytest.raises(at.EmptyInputError, match=r"No GA4 export files match"):
         at.read_ga4(str(tmp_path / "nothing_*.parquet"))
@@ -577,6 +653,66 @@ def test_ga360_column_options_and_fallbacks():
         at.read_ga360(hits.drop("channelGrouping"))
     with pytest.raises(at.SchemaError, match=r"Column 'visitor' \(user_col=\) is missing"):
         at.read_ga360(hits, user_col="visitor")
+
+
+def test_ga360_hit_rows_with_a_null_channel_grouping_take_their_sessions(tmp_path):
+    # hit-level extracts repeat the session's channelGrouping on every hit; a hit where it is
+    # null (an extract's gap) belongs to the same session, whose channel is Referral
+    path = tmp_path / "hits.csv"
+    header = "fullVisitorId,visitId,visitStartTime,channelGrouping,transactions\n"
+    path.write_text(
+        header + "0001,1501600000,1501600000,,\n"
+        "0001,1501600000,1501600000,Referral,\n"
+        "0001,1501600000,1501600000,,\n"
+        "0002,1501600100,1501600100,Direct,1\n"
+    )
+    ev = canonical(at.read_ga360(path))
+    assert ev.select("user_id", "channel", "event").rows() == [
+        ("0001", "Referral", "touch"),
+        ("0002", "Direct", "conversion"),
+        ("0002", "Direct", "touch"),
+    ]
+    # a session none of whose rows has one is refused; so is one whose rows disagree
+    path.write_text(header + "0001,1501600000,1501600000,,\n0001,1501600000,1501600000,,\n")
+    with pytest.raises(
+        at.ValidationError,
+        match=r"Column 'channelGrouping' of the GA360 export file '.*hits.csv' has 1 sessions "
+        r"without a channel grouping on any row \(row 0: fullVisitorId '0001', visitId "
+        r"'1501600000'\)",
+    ):
+        at.read_ga360(path)
+    path.write_text(
+        header + "0001,1501600000,1501600000,Referral,\n0001,1501600000,1501600000,Direct,\n"
+    )
+    with pytest.raises(
+        at.ValidationError,
+        match=r"has 1 sessions whose rows disagree on the channel grouping \(row 0: fullVisitorId "
+        r"'0001', visitId '1501600000': 'Referral', 'Direct'\)",
+    ):
+        at.read_ga360(path)
+
+
+def test_ga360_files_that_cannot_be_read_are_named_by_line_and_column(tmp_path):
+    # a Latin-1 byte and a row with a field too many were raw polars errors
+    header = "fullVisitorId,visitId,visitStartTime,channelGrouping,transactions\n"
+    path = tmp_path / "sessions.csv"
+    path.write_bytes(
+        header.encode() + b"0001,1501600000,1501600000,Direct,\n"
+        b"0002,1501600000,1501600000,R\xe9f\xe9rence,1\n"
+    )
+    with pytest.raises(
+        at.ReadError,
+        match=r"The GA360 export file '.*sessions.csv' is not UTF-8 text: byte 0xe9 at line 3 "
+        r"\(row 1\), column 'channelGrouping'",
+    ):
+        at.read_ga360(path)
+    path.write_text(
+        header + "0001,1501600000,1501600000,Direct,\n0002,1501600000,1501600000,Referral,1,9\n"
+    )
+    with pytest.raises(
+        at.ReadError, match=r"has a row with more fields than its header: row 1 \(line 3\)"
+    ):
+        at.read_ga360([path])
 
 
 def test_ga360_null_flags_convert_nothing_and_negative_flags_are_refused(tmp_path):

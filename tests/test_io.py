@@ -389,9 +389,31 @@ def test_flag_mode_keeps_the_canonical_column_order() -> None:
     assert out.collect_schema().names() == CANONICAL
 
 
-def test_flag_column_of_text_is_a_schema_error() -> None:
-    raw = _sessions().with_columns(pl.col("is_conversion").cast(pl.String))
-    with pytest.raises(SchemaError, match=r"Column 'is_conversion' has type String; expected 0/1"):
+def test_text_conversion_flags_are_read_as_words() -> None:
+    # spreadsheets and exports write flags as words: each 0/1 of the integer log is written
+    # in turn as one of the accepted spellings, and the events are those of the integers
+    ints = at.read_events(_sessions(), **_FLAG_KW).collect()
+    flags = _sessions()["is_conversion"].to_list()
+    spellings = {1: ["true", "True", " YES ", "1"], 0: ["false", "FALSE", "no", "0"]}
+    words = [None if f is None else spellings[f][i % 4] for i, f in enumerate(flags)]
+    raw = _sessions().with_columns(pl.Series("is_conversion", words, pl.String))
+    out = at.read_events(raw, **_FLAG_KW).collect()
+    sort = ["user_id", "timestamp", "event"]
+    assert_frame_equal(out.select(CANONICAL).sort(sort), ints.select(CANONICAL).sort(sort))
+    # other words are refused, naming the rows
+    words[1], words[3] = "converted", "y"
+    raw = _sessions().with_columns(pl.Series("is_conversion", words, pl.String))
+    with pytest.raises(
+        ValidationError,
+        match=r"Column 'is_conversion' has 2 values that are not conversion flags "
+        r"\('converted' at row 1, 'y' at row 3\); expected 0 or 1, true or false, yes or no",
+    ):
+        at.read_events(raw, **_FLAG_KW)
+
+
+def test_flag_column_of_dates_is_a_schema_error() -> None:
+    raw = _sessions().with_columns(pl.col("is_conversion").cast(pl.Date))
+    with pytest.raises(SchemaError, match=r"Column 'is_conversion' has type Date; expected 0/1"):
         at.read_events(raw, **_FLAG_KW)
 
 
@@ -764,8 +786,8 @@ def test_neither_event_nor_flag_column() -> None:
     [
         (
             "user_id",
-            [1.0, 1.0, 1.0, 2.0, 2.0, 3.0],
-            r"Column 'user_id' has type Float64; expected user ids",
+            [1.0, 1.0, 1.0, 2.0, 2.0, 3.5],
+            r"Column 'user_id' has type Float64 and 1 ids that are not whole numbers",
         ),
         ("user_id", [True] * 6, r"Column 'user_id' has type Boolean"),
         (
@@ -1746,6 +1768,44 @@ def test_csv_empty_line_between_rows_is_skipped(tmp_path: Path) -> None:
     assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
 
 
+@pytest.mark.parametrize(
+    ("preamble", "sep"),
+    [
+        ("sep=;\n", ";"),  # Excel's directive: this file's separator is ;
+        ("SEP=|\r\n", "|"),
+        ("sep=,\n", ","),
+        ("# exported 2024-03-01\n#\n", ","),  # comment lines before the header
+        ("sep=;\n# users: all\n", ";"),
+    ],
+)
+def test_csv_lines_before_the_header_are_skipped(tmp_path: Path, preamble: str, sep: str) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(preamble + "\n".join(sep.join(r) for r in _BY_HAND) + "\n", newline="")
+    assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
+    # a '#' after the header is data: an id may start with one
+    path.write_text(preamble + "\n".join(sep.join(r) for r in _BY_HAND).replace("\n1", "\n#1"))
+    assert at.read_events(path).collect()["user_id"].to_list() == ["#1", "#1", "2"]
+
+
+def test_csv_header_whose_first_column_is_named_hash_is_the_header(tmp_path: Path) -> None:
+    # row-numbered exports name their first column '#': that line is the header, not a comment
+    path = tmp_path / "e.csv"
+    rows = [("#", *_BY_HAND[0]), *((str(i), *r) for i, r in enumerate(_BY_HAND[1:], 1))]
+    path.write_text("# exported, by hand\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
+
+
+def test_csv_lines_of_spaces_are_skipped_like_empty_lines(tmp_path: Path) -> None:
+    # an editor's indented blank line was read as a row with a user id of spaces and no time
+    lines = [",".join(r) for r in _BY_HAND]
+    path = tmp_path / "e.csv"
+    path.write_text("\n".join([*lines[:2], "   ", "\t", *lines[2:], " "]) + "\n")
+    assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
+    spend = tmp_path / "s.csv"
+    spend.write_text("date;channel;spend\n2024-01-01;a;10\n  \n2024-01-02;a;5\n")
+    assert at.read_spend(spend)["spend"].to_list() == [10.0, 5.0]
+
+
 def test_read_paths_and_spend_skip_trailing_empty_lines_and_read_semicolons(
     tmp_path: Path,
 ) -> None:
@@ -1981,18 +2041,34 @@ def test_a_utf16_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
         at.read_events(path)
 
 
-def test_float_user_ids_name_the_pandas_cause() -> None:
+def test_whole_float_user_ids_are_read_as_the_integers_they_are() -> None:
+    # pandas makes an integer column with a missing value float64: 123.0 is the id 123
     frame = pd.DataFrame(
         {
-            "user_id": [1, None, 2],  # pandas: float64 because of the missing id
-            "timestamp": ["2024-01-01"] * 3,
-            "channel": ["a"] * 3,
-            "event": ["touch"] * 3,
+            "user_id": [123, 2**53 - 1, None, 123],
+            "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"],
+            "channel": ["a", "b", "c", None],
+            "event": ["touch", "touch", "touch", "conversion"],
         }
     )
     assert frame["user_id"].dtype == "float64"
-    with pytest.raises(SchemaError, match=r"has type Float64; .*astype\('Int64'\)"):
+    ok = frame.drop(index=2)
+    out = at.read_events(ok).collect()
+    assert out["user_id"].dtype == pl.Int64
+    assert out["user_id"].to_list() == [123, 2**53 - 1, 123]
+    # the same log with integer ids gives the same events
+    assert_frame_equal(out, at.read_events(ok.astype({"user_id": "int64"})).collect())
+    # a missing id keeps the rule on null ids
+    with pytest.raises(ValidationError, match=r"Column 'user_id' has 1 nulls \(row 2\)"):
         at.read_events(frame)
+    # a fraction is no id, and from 2**53 up a float has lost digits: refused by row
+    bad = ok.assign(user_id=[123.0, 7.5, float(2**60)])
+    with pytest.raises(
+        SchemaError,
+        match=r"Column 'user_id' has type Float64 and 2 ids that are not whole numbers below "
+        r"2\*\*53 \(7\.5 at row 1, 1\.15\d*e\+18 at row 2\); .*astype\('Int64'\)",
+    ):
+        at.read_events(bad)
 
 
 def test_a_partitioned_parquet_folder_keeps_its_partition_columns(tmp_path: Path) -> None:
@@ -2009,6 +2085,19 @@ def test_a_partitioned_parquet_folder_keeps_its_partition_columns(tmp_path: Path
     out = at.read_events(root).collect().sort("user_id")
     assert out.columns == CANONICAL
     assert out.select("user_id", "channel").rows() == [(1, "email"), (2, "seo")]
+
+
+def test_user_id_partitions_keep_their_leading_zeros(tmp_path: Path) -> None:
+    # user_id=007 and user_id=7 are two users: as integers both would be 7, one journey
+    root = tmp_path / "events"
+    for uid, channel in (("007", "email"), ("7", "seo")):
+        folder = root / f"user_id={uid}"
+        folder.mkdir(parents=True)
+        pl.DataFrame(
+            {"timestamp": ["2024-01-01"], "channel": [channel], "event": ["touch"]}
+        ).write_parquet(folder / "part-0.parquet")
+    out = at.read_events(root).collect().sort("user_id")
+    assert out.select("user_id", "channel").rows() == [("007", "email"), ("7", "seo")]
 
 
 def test_hidden_and_underscore_files_of_a_parquet_folder_are_not_read(tmp_path: Path) -> None:
@@ -2057,3 +2146,94 @@ def test_a_json_file_holding_one_array_of_records_is_read(tmp_path: Path) -> Non
     path.write_text(" [ ]\n")
     with pytest.raises(EmptyInputError, match=r"is an empty JSON array"):
         at.read_events(path)
+
+
+def test_ndjson_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # Windows editors start a UTF-8 file with the bytes EF BB BF; polars refused the first line
+    path = tmp_path / "events.ndjson"
+    rows = [
+        {"user_id": 7, "timestamp": "2024-01-01", "channel": "a", "event": "touch"},
+        {"user_id": 7, "timestamp": "2024-01-02", "event": "conversion", "revenue": 3},
+    ]
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(r) + "\n" for r in rows).encode())
+    out = at.read_events(path).collect()
+    assert out.select("user_id", "channel", "revenue").rows() == [(7, "a", 0.0), (7, None, 3.0)]
+
+
+def test_ndjson_fields_that_change_type_after_the_first_rows(tmp_path: Path) -> None:
+    # 10,001 rows of integer campaign ids and user ids, then text: every field is read as
+    # what the whole file holds (the campaign column was guessed from the first 10,000 rows
+    # as integers and failed on "spring")
+    path = tmp_path / "events.ndjson"
+    n = 10_001
+    lines = [
+        json.dumps(
+            {
+                "user_id": i,
+                "timestamp": "2024-01-01",
+                "channel": "a",
+                "event": "touch",
+                "campaign": i,
+            }
+        )
+        for i in range(n)
+    ]
+    late = {"user_id": "u-1", "timestamp": "2024-01-02", "channel": "b", "event": "touch"}
+    lines.append(json.dumps({**late, "campaign": "spring"}))
+    path.write_text("\n".join(lines) + "\n")
+    out = at.read_events(path).collect()
+    assert out.height == n + 1
+    assert out["user_id"].dtype == pl.String
+    assert out.tail(2).select("user_id", "campaign").rows() == [
+        (str(n - 1), str(n - 1)),
+        ("u-1", "spring"),
+    ]
+    # a field that no column type holds (a value, then a record) is named, with both lines
+    lines[-1] = json.dumps({**late, "user_id": {"id": 1}})
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(
+        at.ReadError,
+        match=rf"Field 'user_id' of the event log file .* is a single value at line 1 \(row 0\) "
+        rf"but a record at line {n + 1} \(row {n}\)",
+    ):
+        at.read_events(path).collect()
+
+
+def test_csv_decimal_commas_in_a_semicolon_file_are_numbers(tmp_path: Path) -> None:
+    # Excel in a decimal-comma locale writes 10,5 in a ;-separated file: by hand, the log of
+    # _BY_HAND with its revenue of 10.5 written so
+    path = tmp_path / "e.csv"
+    lines = [";".join(r) for r in _BY_HAND]
+    path.write_text("\n".join(lines).replace("10.5", "10,5") + "\n")
+    assert at.read_events(path).collect().rows() == _BY_HAND_ROWS
+    spend = tmp_path / "s.csv"
+    spend.write_text("date;channel;spend\n2024-01-01;a;1234,25\n2024-01-02;a;0,5\n")
+    assert at.read_spend(spend)["spend"].to_list() == [1234.25, 0.5]
+    cost = tmp_path / "c.csv"
+    cost.write_text(
+        "user_id;timestamp;channel;event;cost\n1;2024-01-01;a;touch;0,25\n1;2024-01-02;b;touch;2\n"
+    )
+    assert at.read_events(cost).collect()["cost"].to_list() == [0.25, 2.0]
+    # a thousands separator is not read: refused, naming the value and how to write it
+    path.write_text("\n".join(lines).replace("10.5", "1.010,5") + "\n")
+    with pytest.raises(
+        ValidationError,
+        match=r"Column 'revenue' has 1 values that are not numbers \('1\.010,5' at row 1\); "
+        r"expected revenue ≥ 0\. Numbers with a decimal comma \('1,5'\) are read .* a thousands "
+        r"separator \('1\.234,5'\) is not read",
+    ):
+        at.read_events(path)
+
+
+def test_rfc_2822_times_are_read_with_their_time_format() -> None:
+    # e-mail and RSS times; by hand: 10:00 at +0100 is 09:00 UTC, 1 March 2024 was a Friday
+    frame = pl.DataFrame(
+        {
+            "user_id": [1, 1],
+            "timestamp": ["Fri, 01 Mar 2024 10:00:00 +0000", "Sat, 02 Mar 2024 10:00:00 +0100"],
+            "channel": ["a", None],
+            "event": ["touch", "conversion"],
+        }
+    )
+    out = at.read_events(frame, time_format="%a, %d %b %Y %H:%M:%S %z").collect()
+    assert out["timestamp"].to_list() == [_utc(2024, 3, 1, 10), _utc(2024, 3, 2, 9)]

@@ -51,6 +51,7 @@ __all__ = [
     "as_list",
     "check_columns",
     "check_rules",
+    "csv_preamble",
     "csv_separator",
     "diagnose",
     "is_empty",
@@ -62,6 +63,7 @@ __all__ = [
     "reads",
     "remember_source",
     "scan_csv",
+    "scan_ndjson",
     "source_path",
     "to_lazy",
 ]
@@ -106,11 +108,14 @@ def to_lazy(
         Identifier columns. A CSV file has no types, so these are read as text (guessing
         numbers would drop leading zeros, and ids beyond Int64 would not parse) and become
         Int64 only when every value is a canonical integer that fits (this reads those
-        columns once). Other sources keep their types.
+        columns once). The partition values of a partitioned Parquet folder
+        (``user_id=007/part-0.parquet``) of these columns stay text too. Other sources keep
+        their types.
     value_columns
         Numeric value columns (revenue, cost, counts). A CSV or NDJSON file's types are
-        guessed from its first rows, so a column of whole numbers there (``0`` on touch rows)
-        would refuse a later ``12.5``: these are read as Float64 when guessed as integers.
+        guessed from its first rows (an NDJSON file's from all of them), so a column of whole
+        numbers there (``0`` on touch rows) would refuse a later ``12.5``: these are read as
+        Float64 when guessed as integers.
     series
         ``(time_col, value_col, id_col)`` of a reader of dated series: a pandas ``Series``
         with a ``DatetimeIndex`` (or ``PeriodIndex``) is then read as one series, its index
@@ -288,7 +293,10 @@ def _scan(
         }
         if not keys:
             return pl.scan_parquet(files)
-        lf = pl.scan_parquet(files, hive_partitioning=True)
+        # polars guesses a partition's type from its values: user_id=007 would become 7, the
+        # same user as user_id=7; id partitions stay text
+        ids: dict[str, PolarsDataType] = {c: pl.String for c in id_columns if c in keys}
+        lf = pl.scan_parquet(files, hive_partitioning=True, hive_schema=ids or None)
         # polars reads partitions from the whole path: keep those below the folder
         above = [c for c in lf.collect_schema().names() if _is_key_above(c, path, keys)]
         return lf.drop(above) if above else lf
@@ -305,6 +313,8 @@ def _scan(
             lf = scan_csv(
                 path, infer_schema_length=_INFER_ROWS, schema_overrides={**text, **floats}
             )
+        if csv_separator(path) != ",":
+            lf = _decimal_commas(lf, value_columns)
         return _integer_ids(lf, id_columns) if id_columns else lf
     if suffix == ".json" and _first_char(path) == "[":
         # one JSON array of records (pandas' to_json(orient="records"), many APIs)
@@ -313,14 +323,46 @@ def _scan(
             raise EmptyInputError(f"The {what} file {str(path)!r} is an empty JSON array.")
         return records.lazy()
     if suffix in _NDJSON:
-        lf = pl.scan_ndjson(path, infer_schema_length=_INFER_ROWS)
+        lf = scan_ndjson(path)
         floats = _guessed_integers(lf, value_columns)
-        if floats:
-            lf = pl.scan_ndjson(path, infer_schema_length=_INFER_ROWS, schema_overrides=floats)
-        return lf
+        return lf.with_columns(pl.col(c).cast(t) for c, t in floats.items()) if floats else lf
     raise SchemaError(
         f"Cannot read {str(path)!r}: unknown file type {suffix!r}; expected one of "
         f"{sorted(_PARQUET | _CSV | _NDJSON)} or a directory of Parquet files."
+    )
+
+
+#: A number written with a decimal comma, without a thousands separator: ``-1,5``, ``12``.
+_DECIMAL_COMMA = r"^[+-]?\d+(,\d+)?$"
+
+
+def _decimal_commas(lf: pl.LazyFrame, names: Sequence[str]) -> pl.LazyFrame:
+    """Value columns written with a decimal comma (``1,5``) become Float64 (reads them once).
+
+    A ``;``-separated file is what spreadsheets write in locales whose decimal mark is a
+    comma. A text value column is read so only when every value is such a number and one
+    has a comma; otherwise it is left to :func:`numeric_expr`, which refuses it by row.
+    """
+    schema = lf.collect_schema()
+    text = [c for c in names if c in schema and is_text(schema[c])]
+    if not text:
+        return lf
+    stripped = {c: pl.col(c).str.strip_chars() for c in text}
+    found = lf.select(
+        *(
+            (t.is_null() | (t == "") | t.str.contains(_DECIMAL_COMMA)).all().alias(c)
+            for c, t in stripped.items()
+        ),
+        *(t.str.contains(",").any().alias(f"{c}__comma") for c, t in stripped.items()),
+    ).collect()
+    row = found.row(0, named=True)
+    commas = [c for c in text if row[c] and row[f"{c}__comma"]]
+    return lf.with_columns(
+        pl.when(stripped[c] != "")
+        .then(stripped[c].str.replace(",", ".", literal=True))
+        .cast(pl.Float64)
+        .alias(c)
+        for c in commas
     )
 
 
@@ -345,15 +387,64 @@ def _first_char(path: Path) -> str:
     return head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")[:1]
 
 
+def csv_preamble(path: Path) -> tuple[int, str | None]:
+    r"""Return the lines before a CSV file's header, and the separator they name.
+
+    Two kinds of line come before a header: Excel's ``sep=;`` directive (first line only),
+    which names the separator, and comment lines starting with ``#`` (as some exporters
+    write a title or a date). Both are skipped; a ``#`` after the header is data. A line
+    starting with ``#`` that has as many separators as the line after it is the header
+    (a first column named ``#``, as row-numbered exports have).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "e.csv"
+    >>> _ = path.write_text("sep=;\n# exported 2024-03-01\nuser_id;channel\n1;a\n")
+    >>> csv_preamble(path)
+    (2, ';')
+    """
+    count, named = 0, None
+    with open(path, "rb") as f:
+        lines = [
+            raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+            for _, raw in zip(range(1000), f, strict=False)
+        ]
+    for number, line in enumerate(lines):
+        directive = re.fullmatch(r"sep=(.)", line.strip(" "), flags=re.IGNORECASE)
+        if number == 0 and directive is not None:
+            count, named = 1, directive.group(1)
+        elif line.lstrip().startswith("#") and not _same_fields(line, lines[number + 1 :]):
+            count = number + 1
+        else:
+            break
+    return count, named
+
+
+def _same_fields(line: str, rest: list[str]) -> bool:
+    """Whether ``line`` has as many of some separator as the next line without a ``#``."""
+    after = next((r for r in rest if not r.lstrip().startswith("#")), None)
+    if after is None:
+        return False
+    return any(line.count(sep) == after.count(sep) > 0 for sep in (",", ";", "\t", "|"))
+
+
 def csv_separator(path: Path) -> str:
     """Return the field separator of a CSV file: tab for ``.tsv``, else read from its header.
 
-    The header line (outside quotes) decides: a comma if it has one, else the most frequent
-    of semicolon (spreadsheets in locales whose decimal mark is a comma), tab and ``|``.
+    Excel's ``sep=;`` first line names it. Otherwise the header line (outside quotes, after
+    any comment lines, see :func:`csv_preamble`) decides: a comma if it has one, else the most
+    frequent of semicolon (spreadsheets in locales whose decimal mark is a comma), tab and
+    ``|``.
     """
     if path.suffix.lower() == ".tsv":
         return "\t"
+    skip, named = csv_preamble(path)
+    if named is not None:
+        return named
     with open(path, "rb") as f:
+        for _ in range(skip):
+            f.readline(1 << 16)
         first = f.readline(1 << 16)
     header = re.sub(r'"[^"]*"', "", first.decode("utf-8", errors="replace"))
     if "," in header:
@@ -361,6 +452,10 @@ def csv_separator(path: Path) -> str:
     counts = {sep: header.count(sep) for sep in (";", "\t", "|")}
     best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] else ","
+
+
+#: A line of spaces or tabs only, which polars reads as a row of one blank field.
+_SPACES_LINE = rb"(?m)^[ \t]+\r?(\n|\Z)"
 
 
 def _has_blank_lines(path: Path) -> bool:
@@ -373,13 +468,42 @@ def _has_blank_lines(path: Path) -> bool:
             return text.find(b"\n\r\n" if crlf else b"\n\n") >= 0
 
 
+def _has_space_lines(path: Path) -> bool:
+    """Whether a text file has a line of spaces or tabs only."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as text:
+            return re.search(_SPACES_LINE, text) is not None
+
+
+def scan_ndjson(path: Path) -> pl.LazyFrame:
+    """Scan a newline-delimited JSON file, each field's type inferred from the whole file.
+
+    A field may change type far down a file (whole numbers, then ``12.5``; numbers, then
+    text): guessed from the first rows, it would fail there. A file that starts with a UTF-8
+    byte-order mark (Windows editors write one) is read without it, in memory.
+    """
+    with open(path, "rb") as f:
+        bom = f.read(3) == codecs.BOM_UTF8
+    if not bom:
+        return pl.scan_ndjson(path, infer_schema_length=None)
+    return pl.read_ndjson(path.read_bytes()[3:], infer_schema_length=None).lazy()
+
+
 def scan_csv(path: Path, **options: Any) -> pl.LazyFrame:
     """Scan a CSV file with its own separator (:func:`csv_separator`), skipping blank lines.
 
+    Lines before the header (:func:`csv_preamble`: ``sep=;``, ``#`` comments) are skipped.
     Polars reads an empty line as a row of nulls; a row whose every field is empty is left
-    out when the file has empty lines (row numbers in messages then count the rows kept).
+    out when the file has empty lines (row numbers in messages then count the rows kept). A
+    line of spaces only is an empty line too: such a file is read in memory without them.
     """
-    lf = pl.scan_csv(path, separator=csv_separator(path), **options)
+    skip, _ = csv_preamble(path)
+    source: Path | bytes = path
+    if _has_space_lines(path):
+        source = re.sub(_SPACES_LINE, b"", path.read_bytes())
+    lf = pl.scan_csv(source, separator=csv_separator(path), skip_lines=skip, **options)
     if _has_blank_lines(path):
         lf = lf.filter(~pl.all_horizontal(pl.all().is_null()))
     return lf
@@ -653,7 +777,8 @@ def _diagnose_text(
             "utf-8 in.csv > out.csv)."
         )
     sep = csv_separator(path)
-    first_data_line = 2 if csv_file else 1
+    skip = csv_preamble(path)[0] if csv_file else 0
+    first_data_line = 2 + skip if csv_file else 1
     bad = _first_bad_utf8(path)
     if bad is not None:
         number, line, start = bad
@@ -677,13 +802,19 @@ def _diagnose_text(
 
 
 def _csv_header(path: Path, sep: str) -> list[str]:
+    skip = csv_preamble(path)[0]
     with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        for _ in range(skip):
+            f.readline()
         return next(csv.reader(f, delimiter=sep), [])
 
 
 def _diagnose_csv(path: Path, what: str, sep: str, exc: BaseException | None) -> str | None:
     shown = repr(str(path))
+    skip = csv_preamble(path)[0]
     with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        for _ in range(skip):
+            f.readline()
         reader = csv.reader(f, delimiter=sep)
         try:
             header = next(reader, [])
@@ -692,7 +823,7 @@ def _diagnose_csv(path: Path, what: str, sep: str, exc: BaseException | None) ->
                     more = "more" if len(record) > len(header) else "fewer"
                     return (
                         f"The {what} file {shown} has a row with {more} fields than its header: "
-                        f"row {row} (line {reader.line_num}) has {len(record)} fields, the "
+                        f"row {row} (line {reader.line_num + skip}) has {len(record)} fields, the "
                         f"header {len(header)} ({', '.join(repr(h) for h in header)})."
                     )
         except csv.Error:
@@ -702,7 +833,7 @@ def _diagnose_csv(path: Path, what: str, sep: str, exc: BaseException | None) ->
         return None
     value, dtype, column = found.groups()
     where = (
-        pl.scan_csv(path, separator=sep, infer_schema=False)
+        pl.scan_csv(path, separator=sep, infer_schema=False, skip_lines=skip)
         .with_row_index(ROW)
         .filter(pl.col(column) == value)
         .select(ROW)
@@ -718,18 +849,44 @@ def _diagnose_csv(path: Path, what: str, sep: str, exc: BaseException | None) ->
     )
 
 
+def _json_kind(value: object) -> str:
+    """Return the kind of a JSON value: a record, a list or a single value."""
+    if isinstance(value, dict):
+        return "a record"
+    if isinstance(value, list):
+        return "a list"
+    return "a single value"
+
+
 def _diagnose_ndjson(path: Path, what: str) -> str | None:
-    with open(path, encoding="utf-8") as f:
+    # the first line of each kind of value of each field: a field that is a record on one line
+    # and a number on another has no column type
+    kinds: dict[str, dict[str, int]] = {}
+    with open(path, encoding="utf-8-sig") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue
             try:
-                json.loads(line)
+                record = json.loads(line)
             except json.JSONDecodeError as err:
                 return (
                     f"The {what} file {str(path)!r} is not NDJSON: line {number} (row "
                     f"{number - 1}) is not one JSON value ({err.msg} at character {err.pos + 1})."
                 )
+            if not isinstance(record, dict):
+                continue
+            for name, value in record.items():
+                if value is None:
+                    continue
+                seen = kinds.setdefault(name, {})
+                seen.setdefault(_json_kind(value), number)
+                if len(seen) > 1:
+                    (kind, first), (other, line_no) = seen.items()
+                    return (
+                        f"Field {name!r} of the {what} file {str(path)!r} is {kind} at line "
+                        f"{first} (row {first - 1}) but {other} at line {line_no} (row "
+                        f"{line_no - 1}); a field must hold one kind of value on every line."
+                    )
     return None
 
 
@@ -797,10 +954,17 @@ def numeric_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType, rule: str) -> 
         .collect()
     )
     if sample.height:
+        hint = ""
+        if any("," in v for v in sample["v"].to_list()):
+            hint = (
+                " Numbers with a decimal comma ('1,5') are read from a CSV file separated by "
+                "';' when every value of the column is one; a thousands separator ('1.234,5') "
+                "is not read: write the numbers without it."
+            )
         raise ValidationError(
             f"Column {name!r} has {sample['n'][0]} values that are not numbers "
             f"({describe_rows(sample[ROW].to_list(), values=sample['v'].to_list())}); "
-            f"expected {rule}."
+            f"expected {rule}.{hint}"
         )
     return parsed
 

@@ -380,9 +380,38 @@ def cli_wording(message: str, parser: argparse.ArgumentParser | None) -> str:
 
 
 def warn(message: str, args: argparse.Namespace) -> None:
-    """Print ``warning: MESSAGE`` on stderr, worded for the command (even with --quiet)."""
+    """Print ``attribution: warning: MESSAGE`` on stderr, worded for the command.
+
+    Shown even with --quiet.
+    """
     parser = getattr(args, "command_parser", None)
-    print(f"warning: {cli_wording(message, parser)}", file=sys.stderr)
+    print(f"attribution: warning: {cli_wording(message, parser)}", file=sys.stderr)
+
+
+@contextmanager
+def _warnings_as_lines(parser: argparse.ArgumentParser | None) -> Iterator[None]:
+    """Show Python warnings as ``attribution: warning: MESSAGE`` lines, without file and line.
+
+    The default format (``/path/io.py:123: DataQualityWarning: ...`` and the source line) is
+    for programmers; the command's user needs the message, worded for the command.
+    """
+    previous = warnings.showwarning
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        print(f"attribution: warning: {cli_wording(str(message), parser)}", file=sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
 
 
 def _sources(args: argparse.Namespace) -> list[tuple[object, str]]:
@@ -422,7 +451,7 @@ def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespa
         return 2
 
     try:
-        with _sigterm_like_sigint():
+        with _sigterm_like_sigint(), _warnings_as_lines(parser):
             return command(args)
     except (AttributionError, FileNotFoundError) as exc:
         return fail(str(exc))

@@ -64,7 +64,9 @@ def test_the_warning_shows_in_quiet_mode(
     argv = ["run", str(SAMPLE), "--out", str(tmp_path / "o"), "--max-channels", "4", "--quiet"]
     code, stdout, stderr = run_main(capsys, *argv)
     assert code == 0 and stdout == ""
-    assert stderr.startswith("warning: model 'shapley' skipped:")
+    assert "attribution: warning: model 'shapley' skipped:" in stderr
+    # every warning, the models' own too, is a line of its own in the command's format
+    assert all(line.startswith("attribution: warning: ") for line in stderr.splitlines())
 
 
 def test_a_single_model_that_refuses_fails_the_run(
@@ -111,3 +113,22 @@ def test_build_report_notes_the_skipped_model(journeys: at.Journeys) -> None:
         rep = build_report(journeys, models=["linear", "shapley"], model_params={"max_channels": 4})
     assert rep.notes["credit"].startswith("Model 'shapley' skipped: ")
     assert set(rep.tables["credit"]["model"]) == {"linear"}
+
+
+def test_python_warnings_are_printed_as_command_warnings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Python's default format printed the file, line and source line of the warning
+    import argparse
+
+    from attribution.cli.options import guarded
+
+    def command(args: argparse.Namespace) -> int:
+        warnings.warn("3 of 4 ids are in scientific notation", at.DataQualityWarning, stacklevel=1)
+        return 0
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert guarded(command, argparse.Namespace()) == 0
+    err = capsys.readouterr().err
+    assert err == "attribution: warning: 3 of 4 ids are in scientific notation\n"
