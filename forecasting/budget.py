@@ -138,10 +138,14 @@ def response_marginal(curve: Curve, params: np.ndarray, spend: np.ndarray) -> np
         return np.asarray(p[..., 0] / p[..., 1] * np.exp(-x / p[..., 1]))
     beta, k, s = p[..., 0], p[..., 1], p[..., 2]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        u = np.power(x / k, s)  # f = β u / (1 + u), f' = β s u / (x (1 + u)²)
-        d = beta * s * u / (x * (1.0 + u) ** 2)
+        # f = β u / (1 + u) with u = (x/K)^s, f' = β s (x/K)^(s-1) / (K (1 + u)²): written
+        # without u / x, which is 0 / x once x / K underflows (a subnormal spend) although
+        # the limit is β / K for s = 1 and infinite for s < 1
+        r = x / k
+        u = np.power(r, s)
+        d = beta * s / k * np.power(r, s - 1.0) / (1.0 + u) ** 2
         at0 = np.where(s < 1, np.inf, np.where(s == 1, beta / k, 0.0))
-    return np.asarray(np.where(x > 0, np.nan_to_num(d, nan=0.0), at0))
+    return np.asarray(np.where(x > 0, np.nan_to_num(d, nan=0.0, posinf=np.inf), at0))
 
 
 def _inverse_marginal(
@@ -227,7 +231,11 @@ def _slsqp(
     scale = max(total, 1e-12)
     hi_f = np.minimum(np.where(np.isfinite(hi), hi, total), total)
     free = hi_f > lo + 1e-15 * scale
-    pinned = float(lo[~free].sum())
+    # a channel with room below the budget's rounding is set at its upper bound: spend is
+    # worth something there (without limit at 0 for an S-shape below 1) and costs the others
+    # nothing that a float can hold
+    held = np.where(free, lo, np.maximum(hi_f, lo))
+    pinned = float(held[~free].sum())
     fscale = float(np.sum(params[:, 0])) or 1.0  # revenue in units of total saturation
     best, best_val = None, -np.inf
     for x0 in starts:
@@ -260,7 +268,7 @@ def _slsqp(
                     method="SLSQP",
                     options={"maxiter": 300, "ftol": 1e-13},
                 )
-            polished = lo.copy()
+            polished = held.copy()
             polished[free] = res.x * scale
             candidates.insert(0, _fix_total(np.clip(polished, lo, hi_f), total, lo, hi_f))
         for x in candidates:  # SLSQP can end worse than it started; keep the start then

@@ -119,6 +119,15 @@ def scenarios(draw):
         np.array([2 / 3, 0.0, 2 / 3]),
     )
 )
+@example(  # room of 2.7e-17 below an infinite marginal at 0 was left unspent
+    (
+        "hill",
+        [(10.0, 1.0, 0.3125), (10.0, 1.0, 1.0), (10.0, 1.0, 2.0)],
+        1.0,
+        np.zeros(3),
+        np.array([2.70174832e-17, 0.0, np.inf]),
+    )
+)
 def test_reallocation_respects_bounds_and_total_or_refuses(case):
     curve, rows, total, lo, hi = case
     names = [f"c{i}" for i in range(len(rows))]
@@ -153,6 +162,24 @@ def test_reallocation_respects_bounds_and_total_or_refuses(case):
 
 @settings(max_examples=40, deadline=None)
 @given(scenarios())
+@example(  # a subnormal lower bound held its channel there (its marginal underflowed to 0)
+    (
+        "hill",
+        [(10.0, 1.0, 1.0), (10.0, 2.0, 1.0)],
+        6.0,
+        np.array([0.0, 5e-324]),
+        np.array([3.0, 6.0]),
+    )
+)
+@example(
+    (
+        "hill",
+        [(10.0, 1.0, 1.0), (10.0, 2.0, 1.0)],
+        6.0,
+        np.array([0.75, 5e-324]),
+        np.array([3.75, 6.0]),
+    )
+)
 def test_concave_optimum_has_equal_marginal_returns_kkt(case):
     curve, rows, total, lo, hi = case
     assume(curve == "exponential" or all(r[2] <= 1 for r in rows))
@@ -357,3 +384,17 @@ def test_fit_errors_name_column_rule_and_rows():
     )
     with pytest.raises(ModelError, match="1 channels never spend \\('z'\\)"):
         fit_response_curves(idle)
+
+
+@pytest.mark.parametrize("shape", [0.5, 1.0, 2.0])
+def test_hill_marginal_at_a_subnormal_spend_is_its_limit_at_zero(shape):
+    # f'(x) = β s (x/K)^(s-1) / (K (1 + (x/K)^s)²) → ∞, β/K, 0 as x → 0 for s <, =, > 1
+    limit = {0.5: np.inf, 1.0: 10.0 / 2.0, 2.0: 0.0}[shape]
+    got = response_marginal("hill", np.array([10.0, 2.0, shape]), np.array(5e-324))
+    assert float(got) == limit
+    # and at an ordinary spend, the closed form
+    x = 3.0
+    want = 10.0 * shape * (x / 2.0) ** (shape - 1) / (2.0 * (1 + (x / 2.0) ** shape) ** 2)
+    assert float(
+        response_marginal("hill", np.array([10.0, 2.0, shape]), np.array(x))
+    ) == pytest.approx(want, rel=1e-14)
