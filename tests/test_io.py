@@ -2237,3 +2237,8 @@ def test_rfc_2822_times_are_read_with_their_time_format() -> None:
     )
     out = at.read_events(frame, time_format="%a, %d %b %Y %H:%M:%S %z").collect()
     assert out["timestamp"].to_list() == [_utc(2024, 3, 1, 10), _utc(2024, 3, 2, 9)]
+    # without it, the refusal names the option and this very format
+    with pytest.raises(
+        ValidationError, match=re.escape("time_format= (e.g.") + ".*%a, %d %b %Y %H:%M:%S %z"
+    ):
+        at.read_events(frame)

@@ -297,7 +297,10 @@ def _text_reading(
         gap = naive.is_not_null() & local.is_null()
     noun = "values that are not dates or times"
     # the other shapes need a format: the hint has the form cli_wording rewrites
-    hint = f"; for other shapes pass {format_name}= (e.g. '%m/%d/%Y %I:%M %p')"
+    hint = (
+        f"; for other shapes pass {format_name}= (e.g. '%m/%d/%Y %I:%M %p', or"
+        " '%a, %d %b %Y %H:%M:%S %z' for e-mail times like 'Fri, 01 Mar 2024 10:00:00 +0000')"
+    )
     return _Parsed(value, text, present, noun, f"expected {expected}{hint}", gap)
 
 
