@@ -6,6 +6,8 @@ denominator is 0 are null, never infinite.
 
 from __future__ import annotations
 
+import math
+from numbers import Real
 from typing import Literal
 
 import numpy as np
@@ -19,6 +21,7 @@ from attribution._base.frames import (
     check_columns,
     check_rules,
     is_empty,
+    numeric_expr,
     ratio,
     to_lazy,
 )
@@ -46,6 +49,47 @@ def _periods(lf: pl.LazyFrame, col: str, period: Period, what: str) -> pl.LazyFr
     if not is_empty(lf):
         check_rules(out.with_row_index(ROW), [rule], what)
     return out.drop(col)
+
+
+def _amounts(lf: pl.LazyFrame, col: str, what: str) -> pl.Expr:
+    """Read the cost column as Float64, each value a finite number ≥ 0 (else name the rows).
+
+    Numbers written as text are read; a null, NaN, infinite or negative cost raises rather than
+    being left out of the sum (a null would silently lower the cost per outcome).
+    """
+    amount = numeric_expr(lf, col, lf.collect_schema()[col], "costs ≥ 0")
+    if not is_empty(lf):
+        v = pl.col(col)
+        rule = Rule(
+            col,
+            v.is_null() | v.is_nan() | v.is_infinite() | (v < 0),
+            "null, NaN, infinite or negative values",
+            "every cost must be a finite number ≥ 0",
+        )
+        check_rules(lf.select(amount.alias(col)).with_row_index(ROW), [rule], what)
+    return amount
+
+
+def _lag_periods(lag: float, lag_unit: str, period: Period) -> int:
+    """Return the lag in whole periods; refuse a lag that is not a finite number, or a bad unit."""
+    if lag_unit not in ("periods", "days"):
+        raise ValidationError(f"lag_unit must be 'periods' or 'days'; got {lag_unit!r}.")
+    if isinstance(lag, bool) or not isinstance(lag, Real) or not math.isfinite(lag):
+        raise ValidationError(f"lag must be a finite number of {lag_unit}; got {lag!r}.")
+    if lag_unit == "days":
+        periods = round(lag / period.days)
+    elif lag != int(lag):
+        raise ValidationError(
+            f"lag is counted in whole periods ({period.name}); got {lag!r}. Pass "
+            "lag_unit='days' for a lag in days (rounded to whole periods)."
+        )
+    else:
+        periods = int(lag)
+    if abs(periods) * period.days > 1000 * 365.25:
+        raise ValidationError(
+            f"lag {lag!r} {lag_unit} is more than 1000 years; expected a lag of at most 1000 years."
+        )
+    return periods
 
 
 def conversion_lag(journeys: Journeys, *, stat: Literal["median", "mean"] = "median") -> float:
@@ -100,7 +144,8 @@ def cost_per(
         Period length, a day or longer: ``"1d"``, ``"1w"``, ``"1mo"``, ``"1q"``, ``"1y"`` or
         the pandas aliases (``"D"``, ``"W"``, ``"MS"``, ``"M"``, ``"QS"``, ``"Y"``).
     lag : int or float
-        Shift between spend and outcomes, in periods or days (``lag_unit``).
+        Shift between spend and outcomes, in whole periods or in days (``lag_unit``, one of
+        ``"periods"`` and ``"days"``); days are rounded to whole periods.
     extra_costs
         Optional second cost table with the same columns (e.g. sales costs for CAC).
     spend_date_col, spend_col, outcome_time_col : str
@@ -114,21 +159,29 @@ def cost_per(
         ``period`` (start date of the spend period), ``spend``, ``outcomes`` (counted in the
         lagged period), ``outcome_period``, ``lag_periods`` and ``name`` (spend / outcomes,
         null when there are none). One row per period with spend.
+
+    Raises
+    ------
+    ValidationError
+        A cost that is null, NaN, infinite, negative or not a number (the rows are named), a
+        date that cannot be read, a lag that is not a finite number (or not whole in periods)
+        or an unknown ``lag_unit``.
     """
     period = as_period(freq)
     assert period is not None  # not optional
-    periods = round(lag / period.days) if lag_unit == "days" else int(lag)
+    periods = _lag_periods(lag, lag_unit, period)
     costs = []
     for table, what in ((spend, "spend table"), (extra_costs, "extra cost table")):
         if table is None:
             continue
-        lf = to_lazy(table, what=what)
+        lf = to_lazy(table, what=what, value_columns=[spend_col])
         _columns(lf, [spend_date_col, spend_col], what)
+        amount = _amounts(lf, spend_col, what)
         costs.append(
             pl.concat(
                 [
                     _periods(lf, spend_date_col, period, what),
-                    lf.select(pl.col(spend_col).cast(pl.Float64).alias("spend")),
+                    lf.select(amount.alias("spend")),
                 ],
                 how="horizontal",
             )
@@ -153,11 +206,17 @@ def _finish(
         .with_columns(pl.col("outcomes").fill_null(0), pl.lit(periods).alias("lag_periods"))
         .with_columns(ratio("spend", "outcomes").alias(name))
     )
-    return (
+    out = (
         joined.select("period", "spend", "outcomes", "outcome_period", "lag_periods", name)
         .sort("period")
         .collect()
     )
+    if not out["spend"].is_finite().all():
+        raise ValidationError(
+            "The costs of a period sum to more than the largest 64-bit float (about 1.8e308), "
+            "so the ratio cannot be computed; scale the values down (e.g. to thousands)."
+        )
+    return out
 
 
 def cac(

@@ -150,3 +150,57 @@ def test_bad_and_missing_dates_raise_naming_rows():
             pl.DataFrame({"date": ["2024-01-01", None], "spend": [1.0, 2.0]}),
             pl.DataFrame({"timestamp": ["2024-01-01"]}),
         )
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        ([40.0, None, 60.0], "null at row 1"),
+        ([40.0, float("nan"), 60.0], "nan at row 1"),
+        ([40.0, float("inf"), 60.0], "inf at row 1"),
+        ([40.0, -25.0, 60.0], "-25 at row 1"),
+    ],
+)
+def test_costs_that_are_not_finite_amounts_raise_naming_rows(values, shown):
+    """A null cost was left out of the sum (CAC 100 / 2 = 50 instead of an error); NaN,
+    infinite and negative costs gave a NaN, infinite or negative CAC."""
+    spend = pl.DataFrame({"date": ["2024-02-01", "2024-02-02", "2024-02-03"], "spend": values})
+    customers = pl.DataFrame({"timestamp": ["2024-02-10", "2024-02-11"]})
+    with pytest.raises(at.ValidationError, match=rf"Column 'spend' of the spend table .*{shown}"):
+        cac(spend, customers)
+    with pytest.raises(at.ValidationError, match=rf"of the extra cost table .*{shown}"):
+        cac(spend.with_columns(spend=pl.lit(1.0)), customers, sales_costs=spend)
+
+
+def test_costs_written_as_text_are_read_and_words_named():
+    """Text amounts are numbers (150 / 3 = 50); a word raises naming it (was a polars error)."""
+    spend = pl.DataFrame({"date": ["2024-02-01", "2024-02-15"], "spend": ["100", " 50.0"]})
+    customers = pl.DataFrame({"timestamp": ["2024-02-10"] * 3})
+    assert cac(spend, customers)["cac"].to_list() == [50.0]
+    with pytest.raises(at.ValidationError, match=r"'1,000' at row 1"):
+        cac(spend.with_columns(spend=pl.Series(["100", "1,000"])), customers)
+
+
+def test_costs_summing_beyond_float_range_raise():
+    spend = pl.DataFrame({"date": ["2024-02-01", "2024-02-02"], "spend": [1e308, 1e308]})
+    with pytest.raises(at.ValidationError, match="largest 64-bit float"):
+        cac(spend, pl.DataFrame({"timestamp": ["2024-02-10"]}))
+
+
+@pytest.mark.parametrize(
+    ("lag", "unit", "match"),
+    [
+        (1.5, "periods", r"whole periods \(month\); got 1.5"),
+        (float("nan"), "periods", "finite number of periods; got nan"),
+        (float("inf"), "days", "finite number of days; got inf"),
+        ("3", "periods", "finite number of periods; got '3'"),
+        (1, "weeks", "lag_unit must be 'periods' or 'days'; got 'weeks'"),
+        (10**6, "periods", "more than 1000 years"),
+    ],
+)
+def test_bad_lags_raise(lag, unit, match):
+    """An unknown unit was read as periods (lag=1 'weeks' was one month), a fractional lag in
+    periods was cut (1.5 was 1), NaN, inf and huge lags were raw Python errors."""
+    spend = pl.DataFrame({"date": ["2024-02-01"], "spend": [100.0]})
+    with pytest.raises(at.ValidationError, match=match):
+        cac(spend, pl.DataFrame({"timestamp": ["2024-02-10"]}), lag=lag, lag_unit=unit)
