@@ -43,24 +43,26 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import polars as pl
 
 from attribution._api import attribute_all
-from attribution._base.errors import SkippedModelWarning, ValidationError
+from attribution._base.errors import DataQualityWarning, SkippedModelWarning, ValidationError
 from attribution._base.frames import FrameLike
 from attribution._base.output import atomic_path, write_frame
 from attribution._base.periods import FreqLike, Period, as_period
 from attribution._base.progress import Progress
 from attribution.crm import read_activities, read_crm
+from attribution.io import read_spend
 from attribution.journeys import JourneyOptions, JourneyParams, Journeys, PathTable, build_journeys
 from attribution.kpis.funnel import funnel, stage_conversion
 from attribution.kpis.roi import roi
 from attribution.kpis.sla import sla_attainment
-from attribution.reporting.charts import Chart, make_charts
+from attribution.reporting.charts import Chart, format_money, make_charts
 from attribution.reporting.html import render_html
 from attribution.reporting.paths import assists, top_paths
 from attribution.reporting.trends import trends
@@ -187,7 +189,11 @@ def build_report(
         The journey rules and column names used when journeys are built from ``events`` (see
         :class:`attribution.JourneyOptions`).
     spend
-        Spend table (``date, channel, spend``) for the ROI section.
+        Spend table (``date, channel, spend``) for the ROI section. With journeys (not a path
+        table), only spend dated from the first to the last day of their touches and
+        conversions (UTC) is counted, as the credit covers those days; spend dated outside
+        them is left out with a note on the page and a
+        :class:`~attribution.DataQualityWarning` (rows without a date are always counted).
     crm, activities
         CRM lifecycle rows (``user_id, timestamp, stage``) for the funnel and SLA sections, and
         sales activities (``user_id, timestamp, activity``) for the SLA follow-up figures; read
@@ -286,9 +292,15 @@ def build_report(
         )
     spend_total = None
     roi_table = None
+    window = _journey_dates(data) if isinstance(data, Journeys) else None
     if spend is not None:
         with prog.step("joining spend"):
-            roi_table = roi(credit, spend)
+            spend_table = read_spend(spend)
+            if window is not None:
+                _note_spend_outside(spend_table, window, notes)
+                roi_table = roi(credit, spend_table, start=window[0], end=window[1])
+            else:
+                roi_table = roi(credit, spend_table)
         spend_total = float(roi_table.filter(pl.col("model") == run_models[0])["spend"].sum())
     tables["summary"] = _summary(data, spend_total, len(run_models))
     tables["credit"] = credit
@@ -319,8 +331,38 @@ def build_report(
     }
     if opts.lookback_days is not None:
         meta["lookback"] = f"{opts.lookback_days:g} days"
+    if spend is not None and window is not None:
+        meta["spend dates"] = f"{window[0]} to {window[1]}"
     meta |= {f"{m} warning": text for m, text in warned.items()}
     return Report(tables, notes, title, headline_model, meta)
+
+
+def _journey_dates(data: Journeys) -> tuple[date, date] | None:
+    """First and last UTC day of the journeys' touches and conversions (None without any)."""
+    times = np.concatenate([data.touch_time, data.conversion_time])
+    if times.size == 0:
+        return None
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    first, last = (epoch + timedelta(microseconds=int(t)) for t in (times.min(), times.max()))
+    return first.date(), last.date()
+
+
+def _note_spend_outside(
+    spend: pl.DataFrame, window: tuple[date, date], notes: dict[str, str]
+) -> None:
+    """Say on the page, and warn, how much dated spend falls outside the journeys' dates."""
+    day = pl.col("date")
+    outside = spend.filter(day.is_not_null() & ((day < window[0]) | (day > window[1])))
+    if outside.height == 0:
+        return
+    text = (
+        f"Spend dated outside the journeys' dates ({window[0]} to {window[1]}, UTC) is left "
+        f"out of the ROI: {format_money(float(outside['spend'].sum()))} over "
+        f"{outside.height:,} rows dated {cast(date, outside['date'].min())} to "
+        f"{cast(date, outside['date'].max())}."
+    )
+    notes["roi"] = text
+    warnings.warn(text, DataQualityWarning, stacklevel=3)
 
 
 def _describe_input(events: object) -> str:

@@ -185,3 +185,42 @@ def test_journey_options_are_refused_for_built_journeys(journeys: at.Journeys) -
         build_report(SAMPLE, models=["linear"], lookback=30)  # type: ignore[call-arg]
     with pytest.raises(at.ValidationError, match=r"lookback_days must be a finite number > 0"):
         build_report(SAMPLE, models=["linear"], lookback_days=-1)
+
+
+def test_spend_outside_the_journeys_dates_is_left_out_of_the_roi() -> None:
+    """Spend of a year before the log was counted: ROI of 'a' was (15 − 1005) / 1005.
+
+    Hand-worked: 'a' earns 10 + 5 and costs 5 in the log's dates, ROI (15 − 5) / 5 = 2;
+    'b' earns 30 and costs 0 then (its 7 is dated after the log), so its ROI is null.
+    """
+    ev = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2, 2, 3, 3],
+            "channel": ["a", None, "b", None, "a", None],
+            "event": ["touch", "conversion"] * 3,
+            "revenue": [0.0, 10.0, 0.0, 30.0, 0.0, 5.0],
+            "timestamp": [
+                "2024-01-03", "2024-01-05", "2024-02-01", "2024-02-02", "2024-03-01", "2024-03-02",
+            ],
+        }
+    )  # fmt: skip
+    spend = pl.DataFrame(
+        {
+            "date": ["2023-01-01", "2024-01-03", "2024-03-03"],
+            "channel": ["a", "a", "b"],
+            "spend": [1000.0, 5.0, 7.0],
+        }
+    )
+    with pytest.warns(at.DataQualityWarning, match=r"left out of the ROI: 1,007 over 2 rows"):
+        rep = build_report(ev, models=["linear"], spend=spend)
+    roi = {c: r for c, r in rep.tables["roi"].select("channel", "roi").iter_rows()}
+    assert roi == {"a": pytest.approx(2.0), "b": None}
+    assert dict(rep.tables["summary"].iter_rows())["spend"] == 5.0
+    assert "2024-01-03 to 2024-03-02" in rep.notes["roi"]
+    assert rep.meta["spend dates"] == "2024-01-03 to 2024-03-02"
+    assert "left out of the ROI" in rep.to_html()
+    # a path table has no dates: all of the spend is counted
+    paths = at.build_journeys(ev).to_paths()
+    assert (
+        build_report(paths, models=["linear"], spend=spend).tables["roi"]["spend"].sum() == 1012.0
+    )
