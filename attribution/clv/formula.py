@@ -24,11 +24,22 @@ with a ``DeprecationWarning`` like every name of that old module.
 
 from __future__ import annotations
 
+import math
+from numbers import Real
+
 import numpy as np
 import polars as pl
 
 from attribution._base.errors import ValidationError
-from attribution._base.frames import FrameLike, check_columns, to_lazy
+from attribution._base.frames import (
+    ROW,
+    FrameLike,
+    Rule,
+    check_columns,
+    check_rules,
+    numeric_expr,
+    to_lazy,
+)
 from attribution._base.time import parse_times
 from attribution.clv.bg_nbd import BGNBD
 from attribution.clv.fitting import ArrayLike, as_float, same_length
@@ -58,7 +69,7 @@ def clv(
     transactions
         One row per purchase: customer, time and amount.
     lifespan_years : float
-        Expected customer lifespan in years (> 0).
+        Expected customer lifespan in years (a finite number > 0).
     customer_col, time_col, amount_col : str
         Column names (times as :func:`attribution._base.time.parse_times` reads them:
         datetimes, dates, ISO-8601 text, ``YYYY-MM``, ``YYYYMMDD`` or epoch numbers).
@@ -76,7 +87,11 @@ def clv(
     SchemaError
         A column is missing, or the time column holds no times.
     ValidationError
-        ``lifespan_years`` is not above 0, or times cannot be read (the rows are quoted).
+        ``lifespan_years`` is not a finite number above 0; a null customer or time, times that
+        cannot be read, or a value that is null, NaN, infinite, negative or not a number (the
+        rows are quoted).
+    EmptyInputError
+        The log has no rows.
 
     Examples
     --------
@@ -88,12 +103,44 @@ def clv(
     >>> clv(tx, lifespan_years=5)["clv"].to_list()
     [500.0]
     """
-    if not lifespan_years > 0:
-        raise ValidationError(f"lifespan_years must be > 0; got {lifespan_years!r}.")
-    lf = to_lazy(transactions, what="transaction log")
+    if (
+        isinstance(lifespan_years, bool)
+        or not isinstance(lifespan_years, Real)
+        or not (math.isfinite(lifespan_years) and lifespan_years > 0)
+    ):
+        raise ValidationError(
+            f"lifespan_years must be a finite number > 0; got {lifespan_years!r}."
+        )
+    lf = to_lazy(transactions, what="transaction log", value_columns=[amount_col])
+    schema = lf.collect_schema()
     needed = [customer_col, time_col, amount_col, *([by] if by else [])]
-    check_columns(lf.collect_schema(), needed, "transaction log")
-    lf = lf.with_columns(parse_times(lf, time_col, what="transaction log").alias("__t"))
+    check_columns(schema, needed, "transaction log")
+    amount = numeric_expr(lf, amount_col, schema[amount_col], "purchase values ≥ 0")
+    lf = lf.with_columns(
+        parse_times(lf, time_col, what="transaction log").alias("__t"),
+        amount.alias(amount_col),
+    )
+    v = pl.col(amount_col)
+    check_rules(
+        lf.with_row_index(ROW),
+        [
+            Rule(
+                customer_col,
+                pl.col(customer_col).is_null(),
+                "nulls",
+                "every purchase needs a customer",
+                False,
+            ),
+            Rule(time_col, pl.col("__t").is_null(), "nulls", "every purchase needs a time", False),
+            Rule(
+                amount_col,
+                v.is_null() | v.is_nan() | v.is_infinite() | (v < 0),
+                "null, NaN, infinite or negative values",
+                "every purchase value must be a finite number ≥ 0",
+            ),
+        ],
+        "transaction log",
+    )
     span = lf.select(
         ((pl.col("__t").max() - pl.col("__t").min()).dt.total_days() / 365.25).alias("y")
     ).collect()["y"][0]
@@ -105,7 +152,7 @@ def clv(
         pl.col(amount_col).cast(pl.Float64).sum().alias("__amount"),
     ]
     grouped = lf.group_by(keys).agg(agg) if keys else lf.select(agg)
-    return (
+    out = (
         grouped.with_columns(
             (pl.col("__amount") / pl.col("purchases")).alias("average_purchase_value"),
             (pl.col("purchases") / pl.col("customers") / years).alias("purchase_frequency"),
@@ -122,6 +169,13 @@ def clv(
         .sort(keys or "customers")
         .collect()
     )
+    if not out["clv"].is_finite().all():
+        raise ValidationError(
+            f"Column {amount_col!r} of the transaction log sums to more than the largest 64-bit "
+            "float (about 1.8e308), so the averages cannot be computed; scale the values down "
+            "(e.g. to thousands)."
+        )
+    return out
 
 
 def customer_lifetime_value(

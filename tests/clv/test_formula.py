@@ -65,7 +65,7 @@ def tx_span_years(tx: pl.DataFrame) -> float:
 
 
 def test_clv_refuses_a_lifespan_that_is_not_positive():
-    with pytest.raises(at.AttributionError, match="lifespan_years must be > 0"):
+    with pytest.raises(at.AttributionError, match="lifespan_years must be a finite number > 0"):
         clv(
             pl.DataFrame({"user_id": [1], "timestamp": ["2024-01-01"], "revenue": [1.0]}),
             lifespan_years=0,
@@ -111,3 +111,63 @@ def test_clv_reads_times_as_the_base_layer_does():
     for times in spellings:
         got = clv(plain.with_columns(pl.Series("timestamp", times)), lifespan_years=2)
         assert got.equals(want), times
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "shown"),
+    [
+        ("revenue", [100.0, None, 100.0], r"1 null, NaN, infinite or negative values \(null"),
+        ("revenue", [100.0, float("nan"), 100.0], r"\(nan at row 1\)"),
+        ("revenue", [100.0, float("inf"), 100.0], r"\(inf at row 1\)"),
+        ("revenue", [100.0, -50.0, 100.0], r"\(-50 at row 1\)"),
+        ("revenue", ["100", "x", "100"], r"not numbers \('x' at row 1\)"),
+        ("user_id", [1, None, 2], r"Column 'user_id' of the transaction log has 1 nulls"),
+    ],
+)
+def test_clv_values_and_customers_are_checked(column, values, shown):
+    """A null value was left out of the sum but counted as a purchase (value 200 / 3 instead
+    of 100), a null customer counted as one more customer, NaN, inf and negatives gave NaN,
+    inf or a refund read as a purchase, a word was a polars error."""
+    tx = {
+        "user_id": [1, 1, 2],
+        "timestamp": ["2024-01-01", "2024-02-01", "2024-03-01"],
+        "revenue": [100.0, 100.0, 100.0],
+    }
+    tx[column] = values
+    with pytest.raises(at.ValidationError, match=shown):
+        clv(pl.DataFrame(tx), lifespan_years=5)
+
+
+def test_clv_reads_values_written_as_text():
+    """Hand-worked: 3 purchases of 100 by 2 customers over less than a year: 100 × 1.5 × 5."""
+    tx = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2],
+            "timestamp": ["2024-01-01", "2024-02-01", "2024-03-01"],
+            "revenue": ["100", "100.0", " 100 "],
+        }
+    )
+    assert clv(tx, lifespan_years=5)["clv"].to_list() == [750.0]
+
+
+@pytest.mark.parametrize("lifespan", [float("inf"), float("nan"), "5", True])
+def test_clv_refuses_a_lifespan_that_is_not_a_finite_number(lifespan):
+    """An infinite lifespan gave an infinite CLV; text was a TypeError."""
+    tx = pl.DataFrame({"user_id": [1], "timestamp": ["2024-01-01"], "revenue": [1.0]})
+    with pytest.raises(at.ValidationError, match="lifespan_years must be a finite number > 0"):
+        clv(tx, lifespan_years=lifespan)
+
+
+def test_clv_of_an_empty_log_or_beyond_float_range_raises():
+    """An empty log gave a row of NaN; values summing past 1.8e308 an infinite CLV."""
+    empty = pl.DataFrame(
+        {"user_id": [], "timestamp": [], "revenue": []},
+        schema={"user_id": pl.Int64, "timestamp": pl.String, "revenue": pl.Float64},
+    )
+    with pytest.raises(at.EmptyInputError):
+        clv(empty, lifespan_years=5)
+    huge = pl.DataFrame(
+        {"user_id": [1, 2], "timestamp": ["2024-01-01"] * 2, "revenue": [1e308, 1e308]}
+    )
+    with pytest.raises(at.ValidationError, match="largest 64-bit float"):
+        clv(huge, lifespan_years=5)
