@@ -249,7 +249,16 @@ def assists(data: Journeys | PathTable | FrameLike) -> pl.DataFrame:
             "assisted_revenue": tally(a_chan, a_row, seq.value),
             "participation": tally(p_chan, p_row, seq.conversions),
         },
-        schema_overrides={c: pl.Float64 for c in ("assisted_conversions", "participation")},
+        # np.bincount gives int64 zeros when nothing is counted: the types stay Float64
+        schema_overrides={
+            c: pl.Float64
+            for c in (
+                "assisted_conversions",
+                "last_touch_conversions",
+                "assisted_revenue",
+                "participation",
+            )
+        },
     ).select(
         "channel",
         "assisted_conversions",

@@ -234,6 +234,26 @@ def test_assists_follow_the_google_analytics_convention():
     assert got["c"] == (0.0, 2.0, 0.0, 0.0, 2.0)
 
 
+def test_assists_keep_their_column_types_when_nothing_is_assisted():
+    """Single-touch paths assist nothing: assisted_revenue was Int64 then (Float64 otherwise),
+    so the table's schema changed with the data."""
+    pt = at.read_paths(
+        pl.DataFrame(
+            {
+                "path": ["a", "b"],
+                "total_conversions": [2, 1],
+                "total_conversion_value": [20.0, 4.5],
+            }
+        )
+    )
+    got = assists(pt)
+    assert got.schema == assists(at.read_paths(pl.DataFrame({
+        "path": ["a > b"], "total_conversions": [1], "total_conversion_value": [1.0]
+    }))).schema  # fmt: skip
+    assert dict(got.schema)["assisted_revenue"] == pl.Float64
+    assert got.rows() == [("a", 0.0, 2.0, 0.0, 0.0, 2.0), ("b", 0.0, 1.0, 0.0, 0.0, 1.0)]
+
+
 # ----------------------------------------------------------------------------------------------
 # path length
 
