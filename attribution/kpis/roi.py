@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 
 import polars as pl
 
-from attribution._base.errors import SchemaError
+from attribution._base.errors import DataQualityWarning, SchemaError
 from attribution._base.frames import FrameLike, ratio
 from attribution._base.time import parse_date
 from attribution.io import read_spend
@@ -49,6 +50,9 @@ def roi(
         ``cpa = spend / conversions``. A channel on one side only appears with 0 on the other
         (credited but never paid for, or paid for and never credited). Where the ratio is
         undefined (zero spend, or zero conversions for CPA) the value is null, never inf.
+        Spaces around the spend table's channel names are ignored (journeys' names have none);
+        a spend channel whose name differs from a credited one only in case (``email`` and
+        ``Email``) stays apart, with a :class:`~attribution.DataQualityWarning` naming both.
 
     Examples
     --------
@@ -76,7 +80,9 @@ def roi(
     if end is not None:
         last = parse_date(end, name="end")
         table = table.filter(pl.col("date").is_null() | (pl.col("date") <= last))
-    per_channel = table.group_by("channel").agg(pl.col("spend").sum())
+    # channel names never have spaces around them in journeys: a spend table's 'email ' is email
+    per_channel = table.group_by(pl.col("channel").str.strip_chars()).agg(pl.col("spend").sum())
+    _warn_near_names(credit, per_channel)
     keys = ["model", "channel"] if "model" in credit.columns else ["channel"]
     credit = credit.select(*keys, "conversions", "revenue")
     if "model" in credit.columns:
@@ -96,3 +102,26 @@ def roi(
         ratio("revenue", "spend").alias("roas"),
         ratio("spend", "conversions").alias("cpa"),
     ).sort(keys)
+
+
+def _warn_near_names(credit: pl.DataFrame, spend: pl.DataFrame) -> None:
+    """Warn when a spend channel and a credited channel differ only in letter case."""
+    credited = set(credit["channel"].drop_nulls().to_list())
+    paid = set(spend["channel"].drop_nulls().to_list())
+    folded: dict[str, list[str]] = {}
+    for name in credited:
+        folded.setdefault(name.casefold(), []).append(name)
+    pairs = [
+        f"{name!r} (spend) and {', '.join(repr(c) for c in sorted(folded[name.casefold()]))}"
+        for name in sorted(paid - credited)
+        if name.casefold() in folded
+    ]
+    if pairs:
+        warnings.warn(
+            f"{len(pairs)} spend channels differ from credited channels only in letter case "
+            f"({'; '.join(pairs[:5])}{' ...' if len(pairs) > 5 else ''}): their spend is joined "
+            "to no revenue (ROI -100 %); rename one side so "
+            "that the names match.",
+            DataQualityWarning,
+            stacklevel=3,
+        )

@@ -112,3 +112,21 @@ def test_snowplow_report_table_roas(attribution_type, model, params):
     assert out["channel"].to_list() == expected["CHANNEL"].to_list()
     np.testing.assert_allclose(out["roas"], expected["ROAS"], atol=1e-10)
     np.testing.assert_allclose(out["spend"], expected["SPEND"])
+
+
+def test_spaces_around_spend_channel_names_are_ignored():
+    """'b ' in the spend table was its own row (two rows 'b' in the report, one with the
+    revenue and no spend, one with the spend and ROI -100 %). Hand-worked: b earns 30 and
+    costs 1 + 2, ROI (30 − 3) / 3 = 9."""
+    credit = _credit(["a", "b"], [1.0, 1.0], [10.0, 30.0])
+    spend = pl.DataFrame({"channel": ["b ", " b", "a"], "spend": [1.0, 2.0, 5.0]})
+    got = at.roi(credit, spend)
+    assert got.select("channel", "spend", "roi").rows() == [("a", 5.0, 1.0), ("b", 3.0, 9.0)]
+
+
+def test_channels_differing_only_in_case_are_named():
+    credit = _credit(["Email", "b"], [1.0, 1.0], [10.0, 30.0])
+    spend = pl.DataFrame({"channel": ["email", "b"], "spend": [5.0, 1.0]})
+    with pytest.warns(at.DataQualityWarning, match=r"'email' \(spend\) and 'Email'"):
+        got = at.roi(credit, spend)
+    assert got["channel"].to_list() == ["Email", "b", "email"]  # kept apart, as given
