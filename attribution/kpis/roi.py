@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from datetime import date
 
 import polars as pl
 
 from attribution._base.errors import DataQualityWarning, SchemaError
-from attribution._base.frames import FrameLike, ratio
+from attribution._base.frames import FrameLike, ratio, to_lazy
 from attribution._base.time import parse_date
 from attribution.io import read_spend
 from attribution.models import Attribution
@@ -50,7 +51,8 @@ def roi(
         ``cpa = spend / conversions``. A channel on one side only appears with 0 on the other
         (credited but never paid for, or paid for and never credited). Where the ratio is
         undefined (zero spend, or zero conversions for CPA) the value is null, never inf.
-        Spaces around the spend table's channel names are ignored (journeys' names have none);
+        A file's channel names are read as written (``01`` is not ``1``); spaces around the
+        spend table's channel names are ignored (journeys' names have none);
         a spend channel whose name differs from a credited one only in case (``email`` and
         ``Email``) stays apart, with a :class:`~attribution.DataQualityWarning` naming both.
 
@@ -72,6 +74,11 @@ def roi(
         raise SchemaError(
             "roi needs an attribution result (channel, conversions, revenue); got columns "
             f"{', '.join(repr(c) for c in credit.columns)}."
+        )
+    if isinstance(spend, str | os.PathLike):
+        # a file's channel names are text as written: '01' and '1.0' are not the number 1
+        spend = to_lazy(
+            spend, what="spend table", id_columns=[channel_col], value_columns=[spend_col]
         )
     table = read_spend(spend, date_col=date_col, channel_col=channel_col, spend_col=spend_col)
     if start is not None:

@@ -52,7 +52,7 @@ import polars as pl
 
 from attribution._api import attribute_all
 from attribution._base.errors import DataQualityWarning, SkippedModelWarning, ValidationError
-from attribution._base.frames import FrameLike
+from attribution._base.frames import FrameLike, to_lazy
 from attribution._base.output import atomic_path, write_frame
 from attribution._base.periods import FreqLike, Period, as_period
 from attribution._base.progress import Progress
@@ -295,6 +295,10 @@ def build_report(
     window = _journey_dates(data) if isinstance(data, Journeys) else None
     if spend is not None:
         with prog.step("joining spend"):
+            if isinstance(spend, str | os.PathLike):  # channel names as written ('01')
+                spend = to_lazy(
+                    spend, what="spend table", id_columns=["channel"], value_columns=["spend"]
+                )
             spend_table = read_spend(spend)
             if window is not None:
                 _note_spend_outside(spend_table, window, notes)

@@ -130,3 +130,14 @@ def test_channels_differing_only_in_case_are_named():
     with pytest.warns(at.DataQualityWarning, match=r"'email' \(spend\) and 'Email'"):
         got = at.roi(credit, spend)
     assert got["channel"].to_list() == ["Email", "b", "email"]  # kept apart, as given
+
+
+def test_channel_names_in_a_spend_file_are_read_as_written(tmp_path):
+    """A CSV column of '01', '1.0' and '2' was guessed as numbers: '01' became '1.0' (its 5
+    joined to channel '1.0', ROI (30 − 7) / 7) and '2' became '2.0'. Hand-worked: '01' earns
+    10 for 5 (ROI 1), '1.0' earns 30 for 2 (ROI 14), '2' earns nothing for 3 (ROI -1)."""
+    path = tmp_path / "spend.csv"
+    path.write_text("date,channel,spend\n2024-01-03,01,5\n2024-01-04,1.0,2\n2024-01-04,2,3\n")
+    credit = _credit(["01", "1.0"], [1.0, 1.0], [10.0, 30.0])
+    got = at.roi(credit, path).select("channel", "spend", "roi").rows()
+    assert got == [("01", 5.0, 1.0), ("1.0", 2.0, 14.0), ("2", 3.0, -1.0)]

@@ -224,3 +224,20 @@ def test_spend_outside_the_journeys_dates_is_left_out_of_the_roi() -> None:
     assert (
         build_report(paths, models=["linear"], spend=spend).tables["roi"]["spend"].sum() == 1012.0
     )
+
+
+def test_the_report_reads_a_spend_file_s_channel_names_as_written(tmp_path: Path) -> None:
+    """'01' in a spend CSV was the number 1 (channel '1'), so the credited '01' had no spend."""
+    ev = pl.DataFrame(
+        {
+            "user_id": [1, 1],
+            "channel": ["01", None],
+            "event": ["touch", "conversion"],
+            "revenue": [0.0, 10.0],
+            "timestamp": ["2024-01-03", "2024-01-05"],
+        }
+    )
+    path = tmp_path / "spend.csv"
+    path.write_text("date,channel,spend\n2024-01-03,01,4\n")
+    rep = build_report(ev, models=["linear"], spend=path)
+    assert rep.tables["roi"].select("channel", "spend", "roi").rows() == [("01", 4.0, 1.5)]
