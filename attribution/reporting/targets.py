@@ -13,6 +13,7 @@ from attribution._base.frames import (
     Rule,
     check_columns,
     check_rules,
+    numeric_expr,
     reads,
     to_lazy,
 )
@@ -23,6 +24,18 @@ __all__ = ["TREND_METRICS", "read_targets"]
 
 #: Metrics the trends section follows (and that targets may name).
 TREND_METRICS: tuple[str, ...] = ("conversions", "revenue")
+
+
+def _number(metric: object, value: object) -> float:
+    """Read one target of a ``{metric: target}`` mapping as a float (text like ``"100"`` too)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"The target of {metric!r} is {value!r}; targets must be finite numbers ≥ 0."
+        ) from None
 
 
 @reads(source="targets table")
@@ -59,10 +72,12 @@ def read_targets(
     Raises
     ------
     SchemaError
-        A column is missing, or the period column holds no dates.
+        A column is missing, the period column holds no dates, or the target column holds
+        neither numbers nor text.
     ValidationError
-        An unknown metric, a null, negative or non-finite target, a period that is not a date,
-        or two targets for the same period and metric.
+        An unknown metric, a null, negative or non-finite target, a target that is not a
+        number (numbers written as text are read), a period that is not a date, or two
+        targets for the same period and metric.
 
     Examples
     --------
@@ -83,23 +98,19 @@ def read_targets(
             {
                 "period": pl.Series([None] * len(metrics), dtype=pl.Date),
                 "metric": metrics,
-                "target": pl.Series([float(v) for v in source.values()], dtype=pl.Float64),
+                "target": pl.Series([_number(k, v) for k, v in source.items()], dtype=pl.Float64),
             }
         )
         what, metric_name, target_name = "targets", "metric", "target"
     else:
-        lf = to_lazy(source, what="targets table")
+        lf = to_lazy(source, what="targets table", value_columns=[target_col])
         schema = lf.collect_schema()
         check_columns(schema, [period_col, metric_col, target_col], "targets table")
-        if not (schema[target_col].is_numeric() or schema[target_col] == pl.Null):
-            raise ValidationError(
-                f"Column {target_col!r} of the targets table has type {schema[target_col]}; "
-                "targets must be numbers ≥ 0."
-            )
+        target = numeric_expr(lf, target_col, schema[target_col], "targets: numbers ≥ 0")
         frame = lf.select(
             parse_dates(lf, period_col, what="targets table").alias("period"),
             pl.col(metric_col).cast(pl.String).alias("metric"),
-            pl.col(target_col).cast(pl.Float64).alias("target"),
+            target.alias("target"),
         ).collect()
         if frame.height == 0:
             raise EmptyInputError("The targets table is empty (0 rows).")

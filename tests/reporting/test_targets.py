@@ -142,3 +142,29 @@ def test_a_period_column_without_dates_is_refused() -> None:
 
 def test_an_empty_mapping_is_no_targets() -> None:
     assert read_targets({}).height == 0
+
+
+@pytest.mark.parametrize("value", ["abc", None, [1, 2], True])
+def test_a_mapping_target_that_is_not_a_number_is_named(value: object) -> None:
+    """Was a raw ValueError or TypeError from float()."""
+    with pytest.raises(at.ValidationError, match=r"The target of 'revenue' is "):
+        read_targets({"conversions": 3, "revenue": value})
+
+
+def test_targets_written_as_text_are_read_and_words_named(tmp_path: Path) -> None:
+    """A target column of text was refused by its type; a stray word was not named."""
+    text = pl.DataFrame({"period": ["2024-01", "2024-02"], "metric": ["revenue"] * 2,
+                         "target": ["100", " 12.5"]})  # fmt: skip
+    assert read_targets(text)["target"].to_list() == [100.0, 12.5]
+    with pytest.raises(at.ValidationError, match=r"Column 'target' has 1 values that are not "
+                       r"numbers \('n/a' at row 1\)"):  # fmt: skip
+        read_targets(text.with_columns(target=pl.Series(["100", "n/a"])))
+    # a CSV whose first 150 targets are whole numbers and a later one is not
+    days = pl.date_range(date(2024, 1, 1), date(2024, 6, 1), eager=True)
+    lines = [f"{d},revenue,{i}" for i, d in enumerate(days.to_list())]
+    lines[-1] = f"{days[-1]},revenue,12.5"
+    path = tmp_path / "targets.csv"
+    path.write_text("period,metric,target\n" + "\n".join(lines) + "\n")
+    got = read_targets(path, freq="1d")
+    assert got.height == len(days)
+    assert got["target"][-1] == 12.5
