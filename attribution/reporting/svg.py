@@ -88,6 +88,8 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
     >>> nice_ticks(-1, 3, n=4)
     [-1.0, 0.0, 1.0, 2.0, 3.0]
+    >>> nice_ticks(0, 1.6e308, n=2)  # a round end would pass the largest float
+    [0.0, 8e+307, 1.6e+308]
     """
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError("tick bounds must be finite")
@@ -95,12 +97,16 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
         lo, hi = hi, lo
     if hi - lo <= max(1e-9 * max(abs(lo), abs(hi)), 1e-300):  # one value, or too close
         hi = lo + (abs(lo) if abs(lo) > 1e-300 else 1.0)
-    raw = (hi - lo) / max(n, 1)
-    mag = 10 ** math.floor(math.log10(raw))
+    n = max(n, 1)
+    raw = hi / n - lo / n  # (hi - lo) / n without passing the largest float on the way
+    mag = 10.0 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * (1 - 1e-12))
     first = math.floor(lo / step + 1e-9)
     last = math.ceil(hi / step - 1e-9)
     ticks = [k * step + 0.0 for k in range(first, last + 1)]
+    if not (math.isfinite(ticks[0]) and math.isfinite(ticks[-1])):
+        # the round ends pass the largest float (about 1.8e308): even steps from lo to hi
+        return [lo + raw * k for k in range(n)] + [hi]
     return ticks
 
 

@@ -74,3 +74,20 @@ def test_nice_ticks_cover_the_range_in_round_even_steps(lo: float, span: float, 
     mantissa = steps[0] / 10 ** math.floor(math.log10(steps[0]))
     assert any(math.isclose(mantissa, m, rel_tol=1e-6) for m in (1, 2, 2.5, 5, 10))
     assert len(ticks) <= 2 * n + 3
+
+
+def test_values_near_the_largest_float_are_drawn() -> None:
+    """A round top tick above 1.6e308 overflowed: OverflowError from every chart with an axis.
+
+    The heights stay proportional: 1.7e308 is 17 / 8 of 8e307.
+    """
+    svg = _svg.grouped_bars(["x", "y"], {"m": [1.7e308, 8e307]}, title="T", y_label="y")
+    h = {float(b["data-value"] or "nan"): float(b["height"] or "nan") for b in _bars(svg)}
+    assert h[1.7e308] == pytest.approx(h[8e307] * 17 / 8, abs=0.15)
+    for chart in (
+        _svg.hbar(["a", "b"], [1.7e308, 1.0], title="T", x_label="x"),
+        _svg.line_chart(["Jan", "Feb"], [1.7e308, 1.0], title="T", y_label="y"),
+    ):
+        assert "inf" not in chart and "nan" not in chart
+    ticks = _svg.nice_ticks(0.0, 1.7e308)
+    assert ticks[0] == 0.0 and ticks[-1] == 1.7e308 and all(map(math.isfinite, ticks))
