@@ -12,11 +12,11 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from html import escape
 
 import polars as pl
 
 from attribution.reporting.charts import Chart, format_count, format_money, format_percent
+from attribution.reporting.svg import escape_text
 
 __all__ = ["SECTIONS", "Section", "render_html"]
 
@@ -151,8 +151,7 @@ footer { color: var(--muted); font-size: 12px; text-align: center; padding: 0 0 
 """
 
 
-def _e(text: object) -> str:
-    return escape(str(text), quote=True)
+_e = escape_text
 
 
 def _cell(value: object, column: str) -> str:

@@ -14,12 +14,14 @@ The root has ``class="chart"`` and ``data-kind`` naming the builder.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
 __all__ = [
     "PALETTE",
     "compact",
+    "escape_text",
     "funnel_chart",
     "grouped_bars",
     "hbar",
@@ -52,8 +54,42 @@ _CHAR_PX = 6.6  # average glyph width of the report's sans-serif at 12 px
 Fmt = Callable[[float], str]
 
 
-def _e(text: object) -> str:
-    return escape(str(text), quote=True)
+# C0 and C1 control characters other than tab, newline and carriage return: parse errors in
+# HTML, not allowed in XML at all; a browser shows U+FFFD for most of them
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_OPENERS = {"\u202a": "\u202c", "\u202b": "\u202c", "\u202d": "\u202c", "\u202e": "\u202c",
+            "\u2066": "\u2069", "\u2067": "\u2069", "\u2068": "\u2069"}  # fmt: skip
+
+
+def escape_text(text: object) -> str:
+    r"""Escape text for HTML and SVG: markup, quotes, control and bidirectional characters.
+
+    ``<``, ``>``, ``&`` and both quotes become character references; control characters
+    (other than tab and line breaks) become U+FFFD, as a browser shows them; and every
+    embedding, override or isolate a name opens (U+202A-U+202E, U+2066-U+2068) is closed at its
+    end, so that a channel named with a right-to-left override cannot reverse the figures or
+    the other channels printed after it.
+
+    Examples
+    --------
+    >>> escape_text('<b a="1">&')
+    '&lt;b a=&quot;1&quot;&gt;&amp;'
+    >>> escape_text("a\u202eb") == "a\u202eb\u202c", escape_text("a\x00b") == "a\ufffdb"
+    (True, True)
+    """
+    s = _CONTROLS.sub("\ufffd", str(text))
+    if any(c in s for c in _OPENERS):
+        closers = []
+        for c in s:  # the closers a reader of the text from the start still waits for
+            if c in _OPENERS:
+                closers.append(_OPENERS[c])
+            elif c in ("\u202c", "\u2069") and closers and closers[-1] == c:
+                closers.pop()
+        s += "".join(reversed(closers))
+    return escape(s, quote=True)
+
+
+_e = escape_text
 
 
 def _n(x: float) -> str:

@@ -66,6 +66,37 @@ def test_text_is_escaped_everywhere() -> None:
     assert "".join(page.text).count(evil) >= 4
 
 
+def test_control_and_bidirectional_characters_cannot_leak() -> None:
+    """A NUL or ESC in a name went into the page as it was (a parse error in HTML, and not XML
+    at all); a right-to-left override in a name reversed what followed it in the same text
+    (the figure of a tooltip: 'RLO-tv: 20' read as '02 :vt')."""
+    rlo, pdf = "\u202e", "\u202c"
+    names = [f"{rlo}tv", "a\x00b\x1bc", f"\u2067x{rlo}y"]
+    credit = pl.DataFrame(
+        {
+            "model": ["linear"] * 3,
+            "channel": names,
+            "conversions": [2.0, 1.0, 1.0],
+            "revenue": [20.0, 10.0, 5.0],
+            "share": [0.5, 0.25, 0.25],
+        }
+    )
+    html = render_html({"credit": credit}, make_charts({"credit": credit}), title=f"t{rlo}")
+    assert not any(c in html for c in "\x00\x1b\x0b\x7f")
+    assert "a\ufffdb\ufffdc" in html
+    # every text between tags closes what it opens: each override its PDF, each isolate its PDI
+    for text in (t for t in html.replace(">", "<").split("<") if rlo in t or "\u2067" in t):
+        depth = []
+        for c in text:
+            if c in (rlo, "\u2067"):
+                depth.append(pdf if c == rlo else "\u2069")
+            elif depth and c == depth[-1]:
+                depth.pop()
+        assert depth == [], repr(text)
+    page = parse_page(html)
+    assert f"{rlo}tv{pdf}" in page.cells
+
+
 def test_stand_in_sections_render_their_charts() -> None:
     """The funnel, SLA and path sections from frames with the documented columns."""
     tables = stand_ins()
