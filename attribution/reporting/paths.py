@@ -17,6 +17,7 @@ every path by its conversions (and non-conversions); on journeys every weight is
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -579,6 +580,16 @@ def _keys(on: str | Sequence[str] | None) -> list[str]:
     return [on] if isinstance(on, str) else list(on)
 
 
+def _number(name: str, key: object, value: object) -> float:
+    """One reference of a mapping as a float; a value that is not a number names its key."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValidationError(f"The {name} of {key!r} is {value!r}; expected a number.") from None
+
+
 def _reference(
     ref: float | Mapping[Any, float] | pl.DataFrame | pl.LazyFrame,
     current: pl.DataFrame,
@@ -597,7 +608,7 @@ def _reference(
             )
         key = keys[0]
         frame = pl.DataFrame(
-            {key: list(ref.keys()), name: [float(v) for v in ref.values()]},
+            {key: list(ref.keys()), name: [_number(name, k, v) for k, v in ref.items()]},
             schema_overrides={name: pl.Float64},
         ).with_columns(pl.col(key).cast(current.schema[key]))
         return frame
@@ -610,6 +621,12 @@ def _reference(
         )
     col = name if name in ref.columns else value
     check_columns(ref.collect_schema(), [*keys, col], f"{name} frame")
+    for key in keys:
+        if ref.schema[key] != current.schema[key]:
+            raise SchemaError(
+                f"Key column {key!r} is {ref.schema[key]} in the {name} frame but "
+                f"{current.schema[key]} in the report; they must have the same type to be matched."
+            )
     frame = ref.select(*keys, pl.col(col).cast(pl.Float64).alias(name))
     if not keys:
         if frame.height != 1:
@@ -669,13 +686,17 @@ def against(
         nulls), then ``target`` or ``previous``, ``delta`` = value − reference,
         ``delta_pct`` = 100 × delta / |reference| (null when the reference is 0 or missing) and
         ``status``: ``"better"``, ``"worse"`` or ``"same"`` (null without a value or reference).
+        A NaN or infinite value or reference is not compared: its delta, delta_pct and status
+        are null.
 
     Raises
     ------
     SchemaError
-        A key or value column is missing, or ``current`` already has the output columns.
+        A key or value column is missing, a key column has another type in the reference
+        frame, or ``current`` already has the output columns.
     ValidationError
-        Both or neither of target and previous; repeated keys in the reference frame.
+        Both or neither of target and previous; repeated keys in the reference frame; a
+        mapping's reference that is not a number; a tolerance that is not a finite number ≥ 0.
 
     Examples
     --------
@@ -693,8 +714,12 @@ def against(
         )
     name, ref = ("target", target) if target is not None else ("previous", previous)
     assert ref is not None
-    if tolerance < 0:
-        raise ValidationError(f"tolerance must be ≥ 0; got {tolerance!r}.")
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, int | float | np.integer | np.floating)
+        or not (math.isfinite(tolerance) and tolerance >= 0)
+    ):
+        raise ValidationError(f"tolerance must be a finite number ≥ 0; got {tolerance!r}.")
     cur = current.collect() if isinstance(current, pl.LazyFrame) else current
     keys = _keys(on)
     check_columns(cur.collect_schema(), [*keys, value], "report")
@@ -715,12 +740,17 @@ def against(
         )
     else:
         joined = cur.join(reference, on=keys, how="left", nulls_equal=True, maintain_order="left")
-    delta = pl.col(value).cast(pl.Float64) - pl.col(name)
+    # a NaN or infinite figure or reference is not compared (NaN sorts above every number in
+    # polars: its status was "better"; an infinite reference gave a NaN delta_pct)
+    finite = [
+        pl.when(e.is_finite()).then(e) for e in (pl.col(value).cast(pl.Float64), pl.col(name))
+    ]
+    delta = finite[0] - finite[1]
     sign = 1.0 if higher_is_better else -1.0
     return joined.with_columns(
         delta.alias("delta"),
-        pl.when(pl.col(name) != 0)
-        .then(100.0 * delta / pl.col(name).abs())
+        pl.when(finite[1] != 0)
+        .then(100.0 * delta / finite[1].abs())
         .otherwise(None)
         .alias("delta_pct"),
         pl.when(delta.abs() <= tolerance)

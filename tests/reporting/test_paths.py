@@ -512,6 +512,40 @@ def test_against_errors_are_pinned():
         against(cur, on=None, value="v", target={"a": 1.0})
 
 
+def test_against_does_not_compare_nan_or_infinite_figures():
+    """NaN sorts above every number in polars: a NaN figure was 'better' than its target, and
+    an infinite target gave a NaN delta_pct. Hand-worked: 12 against 10 is +2, +20 %."""
+    cur = pl.DataFrame({"channel": ["a", "b"], "v": [12.0, float("nan")]})
+    got = against(cur, on="channel", value="v", target=10.0)
+    assert got.select("delta", "delta_pct", "status").rows() == [
+        (2.0, 20.0, "better"),
+        (None, None, None),
+    ]
+    got = against(cur, on="channel", value="v", target={"a": float("inf"), "b": 1.0})
+    assert got.select("delta", "delta_pct", "status").rows() == [(None, None, None)] * 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"target": 1.0, "tolerance": float("nan")}, at.ValidationError, "got nan"),
+        ({"target": 1.0, "tolerance": "1"}, at.ValidationError, "got '1'"),
+        ({"target": {"a": "x"}}, at.ValidationError, r"The target of 'a' is 'x'; expected a"),
+        ({"target": {"a": None}}, at.ValidationError, r"The target of 'a' is None"),
+        (
+            {"previous": pl.DataFrame({"channel": [1], "v": [1.0]})},
+            at.SchemaError,
+            r"Key column 'channel' is Int64 in the previous frame but String in the report",
+        ),
+    ],
+)
+def test_against_bad_references_and_tolerances_are_named(kwargs, error, match):
+    """A NaN tolerance made every row 'same'; the others were raw Python or polars errors."""
+    cur = pl.DataFrame({"channel": ["a", "b"], "v": [1.0, 5.0]})
+    with pytest.raises(error, match=match):
+        against(cur, on="channel", value="v", **kwargs)
+
+
 def test_period_over_period_uses_the_calendar_previous_period():
     f = pl.DataFrame(
         {
