@@ -29,7 +29,7 @@ from attribution._base.errors import (
     ValidationError,
     describe_rows,
 )
-from attribution._base.frames import ROW, FrameLike, Rule, check_columns, to_lazy
+from attribution._base.frames import ROW, FrameLike, Rule, check_columns, check_rules, to_lazy
 from attribution._base.periods import FreqLike, Period
 from attribution._base.time import parse_time, parse_times
 from attribution.clv.bg_nbd import BGNBD
@@ -429,6 +429,13 @@ def summarise_clv(
         ``by``, ``customers``, ``clv_total``, ``clv_mean`` and, when present,
         ``expected_purchases_total`` and ``p_alive_mean``; sorted by ``by`` (nulls last).
 
+    Raises
+    ------
+    SchemaError
+        A column is missing, or the CLV column is not numeric.
+    ValidationError
+        A null, NaN or infinite CLV (the rows are named).
+
     Examples
     --------
     >>> import polars as pl
@@ -436,7 +443,22 @@ def summarise_clv(
     >>> summarise_clv(f).rows()
     [('a', 2, 40.0, 20.0), ('b', 1, 5.0, 5.0)]
     """
-    check_columns(per_customer.collect_schema(), [by, clv_col], "per-customer CLV frame")
+    what = "per-customer CLV frame"
+    schema = per_customer.collect_schema()
+    check_columns(schema, [by, clv_col], what)
+    if not schema[clv_col].is_numeric():
+        raise SchemaError(
+            f"Column {clv_col!r} of the {what} has type {schema[clv_col]}; expected numbers."
+        )
+    if per_customer.height:  # a null or NaN would be counted as a customer but not summed
+        v = pl.col(clv_col).cast(pl.Float64)
+        rule = Rule(
+            clv_col,
+            v.is_null() | ~v.is_finite(),
+            "null, NaN or infinite values",
+            "every customer needs a finite CLV",
+        )
+        check_rules(per_customer.lazy().with_row_index(ROW), [rule], what)
     aggs = [
         pl.len().cast(pl.Int64).alias("customers"),
         pl.col(clv_col).sum().alias("clv_total"),

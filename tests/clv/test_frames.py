@@ -418,3 +418,19 @@ def test_clv_probabilistic_errors(cdnow_transactions):
         clv_probabilistic(
             cdnow_transactions, acquisition=pl.DataFrame({"user_id": ["1"], "channel": ["a"]})
         )
+
+
+@pytest.mark.parametrize(
+    ("values", "error", "match"),
+    [
+        ([10.0, None, 30.0], ValidationError, r"1 null, NaN or infinite values \(null at row 1"),
+        ([10.0, float("nan"), 30.0], ValidationError, r"\(nan at row 1\)"),
+        (["10", "5", "30"], SchemaError, "has type String; expected numbers"),
+    ],
+)
+def test_summarise_clv_refuses_missing_values(values, error, match):
+    """A null CLV was counted as a customer but not summed: channel a showed 2 customers with
+    a mean of 10 (10 / 1) beside a total of 10; a text column was a polars error."""
+    f = pl.DataFrame({"channel": ["a", "a", "b"], "clv": values})
+    with pytest.raises(error, match=match):
+        summarise_clv(f)
