@@ -11,8 +11,10 @@ stage, entering it). Read the logs with :func:`attribution.crm.read_crm` and
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping, Sequence
+from numbers import Real
 from typing import Any
 
 import polars as pl
@@ -73,13 +75,20 @@ def _commitments(commitment: Any, period: Period) -> pl.DataFrame | float | None
     what = "mql_commitment"
     if commitment is None:
         return None
-    if isinstance(commitment, int | float) and not isinstance(commitment, bool):
-        if not commitment >= 0:
-            raise ValidationError(f"{what} must be ≥ 0; got {commitment!r}.")
-        return float(commitment)
+    if isinstance(commitment, Real) and not isinstance(commitment, bool):
+        number = float(commitment)
+        if not (math.isfinite(number) and number >= 0):
+            raise ValidationError(f"{what} must be a finite number ≥ 0; got {commitment!r}.")
+        return number
     if isinstance(commitment, pl.DataFrame | pl.LazyFrame):
         lf = to_lazy(commitment)
-        check_columns(lf.collect_schema(), ["period", "target"], f"{what} frame")
+        schema = lf.collect_schema()
+        check_columns(schema, ["period", "target"], f"{what} frame")
+        if not (schema["target"].is_numeric() or schema["target"] == pl.Null):
+            raise SchemaError(
+                f"Column 'target' of the {what} frame has type {schema['target']}; targets must "
+                "be finite numbers ≥ 0."
+            )
         day = parse_dates(lf, "period", what=f"{what} frame")
         frame = lf.select(period.truncate(day).alias("period"), "target").collect()
         if frame.height:
@@ -90,7 +99,13 @@ def _commitments(commitment: Any, period: Period) -> pl.DataFrame | float | None
         periods, values = frame["period"].to_list(), frame["target"].to_list()
     elif isinstance(commitment, Mapping):
         periods = [_to_period(k, period, what) for k in commitment]
-        values = list(commitment.values())
+        values = []
+        for key, value in commitment.items():
+            if isinstance(value, bool) or not (value is None or isinstance(value, Real)):
+                raise ValidationError(
+                    f"{what} for {key!r} is {value!r}; targets must be finite numbers ≥ 0."
+                )
+            values.append(value)
     else:
         raise ValidationError(
             f"{what} must be a number, a dict {{period: number}} or a frame with columns "
@@ -99,12 +114,14 @@ def _commitments(commitment: Any, period: Period) -> pl.DataFrame | float | None
     out = pl.DataFrame(
         {"period": periods, "target": values}, schema={"period": pl.Date, "target": pl.Float64}
     )
-    bad = out.filter(~(pl.col("target") >= 0))
+    # NaN sorts above every number (NaN >= 0 holds) and a null comparison is dropped: test each
+    target = pl.col("target")
+    bad = out.filter(target.is_null() | ~target.is_finite() | (target < 0))
     if bad.height:
         raise ValidationError(
-            f"{what} has {bad.height} targets that are null, negative or NaN "
+            f"{what} has {bad.height} targets that are null, negative, NaN or infinite "
             f"(periods {', '.join(str(p) for p in bad['period'].head(5).to_list())}); targets "
-            "must be ≥ 0."
+            "must be finite numbers ≥ 0."
         )
     dup = out.group_by("period").len().filter(pl.col("len") > 1)
     if dup.height:
@@ -196,7 +213,13 @@ def sla_attainment(
     if len(set(labels)) != len(labels):
         raise ValidationError(f"follow_up has repeated windows: {labels}.")
     targets = _follow_up_targets(follow_up_target, labels)
-    if max_attempts is not None and (int(max_attempts) != max_attempts or max_attempts < 0):
+    if max_attempts is not None and (
+        isinstance(max_attempts, bool)
+        or not isinstance(max_attempts, Real)
+        or not math.isfinite(max_attempts)
+        or int(max_attempts) != max_attempts
+        or max_attempts < 0
+    ):
         raise ValidationError(
             f"max_attempts must be a whole number ≥ 0 or None; got {max_attempts!r}."
         )

@@ -79,7 +79,7 @@ def test_sla_error_parameters(crm, acts):
     with pytest.raises(
         at.ValidationError,
         match=r"mql_commitment has 1 targets that are null, "
-        r"negative or NaN \(periods 2024-01-01\)",
+        r"negative, NaN or infinite \(periods 2024-01-01\)",
     ):
         sla_attainment(crm, mql_commitment={"2024-01-01": -1})
     with pytest.raises(at.ValidationError, match=r"follow_up_target has no target for the window"):
@@ -119,3 +119,41 @@ def test_sla_commitment_periods_read_by_the_base_layer(crm):
         )
     with pytest.raises(at.ValidationError, match=r"mql_commitment period must be a date or time"):
         sla_attainment(crm, mql_commitment={"next month": 3})
+
+
+@pytest.mark.parametrize(
+    ("commitment", "error", "match"),
+    [
+        (float("inf"), at.ValidationError, "finite number ≥ 0; got inf"),
+        ({"2024-01": float("nan")}, at.ValidationError, "null, negative, NaN or infinite"),
+        ({"2024-01": None}, at.ValidationError, "null, negative, NaN or infinite"),
+        ({"2024-01": "x"}, at.ValidationError, r"for '2024-01' is 'x'"),
+        (
+            pl.DataFrame({"period": ["2024-01"], "target": [None]}, schema_overrides={
+                "target": pl.Float64}),
+            at.ValidationError,
+            "null, negative, NaN or infinite",
+        ),
+        (
+            pl.DataFrame({"period": ["2024-01"], "target": ["5"]}),
+            at.SchemaError,
+            "Column 'target' of the mql_commitment frame has type String",
+        ),
+    ],
+)  # fmt: skip
+def test_sla_commitments_that_are_not_finite_numbers_raise(crm, commitment, error, match):
+    """A NaN or infinite target was kept and never attained (NaN >= 0 holds in polars), a null
+    one in a frame or dict was kept though the rule refused it, a word was a polars error."""
+    with pytest.raises(error, match=match):
+        sla_attainment(crm, mql_commitment=commitment)
+
+
+def test_sla_commitment_as_a_numpy_number_and_max_attempts_nan(crm, acts):
+    """A numpy integer commitment was refused as 'a int64'; max_attempts=nan a raw ValueError."""
+    import numpy as np
+
+    assert sla_attainment(crm, mql_commitment=np.int64(3)).equals(
+        sla_attainment(crm, mql_commitment=3)
+    )
+    with pytest.raises(at.ValidationError, match="max_attempts must be a whole number"):
+        sla_attainment(crm, acts, max_attempts=float("nan"))
