@@ -37,6 +37,7 @@ Rules used throughout (each stated again where it matters):
 from __future__ import annotations
 
 import datetime as dt
+from numbers import Real
 from typing import NamedTuple
 
 import polars as pl
@@ -558,7 +559,11 @@ def opportunity_win_rate(
     (3, 1, 1, 1, 0.5)
     """
     period = as_period(freq, optional=True)
-    if stale_after_days is not None and not stale_after_days > 0:
+    if stale_after_days is not None and (
+        isinstance(stale_after_days, bool)
+        or not isinstance(stale_after_days, Real)
+        or not stale_after_days > 0
+    ):
         raise ValidationError(f"stale_after_days must be > 0 or None; got {stale_after_days!r}.")
     df = load_lifecycle(crm)
     opp = RANK["opportunity"]

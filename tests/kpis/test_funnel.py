@@ -332,3 +332,10 @@ def test_iso_z_and_year_month_text_are_read(crm):
     late = fn.opportunity_win_rate(crm, stale_after_days=60, as_of=dt.datetime(2024, 3, 31))
     for as_of in ("2024-03-31", "2024-03-31T00:00:00Z", dt.date(2024, 3, 31)):
         assert fn.opportunity_win_rate(crm, stale_after_days=60, as_of=as_of).equals(late)
+
+
+@pytest.mark.parametrize("days", ["30", True, float("nan"), 0])
+def test_opportunity_win_rate_refuses_a_stale_age_that_is_not_a_positive_number(crm, days):
+    """Text was a raw TypeError from the comparison; True counted as one day."""
+    with pytest.raises(at.ValidationError, match="stale_after_days must be > 0 or None"):
+        fn.opportunity_win_rate(crm, stale_after_days=days)
