@@ -8,7 +8,7 @@ from datetime import date
 
 import polars as pl
 
-from attribution._base.errors import DataQualityWarning, SchemaError
+from attribution._base.errors import DataQualityWarning, SchemaError, ValidationError
 from attribution._base.frames import FrameLike, ratio, to_lazy
 from attribution._base.time import parse_date
 from attribution.io import read_spend
@@ -39,7 +39,8 @@ def roi(
         :func:`attribution.read_spend`. Spend is summed per channel over ``[start, end]``.
     start, end : date or ISO text, optional
         Inclusive date window of the spend (rows without a date are always kept); read like
-        any date (``"2024-01-31"``, ``"2024-01"`` is the first of January).
+        any date (``"2024-01-31"``, ``"2024-01"`` is the first of January); a start after the
+        end raises a :class:`~attribution.ValidationError`.
     date_col, channel_col, spend_col : str
         Column names in ``spend``.
 
@@ -81,11 +82,16 @@ def roi(
             spend, what="spend table", id_columns=[channel_col], value_columns=[spend_col]
         )
     table = read_spend(spend, date_col=date_col, channel_col=channel_col, spend_col=spend_col)
-    if start is not None:
-        first = parse_date(start, name="start")
+    first = parse_date(start, name="start") if start is not None else None
+    last = parse_date(end, name="end") if end is not None else None
+    if first is not None and last is not None and first > last:
+        raise ValidationError(
+            f"start {first} is after end {last}; the spend window [start, end] would be empty "
+            "and every channel's spend 0."
+        )
+    if first is not None:
         table = table.filter(pl.col("date").is_null() | (pl.col("date") >= first))
-    if end is not None:
-        last = parse_date(end, name="end")
+    if last is not None:
         table = table.filter(pl.col("date").is_null() | (pl.col("date") <= last))
     # channel names never have spaces around them in journeys: a spend table's 'email ' is email
     per_channel = table.group_by(pl.col("channel").str.strip_chars()).agg(pl.col("spend").sum())

@@ -141,3 +141,12 @@ def test_channel_names_in_a_spend_file_are_read_as_written(tmp_path):
     credit = _credit(["01", "1.0"], [1.0, 1.0], [10.0, 30.0])
     got = at.roi(credit, path).select("channel", "spend", "roi").rows()
     assert got == [("01", 5.0, 1.0), ("1.0", 2.0, 14.0), ("2", 3.0, -1.0)]
+
+
+def test_a_window_ending_before_it_starts_is_refused():
+    """start after end kept no spend: every channel silently showed spend 0 and no ROI."""
+    credit = _credit(["a"], [1.0], [10.0])
+    spend = pl.DataFrame({"date": ["2024-02-10"], "channel": ["a"], "spend": [5.0]})
+    with pytest.raises(at.ValidationError, match="start 2024-02-29 is after end 2024-02-01"):
+        at.roi(credit, spend, start="2024-02-29", end="2024-02-01")
+    assert at.roi(credit, spend, start="2024-02-01", end="2024-02-29")["roi"].to_list() == [1.0]
