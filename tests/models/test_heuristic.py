@@ -137,6 +137,24 @@ def test_position_based_weights(weights, path, expected):
     assert res.touchpoints["credit"].to_list() == pytest.approx(expected)
 
 
+def test_position_based_weights_near_the_float_limit_are_shares():
+    """Weights are relative: (1e308,) * 3 is (1, 1, 1), though their sum overflows."""
+    pt = at.read_paths(pl.DataFrame({"path": ["a > b > c", "a > b"], "total_conversions": [3, 2]}))
+    huge = at.attribute(pt, "position_based", weights=(1e308, 1e308, 1e308)).touchpoints
+    assert huge["credit"].to_list() == pytest.approx([1 / 3, 1 / 3, 1 / 3, 1 / 2, 1 / 2])
+    tiny = at.attribute(pt, "position_based", weights=(5e-324, 0.0, 5e-324)).touchpoints
+    assert tiny["credit"].to_list() == pytest.approx([1 / 2, 0.0, 1 / 2, 1 / 2, 1 / 2])
+
+
+@pytest.mark.parametrize(
+    "weights", [(float("inf"), 0.2, 0.4), (0.4, float("nan"), 0.4), (0, 0, 0), ("a", 1, 1), (1, 1)]
+)
+def test_position_based_refuses_weights_that_are_not_finite_shares(weights):
+    pt = at.read_paths(pl.DataFrame({"path": ["a > b > c"], "total_conversions": [1]}))
+    with pytest.raises(at.ModelError, match="three finite numbers ≥ 0"):
+        at.attribute(pt, "position_based", weights=weights)
+
+
 def test_last_non_direct_skips_direct_and_falls_back_when_all_direct():
     pt = at.read_paths(
         pl.DataFrame(
