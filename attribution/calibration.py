@@ -486,8 +486,8 @@ def calibrate(
     - ``remainder="baseline"``: tested channels get the test, untested channels keep the
       model's credit, and the baseline takes the difference.
 
-    ``"level"`` and ``"scaled"`` cap the untested channels at what remains (sharing it out),
-    and the baseline takes the rest.
+    ``"level"``, ``"scaled"`` and ``"baseline"`` cap the untested channels at what remains
+    (sharing it out in their proportions), and the baseline takes the rest.
 
     Parameters
     ----------
@@ -596,10 +596,10 @@ def _calibrated(
             f"The lift tests add up to {fixed:g} incremental conversions (on the model's credit "
             f"scale), more than the {total:g} conversions attributed."
         )
-    rest = total - fixed
+    rest = max(total - fixed, 0.0)
     others = ~t_mask
     untested = others & ~is_base
-    if remainder in ("level", "scaled"):
+    if remainder in ("level", "scaled", "baseline"):
         if remainder == "level":
             factor = level_factor(
                 test_vals[t_mask],
@@ -609,20 +609,20 @@ def _calibrated(
                 spread=spread,
                 level_spread=level_spread,
             )
-        else:
+        elif remainder == "scaled":
             credited = model_conv[t_mask & ~is_base].sum()
             factor = fixed / credited if credited > 0 else 1.0
+        else:
+            factor = 1.0
         conv[untested] = model_conv[untested] * factor
         if conv[untested].sum() > rest:  # cannot exceed what is left: share it out
             conv[untested] *= rest / conv[untested].sum()
         conv[is_base] = rest - conv[untested].sum()
-    elif remainder == "proportional":
+    else:  # proportional
         weight = model_conv[others].sum()
         conv[others] = (
             model_conv[others] * rest / weight if weight > 0 else rest / max(others.sum(), 1)
         )
-    else:
-        conv[is_base] = max(rest - conv[untested].sum(), 0.0)
     per_conv = np.divide(model_rev, model_conv, out=np.zeros_like(model_rev), where=model_conv > 0)
     rev = conv * per_conv
     return pl.DataFrame(

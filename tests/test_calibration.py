@@ -122,6 +122,18 @@ def test_calibrate_honours_tests_and_keeps_proportions() -> None:
     assert rev == pytest.approx(200.0)  # 10 per conversion, as the model had it
 
 
+def test_remainder_baseline_shares_out_what_is_left_when_the_untested_exceed_it() -> None:
+    """A test of 90 leaves 10 of 100: b and c (30 and 15 in the model) get 20/3 and 10/3."""
+    tests = TESTS.with_columns(
+        incremental_conversions=pl.lit(90.0), lower=pl.lit(80.0), upper=pl.lit(95.0)
+    )
+    for remainder in ("baseline", "scaled", "level"):
+        out = calibrate(CREDIT, tests, remainder=remainder)
+        conv = dict(out.select("channel", "conversions").iter_rows())
+        assert sum(conv.values()) == pytest.approx(100.0)
+        assert conv == pytest.approx({"a": 90.0, "b": 20 / 3, "c": 10 / 3, "(baseline)": 0.0})
+
+
 def test_calibrate_errors() -> None:
     with pytest.raises(at.ModelError, match=r"does not have: \[.zz.\]"):
         calibrate(CREDIT, TESTS.with_columns(channel=pl.lit("zz")))
