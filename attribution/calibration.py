@@ -185,8 +185,8 @@ def lift_tests_by_channel(
     SchemaError
         A column is missing.
     ValidationError
-        No rows, or a row with a null estimate or bound, or ``lower ≤ estimate ≤ upper``
-        broken.
+        No rows, or a row with a null or NaN estimate or bound, or with ``lower ≤ estimate
+        ≤ upper`` broken.
 
     Examples
     --------
@@ -214,14 +214,17 @@ def lift_tests_by_channel(
         df["test"].is_null()
         | df["lower"].is_null()
         | df["upper"].is_null()
+        | df["test"].is_nan()
+        | df["lower"].is_nan()
+        | df["upper"].is_nan()
         | (df["lower"] > df["test"])
         | (df["test"] > df["upper"])
     )
     if bad.any():
         rows = df.with_row_index("row").filter(bad)
         raise ValidationError(
-            f"Lift tests have {int(bad.sum())} rows with a null estimate or bound, or with "
-            f"{lower_col!r} ≤ {estimate_col!r} ≤ {upper_col!r} broken (rows "
+            f"Lift tests have {int(bad.sum())} rows with a null or NaN estimate or bound, or "
+            f"with {lower_col!r} ≤ {estimate_col!r} ≤ {upper_col!r} broken (rows "
             f"{rows['row'].head(5).to_list()}, channels {rows['channel'].head(5).to_list()})."
         )
     # periods: sum estimates, combine half-widths as independent normal errors

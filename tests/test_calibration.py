@@ -141,8 +141,20 @@ def test_calibrate_errors() -> None:
         calibrate(
             CREDIT, TESTS.with_columns(incremental_conversions=pl.lit(200.0), upper=pl.lit(300.0))
         )
-    with pytest.raises(at.ValidationError, match="1 rows with a null estimate"):
+    with pytest.raises(at.ValidationError, match="1 rows with a null or NaN estimate"):
         calibrate(CREDIT, TESTS.with_columns(lower=pl.lit(25.0)))
+
+
+@pytest.mark.parametrize("column", ["incremental_conversions", "lower", "upper"])
+def test_a_nan_in_a_lift_test_is_refused(column) -> None:
+    """NaN is no estimate: it gave every channel NaN credit."""
+    nan_test = TESTS.with_columns(pl.lit(float("nan")).alias(column))
+    with pytest.raises(
+        at.ValidationError, match=r"null or NaN estimate or bound.*channels \['a'\]"
+    ):
+        calibrate(CREDIT, nan_test)
+    with pytest.raises(at.ValidationError, match="null or NaN"):
+        compare_lift_tests(CREDIT, nan_test)
 
 
 def test_calibrated_data_driven_on_simulation_honours_tests() -> None:
