@@ -27,6 +27,7 @@ from scipy import stats
 
 from attribution._base.errors import ModelError, ValidationError
 from attribution._base.frames import FrameLike, check_columns, to_lazy
+from attribution.journeys import NO_TOUCH
 from attribution.models.base import BASELINE, Attribution, credit_frame
 
 __all__ = [
@@ -185,8 +186,8 @@ def lift_tests_by_channel(
     SchemaError
         A column is missing.
     ValidationError
-        No rows, or a row with a null or NaN estimate or bound, or with ``lower ≤ estimate
-        ≤ upper`` broken.
+        No rows, a row with a null or NaN estimate or bound, or with ``lower ≤ estimate ≤
+        upper`` broken, or a test of ``"(baseline)"`` or ``"(no touch)"``.
 
     Examples
     --------
@@ -226,6 +227,12 @@ def lift_tests_by_channel(
             f"Lift tests have {int(bad.sum())} rows with a null or NaN estimate or bound, or "
             f"with {lower_col!r} ≤ {estimate_col!r} ≤ {upper_col!r} broken (rows "
             f"{rows['row'].head(5).to_list()}, channels {rows['channel'].head(5).to_list()})."
+        )
+    reserved = df.filter(pl.col("channel").is_in([BASELINE, NO_TOUCH]))
+    if reserved.height:
+        raise ValidationError(
+            f"Lift tests name {reserved['channel'][0]!r}, the conversions credited to no "
+            "channel, which no experiment on a channel measures; test channels only."
         )
     # periods: sum estimates, combine half-widths as independent normal errors
     return (

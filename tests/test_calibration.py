@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import polars as pl
 import pytest
@@ -155,6 +157,13 @@ def test_a_nan_in_a_lift_test_is_refused(column) -> None:
         calibrate(CREDIT, nan_test)
     with pytest.raises(at.ValidationError, match="null or NaN"):
         compare_lift_tests(CREDIT, nan_test)
+
+
+@pytest.mark.parametrize("name", ["(baseline)", at.NO_TOUCH])
+def test_a_lift_test_of_the_baseline_is_refused(name) -> None:
+    """A test of the baseline row was overwritten by the remainder (credit summed to 95 of 100)."""
+    with pytest.raises(at.ValidationError, match=re.escape(f"Lift tests name '{name}'")):
+        calibrate(CREDIT, TESTS.with_columns(channel=pl.lit(name)), remainder="scaled")
 
 
 def test_calibrated_data_driven_on_simulation_honours_tests() -> None:
