@@ -49,7 +49,9 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = [
+    "BASELINE",
     "NO_TOUCH",
+    "RESERVED_CHANNELS",
     "JourneyOptions",
     "JourneyParams",
     "Journeys",
@@ -63,6 +65,25 @@ __all__ = [
 
 #: Channel name under which conversions with no touch in their window are reported.
 NO_TOUCH = "(no touch)"
+#: Name of the row of a model's credit that holds conversions expected without any marketing
+#: (``data_driven``'s baseline; :func:`attribution.calibrate` folds ``"(no touch)"`` into it).
+BASELINE = "(baseline)"
+#: Channel names a log cannot use: the rows of credit that go to no channel.
+RESERVED_CHANNELS: tuple[str, ...] = (NO_TOUCH, BASELINE)
+
+
+def reserved_channel_error(name: str, where: str = "") -> ValidationError:
+    """Return the error for a channel named as one of :data:`RESERVED_CHANNELS`."""
+    what = (
+        "conversions without touches"
+        if name == NO_TOUCH
+        else "the conversions a model credits to no channel (data_driven's baseline)"
+    )
+    return ValidationError(
+        f"Channel name {name!r}{where} is reserved for {what}, and a channel of that name "
+        f"would be merged with them; rename it (e.g. to {name.strip('()')!r})."
+    )
+
 
 _US_PER_DAY = 86_400_000_000
 NonConverting = Literal["after_last", "never_converted", "drop"]
@@ -893,10 +914,9 @@ def _sort_events(df: pl.DataFrame) -> _Flat:
         ucode, n_codes, user_ids, user_pos = _user_codes(df["user"])
         names, code = channels.result()
     del df
-    if NO_TOUCH in names:
-        raise ValidationError(
-            f"Channel name {NO_TOUCH!r} is reserved for conversions without touches; rename it."
-        )
+    reserved = [n for n in RESERVED_CHANNELS if n in names]
+    if reserved:
+        raise reserved_channel_error(reserved[0])
     b_c = _bits(len(names))
     low_bits = _bits((tmax - tmin) // unit + 1) + 1 + b_c
     low <<= _U64(1 + b_c)
@@ -1764,6 +1784,16 @@ def read_paths(
     ).to_series()
     flat = parts.explode().drop_nulls()  # an empty list explodes to one null
     names = flat.unique().sort()
+    reserved = names.filter(names.is_in(list(RESERVED_CHANNELS)))
+    if reserved.len():
+        name = reserved[0]
+        with_name = df.filter(parts.list.contains(name))
+        raise reserved_channel_error(
+            name,
+            f" in column {path_col!r} ("
+            + describe_rows(with_name["__row"].to_list(), values=with_name["path"].to_list())
+            + ")",
+        )
     codes = flat.cast(pl.Enum(names.to_list())).to_physical().cast(pl.Int32).to_numpy()
     lengths = parts.list.len().to_numpy().astype(np.int64)
     indptr = np.zeros(len(lengths) + 1, dtype=np.int64)

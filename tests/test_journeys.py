@@ -349,6 +349,23 @@ def test_reserved_channel_name_is_refused():
     )
     with pytest.raises(at.ValidationError, match="reserved"):
         at.build_journeys(ev)
+    # "(baseline)" is data_driven's row of conversions without marketing, into which
+    # calibrate and the ROI fold "(no touch)": a channel of that name was merged with them
+    with pytest.raises(at.ValidationError, match=r"'\(baseline\)' is reserved"):
+        at.build_journeys(ev.with_columns(channel=pl.lit("(baseline)")))
+
+
+@pytest.mark.parametrize("name", [at.NO_TOUCH, "(baseline)"])
+def test_reserved_channel_name_inside_a_path_is_refused(name):
+    """A path made of "(no touch)" alone is the conversions without touches; inside a longer
+    path the name was read as a channel, reported beside the real "(no touch)" row."""
+    paths = pl.DataFrame(
+        {"path": ["a", f"a > {name}", "(no touch)"], "total_conversions": [1, 1, 2]}
+    )
+    with pytest.raises(at.ValidationError, match=r"in column 'path' \('a > \(.*\)' at row 1\)"):
+        at.read_paths(paths)
+    ok = at.attribute(at.read_paths(paths.slice(0, 1).vstack(paths.slice(2))), "linear")
+    assert ok.channels.select("channel", "conversions").rows() == [("a", 1.0), (at.NO_TOUCH, 2.0)]
 
 
 def test_conversion_without_revenue_is_worth_zero_not_nan():

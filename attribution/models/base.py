@@ -14,7 +14,7 @@ import polars as pl
 
 from attribution._base.errors import ModelError
 from attribution._base.frames import check_columns
-from attribution.journeys import NO_TOUCH, Sequences
+from attribution.journeys import BASELINE, NO_TOUCH, Sequences
 
 __all__ = [
     "BASELINE",
@@ -33,10 +33,6 @@ __all__ = [
     "row_sums",
     "whole_number",
 ]
-
-#: Name of the row of :attr:`Attribution.channels` that holds the conversions a model expects
-#: without any marketing (``data_driven``); :func:`credit_frame` folds ``"(no touch)"`` into it.
-BASELINE = "(baseline)"
 
 #: Columns of :attr:`Attribution.channels`, in order.
 CHANNEL_COLUMNS = ("channel", "conversions", "revenue", "share")
