@@ -86,6 +86,21 @@ def reserved_channel_error(name: str, where: str = "") -> ValidationError:
 
 
 _US_PER_DAY = 86_400_000_000
+# a lookback longer than any span of times (2**62 µs is 146,000 years) keeps every touch
+_LONGEST_WINDOW = 2**62
+
+
+def lookback_window(lookback_days: float) -> int:
+    """Return a lookback in whole microseconds, at most ``2**62`` (longer keeps every touch).
+
+    Examples
+    --------
+    >>> lookback_window(1.5), lookback_window(1e300) == 2**62
+    (129600000000, True)
+    """
+    return round(min(lookback_days * _US_PER_DAY, float(_LONGEST_WINDOW)))
+
+
 NonConverting = Literal["after_last", "never_converted", "drop"]
 
 
@@ -1377,7 +1392,7 @@ def _journeys_from_sorted(
         tj = np.repeat(np.arange(nj, dtype=np.int64), counts)
         keep_t = keep_j[tj] if dropping and keep_j is not None else np.ones(len(tj), dtype=bool)
         if lookback_days is not None:
-            window = round(lookback_days * _US_PER_DAY)
+            window = lookback_window(lookback_days)
             keep_t &= (ref_time[tj] - tts) <= window
         if not keep_t.all():
             tj, tts, tcode = tj[keep_t], tts[keep_t], tcode[keep_t]

@@ -35,6 +35,7 @@ from attribution.journeys import (
     PathTable,
     Sequences,
     compress,
+    lookback_window,
     reserved_channel_error,
     split_journey_params,
 )
@@ -316,7 +317,7 @@ def _journey_touches(
     touches = ev.where(F.col("k") == _KIND_TOUCH).select("u", "j", "t", "c")
     touches = touches.join(journeys.select("u", "j", "ref"), on=["u", "j"], how="inner")
     if lookback_days is not None:
-        window = round(lookback_days * _US_PER_DAY)
+        window = lookback_window(lookback_days)
         touches = touches.where(F.col("ref") - F.col("t") <= window)
     in_journey = Window.partitionBy("u", "j").orderBy("t", "c")
     if collapse_repeats:

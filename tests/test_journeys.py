@@ -202,6 +202,22 @@ def test_lookback_drops_old_touches_rather_than_moving_them():
     assert at.build_journeys(ev, lookback_days=29).frame["path"].to_list() == [["new"]]
 
 
+@pytest.mark.parametrize("days", [1e17, 1e300, 1.7e308])
+def test_a_lookback_longer_than_any_span_keeps_every_touch(days):
+    """A lookback beyond 2**63 microseconds raised OverflowError; it is as if there were none."""
+    ev = pl.DataFrame(
+        {
+            "user_id": [1, 1, 1],
+            "timestamp": [_ts("0001-01-01"), _ts("2024-01-20"), _ts("9999-12-31")],
+            "channel": ["first", "mid", None],
+            "event": ["touch", "touch", "conversion"],
+            "revenue": [0.0, 0.0, 9.0],
+        }
+    )
+    paths = at.build_journeys(ev, lookback_days=days).frame["path"].to_list()
+    assert paths == at.build_journeys(ev).frame["path"].to_list() == [["first", "mid"]]
+
+
 def test_dp6_multi_conversion_users_split_one_journey_per_conversion():
     raw = pl.read_csv(DATA / "dp6_sessions" / "test_dataset_multiple_conversions.csv")
     j = at.build_journeys(
