@@ -1029,6 +1029,9 @@ class DataDrivenModel:
             )
         if self.folds < 2:
             raise ModelError(f"folds must be at least 2; got {self.folds!r}.")
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ModelError(f"seed must be a whole number ≥ 0; got {seed!r}.")
         limit = self.max_fit_channels
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
@@ -1066,6 +1069,11 @@ class DataDrivenModel:
             )
         else:
             names = list(self.features)
+        if not names:
+            raise ModelError(
+                f"features names no feature set; expected 'auto' or one or more of "
+                f"{', '.join(FEATURE_SETS)}."
+            )
         for name in names:
             if name not in FEATURE_SETS:
                 raise ModelError(

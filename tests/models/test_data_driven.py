@@ -186,6 +186,13 @@ def test_errors_are_clear(sim_journeys) -> None:
         at.attribute(journeys, "data_driven", estimator="forest")
     with pytest.raises(at.ModelError, match="not fitted yet"):
         DataDrivenModel().predict_proba(journeys)
+    # were ValueErrors from min() and NumPy: 'min() arg is an empty sequence', 'expected
+    # non-negative integer'
+    with pytest.raises(at.ModelError, match="features names no feature set"):
+        at.attribute(journeys, "data_driven", features=[])
+    for seed in (-1, 1.5, True):
+        with pytest.raises(at.ModelError, match=f"seed must be a whole number ≥ 0; got {seed}"):
+            at.attribute(journeys, "data_driven", seed=seed)
 
 
 def test_more_channels_than_max_fit_channels_are_refused_and_skipped(sim_journeys) -> None:
