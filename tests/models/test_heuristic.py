@@ -205,6 +205,20 @@ def test_attribute_all_is_one_row_per_model_and_channel(rng):
         at.attribute_all(j, half_lif_days=1.0)
 
 
+def test_attribute_all_reads_one_model_name_and_refuses_none(rng):
+    """'linear' was read as the models 'l', 'i', ...; ['linear', 'linear'] doubled every row
+    (each model's rows summed to twice the conversions); [] was Polars' 'cannot concat'."""
+    j = at.build_journeys(random_events(rng, 300, n_users=30))
+    one = at.attribute(j, "linear").channels
+    assert at.attribute_all(j, models="linear").drop("model").equals(one)
+    twice = at.attribute_all(j, models=["linear", "last_touch", "linear"])
+    assert twice["model"].unique(maintain_order=True).to_list() == ["linear", "last_touch"]
+    for _, part in twice.group_by("model"):
+        assert part["conversions"].sum() == pytest.approx(j.n_conversions)
+    with pytest.raises(at.ModelError, match="models names no model"):
+        at.attribute_all(j, models=[])
+
+
 def test_unknown_model_and_parameter_are_named(rng):
     j = at.build_journeys(random_events(rng, 50))
     with pytest.raises(at.ModelError, match=r"Unknown model 'markof'.*linear"):
