@@ -224,6 +224,12 @@ def test_choose_order_recovers_a_second_order_process():
     assert auc[2] > auc[1] + 0.2
 
 
+def test_choose_order_refuses_a_negative_seed(ca_paths):
+    """Was NumPy's 'expected non-negative integer'."""
+    with pytest.raises(at.ModelError, match=r"seed must be a whole number in 0.*got -1"):
+        at.choose_order(ca_paths, seed=-1)
+
+
 def test_choose_order_prefers_order_one_without_higher_order_signal(ca_paths):
     table = at.choose_order(ca_paths, max_order=3, folds=3, seed=1)
     assert table.filter("recommended")["order"].item() == 1

@@ -788,7 +788,7 @@ def choose_order(
     folds : int
         Number of cross-validation folds (≥ 2).
     seed : int
-        Seed of the fold split.
+        Seed of the fold split (a whole number ≥ 0).
     smoothing : float
         Pseudo-count of the back-off to the lower order.
 
@@ -799,6 +799,7 @@ def choose_order(
     """
     max_order = check_order(max_order, "max_order")
     folds = whole_number(folds, "folds", 2, 1_000)
+    seed = whole_number(seed, "seed", 0, 2**63 - 1)
     if isinstance(smoothing, bool) or not (
         isinstance(smoothing, int | float) and 0 <= smoothing < float("inf")
     ):
