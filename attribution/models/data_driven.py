@@ -1783,13 +1783,14 @@ class DataDrivenModel:
                 "lookback_share": look / n_conv,
             }
         ).with_columns(pl.col("recent_share", "lookback_share").fill_nan(None))
-        if reasons:
-            reasons.append(
-                f"credit moves by {folds_move:.0%} of the conversions between folds and "
-                f"{look_move:.0%} with a {look_days or 0:.3g}-day lookback"
-                if reasons[-1].find("credit moves") < 0
-                else ""
-            )
+        if reasons and reasons[-1].find("credit moves") < 0:
+            moves = []  # what was measured: no fold may fit, and a hazard has no lookback check
+            if np.isfinite(folds_move):
+                moves.append(f"{folds_move:.0%} of the conversions between folds")
+            if np.isfinite(look_move) and look_days is not None:
+                moves.append(f"{look_move:.0%} with a {look_days:.3g}-day lookback")
+            if moves:
+                reasons.append("credit moves by " + " and ".join(moves))
         message = "; ".join(r for r in reasons if r)
         self.diagnostics_ = self.diagnostics_.with_columns(
             cv_gain=pl.lit(gain),
