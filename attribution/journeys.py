@@ -1700,7 +1700,8 @@ def read_paths(
     ------
     SchemaError, ValidationError
         Missing or non-numeric columns, null or empty paths, negative or non-finite counts,
-        GA's repeat notation unless ``repeats`` says how to read it.
+        a value on a path without conversions, GA's repeat notation unless ``repeats`` says how
+        to read it.
 
     Examples
     --------
@@ -1776,6 +1777,15 @@ def read_paths(
                 f"({describe_rows(sub['__row'].to_list(), values=sub[out].to_list())}); "
                 "counts and values must be finite and ≥ 0."
             )
+    orphan = (df["value"] > 0) & (df["conversions"] == 0)
+    if orphan.any():
+        sub = df.filter(orphan)
+        raise ValidationError(
+            f"Column {value_col!r} has {int(orphan.sum())} values on paths without conversions "
+            f"({describe_rows(sub['__row'].to_list(), values=sub['value'].to_list())}); a "
+            f"path's value is the value of its conversions ({conversions_col!r}), which no model "
+            "can credit when there are none. Set those values to 0 or give the conversions."
+        )
     if value_col in schema and not math.isfinite(df["value"].sum()):
         raise ValidationError(
             f"Column {value_col!r} sums to more than the largest 64-bit float (about 1.8e308), "

@@ -384,6 +384,24 @@ def test_reserved_channel_name_inside_a_path_is_refused(name):
     assert ok.channels.select("channel", "conversions").rows() == [("a", 1.0), (at.NO_TOUCH, 2.0)]
 
 
+def test_read_paths_refuses_value_on_a_path_without_conversions():
+    """The per-touch models dropped such value and Markov credited it: on this table revenue
+    summed to 8 under linear and 18 under markov."""
+    paths = pl.DataFrame(
+        {
+            "path": ["a", "b", "a > b"],
+            "total_conversions": [1, 0, 1],
+            "total_conversion_value": [5.0, 10.0, 3.0],
+            "total_null": [1, 1, 1],
+        }
+    )
+    with pytest.raises(at.ValidationError, match=r"1 values on paths without conversions \(10"):
+        at.read_paths(paths)
+    fixed = at.read_paths(paths.with_columns(total_conversion_value=pl.Series([5.0, 0.0, 3.0])))
+    for model in ("linear", "markov"):
+        assert at.attribute(fixed, model).channels["revenue"].sum() == pytest.approx(8.0)
+
+
 def test_conversion_without_revenue_is_worth_zero_not_nan():
     ev = pl.DataFrame(
         {
