@@ -166,6 +166,23 @@ def test_a_lift_test_of_the_baseline_is_refused(name) -> None:
         calibrate(CREDIT, TESTS.with_columns(channel=pl.lit(name)), remainder="scaled")
 
 
+def test_a_frame_with_a_channel_on_several_rows_is_refused() -> None:
+    """attribute_all's frame of two models was calibrated as one of 120 conversions, not 60,
+    its rows doubled by the join."""
+    pt = at.read_paths(
+        pl.DataFrame(
+            {"path": ["a", "b", "a > b"], "total_conversions": [30, 10, 20], "total_null": [1] * 3}
+        )
+    )
+    both = at.attribute_all(pt, models=["linear", "last_touch"])
+    with pytest.raises(at.ValidationError, match=r"2 channels on more than one row \('a', 'b'\)"):
+        calibrate(both, TESTS)
+    with pytest.raises(at.ValidationError, match="keep one model's rows"):
+        compare_lift_tests(both, TESTS)
+    one = calibrate(both.filter(pl.col("model") == "linear"), TESTS)
+    assert one["conversions"].sum() == pytest.approx(60.0)
+
+
 def test_calibrated_data_driven_on_simulation_honours_tests() -> None:
     from attribution.datasets.scenarios import scenario
     from attribution.evaluation import truth_credit
