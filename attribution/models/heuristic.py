@@ -103,6 +103,11 @@ def last_non_direct(
     seq = seq.converting
     if isinstance(direct_channels, str):
         direct_channels = (direct_channels,)
+    if direct_channels is None or not all(isinstance(c, str) for c in direct_channels):
+        raise ModelError(
+            f"direct_channels must be channel names (text); got {direct_channels!r}. Pass () "
+            "to treat no channel as direct."
+        )
     direct = {c.lower() for c in direct_channels}
     is_direct = np.array([c.lower() in direct for c in seq.channels], dtype=bool)
     touch_direct = is_direct[seq.codes] if len(seq.codes) else np.zeros(0, dtype=bool)

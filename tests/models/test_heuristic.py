@@ -170,6 +170,16 @@ def test_last_non_direct_skips_direct_and_falls_back_when_all_direct():
     assert dict(custom.select("channel", "conversions").rows())["email"] == 4.0
 
 
+@pytest.mark.parametrize("direct", [None, ["Direct", None], [5]])
+def test_last_non_direct_refuses_direct_channels_that_are_not_names(direct):
+    """Were TypeError ('NoneType' object is not iterable) and AttributeError (no .lower)."""
+    pt = at.read_paths(pl.DataFrame({"path": ["seo > Direct"], "total_conversions": [1]}))
+    with pytest.raises(at.ModelError, match="direct_channels must be channel names"):
+        at.attribute(pt, "last_non_direct", direct_channels=direct)
+    none = at.attribute(pt, "last_non_direct", direct_channels=())
+    assert none.channels.select("channel", "conversions").rows() == [("Direct", 1.0), ("seo", 0.0)]
+
+
 def test_path_table_and_journeys_agree(rng):
     """Compressing journeys to a path table changes no position-only model's answer."""
     j = at.build_journeys(random_events(rng, 2000, n_users=200))
