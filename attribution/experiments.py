@@ -133,8 +133,13 @@ def users_per_arm(
         raise ValidationError(f"method must be 'arcsine' or 'pooled'; got {method!r}.")
     pt = np.asarray(p_treated, dtype=np.float64)
     pc = np.asarray(p_control, dtype=np.float64)
-    if ((pt < 0) | (pt > 1) | (pc < 0) | (pc > 1)).any():
-        raise ValidationError("Conversion rates must be between 0 and 1.")
+    bad = ~((pt >= 0) & (pt <= 1)) | ~((pc >= 0) & (pc <= 1))  # NaN too
+    if bad.any():
+        raise ValidationError(
+            "Conversion rates must be between 0 and 1; got "
+            f"{float(np.broadcast_to(pt, bad.shape)[bad].flat[0])!r} (treated) and "
+            f"{float(np.broadcast_to(pc, bad.shape)[bad].flat[0])!r} (control)."
+        )
     za = stats.norm.ppf(1 - alpha / 2)
     zb = stats.norm.ppf(power)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -55,6 +55,9 @@ def test_size_errors_and_equal_rates() -> None:
         users_per_arm(0.1, 0.05, power=1.0)
     with pytest.raises(at.ValidationError, match="between 0 and 1"):
         users_per_arm(1.2, 0.05)
+    # a NaN rate gave a NaN size
+    with pytest.raises(at.ValidationError, match=r"got nan \(treated\) and 0.05 \(control\)"):
+        users_per_arm(np.array([0.06, np.nan]), 0.05)
 
 
 def _seq(paths: list[list[tuple[str, float]]], converted: list[bool]) -> Sequences:
