@@ -324,11 +324,12 @@ def plan_experiments(
     >>> plan.columns[:4]
     ['channel', 'rank', 'test', 'reason']
     """
-    if not (isinstance(n_tests, int) and n_tests >= 1):
+    if isinstance(n_tests, bool) or not (isinstance(n_tests, int) and n_tests >= 1):
         raise ModelError(f"n_tests must be an integer ≥ 1; got {n_tests!r}.")
-    if not (window_days > 0 and min_lift > 0):
+    if not (window_days > 0 and 0 < min_lift < float("inf")):
         raise ModelError(
-            f"window_days and min_lift must be > 0; got {window_days!r}, {min_lift!r}."
+            f"window_days must be > 0 and min_lift a finite number > 0; got {window_days!r}, "
+            f"{min_lift!r}."
         )
     if not 0 <= prior_intent < 1:
         raise ModelError(f"prior_intent must be in [0, 1); got {prior_intent!r}.")
