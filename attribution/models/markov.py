@@ -116,10 +116,17 @@ class MarkovChain:
         return len(self.states)
 
     def state_names(self, sep: str = " > ") -> list[str]:
-        """Names of all states in matrix order."""
-        names = [START]
+        """Names of all states in matrix order.
+
+        The start, conversion and null states are ``(start)``, ``(conversion)`` and
+        ``(null)``; should a channel have one of these names, the state's name is put in
+        brackets once more (``((start))``), so that no two states share a name.
+        """
+        taken = set(self.channels)
+        start, conversion, null = (_free_name(n, taken) for n in (START, CONVERSION, NULL))
+        names = [start]
         names += [sep.join(self.channels[c] for c in s) for s in self.states]
-        return [*names, CONVERSION, NULL]
+        return [*names, conversion, null]
 
     def transition_frame(self) -> pl.DataFrame:
         """Transitions as a frame: ``from_state, to_state, count, probability``."""
@@ -138,6 +145,19 @@ class MarkovChain:
             }
         )
         return frame.sort("_r", "_c").drop("_r", "_c")
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name`` in as many more brackets as it takes not to be in ``taken``.
+
+    Examples
+    --------
+    >>> _free_name("(start)", {"(start)", "a"})
+    '((start))'
+    """
+    while name in taken:
+        name = f"({name})"
+    return name
 
 
 def _gram_keys(seq: Sequences, order: int) -> np.ndarray:
