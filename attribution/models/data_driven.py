@@ -167,7 +167,13 @@ import polars as pl
 from attribution._base.errors import IdentificationWarning, ModelError
 from attribution._base.frames import FrameLike
 from attribution.journeys import Journeys, PathTable, Sequences
-from attribution.models.base import BASELINE, KernelOutput, credit_from_touches, register_model
+from attribution.models.base import (
+    BASELINE,
+    KernelOutput,
+    credit_from_touches,
+    register_model,
+    whole_number,
+)
 from attribution.models.features import (
     FEATURE_SETS,
     Features,
@@ -1027,8 +1033,8 @@ class DataDrivenModel:
             raise ModelError(
                 f"interval_replicates must be an integer ≥ 2; got {self.interval_replicates!r}."
             )
-        if self.folds < 2:
-            raise ModelError(f"folds must be at least 2; got {self.folds!r}.")
+        self.folds = whole_number(self.folds, "folds", 2, 1_000)
+        self.cv_rows = whole_number(self.cv_rows, "cv_rows", 1, 2**62)
         seed = self.seed
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ModelError(f"seed must be a whole number ≥ 0; got {seed!r}.")

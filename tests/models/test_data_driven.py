@@ -191,6 +191,10 @@ def test_errors_are_clear(sim_journeys) -> None:
     # non-negative integer'
     with pytest.raises(at.ModelError, match="features names no feature set"):
         at.attribute(journeys, "data_driven", features=[])
+    # were TypeErrors from NumPy and '<', and 'negative dimensions are not allowed'
+    for name, value in (("folds", 2.5), ("folds", "3"), ("cv_rows", -5), ("cv_rows", 2.5)):
+        with pytest.raises(at.ModelError, match=f"{name} must be a whole number in"):
+            at.attribute(journeys, "data_driven", **{name: value})
     for seed in (-1, 1.5, True):
         with pytest.raises(at.ModelError, match=f"seed must be a whole number ≥ 0; got {seed}"):
             at.attribute(journeys, "data_driven", seed=seed)
