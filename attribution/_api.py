@@ -130,8 +130,9 @@ def attribute_all(
     ----------
     data
         As for :func:`attribute`; it is prepared once and shared by every model.
-    models : sequence of str, optional
-        Models to run; by default every registered model that the input supports
+    models : str or sequence of str, optional
+        Models to run (a model named twice runs once); by default every registered model that
+        the input supports
         (models that need touch times skip a path table, ``time_decay`` unless
         ``half_life_steps`` is given; ``data_driven`` also needs non-converting journeys).
         The ``"(baseline)"`` row of ``data_driven``, like ``"(no touch)"``, keeps each model's
@@ -157,8 +158,16 @@ def attribute_all(
         ``model, channel, conversions, revenue, share`` (and ``warning``).
     """
     journey_params, params = split_journey_params(params)
+    if isinstance(models, str):
+        models = [models]
+    names = list(dict.fromkeys(models)) if models is not None else list(MODELS)
+    if not names:
+        raise ModelError(
+            f"models names no model; pass None for every model or some of: {', '.join(MODELS)}."
+        )
+    for name in names:
+        get_model(name)  # an unknown name is refused before the journeys are built
     seq, source = as_sequences(data, options, **journey_params)
-    names = list(models) if models is not None else list(MODELS)
     taken: set[str] = set()
     frames = []
     refused: list[ModelError] = []

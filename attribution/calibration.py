@@ -27,6 +27,7 @@ from scipy import stats
 
 from attribution._base.errors import ModelError, ValidationError
 from attribution._base.frames import FrameLike, check_columns, to_lazy
+from attribution.journeys import NO_TOUCH
 from attribution.models.base import BASELINE, Attribution, credit_frame
 
 __all__ = [
@@ -185,8 +186,8 @@ def lift_tests_by_channel(
     SchemaError
         A column is missing.
     ValidationError
-        No rows, or a row with a null estimate or bound, or ``lower ≤ estimate ≤ upper``
-        broken.
+        No rows, a row with a null or NaN estimate or bound, or with ``lower ≤ estimate ≤
+        upper`` broken, or a test of ``"(baseline)"`` or ``"(no touch)"``.
 
     Examples
     --------
@@ -214,15 +215,24 @@ def lift_tests_by_channel(
         df["test"].is_null()
         | df["lower"].is_null()
         | df["upper"].is_null()
+        | df["test"].is_nan()
+        | df["lower"].is_nan()
+        | df["upper"].is_nan()
         | (df["lower"] > df["test"])
         | (df["test"] > df["upper"])
     )
     if bad.any():
         rows = df.with_row_index("row").filter(bad)
         raise ValidationError(
-            f"Lift tests have {int(bad.sum())} rows with a null estimate or bound, or with "
-            f"{lower_col!r} ≤ {estimate_col!r} ≤ {upper_col!r} broken (rows "
+            f"Lift tests have {int(bad.sum())} rows with a null or NaN estimate or bound, or "
+            f"with {lower_col!r} ≤ {estimate_col!r} ≤ {upper_col!r} broken (rows "
             f"{rows['row'].head(5).to_list()}, channels {rows['channel'].head(5).to_list()})."
+        )
+    reserved = df.filter(pl.col("channel").is_in([BASELINE, NO_TOUCH]))
+    if reserved.height:
+        raise ValidationError(
+            f"Lift tests name {reserved['channel'][0]!r}, the conversions credited to no "
+            "channel, which no experiment on a channel measures; test channels only."
         )
     # periods: sum estimates, combine half-widths as independent normal errors
     return (
@@ -486,8 +496,8 @@ def calibrate(
     - ``remainder="baseline"``: tested channels get the test, untested channels keep the
       model's credit, and the baseline takes the difference.
 
-    ``"level"`` and ``"scaled"`` cap the untested channels at what remains (sharing it out),
-    and the baseline takes the rest.
+    ``"level"``, ``"scaled"`` and ``"baseline"`` cap the untested channels at what remains
+    (sharing it out in their proportions), and the baseline takes the rest.
 
     Parameters
     ----------
@@ -596,10 +606,10 @@ def _calibrated(
             f"The lift tests add up to {fixed:g} incremental conversions (on the model's credit "
             f"scale), more than the {total:g} conversions attributed."
         )
-    rest = total - fixed
+    rest = max(total - fixed, 0.0)
     others = ~t_mask
     untested = others & ~is_base
-    if remainder in ("level", "scaled"):
+    if remainder in ("level", "scaled", "baseline"):
         if remainder == "level":
             factor = level_factor(
                 test_vals[t_mask],
@@ -609,20 +619,20 @@ def _calibrated(
                 spread=spread,
                 level_spread=level_spread,
             )
-        else:
+        elif remainder == "scaled":
             credited = model_conv[t_mask & ~is_base].sum()
             factor = fixed / credited if credited > 0 else 1.0
+        else:
+            factor = 1.0
         conv[untested] = model_conv[untested] * factor
         if conv[untested].sum() > rest:  # cannot exceed what is left: share it out
             conv[untested] *= rest / conv[untested].sum()
         conv[is_base] = rest - conv[untested].sum()
-    elif remainder == "proportional":
+    else:  # proportional
         weight = model_conv[others].sum()
         conv[others] = (
             model_conv[others] * rest / weight if weight > 0 else rest / max(others.sum(), 1)
         )
-    else:
-        conv[is_base] = max(rest - conv[untested].sum(), 0.0)
     per_conv = np.divide(model_rev, model_conv, out=np.zeros_like(model_rev), where=model_conv > 0)
     rev = conv * per_conv
     return pl.DataFrame(

@@ -133,8 +133,13 @@ def users_per_arm(
         raise ValidationError(f"method must be 'arcsine' or 'pooled'; got {method!r}.")
     pt = np.asarray(p_treated, dtype=np.float64)
     pc = np.asarray(p_control, dtype=np.float64)
-    if ((pt < 0) | (pt > 1) | (pc < 0) | (pc > 1)).any():
-        raise ValidationError("Conversion rates must be between 0 and 1.")
+    bad = ~((pt >= 0) & (pt <= 1)) | ~((pc >= 0) & (pc <= 1))  # NaN too
+    if bad.any():
+        raise ValidationError(
+            "Conversion rates must be between 0 and 1; got "
+            f"{float(np.broadcast_to(pt, bad.shape)[bad].flat[0])!r} (treated) and "
+            f"{float(np.broadcast_to(pc, bad.shape)[bad].flat[0])!r} (control)."
+        )
     za = stats.norm.ppf(1 - alpha / 2)
     zb = stats.norm.ppf(power)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -319,11 +324,12 @@ def plan_experiments(
     >>> plan.columns[:4]
     ['channel', 'rank', 'test', 'reason']
     """
-    if not (isinstance(n_tests, int) and n_tests >= 1):
+    if isinstance(n_tests, bool) or not (isinstance(n_tests, int) and n_tests >= 1):
         raise ModelError(f"n_tests must be an integer ≥ 1; got {n_tests!r}.")
-    if not (window_days > 0 and min_lift > 0):
+    if not (window_days > 0 and 0 < min_lift < float("inf")):
         raise ModelError(
-            f"window_days and min_lift must be > 0; got {window_days!r}, {min_lift!r}."
+            f"window_days must be > 0 and min_lift a finite number > 0; got {window_days!r}, "
+            f"{min_lift!r}."
         )
     if not 0 <= prior_intent < 1:
         raise ModelError(f"prior_intent must be in [0, 1); got {prior_intent!r}.")

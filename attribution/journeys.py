@@ -49,7 +49,9 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = [
+    "BASELINE",
     "NO_TOUCH",
+    "RESERVED_CHANNELS",
     "JourneyOptions",
     "JourneyParams",
     "Journeys",
@@ -63,8 +65,42 @@ __all__ = [
 
 #: Channel name under which conversions with no touch in their window are reported.
 NO_TOUCH = "(no touch)"
+#: Name of the row of a model's credit that holds conversions expected without any marketing
+#: (``data_driven``'s baseline; :func:`attribution.calibrate` folds ``"(no touch)"`` into it).
+BASELINE = "(baseline)"
+#: Channel names a log cannot use: the rows of credit that go to no channel.
+RESERVED_CHANNELS: tuple[str, ...] = (NO_TOUCH, BASELINE)
+
+
+def reserved_channel_error(name: str, where: str = "") -> ValidationError:
+    """Return the error for a channel named as one of :data:`RESERVED_CHANNELS`."""
+    what = (
+        "conversions without touches"
+        if name == NO_TOUCH
+        else "the conversions a model credits to no channel (data_driven's baseline)"
+    )
+    return ValidationError(
+        f"Channel name {name!r}{where} is reserved for {what}, and a channel of that name "
+        f"would be merged with them; rename it (e.g. to {name.strip('()')!r})."
+    )
+
 
 _US_PER_DAY = 86_400_000_000
+# a lookback longer than any span of times (2**62 µs is 146,000 years) keeps every touch
+_LONGEST_WINDOW = 2**62
+
+
+def lookback_window(lookback_days: float) -> int:
+    """Return a lookback in whole microseconds, at most ``2**62`` (longer keeps every touch).
+
+    Examples
+    --------
+    >>> lookback_window(1.5), lookback_window(1e300) == 2**62
+    (129600000000, True)
+    """
+    return round(min(lookback_days * _US_PER_DAY, float(_LONGEST_WINDOW)))
+
+
 NonConverting = Literal["after_last", "never_converted", "drop"]
 
 
@@ -893,10 +929,9 @@ def _sort_events(df: pl.DataFrame) -> _Flat:
         ucode, n_codes, user_ids, user_pos = _user_codes(df["user"])
         names, code = channels.result()
     del df
-    if NO_TOUCH in names:
-        raise ValidationError(
-            f"Channel name {NO_TOUCH!r} is reserved for conversions without touches; rename it."
-        )
+    reserved = [n for n in RESERVED_CHANNELS if n in names]
+    if reserved:
+        raise reserved_channel_error(reserved[0])
     b_c = _bits(len(names))
     low_bits = _bits((tmax - tmin) // unit + 1) + 1 + b_c
     low <<= _U64(1 + b_c)
@@ -1357,7 +1392,7 @@ def _journeys_from_sorted(
         tj = np.repeat(np.arange(nj, dtype=np.int64), counts)
         keep_t = keep_j[tj] if dropping and keep_j is not None else np.ones(len(tj), dtype=bool)
         if lookback_days is not None:
-            window = round(lookback_days * _US_PER_DAY)
+            window = lookback_window(lookback_days)
             keep_t &= (ref_time[tj] - tts) <= window
         if not keep_t.all():
             tj, tts, tcode = tj[keep_t], tts[keep_t], tcode[keep_t]
@@ -1665,7 +1700,8 @@ def read_paths(
     ------
     SchemaError, ValidationError
         Missing or non-numeric columns, null or empty paths, negative or non-finite counts,
-        GA's repeat notation unless ``repeats`` says how to read it.
+        a value on a path without conversions, GA's repeat notation unless ``repeats`` says how
+        to read it.
 
     Examples
     --------
@@ -1741,6 +1777,15 @@ def read_paths(
                 f"({describe_rows(sub['__row'].to_list(), values=sub[out].to_list())}); "
                 "counts and values must be finite and ≥ 0."
             )
+    orphan = (df["value"] > 0) & (df["conversions"] == 0)
+    if orphan.any():
+        sub = df.filter(orphan)
+        raise ValidationError(
+            f"Column {value_col!r} has {int(orphan.sum())} values on paths without conversions "
+            f"({describe_rows(sub['__row'].to_list(), values=sub['value'].to_list())}); a "
+            f"path's value is the value of its conversions ({conversions_col!r}), which no model "
+            "can credit when there are none. Set those values to 0 or give the conversions."
+        )
     if value_col in schema and not math.isfinite(df["value"].sum()):
         raise ValidationError(
             f"Column {value_col!r} sums to more than the largest 64-bit float (about 1.8e308), "
@@ -1764,6 +1809,16 @@ def read_paths(
     ).to_series()
     flat = parts.explode().drop_nulls()  # an empty list explodes to one null
     names = flat.unique().sort()
+    reserved = names.filter(names.is_in(list(RESERVED_CHANNELS)))
+    if reserved.len():
+        name = reserved[0]
+        with_name = df.filter(parts.list.contains(name))
+        raise reserved_channel_error(
+            name,
+            f" in column {path_col!r} ("
+            + describe_rows(with_name["__row"].to_list(), values=with_name["path"].to_list())
+            + ")",
+        )
     codes = flat.cast(pl.Enum(names.to_list())).to_physical().cast(pl.Int32).to_numpy()
     lengths = parts.list.len().to_numpy().astype(np.int64)
     indptr = np.zeros(len(lengths) + 1, dtype=np.int64)

@@ -29,12 +29,14 @@ import polars as pl
 from attribution._base.errors import ModelError, SchemaError, ValidationError
 from attribution._base.time import EPOCH_UNITS, TZ_SUFFIX, detect_epoch_unit
 from attribution.journeys import (
-    NO_TOUCH,
+    RESERVED_CHANNELS,
     JourneyOptions,
     JourneyParams,
     PathTable,
     Sequences,
     compress,
+    lookback_window,
+    reserved_channel_error,
     split_journey_params,
 )
 from attribution.models import Attribution, KernelOutput, get_model
@@ -283,10 +285,9 @@ def _validate(
             f"no spaces around it and no {PATH_SEPARATOR!r} (which separates the channels of a "
             "path)."
         )
-    if NO_TOUCH in channels:
-        raise ValidationError(
-            f"Channel name {NO_TOUCH!r} is reserved for conversions without touches; rename it."
-        )
+    reserved = [n for n in RESERVED_CHANNELS if n in channels]
+    if reserved:
+        raise reserved_channel_error(reserved[0], f" in column {channel_col!r}")
     return channels
 
 
@@ -316,7 +317,7 @@ def _journey_touches(
     touches = ev.where(F.col("k") == _KIND_TOUCH).select("u", "j", "t", "c")
     touches = touches.join(journeys.select("u", "j", "ref"), on=["u", "j"], how="inner")
     if lookback_days is not None:
-        window = round(lookback_days * _US_PER_DAY)
+        window = lookback_window(lookback_days)
         touches = touches.where(F.col("ref") - F.col("t") <= window)
     in_journey = Window.partitionBy("u", "j").orderBy("t", "c")
     if collapse_repeats:

@@ -20,6 +20,7 @@ the number of threads):
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,13 +38,23 @@ from attribution._base.errors import ModelError
 from attribution._base.progress import Progress
 from attribution.journeys import NO_TOUCH, Journeys, PathTable, Sequences, compress
 from attribution.models import MODELS, Attribution, get_model
-from attribution.models.base import KernelOutput, check_params
+from attribution.models.base import (
+    KernelOutput,
+    check_params,
+    memory_text,
+    physical_memory,
+    whole_number,
+)
 from attribution.models.markov import check_order, decode_state, state_layout
 
 __all__ = ["bootstrap", "resample_counts"]
 
 _MAX_DENSE_STATES = 64
 _BLOCK_CELLS = 12_000_000  # cells x replicates drawn at once (about 100 MB of float64)
+_MAX_BOOT = 10**9  # the largest n_boot accepted (memory refuses fewer on most machines)
+# bytes per (replicate, channel): conversions and revenue, their copies when the blocks are
+# stacked, and the rows of tables["bootstrap"] (replicate, channel view, two floats)
+_BYTES_PER_REPLICATE_CELL = 4 * 8 + 48
 _LUT_SIZE = 1 << 16  # slices of [0, 1) in the Poisson lookup table
 
 
@@ -454,6 +465,19 @@ def _plan(
     return _Plan(True, None, rerun)
 
 
+def _check_replicates(n_boot: int, n_columns: int) -> None:
+    """Refuse replicates whose tables would not fit in 80 % of the machine's memory."""
+    need = n_boot * max(n_columns, 1) * _BYTES_PER_REPLICATE_CELL
+    memory = physical_memory()
+    if memory and need > 0.8 * memory:
+        raise ModelError(
+            f"n_boot={n_boot:,} replicates of {n_columns:,} channels keep "
+            f"{memory_text(math.log2(need))} of results, more than 80 % of this machine's "
+            f"{memory_text(math.log2(memory))}; lower n_boot (at most "
+            f"{int(0.8 * memory / (max(n_columns, 1) * _BYTES_PER_REPLICATE_CELL)):,} fit)."
+        )
+
+
 def _n_jobs(n_jobs: int | None) -> int:
     cores = os.cpu_count() or 1
     if n_jobs is None or n_jobs == -1:
@@ -484,12 +508,14 @@ def bootstrap(
     model : str
         Any registered model; ``params`` are passed to it.
     n_boot : int
-        Number of bootstrap replicates.
+        Number of bootstrap replicates, a whole number ≥ 2; refused when the replicates'
+        results (about 80 bytes per replicate and channel) would not fit in 80 % of the
+        machine's memory.
     level : float
         Coverage of the two-sided percentile interval (0.95 gives the 2.5 % and 97.5 %
         quantiles).
     seed : int
-        Seed of the resampling; the same seed gives the same intervals.
+        Seed of the resampling (a whole number ≥ 0); the same seed gives the same intervals.
     progress : bool
         Print progress on stderr.
     n_jobs : int or None
@@ -518,8 +544,8 @@ def bootstrap(
     check_params(spec, params)
     if not 0 < level < 1:
         raise ModelError(f"level must be between 0 and 1; got {level!r}.")
-    if n_boot < 2:
-        raise ModelError(f"n_boot must be at least 2; got {n_boot!r}.")
+    n_boot = whole_number(n_boot, "n_boot", 2, _MAX_BOOT)
+    seed = whole_number(seed, "seed", 0, 2**63 - 1)
     seq, source = as_sequences(data)
     conv, null = seq.conversions, seq.nulls
     if not (np.allclose(conv, np.round(conv)) and np.allclose(null, np.round(null))):
@@ -534,6 +560,7 @@ def bootstrap(
     )
     no_touch = NO_TOUCH in result.channels["channel"].to_list()[len(seq.channels) :]
     names = result.channels["channel"].to_list()
+    _check_replicates(n_boot, len(names))
     plan = _plan(seq, model, params, value_per_conv, no_touch=no_touch)
     conv_i = np.round(seq.conversions).astype(np.int64)
     null_i = np.round(seq.nulls).astype(np.int64)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import polars as pl
 import pytest
@@ -122,6 +124,18 @@ def test_calibrate_honours_tests_and_keeps_proportions() -> None:
     assert rev == pytest.approx(200.0)  # 10 per conversion, as the model had it
 
 
+def test_remainder_baseline_shares_out_what_is_left_when_the_untested_exceed_it() -> None:
+    """A test of 90 leaves 10 of 100: b and c (30 and 15 in the model) get 20/3 and 10/3."""
+    tests = TESTS.with_columns(
+        incremental_conversions=pl.lit(90.0), lower=pl.lit(80.0), upper=pl.lit(95.0)
+    )
+    for remainder in ("baseline", "scaled", "level"):
+        out = calibrate(CREDIT, tests, remainder=remainder)
+        conv = dict(out.select("channel", "conversions").iter_rows())
+        assert sum(conv.values()) == pytest.approx(100.0)
+        assert conv == pytest.approx({"a": 90.0, "b": 20 / 3, "c": 10 / 3, "(baseline)": 0.0})
+
+
 def test_calibrate_errors() -> None:
     with pytest.raises(at.ModelError, match=r"does not have: \[.zz.\]"):
         calibrate(CREDIT, TESTS.with_columns(channel=pl.lit("zz")))
@@ -129,8 +143,44 @@ def test_calibrate_errors() -> None:
         calibrate(
             CREDIT, TESTS.with_columns(incremental_conversions=pl.lit(200.0), upper=pl.lit(300.0))
         )
-    with pytest.raises(at.ValidationError, match="1 rows with a null estimate"):
+    with pytest.raises(at.ValidationError, match="1 rows with a null or NaN estimate"):
         calibrate(CREDIT, TESTS.with_columns(lower=pl.lit(25.0)))
+
+
+@pytest.mark.parametrize("column", ["incremental_conversions", "lower", "upper"])
+def test_a_nan_in_a_lift_test_is_refused(column) -> None:
+    """NaN is no estimate: it gave every channel NaN credit."""
+    nan_test = TESTS.with_columns(pl.lit(float("nan")).alias(column))
+    with pytest.raises(
+        at.ValidationError, match=r"null or NaN estimate or bound.*channels \['a'\]"
+    ):
+        calibrate(CREDIT, nan_test)
+    with pytest.raises(at.ValidationError, match="null or NaN"):
+        compare_lift_tests(CREDIT, nan_test)
+
+
+@pytest.mark.parametrize("name", ["(baseline)", at.NO_TOUCH])
+def test_a_lift_test_of_the_baseline_is_refused(name) -> None:
+    """A test of the baseline row was overwritten by the remainder (credit summed to 95 of 100)."""
+    with pytest.raises(at.ValidationError, match=re.escape(f"Lift tests name '{name}'")):
+        calibrate(CREDIT, TESTS.with_columns(channel=pl.lit(name)), remainder="scaled")
+
+
+def test_a_frame_with_a_channel_on_several_rows_is_refused() -> None:
+    """attribute_all's frame of two models was calibrated as one of 120 conversions, not 60,
+    its rows doubled by the join."""
+    pt = at.read_paths(
+        pl.DataFrame(
+            {"path": ["a", "b", "a > b"], "total_conversions": [30, 10, 20], "total_null": [1] * 3}
+        )
+    )
+    both = at.attribute_all(pt, models=["linear", "last_touch"])
+    with pytest.raises(at.ValidationError, match=r"2 channels on more than one row \('a', 'b'\)"):
+        calibrate(both, TESTS)
+    with pytest.raises(at.ValidationError, match="keep one model's rows"):
+        compare_lift_tests(both, TESTS)
+    one = calibrate(both.filter(pl.col("model") == "linear"), TESTS)
+    assert one["conversions"].sum() == pytest.approx(60.0)
 
 
 def test_calibrated_data_driven_on_simulation_honours_tests() -> None:

@@ -55,6 +55,9 @@ def test_size_errors_and_equal_rates() -> None:
         users_per_arm(0.1, 0.05, power=1.0)
     with pytest.raises(at.ValidationError, match="between 0 and 1"):
         users_per_arm(1.2, 0.05)
+    # a NaN rate gave a NaN size
+    with pytest.raises(at.ValidationError, match=r"got nan \(treated\) and 0.05 \(control\)"):
+        users_per_arm(np.array([0.06, np.nan]), 0.05)
 
 
 def _seq(paths: list[list[tuple[str, float]]], converted: list[bool]) -> Sequences:
@@ -210,6 +213,11 @@ def test_plan_errors() -> None:
     journeys = at.build_journeys(sim.events)
     with pytest.raises(at.ModelError, match="n_tests must be an integer ≥ 1"):
         at.plan_experiments(journeys, n_tests=0)
+    # True was one test, and an infinite min_lift sized tests for a control rate of 0
+    with pytest.raises(at.ModelError, match="n_tests must be an integer ≥ 1; got True"):
+        at.plan_experiments(journeys, n_tests=True)
+    with pytest.raises(at.ModelError, match=r"min_lift a finite number > 0; got 1\.0, inf"):
+        at.plan_experiments(journeys, min_lift=float("inf"))
     with pytest.raises(at.ModelError, match="Unknown parameter"):
         at.plan_experiments(journeys, flavour="x")
 

@@ -202,6 +202,22 @@ def test_lookback_drops_old_touches_rather_than_moving_them():
     assert at.build_journeys(ev, lookback_days=29).frame["path"].to_list() == [["new"]]
 
 
+@pytest.mark.parametrize("days", [1e17, 1e300, 1.7e308])
+def test_a_lookback_longer_than_any_span_keeps_every_touch(days):
+    """A lookback beyond 2**63 microseconds raised OverflowError; it is as if there were none."""
+    ev = pl.DataFrame(
+        {
+            "user_id": [1, 1, 1],
+            "timestamp": [_ts("0001-01-01"), _ts("2024-01-20"), _ts("9999-12-31")],
+            "channel": ["first", "mid", None],
+            "event": ["touch", "touch", "conversion"],
+            "revenue": [0.0, 0.0, 9.0],
+        }
+    )
+    paths = at.build_journeys(ev, lookback_days=days).frame["path"].to_list()
+    assert paths == at.build_journeys(ev).frame["path"].to_list() == [["first", "mid"]]
+
+
 def test_dp6_multi_conversion_users_split_one_journey_per_conversion():
     raw = pl.read_csv(DATA / "dp6_sessions" / "test_dataset_multiple_conversions.csv")
     j = at.build_journeys(
@@ -349,6 +365,41 @@ def test_reserved_channel_name_is_refused():
     )
     with pytest.raises(at.ValidationError, match="reserved"):
         at.build_journeys(ev)
+    # "(baseline)" is data_driven's row of conversions without marketing, into which
+    # calibrate and the ROI fold "(no touch)": a channel of that name was merged with them
+    with pytest.raises(at.ValidationError, match=r"'\(baseline\)' is reserved"):
+        at.build_journeys(ev.with_columns(channel=pl.lit("(baseline)")))
+
+
+@pytest.mark.parametrize("name", [at.NO_TOUCH, "(baseline)"])
+def test_reserved_channel_name_inside_a_path_is_refused(name):
+    """A path made of "(no touch)" alone is the conversions without touches; inside a longer
+    path the name was read as a channel, reported beside the real "(no touch)" row."""
+    paths = pl.DataFrame(
+        {"path": ["a", f"a > {name}", "(no touch)"], "total_conversions": [1, 1, 2]}
+    )
+    with pytest.raises(at.ValidationError, match=r"in column 'path' \('a > \(.*\)' at row 1\)"):
+        at.read_paths(paths)
+    ok = at.attribute(at.read_paths(paths.slice(0, 1).vstack(paths.slice(2))), "linear")
+    assert ok.channels.select("channel", "conversions").rows() == [("a", 1.0), (at.NO_TOUCH, 2.0)]
+
+
+def test_read_paths_refuses_value_on_a_path_without_conversions():
+    """The per-touch models dropped such value and Markov credited it: on this table revenue
+    summed to 8 under linear and 18 under markov."""
+    paths = pl.DataFrame(
+        {
+            "path": ["a", "b", "a > b"],
+            "total_conversions": [1, 0, 1],
+            "total_conversion_value": [5.0, 10.0, 3.0],
+            "total_null": [1, 1, 1],
+        }
+    )
+    with pytest.raises(at.ValidationError, match=r"1 values on paths without conversions \(10"):
+        at.read_paths(paths)
+    fixed = at.read_paths(paths.with_columns(total_conversion_value=pl.Series([5.0, 0.0, 3.0])))
+    for model in ("linear", "markov"):
+        assert at.attribute(fixed, model).channels["revenue"].sum() == pytest.approx(8.0)
 
 
 def test_conversion_without_revenue_is_worth_zero_not_nan():

@@ -88,6 +88,35 @@ def test_bootstrap_refuses_fractional_counts_and_bad_levels():
         at.bootstrap(pt, "linear", level=95)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_boot": 1}, "n_boot must be a whole number in 2..1_000_000_000; got 1"),
+        ({"n_boot": 2.5}, "n_boot must be a whole number in 2.*got 2.5"),
+        ({"n_boot": "10"}, "n_boot must be a whole number in 2.*got '10'"),
+        ({"seed": -1}, "seed must be a whole number in 0.*got -1"),
+    ],
+)
+def test_bootstrap_refuses_bad_replicate_counts_and_seeds(kwargs, match):
+    """Were TypeErrors and NumPy's 'expected non-negative integer'."""
+    pt = at.read_paths(pl.DataFrame({"path": ["a"], "total_conversions": [1], "total_null": [2]}))
+    with pytest.raises(at.ModelError, match=match):
+        at.bootstrap(pt, "linear", **kwargs)
+
+
+def test_bootstrap_refuses_more_replicates_than_memory_holds(monkeypatch):
+    """10**9 replicates of 2 channels need 160 GB of results: refused at once (it ran on)."""
+    monkeypatch.setattr(U, "physical_memory", lambda: 16 * 2**30)
+    pt = at.read_paths(
+        pl.DataFrame({"path": ["a", "b"], "total_conversions": [1, 2], "total_null": [2, 1]})
+    )
+    with pytest.raises(at.ModelError, match=r"n_boot=1,000,000,000 replicates of 2 channels"):
+        at.bootstrap(pt, "linear", n_boot=10**9)
+    fits = int(0.8 * 16 * 2**30 / (2 * U._BYTES_PER_REPLICATE_CELL))
+    with pytest.raises(at.ModelError, match=f"at most {fits:,} fit"):
+        at.bootstrap(pt, "linear", n_boot=fits + 1)
+
+
 def test_bootstrap_of_journeys_with_touch_times_and_no_touch_conversions(rng):
     ev = random_events(rng, 1500, n_users=200)
     j = at.build_journeys(ev, lookback_days=5)
@@ -193,6 +222,12 @@ def test_choose_order_recovers_a_second_order_process():
     assert table.filter("recommended")["order"].item() == 2
     auc = dict(table.select("order", "auc").rows())
     assert auc[2] > auc[1] + 0.2
+
+
+def test_choose_order_refuses_a_negative_seed(ca_paths):
+    """Was NumPy's 'expected non-negative integer'."""
+    with pytest.raises(at.ModelError, match=r"seed must be a whole number in 0.*got -1"):
+        at.choose_order(ca_paths, seed=-1)
 
 
 def test_choose_order_prefers_order_one_without_higher_order_signal(ca_paths):

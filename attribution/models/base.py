@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from attribution._base.errors import ModelError
+from attribution._base.errors import ModelError, ValidationError
 from attribution._base.frames import check_columns
-from attribution.journeys import NO_TOUCH, Sequences
+from attribution.journeys import BASELINE, NO_TOUCH, Sequences
 
 __all__ = [
     "BASELINE",
@@ -33,10 +33,6 @@ __all__ = [
     "row_sums",
     "whole_number",
 ]
-
-#: Name of the row of :attr:`Attribution.channels` that holds the conversions a model expects
-#: without any marketing (``data_driven``); :func:`credit_frame` folds ``"(no touch)"`` into it.
-BASELINE = "(baseline)"
 
 #: Columns of :attr:`Attribution.channels`, in order.
 CHANNEL_COLUMNS = ("channel", "conversions", "revenue", "share")
@@ -318,6 +314,12 @@ def credit_frame(result: Attribution | pl.DataFrame) -> pl.DataFrame:
         ``"(baseline)"`` with the ``"(no touch)"`` and ``"(baseline)"`` rows summed (0 when
         there are none).
 
+    Raises
+    ------
+    ValidationError
+        A frame with a channel on more than one row (such as :func:`attribution.attribute_all`'s
+        frame of several models).
+
     Examples
     --------
     >>> import polars as pl
@@ -335,6 +337,19 @@ def credit_frame(result: Attribution | pl.DataFrame) -> pl.DataFrame:
             "conversions",
             pl.col("revenue") if "revenue" in result.columns else pl.lit(0.0).alias("revenue"),
         )
+        repeated = ch.filter(pl.col("channel").is_duplicated())["channel"]
+        if repeated.len():
+            hint = (
+                "it has a 'model' column: keep one model's rows, e.g. "
+                "frame.filter(pl.col('model') == 'markov')"
+                if "model" in result.columns
+                else "sum each channel's rows first"
+            )
+            names = ", ".join(repr(c) for c in repeated.unique(maintain_order=True).head(5))
+            raise ValidationError(
+                f"The attribution frame has {repeated.n_unique()} channels on more than one row "
+                f"({names}); one row per channel is expected ({hint})."
+            )
     is_base = pl.col("channel").is_in([NO_TOUCH, BASELINE])
     base = ch.filter(is_base).select(
         pl.lit(BASELINE).alias("channel"),

@@ -167,7 +167,13 @@ import polars as pl
 from attribution._base.errors import IdentificationWarning, ModelError
 from attribution._base.frames import FrameLike
 from attribution.journeys import Journeys, PathTable, Sequences
-from attribution.models.base import BASELINE, KernelOutput, credit_from_touches, register_model
+from attribution.models.base import (
+    BASELINE,
+    KernelOutput,
+    credit_from_touches,
+    register_model,
+    whole_number,
+)
 from attribution.models.features import (
     FEATURE_SETS,
     Features,
@@ -1027,8 +1033,11 @@ class DataDrivenModel:
             raise ModelError(
                 f"interval_replicates must be an integer ≥ 2; got {self.interval_replicates!r}."
             )
-        if self.folds < 2:
-            raise ModelError(f"folds must be at least 2; got {self.folds!r}.")
+        self.folds = whole_number(self.folds, "folds", 2, 1_000)
+        self.cv_rows = whole_number(self.cv_rows, "cv_rows", 1, 2**62)
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ModelError(f"seed must be a whole number ≥ 0; got {seed!r}.")
         limit = self.max_fit_channels
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
@@ -1066,6 +1075,11 @@ class DataDrivenModel:
             )
         else:
             names = list(self.features)
+        if not names:
+            raise ModelError(
+                f"features names no feature set; expected 'auto' or one or more of "
+                f"{', '.join(FEATURE_SETS)}."
+            )
         for name in names:
             if name not in FEATURE_SETS:
                 raise ModelError(
@@ -1775,13 +1789,14 @@ class DataDrivenModel:
                 "lookback_share": look / n_conv,
             }
         ).with_columns(pl.col("recent_share", "lookback_share").fill_nan(None))
-        if reasons:
-            reasons.append(
-                f"credit moves by {folds_move:.0%} of the conversions between folds and "
-                f"{look_move:.0%} with a {look_days or 0:.3g}-day lookback"
-                if reasons[-1].find("credit moves") < 0
-                else ""
-            )
+        if reasons and reasons[-1].find("credit moves") < 0:
+            moves = []  # what was measured: no fold may fit, and a hazard has no lookback check
+            if np.isfinite(folds_move):
+                moves.append(f"{folds_move:.0%} of the conversions between folds")
+            if np.isfinite(look_move) and look_days is not None:
+                moves.append(f"{look_move:.0%} with a {look_days:.3g}-day lookback")
+            if moves:
+                reasons.append("credit moves by " + " and ".join(moves))
         message = "; ".join(r for r in reasons if r)
         self.diagnostics_ = self.diagnostics_.with_columns(
             cv_gain=pl.lit(gain),

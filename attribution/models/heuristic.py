@@ -8,6 +8,7 @@ sample path table in the tests).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -102,6 +103,11 @@ def last_non_direct(
     seq = seq.converting
     if isinstance(direct_channels, str):
         direct_channels = (direct_channels,)
+    if direct_channels is None or not all(isinstance(c, str) for c in direct_channels):
+        raise ModelError(
+            f"direct_channels must be channel names (text); got {direct_channels!r}. Pass () "
+            "to treat no channel as direct."
+        )
     direct = {c.lower() for c in direct_channels}
     is_direct = np.array([c.lower() in direct for c in seq.channels], dtype=bool)
     touch_direct = is_direct[seq.codes] if len(seq.codes) else np.zeros(0, dtype=bool)
@@ -186,7 +192,7 @@ def position_based(seq: Sequences, weights: str | Sequence[float] = "u") -> Kern
     ``"j"`` (0.2, 0.2, 0.6) or ``"inverse_j"`` (0.6, 0.2, 0.2). A one-touch journey gives its
     touch 100%; a two-touch journey splits first : last in proportion (50/50 for U); with three
     or more touches the middle weight is shared equally by the middle touches. Weights are
-    normalised to sum to 1.
+    normalised to sum to 1; they must be finite and ≥ 0, not all 0.
 
     Examples
     --------
@@ -204,11 +210,17 @@ def position_based(seq: Sequences, weights: str | Sequence[float] = "u") -> Kern
             )
         f, m, last = POSITION_WEIGHTS[weights]
     else:
-        if len(weights) != 3 or any(not (w >= 0) for w in weights) or sum(weights) <= 0:
+        try:
+            triple = [float(w) for w in weights]
+        except (TypeError, ValueError):
+            triple = []
+        if len(triple) != 3 or not all(0 <= w < math.inf for w in triple) or max(triple) <= 0:
             raise ModelError(
-                f"position weights must be three numbers ≥ 0 with a positive sum; got {weights!r}."
+                "position weights must be three finite numbers ≥ 0 with a positive sum; "
+                f"got {weights!r}."
             )
-        f, m, last = (float(w) for w in weights)
+        # divided by the largest first, so that huge weights do not overflow their sum
+        f, m, last = (w / max(triple) for w in triple)
     row = seq.row_of_touch
     n = seq.lengths[row]
     pos = seq.position

@@ -116,10 +116,17 @@ class MarkovChain:
         return len(self.states)
 
     def state_names(self, sep: str = " > ") -> list[str]:
-        """Names of all states in matrix order."""
-        names = [START]
+        """Names of all states in matrix order.
+
+        The start, conversion and null states are ``(start)``, ``(conversion)`` and
+        ``(null)``; should a channel have one of these names, the state's name is put in
+        brackets once more (``((start))``), so that no two states share a name.
+        """
+        taken = set(self.channels)
+        start, conversion, null = (_free_name(n, taken) for n in (START, CONVERSION, NULL))
+        names = [start]
         names += [sep.join(self.channels[c] for c in s) for s in self.states]
-        return [*names, CONVERSION, NULL]
+        return [*names, conversion, null]
 
     def transition_frame(self) -> pl.DataFrame:
         """Transitions as a frame: ``from_state, to_state, count, probability``."""
@@ -138,6 +145,19 @@ class MarkovChain:
             }
         )
         return frame.sort("_r", "_c").drop("_r", "_c")
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name`` in as many more brackets as it takes not to be in ``taken``.
+
+    Examples
+    --------
+    >>> _free_name("(start)", {"(start)", "a"})
+    '((start))'
+    """
+    while name in taken:
+        name = f"({name})"
+    return name
 
 
 def _gram_keys(seq: Sequences, order: int) -> np.ndarray:
@@ -788,7 +808,7 @@ def choose_order(
     folds : int
         Number of cross-validation folds (≥ 2).
     seed : int
-        Seed of the fold split.
+        Seed of the fold split (a whole number ≥ 0).
     smoothing : float
         Pseudo-count of the back-off to the lower order.
 
@@ -799,6 +819,7 @@ def choose_order(
     """
     max_order = check_order(max_order, "max_order")
     folds = whole_number(folds, "folds", 2, 1_000)
+    seed = whole_number(seed, "seed", 0, 2**63 - 1)
     if isinstance(smoothing, bool) or not (
         isinstance(smoothing, int | float) and 0 <= smoothing < float("inf")
     ):

@@ -15,6 +15,7 @@ from attribution.evaluation import evaluate
 from attribution.journeys import Sequences
 from attribution.models.data_driven import DataDrivenModel, _credit_rows, _Fitted
 from attribution.models.features import journey_features
+from tests.conftest import random_events
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +187,17 @@ def test_errors_are_clear(sim_journeys) -> None:
         at.attribute(journeys, "data_driven", estimator="forest")
     with pytest.raises(at.ModelError, match="not fitted yet"):
         DataDrivenModel().predict_proba(journeys)
+    # were ValueErrors from min() and NumPy: 'min() arg is an empty sequence', 'expected
+    # non-negative integer'
+    with pytest.raises(at.ModelError, match="features names no feature set"):
+        at.attribute(journeys, "data_driven", features=[])
+    # were TypeErrors from NumPy and '<', and 'negative dimensions are not allowed'
+    for name, value in (("folds", 2.5), ("folds", "3"), ("cv_rows", -5), ("cv_rows", 2.5)):
+        with pytest.raises(at.ModelError, match=f"{name} must be a whole number in"):
+            at.attribute(journeys, "data_driven", **{name: value})
+    for seed in (-1, 1.5, True):
+        with pytest.raises(at.ModelError, match=f"seed must be a whole number ≥ 0; got {seed}"):
+            at.attribute(journeys, "data_driven", seed=seed)
 
 
 def test_more_channels_than_max_fit_channels_are_refused_and_skipped(sim_journeys) -> None:
@@ -445,3 +457,15 @@ def test_names_that_moved_out_are_still_importable_from_here() -> None:
     assert data_driven.FEATURE_SETS is features.FEATURE_SETS
     assert data_driven.journey_features is features.journey_features
     assert data_driven.shapley_weights is shapley.shapley_weights
+
+
+def test_identification_warning_names_only_the_checks_that_ran(rng) -> None:
+    """A lookback check that did not run (no touch long before its conversion here) is not
+    reported: the warning said 'and nan% with a 0-day lookback'."""
+    journeys = at.build_journeys(random_events(rng, 500, n_users=40))
+    with pytest.warns(at.IdentificationWarning) as caught:
+        res = at.attribute(journeys, "data_driven")
+    assert res.tables["diagnostics"]["lookback_instability"].to_list() == [None]
+    message = str(caught[0].message)
+    assert "of the conversions between folds" in message
+    assert "nan" not in message and "lookback" not in message

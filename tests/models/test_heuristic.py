@@ -137,6 +137,24 @@ def test_position_based_weights(weights, path, expected):
     assert res.touchpoints["credit"].to_list() == pytest.approx(expected)
 
 
+def test_position_based_weights_near_the_float_limit_are_shares():
+    """Weights are relative: (1e308,) * 3 is (1, 1, 1), though their sum overflows."""
+    pt = at.read_paths(pl.DataFrame({"path": ["a > b > c", "a > b"], "total_conversions": [3, 2]}))
+    huge = at.attribute(pt, "position_based", weights=(1e308, 1e308, 1e308)).touchpoints
+    assert huge["credit"].to_list() == pytest.approx([1 / 3, 1 / 3, 1 / 3, 1 / 2, 1 / 2])
+    tiny = at.attribute(pt, "position_based", weights=(5e-324, 0.0, 5e-324)).touchpoints
+    assert tiny["credit"].to_list() == pytest.approx([1 / 2, 0.0, 1 / 2, 1 / 2, 1 / 2])
+
+
+@pytest.mark.parametrize(
+    "weights", [(float("inf"), 0.2, 0.4), (0.4, float("nan"), 0.4), (0, 0, 0), ("a", 1, 1), (1, 1)]
+)
+def test_position_based_refuses_weights_that_are_not_finite_shares(weights):
+    pt = at.read_paths(pl.DataFrame({"path": ["a > b > c"], "total_conversions": [1]}))
+    with pytest.raises(at.ModelError, match="three finite numbers ≥ 0"):
+        at.attribute(pt, "position_based", weights=weights)
+
+
 def test_last_non_direct_skips_direct_and_falls_back_when_all_direct():
     pt = at.read_paths(
         pl.DataFrame(
@@ -150,6 +168,16 @@ def test_last_non_direct_skips_direct_and_falls_back_when_all_direct():
     assert res == {"Direct": 2.0, "direct": 0.0, "email": 0.0, "seo": 5.0}
     custom = at.attribute(pt, "last_non_direct", direct_channels=["seo", "direct"]).channels
     assert dict(custom.select("channel", "conversions").rows())["email"] == 4.0
+
+
+@pytest.mark.parametrize("direct", [None, ["Direct", None], [5]])
+def test_last_non_direct_refuses_direct_channels_that_are_not_names(direct):
+    """Were TypeError ('NoneType' object is not iterable) and AttributeError (no .lower)."""
+    pt = at.read_paths(pl.DataFrame({"path": ["seo > Direct"], "total_conversions": [1]}))
+    with pytest.raises(at.ModelError, match="direct_channels must be channel names"):
+        at.attribute(pt, "last_non_direct", direct_channels=direct)
+    none = at.attribute(pt, "last_non_direct", direct_channels=())
+    assert none.channels.select("channel", "conversions").rows() == [("Direct", 1.0), ("seo", 0.0)]
 
 
 def test_path_table_and_journeys_agree(rng):
@@ -185,6 +213,20 @@ def test_attribute_all_is_one_row_per_model_and_channel(rng):
     assert td.drop("model").equals(at.attribute(j, "time_decay", half_life_days=1.0).channels)
     with pytest.raises(at.ModelError, match="half_lif_days"):
         at.attribute_all(j, half_lif_days=1.0)
+
+
+def test_attribute_all_reads_one_model_name_and_refuses_none(rng):
+    """'linear' was read as the models 'l', 'i', ...; ['linear', 'linear'] doubled every row
+    (each model's rows summed to twice the conversions); [] was Polars' 'cannot concat'."""
+    j = at.build_journeys(random_events(rng, 300, n_users=30))
+    one = at.attribute(j, "linear").channels
+    assert at.attribute_all(j, models="linear").drop("model").equals(one)
+    twice = at.attribute_all(j, models=["linear", "last_touch", "linear"])
+    assert twice["model"].unique(maintain_order=True).to_list() == ["linear", "last_touch"]
+    for _, part in twice.group_by("model"):
+        assert part["conversions"].sum() == pytest.approx(j.n_conversions)
+    with pytest.raises(at.ModelError, match="models names no model"):
+        at.attribute_all(j, models=[])
 
 
 def test_unknown_model_and_parameter_are_named(rng):

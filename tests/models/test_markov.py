@@ -422,3 +422,31 @@ def test_implicit_inverse_entries_equal_a_dense_inverse(seed):
     np.testing.assert_allclose(green.solve(b), ref @ b, rtol=1e-12)
     rows, cols = states[:7], states[7:12]
     np.testing.assert_allclose(green.block(rows, cols), ref[np.ix_(rows, cols)], atol=1e-12)
+
+
+def test_channels_named_as_the_chain_states_keep_their_own_rows():
+    """Channels '(start)' and '(null)' shared their names with the chain's states, so the
+    transitions out of '(start)' summed to a probability of 2; the credit did not change."""
+    frame = pl.DataFrame(
+        {
+            "path": ["(start) > a", "(null)", "a > (null) > (start)"],
+            "total_conversions": [2, 1, 1],
+            "total_null": [1, 3, 2],
+        }
+    )
+    tm = at.attribute(at.read_paths(frame), "markov").tables["transition_matrix"]
+    out = tm.group_by("from_state").agg(pl.col("probability").sum())
+    assert dict(out.iter_rows()) == pytest.approx(
+        dict.fromkeys(["((start))", "(start)", "a", "(null)"], 1.0)
+    )
+    assert set(tm["to_state"]) == {"(start)", "a", "(null)", "(conversion)", "((null))"}
+    # renaming the channels renames the result
+    plain = frame.with_columns(
+        pl.col("path").str.replace_all(r"\(start\)", "s").str.replace_all(r"\(null\)", "n")
+    )
+    named = at.attribute(at.read_paths(frame), "markov").channels
+    renamed = at.attribute(at.read_paths(plain), "markov").channels
+    lookup = dict(renamed.select("channel", "conversions").iter_rows())
+    assert dict(named.select("channel", "conversions").iter_rows()) == pytest.approx(
+        {"(null)": lookup["n"], "(start)": lookup["s"], "a": lookup["a"]}
+    )
