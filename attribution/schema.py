@@ -411,6 +411,10 @@ def _text(name: str, dtype: pl.DataType, keep_categories: bool) -> pl.Expr:
     return pl.col(name) if keep else pl.col(name).cast(pl.String)
 
 
+#: Text conversion flags, read case-insensitively after stripping spaces.
+_TEXT_FLAGS = {"true": 1, "1": 1, "yes": 1, "false": 0, "0": 0, "no": 0}
+
+
 def _flag(lf: pl.LazyFrame, name: str, schema: pl.Schema) -> pl.Expr:
     """Read the conversion flag as Int8 0/1 from 0/1, true/false or null (null: no conversion).
 
@@ -418,16 +422,24 @@ def _flag(lf: pl.LazyFrame, name: str, schema: pl.Schema) -> pl.Expr:
     ``true``/``false``, ``1``/``0``, ``yes``/``no`` (blank: null); other words are refused.
     """
     dtype = schema[name]
+    raw = pl.col(name)
+    bad: pl.Expr | None = None
     if is_text(dtype):
-        return _text_flag(lf, name)
-    if not (dtype == pl.Boolean or dtype.is_numeric() or dtype == pl.Null):
+        text = raw.cast(pl.String).str.strip_chars().str.to_lowercase()
+        value = text.replace_strict(_TEXT_FLAGS, default=None, return_dtype=pl.Int8)
+        bad = text.is_not_null() & (text != "") & value.is_null()
+        expected = "0 or 1, true or false, yes or no (any case), or null (no conversion)"
+    elif dtype == pl.Boolean or dtype.is_numeric() or dtype == pl.Null:
+        value = raw.cast(pl.Boolean).cast(pl.Int8)
+        if dtype.is_numeric():
+            bad = raw.is_not_null() & ~raw.cast(pl.Float64).is_in([0.0, 1.0]).fill_null(False)
+        expected = "0 or 1, true or false, or null (no conversion)"
+    else:
         raise SchemaError(
             f"Column {name!r} has type {dtype}; expected 0/1 or true/false marking converting "
             "rows (null: no conversion)."
         )
-    raw = pl.col(name)
-    if dtype.is_numeric():
-        bad = raw.is_not_null() & ~raw.cast(pl.Float64).is_in([0.0, 1.0]).fill_null(False)
+    if bad is not None:
         sample = (
             lf.with_row_index(_ROW)
             .filter(bad)
@@ -439,33 +451,8 @@ def _flag(lf: pl.LazyFrame, name: str, schema: pl.Schema) -> pl.Expr:
             raise ValidationError(
                 f"Column {name!r} has {sample['n'][0]} values that are not conversion flags "
                 f"({describe_rows(sample[_ROW].to_list(), values=sample['v'].to_list())}); "
-                "expected 0 or 1, true or false, or null (no conversion)."
+                f"expected {expected}."
             )
-    return raw.cast(pl.Boolean).fill_null(False).cast(pl.Int8)
-
-
-#: Text conversion flags, read case-insensitively after stripping spaces.
-_TEXT_FLAGS = {"true": 1, "1": 1, "yes": 1, "false": 0, "0": 0, "no": 0}
-
-
-def _text_flag(lf: pl.LazyFrame, name: str) -> pl.Expr:
-    """Read a text conversion flag (``"true"``, ``"FALSE"``, ``"1"``, ``"no"``) as Int8 0/1."""
-    text = pl.col(name).cast(pl.String).str.strip_chars().str.to_lowercase()
-    value = text.replace_strict(_TEXT_FLAGS, default=None, return_dtype=pl.Int8)
-    bad = text.is_not_null() & (text != "") & value.is_null()
-    sample = (
-        lf.with_row_index(_ROW)
-        .filter(bad)
-        .select(pl.col(_ROW), pl.col(name).alias("v"), pl.len().alias("n"))
-        .head(6)
-        .collect()
-    )
-    if sample.height:
-        raise ValidationError(
-            f"Column {name!r} has {sample['n'][0]} values that are not conversion flags "
-            f"({describe_rows(sample[_ROW].to_list(), values=sample['v'].to_list())}); "
-            "expected 0 or 1, true or false, yes or no (any case), or null (no conversion)."
-        )
     return value.fill_null(0)
 
 
