@@ -100,6 +100,7 @@ from attribution._base.frames import (
     ROW,
     FrameLike,
     Rule,
+    bad_rows,
     check_rules,
     diagnose,
     is_text,
@@ -300,13 +301,7 @@ def _digits(lf: pl.LazyFrame, name: str, what: str, rule: str) -> pl.Expr:
     text = _text(pl.col(name))
     value = text.cast(pl.Int64, strict=False)
     bad = text.is_not_null() & value.is_null()
-    sample = (
-        lf.with_row_index(ROW)
-        .filter(bad)
-        .select(ROW, text.alias("v"), pl.len().alias("n"))
-        .head(5)
-        .collect()
-    )
+    sample = bad_rows(lf, bad, text)
     if sample.height:
         raise ValidationError(
             f"Column {name!r} of the {what} has {sample['n'][0]} values that are not whole "
@@ -355,13 +350,7 @@ def _number_text(lf: pl.LazyFrame, expr: pl.Expr, name: str, what: str) -> pl.Ex
     text = _text(expr)
     value = text.cast(pl.Float64, strict=False)
     bad = text.is_not_null() & value.is_null()
-    sample = (
-        lf.with_row_index(ROW)
-        .filter(bad)
-        .select(ROW, text.alias("v"), pl.len().alias("n"))
-        .head(5)
-        .collect()
-    )
+    sample = bad_rows(lf, bad, text)
     if sample.height:
         raise ValidationError(
             f"Field {name!r} of the {what} has {sample['n'][0]} values that are not numbers "

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from attribution._base.errors import EmptyInputError, SchemaError, ValidationError, describe_rows
-from attribution._base.frames import ROW, check_columns, is_text, numeric_expr
+from attribution._base.frames import ROW, bad_rows, check_columns, is_text, numeric_expr
 from attribution._base.periods import FREQS, Freq, Period, as_period
 from attribution._base.time import EpochUnit, check_time_zone, parse_times
 
@@ -265,13 +265,7 @@ def _whole_float_ids(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> pl.Expr
     bad = col.is_not_null() & (
         ~col.is_finite() | (col.abs() >= _EXACT_FLOAT) | (col != col.round(0))
     ).fill_null(True)
-    sample = (
-        lf.with_row_index(_ROW)
-        .filter(bad)
-        .select(pl.col(_ROW), col.alias("v"), pl.len().alias("n"))
-        .head(5)
-        .collect()
-    )
+    sample = bad_rows(lf, bad, col)
     if sample.height:
         shown = describe_rows(sample[_ROW].to_list(), values=sample["v"].to_list())
         raise SchemaError(
@@ -440,13 +434,7 @@ def _flag(lf: pl.LazyFrame, name: str, schema: pl.Schema) -> pl.Expr:
             "rows (null: no conversion)."
         )
     if bad is not None:
-        sample = (
-            lf.with_row_index(_ROW)
-            .filter(bad)
-            .select(pl.col(_ROW), raw.alias("v"), pl.len().alias("n"))
-            .head(6)
-            .collect()
-        )
+        sample = bad_rows(lf, bad, raw, limit=6)
         if sample.height:
             raise ValidationError(
                 f"Column {name!r} has {sample['n'][0]} values that are not conversion flags "

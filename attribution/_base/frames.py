@@ -49,6 +49,7 @@ __all__ = [
     "FrameLike",
     "Rule",
     "as_list",
+    "bad_rows",
     "check_columns",
     "check_rules",
     "csv_preamble",
@@ -931,6 +932,21 @@ def check_columns(schema: pl.Schema, needed: Sequence[str], what: str) -> None:
         )
 
 
+def bad_rows(lf: pl.LazyFrame, bad: pl.Expr, value: pl.Expr, limit: int = 5) -> pl.DataFrame:
+    """Return the first ``limit`` rows where ``bad`` holds, to name in an error (reads the frame).
+
+    Columns: ``ROW`` (the row number, from 0), ``v`` (``value`` on that row) and ``n`` (how
+    many rows ``bad`` holds on). Empty when there are none.
+    """
+    return (
+        lf.with_row_index(ROW)
+        .filter(bad)
+        .select(pl.col(ROW), value.alias("v"), pl.len().alias("n"))
+        .head(limit)
+        .collect()
+    )
+
+
 def numeric_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType, rule: str) -> pl.Expr:
     """Build a Float64 expression for a numeric column, accepting numbers written as text.
 
@@ -946,13 +962,7 @@ def numeric_expr(lf: pl.LazyFrame, name: str, dtype: pl.DataType, rule: str) -> 
     text = col.cast(pl.String).str.strip_chars()
     parsed = pl.when(text != "").then(text).cast(pl.Float64, strict=False)
     bad = text.is_not_null() & (text != "") & parsed.is_null()
-    sample = (
-        lf.with_row_index(ROW)
-        .filter(bad)
-        .select(pl.col(ROW), text.alias("v"), pl.len().alias("n"))
-        .head(6)
-        .collect()
-    )
+    sample = bad_rows(lf, bad, text, limit=6)
     if sample.height:
         hint = ""
         if any("," in v for v in sample["v"].to_list()):

@@ -62,7 +62,7 @@ from typing import Any, Literal
 import polars as pl
 
 from attribution._base.errors import SchemaError, ValidationError, describe_rows
-from attribution._base.frames import ROW, is_text
+from attribution._base.frames import ROW, bad_rows, is_text
 
 __all__ = [
     "EPOCH_UNITS",
@@ -419,13 +419,7 @@ def _number_reading(
     floor = _EPOCH_FLOORS[unit]
     if epoch_unit is None and min_abs is not None and min_abs < floor:
         small = col.is_not_null() & (x != 0) & (x.abs() < floor)
-        sample = (
-            lf.with_row_index(ROW)
-            .filter(small)
-            .select(ROW, col.alias("v"), pl.len().alias("n"))
-            .head(5)
-            .collect()
-        )
+        sample = bad_rows(lf, small, col)
         rows = describe_rows(
             sample[ROW].to_list(), values=sample["v"].to_list(), total=sample["n"][0]
         )
