@@ -2242,3 +2242,31 @@ def test_rfc_2822_times_are_read_with_their_time_format() -> None:
         ValidationError, match=re.escape("time_format= (e.g.") + ".*%a, %d %b %Y %H:%M:%S %z"
     ):
         at.read_events(frame)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_lines_of_spaces_are_found_as_a_line_by_line_search_finds_them(
+    tmp_path: Path, seed: int
+) -> None:
+    import numpy as np
+
+    from attribution._base.frames import _SPACES_LINE, _has_space_lines
+
+    # brute force: split into lines and look at each
+    rng = np.random.default_rng(seed)
+    pieces = [b"a", b",", b" ", b"\t", b"\n", b"\r\n", b"1"]
+    for case in range(50):
+        data = b"".join(rng.choice(pieces, size=int(rng.integers(0, 12))))
+        path = tmp_path / f"{case}.csv"
+        path.write_bytes(data)
+        lines = data.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines = lines[:-1]  # the end of the last line, not a line
+        want = any(
+            line.rstrip(b"\r") != b""
+            and line.rstrip(b"\r").strip(b" \t") == b""
+            and not line.rstrip(b"\r").startswith(b"\r")
+            for line in lines
+        )
+        assert _has_space_lines(path) == want, data
+        assert (re.search(_SPACES_LINE, data) is not None) == want, data  # what re.sub removes
