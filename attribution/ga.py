@@ -105,7 +105,7 @@ from attribution._base.frames import (
     diagnose,
     is_text,
     numeric_expr,
-    read_error,
+    reading_all,
     scan_csv,
     scan_ndjson,
     to_lazy,
@@ -155,19 +155,8 @@ def _reading(parts: list[_Part], what: str) -> Iterator[None]:
     The file, row, line and column are found where they can be (see
     :func:`attribution._base.frames.diagnose`).
     """
-    sources: list[tuple[object, str]] = [(p.path, what) for p in parts if p.path is not None]
-    try:
+    with reading_all([(p.path, what) for p in parts if p.path is not None]):
         yield
-    except Exception as exc:
-        error = read_error(exc, sources)
-        if error is None:
-            raise
-        raise error from exc
-    except pl.exceptions.PanicException as exc:  # a BaseException: not caught above
-        error = read_error(exc, sources)
-        if error is None:
-            raise
-        raise error from exc
 
 
 def _schema(part: _Part) -> pl.Schema:

@@ -61,6 +61,7 @@ __all__ = [
     "ratio",
     "read_error",
     "reading",
+    "reading_all",
     "reads",
     "remember_source",
     "scan_csv",
@@ -610,15 +611,26 @@ def reading(source: object, what: str = "input") -> Iterator[None]:
     ...
     attribution.ReadError: Cannot read the event log 'events.csv': invalid utf-8 sequence.
     """
+    with reading_all([(source, what)]):
+        yield
+
+
+@contextmanager
+def reading_all(sources: Sequence[tuple[object, str]]) -> Iterator[None]:
+    """Run a reader's work on several inputs, as :func:`reading` does for one.
+
+    ``sources`` are ``(source, what)`` pairs; the :class:`ReadError` names the one the error
+    is about, where :func:`read_error` can tell.
+    """
     try:
         yield
     except Exception as exc:
-        error = read_error(exc, [(source, what)])
+        error = read_error(exc, sources)
         if error is None:
             raise
         raise error from exc
     except pl.exceptions.PanicException as exc:  # a BaseException: not caught above
-        error = read_error(exc, [(source, what)])
+        error = read_error(exc, sources)
         if error is None:
             raise
         raise error from exc
