@@ -136,7 +136,7 @@ def backtest(
     names = check_models(models, candidates)
     check_names(id_col, time_col, value_col, levels, ("cutoff", "horizon", "actual", "scale"))
     panel = read_panel(series, freq, id_col, time_col, value_col)
-    m = season_length if season_length is not None else panel.period.season_length
+    m = panel.season_length(season_length)
     opt = build_options(h, m, levels, transform, candidates, combine, 1, 1)
     check_windows(n_windows, step)
     least = max(

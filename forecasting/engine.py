@@ -369,6 +369,11 @@ class Panel:
         Position of ``first`` in each series (Int64), when it is not the first point: a
         monthly series' calendar counts from its first date on its latest day of the month
         (:func:`~attribution._base.periods.calendar_anchor`); then ``first`` is that date.
+    numbered : bool
+        The time column holds period numbers (1, 2, 3...), not dates: they are held as the
+        days after 1970-01-01 and given back as Int64 numbers.
+    season : int, optional
+        Season length of numbered periods, from ``freq`` (none when it was not given).
     """
 
     ids: pl.Series
@@ -378,6 +383,30 @@ class Panel:
     period: Period
     dtype: pl.DataType
     first_step: pl.Series | None = None
+    numbered: bool = False
+    season: int | None = None
+
+    def season_length(self, given: int | None) -> int:
+        """Return the season length to model: ``given``, else the period's usual one.
+
+        Period numbers carry no calendar: without ``season_length=`` or ``freq=`` the
+        series get no season (1), with a warning saying how to give one.
+        """
+        if given is not None:
+            return given
+        if not self.numbered:
+            return self.period.season_length
+        if self.season is None:
+            warnings.warn(
+                "The time column holds period numbers, not dates, so no season length can be "
+                "read from it: the series are forecast without seasonality. Pass "
+                "season_length= (12 for months, 4 for quarters, 7 for days) or freq= "
+                "('1mo', '1q', '1d').",
+                UserWarning,
+                stacklevel=3,
+            )
+            return 1
+        return self.season
 
     def dates(self, rows: np.ndarray, steps: np.ndarray) -> pl.Series:
         """Return the date ``steps[i]`` periods after the first point of series ``rows[i]``.
@@ -395,6 +424,8 @@ class Panel:
         )
         out = frame.select(step_dates(pl.col("d"), pl.col("k"), self.period, month_end=pl.col("e")))
         dates = out.to_series()
+        if self.numbered:  # back to the period numbers
+            return dates.cast(pl.Int32).cast(pl.Int64)
         if isinstance(self.dtype, pl.Datetime):
             dates = dates.cast(pl.Datetime(self.dtype.time_unit))
             if self.dtype.time_zone:
@@ -480,7 +511,12 @@ def read_panel(
     # numbers written as text (a CSV column with a stray word is read as text) are parsed;
     # values that are not numbers are named
     value = numeric_expr(lf, value_col, schema[value_col], "finite numbers")
-    date = read_dates(lf, time_col, what="series")
+    numbered = _period_numbers(lf, time_col, schema[time_col])
+    date = (
+        pl.col(time_col).cast(pl.Int32).cast(pl.Date)
+        if numbered
+        else read_dates(lf, time_col, what="series")
+    )
     df = (
         lf.select(
             pl.col(id_col).alias("id"),
@@ -510,15 +546,17 @@ def read_panel(
     df = df.sort("id", "t")
     dup = df.filter(pl.struct("id", "t").is_duplicated())
     if dup.height:
-        _refuse_times_of_day(lf, id_col, time_col)
-        sample = ", ".join(
-            f"{i} {t}" for i, t in dup.select("id", "t").unique(maintain_order=True).head(5).rows()
-        )
+        if not numbered:
+            _refuse_times_of_day(lf, id_col, time_col)
+        shown = dup.select("id", pl.col("t").cast(pl.Int32) if numbered else "t")
+        sample = ", ".join(f"{i} {t}" for i, t in shown.unique(maintain_order=True).head(5).rows())
         raise ValidationError(
             f"Columns {id_col!r}, {time_col!r} have {dup.height - dup.select('id', 't').n_unique()}"
             f" duplicated rows ({sample}); "
             "each series needs one value per date (aggregate with forecasting.to_series)."
         )
+    if numbered:
+        return _numbered_panel(df, freq, time_col)
     period = infer_freq(df["t"], df["id"]) if freq is None else as_period(freq)
     breaks = regular_breaks(df, id_col="id", time_col="t", period=period)
     if breaks.height:
@@ -542,6 +580,83 @@ def read_panel(
     at_series = groups["at"] if (groups["at"] != 0).any() else None
     return Panel(
         groups["id"], values, groups["first"], groups["month_end"], period, dtype, at_series
+    )
+
+
+#: Integer times below this are period numbers, not epoch seconds (1973-03-03 in seconds,
+#: the earliest the time reader takes for an epoch second) when they are no calendar shape.
+_NUMBERED_BELOW = 100_000_000
+
+
+def _period_numbers(lf: pl.LazyFrame, time_col: str, dtype: pl.DataType) -> bool:
+    """Whether an integer time column holds period numbers (1, 2, 3...), not dates.
+
+    Competition data and statsforecast's examples number the periods of each series
+    (``ds`` = 1 .. n). Integers are dates when every value is a calendar shape the time
+    reader knows (``2019``, ``202401``, ``20240131``) and epoch times when they are as large
+    as epoch times are; smaller integers are period numbers.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"ds": [1, 2, 3], "year": [2019, 2020, 2021]})
+    >>> _period_numbers(lf, "ds", pl.Int64()), _period_numbers(lf, "year", pl.Int64())
+    (True, False)
+    """
+    if not dtype.is_integer():
+        return False
+    col = pl.col(time_col).cast(pl.Int64)
+    ok = lf.select(
+        (col.abs().max() < _NUMBERED_BELOW).alias("small"),
+        col.is_between(1_000, 9_999).all().alias("years"),
+        ((col // 100).cast(pl.String) + "-" + (col % 100).cast(pl.String).str.zfill(2) + "-01")
+        .str.to_date("%Y-%m-%d", strict=False)
+        .is_not_null()
+        .and_(col.is_between(190_001, 219_912))
+        .all()
+        .alias("months"),
+        (
+            (col // 10_000).cast(pl.String)
+            + "-"
+            + ((col // 100) % 100).cast(pl.String).str.zfill(2)
+            + "-"
+            + (col % 100).cast(pl.String).str.zfill(2)
+        )
+        .str.to_date("%Y-%m-%d", strict=False)
+        .is_not_null()
+        .and_(col.is_between(19_000_101, 21_991_231))
+        .all()
+        .alias("days"),
+    ).collect()
+    small, years, months, days = ok.row(0)
+    return bool(small) and not (years or months or days)
+
+
+def _numbered_panel(df: pl.DataFrame, freq: FreqLike | None, time_col: str) -> Panel:
+    """Build the :class:`Panel` of series with numbered periods (:func:`_period_numbers`)."""
+    num = df.select("id", "row", pl.col("t").cast(pl.Int32).cast(pl.Int64).alias("k"))
+    jumps = num.with_columns(prev=pl.col("k").shift(1).over("id")).filter(
+        pl.col("prev").is_not_null() & (pl.col("k") - pl.col("prev") != 1)
+    )
+    if jumps.height:
+        sample = ", ".join(
+            f"{i} from {a} to {b} (row {r})"
+            for i, a, b, r in jumps.select("id", "prev", "k", "row").head(5).rows()
+        )
+        raise ValidationError(
+            f"Column {time_col!r} holds period numbers (whole numbers, not dates), so each "
+            f"series needs consecutive numbers (1, 2, 3...); {jumps['id'].n_unique()} series "
+            f"skip or repeat periods (first: {sample}). Fill missing periods, or give dates."
+        )
+    groups = df.group_by("id", maintain_order=True).agg(pl.col("v"), pl.col("t").first())
+    return Panel(
+        groups["id"],
+        [np.asarray(v, dtype=np.float64) for v in groups["v"].to_list()],
+        groups["t"],
+        pl.Series(np.zeros(groups.height, dtype=bool)),
+        as_period("1d"),
+        pl.Int64(),
+        numbered=True,
+        season=None if freq is None else as_period(freq).season_length,
     )
 
 
@@ -902,7 +1017,7 @@ def forecast(
     names = check_models(models, candidates)
     check_names(id_col, time_col, value_col, levels)
     panel = read_panel(series, freq, id_col, time_col, value_col)
-    m = season_length if season_length is not None else panel.period.season_length
+    m = panel.season_length(season_length)
     opt = build_options(h, m, levels, transform, candidates, combine, n_windows, step)
     results, labels = forecast_arrays(panel.values, names, opt, n_jobs)
     check_finite(panel, results)

@@ -242,3 +242,68 @@ def test_a_forecast_day_whose_midnight_a_clock_change_skips_starts_after_the_gap
     utc = out["date"].dt.convert_time_zone("UTC").to_list()
     hours = [(d.day, d.hour) for d in utc]
     assert hours == [(2, 3), (3, 3), (4, 3), (5, 2), (6, 2)]  # UTC-3, then UTC-2 from 01:00
+
+
+# --- numbered periods (ds = 1 .. n, as competition data give them) ---------------------------
+
+
+def _numbered_and_dated(n: int = 40, k: int = 3) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rng = np.random.default_rng(7)
+    t = np.arange(n)
+    values = [50 + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, n).cumsum() for _ in range(k)]
+    ids = np.repeat([f"s{i}" for i in range(k)], n)
+    numbered = pl.DataFrame(
+        {"unique_id": ids, "ds": np.tile(np.arange(1, n + 1), k), "y": np.concatenate(values)}
+    )
+    months = pl.date_range(date(2001, 1, 1), date(2001 + n // 12 + 1, 1, 1), "1mo", eager=True)
+    dated = numbered.with_columns(ds=pl.concat([months[:n]] * k))
+    return numbered, dated
+
+
+def test_numbered_periods_forecast_as_the_same_series_dated():
+    numbered, dated = _numbered_and_dated()
+    kw = dict(h=5, id_col="unique_id", time_col="ds", value_col="y", models=["auto", "theta"])
+    got = fc.forecast(numbered, season_length=12, **kw)
+    want = fc.forecast(dated, **kw)  # monthly dates: the season length 12 is read from them
+    assert got["ds"].dtype == pl.Int64
+    # the count goes on where each series stops
+    assert got.filter(pl.col("model") == "theta")["ds"].to_list() == [41, 42, 43, 44, 45] * 3
+    assert got.drop("ds").equals(want.drop("ds"))
+    # freq= gives the season as well
+    assert fc.forecast(numbered, freq="1mo", **kw).drop("ds").equals(want.drop("ds"))
+
+
+def test_numbered_periods_without_a_season_warn_and_forecast_without_one():
+    numbered, dated = _numbered_and_dated()
+    kw = dict(h=4, id_col="unique_id", time_col="ds", value_col="y", models="ets")
+    with pytest.warns(UserWarning, match="season_length="):
+        got = fc.forecast(numbered, **kw)
+    assert got.drop("ds").equals(fc.forecast(dated, season_length=1, **kw).drop("ds"))
+
+
+def test_numbered_periods_backtest_cutoffs_are_numbers():
+    numbered, dated = _numbered_and_dated()
+    kw = dict(h=3, id_col="unique_id", time_col="ds", value_col="y", models="naive")
+    got = fc.backtest(numbered, season_length=12, n_windows=2, **kw)
+    want = fc.backtest(dated, n_windows=2, **kw)
+    assert sorted(set(got["cutoff"].to_list())) == [36, 37]  # 40 - 3 - 1 and one step later
+    assert got.drop("ds", "cutoff").equals(want.drop("ds", "cutoff"))
+
+
+def test_numbered_periods_that_skip_or_repeat_are_refused_by_series():
+    numbered, _ = _numbered_and_dated()
+    gap = numbered.filter(~((pl.col("unique_id") == "s1") & (pl.col("ds") == 9)))
+    with pytest.raises(ValidationError, match=r"s1 from 8 to 10"):
+        fc.forecast(gap, h=2, season_length=12, id_col="unique_id", time_col="ds", value_col="y")
+    dup = pl.concat([numbered, numbered.filter(pl.col("ds") == 5)])
+    with pytest.raises(ValidationError, match=r"duplicated rows \(s0 5"):
+        fc.forecast(dup, h=2, season_length=12, id_col="unique_id", time_col="ds", value_col="y")
+
+
+def test_whole_numbers_that_are_dates_stay_dates():
+    base = {"series_id": ["a"] * 3, "value": [1.0, 2.0, 3.0]}
+    years = fc.forecast(pl.DataFrame(base | {"date": [2019, 2020, 2021]}), h=1, models="naive")
+    assert years["date"].to_list() == [date(2022, 1, 1)]
+    epoch = [1_700_000_000 + 86_400 * i for i in range(3)]  # days of November 2023, in seconds
+    days = fc.forecast(pl.DataFrame(base | {"date": epoch}), h=1, models="naive")
+    assert days["date"].to_list() == [date(2023, 11, 17)]
