@@ -592,9 +592,9 @@ def _period_numbers(lf: pl.LazyFrame, time_col: str, dtype: pl.DataType) -> bool
     """Whether an integer time column holds period numbers (1, 2, 3...), not dates.
 
     Competition data and statsforecast's examples number the periods of each series
-    (``ds`` = 1 .. n). Integers are dates when every value is a calendar shape the time
-    reader knows (``2019``, ``202401``, ``20240131``) and epoch times when they are as large
-    as epoch times are; smaller integers are period numbers.
+    (``ds`` = 1 .. n). Whole numbers (of any numeric type) are dates when every value is a
+    calendar shape the time reader knows (``2019``, ``202401``, ``20240131``) and epoch
+    times when they are as large as epoch times are; smaller ones are period numbers.
 
     Examples
     --------
@@ -602,11 +602,12 @@ def _period_numbers(lf: pl.LazyFrame, time_col: str, dtype: pl.DataType) -> bool
     >>> _period_numbers(lf, "ds", pl.Int64()), _period_numbers(lf, "year", pl.Int64())
     (True, False)
     """
-    if not dtype.is_integer():
+    if not (dtype.is_integer() or dtype.is_float()):
         return False
-    col = pl.col(time_col).cast(pl.Int64)
+    x = pl.col(time_col).cast(pl.Float64)
+    col = x.cast(pl.Int64, strict=False)
     ok = lf.select(
-        (col.abs().max() < _NUMBERED_BELOW).alias("small"),
+        (x.is_finite() & (x.round(0) == x) & (x.abs() < _NUMBERED_BELOW)).all().alias("small"),
         col.is_between(1_000, 9_999).all().alias("years"),
         ((col // 100).cast(pl.String) + "-" + (col % 100).cast(pl.String).str.zfill(2) + "-01")
         .str.to_date("%Y-%m-%d", strict=False)

@@ -203,8 +203,19 @@ def _from_pandas(frame: pd.DataFrame, what: str) -> pl.LazyFrame:
     A column whose objects are of several Python types (``"007"`` beside ``7``) has no
     single type: it is refused by name, with its types and first rows of the rarer ones.
     """
+    import pandas as pd
+
     names = [n for n in frame.index.names if n is not None]
     keep_index = bool(names) and not any(n in frame.columns for n in names)
+    # pandas periods (df["month"] = df["date"].dt.to_period("M")) have no Polars type: each
+    # is read as its first instant, as a PeriodIndex of a Series is
+    periods = [c for c in frame.columns if isinstance(frame[c].dtype, pd.PeriodDtype)]
+    if periods:
+        frame = frame.copy(deep=False)
+        for c in periods:
+            frame[c] = frame[c].dt.to_timestamp()
+    if keep_index and isinstance(frame.index, pd.PeriodIndex):
+        frame = frame.set_axis(frame.index.to_timestamp())
     try:
         return pl.from_pandas(frame, include_index=keep_index).lazy()
     except Exception as exc:
@@ -957,8 +968,13 @@ def check_columns(schema: pl.Schema, needed: Sequence[str], what: str) -> None:
         verb = "is" if len(missing) == 1 else "are"
         # a header written in another case or with spaces around a name (" user_id")
         key = {c.strip().lower(): c for c in schema.names()}
-        near = [(c, key[c.strip().lower()]) for c in missing if c.strip().lower() in key]
-        hint = "".join(f" {n!r} differs from {c!r} only in case or spaces." for c, n in near)
+        near = [(c, key[str(c).strip().lower()]) for c in missing if str(c).strip().lower() in key]
+        hint = "".join(
+            f" {n!r} differs from {c!r} only in case or spaces."
+            if isinstance(c, str)
+            else f" Column names are text: pass {n!r}, not {c!r}."
+            for c, n in near
+        )
         raise SchemaError(
             f"{noun} {names} {verb} missing from the {what}; found columns: {found or 'none'}."
             f"{hint} Pass the right name with the matching *_col parameter."

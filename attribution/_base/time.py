@@ -37,6 +37,9 @@ numbers                    epoch time in ``epoch_unit``; when it is not given, t
 other text                 with ``format=`` (a strftime format), that format; else refused
 ========================== ============================================================
 
+"Integer" means whole numbers of any numeric type: ``2019.0`` in a float column (a pandas
+integer column with a gap, a spreadsheet's numbers) reads as ``2019``.
+
 Time zones are handled one way: every instant is returned in UTC (``Datetime("us", "UTC")``),
 naive times are read in ``time_zone``, and the date of an instant is its calendar date in
 ``time_zone``. Date-only text and naive times keep their own calendar date. Readers of
@@ -364,8 +367,16 @@ def _number_reading(
         )
     x = col.cast(pl.Float64)
     finite = x.is_finite()
-    if dtype.is_integer():
-        day = col.cast(pl.Int64)
+    # whole numbers stored as floats (a pandas integer column with a gap, a spreadsheet's
+    # numbers) are read as the integers they are
+    whole = dtype.is_integer() or (
+        dtype.is_float()
+        and bool(
+            lf.select(((x.round(0) == x) & (x.abs() < 1e15)).filter(finite).all()).collect().item()
+        )
+    )
+    if whole:
+        day = x.cast(pl.Int64, strict=False) if dtype.is_float() else col.cast(pl.Int64)
         ymd = (
             (day // 10_000).cast(pl.String)
             + "-"

@@ -307,3 +307,21 @@ def test_whole_numbers_that_are_dates_stay_dates():
     epoch = [1_700_000_000 + 86_400 * i for i in range(3)]  # days of November 2023, in seconds
     days = fc.forecast(pl.DataFrame(base | {"date": epoch}), h=1, models="naive")
     assert days["date"].to_list() == [date(2023, 11, 17)]
+
+
+def test_whole_numbers_stored_as_floats_read_as_the_integers():
+    # a pandas integer column with a gap turns to floats; the values are still 2019 .. 2021
+    base = {"series_id": ["a"] * 3, "value": [1.0, 2.0, 3.0]}
+    frame = pl.DataFrame(base | {"date": [2019.0, 2020.0, 2021.0]})
+    years = fc.forecast(frame, h=1, models="naive")
+    assert years["date"].to_list() == [date(2022, 1, 1)]
+    months = fc.forecast(pl.DataFrame(base | {"date": [202401.0, 202402.0, 202403.0]}), h=1)
+    assert months["date"].to_list() == [date(2024, 4, 1)]
+    numbered, _ = _numbered_and_dated()
+    kw = dict(h=3, id_col="unique_id", time_col="ds", value_col="y", season_length=12)
+    floats = fc.forecast(numbered.with_columns(pl.col("ds").cast(pl.Float64)), **kw)
+    assert floats.equals(fc.forecast(numbered, **kw))
+    # fractions are not whole numbers: epoch seconds, as before (1.5 s after 1970 is one day)
+    half = pl.DataFrame(base | {"date": [0.5, 1.5, 2.5]})
+    with pytest.raises(ValidationError, match="several times a day"):
+        fc.forecast(half, h=1)

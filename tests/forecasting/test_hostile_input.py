@@ -294,3 +294,28 @@ def test_theta_on_an_all_zero_window_bounds_the_chance_of_a_sale(freq, step, zer
     if zeros == 40:
         auto = fc.forecast(series, h=2, models="auto", freq=freq)
         assert (auto["hi-95"] > 0).all()
+
+
+def test_a_pandas_column_of_periods_is_read_as_the_periods_first_days():
+    days = _months(date(2023, 1, 1), 14)
+    want = fc.forecast(
+        pl.DataFrame({"series_id": "a", "date": days, "value": VALUES}), h=2, models="naive"
+    )
+    frame = pd.DataFrame(
+        {"series_id": "a", "date": pd.period_range("2023-01", periods=14, freq="M")}
+    ).assign(value=VALUES)
+    got = fc.forecast(frame, h=2, models="naive")
+    assert got["date"].dt.date().to_list() == want["date"].to_list()
+    assert got.drop("date").equals(want.drop("date"))
+    # as a named index too, and with a column name that is not text
+    indexed = frame.set_index("date")
+    assert fc.forecast(indexed, h=2, models="naive").drop("date").equals(want.drop("date"))
+    other = frame.rename(columns={"value": 0})
+    assert (
+        fc.forecast(other, h=2, models="naive", value_col="0")
+        .drop("date")
+        .equals(want.drop("date"))
+    )
+    # a column name given as a number is named in the error, with the text to pass
+    with pytest.raises(SchemaError, match=r"pass '0', not 0"):
+        fc.forecast(other, h=2, models="naive", value_col=0)  # type: ignore[arg-type]
