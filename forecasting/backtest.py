@@ -31,6 +31,7 @@ from forecasting.engine import (
     check_levels,
     check_models,
     check_names,
+    check_size,
     check_windows,
     forecast_arrays,
     output_frame,
@@ -139,6 +140,7 @@ def backtest(
     m = panel.season_length(season_length)
     opt = build_options(h, m, levels, transform, candidates, combine, 1, 1)
     check_windows(n_windows, step)
+    check_size(panel, names, opt)
     least = max(
         auto_min_length(opt.candidates) if name == "auto" else MIN_LENGTH[name] for name in names
     )

@@ -34,6 +34,7 @@ models over every series (grouped by length, vectorised, in threads when it pays
 from __future__ import annotations
 
 import datetime as dt
+import math
 import numbers
 import os
 import warnings
@@ -47,6 +48,7 @@ import polars as pl
 
 from attribution._base.errors import EmptyInputError, ModelError, ValidationError
 from attribution._base.frames import FrameLike, check_columns, numeric_expr, to_lazy
+from attribution._base.memory import memory_text, physical_memory
 from attribution._base.periods import (
     FreqLike,
     Period,
@@ -803,6 +805,33 @@ def check_names(
             )
 
 
+#: Arrays of ``(S, h, P)`` a model keeps while it runs: ``auto`` holds every candidate at
+#: every origin (4 candidates and seasonal naive, 3 origins) and their combinations.
+_ARRAYS_PER_MODEL = {"auto": 20}
+
+
+def check_size(panel: Panel, names: Sequence[str], opt: Options) -> None:
+    """Refuse a run whose forecasts would not fit in 80 % of the machine's memory.
+
+    Checked before anything is allocated, so ``h=10**9`` is an error naming ``h``, not a
+    ``MemoryError`` from deep inside a kernel.
+    """
+    memory = physical_memory()
+    if not memory:  # pragma: no cover - not POSIX
+        return
+    arrays = sum(_ARRAYS_PER_MODEL.get(n, 2) for n in names)
+    per_h = len(panel.values) * (1 + len(opt.probs)) * 8 * arrays
+    need = per_h * opt.h
+    if need > 0.8 * memory:
+        raise ValidationError(
+            f"h={opt.h:,} periods ahead for {len(panel.values):,} series and "
+            f"{len(names)} model{'s' if len(names) > 1 else ''} would take "
+            f"{memory_text(math.log2(need))} of memory, more than 80 % of this machine's "
+            f"{memory_text(math.log2(memory))}; lower h (at most "
+            f"{int(0.8 * memory // per_h):,} fit) or forecast the series in parts."
+        )
+
+
 def check_lengths(panel: Panel, need: int, why: str) -> None:
     """Refuse series shorter than ``need`` points, naming them; ``why`` says what needs it."""
     lengths = np.array([len(v) for v in panel.values])
@@ -1020,6 +1049,7 @@ def forecast(
     panel = read_panel(series, freq, id_col, time_col, value_col)
     m = panel.season_length(season_length)
     opt = build_options(h, m, levels, transform, candidates, combine, n_windows, step)
+    check_size(panel, names, opt)
     results, labels = forecast_arrays(panel.values, names, opt, n_jobs)
     check_finite(panel, results)
     warn_fallbacks(panel, labels)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ import polars as pl
 
 from attribution._base.errors import ModelError, ValidationError
 from attribution._base.frames import check_columns
+from attribution._base.memory import memory_text, physical_memory
 from attribution.journeys import BASELINE, NO_TOUCH, Sequences
 
 __all__ = [
@@ -142,31 +142,6 @@ def whole_number(value: object, name: str, low: int, high: int) -> int:
     if not whole or not low <= value <= high:  # type: ignore[operator]
         raise ModelError(f"{name} must be a whole number in {low}..{high:_}; got {value!r}.")
     return int(value)  # type: ignore[call-overload]
-
-
-def physical_memory() -> int:
-    """Bytes of physical memory of this machine (0 when unknown)."""
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
-        return 0
-
-
-def memory_text(log2_bytes: float) -> str:
-    """Describe a size given as ``log2`` of its bytes: ``"about 96 MiB"``.
-
-    Works for sizes no float can hold (the log is what is passed).
-
-    Examples
-    --------
-    >>> memory_text(22 + math.log2(24)), memory_text(1043.6)
-    ('about 96 MiB', 'about 2**1044 bytes')
-    """
-    if log2_bytes >= 70:
-        return f"about 2**{log2_bytes:.0f} bytes"
-    units = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
-    step = min(max(int(log2_bytes // 10), 0), len(units) - 1)
-    return f"about {2.0 ** (log2_bytes - 10 * step):,.0f} {units[step]}"
 
 
 def row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:

@@ -319,3 +319,21 @@ def test_a_pandas_column_of_periods_is_read_as_the_periods_first_days():
     # a column name given as a number is named in the error, with the text to pass
     with pytest.raises(SchemaError, match=r"pass '0', not 0"):
         fc.forecast(other, h=2, models="naive", value_col=0)  # type: ignore[arg-type]
+
+
+def test_a_horizon_that_cannot_fit_in_memory_is_refused_naming_h(monkeypatch):
+    import re
+
+    import forecasting.engine as engine
+
+    frame = pl.DataFrame({"series_id": "a", "date": _months(date(2023, 1, 1), 14), "value": VALUES})
+    monkeypatch.setattr(engine, "physical_memory", lambda: 2**20)  # a machine of 1 MiB
+    with pytest.raises(ValidationError, match=r"h=100,000 periods ahead .* lower h") as err:
+        fc.forecast(frame, h=100_000, models="naive")
+    most = int(re.search(r"at most ([\d,]+) fit", str(err.value)).group(1).replace(",", ""))
+    # the largest h it names is accepted, one more is not
+    assert fc.forecast(frame, h=most, models="naive").height == most
+    with pytest.raises(ValidationError, match=f"h={most + 1:,} periods"):
+        fc.forecast(frame, h=most + 1, models="naive")
+    with pytest.raises(ValidationError, match=r"periods ahead .* 2 models"):
+        fc.backtest(frame, h=most, models=["naive", "auto"])
