@@ -202,14 +202,18 @@ def fan_chart(
     )
     from forecasting.series import read_dates
 
-    # the history's dates as the forecasts read them (text, offsets, whole-number years...)
-    lf = history.lazy()
-    history = lf.with_columns(read_dates(lf, time_col, what="series")).collect()
-    if isinstance(fc.schema[time_col], pl.Datetime):
-        fc = fc.with_columns(pl.col(time_col).dt.date())
-    # Python (and so matplotlib) dates end in 9999: later years are drawn as decimal years
-    years = pl.concat([history[time_col], fc[time_col]]).dt.year()
-    decimal = bool(years.max() > 9999) if years.len() else False  # type: ignore[operator]
+    decimal = False
+    if fc.schema[time_col].is_integer():  # numbered periods (1, 2, 3...): drawn as numbers
+        history = history.with_columns(pl.col(time_col).cast(pl.Int64))
+    else:
+        # the history's dates as the forecasts read them (text, offsets, whole-number years...)
+        lf = history.lazy()
+        history = lf.with_columns(read_dates(lf, time_col, what="series")).collect()
+        if isinstance(fc.schema[time_col], pl.Datetime):
+            fc = fc.with_columns(pl.col(time_col).dt.date())
+        # Python (and so matplotlib) dates end in 9999: later years are drawn as decimal years
+        years = pl.concat([history[time_col], fc[time_col]]).dt.year()
+        decimal = bool(years.max() > 9999) if years.len() else False  # type: ignore[operator]
     for ax, sid in zip(axes.flat, ids, strict=False):
         past = history.filter(pl.col(id_col) == sid)
         ahead = fc.filter(pl.col(id_col) == sid)

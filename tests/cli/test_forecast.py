@@ -162,3 +162,30 @@ def test_a_series_file_with_no_rows_or_a_word_for_a_value_is_named(tmp_path, cap
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_forecast_of_numbered_periods_writes_numbers_and_draws_them(tmp_path: Path) -> None:
+    """Competition-style files (unique_id, ds = 1 .. n, y) forecast as the library does."""
+    pytest.importorskip("matplotlib")
+    import forecasting as fc
+
+    t = np.arange(36)
+    series = pl.DataFrame(
+        {
+            "unique_id": ["a"] * 36 + ["b"] * 36,
+            "ds": np.tile(t + 1, 2),
+            "y": np.concatenate([100 + 2.0 * t, 50 + 10 * np.sin(2 * np.pi * t / 12)]),
+        }
+    )
+    src = tmp_path / "numbered.csv"
+    series.write_csv(src)
+    out = tmp_path / "out"
+    cols = ["--id-col", "unique_id", "--time-col", "ds", "--value-col", "y"]
+    args = ["forecast", str(src), "--out", str(out), "--h", "3", "--season-length", "12"]
+    assert main([*args, *cols, "--quiet"]) == 0
+    got = pl.read_parquet(out / "forecast.parquet")
+    names = {"id_col": "unique_id", "time_col": "ds", "value_col": "y"}
+    want = fc.forecast(series, h=3, season_length=12, **names)
+    assert got["ds"].to_list() == [37, 38, 39] * 2
+    assert got.equals(want)
+    assert (out / "forecast.png").stat().st_size > 0
