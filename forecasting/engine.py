@@ -70,7 +70,7 @@ from forecasting.auto import (
     widen,
 )
 from forecasting.kernels import KERNELS, MIN_LENGTH, Result, Transform, run_kernel
-from forecasting.series import read_dates
+from forecasting.series import period_numbers, read_dates
 
 __all__ = [
     "AUTO_CANDIDATES",
@@ -513,7 +513,7 @@ def read_panel(
     # numbers written as text (a CSV column with a stray word is read as text) are parsed;
     # values that are not numbers are named
     value = numeric_expr(lf, value_col, schema[value_col], "finite numbers")
-    numbered = _period_numbers(lf, time_col, schema[time_col])
+    numbered = period_numbers(lf, time_col, schema[time_col])
     date = (
         pl.col(time_col).cast(pl.Int32).cast(pl.Date)
         if numbered
@@ -585,57 +585,8 @@ def read_panel(
     )
 
 
-#: Integer times below this are period numbers, not epoch seconds (1973-03-03 in seconds,
-#: the earliest the time reader takes for an epoch second) when they are no calendar shape.
-_NUMBERED_BELOW = 100_000_000
-
-
-def _period_numbers(lf: pl.LazyFrame, time_col: str, dtype: pl.DataType) -> bool:
-    """Whether an integer time column holds period numbers (1, 2, 3...), not dates.
-
-    Competition data and statsforecast's examples number the periods of each series
-    (``ds`` = 1 .. n). Whole numbers (of any numeric type) are dates when every value is a
-    calendar shape the time reader knows (``2019``, ``202401``, ``20240131``) and epoch
-    times when they are as large as epoch times are; smaller ones are period numbers.
-
-    Examples
-    --------
-    >>> lf = pl.LazyFrame({"ds": [1, 2, 3], "year": [2019, 2020, 2021]})
-    >>> _period_numbers(lf, "ds", pl.Int64()), _period_numbers(lf, "year", pl.Int64())
-    (True, False)
-    """
-    if not (dtype.is_integer() or dtype.is_float()):
-        return False
-    x = pl.col(time_col).cast(pl.Float64)
-    col = x.cast(pl.Int64, strict=False)
-    ok = lf.select(
-        (x.is_finite() & (x.round(0) == x) & (x.abs() < _NUMBERED_BELOW)).all().alias("small"),
-        col.is_between(1_000, 9_999).all().alias("years"),
-        ((col // 100).cast(pl.String) + "-" + (col % 100).cast(pl.String).str.zfill(2) + "-01")
-        .str.to_date("%Y-%m-%d", strict=False)
-        .is_not_null()
-        .and_(col.is_between(190_001, 219_912))
-        .all()
-        .alias("months"),
-        (
-            (col // 10_000).cast(pl.String)
-            + "-"
-            + ((col // 100) % 100).cast(pl.String).str.zfill(2)
-            + "-"
-            + (col % 100).cast(pl.String).str.zfill(2)
-        )
-        .str.to_date("%Y-%m-%d", strict=False)
-        .is_not_null()
-        .and_(col.is_between(19_000_101, 21_991_231))
-        .all()
-        .alias("days"),
-    ).collect()
-    small, years, months, days = ok.row(0)
-    return bool(small) and not (years or months or days)
-
-
 def _numbered_panel(df: pl.DataFrame, freq: FreqLike | None, time_col: str) -> Panel:
-    """Build the :class:`Panel` of series with numbered periods (:func:`_period_numbers`)."""
+    """Build the :class:`Panel` of series with numbered periods (see ``period_numbers``)."""
     num = df.select("id", "row", pl.col("t").cast(pl.Int32).cast(pl.Int64).alias("k"))
     jumps = num.with_columns(prev=pl.col("k").shift(1).over("id")).filter(
         pl.col("prev").is_not_null() & (pl.col("k") - pl.col("prev") != 1)

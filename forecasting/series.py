@@ -38,7 +38,62 @@ from attribution._base.time import parse_date, parse_dates
 if TYPE_CHECKING:
     from attribution.journeys import Journeys
 
-__all__ = ["read_dates", "season_length", "series_from_attribution", "to_series"]
+__all__ = [
+    "period_numbers",
+    "read_dates",
+    "season_length",
+    "series_from_attribution",
+    "to_series",
+]
+
+
+#: Integer times below this are period numbers, not epoch seconds (1973-03-03 in seconds,
+#: the earliest the time reader takes for an epoch second) when they are no calendar shape.
+_NUMBERED_BELOW = 100_000_000
+
+
+def period_numbers(lf: pl.LazyFrame, time_col: str, dtype: pl.DataType) -> bool:
+    """Whether an integer time column holds period numbers (1, 2, 3...), not dates.
+
+    Competition data and statsforecast's examples number the periods of each series
+    (``ds`` = 1 .. n). Whole numbers (of any numeric type) are dates when every value is a
+    calendar shape the time reader knows (``2019``, ``202401``, ``20240131``) and epoch
+    times when they are as large as epoch times are; smaller ones are period numbers.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"ds": [1, 2, 3], "year": [2019, 2020, 2021]})
+    >>> period_numbers(lf, "ds", pl.Int64()), period_numbers(lf, "year", pl.Int64())
+    (True, False)
+    """
+    if not (dtype.is_integer() or dtype.is_float()):
+        return False
+    x = pl.col(time_col).cast(pl.Float64)
+    col = x.cast(pl.Int64, strict=False)
+    ok = lf.select(
+        (x.is_finite() & (x.round(0) == x) & (x.abs() < _NUMBERED_BELOW)).all().alias("small"),
+        col.is_between(1_000, 9_999).all().alias("years"),
+        ((col // 100).cast(pl.String) + "-" + (col % 100).cast(pl.String).str.zfill(2) + "-01")
+        .str.to_date("%Y-%m-%d", strict=False)
+        .is_not_null()
+        .and_(col.is_between(190_001, 219_912))
+        .all()
+        .alias("months"),
+        (
+            (col // 10_000).cast(pl.String)
+            + "-"
+            + ((col // 100) % 100).cast(pl.String).str.zfill(2)
+            + "-"
+            + (col % 100).cast(pl.String).str.zfill(2)
+        )
+        .str.to_date("%Y-%m-%d", strict=False)
+        .is_not_null()
+        .and_(col.is_between(19_000_101, 21_991_231))
+        .all()
+        .alias("days"),
+    ).collect()
+    small, years, months, days = ok.row(0)
+    return bool(small) and not (years or months or days)
 
 
 def read_dates(lf: pl.LazyFrame, name: str, *, what: str) -> pl.Expr:
@@ -57,6 +112,13 @@ def read_dates(lf: pl.LazyFrame, name: str, *, what: str) -> pl.Expr:
     [datetime.date(2024, 1, 31), datetime.date(2024, 3, 1)]
     """
     dtype = lf.collect_schema().get(name)
+    if dtype is not None and period_numbers(lf, name, dtype):
+        raise ValidationError(
+            f"Column {name!r} of the {what} holds period numbers (whole numbers such as 1, 2, "
+            "3), not dates: there is no calendar to read from them. Give dates (2024-01-31, "
+            "2024-01), or whole-number years (2019), months (202401) or days (20240131); "
+            "forecasting.forecast and backtest also take period numbers."
+        )
     zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
     return parse_dates(lf, name, what=what, time_zone=zone or "UTC", local_date=True)
 

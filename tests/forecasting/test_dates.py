@@ -325,3 +325,12 @@ def test_whole_numbers_stored_as_floats_read_as_the_integers():
     half = pl.DataFrame(base | {"date": [0.5, 1.5, 2.5]})
     with pytest.raises(ValidationError, match="several times a day"):
         fc.forecast(half, h=1)
+
+
+def test_period_numbers_where_a_calendar_is_needed_are_refused_by_column():
+    numbered = pl.DataFrame({"series_id": "a", "date": np.arange(1, 37), "value": 1.0})
+    # before: to_series summed all 36 rows into one row dated 1 January 1970
+    with pytest.raises(ValidationError, match=r"Column 'date' .* holds period numbers"):
+        fc.to_series(numbered, freq="1mo")
+    with pytest.raises(ValidationError, match=r"Column 'date' .* holds period numbers"):
+        fc.cagr_series(numbered)
