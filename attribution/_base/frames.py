@@ -209,6 +209,10 @@ def _from_pandas(frame: pd.DataFrame, what: str) -> pl.LazyFrame:
     keep_index = bool(names) and not any(n in frame.columns for n in names)
     # pandas periods (df["month"] = df["date"].dt.to_period("M")) have no Polars type: each
     # is read as its first instant, as a PeriodIndex of a Series is
+    if keep_index and any(
+        isinstance(level.dtype, pd.PeriodDtype) for level in getattr(frame.index, "levels", [])
+    ):  # periods in a MultiIndex (series id, period), as sktime keeps panels
+        frame, keep_index = frame.reset_index(), False
     periods = [c for c in frame.columns if isinstance(frame[c].dtype, pd.PeriodDtype)]
     if periods:
         frame = frame.copy(deep=False)

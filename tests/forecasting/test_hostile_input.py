@@ -310,6 +310,9 @@ def test_a_pandas_column_of_periods_is_read_as_the_periods_first_days():
     # as a named index too, and with a column name that is not text
     indexed = frame.set_index("date")
     assert fc.forecast(indexed, h=2, models="naive").drop("date").equals(want.drop("date"))
+    # a (series, period) MultiIndex, as sktime keeps panels
+    panel = frame.set_index(["series_id", "date"])
+    assert fc.forecast(panel, h=2, models="naive").drop("date").equals(want.drop("date"))
     other = frame.rename(columns={"value": 0})
     assert (
         fc.forecast(other, h=2, models="naive", value_col="0")
