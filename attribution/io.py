@@ -262,15 +262,19 @@ def _read_two_tables(
 ) -> pl.LazyFrame:
     """Touches and conversions from two tables, each normalised and validated on its own."""
     t = to_lazy(touches, what="touch table", id_columns=[touch_cols.user], value_columns=["cost"])
-    t = t.with_columns(pl.lit("touch").alias("__event"))
+    # the derived frames still name their files in errors
+    t = remember_source(t.with_columns(pl.lit("touch").alias("__event")), touches)
     c = to_lazy(
         conversions,
         what="conversions table",
         id_columns=[conv_cols.user],
         value_columns=[conv_cols.revenue],
     )
-    c = c.with_columns(
-        pl.lit("conversion").alias("__event"), pl.lit(None, pl.String).alias("__channel")
+    c = remember_source(
+        c.with_columns(
+            pl.lit("conversion").alias("__event"), pl.lit(None, pl.String).alias("__channel")
+        ),
+        conversions,
     )
     parts = []
     for lf, cols, what in ((t, touch_cols, "touch table"), (c, conv_cols, "conversions table")):
