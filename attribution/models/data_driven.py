@@ -815,7 +815,13 @@ class DataDrivenModel:
         L2 penalties tried for the logistic regression (per journey: the objective is mean log
         loss plus ``alpha / 2 * ||coef||²``).
     folds : int
-        Cross-validation folds, over journeys (rows).
+        Cross-validation folds, over journeys (rows; paths of a path table), 2 to 1,000 and at
+        most the number of converting journeys with touches (3, the default, is always
+        allowed; so small a log is flagged as not identified instead). More folds than
+        converting journeys leave folds with no conversion to score, and each fold is one more
+        fit, so such a request is refused with both numbers rather than capped with a
+        warning: a run asked for 1,000 folds should not quietly become a different
+        cross-validation (nor take a minute to do so).
     cv_rows : int
         At most this many rows (randomly drawn) are used for cross-validation; the chosen model
         is then refitted on every row.
@@ -1121,6 +1127,7 @@ class DataDrivenModel:
         DataDrivenModel
             ``self``.
         """
+        self._check_folds(data if isinstance(data, Sequences) else data.sequences())
         with _one_blas_thread():
             self.log_model_ = None
             self.control_model_ = None
@@ -1133,6 +1140,18 @@ class DataDrivenModel:
             if tests is not None:
                 self._fit_lift_tests(data, tests)
             return self
+
+    def _check_folds(self, seq: Sequences) -> None:
+        """Refuse more folds than converting journeys with touches (beyond the default 3)."""
+        folds = whole_number(self.folds, "folds", 2, 1_000)
+        converting = int(np.count_nonzero((seq.lengths > 0) & (seq.conversions > 0)))
+        if folds > max(converting, 3):
+            rows = "journeys" if seq.delta_days is not None else "paths (rows of the path table)"
+            raise ModelError(
+                f"folds={folds:,} is more than the {converting:,} converting {rows} with "
+                "touches: a fold without a conversion has nothing to score. Pass folds ≤ "
+                f"{converting:,} (3 to 10 is usual)."
+            )
 
     def _fit(
         self, data: Journeys | PathTable | Sequences, *, identify: bool = True
