@@ -428,6 +428,15 @@ def channel_group(
     SchemaError, ValidationError
         The rule table is malformed (see :func:`rule_table`).
 
+    Notes
+    -----
+    An expression cannot see the frame it is used on, so a frame without one of the named
+    columns fails where the expression is run, with polars' ``ColumnNotFoundError`` (which
+    names the column and lists the frame's). Where the package applies it itself,
+    :func:`attribution.read_events` with ``source_col=`` / ``medium_col=`` checks the columns
+    first and raises :class:`~attribution.SchemaError` naming the column and the file; the GA
+    readers apply it to columns they build from the export's own fields.
+
     Examples
     --------
     >>> import polars as pl

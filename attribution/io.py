@@ -18,6 +18,7 @@ from attribution._base.frames import (
     numeric_expr,
     reads,
     remember_source,
+    source_path,
     to_lazy,
 )
 from attribution._base.output import atomic_path, write_frame
@@ -217,18 +218,22 @@ def _with_channel_group(
     lf = to_lazy(source, what=what)
     schema = lf.collect_schema()
     names = [c for c in (source_col, medium_col, campaign_col) if c is not None]
-    check_columns(schema, names, what)
+    # channel_group is an expression and cannot see the frame: its columns are checked here,
+    # so that a missing one is named with the file, not by polars' ColumnNotFoundError
+    path = source_path(lf)
+    check_columns(schema, names, what if path is None else f"{what} file {str(path)!r}")
     for name in names:
         # campaign ids are often numbers: a CSV reader types such a column as integers
         if not (is_text(schema[name]) or schema[name] == pl.Null or schema[name].is_integer()):
+            where = "" if path is None else f" of the {what} file {str(path)!r}"
             raise SchemaError(
-                f"Column {name!r} has type {schema[name]}; expected text (a traffic source, "
-                "medium or campaign name)."
+                f"Column {name!r}{where} has type {schema[name]}; expected text (a traffic "
+                "source, medium or campaign name)."
             )
     extra = [channel_group(source_col, medium_col, campaign_col, rules=rules).alias(_GROUP)]
     if campaign_col is not None and "campaign" not in schema:
         extra.append(pl.col(campaign_col).cast(pl.String).alias("campaign"))
-    return lf.with_columns(extra)
+    return remember_source(lf.with_columns(extra), source)
 
 
 def _read_events(
@@ -262,15 +267,19 @@ def _read_two_tables(
 ) -> pl.LazyFrame:
     """Touches and conversions from two tables, each normalised and validated on its own."""
     t = to_lazy(touches, what="touch table", id_columns=[touch_cols.user], value_columns=["cost"])
-    t = t.with_columns(pl.lit("touch").alias("__event"))
+    # the derived frames still name their files in errors
+    t = remember_source(t.with_columns(pl.lit("touch").alias("__event")), touches)
     c = to_lazy(
         conversions,
         what="conversions table",
         id_columns=[conv_cols.user],
         value_columns=[conv_cols.revenue],
     )
-    c = c.with_columns(
-        pl.lit("conversion").alias("__event"), pl.lit(None, pl.String).alias("__channel")
+    c = remember_source(
+        c.with_columns(
+            pl.lit("conversion").alias("__event"), pl.lit(None, pl.String).alias("__channel")
+        ),
+        conversions,
     )
     parts = []
     for lf, cols, what in ((t, touch_cols, "touch table"), (c, conv_cols, "conversions table")):

@@ -30,7 +30,14 @@ from dataclasses import dataclass
 import polars as pl
 
 from attribution._base.errors import EmptyInputError, SchemaError, ValidationError, describe_rows
-from attribution._base.frames import ROW, bad_rows, check_columns, is_text, numeric_expr
+from attribution._base.frames import (
+    ROW,
+    bad_rows,
+    check_columns,
+    is_text,
+    numeric_expr,
+    source_path,
+)
 from attribution._base.periods import FREQS, Freq, Period, as_period
 from attribution._base.time import EpochUnit, check_time_zone, parse_times
 
@@ -277,6 +284,35 @@ def _whole_float_ids(lf: pl.LazyFrame, name: str, dtype: pl.DataType) -> pl.Expr
     return col.cast(pl.Int64)
 
 
+def _channel_type_message(lf: pl.LazyFrame, name: str, dtype: pl.DataType, what: str) -> str:
+    """Say that a channel column is not text, naming the file it was read from (if any).
+
+    A CSV reader guesses a column of ``01``, ``02`` or ``1.0`` as numbers, so the names the
+    file holds are not the ones it would show (``1``): the message shows a few values as read
+    and how to read the column as text.
+    """
+    path = source_path(lf)
+    where = f" of the {what} file {str(path)!r}" if path is not None else ""
+    message = f"Column {name!r}{where} has type {dtype}; expected channel names (text)."
+    if not (dtype.is_numeric() or dtype == pl.Boolean):
+        return message
+    try:  # a few values to show; the error stands without them (a row may not parse)
+        seen = lf.select(pl.col(name).drop_nulls().unique(maintain_order=True).head(3)).collect()
+        values = f" ({', '.join(str(v) for v in seen.to_series().to_list())})"
+    except pl.exceptions.PolarsError:
+        values = ""
+    if path is not None and path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        return (
+            f"{message} Its values were read as numbers{values}, and a CSV reader drops what "
+            "made them names (01 becomes 1): read the file with that column as text "
+            f"(pl.read_csv(..., schema_overrides={{{name!r}: pl.String}})) and pass the frame."
+        )
+    return (
+        f"{message} Its values are numbers{values}: map them to the channel names they stand "
+        f"for, or cast them (pl.col({name!r}).cast(pl.String))."
+    )
+
+
 def normalise_events(
     lf: pl.LazyFrame, cols: EventColumns, *, what: str = "event log", keep_categories: bool = False
 ) -> pl.LazyFrame:
@@ -313,7 +349,7 @@ def normalise_events(
 
     chan_t = schema[cols.channel]
     if not (is_text(chan_t) or chan_t == pl.Null):
-        raise SchemaError(f"Column {cols.channel!r} has type {chan_t}; expected channel names.")
+        raise SchemaError(_channel_type_message(lf, cols.channel, chan_t, what))
 
     if cols.revenue is not None and cols.revenue in schema:
         revenue = numeric_expr(lf, cols.revenue, schema[cols.revenue], "revenue ≥ 0")

@@ -40,7 +40,7 @@ from attribution.journeys import (
     split_journey_params,
 )
 from attribution.models import Attribution, KernelOutput, get_model
-from attribution.models.base import check_params
+from attribution.models.base import check_params, positive_number
 from attribution.schema import CRM_STAGES, PATH_SEPARATOR, EventColumns, bad_channel_names
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -509,9 +509,7 @@ def attribute_spark(
     spec = get_model(model)
     check_params(spec, params)
     by_days = model == "time_decay" and params.get("half_life_steps") is None
-    half_life = float(params.get("half_life_days", 7.0))
-    if by_days and not half_life > 0:
-        raise ModelError(f"half_life_days must be > 0; got {half_life!r}.")
+    half_life = positive_number(params.get("half_life_days", 7.0), "half_life_days")
     journeys, touches, channels = _prepare(sdf, opts)
     table = _to_path_table(_collect(_paths_frame(journeys, touches)), channels)
     seq = table.sequences()

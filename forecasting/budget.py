@@ -326,7 +326,8 @@ def _feasible_start(
         if gap <= 1e-13 * max(total, 1.0) or not free.any():
             break
         share = np.where(free, w, 0.0)
-        x = np.minimum(x + gap * share / share.sum(), hi_f)
+        share = share / share.max()  # fractions first: gap * weight overflows near 1e300
+        x = np.minimum(x + gap * (share / share.sum()), hi_f)
     return x
 
 

@@ -550,6 +550,58 @@ def test_read_events_source_columns_are_checked():
         )
 
 
+@pytest.mark.parametrize(
+    ("drop", "kw"),
+    [
+        ("utm_medium", {}),
+        ("utm_source", {}),
+        ("utm_campaign", {"campaign_col": "utm_campaign"}),
+    ],
+)
+def test_read_events_names_the_missing_source_column_and_the_file(tmp_path, drop, kw):
+    # channel_group is an expression: used on this frame directly, polars raises its own
+    # ColumnNotFoundError; read_events checks the columns first and names the file
+    log = utm_log().drop(drop)
+    path = tmp_path / "utm.csv"
+    log.write_csv(path)
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):
+        log.select(at.channel_group("utm_source", "utm_medium", kw.get("campaign_col")))
+    with pytest.raises(at.SchemaError) as err:
+        at.read_events(
+            path,
+            user_col="uid",
+            time_col="ts",
+            source_col="utm_source",
+            medium_col="utm_medium",
+            event_col="kind",
+            revenue_col="value",
+            **kw,
+        )
+    message = str(err.value)
+    assert f"Column {drop!r} is missing from the event log file {str(path)!r}" in message
+
+
+def test_read_events_two_tables_name_the_missing_medium_of_the_touch_table(tmp_path):
+    log = utm_log()
+    touches = log.filter(pl.col("kind") == "touch").drop("kind", "value", "utm_medium")
+    path = tmp_path / "touches.parquet"
+    touches.write_parquet(path)
+    convs = log.filter(pl.col("kind") == "conversion").select("uid", "ts", "value")
+    shown = re.escape(repr(str(path)))
+    with pytest.raises(
+        at.SchemaError, match=rf"Column 'utm_medium' is missing from the touch table file {shown}"
+    ):
+        at.read_events(
+            path,
+            user_col="uid",
+            time_col="ts",
+            source_col="utm_source",
+            medium_col="utm_medium",
+            conversions=convs,
+            revenue_col="value",
+        )
+
+
 _PAIRS = pl.DataFrame({"s": ["google", "Bing", "newsletter"], "m": ["cpc", "CPC", "email"]})
 
 

@@ -813,6 +813,46 @@ def test_wrong_types_are_schema_errors(column: str, values: list[object], patter
         at.read_events(_raw().with_columns(pl.Series(column, values)))
 
 
+@pytest.mark.parametrize("codes", [["01", "02", "01"], ["1.0", "2.5", "1.0"]])
+@pytest.mark.parametrize("reader", ["read_events", "build_journeys"])
+def test_channels_that_look_like_numbers_name_the_file_and_column(
+    tmp_path: Path, codes: list[str], reader: str
+) -> None:
+    # was: "Column 'channel' has type Int64; expected channel names." (no file named)
+    raw = _raw().with_columns(pl.Series("channel", [codes[0], codes[1], None, codes[2], None, "7"]))
+    path = tmp_path / "numeric_channels.csv"
+    raw.write_csv(path)
+    with pytest.raises(SchemaError) as err:
+        if reader == "read_events":
+            at.read_events(path).collect()
+        else:
+            at.build_journeys(path)
+    message = str(err.value)
+    assert f"Column 'channel' of the event log file {str(path)!r} has type" in message
+    assert "expected channel names (text)" in message
+    assert "schema_overrides={'channel': pl.String}" in message
+
+
+def test_numeric_channels_name_a_renamed_column_and_the_touch_table_file(tmp_path: Path) -> None:
+    sessions = _sessions().drop("is_conversion", "amount")
+    path = tmp_path / "sessions.parquet"
+    sessions.with_columns(pl.Series("source_medium", [1, 2, 3, 1, 2])).write_parquet(path)
+    with pytest.raises(SchemaError) as err:
+        at.read_events(
+            path,
+            user_col="visitor",
+            time_col="started",
+            channel_col="source_medium",
+            revenue_col="amount",
+            conversions=_orders(),
+            conversion_user_col="customer",
+            conversion_time_col="ordered_at",
+        )
+    message = str(err.value)
+    assert f"Column 'source_medium' of the touch table file {str(path)!r} has type Int64" in message
+    assert "values are numbers (1, 2, 3)" in message
+
+
 def test_non_numeric_revenue_in_a_csv(tmp_path: Path) -> None:
     path = tmp_path / "e.csv"
     path.write_text(

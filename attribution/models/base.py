@@ -29,6 +29,8 @@ __all__ = [
     "get_model",
     "memory_text",
     "physical_memory",
+    "positive_number",
+    "positive_numbers",
     "register_model",
     "row_sums",
     "whole_number",
@@ -140,8 +142,69 @@ def whole_number(value: object, name: str, low: int, high: int) -> int:
     if isinstance(value, float | np.floating) and math.isfinite(value) and value == int(value):
         whole = True
     if not whole or not low <= value <= high:  # type: ignore[operator]
-        raise ModelError(f"{name} must be a whole number in {low}..{high:_}; got {value!r}.")
+        raise ModelError(f"{name} must be a whole number in {low}..{high:_}; got {_got(value)}.")
     return int(value)  # type: ignore[call-overload]
+
+
+def _got(value: object) -> str:
+    """``value`` as an error shows it, saying so when it is text (numbers are not read from it)."""
+    if isinstance(value, str):
+        return f"{value!r}, which is text (pass a number, not a string)"
+    return repr(value)
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def positive_number(value: object, name: str) -> float:
+    """Return ``value`` as a float when it is a finite number > 0, else refuse it.
+
+    Integers and floats (NumPy's too) pass; text, bools, ``None``, ``nan``, ``inf``, zero and
+    negatives raise :class:`~attribution.ModelError` naming ``name``, the value and what is
+    expected. Text is refused rather than read, as a number is expected.
+
+    Examples
+    --------
+    >>> positive_number(7, "half_life_days")
+    7.0
+    >>> positive_number("7", "half_life_days")
+    Traceback (most recent call last):
+    ...
+    attribution.ModelError: half_life_days must be > 0, a finite number (int or float); got '7', ...
+    """
+    if not _is_real(value) or not 0 < value < math.inf:  # type: ignore[operator]
+        raise ModelError(f"{name} must be > 0, a finite number (int or float); got {_got(value)}.")
+    return float(value)  # type: ignore[arg-type]
+
+
+def positive_numbers(values: object, name: str) -> list[float]:
+    """Return ``values`` as floats when it is a non-empty sequence of finite numbers > 0.
+
+    A single number, text, an empty sequence or any item that is not a number > 0 raises
+    :class:`~attribution.ModelError` naming ``name``, the offending item and what is expected.
+
+    Examples
+    --------
+    >>> positive_numbers((3, 7.5), "hazard_half_lives")
+    [3.0, 7.5]
+    """
+    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+        raise ModelError(
+            f"{name} must be a sequence of numbers > 0, e.g. (3, 7); got {_got(values)}."
+        )
+    items = list(values)
+    if not items:
+        raise ModelError(f"{name} must be a non-empty sequence of numbers > 0; got {values!r}.")
+    for i, item in enumerate(items):
+        if not _is_real(item) or not 0 < item < math.inf:
+            raise ModelError(
+                f"{name} must be numbers > 0 (int or float); item {i} of {values!r} is "
+                f"{_got(item)}."
+            )
+    return [float(v) for v in items]
 
 
 def row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:

@@ -171,6 +171,8 @@ from attribution.models.base import (
     BASELINE,
     KernelOutput,
     credit_from_touches,
+    positive_number,
+    positive_numbers,
     register_model,
     whole_number,
 )
@@ -813,7 +815,13 @@ class DataDrivenModel:
         L2 penalties tried for the logistic regression (per journey: the objective is mean log
         loss plus ``alpha / 2 * ||coef||²``).
     folds : int
-        Cross-validation folds, over journeys (rows).
+        Cross-validation folds, over journeys (rows; paths of a path table), 2 to 1,000 and at
+        most the number of converting journeys with touches (3, the default, is always
+        allowed; so small a log is flagged as not identified instead). More folds than
+        converting journeys leave folds with no conversion to score, and each fold is one more
+        fit, so such a request is refused with both numbers rather than capped with a
+        warning: a run asked for 1,000 folds should not quietly become a different
+        cross-validation (nor take a minute to do so).
     cv_rows : int
         At most this many rows (randomly drawn) are used for cross-validation; the chosen model
         is then refitted on every row.
@@ -1011,15 +1019,13 @@ class DataDrivenModel:
             raise ModelError(f"max_pairs must be an integer ≥ 0; got {self.max_pairs!r}.")
         if not (isinstance(self.min_returning, int) and self.min_returning >= 1):
             raise ModelError(f"min_returning must be an integer ≥ 1; got {self.min_returning!r}.")
-        if not self.half_life_days > 0:
-            raise ModelError(f"half_life_days must be > 0; got {self.half_life_days!r}.")
+        positive_number(self.half_life_days, "half_life_days")
         if self.time_model not in ("auto", "journey", "hazard"):
             raise ModelError(
                 f"time_model must be 'auto', 'journey' or 'hazard'; got {self.time_model!r}."
             )
-        halves = self.hazard_half_lives
-        if halves is not None and (not halves or any(not h > 0 for h in halves)):
-            raise ModelError(f"hazard_half_lives must be positive numbers; got {halves!r}.")
+        if self.hazard_half_lives is not None:
+            positive_numbers(self.hazard_half_lives, "hazard_half_lives")
         if not (isinstance(self.hazard_samples, int) and self.hazard_samples >= 1):
             raise ModelError(f"hazard_samples must be an integer ≥ 1; got {self.hazard_samples!r}.")
         if self.time_model == "hazard" and seq.delta_days is None:
@@ -1027,8 +1033,8 @@ class DataDrivenModel:
                 "time_model='hazard' needs touch times, and a path table has none; build "
                 "journeys from events or use time_model='journey'."
             )
-        if not self.instability > 0:
-            raise ModelError(f"instability must be > 0; got {self.instability!r}.")
+        positive_number(self.instability, "instability")
+        positive_number(self.lift_prior, "lift_prior")
         if not (isinstance(self.interval_replicates, int) and self.interval_replicates >= 2):
             raise ModelError(
                 f"interval_replicates must be an integer ≥ 2; got {self.interval_replicates!r}."
@@ -1060,12 +1066,10 @@ class DataDrivenModel:
                     "allowed. Use estimator='auto' or 'logistic' (sparse features), or group "
                     "rare channels (at.channel_group)."
                 )
-        if not 1 <= self.max_shapley_channels <= 20:
-            raise ModelError(
-                f"max_shapley_channels must be in 1..20; got {self.max_shapley_channels!r}."
-            )
-        if not self.alphas or any(not a > 0 for a in self.alphas):
-            raise ModelError(f"alphas must be positive numbers; got {list(self.alphas)!r}.")
+        self.max_shapley_channels = whole_number(
+            self.max_shapley_channels, "max_shapley_channels", 1, 20
+        )
+        positive_numbers(self.alphas, "alphas")
         has_times = seq.delta_days is not None
         if isinstance(self.features, str):
             names = (
@@ -1123,6 +1127,7 @@ class DataDrivenModel:
         DataDrivenModel
             ``self``.
         """
+        self._check_folds(data if isinstance(data, Sequences) else data.sequences())
         with _one_blas_thread():
             self.log_model_ = None
             self.control_model_ = None
@@ -1135,6 +1140,18 @@ class DataDrivenModel:
             if tests is not None:
                 self._fit_lift_tests(data, tests)
             return self
+
+    def _check_folds(self, seq: Sequences) -> None:
+        """Refuse more folds than converting journeys with touches (beyond the default 3)."""
+        folds = whole_number(self.folds, "folds", 2, 1_000)
+        converting = int(np.count_nonzero((seq.lengths > 0) & (seq.conversions > 0)))
+        if folds > max(converting, 3):
+            rows = "journeys" if seq.delta_days is not None else "paths (rows of the path table)"
+            raise ModelError(
+                f"folds={folds:,} is more than the {converting:,} converting {rows} with "
+                "touches: a fold without a conversion has nothing to score. Pass folds ≤ "
+                f"{converting:,} (3 to 10 is usual)."
+            )
 
     def _fit(
         self, data: Journeys | PathTable | Sequences, *, identify: bool = True
@@ -1871,8 +1888,7 @@ class DataDrivenModel:
                 f"Lift tests name {len(missing)} channels the journeys do not have: "
                 f"{missing[:5]}; the channels are {list(seq.channels)[:12]}."
             )
-        if not (self.lift_prior > 0):
-            raise ModelError(f"lift_prior must be > 0; got {self.lift_prior!r}.")
+        positive_number(self.lift_prior, "lift_prior")
         return t
 
     def _fit_lift_tests(self, data: Journeys | PathTable | Sequences, t: pl.DataFrame) -> None:

@@ -15,7 +15,13 @@ import numpy as np
 
 from attribution._base.errors import ModelError
 from attribution.journeys import Sequences
-from attribution.models.base import KernelOutput, credit_from_touches, register_model, row_sums
+from attribution.models.base import (
+    KernelOutput,
+    credit_from_touches,
+    positive_number,
+    register_model,
+    row_sums,
+)
 
 __all__ = [
     "DIRECT_CHANNELS",
@@ -159,21 +165,17 @@ def time_decay(
     """
     seq = seq.converting
     if half_life_steps is not None:
-        if not half_life_steps > 0:
-            raise ModelError(f"half_life_steps must be > 0; got {half_life_steps!r}.")
+        half = positive_number(half_life_steps, "half_life_steps")
         row = seq.row_of_touch
         age = (seq.lengths[row] - 1 - seq.position).astype(np.float64)
-        half = float(half_life_steps)
     else:
         if seq.delta_days is None:
             raise ModelError(
                 "time_decay needs touch timestamps, and a path table has none: build journeys "
                 "from events, or pass half_life_steps= to decay by position."
             )
-        if not half_life_days > 0:
-            raise ModelError(f"half_life_days must be > 0; got {half_life_days!r}.")
+        half = positive_number(half_life_days, "half_life_days")
         age = seq.delta_days
-        half = float(half_life_days)
     # subtract each row's smallest age before exponentiating: same shares, no underflow
     nonempty = seq.lengths > 0
     row_min = np.zeros(seq.n_rows)
@@ -211,13 +213,16 @@ def position_based(seq: Sequences, weights: str | Sequence[float] = "u") -> Kern
         f, m, last = POSITION_WEIGHTS[weights]
     else:
         try:
-            triple = [float(w) for w in weights]
+            # text is refused, not read: float("0.4") would pass a spreadsheet's strings
+            triple = [
+                float(w) if not isinstance(w, str | bytes | bool) else math.nan for w in weights
+            ]
         except (TypeError, ValueError):
             triple = []
         if len(triple) != 3 or not all(0 <= w < math.inf for w in triple) or max(triple) <= 0:
             raise ModelError(
-                "position weights must be three finite numbers ≥ 0 with a positive sum; "
-                f"got {weights!r}."
+                "position_based weights must be a name or three finite numbers ≥ 0 (int or "
+                f"float, not text) with a positive sum; got {weights!r}."
             )
         # divided by the largest first, so that huge weights do not overflow their sum
         f, m, last = (w / max(triple) for w in triple)

@@ -282,20 +282,21 @@ def _conversion_rate_game(
         schema={name: pl.Float64 for name in names},
     )
     if names:
-        text = pl.concat_str(
-            [pl.when(pl.col(name).is_not_null()).then(pl.lit(name)) for name in names],
-            separator=" + ",
-            ignore_nulls=True,
-        )
+        present = [pl.when(pl.col(name).is_not_null()).then(pl.lit(name)) for name in names]
+        text = pl.concat_str(present, separator=" + ", ignore_nulls=True)
         coalition = values.select(text).to_series()
+        # the text is ambiguous when a channel's name holds " + "; the list is not
+        members = values.select(pl.concat_list(present).list.drop_nulls()).to_series()
         struct = values.select(pl.struct(pl.all())).to_series()
     else:
         coalition = pl.Series([], dtype=pl.String)
+        members = pl.Series([], dtype=pl.List(pl.String))
         struct = pl.Series([], dtype=pl.Struct({}))
     set_conv = np.bincount(set_of_row, weights=sub.conversions, minlength=len(sets))
     table = pl.DataFrame(
         {
             "coalition": coalition,
+            "channels": members,
             "n_channels": _popcount(sets[keep]),
             "conversions": set_conv[keep],
             "conversion_rate": v[sets[keep]],
@@ -507,9 +508,11 @@ def shapley(
     KernelOutput
         Per-touch shares of the converting rows, each row's shares summing to 1. For
         ``"conversion_rate"``, ``tables["shapley_values"]`` has one row per converting channel
-        set: ``coalition`` (its channels joined by ``" + "``), ``n_channels``,
-        ``conversions``, ``conversion_rate`` (its worth) and ``shapley_value``, a struct with
-        one field per channel (``φ_i`` of the set, before flooring; null off the set).
+        set: ``coalition`` (its channels joined by ``" + "``, for reading: ambiguous when a
+        channel's name holds ``" + "``), ``channels`` (the same channels as a list, in the same
+        order: the unambiguous form), ``n_channels``, ``conversions``, ``conversion_rate`` (its
+        worth) and ``shapley_value``, a struct with one field per channel (``φ_i`` of the set,
+        before flooring; null off the set).
 
     Raises
     ------

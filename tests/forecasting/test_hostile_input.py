@@ -7,6 +7,7 @@ same data given in the ordinary way).
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import date, datetime
 
 import numpy as np
@@ -194,6 +195,41 @@ def test_an_exact_exponential_curve_near_1e300_is_recovered():
     y = 1e300 * (1 - np.exp(-x / 2.5e299))
     fit = fc.fit_response_curves(_curve_frame(x, y), adstock=False)
     assert fit.params[0] == pytest.approx([1e300, 2.5e299], rel=1e-6)
+
+
+@pytest.mark.parametrize("curve", ["exponential", "hill"])
+@pytest.mark.parametrize("n_samples", [0, 200])
+def test_budget_on_curves_near_1e300_is_the_rescaled_plan_without_overflow(curve, n_samples):
+    # was: RuntimeWarning "overflow encountered in multiply" (the gap times a channel's spend,
+    # in the feasible start of the search)
+    x = np.tile([0.0, 50.0, 100.0, 200.0, 400.0], 4)
+    noise = np.random.default_rng(0).normal(0.0, 20.0, x.size)
+    revenue = {"a": 1000 * (1 - np.exp(-x / 100)), "b": 600 * (1 - np.exp(-x / 150))}
+    sx, sy = 2.5e297, 1e297
+
+    def fitted(a: float, b: float) -> fc.ResponseCurves:
+        frame = pl.concat(
+            [
+                _curve_frame(x * a, (y + noise) * b).with_columns(channel=pl.lit(name))
+                for name, y in revenue.items()
+            ]
+        )
+        return fc.fit_response_curves(frame, curve=curve)
+
+    small = fc.optimize_budget(fitted(1.0, 1.0), n_samples=n_samples, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        big = fc.optimize_budget(fitted(sx, sy), n_samples=n_samples, seed=3)
+    spend = big.channels["optimal_spend"].to_numpy()
+    assert np.isfinite(spend).all() and spend.sum() == pytest.approx(
+        small.channels["optimal_spend"].sum() * sx, rel=1e-12
+    )
+    assert spend / sx == pytest.approx(small.channels["optimal_spend"].to_numpy(), rel=1e-5)
+    for col in ("optimal_revenue", "uplift", "uplift_lo", "uplift_hi"):
+        got, ref = big.summary[col].to_numpy(), small.summary[col].to_numpy()
+        if n_samples == 0 and col in ("uplift_lo", "uplift_hi"):
+            continue
+        assert np.isfinite(got).all() and got / sy == pytest.approx(ref, rel=1e-4)
 
 
 # --------------------------------------------------------------------------------------------

@@ -469,3 +469,49 @@ def test_identification_warning_names_only_the_checks_that_ran(rng) -> None:
     message = str(caught[0].message)
     assert "of the conversions between folds" in message
     assert "nan" not in message and "lookback" not in message
+
+
+def _converting_with_touches(journeys: at.Journeys) -> int:
+    """Converting journeys that have touches, counted from the journeys' own arrays."""
+    lengths = np.diff(journeys.indptr)
+    return int(np.count_nonzero((lengths > 0) & journeys.converted))
+
+
+def test_more_folds_than_converting_journeys_are_refused_naming_both_numbers() -> None:
+    # was: folds=1000 on a few hundred journeys ran 1,000 fits (about 60 s)
+    events = random_events(np.random.default_rng(3), 600, n_users=60)
+    journeys = at.build_journeys(events)
+    n = _converting_with_touches(journeys)
+    assert 3 < n < 1_000
+    for call in (
+        lambda f: at.attribute(journeys, "data_driven", folds=f),
+        lambda f: at.attribute_all(journeys, models=["data_driven"], folds=f),
+        lambda f: DataDrivenModel(folds=f).fit(journeys),
+    ):
+        for folds in (n + 1, 1_000):
+            with pytest.raises(
+                at.ModelError,
+                match=rf"folds={folds:,} is more than the {n:,} converting journeys with touches"
+                rf".*folds ≤ {n:,}",
+            ):
+                call(folds)
+    res = at.attribute(journeys, "data_driven", folds=n, features="counts", diagnose=False)
+    assert res.channels["conversions"].sum() == pytest.approx(journeys.n_conversions)
+
+
+def test_fold_limit_on_a_path_table_counts_converting_paths_and_keeps_the_default() -> None:
+    paths = pl.DataFrame(
+        {
+            "path": ["a > b", "b", "a", "c > a", "c"],
+            "total_conversions": [4, 3, 2, 0, 0],
+            "total_null": [3, 5, 4, 2, 6],
+        }
+    )
+    pt = at.read_paths(paths)
+    n = paths.filter(pl.col("total_conversions") > 0).height
+    with pytest.raises(at.ModelError, match=rf"folds=4 is more than the {n} converting paths"):
+        at.attribute(pt, "data_driven", folds=4)
+    # the default 3 still runs on logs that small, even with fewer converting paths than 3
+    for frame in (paths, paths.filter(pl.col("path") != "a")):
+        credited = at.attribute(at.read_paths(frame), "data_driven").channels["conversions"]
+        assert credited.sum() == pytest.approx(frame["total_conversions"].sum())

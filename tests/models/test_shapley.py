@@ -766,3 +766,30 @@ def test_data_driven_uses_the_shapley_weights_of_this_module() -> None:
     from attribution.models import data_driven
 
     assert data_driven.shapley_weights is shapley_module.shapley_weights
+
+
+def test_coalitions_are_listed_unambiguously_when_a_channel_name_holds_the_separator():
+    # "a + b" alone and {a, b} both read "a + b" in the coalition text; the channels list
+    # tells them apart, and matches the channels that have a value in shapley_value
+    pt = at.read_paths(
+        pl.DataFrame(
+            {
+                "path": ["a + b > c", "a > b > c", "a + b", "a > b", "c"],
+                "total_conversions": [3, 2, 1, 1, 1],
+                "total_null": [5, 5, 5, 5, 5],
+            }
+        )
+    )
+    table = at.attribute(pt, "shapley").tables["shapley_values"]
+    assert table.schema["channels"] == pl.List(pl.String)
+    assert table["coalition"].is_duplicated().any()  # the text alone is ambiguous here
+    members = [tuple(m) for m in table["channels"].to_list()]
+    assert len(set(members)) == table.height
+    assert {frozenset(m) for m in members} == {
+        frozenset(p.split(" > ")) for p in pt.to_frame()["path"].to_list()
+    }
+    for row in table.rows(named=True):
+        valued = [k for k, x in row["shapley_value"].items() if x is not None]
+        assert sorted(row["channels"]) == sorted(valued)
+        assert row["n_channels"] == len(row["channels"])
+        assert row["coalition"] == " + ".join(row["channels"])
