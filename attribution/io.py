@@ -152,6 +152,8 @@ def read_events(
             campaign_col,
             channel_rules,
             what="touch table" if conversions is not None else "event log",
+            id_columns=[user_col],
+            value_columns=["cost"] if conversions is not None else [revenue_col, "cost"],
         )
         channel_col = _GROUP
     if conversions is not None:
@@ -207,15 +209,21 @@ def _with_channel_group(
     rules: Rules,
     *,
     what: str,
+    id_columns: Sequence[str],
+    value_columns: Sequence[str | None],
 ) -> pl.LazyFrame:
-    """Add the channel group of source, medium and campaign as a column of its own."""
+    """Add the channel group of source, medium and campaign as a column of its own.
+
+    The file is read as :func:`_read_events` reads it (ids as written, ``"007"`` is not
+    ``7``; numbers in value columns), since that reader gets the frame built here.
+    """
     if source_col is None or medium_col is None:
         raise SchemaError(
             f"The channel group is read from a source and a medium column: pass both "
             f"source_col= and medium_col= (got source_col={source_col!r}, "
             f"medium_col={medium_col!r}; campaign_col= is optional)."
         )
-    lf = to_lazy(source, what=what)
+    lf = to_lazy(source, what=what, id_columns=id_columns, value_columns=value_columns)
     schema = lf.collect_schema()
     names = [c for c in (source_col, medium_col, campaign_col) if c is not None]
     # channel_group is an expression and cannot see the frame: its columns are checked here,

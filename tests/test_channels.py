@@ -642,3 +642,25 @@ def test_an_invalid_pattern_names_the_regex_engine_s_reason() -> None:
         r"expression \(unclosed group\)",
     ):
         _groups_of([("A", "(goo")])
+
+
+def test_read_events_with_source_and_medium_keeps_ids_as_written(tmp_path):
+    """'007' and '7' are two users whether the channel is a column or a channel group."""
+    path = tmp_path / "events.csv"
+    pl.DataFrame(
+        {
+            "uid": ["007", "7", "007", "7"],
+            "ts": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"],
+            "utm_source": ["google", "newsletter", None, None],
+            "utm_medium": ["cpc", "email", None, None],
+            "kind": ["touch", "touch", "conversion", "conversion"],
+        }
+    ).write_csv(path)
+    common = dict(user_col="uid", time_col="ts", event_col="kind", revenue_col=None)
+    plain = at.read_events(path, channel_col="utm_source", **common).collect()
+    grouped = at.read_events(
+        path, source_col="utm_source", medium_col="utm_medium", **common
+    ).collect()
+    assert grouped["user_id"].to_list() == plain["user_id"].to_list() == ["007", "7", "007", "7"]
+    journeys = at.build_journeys(grouped)
+    assert journeys.n_conversions == 2  # each user converts once, after their own touch
