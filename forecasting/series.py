@@ -33,7 +33,7 @@ from attribution._base.frames import (
     to_lazy,
 )
 from attribution._base.periods import FreqLike, as_period
-from attribution._base.time import parse_date, parse_dates
+from attribution._base.time import calendar_numbers, parse_date, parse_dates
 
 if TYPE_CHECKING:
     from attribution.journeys import Journeys
@@ -69,28 +69,12 @@ def period_numbers(lf: pl.LazyFrame, time_col: str, dtype: pl.DataType) -> bool:
     if not (dtype.is_integer() or dtype.is_float()):
         return False
     x = pl.col(time_col).cast(pl.Float64)
-    col = x.cast(pl.Int64, strict=False)
+    shapes = calendar_numbers(x.cast(pl.Int64, strict=False))
     ok = lf.select(
         (x.is_finite() & (x.round(0) == x) & (x.abs() < _NUMBERED_BELOW)).all().alias("small"),
-        col.is_between(1_000, 9_999).all().alias("years"),
-        ((col // 100).cast(pl.String) + "-" + (col % 100).cast(pl.String).str.zfill(2) + "-01")
-        .str.to_date("%Y-%m-%d", strict=False)
-        .is_not_null()
-        .and_(col.is_between(190_001, 219_912))
-        .all()
-        .alias("months"),
-        (
-            (col // 10_000).cast(pl.String)
-            + "-"
-            + ((col // 100) % 100).cast(pl.String).str.zfill(2)
-            + "-"
-            + (col % 100).cast(pl.String).str.zfill(2)
-        )
-        .str.to_date("%Y-%m-%d", strict=False)
-        .is_not_null()
-        .and_(col.is_between(19_000_101, 21_991_231))
-        .all()
-        .alias("days"),
+        shapes.is_year.all().alias("years"),
+        shapes.is_ym.all().alias("months"),
+        shapes.is_ymd.all().alias("days"),
     ).collect()
     small, years, months, days = ok.row(0)
     return bool(small) and not (years or months or days)

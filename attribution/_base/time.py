@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import polars as pl
 
@@ -70,7 +70,9 @@ from attribution._base.frames import ROW, bad_rows, is_text
 __all__ = [
     "EPOCH_UNITS",
     "TZ_SUFFIX",
+    "CalendarNumbers",
     "EpochUnit",
+    "calendar_numbers",
     "check_time_zone",
     "detect_epoch_unit",
     "parse_date",
@@ -350,6 +352,50 @@ def _decide_dayfirst(
 # numbers
 
 
+class CalendarNumbers(NamedTuple):
+    """Whole numbers read as calendar dates, and whether each has that shape (expressions)."""
+
+    ymd: pl.Expr  #: ``20240131`` as that day
+    is_ymd: pl.Expr  #: a valid day of the years 1900-2199
+    ym: pl.Expr  #: ``202401`` as the first day of that month
+    is_ym: pl.Expr  #: a valid month of the years 1900-2199
+    year: pl.Expr  #: ``2019`` as 1 January of that year
+    is_year: pl.Expr  #: a year in 1000-9999
+
+
+def calendar_numbers(day: pl.Expr) -> CalendarNumbers:
+    """Read whole numbers ``day`` (an Int64 expression) as calendar shapes (the table above).
+
+    Examples
+    --------
+    >>> s = calendar_numbers(pl.col("d"))
+    >>> pl.DataFrame({"d": [20240131, 202401, 2019, 7]}).select(
+    ...     s.is_ymd.alias("ymd"), s.is_ym.alias("ym"), s.is_year.alias("y")
+    ... ).rows()
+    [(True, False, False), (False, True, False), (False, False, True), (False, False, False)]
+    """
+    ymd = (
+        (day // 10_000).cast(pl.String)
+        + "-"
+        + ((day // 100) % 100).cast(pl.String).str.zfill(2)
+        + "-"
+        + (day % 100).cast(pl.String).str.zfill(2)
+    ).str.to_date("%Y-%m-%d", strict=False)
+    ym = (
+        (day // 100).cast(pl.String) + "-" + (day % 100).cast(pl.String).str.zfill(2) + "-01"
+    ).str.to_date("%Y-%m-%d", strict=False)
+    year = (day.cast(pl.String) + "-01-01").str.to_date("%Y-%m-%d", strict=False)
+    return CalendarNumbers(
+        ymd,
+        # epoch seconds of 1970-08-09 .. 1970-09-12 read the same way: pass epoch_unit for them
+        day.is_between(19_000_101, 21_991_231) & ymd.is_not_null(),
+        ym,
+        day.is_between(190_001, 219_912) & ym.is_not_null(),
+        year,
+        day.is_between(1_000, 9_999),
+    )
+
+
 def _number_reading(
     lf: pl.LazyFrame,
     name: str,
@@ -377,23 +423,12 @@ def _number_reading(
     )
     if whole:
         day = x.cast(pl.Int64, strict=False) if dtype.is_float() else col.cast(pl.Int64)
-        ymd = (
-            (day // 10_000).cast(pl.String)
-            + "-"
-            + ((day // 100) % 100).cast(pl.String).str.zfill(2)
-            + "-"
-            + (day % 100).cast(pl.String).str.zfill(2)
-        ).str.to_date("%Y-%m-%d", strict=False)
-        # epoch seconds of 1970-08-09 .. 1970-09-12 read the same way: pass epoch_unit for them
-        yyyymmdd = (day >= 19_000_101) & (day <= 21_991_231) & ymd.is_not_null()
+        shapes = calendar_numbers(day)
+        ymd, yyyymmdd = shapes.ymd, shapes.is_ymd
         # calendar dates only: years (2019) and months (202401) would be the first hours or
         # days of 1970 as epoch seconds, which no table of days or months holds
-        ym = (
-            (day // 100).cast(pl.String) + "-" + (day % 100).cast(pl.String).str.zfill(2) + "-01"
-        ).str.to_date("%Y-%m-%d", strict=False)
-        yyyymm = (day >= 190_001) & (day <= 219_912) & ym.is_not_null() & pl.lit(dates)
-        year = (day.cast(pl.String) + "-01-01").str.to_date("%Y-%m-%d", strict=False)
-        yyyy = (day >= 1_000) & (day <= 9_999) & pl.lit(dates)
+        ym, yyyymm = shapes.ym, shapes.is_ym & pl.lit(dates)
+        year, yyyy = shapes.year, shapes.is_year & pl.lit(dates)
     else:
         ymd, yyyymmdd = pl.lit(None, pl.Date), pl.lit(False)
         ym, yyyymm, year, yyyy = ymd, yyyymmdd, ymd, yyyymmdd
