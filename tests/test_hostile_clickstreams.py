@@ -1,0 +1,110 @@
+"""Event logs of shapes real users bring (Segment, Snowplow, odd clocks and ids), read by the
+in-memory and the bucketed path alike; references are brute forces written here."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import attribution as at
+from attribution._base.errors import ValidationError
+from attribution.bucketed import attribute_bucketed, build_paths_bucketed
+
+HEADER = "user_id,timestamp,channel,event,revenue\n"
+
+
+def _write(path: Path, rows: list[tuple[object, ...]]) -> Path:
+    path.write_text(HEADER + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    return path
+
+
+def _paths(table: at.PathTable) -> dict[str, tuple[float, float, float]]:
+    frame = table.to_frame()
+    return {r[0]: (r[1], r[2], r[3]) for r in frame.rows()}
+
+
+def test_bucketed_reads_day_first_dates_as_the_whole_log_decides(tmp_path):
+    """Two users' dates (13th, 14th) make the column day-first; the buckets without them
+    held only dates that read both ways, and were refused."""
+    rows: list[tuple[object, ...]] = []
+    for u in range(40):
+        day = 13 + u if u < 2 else 1 + u % 12
+        rows.append((u, f"{day:02d}/01/2024 10:00", "abc"[u % 3], "touch", 0))
+        rows.append((u, f"{day:02d}/01/2024 11:00", "", "conversion", 2.5))
+    path = _write(tmp_path / "day_first.csv", rows)
+    # brute force: one touch and one conversion per user, so one path per channel
+    want = Counter("abc"[u % 3] for u in range(40))
+    for n_buckets in (1, 4, 8):
+        got = _paths(build_paths_bucketed(path, n_buckets=n_buckets))
+        assert got == {c: (float(n), 2.5 * n, 0.0) for c, n in want.items()}
+        credit = attribute_bucketed(path, "linear", n_buckets=n_buckets).channels
+        assert dict(credit.select("channel", "conversions").rows()) == {
+            c: float(n) for c, n in want.items()
+        }
+
+
+@pytest.mark.parametrize("n_buckets", [2, 4, 8])
+def test_bucketed_refuses_dates_of_both_orders_as_in_memory(tmp_path, n_buckets):
+    """'13/01' (day-first) beside '01/13' (month-first): the log reads neither way; split in
+    two buckets each part read its own way and the log was accepted."""
+    rows: list[tuple[object, ...]] = [
+        (0, "13/01/2024 10:00", "a", "touch", 0),
+        (0, "13/01/2024 11:00", "", "conversion", 1),
+        (1, "01/13/2024 10:00", "b", "touch", 0),
+        (1, "01/14/2024 11:00", "", "conversion", 1),
+    ]
+    rows += [(u, "01/01/2024 10:00", "c", "touch", 0) for u in range(2, 30)]
+    path = _write(tmp_path / "both_orders.csv", rows)
+    with pytest.raises(ValidationError, match="unknown order"):
+        at.build_journeys(path)
+    with pytest.raises(ValidationError, match="unknown order"):
+        build_paths_bucketed(path, n_buckets=n_buckets)
+
+
+def test_bucketed_reads_a_late_fractional_revenue_of_a_csv(tmp_path):
+    """Revenue is 0 on the first 10,000 rows (typed as whole numbers) and 12.5 later: the
+    in-memory reader reads it, the bucketed one failed with a raw polars error."""
+    n_users, n_buyers = 10_050, 50
+    rows: list[tuple[object, ...]] = [(u, "2024-01-01", "a", "touch", 0) for u in range(n_users)]
+    rows += [(u, "2024-01-02", "", "conversion", 12.5) for u in range(n_buyers)]
+    path = _write(tmp_path / "late_float.csv", rows)
+    want = {"a": (float(n_buyers), 12.5 * n_buyers, float(n_users - n_buyers))}
+    assert _paths(at.build_journeys(path).to_paths()) == want
+    assert _paths(build_paths_bucketed(path, n_buckets=3)) == want
+    got = attribute_bucketed(path, "linear", n_buckets=3).channels
+    assert got.select("conversions", "revenue").row(0) == (n_buyers, 12.5 * n_buyers)
+
+
+def test_frames_in_and_lazy_canonical_events_in_bucketed_agree(tmp_path):
+    """A read_events frame (canonical, its own column names read) buckets as its source."""
+    raw = pl.DataFrame(
+        {
+            "anonymous_id": ["x", "x", "y", "y", "z"],
+            "ts": [
+                "2024-03-01T10:00:00.123Z",
+                "2024-03-01T10:05:00.456+00:00",
+                "2024-03-02T09:00:00.001Z",
+                "2024-03-02T09:00:00.001Z",
+                "2024-03-03T09:00:00Z",
+            ],
+            "src": ["email", None, "seo", None, "seo"],
+            "kind": ["Page Viewed", "Order Completed"] * 2 + ["Page Viewed"],
+            "properties_revenue": [None, "19.99", None, "5", None],
+        }
+    )
+    kw = {
+        "user_col": "anonymous_id",
+        "time_col": "ts",
+        "channel_col": "src",
+        "event_col": "kind",
+        "revenue_col": "properties_revenue",
+        "touch_events": "Page Viewed",
+        "conversion_events": "Order Completed",
+    }
+    want = {"email": (1.0, 19.99, 0.0), "seo": (1.0, 5.0, 1.0)}
+    assert _paths(build_paths_bucketed(raw, n_buckets=3, **kw)) == want  # type: ignore[arg-type]
+    events = at.read_events(raw, **kw)  # type: ignore[arg-type]
+    assert _paths(build_paths_bucketed(events, n_buckets=3)) == want
