@@ -108,3 +108,46 @@ def test_frames_in_and_lazy_canonical_events_in_bucketed_agree(tmp_path):
     assert _paths(build_paths_bucketed(raw, n_buckets=3, **kw)) == want  # type: ignore[arg-type]
     events = at.read_events(raw, **kw)  # type: ignore[arg-type]
     assert _paths(build_paths_bucketed(events, n_buckets=3)) == want
+
+
+SEGMENT = pl.DataFrame(
+    {
+        "anonymous_id": ["a1", "a1", "a2", "a2", "a3"],
+        "ts": [
+            "2024-03-01T10:00:00.123Z",
+            "2024-03-01T10:06:00.000+00:00",
+            "2024-03-02T09:00:00.001Z",
+            "2024-03-02T09:00:00.001Z",
+            "2024-03-02T09:00:00Z",
+        ],
+        "ch": ["email", None, "seo", None, "email"],
+        "ev": ["Page Viewed", "Order Completed", "Page Viewed", "Order Completed", "Page Viewed"],
+        "rev": [None, "19.99", None, "5", None],
+    }
+)
+SEGMENT_COLUMNS = {
+    "user_col": "anonymous_id",
+    "time_col": "ts",
+    "channel_col": "ch",
+    "event_col": "ev",
+    "revenue_col": "rev",
+    "touch_events": "Page Viewed",
+    "conversion_events": "Order Completed",
+}
+
+
+def test_bootstrap_reads_an_event_log_with_its_column_names():
+    """``bootstrap`` takes what ``attribute`` takes: the column names went to the model,
+    which refused 'channel_col' as a parameter of its own."""
+    events = at.read_events(SEGMENT, **SEGMENT_COLUMNS)  # type: ignore[arg-type]
+    want = at.bootstrap(events, "linear", n_boot=30, seed=3).channels
+    got = at.bootstrap(SEGMENT, "linear", n_boot=30, seed=3, **SEGMENT_COLUMNS)  # type: ignore[arg-type]
+    options = at.JourneyOptions(**SEGMENT_COLUMNS)  # type: ignore[arg-type]
+    by_options = at.bootstrap(SEGMENT, "linear", options, n_boot=30, seed=3).channels
+    # brute force: a1 email -> 19.99, a2 seo -> 5 (the touch at the purchase's instant)
+    assert got.channels.select("channel", "conversions", "revenue").rows() == [
+        ("email", 1.0, 19.99),
+        ("seo", 1.0, 5.0),
+    ]
+    assert got.channels.equals(want)
+    assert by_options.equals(want)
