@@ -4,6 +4,7 @@ in-memory and the bucketed path alike; references are brute forces written here.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -151,3 +152,28 @@ def test_bootstrap_reads_an_event_log_with_its_column_names():
     ]
     assert got.channels.equals(want)
     assert by_options.equals(want)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-03-01t10:00:00.5z",
+        "2024-03-01t10:00:00.5Z",
+        "2024-03-01T10:00:00.5z",
+        "20240301t100000.5z",
+    ],
+)
+def test_lower_case_t_and_z_of_rfc_3339_are_read(text):
+    """RFC 3339 (section 5.6) allows 't' and 'z' in lower case; a log of them was refused
+    as 'not dates or times' (only 'z' after an upper-case 'T' was read)."""
+    log = pl.DataFrame(
+        {
+            "user_id": [1, 1],
+            "timestamp": [text, "2024-03-01T11:00:00Z"],
+            "channel": ["a", None],
+            "event": ["touch", "conversion"],
+            "revenue": [0.0, 1.0],
+        }
+    )
+    got = at.read_events(log).collect()["timestamp"][0]
+    assert got == datetime(2024, 3, 1, 10, 0, 0, 500_000, tzinfo=timezone.utc)
