@@ -3,15 +3,17 @@ in-memory and the bucketed path alike; references are brute forces written here.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pandas as pd
 import polars as pl
 import pytest
 
 import attribution as at
-from attribution._base.errors import ValidationError
+from attribution._base.errors import SchemaError, ValidationError
 from attribution.bucketed import attribute_bucketed, build_paths_bucketed
 
 HEADER = "user_id,timestamp,channel,event,revenue\n"
@@ -177,3 +179,52 @@ def test_lower_case_t_and_z_of_rfc_3339_are_read(text):
     )
     got = at.read_events(log).collect()["timestamp"][0]
     assert got == datetime(2024, 3, 1, 10, 0, 0, 500_000, tzinfo=timezone.utc)
+
+
+def test_fields_of_nested_ndjson_records_are_named_as_such(tmp_path):
+    """Segment's NDJSON nests the campaign ({"context": {"campaign": {...}}}); asking for
+    'context.campaign.source' said only that the column is missing, listing 'context'."""
+    lines = [
+        {
+            "anonymousId": "a1",
+            "timestamp": "2024-03-01T10:00:00.123Z",
+            "event": "Page Viewed",
+            "context": {"campaign": {"source": "google", "medium": "cpc"}},
+        },
+        {
+            "anonymousId": "a1",
+            "timestamp": "2024-03-01T10:06:00Z",
+            "event": "Order Completed",
+            "context": {"campaign": None},
+        },
+    ]
+    path = tmp_path / "segment.ndjson"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    kw = {
+        "user_col": "anonymousId",
+        "touch_events": "Page Viewed",
+        "conversion_events": "Order Completed",
+        "revenue_col": None,
+    }
+    with pytest.raises(
+        SchemaError,
+        match=r"'context\.campaign\.source', 'context\.campaign\.medium' are missing .*"
+        r"'context' is a nested record, whose fields are not columns: flatten the records "
+        r"first \(pandas\.json_normalize names their fields 'context\.<field>\.<field>'",
+    ):
+        at.read_events(
+            path,
+            source_col="context.campaign.source",
+            medium_col="context.campaign.medium",
+            **kw,  # type: ignore[arg-type]
+        )
+    # the advice, followed, reads the log
+    flat = pd.json_normalize(lines)
+    events = at.read_events(
+        flat,
+        source_col="context.campaign.source",
+        medium_col="context.campaign.medium",
+        **kw,  # type: ignore[arg-type]
+    ).collect()
+    assert events["channel"].to_list() == ["Paid Search", "Direct"]
+    assert events["event"].to_list() == ["touch", "conversion"]

@@ -979,6 +979,22 @@ def check_columns(schema: pl.Schema, needed: Sequence[str], what: str) -> None:
             else f" Column names are text: pass {n!r}, not {c!r}."
             for c, n in near
         )
+        # a field of a nested record (NDJSON's {"context": {"campaign": {"source": ...}}})
+        nested = sorted(
+            {
+                c.split(".")[0]
+                for c in missing
+                if isinstance(c, str)
+                and "." in c
+                and isinstance(schema.get(c.split(".")[0]), pl.Struct)
+            }
+        )
+        hint += "".join(
+            f" {r!r} is a nested record, whose fields are not columns: flatten the records "
+            f"first (pandas.json_normalize names their fields '{r}.<field>.<field>', as "
+            "asked here)."
+            for r in nested
+        )
         raise SchemaError(
             f"{noun} {names} {verb} missing from the {what}; found columns: {found or 'none'}."
             f"{hint} Pass the right name with the matching *_col parameter."
