@@ -228,3 +228,33 @@ def test_fields_of_nested_ndjson_records_are_named_as_such(tmp_path):
     ).collect()
     assert events["channel"].to_list() == ["Paid Search", "Direct"]
     assert events["event"].to_list() == ["touch", "conversion"]
+
+
+def test_empty_text_ids_are_refused_as_missing_ones(tmp_path):
+    """Snowplow and warehouse exports write a missing id as ''; every such row was taken for
+    one user '', whose journey joined strangers' touches to strangers' purchases."""
+    log = pl.DataFrame(
+        {
+            "domain_userid": ["", "d1", "", "d1", ""],
+            "derived_tstamp": [f"2024-03-01 10:0{i}:00.000001" for i in range(5)],
+            "refr_medium": ["search", "social", "email", None, None],
+            "event": ["touch", "touch", "touch", "conversion", "conversion"],
+            "revenue": [0.0, 0.0, 0.0, 1.0, 2.0],
+        }
+    )
+    kw = {"user_col": "domain_userid", "time_col": "derived_tstamp", "channel_col": "refr_medium"}
+    message = (
+        r"Column 'domain_userid' has 3 empty ids \(row 0, row 2, row 4\); user ids must be "
+        r"non-empty: an empty id names no one"
+    )
+    with pytest.raises(ValidationError, match=message):
+        at.read_events(log, **kw)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=message):
+        at.build_journeys(log, **kw)  # type: ignore[arg-type]
+    log.write_parquet(tmp_path / "events.parquet")
+    with pytest.raises(ValidationError, match=message):
+        attribute_bucketed(tmp_path / "events.parquet", "linear", n_buckets=2, **kw)
+    # ids of spaces, or that differ by case or a trailing space, are ids as written
+    kept = log.with_columns(pl.Series("domain_userid", ["D1", "d1", "d1 ", "d1", "d1 "]))
+    got = at.build_journeys(kept, **kw).frame.select("user_id", "path", "revenue").rows()
+    assert got == [("D1", ["search"], 0.0), ("d1", ["social"], 1.0), ("d1 ", ["email"], 2.0)]
