@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
@@ -258,3 +259,26 @@ def test_empty_text_ids_are_refused_as_missing_ones(tmp_path):
     kept = log.with_columns(pl.Series("domain_userid", ["D1", "d1", "d1 ", "d1", "d1 "]))
     got = at.build_journeys(kept, **kw).frame.select("user_id", "path", "revenue").rows()
     assert got == [("D1", ["search"], 0.0), ("d1", ["social"], 1.0), ("d1 ", ["email"], 2.0)]
+
+
+def test_data_driven_says_why_no_journey_with_touches_converts():
+    """Each event its own user (anonymous ids never stitched): every conversion has no touch.
+    The refusal advised keeping non-converting journeys, which were there, and wrote a
+    million as 1e+06."""
+    n = 1_200_000
+    buys = np.arange(n) % 6 == 0  # 200,000 conversions, 1,000,000 touches
+    log = pl.DataFrame(
+        {
+            "user_id": np.arange(n),
+            "timestamp": np.full(n, 1_704_067_200),
+            "channel": pl.Series([None if b else "a" for b in buys], dtype=pl.String),
+            "event": np.where(buys, "conversion", "touch"),
+            "revenue": buys.astype(float),
+        }
+    )
+    with pytest.raises(
+        at.ModelError,
+        match=r"there are no converting ones \(0 conversions, 1,000,000 non-conversions\)\. "
+        r"200,000 conversions have no touch before them",
+    ):
+        at.attribute(log, "data_driven")
