@@ -457,7 +457,16 @@ def _plan(
                 seq.ref_time,
                 returning=seq.returning,
             )
-            out: KernelOutput = kernel(rep, **params)
+            try:
+                out: KernelOutput = kernel(rep, **params)
+            except ModelError as exc:
+                # the log fits, a resample of it does not: say which, not only what is missing
+                raise ModelError(
+                    f"A bootstrap resample of the journeys (drawn with replacement) was "
+                    f"refused by {model}, although the log itself fits: {exc} The log is too "
+                    "small to bootstrap this model; use more journeys or a model whose credit "
+                    "needs no fit."
+                ) from None
             conv_out[b], rev_out[b] = out.conversions, out.revenue
             extra_c.append([row[1] for row in out.extra_rows])
             extra_r.append([row[2] for row in out.extra_rows])

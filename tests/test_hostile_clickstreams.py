@@ -4,6 +4,7 @@ in-memory and the bucketed path alike; references are brute forces written here.
 from __future__ import annotations
 
 import json
+import warnings
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -282,3 +283,27 @@ def test_data_driven_says_why_no_journey_with_touches_converts():
         r"200,000 conversions have no touch before them",
     ):
         at.attribute(log, "data_driven")
+
+
+def test_bootstrap_names_a_refused_resample_as_such():
+    """One converting journey with touches: the point estimate fits (with a warning), but a
+    resample without it was refused as if the log had no conversion at all."""
+    log = pl.DataFrame(
+        {
+            "user_id": [1, 2, 2, 3],
+            "timestamp": ["2024-01-01T00:00:00Z"] * 4,
+            "channel": [None, "a", None, "b"],
+            "event": ["conversion", "touch", "conversion", "touch"],
+            "revenue": [5.0, 0.0, 7.0, 0.0],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.IdentificationWarning)
+        point = at.attribute(log, "data_driven").channels
+        assert point["conversions"].sum() == pytest.approx(2.0)
+        with pytest.raises(
+            at.ModelError,
+            match=r"A bootstrap resample of the journeys \(drawn with replacement\) was "
+            r"refused by data_driven, although the log itself fits: data_driven fits",
+        ):
+            at.bootstrap(log, "data_driven", n_boot=50, seed=0)
