@@ -45,6 +45,7 @@ import polars as pl
 from attribution._base.errors import EmptyInputError, ModelError, ValidationError
 from attribution._base.frames import FrameLike, to_lazy
 from attribution._base.progress import Progress
+from attribution.io import read_events
 from attribution.journeys import (
     JourneyOptions,
     JourneyParams,
@@ -57,6 +58,7 @@ from attribution.journeys import (
 )
 from attribution.models import Attribution, KernelOutput, get_model
 from attribution.models.base import check_params
+from attribution.schema import EVENT_COLUMNS, canonical_columns
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -237,22 +239,33 @@ def plan_buckets(
     return max(1, math.ceil(n_rows * BYTES_PER_EVENT / budget))
 
 
-def _journey_columns(lf: pl.LazyFrame, opts: JourneyOptions) -> list[pl.Expr]:
-    """Return the source columns that journeys read (no other is written to the buckets).
+def _journey_columns(lf: pl.LazyFrame) -> list[pl.Expr]:
+    """Return the canonical columns that journeys read (no other is written to the buckets).
 
     Text channel and event columns are written as Categorical: a code of 4 bytes a row
     instead of a string view of 16 or more, so the parts are about 40 % smaller, and journey
     building reads the codes as it reads any dictionary column.
     """
-    cols = opts.columns
-    wanted = [cols.user, cols.time, cols.channel, cols.event, cols.conversion_flag, cols.revenue]
     schema = lf.collect_schema()
-    coded = {cols.channel, cols.event}
     return [
-        pl.col(c).cast(pl.Categorical) if c in coded and schema[c] == pl.String else pl.col(c)
-        for c in schema.names()
-        if c in wanted
+        pl.col(c).cast(pl.Categorical)
+        if c in ("channel", "event") and schema[c] == pl.String
+        else pl.col(c)
+        for c in EVENT_COLUMNS
     ]
+
+
+def _canonical(source: FrameLike, opts: JourneyOptions) -> pl.LazyFrame:
+    """Return the log as canonical events, read by the whole log's columns.
+
+    The readings that a column decides as a whole (day/month order, epoch units, the type of
+    a CSV's revenue) are made once, on every row, before the split: decided bucket by bucket,
+    a bucket holding only ``05/06/2024`` would be refused (or read month-first) while the log
+    reads day-first.
+    """
+    if isinstance(source, pl.LazyFrame) and canonical_columns(source) is not None:
+        return source
+    return read_events(source, validate=False, **opts.column_params())
 
 
 @contextmanager
@@ -272,12 +285,12 @@ def _bucket_frames(
     directory (under ``tmp_dir``, or the system's temporary directory), written by a
     streaming sink and removed when the ``with`` block ends, however it ends.
     """
-    lf = to_lazy(source, what="event log", id_columns=[opts.user_col])
+    lf = _canonical(source, opts)
     if n_buckets == 1:
         yield lambda b: lf
         return
-    columns = _journey_columns(lf, opts)
-    key = (pl.col(opts.user_col).hash(seed=_HASH_SEED) % n_buckets).alias("__bucket")
+    columns = _journey_columns(lf)
+    key = (pl.col("user_id").hash(seed=_HASH_SEED) % n_buckets).alias("__bucket")
     with tempfile.TemporaryDirectory(prefix="attribution-buckets-", dir=tmp_dir) as tmp:
         root = Path(tmp)
         target = _partition_target(root, key)
@@ -334,16 +347,15 @@ def _visit_buckets(
     visit: Callable[[Journeys], None],
 ) -> int:
     built = 0
+    rules = JourneyOptions(**opts.journey_args())  # the buckets hold canonical columns
     for b in range(n_buckets):
         with prog.step(f"bucket {b + 1}/{n_buckets}"):
             try:
-                journeys = build_journeys(bucket(b), opts)
+                journeys = build_journeys(bucket(b), rules)
             except EmptyInputError:
                 continue  # no users hashed here, or none left after the options
             except ValidationError:
                 # row numbers in the message count within the bucket: explain on the whole log
-                from attribution.io import read_events
-
                 read_events(source, validate=True, **opts.column_params())
                 raise
             visit(journeys)

@@ -762,6 +762,7 @@ def _quick_validate(df: pl.DataFrame, normal: pl.LazyFrame, cols: EventColumns) 
     touch = df["kind"] == _KIND_TOUCH
     bad = (
         df["user"].null_count()
+        + (int((df["user"].str.len_bytes() == 0).sum()) if df["user"].dtype == pl.String else 0)
         + df["ts"].null_count()
         + int((df["kind"] == _KIND_BAD).sum())
         + int((rev < 0).sum())

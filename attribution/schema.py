@@ -504,6 +504,13 @@ def bad_channel_names(names: Sequence[str | None]) -> list[str]:
     ]
 
 
+def _empty_ids(lf: pl.LazyFrame) -> pl.Expr:
+    """Count the empty text ids (``""``; 0 for number ids)."""
+    if lf.collect_schema()["user_id"] != pl.String:
+        return pl.lit(0, dtype=pl.UInt32)
+    return (pl.col("user_id").str.len_bytes() == 0).sum()
+
+
 def _examples(
     lf: pl.LazyFrame, bad: pl.Expr, value: str | None, limit: int = 5
 ) -> tuple[list[int], list[object] | None, list[object]]:
@@ -543,6 +550,7 @@ def validate_events(
     checks: dict[str, pl.Expr] = {
         "rows": pl.len(),
         "user_null": pl.col("user_id").is_null().sum(),
+        "user_empty": _empty_ids(lf),
         "time_null": pl.col("timestamp").is_null().sum(),
         "rev_neg": (pl.col("revenue") < 0).sum(),
         "rev_nan": (~pl.col("revenue").is_finite()).sum(),
@@ -566,6 +574,13 @@ def validate_events(
         raise ValidationError(
             f"Column {cols.user!r} has {counts['user_null']} nulls "
             f"({describe_rows(rows)}); user ids must be non-null."
+        )
+    if counts["user_empty"]:
+        rows, _, _ = _examples(lf, pl.col("user_id") == "", None)
+        raise ValidationError(
+            f"Column {cols.user!r} has {counts['user_empty']} empty ids "
+            f"({describe_rows(rows)}); user ids must be non-empty: an empty id names no one "
+            "(a missing id written as ''), and its rows would be taken for one user."
         )
     if counts["time_null"]:
         rows, _, ids = _examples(lf, pl.col("timestamp").is_null(), None)

@@ -226,8 +226,12 @@ def _validate(
     """One aggregate: count each rule's violations, raise naming the first broken rule."""
     F, _, _ = _import_spark()
     k, r0 = F.col("k"), F.col("r0")
+    # an empty text id is a missing one (as warehouses write it), not a user
+    empty = (F.col("u") == F.lit(""), user_col, "empty ids", "user ids must be non-empty")
+    empty_ids = [empty] if dict(ev.dtypes)["u"] == "string" else []
     rules = [
         (F.col("u").isNull(), user_col, "nulls", "user ids must be non-null"),
+        *empty_ids,
         (F.col("t").isNull(), time_col, "null or unparseable values", "timestamps must be valid"),
         (
             k == _KIND_BAD,
@@ -267,7 +271,7 @@ def _validate(
         n = row[f"n{i}"] or 0
         if n:
             sample = ev.where(cond).select("u", "r0").limit(5).collect()
-            ids = ", ".join(str(s["u"]) for s in sample)
+            ids = ", ".join(repr(s["u"]) if s["u"] == "" else str(s["u"]) for s in sample)
             raise ValidationError(
                 f"Column {col!r} has {n} {what} (user_id {ids}{', ...' if n > 5 else ''}); {rule}."
             )

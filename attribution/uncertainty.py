@@ -36,7 +36,15 @@ from scipy.special import gammaln
 from attribution._api import as_sequences
 from attribution._base.errors import ModelError
 from attribution._base.progress import Progress
-from attribution.journeys import NO_TOUCH, Journeys, PathTable, Sequences, compress
+from attribution.journeys import (
+    NO_TOUCH,
+    JourneyOptions,
+    Journeys,
+    PathTable,
+    Sequences,
+    compress,
+    split_journey_params,
+)
 from attribution.models import MODELS, Attribution, get_model
 from attribution.models.base import (
     KernelOutput,
@@ -449,7 +457,16 @@ def _plan(
                 seq.ref_time,
                 returning=seq.returning,
             )
-            out: KernelOutput = kernel(rep, **params)
+            try:
+                out: KernelOutput = kernel(rep, **params)
+            except ModelError as exc:
+                # the log fits, a resample of it does not: say which, not only what is missing
+                raise ModelError(
+                    f"A bootstrap resample of the journeys (drawn with replacement) was "
+                    f"refused by {model}, although the log itself fits: {exc} The log is too "
+                    "small to bootstrap this model; use more journeys or a model whose credit "
+                    "needs no fit."
+                ) from None
             conv_out[b], rev_out[b] = out.conversions, out.revenue
             extra_c.append([row[1] for row in out.extra_rows])
             extra_r.append([row[2] for row in out.extra_rows])
@@ -490,6 +507,7 @@ def _n_jobs(n_jobs: int | None) -> int:
 def bootstrap(
     data: Journeys | PathTable | Any,
     model: str = "markov",
+    options: JourneyOptions | None = None,
     *,
     n_boot: int = 200,
     level: float = 0.95,
@@ -506,7 +524,11 @@ def bootstrap(
         Journeys, a path table, or anything :func:`attribution.attribute` accepts. Counts must
         be whole numbers (journeys are resampled).
     model : str
-        Any registered model; ``params`` are passed to it.
+        Any registered model; ``params`` are passed to it, except the fields of
+        :class:`attribution.JourneyOptions` (``user_col=``, ``lookback_days=``...), which
+        build the journeys of an event log as :func:`attribution.attribute` does.
+    options : JourneyOptions, optional
+        Journey rules and column names, used when ``data`` is an event log.
     n_boot : int
         Number of bootstrap replicates, a whole number ≥ 2; refused when the replicates'
         results (about 80 bytes per replicate and channel) would not fit in 80 % of the
@@ -540,13 +562,14 @@ def bootstrap(
     >>> row["conversions_lo"] < row["conversions"] < row["conversions_hi"]
     True
     """
+    journey_params, params = split_journey_params(params)
     spec = get_model(model)
     check_params(spec, params)
     if not 0 < level < 1:
         raise ModelError(f"level must be between 0 and 1; got {level!r}.")
     n_boot = whole_number(n_boot, "n_boot", 2, _MAX_BOOT)
     seed = whole_number(seed, "seed", 0, 2**63 - 1)
-    seq, source = as_sequences(data)
+    seq, source = as_sequences(data, options, **journey_params)
     conv, null = seq.conversions, seq.nulls
     if not (np.allclose(conv, np.round(conv)) and np.allclose(null, np.round(null))):
         raise ModelError("bootstrap resamples journeys, so counts must be whole numbers.")

@@ -523,8 +523,9 @@ def _id_values(rng: np.random.Generator, kind: str, n_users: int) -> pl.Series:
         edges = [2**63 - 1, 2**63, 2**64 - 1, 0]
         ids = set(edges) | {int(x) for x in rng.integers(0, 2**64 - 1, n_users, dtype=np.uint64)}
         return pl.Series(_pick(rng, ids, n_users), dtype=pl.UInt64)
-    # text: shared 8-byte prefixes, short and empty strings, leading zeros, NUL, non-ASCII
-    fixed = ["", "a", "a\x00", "é", "0012", "012", "12", "1986951073.1700041408"]
+    # text: shared 8-byte prefixes, short strings, leading zeros, NUL, non-ASCII (an empty
+    # id is refused as a missing one)
+    fixed = [" ", "a", "a\x00", "é", "0012", "012", "12", "1986951073.1700041408"]
     fixed += ["1986951073.1700041409", "19869510", "198695107", "Zürich-1", "zz"]
     ids = set(fixed)
     while len(ids) < n_users:

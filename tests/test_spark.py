@@ -238,3 +238,23 @@ def test_the_contract_rules_of_the_polars_readers(spark, sample):
     minus = sessions.with_columns(pl.Series("flag", [0, 1, -1, 0]))
     with pytest.raises(ValidationError, match=r"not conversion flags \(-1\)"):
         build_paths_spark(to_spark(spark, minus), **kw)
+
+
+def test_empty_text_ids_are_refused_as_in_polars(spark):
+    """A missing id written as '' was one user on the Spark path (the Polars path refuses it)."""
+    log = pl.DataFrame(
+        {
+            "user_id": ["", "d1", "", "d1"],
+            "timestamp": [f"2024-03-01 10:0{i}:00" for i in range(4)],
+            "channel": ["a", "b", None, None],
+            "event": ["touch", "touch", "conversion", "conversion"],
+            "revenue": [0.0, 0.0, 1.0, 2.0],
+        }
+    )
+    with pytest.raises(ValidationError, match=r"Column 'user_id' has 2 empty ids"):
+        at.build_journeys(log)
+    with pytest.raises(
+        ValidationError,
+        match=r"Column 'user_id' has 2 empty ids \(user_id '', ''\); user ids must be non-empty",
+    ):
+        build_paths_spark(to_spark(spark, log))

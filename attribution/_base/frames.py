@@ -877,6 +877,12 @@ def _diagnose_csv(path: Path, what: str, sep: str, exc: BaseException | None) ->
                     )
         except csv.Error:
             pass
+    # polars' words for a quote it cannot place: lines that do not split, or a text value
+    # that is "not text" (a field that opens with a quote and goes on after its closing one)
+    if "malformed" in str(exc) or re.search(r"as dtype `?(str|String)\b", str(exc)):
+        stray = _stray_quote(path, what, sep, skip)
+        if stray is not None:
+            return stray
     found = re.search(r"could not parse `(.*?)` as dtype `?(\w+)`? at column '(.*?)'", str(exc))
     if found is None:
         return None
@@ -896,6 +902,67 @@ def _diagnose_csv(path: Path, what: str, sep: str, exc: BaseException | None) ->
         "guessed from its first rows). Fix the value, or write the file with a type per column "
         "(Parquet)."
     )
+
+
+#: A field written in quotes, the quotes inside doubled (possessive: no backtracking).
+_QUOTED_FIELD = re.compile(r'"(?:[^"]|"")*+"')
+
+
+def _stray_field(line: str, sep: str) -> tuple[int, str] | None:
+    """Return (index, text) of the first field of ``line`` with a stray quote, or None.
+
+    The index is -1 when a field written in quotes is not closed on the line (a quoted field
+    over several lines: its quotes may be right).
+    """
+    pos, index = 0, 0
+    while pos <= len(line):
+        if line.startswith('"', pos):
+            closed = _QUOTED_FIELD.match(line, pos)
+            if closed is None:
+                return -1, ""
+            end = closed.end()
+            if end < len(line) and line[end] != sep:  # '"Best" shoes'
+                cut = line.find(sep, end)
+                return index, line[pos : len(line) if cut < 0 else cut]
+        else:
+            cut = line.find(sep, pos)
+            end = len(line) if cut < 0 else cut
+            if '"' in line[pos:end]:  # 'Shoes, "cheap" 5" tall'
+                return index, line[pos:end]
+        pos, index = end + 1, index + 1
+    return None
+
+
+def _stray_quote(path: Path, what: str, sep: str, skip: int) -> str | None:
+    """Name the first field holding a quote outside the quoting rules of CSV, or None.
+
+    A quote may stand only in a field written in quotes, with the quotes inside doubled;
+    polars splits a file into lines by counting quotes, so a stray one (Snowplow's
+    tab-separated exports write a page title ``Shoes, "cheap" 5" tall`` as it is) makes the
+    read fail as "malformed". None also when a quoted field runs over several lines (rows
+    can then not be counted line by line).
+    """
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        for _ in range(skip):
+            f.readline()
+        header = next(csv.reader([f.readline()], delimiter=sep), [])
+        for row, line in enumerate(f):
+            found = _stray_field(line.rstrip("\r\n"), sep)
+            if found is None:
+                continue
+            index, value = found
+            if index < 0:
+                return None
+            column = f", column {header[index]!r}" if index < len(header) else ""
+            written = '"' + value.replace('"', '""') + '"'
+            return (
+                f"The {what} file {str(path)!r} has a quote in a field that is not written in "
+                f"quotes: row {row} (line {row + 2 + skip}){column} holds {value!r}. A quote "
+                "may stand only in a field written in quotes, with the quotes inside doubled "
+                f"({written}); export the file with quoting (Snowplow's tab-separated files "
+                "have none) or as Parquet."
+            )
+    return None
 
 
 def _json_kind(value: object) -> str:
@@ -978,6 +1045,22 @@ def check_columns(schema: pl.Schema, needed: Sequence[str], what: str) -> None:
             if isinstance(c, str)
             else f" Column names are text: pass {n!r}, not {c!r}."
             for c, n in near
+        )
+        # a field of a nested record (NDJSON's {"context": {"campaign": {"source": ...}}})
+        nested = sorted(
+            {
+                c.split(".")[0]
+                for c in missing
+                if isinstance(c, str)
+                and "." in c
+                and isinstance(schema.get(c.split(".")[0]), pl.Struct)
+            }
+        )
+        hint += "".join(
+            f" {r!r} is a nested record, whose fields are not columns: flatten the records "
+            f"first (pandas.json_normalize names their fields '{r}.<field>.<field>', as "
+            "asked here)."
+            for r in nested
         )
         raise SchemaError(
             f"{noun} {names} {verb} missing from the {what}; found columns: {found or 'none'}."

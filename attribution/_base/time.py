@@ -16,7 +16,8 @@ Date                       the first instant of that day in ``time_zone``
 ISO-8601 text              ``2024-01-31``, ``2024-01-31T10:00``, ``2024-01-31 10:00:00.25``,
                            with ``Z``, ``UTC``, ``+01``, ``+0100`` or ``+01:00`` (then the
                            instant it names) or without (wall-clock time in ``time_zone``);
-                           ``2024/01/31`` alike
+                           ``2024/01/31`` alike; ``T`` and ``Z`` also in lower case
+                           (RFC 3339)
 ``YYYY-MM`` text           the first day of that month
 ``YYYYMMDD`` text          that day (also ``YYYYMMDDTHHMMSS[Z]``)
 ``DD/MM/YYYY`` text        read day-first or month-first only when the column decides it (a
@@ -93,12 +94,12 @@ _EPOCH_FLOORS: dict[str, float] = {"s": 0.0, "ms": 1e11, "us": 1e14, "ns": 1e17}
 #: Text that ends in a UTC offset or zone letter (for engines that parse text themselves).
 TZ_SUFFIX = r"\d\d:\d\d(:\d\d)?([.,]\d+)?\s*(Z|z|UTC|GMT|[+-]\d\d(:?\d\d)?)$"
 _TZ = r"(?P<z>Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
-_CLOCK = r"(?:(?:[T ]|\s+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?P<f>[.,]\d{1,9})?)?)?"
+_CLOCK = r"(?:(?:[Tt ]|\s+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?P<f>[.,]\d{1,9})?)?)?"
 _YMD = rf"^(?P<y>\d{{4}})[-/](?P<mo>\d{{1,2}})[-/](?P<d>\d{{1,2}}){_CLOCK}\s*{_TZ}$"
 _YM = r"^(?P<y>\d{4})[-/](?P<mo>\d{1,2})$"
 _COMPACT = (
     r"^(?P<y>\d{4})(?P<mo>\d{2})(?P<d>\d{2})"
-    r"(?:T(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?(?P<f>[.,]\d{1,9})?)?(?P<z>Z)?$"
+    r"(?:[Tt](?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?(?P<f>[.,]\d{1,9})?)?(?P<z>[Zz])?$"
 )
 _DMY = rf"^(?P<a>\d{{1,2}})[/.\-](?P<b>\d{{1,2}})[/.\-](?P<y>\d{{4}}){_CLOCK}\s*{_TZ}$"
 _NAIVE_FMT = "%Y-%m-%dT%H:%M:%S%.f"

@@ -617,6 +617,11 @@ def _touched_outcomes(seq: Sequences) -> tuple[float, float]:
     return float(seq.conversions[touched].sum()), float(seq.nulls[touched].sum())
 
 
+def _count_text(x: float) -> str:
+    """Write a count for a message: 1,000,000 (a path table's fractional counts as given)."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,}"
+
+
 def _fittable(seq: Sequences, least: int) -> bool:
     """Whether the rows with touches hold ``least`` conversions and non-conversions."""
     return min(_touched_outcomes(seq)) >= least
@@ -1098,12 +1103,25 @@ class DataDrivenModel:
                 )
         pos, neg = _touched_outcomes(seq)
         if pos <= 0 or neg <= 0:
-            which = "converting" if pos <= 0 else "non-converting"
+            untouched = float(seq.conversions.sum()) - pos
+            if pos <= 0:
+                which = "converting"
+                advice = (
+                    f"{_count_text(untouched)} conversions have no touch before them (in the "
+                    "lookback window): check that touches and conversions share user ids and "
+                    "times."
+                    if untouched > 0
+                    else "The log has no conversions."
+                )
+            else:
+                which = "non-converting"
+                advice = (
+                    "Keep non-converting journeys (build_journeys(non_converting='after_last'))."
+                )
             raise ModelError(
                 f"data_driven fits a conversion model and needs both converting and "
                 f"non-converting journeys with touches; there are no {which} ones "
-                f"({pos:g} conversions, {neg:g} non-conversions). Keep non-converting "
-                "journeys (build_journeys(non_converting='after_last'))."
+                f"({_count_text(pos)} conversions, {_count_text(neg)} non-conversions). {advice}"
             )
         return names
 
