@@ -360,3 +360,74 @@ def test_reading_is_vectorised_and_equal_to_one_by_one():
         )
     ]
     assert times(values) == [parse_time(v) for v in values]
+
+
+# --- columns of one ISO shape, read directly -------------------------------------------------
+
+_SHAPES = {
+    "Z": lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+    "Z whole": lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "offset": lambda t: t.strftime("%Y-%m-%dT%H:%M:%S") + "+05:30",
+    "negative offset": lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "-03:00",
+    "BigQuery": lambda t: t.strftime("%Y-%m-%d %H:%M:%S.%f UTC"),
+    "naive T": lambda t: t.strftime("%Y-%m-%dT%H:%M:%S"),
+    "naive space": lambda t: t.strftime("%Y-%m-%d %H:%M:%S.%f"),
+    "day": lambda t: t.strftime("%Y-%m-%d"),
+}
+
+
+def _general(monkeypatch, *args, **kwargs):
+    """The same reading with the shortcut for uniform columns turned off."""
+    import attribution._base.time as T
+
+    with monkeypatch.context() as m:
+        m.setattr(T, "_uniform_shape", lambda *a: None)
+        return args[0].select(kwargs.pop("fn")(*args, **kwargs)).collect()
+
+
+@pytest.mark.parametrize("shape", sorted(_SHAPES))
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/Sao_Paulo"])
+def test_a_column_of_one_iso_shape_reads_as_the_general_reading_does(monkeypatch, shape, zone):
+    import attribution._base.time as T
+
+    rng = np.random.default_rng(len(shape) + len(zone))
+    start = dt.datetime(2018, 1, 1)
+    # random instants over 8 years, the clock changes of both zones included
+    times = [start + dt.timedelta(seconds=int(s)) for s in rng.integers(0, 8 * 365 * 86400, 400)]
+    times += [dt.datetime(2024, 3, 31, 2, 30), dt.datetime(2018, 11, 4, 0, 15)]  # DST gaps
+    values = [_SHAPES[shape](t) for t in times] + [None, "  "]
+    lf = pl.LazyFrame({"t": values})
+    text = pl.col("t").str.strip_chars()
+    assert T._uniform_shape(lf, text, text.is_not_null() & (text != ""))
+    for fn, extra in (
+        (T.parse_times, {}),
+        (T.parse_dates, {}),
+        (T.parse_dates, {"local_date": True}),
+    ):
+        try:
+            fast = lf.select(fn(lf, "t", time_zone=zone, **extra)).collect()
+        except ValidationError as exc:  # a naive time in a gap: both refuse it, alike
+            with pytest.raises(ValidationError, match="daylight-saving gap") as general:
+                _general(monkeypatch, lf, "t", fn=fn, time_zone=zone, **extra)
+            assert str(general.value) == str(exc)
+            continue
+        assert fast.equals(_general(monkeypatch, lf, "t", fn=fn, time_zone=zone, **extra))
+
+
+def test_a_column_mixing_shapes_takes_the_general_reading():
+    import attribution._base.time as T
+
+    mixed = ["2024-01-31T10:00:00Z"] * 5 + ["2024-01-31 10:00:00+01:00", "31/01/2024", "2024-02"]
+    lf = pl.LazyFrame({"t": mixed})
+    assert T._uniform_shape(lf, pl.col("t"), pl.col("t").is_not_null()) is None
+    got = lf.select(T.parse_times(lf, "t")).collect()["t"].to_list()
+    utc = dt.timezone.utc
+    assert got[-3:] == [
+        dt.datetime(2024, 1, 31, 9, tzinfo=utc),
+        dt.datetime(2024, 1, 31, tzinfo=utc),
+        dt.datetime(2024, 2, 1, tzinfo=utc),
+    ]
+    # five-digit years parse with the format's %Y but are no ISO dates: refused as before
+    lf = pl.LazyFrame({"t": ["2024-01-31T10:00:00Z", "12024-01-31T10:00:00Z"]})
+    with pytest.raises(ValidationError, match="not dates or times"):
+        lf.select(T.parse_times(lf, "t")).collect()
