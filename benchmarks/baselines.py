@@ -14,9 +14,12 @@ import polars as pl
 
 
 def window_journeys(path: Path) -> pl.DataFrame:
+    log = pl.scan_parquet(path)
+    if log.collect_schema()["timestamp"] == pl.String:  # ISO text: parsed first
+        ts = pl.col("timestamp").str.to_datetime(time_unit="us", time_zone="UTC")
+        log = log.with_columns(ts)
     ev = (
-        pl.scan_parquet(path)
-        .with_columns((pl.col("event") == "conversion").alias("is_conv"))
+        log.with_columns((pl.col("event") == "conversion").alias("is_conv"))
         .sort(["user_id", "timestamp", "is_conv", "channel"])
         .with_columns(
             pl.col("is_conv")

@@ -18,7 +18,11 @@ channels and changes only how they are written:
     (a random 9-10 digit number, a dot, the user's first-visit epoch seconds);
 ``enum_channel``
     microsecond times, and ``channel`` stored as an ``Enum`` (the event column as a
-    ``Categorical``), as dictionary-encoded columns often arrive.
+    ``Categorical``), as dictionary-encoded columns often arrive;
+``iso_text``
+    times as ISO-8601 text in milliseconds with ``Z``, ``"2024-03-01T10:00:00.123Z"``, as
+    Segment and Snowplow exports and JSON event streams write them (the Polars version
+    parses them with ``str.to_datetime`` first).
 
 Moving events within their second can reorder a user's events (a conversion may now fall
 before a touch of the same second): the journeys differ from the ``seconds`` shape's, which is
@@ -36,7 +40,7 @@ from benchmarks.peak_memory import CHILD
 
 DATA_DIR = Path(__file__).parent / ".data"
 
-SHAPES = ("seconds", "us_int", "us_sparse", "ga4_string", "enum_channel")
+SHAPES = ("seconds", "us_int", "us_sparse", "ga4_string", "enum_channel", "iso_text")
 
 
 def shape_frame(events: pl.DataFrame, shape: str, seed: int = 0) -> pl.DataFrame:
@@ -68,6 +72,9 @@ def shape_frame(events: pl.DataFrame, shape: str, seed: int = 0) -> pl.DataFrame
     if shape == "us_sparse":
         ids_int = _sparse_ids(rng, n_users)
         events = events.with_columns(user_id=pl.Series(ids_int).gather(events["user_id"]))
+    if shape == "iso_text":
+        text = pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        events = events.with_columns(text.alias("timestamp"))
     if shape == "enum_channel":
         names = events["channel"].drop_nulls().unique().sort().to_list()
         events = events.with_columns(

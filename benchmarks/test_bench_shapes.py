@@ -1,4 +1,4 @@
-"""Real log shapes: microsecond times, GA4-style text ids, Enum channels (issue 16.1).
+"""Real log shapes: microsecond times, GA4-style text ids, Enum channels, ISO text times.
 
 Each shape (see :mod:`benchmarks.shapes`) runs Parquet → journeys → the six heuristics, and the
 straightforward Polars window version runs on the same file in the same session, so the two
@@ -17,7 +17,7 @@ from benchmarks.baselines import window_journeys, window_linear
 from benchmarks.shapes import shaped_log
 
 HEURISTICS = [name for name, spec in at.MODELS.items() if spec.counts_linear]
-SHAPES = ["us_int", "ga4_string", "enum_channel"]
+SHAPES = ["us_int", "ga4_string", "enum_channel", "iso_text"]
 
 
 def _rounds(n_events: int) -> int:

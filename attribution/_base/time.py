@@ -275,43 +275,79 @@ def _text_reading(
             f"expected {format!r}",
             gap,
         )
-    uniform = _uniform_shape(lf, text, present)
-    if uniform is not None:
-        naive, aware, written = uniform
-    else:
-        dayfirst = _decide_dayfirst(lf, name, text, what, format_name)
-        parts = _text_parts(text, dayfirst)
-        naive = (
-            pl.when(parts.offset.is_null())
-            .then(parts.wall)
-            .otherwise(None)
-            .str.to_datetime(_NAIVE_FMT, time_unit="us", strict=False)
-        )
-        aware = (
-            pl.when(parts.offset.is_not_null())
-            .then(pl.concat_str(parts.wall, parts.offset))
-            .otherwise(None)
-            .str.to_datetime(_AWARE_FMT, time_unit="us", time_zone="UTC", strict=False)
-        )
-        written = parts.wall.str.to_datetime(_NAIVE_FMT, time_unit="us", strict=False)
-    if dates:
-        if local_date:  # the date written before the offset (the offset must still be valid)
-            day: pl.Expr = pl.when(aware.is_not_null()).then(written.dt.date())
-        else:
-            day = aware.dt.convert_time_zone(time_zone).dt.date()
-        value = pl.coalesce(naive.dt.date(), day)
-        gap = None
-    else:
-        local = _localise(naive, time_zone)
-        value = pl.coalesce(aware, local)
-        gap = naive.is_not_null() & local.is_null()
     noun = "values that are not dates or times"
     # the other shapes need a format: the hint has the form cli_wording rewrites
     hint = (
         f"; for other shapes pass {format_name}= (e.g. '%m/%d/%Y %I:%M %p', or"
         " '%a, %d %b %Y %H:%M:%S %z' for e-mail times like 'Fri, 01 Mar 2024 10:00:00 +0000')"
     )
-    return _Parsed(value, text, present, noun, f"expected {expected}{hint}", gap)
+    rule = f"expected {expected}{hint}"
+    dayfirst: bool | None = None
+    for attempt in ("iso", "day/month"):
+        if attempt == "day/month":
+            dayfirst = _decide_dayfirst(lf, name, text, what, format_name)
+            if dayfirst is None:
+                break
+            shapes, guard = _dmy_shapes(dayfirst), text.str.contains(_DMY_START)
+        else:
+            shapes, guard = _UNIFORM_SHAPES, text.str.slice(4, 1) == "-"
+        uniform = _uniform_shape(lf, text, present, shapes, guard)
+        if uniform is None:
+            continue
+        naive, aware, written, misread = uniform
+        value, gap = _instants(naive, aware, written, time_zone, dates, local_date)
+        # one pass tells whether the shape holds for every value (else the general reading
+        # below) and whether any is refused (then the usual check names the rows)
+        counts = lf.select(
+            misread.sum().alias("misread"),
+            (present & value.is_null()).sum().alias("bad"),
+        ).collect()
+        n_misread, n_bad = counts.row(0)
+        if not n_misread:
+            if n_bad:  # only naive times in a daylight-saving gap can be left
+                return _Parsed(value, text, present, noun, rule, gap)
+            return _Parsed(value, text, present, "", "")
+    if dayfirst is None:
+        dayfirst = _decide_dayfirst(lf, name, text, what, format_name)
+    parts = _text_parts(text, dayfirst)
+    naive = (
+        pl.when(parts.offset.is_null())
+        .then(parts.wall)
+        .otherwise(None)
+        .str.to_datetime(_NAIVE_FMT, time_unit="us", strict=False)
+    )
+    aware = (
+        pl.when(parts.offset.is_not_null())
+        .then(pl.concat_str(parts.wall, parts.offset))
+        .otherwise(None)
+        .str.to_datetime(_AWARE_FMT, time_unit="us", time_zone="UTC", strict=False)
+    )
+    written = parts.wall.str.to_datetime(_NAIVE_FMT, time_unit="us", strict=False)
+    value, gap = _instants(naive, aware, written, time_zone, dates, local_date)
+    return _Parsed(value, text, present, noun, rule, gap)
+
+
+def _instants(
+    naive: pl.Expr,
+    aware: pl.Expr,
+    written: pl.Expr,
+    time_zone: str,
+    dates: bool,
+    local_date: bool,
+) -> tuple[pl.Expr, pl.Expr | None]:
+    """Return the reading of text times and the naive ones inside a daylight-saving gap.
+
+    From the naive times (null where a value has an offset), the instants of the values with
+    an offset (null elsewhere) and the wall-clock time written in every value.
+    """
+    if dates:
+        if local_date:  # the date written before the offset (the offset must still be valid)
+            day: pl.Expr = pl.when(aware.is_not_null()).then(written.dt.date())
+        else:
+            day = aware.dt.convert_time_zone(time_zone).dt.date()
+        return pl.coalesce(naive.dt.date(), day), None
+    local = _localise(naive, time_zone)
+    return pl.coalesce(aware, local), naive.is_not_null() & local.is_null()
 
 
 #: The ISO-8601 shapes most logs write every value in (fractions of a second optional), and
@@ -324,46 +360,63 @@ _UNIFORM_SHAPES = (
     ("%Y-%m-%d %H:%M:%S%.f", ""),
     ("%Y-%m-%d", ""),
 )
+#: The start of a day/month/year value (a year of four digits, as the general reading).
+_DMY_START = r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}(?:\D|$)"
+
+
+def _dmy_shapes(dayfirst: bool) -> tuple[tuple[str, str], ...]:
+    """Day/month/year shapes in the order the column was decided to be read (all naive)."""
+    first, second = ("%d", "%m") if dayfirst else ("%m", "%d")
+    dates = [f"{first}{sep}{second}{sep}%Y" for sep in "/.-"]
+    clocks = ("T%H:%M:%S%.f", " %H:%M:%S%.f", " %H:%M", "")
+    return tuple((d + c, "") for d in dates for c in clocks)
+
+
 #: Values looked at to guess a column's shape before the whole column is checked.
 _SHAPE_SAMPLE = 1_000
 
 
 def _uniform_shape(
-    lf: pl.LazyFrame, text: pl.Expr, present: pl.Expr
-) -> tuple[pl.Expr, pl.Expr, pl.Expr] | None:
-    """Read a column of one ISO-8601 shape directly, or say it is not one (``None``).
+    lf: pl.LazyFrame,
+    text: pl.Expr,
+    present: pl.Expr,
+    shapes: tuple[tuple[str, str], ...] = _UNIFORM_SHAPES,
+    guard: pl.Expr | None = None,
+) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr] | None:
+    """Read a column of one ISO-8601 shape directly, or return ``None`` when it has none.
 
     The general reading (:func:`_text_parts`) takes every value apart with regular
     expressions and writes it again in one canonical shape, which costs about 30 times a
     direct parse; most logs write every value the same way (``2024-01-31T10:00:00.123Z``,
-    BigQuery's ``2024-01-31 10:00:00 UTC``). When every present value parses with one of
-    :data:`_UNIFORM_SHAPES` (a sample finds the candidate, one pass over the column confirms
-    it), the values are parsed with that format alone. Returns the expressions of the general
-    reading: the naive times (null where a value has an offset), the instants of values with
-    an offset (null elsewhere) and the wall-clock time written in every value.
+    BigQuery's ``2024-01-31 10:00:00 UTC``, or ``31/01/2024 10:00`` once the column is known
+    to be day-first). A sample of the column picks the first of ``shapes`` (by default
+    :data:`_UNIFORM_SHAPES`) that reads all of it; that format alone then reads the column.
+    ``guard`` holds where a value has the shape's fields as the general reading wants them
+    (a format's ``%Y`` takes more than four digits).
+    Returns the expressions of the general reading (the naive times, null where a value has
+    an offset; the instants of values with an offset, null elsewhere; the wall-clock time
+    written in every value) and ``misread``: the present values the format does not read,
+    which send the column to the general reading (the caller counts them in its one pass).
     """
     sample = lf.filter(present).select(text.alias("v")).head(_SHAPE_SAMPLE).collect()
     values = sample["v"]
     if not len(values):
         return None
-    for fmt, offset in _UNIFORM_SHAPES:
+    guard = text.str.slice(4, 1) == "-" if guard is None else guard
+    for fmt, offset in shapes:
         if values.str.to_datetime(fmt, time_unit="us", strict=False).null_count():
             continue
-        tz = "UTC" if offset else None
-        parsed = text.str.to_datetime(fmt, time_unit="us", time_zone=tz, strict=False)
-        # four-digit years only, as the general reading (a format's %Y takes more)
-        bad = present & (parsed.is_null() | (text.str.slice(4, 1) != "-"))
-        if lf.select(bad.any()).collect().item():
-            return None
         if offset == ":z":  # the wall clock is what comes before the offset
             wall = text.str.slice(0, text.str.len_chars() - 6)
             written = wall.str.to_datetime(fmt[:-3], time_unit="us", strict=False)
         else:
             written = text.str.to_datetime(fmt, time_unit="us", strict=False)
+        misread = present & (written.is_null() | ~guard)
         none = pl.lit(None, pl.Datetime("us"))
-        if offset:
-            return none, parsed, written
-        return written, none.dt.replace_time_zone("UTC"), written
+        if not offset:
+            return written, none.dt.replace_time_zone("UTC"), written, misread
+        aware = text.str.to_datetime(fmt, time_unit="us", time_zone="UTC", strict=False)
+        return none, aware, written, misread
     return None
 
 

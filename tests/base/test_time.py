@@ -431,3 +431,29 @@ def test_a_column_mixing_shapes_takes_the_general_reading():
     lf = pl.LazyFrame({"t": ["2024-01-31T10:00:00Z", "12024-01-31T10:00:00Z"]})
     with pytest.raises(ValidationError, match="not dates or times"):
         lf.select(T.parse_times(lf, "t")).collect()
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    ["%d/%m/%Y %H:%M:%S", "%d.%m.%Y", "%m/%d/%Y %H:%M", "%d-%m-%YT%H:%M:%S.%f", "%m/%d/%Y"],
+)
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris"])
+def test_a_day_month_column_of_one_shape_reads_as_the_general_reading_does(monkeypatch, fmt, zone):
+    import attribution._base.time as T
+
+    rng = np.random.default_rng(len(fmt))
+    start = dt.datetime(2018, 1, 1)
+    times = [start + dt.timedelta(seconds=int(s)) for s in rng.integers(0, 8 * 365 * 86400, 400)]
+    lf = pl.LazyFrame({"t": [t.strftime(fmt) for t in times] + [None]})
+    calls = []
+    with monkeypatch.context() as m:  # the direct reading is the one taken
+        m.setattr(T, "_text_parts", lambda *a: calls.append(a) or T._text_parts(*a))
+        fast = lf.select(T.parse_times(lf, "t", time_zone=zone)).collect()
+    assert not calls
+    assert fast.equals(_general(monkeypatch, lf, "t", fn=T.parse_times, time_zone=zone))
+    day = lf.select(T.parse_dates(lf, "t", time_zone=zone)).collect()
+    assert day.equals(_general(monkeypatch, lf, "t", fn=T.parse_dates, time_zone=zone))
+    # and it is right: the wall-clock times written, read back by Python
+    want = [dt.datetime.strptime(t.strftime(fmt), fmt) for t in times]
+    got = fast["t"].dt.convert_time_zone(zone).dt.replace_time_zone(None).to_list()[:-1]
+    assert got == want
