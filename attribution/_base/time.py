@@ -282,33 +282,21 @@ def _text_reading(
         " '%a, %d %b %Y %H:%M:%S %z' for e-mail times like 'Fri, 01 Mar 2024 10:00:00 +0000')"
     )
     rule = f"expected {expected}{hint}"
-    dayfirst: bool | None = None
-    for attempt in ("iso", "day/month"):
-        if attempt == "day/month":
-            dayfirst = _decide_dayfirst(lf, name, text, what, format_name)
-            if dayfirst is None:
-                break
-            shapes, guard = _dmy_shapes(dayfirst), text.str.contains(_DMY_START)
-        else:
-            shapes, guard = _UNIFORM_SHAPES, text.str.slice(4, 1) == "-"
-        uniform = _uniform_shape(lf, text, present, shapes, guard)
-        if uniform is None:
-            continue
-        naive, aware, written, misread = uniform
-        value, gap = _instants(naive, aware, written, time_zone, dates, local_date)
-        # one pass tells whether the shape holds for every value (else the general reading
-        # below) and whether any is refused (then the usual check names the rows)
-        counts = lf.select(
-            misread.sum().alias("misread"),
-            (present & value.is_null()).sum().alias("bad"),
-        ).collect()
-        n_misread, n_bad = counts.row(0)
-        if not n_misread:
-            if n_bad:  # only naive times in a daylight-saving gap can be left
-                return _Parsed(value, text, present, noun, rule, gap)
-            return _Parsed(value, text, present, "", "")
-    if dayfirst is None:
-        dayfirst = _decide_dayfirst(lf, name, text, what, format_name)
+    # a column of one shape is read by that shape's format alone (see _uniform_shape)
+    iso_year = text.str.slice(4, 1) == "-"  # four-digit years, as the general reading
+    iso = _direct_reading(
+        lf, text, present, _UNIFORM_SHAPES, iso_year, noun, rule, time_zone, dates, local_date
+    )
+    if iso is not None:
+        return iso
+    dayfirst = _decide_dayfirst(lf, name, text, what, format_name)
+    if dayfirst is not None:
+        shapes, dmy_year = _dmy_shapes(dayfirst), text.str.contains(_DMY_START)
+        dmy = _direct_reading(
+            lf, text, present, shapes, dmy_year, noun, rule, time_zone, dates, local_date
+        )
+        if dmy is not None:
+            return dmy
     parts = _text_parts(text, dayfirst)
     naive = (
         pl.when(parts.offset.is_null())
@@ -325,6 +313,40 @@ def _text_reading(
     written = parts.wall.str.to_datetime(_NAIVE_FMT, time_unit="us", strict=False)
     value, gap = _instants(naive, aware, written, time_zone, dates, local_date)
     return _Parsed(value, text, present, noun, rule, gap)
+
+
+def _direct_reading(
+    lf: pl.LazyFrame,
+    text: pl.Expr,
+    present: pl.Expr,
+    shapes: tuple[tuple[str, str], ...],
+    guard: pl.Expr,
+    noun: str,
+    rule: str,
+    time_zone: str,
+    dates: bool,
+    local_date: bool,
+) -> _Parsed | None:
+    """Read a column of one of ``shapes`` directly, or ``None`` for the general reading.
+
+    One pass tells whether the shape holds for every value (see :func:`_uniform_shape`) and
+    whether any value is refused (then the usual check names the rows).
+    """
+    uniform = _uniform_shape(lf, text, present, shapes, guard)
+    if uniform is None:
+        return None
+    naive, aware, written, misread = uniform
+    value, gap = _instants(naive, aware, written, time_zone, dates, local_date)
+    counts = lf.select(
+        misread.sum().alias("misread"),
+        (present & value.is_null()).sum().alias("bad"),
+    ).collect()
+    n_misread, n_bad = counts.row(0)
+    if n_misread:
+        return None
+    if n_bad:  # only naive times in a daylight-saving gap can be left
+        return _Parsed(value, text, present, noun, rule, gap)
+    return _Parsed(value, text, present, "", "")
 
 
 def _instants(
@@ -380,8 +402,8 @@ def _uniform_shape(
     lf: pl.LazyFrame,
     text: pl.Expr,
     present: pl.Expr,
-    shapes: tuple[tuple[str, str], ...] = _UNIFORM_SHAPES,
-    guard: pl.Expr | None = None,
+    shapes: tuple[tuple[str, str], ...],
+    guard: pl.Expr,
 ) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr] | None:
     """Read a column of one ISO-8601 shape directly, or return ``None`` when it has none.
 
@@ -389,7 +411,7 @@ def _uniform_shape(
     expressions and writes it again in one canonical shape, which costs about 30 times a
     direct parse; most logs write every value the same way (``2024-01-31T10:00:00.123Z``,
     BigQuery's ``2024-01-31 10:00:00 UTC``, or ``31/01/2024 10:00`` once the column is known
-    to be day-first). A sample of the column picks the first of ``shapes`` (by default
+    to be day-first). A sample of the column picks the first of ``shapes`` (ISO ones are
     :data:`_UNIFORM_SHAPES`) that reads all of it; that format alone then reads the column.
     ``guard`` holds where a value has the shape's fields as the general reading wants them
     (a format's ``%Y`` takes more than four digits).
@@ -402,7 +424,6 @@ def _uniform_shape(
     values = sample["v"]
     if not len(values):
         return None
-    guard = text.str.slice(4, 1) == "-" if guard is None else guard
     for fmt, offset in shapes:
         if values.str.to_datetime(fmt, time_unit="us", strict=False).null_count():
             continue
