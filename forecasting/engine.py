@@ -70,7 +70,7 @@ from forecasting.auto import (
     widen,
 )
 from forecasting.kernels import KERNELS, MIN_LENGTH, Result, Transform, run_kernel
-from forecasting.series import period_numbers, read_dates
+from forecasting.series import read_dates, read_periods
 
 __all__ = [
     "AUTO_CANDIDATES",
@@ -513,12 +513,7 @@ def read_panel(
     # numbers written as text (a CSV column with a stray word is read as text) are parsed;
     # values that are not numbers are named
     value = numeric_expr(lf, value_col, schema[value_col], "finite numbers")
-    numbered = period_numbers(lf, time_col, schema[time_col])
-    date = (
-        pl.col(time_col).cast(pl.Int32).cast(pl.Date)
-        if numbered
-        else read_dates(lf, time_col, what="series")
-    )
+    date, numbered = read_periods(lf, time_col, what="series")
     df = (
         lf.select(
             pl.col(id_col).alias("id"),
@@ -586,7 +581,7 @@ def read_panel(
 
 
 def _numbered_panel(df: pl.DataFrame, freq: FreqLike | None, time_col: str) -> Panel:
-    """Build the :class:`Panel` of series with numbered periods (see ``period_numbers``)."""
+    """Build the :class:`Panel` of series with numbered periods (see ``read_periods``)."""
     num = df.select("id", "row", pl.col("t").cast(pl.Int32).cast(pl.Int64).alias("k"))
     jumps = num.with_columns(prev=pl.col("k").shift(1).over("id")).filter(
         pl.col("prev").is_not_null() & (pl.col("k") - pl.col("prev") != 1)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "period_numbers",
     "read_dates",
+    "read_periods",
     "season_length",
     "series_from_attribution",
     "to_series",
@@ -95,16 +96,36 @@ def read_dates(lf: pl.LazyFrame, name: str, *, what: str) -> pl.Expr:
     >>> lf.select(read_dates(lf, "d", what="series")).collect()["d"].to_list()
     [datetime.date(2024, 1, 31), datetime.date(2024, 3, 1)]
     """
-    dtype = lf.collect_schema().get(name)
-    if dtype is not None and period_numbers(lf, name, dtype):
+    dates, numbered = read_periods(lf, name, what=what)
+    if numbered:
         raise ValidationError(
             f"Column {name!r} of the {what} holds period numbers (whole numbers such as 1, 2, "
             "3), not dates: there is no calendar to read from them. Give dates (2024-01-31, "
             "2024-01), or whole-number years (2019), months (202401) or days (20240131); "
             "forecasting.forecast and backtest also take period numbers."
         )
+    return dates
+
+
+def read_periods(lf: pl.LazyFrame, name: str, *, what: str) -> tuple[pl.Expr, bool]:
+    """Read the time column ``name`` as :func:`read_dates` does, or as period numbers.
+
+    Returns the expression and whether the column holds period numbers
+    (:func:`period_numbers`); those are given as the dates that many days after
+    1970-01-01, so that the forecasting engine steps through them as days.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"ds": [1, 2]})
+    >>> expr, numbered = read_periods(lf, "ds", what="series")
+    >>> numbered, lf.select(expr).collect()["ds"].to_list()
+    (True, [datetime.date(1970, 1, 2), datetime.date(1970, 1, 3)])
+    """
+    dtype = lf.collect_schema().get(name)
+    if dtype is not None and period_numbers(lf, name, dtype):
+        return pl.col(name).cast(pl.Int32).cast(pl.Date), True
     zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
-    return parse_dates(lf, name, what=what, time_zone=zone or "UTC", local_date=True)
+    return parse_dates(lf, name, what=what, time_zone=zone or "UTC", local_date=True), False
 
 
 def season_length(freq: FreqLike) -> int:
